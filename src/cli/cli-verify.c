@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// cli-verify: placeholder until the engine work lands; refuses with exit status 2.
+#include <stdio.h>
+#include "cli.h"
+
+int
+peac_cmd_verify_reference (int argc, char **argv)
+{
+  fprintf (stderr, "peac verify: not built yet\n");
+  return 2;
+}

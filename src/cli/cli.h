@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// cli: the sub-commands of `peac`, one per cli-<name>.c. Each takes argv with its own name
+// in argv[0], prints results on stdout and errors (naming the file and the reason) on
+// stderr, and returns the process exit status.
+#pragma once
+
+// Shared start-up: locale, BLAS kernel selection (may re-exec the process), verbosity.
+void peac_cli_init (int argc, char **argv);
+
+int peac_cmd_info (int argc, char **argv);
+int peac_cmd_verify_reference (int argc, char **argv);
+int peac_cmd_embed (int argc, char **argv);
+int peac_cmd_bench (int argc, char **argv);
