@@ -12,3 +12,6 @@ int peac_cmd_info (int argc, char **argv);
 int peac_cmd_verify_reference (int argc, char **argv);
 int peac_cmd_embed (int argc, char **argv);
 int peac_cmd_bench (int argc, char **argv);
+int peac_cmd_match (int argc, char **argv);
+int peac_cmd_eval_landmarks (int argc, char **argv);
+int peac_cmd_tsne (int argc, char **argv);

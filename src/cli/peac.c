@@ -21,6 +21,9 @@ static const PeacCommand commands[] = {
   { "verify-reference", peac_cmd_verify_reference, "Check the engine against a PyTorch fixture" },
   { "embed", peac_cmd_embed, "Compute token grids and pooled embeddings of radiographs" },
   { "bench", peac_cmd_bench, "Benchmark forward passes against PyTorch" },
+  { "match", peac_cmd_match, "Find the cells of other radiographs that match a point" },
+  { "eval-landmarks", peac_cmd_eval_landmarks, "Score landmark correspondence against baselines" },
+  { "tsne", peac_cmd_tsne, "Map embeddings to 2-D with t-SNE" },
 };
 
 static void
