@@ -33,3 +33,47 @@ void op_softmax_forward(float *x, int rows, int cols);
 
 // out[n] = a[n] + b[n] (residual add; out may alias a).
 void op_add(float *out, const float *a, const float *b, size_t n);
+
+// ---- Added with the inference engine (declarations above are unchanged) ----
+
+// Naive twins (double accumulation, libm) that the tests compare the fast paths against.
+void op_gelu_forward_naive(float *out, const float *in, size_t n);
+void op_softmax_forward_naive(float *x, int rows, int cols);
+
+// Multi-head scaled dot-product self-attention over the packed output of a qkv Linear.
+//   qkv   [B, N, 3, H, Dh]  = the qkv Linear's [B·N, 3·C] rows, C = H·Dh (timm order: q|k|v,
+//                             each split into H heads of Dh)
+//   out   [B, N, H, Dh]     = [B·N, C], heads concatenated, ready for the proj Linear
+//   bias  [H, N, N] or NULL  added to every image's scaled scores (Swin relative position bias)
+//   mask  [nmask, N, N] or NULL  added to image b's scores as mask[b % nmask] (Swin shifted
+//                             windows: the nmask windows of one image are consecutive in B)
+//   att   [B, H, N, N] or NULL  receives the softmax probabilities (a cache for backward);
+//                             when NULL, scratch must hold op_attention_scratch_floats(N)
+//                             floats (one N×N tile per thread) and att is not kept.
+// P = softmax(Q·Kᵀ / √Dh + bias + mask), out = P·V, per image and head. Images × heads run
+// in parallel over peac_threads_get() OpenMP threads, each GEMM single-threaded inside.
+size_t op_attention_scratch_floats(int N);
+void op_attention_forward(float *out, float *att, float *scratch, const float *qkv,
+                          const float *bias, const float *mask, int nmask,
+                          int B, int N, int H, int Dh);
+void op_attention_forward_naive(float *out, const float *qkv, const float *bias,
+                                const float *mask, int nmask, int B, int N, int H, int Dh);
+
+// Patch embedding = Conv2d(Cin → D, kernel P, stride S, no padding) as im2col + GEMM.
+//   in  [B, Cin, H, W] NCHW;  w [D, Cin, P, P] (PyTorch conv layout);  b [D] or NULL
+//   out [B, gh, gw, D] with gh = (H − P)/S + 1, gw = (W − P)/S + 1 (floor) — i.e. tokens
+//   [B·gh·gw, D] in row-major grid order. S < P gives overlapping patches.
+//   col: scratch of op_patch_embed_col_floats(...) floats (the [B·gh·gw, Cin·P·P] matrix).
+size_t op_patch_embed_col_floats(int B, int Cin, int H, int W, int P, int S);
+void op_patch_embed_forward(float *out, float *col, const float *in, const float *w,
+                            const float *b, int B, int Cin, int H, int W, int P, int S, int D);
+void op_patch_embed_forward_naive(float *out, const float *in, const float *w, const float *b,
+                                  int B, int Cin, int H, int W, int P, int S, int D);
+
+// Absolute position embedding resampled to another grid, as timm's resample_abs_pos_embed:
+// the grid part [gh0·gw0, D] of pos is resized to [gh·gw, D] with F.interpolate(mode=
+// 'bicubic', align_corners=False, antialias=False) (cubic kernel A = −0.75, source index
+// (i + ½)·gh0/gh − ½, border taps clamped); the first num_prefix rows (class token) are
+// copied unchanged. out: [num_prefix + gh·gw, D]; must not alias pos.
+void op_pos_embed_resample(float *out, const float *pos, int num_prefix, int gh0, int gw0,
+                           int gh, int gw, int D);

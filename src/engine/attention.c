@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// attention: multi-head scaled dot-product self-attention over the packed qkv rows that a
+// timm/Microsoft qkv Linear produces, with the optional additive bias and mask Swin needs.
+// Q, K and V are read in place through leading dimensions (no head split copies); the only
+// N×N memory is one score tile per thread, or the caller's probability cache. One
+// 197×197×64 GEMM is too small to gain from two BLAS threads, so the parallelism is over
+// images × heads with OpenMP, OpenBLAS forced single-threaded for the region.
+#include "ops.h"
+#include "ops-internal.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+
+size_t
+op_attention_scratch_floats (int N)
+{
+  return (size_t) peac_threads_get () * (size_t) N * (size_t) N;
+}
+
+// s[N, N] += bias[N, N] (if any) + mask[N, N] (if any), then row softmax.
+static PEAC_CLONES void
+bias_mask_softmax (float *s, const float *bias, const float *mask, int N)
+{
+  for (int i = 0; i < N; i++)
+    {
+      float *r = s + (size_t) i * N;
+      if (bias)
+        {
+          const float *br = bias + (size_t) i * N;
+          for (int j = 0; j < N; j++)
+            r[j] += br[j];
+        }
+      if (mask)
+        {
+          const float *mr = mask + (size_t) i * N;
+          for (int j = 0; j < N; j++)
+            r[j] += mr[j];
+        }
+      peac_softmax_row (r, N);
+    }
+}
+
+void
+op_attention_forward (float *out, float *att, float *scratch, const float *qkv,
+                      const float *bias, const float *mask, int nmask,
+                      int B, int N, int H, int Dh)
+{
+  const int C = H * Dh, ld = 3 * C;
+  const float scale = 1.0f / sqrtf ((float) Dh);
+  const int nt = peac_threads_get ();
+  const int jobs = B * H;
+  const int saved = openblas_get_num_threads ();
+  openblas_set_num_threads (1);
+#pragma omp parallel for num_threads (nt) schedule (static)
+  for (int job = 0; job < jobs; job++)
+    {
+      const int b = job / H, h = job % H;
+      // q, k, v of image b, head h: rows of stride 3C starting at column h·Dh (+ C, + 2C).
+      const float *q = qkv + (size_t) b * N * ld + (size_t) h * Dh;
+      const float *k = q + C;
+      const float *v = q + 2 * C;
+      float *p = att ? att + (size_t) job * N * N
+                     : scratch + (size_t) omp_get_thread_num () * N * N;
+      // P[N, N] = scale · Q[N, Dh] · K[N, Dh]ᵀ
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, N, N, Dh,
+                   scale, q, ld, k, ld, 0.0f, p, N);
+      bias_mask_softmax (p, bias ? bias + (size_t) h * N * N : NULL,
+                         mask ? mask + (size_t) (b % nmask) * N * N : NULL, N);
+      // out[b, :, h, :] = P[N, N] · V[N, Dh], written with row stride C.
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, N, Dh, N,
+                   1.0f, p, N, v, ld, 0.0f, out + (size_t) b * N * C + (size_t) h * Dh, C);
+    }
+  openblas_set_num_threads (saved);
+}
+
+void
+op_attention_forward_naive (float *out, const float *qkv, const float *bias,
+                            const float *mask, int nmask, int B, int N, int H, int Dh)
+{
+  const int C = H * Dh, ld = 3 * C;
+  const double scale = 1.0 / sqrt ((double) Dh);
+  double *s = malloc ((size_t) N * sizeof *s);
+  for (int b = 0; b < B; b++)
+    for (int h = 0; h < H; h++)
+      for (int i = 0; i < N; i++)
+        {
+          const float *q = qkv + ((size_t) b * N + i) * ld + (size_t) h * Dh;
+          double m = -INFINITY, z = 0.0;
+          for (int j = 0; j < N; j++)
+            {
+              const float *k = qkv + ((size_t) b * N + j) * ld + C + (size_t) h * Dh;
+              double d = 0.0;
+              for (int e = 0; e < Dh; e++)
+                d += (double) q[e] * k[e];
+              d *= scale;
+              if (bias)
+                d += bias[((size_t) h * N + i) * N + j];
+              if (mask)
+                d += mask[((size_t) (b % nmask) * N + i) * N + j];
+              s[j] = d;
+              m = d > m ? d : m;
+            }
+          for (int j = 0; j < N; j++)
+            {
+              s[j] = exp (s[j] - m);
+              z += s[j];
+            }
+          float *o = out + ((size_t) b * N + i) * C + (size_t) h * Dh;
+          for (int e = 0; e < Dh; e++)
+            {
+              double acc = 0.0;
+              for (int j = 0; j < N; j++)
+                acc += s[j] * qkv[((size_t) b * N + j) * ld + 2 * C + (size_t) h * Dh + e];
+              o[e] = (float) (acc / z);
+            }
+        }
+  free (s);
+}

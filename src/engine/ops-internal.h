@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// ops-internal: helpers shared by the engine's op files and not part of the public op
+// API: the target_clones marker that compiles hot loops for AVX-512, AVX2+FMA and the
+// baseline, and branch-free float exp/erfc that GCC can vectorise (libm's are scalar
+// calls under the flags we build with).
+#pragma once
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define PEAC_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define PEAC_CLONES
+#endif
+
+// exp(x) for float x, relative error ≈ 1e-7 (Cody–Waite reduction x = n·ln2 + r with a
+// two-part ln2, degree-6 polynomial for e^r on |r| ≤ ln2/2, 2^n put in the exponent bits).
+// Inputs below −87.3 return ≈ 0 (flushed near the smallest normal), above 88.3 saturate.
+static inline float
+peac_expf (float x)
+{
+  x = x < -87.3f ? -87.3f : x;
+  x = x > 88.3f ? 88.3f : x;
+  float n = __builtin_floorf (x * 1.44269504088896341f + 0.5f);
+  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  float y = p * r * r + r + 1.0f;
+  int32_t bits = ((int32_t) n + 127) << 23;
+  float scale;
+  memcpy (&scale, &bits, sizeof scale);
+  return y * scale;
+}
+
+// erfc(z) for z ≥ 0 with fractional error < 1.2e-7: the Chebyshev-fitted form
+// erfc(z) ≈ t · exp(−z² + P(t)), t = 1 / (1 + z/2), P a degree-9 polynomial
+// (Press et al., Numerical Recipes §6.2).
+static inline float
+peac_erfcf_pos (float z)
+{
+  float t = 1.0f / (1.0f + 0.5f * z);
+  float p = 0.17087277f;
+  p = p * t - 0.82215223f;
+  p = p * t + 1.48851587f;
+  p = p * t - 1.13520398f;
+  p = p * t + 0.27886807f;
+  p = p * t - 0.18628806f;
+  p = p * t + 0.09678418f;
+  p = p * t + 0.37409196f;
+  p = p * t + 1.00002368f;
+  p = p * t - 1.26551223f;
+  return t * peac_expf (-z * z + p);
+}
+
+// In-place softmax of one row of n floats (max-subtracted).
+void peac_softmax_row (float *x, int n);
