@@ -46,3 +46,37 @@ void       swin_output_shape (const SwinModel *m, int H, int W, int *grid_h, int
 int        swin_forward (SwinModel *m, const float *input, int B, int H, int W,
                          float *features, float *pooled, PeacActFn act, void *user,
                          char *err, size_t errlen);
+
+// ---- Added with the Swin forward (declarations above are unchanged) ----
+
+// Activation names passed to `act` follow `layout`: "timm" → "patch_embed", "layers.{s}"
+// (NHWC output of stage s's blocks), "layers.0.blocks.1.attn", "norm"; "microsoft" (the
+// default) → the same with "stage{s}.blocks" for "layers.{s}". model.c calls this after
+// swin_create with the checkpoint's `peac.layout`.
+void       swin_set_layout (SwinModel *m, const char *layout);
+// 2 × multiply-adds of one forward pass on one H×W image (Linears, patch embedding,
+// attention matmuls), for GFLOP/s figures.
+double     swin_flops (const SwinModel *m, int H, int W);
+
+// Window geometry of a stage with resolution H×W (tokens), exposed for tests.
+// timm/Microsoft rule: the window is clamped to the resolution, and a stage whose
+// resolution ≤ window size is not shifted (per axis, as timm does for non-square inputs).
+void       swin_stage_window (int H, int W, int window, int *wh, int *ww, int *sh, int *sw);
+// Relative position index [wh·ww, wh·ww] into a bias table of (2·tw − 1)² rows
+// (tw = the table's window, ≥ wh and ww): (Δrow + tw − 1)·(2·tw − 1) + (Δcol + tw − 1), with
+// Δ = token i − token j (the Microsoft formula when wh = ww = tw).
+void       swin_relative_position_index (int *index, int wh, int ww, int tw);
+// Shifted-window attention mask [nW, N, N], nW = (H/wh)·(W/ww), N = wh·ww: 0 where tokens
+// i and j of window w came from the same region of the un-rolled image, −100 otherwise
+// (Microsoft's img_mask slices (0, −w), (−w, −s), (−s, ∞) per axis).
+void       swin_attn_mask (float *mask, int H, int W, int wh, int ww, int sh, int sw);
+// x [B, H, W, C] → win [B·nW, wh·ww, C] after torch.roll(x, (−sh, −sw), (1, 2)).
+void       swin_window_partition (float *win, const float *x, int B, int H, int W, int C,
+                                  int wh, int ww, int sh, int sw);
+// x [B, H, W, C] += reverse(win) rolled back by (+sh, +sw): the residual add fused with
+// window reverse.
+void       swin_window_reverse_add (float *x, const float *win, int B, int H, int W, int C,
+                                    int wh, int ww, int sh, int sw);
+// PatchMerging gather: x [B, H, W, C] → out [B, H/2, W/2, 4C] with channel blocks
+// x0 = (0::2, 0::2), x1 = (1::2, 0::2), x2 = (0::2, 1::2), x3 = (1::2, 1::2) (row, col).
+void       swin_merge_gather (float *out, const float *x, int B, int H, int W, int C);

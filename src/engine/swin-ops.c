@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// swin-ops: the window geometry of Swin that is not a GEMM: the per-stage window and shift
+// rule, the relative position index, the shifted-window attention mask, cyclic shift fused
+// with window partition / reverse, and the PatchMerging gather. Pure index arithmetic over
+// NHWC float arrays; every function here is its own reference (tests compare against
+// PyTorch fixtures and against the Microsoft formulas written out independently).
+#include "swin.h"
+#include "ops.h"
+
+#include <stddef.h>
+
+void
+swin_stage_window (int H, int W, int window, int *wh, int *ww, int *sh, int *sw)
+{
+  // timm _calc_window_shift / Microsoft SwinTransformerBlock.__init__: clamp the window to
+  // the resolution; a stage that fits in one window is not shifted.
+  *wh = H <= window ? H : window;
+  *ww = W <= window ? W : window;
+  *sh = H <= window ? 0 : window / 2;
+  *sw = W <= window ? 0 : window / 2;
+}
+
+void
+swin_relative_position_index (int *index, int wh, int ww, int tw)
+{
+  int N = wh * ww;
+  for (int i = 0; i < N; i++)
+    for (int j = 0; j < N; j++)
+      {
+        int dr = i / ww - j / ww, dc = i % ww - j % ww;
+        index[(size_t) i * N + j] = (dr + tw - 1) * (2 * tw - 1) + (dc + tw - 1);
+      }
+}
+
+// Region of one coordinate of the rolled frame: Microsoft slices (0, −w), (−w, −s), (−s, ∞).
+static int
+region (int r, int n, int w, int s)
+{
+  if (s == 0)
+    return 0;
+  return r < n - w ? 0 : (r < n - s ? 1 : 2);
+}
+
+void
+swin_attn_mask (float *mask, int H, int W, int wh, int ww, int sh, int sw)
+{
+  int nWw = W / ww, nW = (H / wh) * nWw, N = wh * ww;
+  for (int w = 0; w < nW; w++)
+    {
+      int r0 = (w / nWw) * wh, c0 = (w % nWw) * ww;
+      float *m = mask + (size_t) w * N * N;
+      for (int i = 0; i < N; i++)
+        {
+          int ri = 3 * region (r0 + i / ww, H, wh, sh) + region (c0 + i % ww, W, ww, sw);
+          for (int j = 0; j < N; j++)
+            {
+              int rj = 3 * region (r0 + j / ww, H, wh, sh) + region (c0 + j % ww, W, ww, sw);
+              m[(size_t) i * N + j] = ri == rj ? 0.0f : -100.0f;
+            }
+        }
+    }
+}
+
+// Token (b, wi·wh + i, wj·ww + j) of the rolled frame is token (b, (· + sh) mod H, …) of x.
+static size_t
+src_row (int b, int H, int W, int r, int c, int sh, int sw)
+{
+  int y = (r + sh) % H, x = (c + sw) % W;
+  return ((size_t) b * H + y) * W + x;
+}
+
+void
+swin_window_partition (float *win, const float *x, int B, int H, int W, int C,
+                       int wh, int ww, int sh, int sw)
+{
+  int nWh = H / wh, nWw = W / ww;
+#pragma omp parallel for collapse(2) schedule(static) num_threads(peac_threads_get ())
+  for (int b = 0; b < B; b++)
+    for (int wr = 0; wr < nWh; wr++)
+      for (int wc = 0; wc < nWw; wc++)
+        for (int i = 0; i < wh; i++)
+          for (int j = 0; j < ww; j++)
+            {
+              size_t dst = ((((size_t) b * nWh + wr) * nWw + wc) * wh + i) * ww + j;
+              const float *s = x + src_row (b, H, W, wr * wh + i, wc * ww + j, sh, sw) * C;
+              float *d = win + dst * C;
+              for (int k = 0; k < C; k++)
+                d[k] = s[k];
+            }
+}
+
+void
+swin_window_reverse_add (float *x, const float *win, int B, int H, int W, int C,
+                         int wh, int ww, int sh, int sw)
+{
+  int nWh = H / wh, nWw = W / ww;
+#pragma omp parallel for collapse(2) schedule(static) num_threads(peac_threads_get ())
+  for (int b = 0; b < B; b++)
+    for (int wr = 0; wr < nWh; wr++)
+      for (int wc = 0; wc < nWw; wc++)
+        for (int i = 0; i < wh; i++)
+          for (int j = 0; j < ww; j++)
+            {
+              size_t src = ((((size_t) b * nWh + wr) * nWw + wc) * wh + i) * ww + j;
+              float *d = x + src_row (b, H, W, wr * wh + i, wc * ww + j, sh, sw) * C;
+              const float *s = win + src * C;
+              for (int k = 0; k < C; k++)
+                d[k] += s[k];
+            }
+}
+
+void
+swin_merge_gather (float *out, const float *x, int B, int H, int W, int C)
+{
+  static const int dr[4] = { 0, 1, 0, 1 }, dc[4] = { 0, 0, 1, 1 };
+  int Ho = H / 2, Wo = W / 2;
+#pragma omp parallel for collapse(2) schedule(static) num_threads(peac_threads_get ())
+  for (int b = 0; b < B; b++)
+    for (int r = 0; r < Ho; r++)
+      for (int c = 0; c < Wo; c++)
+        {
+          float *d = out + (((size_t) b * Ho + r) * Wo + c) * 4 * C;
+          for (int q = 0; q < 4; q++)
+            {
+              const float *s = x + (((size_t) b * H + 2 * r + dr[q]) * W + 2 * c + dc[q]) * C;
+              for (int k = 0; k < C; k++)
+                d[q * C + k] = s[k];
+            }
+        }
+}
