@@ -117,6 +117,7 @@ px_image_free (PxImage *image)
   g_free (image->study_date);
   g_free (image->view_position);
   g_free (image->modality);
+  g_free (image->transfer_syntax);
   for (int i = 0; i < image->n_windows; i++)
     g_free (image->windows[i].explanation);
   g_free (image->windows);

@@ -70,6 +70,7 @@ typedef struct {
   int      n_windows;
   // All DICOM header elements as "(gggg,eeee) Name: value" lines for a tag panel, or NULL.
   GPtrArray *tags;
+  char      *transfer_syntax;  // DICOM transfer syntax UID, NULL for PNG/JPEG
 } PxImage;
 
 // Loads PNG, JPEG or DICOM (sniffed from the content, not the extension).
