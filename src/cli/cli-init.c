@@ -1,13 +1,22 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// cli-init: process start-up shared by every sub-command (locale; BLAS kernel choice lands
-// with the inference work).
+// cli-init: process start-up shared by every sub-command: the OpenBLAS kernel choice
+// (which may re-exec the process before anything else runs, see blas-kernel.h), then the
+// locale. `-v`/`--verbose` anywhere on the command line, or PEAC_VERBOSE=1, reports the
+// kernel on stderr.
 #include <locale.h>
+#include <string.h>
+
+#include "blas-kernel.h"
 #include "cli.h"
 
 void
 peac_cli_init (int argc, char **argv)
 {
+  int verbose = 0;
+  for (int i = 1; i < argc && strcmp (argv[i], "--") != 0; i++)
+    verbose |= strcmp (argv[i], "-v") == 0 || strcmp (argv[i], "--verbose") == 0;
+  peac_blas_select_kernel (argv, verbose);
   setlocale (LC_ALL, "");
   setlocale (LC_NUMERIC, "C");
 }
