@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "params.h"
+
 typedef enum {
   PEAC_ARCH_VIT = 1,
   PEAC_ARCH_SWIN = 2,
@@ -43,3 +45,38 @@ double      peac_model_flops (const PeacModel *m, int H, int W);
 int         peac_model_forward (PeacModel *m, const float *input, int B, int H, int W,
                                 float *features, float *pooled, PeacActFn act, void *user,
                                 char *err, size_t errlen);
+
+// ---- Added with the inference engine (declarations above are unchanged) ----
+
+typedef struct {
+  // ViT: patch stride in pixels (0 = the patch size; smaller = overlapping patches, the
+  // position embedding resampled to the denser grid). Swin: must be 0.
+  int stride;
+  // −1 = the model's output. k ≥ 0: ViT stops after block k and applies the final norm
+  // (the class token after that norm is the pooled vector); Swin returns stage k's block
+  // output (NHWC, width embed·2^k, no norm) and its token mean.
+  int layer;
+} PeacForwardOptions;
+
+#define PEAC_FORWARD_DEFAULT ((PeacForwardOptions) { 0, -1 })
+
+// peac_model_load with a branch ("teacher", the default when NULL, or "student") and the
+// unexpected checkpoint tensors listed in warn (may be NULL; truncated to warnlen).
+PeacModel  *peac_model_load_ex (const char *path, const char *branch, char *warn,
+                                size_t warnlen, char *err, size_t errlen);
+// Writes the weights (F32) with `peac.arch`, `peac.layout` and `peac.config` metadata,
+// atomically, so that peac_model_load reads the file back.
+int         peac_model_save (const PeacModel *m, const char *path, char *err, size_t errlen);
+PeacParams *peac_model_params (PeacModel *m);
+const char *peac_model_layout (const PeacModel *m);
+const char *peac_model_config_json (const PeacModel *m);
+// Output grid and width with options (see PeacForwardOptions). 0 sizes = not valid.
+void        peac_model_output_shape_ex (const PeacModel *m, const PeacForwardOptions *opt,
+                                        int H, int W, int *grid_h, int *grid_w, int *dim);
+double      peac_model_flops_ex (const PeacModel *m, const PeacForwardOptions *opt, int H,
+                                 int W);
+// peac_model_forward with options (opt NULL = defaults).
+int         peac_model_forward_ex (PeacModel *m, const PeacForwardOptions *opt,
+                                   const float *input, int B, int H, int W, float *features,
+                                   float *pooled, PeacActFn act, void *user, char *err,
+                                   size_t errlen);
