@@ -124,6 +124,19 @@ px_png_load (const char *path, const guint8 *data, gsize len, GError **error)
   png_structp png;
   png_infop info = NULL;
 
+  // Refuse absurd sizes straight from IHDR, before libpng reads (or needs) any more.
+  if (len >= 24 && memcmp (data + 12, "IHDR", 4) == 0)
+    {
+      guint32 w = ((guint32) data[16] << 24) | (data[17] << 16) | (data[18] << 8) | data[19];
+      guint32 h = ((guint32) data[20] << 24) | (data[21] << 16) | (data[22] << 8) | data[23];
+      if (w > PX_IMAGE_MAX_SIDE || h > PX_IMAGE_MAX_SIDE
+          || (guint64) w * h > (guint64) PX_IMAGE_MAX_PIXELS)
+        {
+          px_image_check_size (w, h, path, error);
+          return NULL;
+        }
+    }
+
   ctx = g_new0 (PngCtx, 1);
   ctx->path = path;
   ctx->data = data;
