@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// tsne-tree: space partitioning for t-SNE. (1) k nearest neighbours for the affinities:
+// a vantage-point tree (exact search, good in low to moderate dimension) and a blocked
+// GEMM brute force (‖a−b‖² = ‖a‖² + ‖b‖² − 2a·b, the faster choice for embeddings with
+// hundreds of dimensions), both refining the chosen neighbours' distances in double.
+// (2) the 2-D quadtree of Barnes-Hut: a cell of width w seen from distance d stands for
+// all its points at their centre of mass when w² / d² < θ².
+#include "tsne-internal.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+double
+tsne_now (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+double
+tsne_dist2 (const float *a, const float *b, int D)
+{
+  double s = 0.0;
+  for (int d = 0; d < D; d++)
+    {
+      double t = (double) a[d] - b[d];
+      s += t * t;
+    }
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------
+// A bounded max-heap of (distance, index): keeps the k smallest seen so far. Ties are
+// broken by index so that results never depend on visiting order.
+
+typedef struct {
+  float *d;
+  int32_t *i;
+  int n, k;
+} Heap;
+
+static inline int
+heap_less (float da, int32_t ia, float db, int32_t ib)
+{
+  return da < db || (da == db && ia < ib);
+}
+
+static void
+heap_push (Heap *h, float d, int32_t i)
+{
+  if (h->n == h->k)
+    {
+      if (!heap_less (d, i, h->d[0], h->i[0]))
+        return;
+      // Replace the root and sift down.
+      int p = 0;
+      for (;;)
+        {
+          int c = 2 * p + 1;
+          if (c >= h->k)
+            break;
+          if (c + 1 < h->k && heap_less (h->d[c], h->i[c], h->d[c + 1], h->i[c + 1]))
+            c++;
+          if (!heap_less (d, i, h->d[c], h->i[c]))
+            break;
+          h->d[p] = h->d[c];
+          h->i[p] = h->i[c];
+          p = c;
+        }
+      h->d[p] = d;
+      h->i[p] = i;
+      return;
+    }
+  int c = h->n++;
+  while (c > 0)
+    {
+      int p = (c - 1) / 2;
+      if (!heap_less (h->d[p], h->i[p], d, i))
+        break;
+      h->d[c] = h->d[p];
+      h->i[c] = h->i[p];
+      c = p;
+    }
+  h->d[c] = d;
+  h->i[c] = i;
+}
+
+static inline float
+heap_worst (const Heap *h)
+{
+  return h->n < h->k ? INFINITY : h->d[0];
+}
+
+// Writes the heap's contents in increasing order (distance, then index) — insertion sort,
+// k is small (≈ 91).
+static void
+heap_sorted (const Heap *h, int32_t *idx, float *dist)
+{
+  for (int a = 0; a < h->n; a++)
+    {
+      float d = h->d[a];
+      int32_t i = h->i[a];
+      int b = a;
+      while (b > 0 && heap_less (d, i, dist[b - 1], idx[b - 1]))
+        {
+          dist[b] = dist[b - 1];
+          idx[b] = idx[b - 1];
+          b--;
+        }
+      dist[b] = d;
+      idx[b] = i;
+    }
+}
+
+// Recomputes the chosen neighbours' squared distances in double and re-sorts the row.
+static void
+refine_row (const float *x, const float *R, int D, int k, int32_t *idx, float *d2)
+{
+  for (int a = 0; a < k; a++)
+    d2[a] = (float) tsne_dist2 (x, R + (size_t) idx[a] * D, D);
+  for (int a = 1; a < k; a++)
+    {
+      float d = d2[a];
+      int32_t i = idx[a];
+      int b = a;
+      while (b > 0 && heap_less (d, i, d2[b - 1], idx[b - 1]))
+        {
+          d2[b] = d2[b - 1];
+          idx[b] = idx[b - 1];
+          b--;
+        }
+      d2[b] = d;
+      idx[b] = i;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Brute force through GEMM, in blocks of query rows so the distance block stays in cache.
+
+int
+tsne_knn_brute_query (const float *R, int N, const float *Q, int M, int D, int k,
+                      int skip_base, int n_threads, int32_t *idx, float *d2)
+{
+  enum { BQ = 256 };
+  if (k > N - (skip_base >= 0 ? 1 : 0))
+    return -1;
+  float *rn = malloc ((size_t) N * sizeof *rn);
+  float *qn = malloc ((size_t) M * sizeof *qn);
+  float *G = malloc ((size_t) BQ * N * sizeof *G);
+  float *hd = malloc ((size_t) n_threads * k * sizeof *hd);
+  int32_t *hi = malloc ((size_t) n_threads * k * sizeof *hi);
+  if (!rn || !qn || !G || !hd || !hi)
+    {
+      free (rn); free (qn); free (G); free (hd); free (hi);
+      return -1;
+    }
+  for (int j = 0; j < N; j++)
+    rn[j] = cblas_sdot (D, R + (size_t) j * D, 1, R + (size_t) j * D, 1);
+  for (int q = 0; q < M; q++)
+    qn[q] = cblas_sdot (D, Q + (size_t) q * D, 1, Q + (size_t) q * D, 1);
+
+  for (int q0 = 0; q0 < M; q0 += BQ)
+    {
+      int bq = M - q0 < BQ ? M - q0 : BQ;
+      // G[bq, N] = Q_block · Rᵀ
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, bq, N, D, 1.0f,
+                   Q + (size_t) q0 * D, D, R, D, 0.0f, G, N);
+#pragma omp parallel for num_threads (n_threads) schedule (static)
+      for (int a = 0; a < bq; a++)
+        {
+          int q = q0 + a;
+          int t = omp_get_thread_num ();
+          Heap h = { hd + (size_t) t * k, hi + (size_t) t * k, 0, k };
+          const float *g = G + (size_t) a * N;
+          int skip = skip_base >= 0 ? skip_base + q : -1;
+          for (int j = 0; j < N; j++)
+            {
+              if (j == skip)
+                continue;
+              float d = qn[q] + rn[j] - 2.0f * g[j];
+              if (d < 0.0f)
+                d = 0.0f;
+              if (d < heap_worst (&h) || h.n < k)
+                heap_push (&h, d, j);
+            }
+          int32_t *ri = idx + (size_t) q * k;
+          float *rd = d2 + (size_t) q * k;
+          heap_sorted (&h, ri, rd);
+          refine_row (Q + (size_t) q * D, R, D, k, ri, rd);
+        }
+    }
+  free (rn); free (qn); free (G); free (hd); free (hi);
+  return 0;
+}
+
+int
+tsne_knn_brute (const float *X, int N, int D, int k, int n_threads, int32_t *idx, float *d2)
+{
+  return tsne_knn_brute_query (X, N, X, N, D, k, 0, n_threads, idx, d2);
+}
+
+// ---------------------------------------------------------------------------------------
+// Vantage-point tree over Euclidean distance (a metric, so the triangle inequality prunes).
+// Node layout: the points are permuted into `perm`; node covering perm[lo..hi) has its
+// vantage point at perm[lo]; points perm[lo+1..mid) lie within radius `mu` of it (inside
+// child), perm[mid..hi) outside. Built recursively with a median split by quickselect.
+
+typedef struct {
+  int lo, hi, mid;
+  float mu;
+  int inner, outer;      // child node indices, −1 if none
+} VpNode;
+
+typedef struct {
+  const float *X;
+  int D;
+  int32_t *perm;
+  VpNode *nodes;
+  int n_nodes;
+  float *dbuf;           // scratch: distances to the current vantage point
+  uint64_t rng;
+} VpTree;
+
+static uint64_t
+splitmix (uint64_t *s)
+{
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+static void
+swap2 (int32_t *p, float *d, int a, int b)
+{
+  int32_t t = p[a]; p[a] = p[b]; p[b] = t;
+  float u = d[a]; d[a] = d[b]; d[b] = u;
+}
+
+// Quickselect on d[lo..hi) (and p alongside) so that position m holds the m-th smallest.
+static void
+select_nth (int32_t *p, float *d, int lo, int hi, int m, uint64_t *rng)
+{
+  while (hi - lo > 1)
+    {
+      int piv = lo + (int) (splitmix (rng) % (uint64_t) (hi - lo));
+      swap2 (p, d, piv, hi - 1);
+      float pv = d[hi - 1];
+      int s = lo;
+      for (int i = lo; i < hi - 1; i++)
+        if (d[i] < pv)
+          swap2 (p, d, i, s++);
+      swap2 (p, d, s, hi - 1);
+      if (s == m)
+        return;
+      if (m < s)
+        hi = s;
+      else
+        lo = s + 1;
+    }
+}
+
+static int
+vp_build (VpTree *t, int lo, int hi)
+{
+  if (lo >= hi)
+    return -1;
+  int n = t->n_nodes++;
+  VpNode *node = &t->nodes[n];
+  node->lo = lo;
+  node->hi = hi;
+  node->inner = node->outer = -1;
+  node->mu = 0.0f;
+  node->mid = hi;
+  if (hi - lo == 1)
+    return n;
+  // Random vantage point moved to the front.
+  int v = lo + (int) (splitmix (&t->rng) % (uint64_t) (hi - lo));
+  int32_t tmp = t->perm[lo]; t->perm[lo] = t->perm[v]; t->perm[v] = tmp;
+  const float *xv = t->X + (size_t) t->perm[lo] * t->D;
+  for (int i = lo + 1; i < hi; i++)
+    t->dbuf[i] = (float) sqrt (tsne_dist2 (xv, t->X + (size_t) t->perm[i] * t->D, t->D));
+  int mid = (lo + 1 + hi) / 2;
+  select_nth (t->perm, t->dbuf, lo + 1, hi, mid, &t->rng);
+  float mu = t->dbuf[mid];
+  // inner: perm[lo+1 .. mid) have d ≤ mu; outer: perm[mid .. hi) have d ≥ mu.
+  int inner = vp_build (t, lo + 1, mid);
+  int outer = vp_build (t, mid, hi);
+  node = &t->nodes[n];
+  node->mu = mu;
+  node->mid = mid;
+  node->inner = inner;
+  node->outer = outer;
+  return n;
+}
+
+static void
+vp_search (const VpTree *t, int root, const float *x, int self, Heap *h)
+{
+  // Depth-first with an explicit stack of (node, lower bound on the distance from x to any
+  // point below it). Inner points lie within μ of the vantage point, outer ones beyond, so
+  // by the triangle inequality they are at least max(0, d − μ), resp. max(0, μ − d), away.
+  // A subtree is skipped when its bound exceeds τ, the current k-th distance.
+  struct { int node; float bound; } stack[256];
+  int sp = 0;
+  float tau = INFINITY;
+  stack[sp].node = root;
+  stack[sp++].bound = 0.0f;
+  while (sp > 0)
+    {
+      sp--;
+      if (stack[sp].bound > tau)
+        continue;
+      const VpNode *node = &t->nodes[stack[sp].node];
+      int32_t vp = t->perm[node->lo];
+      float d2 = (float) tsne_dist2 (x, t->X + (size_t) vp * t->D, t->D);
+      float d = sqrtf (d2);
+      if (vp != self)
+        {
+          heap_push (h, d2, vp);
+          if (h->n == h->k)
+            tau = sqrtf (h->d[0]);
+        }
+      float b_in = fmaxf (0.0f, d - node->mu), b_out = fmaxf (0.0f, node->mu - d);
+      // Push the farther side first so that the nearer side is searched first.
+      if (d < node->mu)
+        {
+          if (node->outer >= 0 && b_out <= tau)
+            { stack[sp].node = node->outer; stack[sp++].bound = b_out; }
+          if (node->inner >= 0)
+            { stack[sp].node = node->inner; stack[sp++].bound = b_in; }
+        }
+      else
+        {
+          if (node->inner >= 0 && b_in <= tau)
+            { stack[sp].node = node->inner; stack[sp++].bound = b_in; }
+          if (node->outer >= 0)
+            { stack[sp].node = node->outer; stack[sp++].bound = b_out; }
+        }
+    }
+}
+
+int
+tsne_knn_vptree (const float *X, int N, int D, int k, uint64_t seed, int n_threads,
+                 int32_t *idx, float *d2)
+{
+  if (k > N - 1)
+    return -1;
+  VpTree t = { X, D, NULL, NULL, 0, NULL, seed ^ 0x5eed0f7eeULL };
+  t.perm = malloc ((size_t) N * sizeof *t.perm);
+  t.nodes = malloc ((size_t) N * sizeof *t.nodes);
+  t.dbuf = malloc ((size_t) N * sizeof *t.dbuf);
+  float *hd = malloc ((size_t) n_threads * k * sizeof *hd);
+  int32_t *hi = malloc ((size_t) n_threads * k * sizeof *hi);
+  if (!t.perm || !t.nodes || !t.dbuf || !hd || !hi)
+    {
+      free (t.perm); free (t.nodes); free (t.dbuf); free (hd); free (hi);
+      return -1;
+    }
+  for (int i = 0; i < N; i++)
+    t.perm[i] = i;
+  int root = vp_build (&t, 0, N);
+
+#pragma omp parallel for num_threads (n_threads) schedule (dynamic, 64)
+  for (int i = 0; i < N; i++)
+    {
+      int th = omp_get_thread_num ();
+      Heap h = { hd + (size_t) th * k, hi + (size_t) th * k, 0, k };
+      const float *x = X + (size_t) i * D;
+      vp_search (&t, root, x, i, &h);
+      heap_sorted (&h, idx + (size_t) i * k, d2 + (size_t) i * k);
+      refine_row (x, X, D, k, idx + (size_t) i * k, d2 + (size_t) i * k);
+    }
+  free (t.perm); free (t.nodes); free (t.dbuf); free (hd); free (hi);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Quadtree.
+
+enum { QT_MAX_DEPTH = 48 };
+
+static int
+qt_new_node (TsneQuadTree *t, float cx, float cy, float hw)
+{
+  if (t->n_nodes == t->cap)
+    {
+      int cap = t->cap ? 2 * t->cap : 1024;
+      TsneQNode *n = realloc (t->nodes, (size_t) cap * sizeof *n);
+      if (!n)
+        return -1;
+      t->nodes = n;
+      t->cap = cap;
+    }
+  TsneQNode *n = &t->nodes[t->n_nodes];
+  n->cx = cx; n->cy = cy; n->hw = hw;
+  n->count = 0; n->child = -1; n->point = -1;
+  n->mx = n->my = 0.0;
+  return t->n_nodes++;
+}
+
+int
+tsne_qt_build (TsneQuadTree *t, const float *Y, int N)
+{
+  t->n_nodes = 0;
+  float x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+  for (int i = 0; i < N; i++)
+    {
+      x0 = fminf (x0, Y[2 * i]); x1 = fmaxf (x1, Y[2 * i]);
+      y0 = fminf (y0, Y[2 * i + 1]); y1 = fmaxf (y1, Y[2 * i + 1]);
+    }
+  float hw = 0.5f * fmaxf (x1 - x0, y1 - y0);
+  hw = hw * (1.0f + 1e-4f) + 1e-6f;   // every point strictly inside
+  if (qt_new_node (t, 0.5f * (x0 + x1), 0.5f * (y0 + y1), hw) < 0)
+    return -1;
+
+  for (int i = 0; i < N; i++)
+    {
+      float x = Y[2 * i], y = Y[2 * i + 1];
+      int n = 0;
+      for (int depth = 0;; depth++)
+        {
+          TsneQNode *node = &t->nodes[n];
+          if (node->child < 0)
+            {
+              if (node->count == 0)
+                {
+                  node->point = i;
+                  node->count = 1;
+                  node->mx = x; node->my = y;
+                  break;
+                }
+              const float *p = Y + 2 * (size_t) node->point;
+              if ((p[0] == x && p[1] == y) || depth >= QT_MAX_DEPTH)
+                {
+                  node->count++;
+                  node->mx += x; node->my += y;
+                  break;
+                }
+              // Split: the resident point(s) move into their quadrant.
+              float cx = node->cx, cy = node->cy, h = 0.5f * node->hw;
+              int c0 = t->n_nodes;
+              for (int q = 0; q < 4; q++)
+                if (qt_new_node (t, cx + ((q & 1) ? h : -h), cy + ((q & 2) ? h : -h), h) < 0)
+                  return -1;
+              node = &t->nodes[n];
+              int q = (p[0] > cx) | ((p[1] > cy) << 1);
+              TsneQNode *c = &t->nodes[c0 + q];
+              c->point = node->point;
+              c->count = node->count;
+              c->mx = node->mx; c->my = node->my;
+              node->child = c0;
+              node->point = -1;
+            }
+          node->count++;
+          node->mx += x; node->my += y;
+          n = node->child + ((x > node->cx) | ((y > node->cy) << 1));
+        }
+    }
+  for (int n = 0; n < t->n_nodes; n++)
+    if (t->nodes[n].count > 0)
+      {
+        t->nodes[n].mx /= t->nodes[n].count;
+        t->nodes[n].my /= t->nodes[n].count;
+      }
+  return 0;
+}
+
+void
+tsne_qt_free (TsneQuadTree *t)
+{
+  free (t->nodes);
+  t->nodes = NULL;
+  t->n_nodes = t->cap = 0;
+}
+
+void
+tsne_qt_repulsion (const TsneQuadTree *t, float x, float y, int self, float theta,
+                   double *z, double *fx, double *fy)
+{
+  int stack[4 * QT_MAX_DEPTH + 8];
+  int sp = 0;
+  double zs = 0.0, sx = 0.0, sy = 0.0;
+  const double th2 = (double) theta * theta;
+  stack[sp++] = 0;
+  while (sp > 0)
+    {
+      const TsneQNode *node = &t->nodes[stack[--sp]];
+      if (node->count == 0)
+        continue;
+      double dx = x - node->mx, dy = y - node->my;
+      double d2 = dx * dx + dy * dy;
+      double n = node->count;
+      if (node->child < 0)
+        {
+          if (node->point == self)
+            n -= 1.0;          // the point itself; any twins sit at its position
+          if (n <= 0.0)
+            continue;
+        }
+      else
+        {
+          double w = 2.0 * node->hw;
+          if (w * w >= th2 * d2)
+            {
+              for (int q = 3; q >= 0; q--)
+                stack[sp++] = node->child + q;
+              continue;
+            }
+        }
+      double q = 1.0 / (1.0 + d2);
+      zs += n * q;
+      double f = n * q * q;
+      sx += f * dx;
+      sy += f * dy;
+    }
+  *z += zs;
+  *fx += sx;
+  *fy += sy;
+}
