@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// test-verify: `peac verify-reference` on every fixture in $PEAC_SHARED_DIR/reference
+// (each must pass: activations and outputs within 1e-4 · max(1, max|ref|) of real timm),
+// and on a copy of vit_micro with one weight perturbed, which must fail — so the check
+// can fail at all. Calls the command's function in-process.
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "cli.h"
+
+static char *refdir;
+
+static void
+run_fixture (gconstpointer data)
+{
+  const char *name = data;
+  g_autofree char *path = g_strdup_printf ("%s/%s.safetensors", refdir, name);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("fixture not present");
+      return;
+    }
+  char *argv[] = { "verify-reference", "--threads", "2", path, NULL };
+  int rc = peac_cmd_verify_reference (4, argv);
+  g_assert_cmpint (rc, ==, 0);
+}
+
+// Copies vit_micro with param.blocks.1.mlp.fc2.bias shifted by 1e-2 in one entry.
+static void
+test_detects_error (void)
+{
+  g_autofree char *src = g_strdup_printf ("%s/vit_micro.safetensors", refdir);
+  char err[512];
+  PeacSafetensors *st = peac_st_open (src, err, sizeof err);
+  g_assert_nonnull (st);
+  PeacStWrite *t = g_new0 (PeacStWrite, st->n);
+  float **bufs = g_new0 (float *, st->n);
+  int n = 0, hit = 0;
+  for (int i = 0; i < st->n; i++)
+    {
+      const PeacStTensor *e = &st->tensors[i];
+      if (e->dtype != PEAC_DT_F32)
+        continue;
+      bufs[n] = g_new (float, e->numel ? e->numel : 1);
+      g_assert_cmpint (peac_st_read_f32 (st, e, bufs[n], err, sizeof err), ==, 0);
+      if (strcmp (e->name, "param.blocks.1.mlp.fc2.bias") == 0)
+        bufs[n][3] += 1e-2f, hit = 1;
+      t[n] = (PeacStWrite) { e->name, e->ndim, e->shape, bufs[n], PEAC_DT_F32 };
+      n++;
+    }
+  g_assert_true (hit);
+  const char *meta[2 * 8 + 1] = { 0 };
+  for (int i = 0; i < st->n_meta && i < 8; i++)
+    meta[2 * i] = st->meta_keys[i], meta[2 * i + 1] = st->meta_vals[i];
+  g_autofree char *dir = g_dir_make_tmp ("peac-verify-XXXXXX", NULL);
+  g_autofree char *dst = g_build_filename (dir, "perturbed.safetensors", NULL);
+  g_assert_cmpint (peac_st_write (dst, t, n, meta, err, sizeof err), ==, 0);
+  char *argv[] = { "verify-reference", dst, NULL };
+  g_assert_cmpint (peac_cmd_verify_reference (2, argv), ==, 1);
+  // A file that is not a fixture: exit status 2.
+  g_assert_cmpint (g_file_set_contents (dst, "nonsense", -1, NULL), ==, TRUE);
+  g_assert_cmpint (peac_cmd_verify_reference (2, argv), ==, 2);
+  g_unlink (dst);
+  g_rmdir (dir);
+  for (int i = 0; i < n; i++)
+    g_free (bufs[i]);
+  g_free (bufs), g_free (t);
+  peac_st_close (st);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  const char *shared = g_getenv ("PEAC_SHARED_DIR");
+  if (!shared || !g_file_test (shared, G_FILE_TEST_IS_DIR))
+    {
+      printf ("1..0 # SKIP PEAC_SHARED_DIR is not set to the shared folder\n");
+      return 0;
+    }
+  refdir = g_build_filename (shared, "reference", NULL);
+  static const char *fixtures[] = { "vit_micro", "vit_tiny_fp16", "swin_micro", "swin_micro_ms" };
+  for (size_t i = 0; i < G_N_ELEMENTS (fixtures); i++)
+    {
+      g_autofree char *p = g_strdup_printf ("/verify/%s", fixtures[i]);
+      g_test_add_data_func (p, fixtures[i], run_fixture);
+    }
+  g_test_add_func ("/verify/detects-error", test_detects_error);
+  return g_test_run ();
+}
