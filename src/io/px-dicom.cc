@@ -67,12 +67,14 @@ is_jpeg2000 (E_TransferSyntax xfer)
          || xfer == EXS_JPEG2000Multicomponent;
 }
 
-// One "(gggg,eeee) Name: value" line; nested sequence items are indented with '>'.
+// One "(gggg,eeee) Name: value" line; elements inside sequence items get one '>' per
+// level of nesting. @card is the depth of the DcmStack: the dataset, then a sequence and
+// an item per nesting level, then the element.
 void
-add_tag_line (GPtrArray *tags, DcmObject *obj, unsigned long depth)
+add_tag_line (GPtrArray *tags, DcmObject *obj, unsigned long card)
 {
   DcmTag tag = obj->getTag ();
-  std::string line (depth > 1 ? depth - 1 : 0, '>');
+  std::string line (card >= 2 ? (card - 2) / 2 : 0, '>');
   char key[16];
   OFString value;
   DcmEVR vr = obj->ident ();
