@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// match-internal: the match context's layout, shared by match.c (context, queries) and
+// match-affine.c (best buddies, their spread selection and the RANSAC affine). Not
+// installed, not for callers.
+#pragma once
+
+#include "match.h"
+
+// One grid after normalisation. For targets, also the similarity matrix against the source
+// and everything derived from it at context creation.
+typedef struct {
+  int     gh, gw, n;     // n = gh·gw cells
+  double  cw, ch;        // cell size in pixels
+  float  *tok;           // [n, dim] L2-normalised tokens (zero rows stay zero)
+  // Targets only:
+  float  *sim;           // [Ns, n] cosine similarity source cell × target cell
+  int    *fwd;           // [Ns] best target cell of each source cell
+  int    *bwd;           // [n] best source cell of each target cell
+  PeacBuddy *buddies;    // mutual nearest neighbours, in source-cell order
+  int     n_buddies;
+  double  A[6];          // source cells → target cells: u' = A0 u + A1 v + A2, v' = A3 u + A4 v + A5
+  double  Ainv[6];
+  int     inliers;       // RANSAC inliers of A (0: fallback rescale)
+} MatchGrid;
+
+struct PeacMatchContext {
+  int             dim;
+  PeacMatchParams p;
+  MatchGrid       src;
+  MatchGrid      *tgt;
+  int             n_targets;
+};
+
+// Best cell of map [gh, gw] (element (r, c) at map[(r·gw + c)·stride]) among the cells whose
+// centres lie within radius of (cu, cv) in cell coordinates (radius < 0: all cells; an empty
+// window falls back to the cell nearest the clamped centre). s2 receives the best outside
+// the peak's 3×3 neighbourhood within the same window (−INFINITY when there is none).
+int  match_find_peak (const float *map, int gh, int gw, size_t stride, float cu, float cv,
+                      float radius, float *s1, float *s2);
+// Distinctiveness of a peak s1 over the runner-up s2 in [0, 1]: 1 − d₁/d₂ with the
+// Euclidean distances of unit vectors d = √(2 − 2s) (Lowe's ratio test); 1 when s2 is −∞.
+float match_margin (float s1, float s2);
+
+// Buddies, their distinctiveness and the RANSAC affine of target t (match-affine.c).
+int  match_fit_target (PeacMatchContext *ctx, MatchGrid *t);
+void match_affine_apply (const double A[6], double u, double v, double *u2, double *v2);
