@@ -1,12 +1,605 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// cli-tsne: placeholder until the analysis work lands; refuses with exit status 2.
+// cli-tsne: `peac tsne --matrix FILE` maps the rows of an N×D matrix (.npy float32/float64
+// or CSV, optionally with a header and one text label column) to 2-D with the engine's
+// t-SNE and writes "x,y[,label]" CSV to stdout or -o FILE; --json prints the final KL
+// divergence and timings instead; --png/--svg draw the map with Cairo, coloured by label
+// with a legend. The landmark mode (--model/--landmarks) belongs to later work.
+#include "config.h"
+
+#include <cairo.h>
+#include <cairo-svg.h>
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
 #include "cli.h"
+#include "npy.h"
+#include "tsne.h"
+
+typedef struct {
+  float *X;
+  int N, D;
+  char **labels;        // [N] or NULL
+} Matrix;
+
+static void
+matrix_free (Matrix *m)
+{
+  free (m->X);
+  if (m->labels)
+    for (int i = 0; i < m->N; i++)
+      free (m->labels[i]);
+  free (m->labels);
+}
+
+static double
+now_s (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+// ---- CSV: comma-separated, optional header row (any non-numeric field in the first row),
+// at most one label column (named "label" in the header, or holding non-numbers).
+
+static char *
+trim (char *s)
+{
+  while (isspace ((unsigned char) *s))
+    s++;
+  char *e = s + strlen (s);
+  while (e > s && isspace ((unsigned char) e[-1]))
+    *--e = '\0';
+  if (e - s >= 2 && ((s[0] == '"' && e[-1] == '"') || (s[0] == '\'' && e[-1] == '\'')))
+    {
+      e[-1] = '\0';
+      s++;
+    }
+  return s;
+}
+
+static int
+is_number (const char *s, double *v)
+{
+  if (!*s)
+    return 0;
+  char *end;
+  errno = 0;
+  double x = strtod (s, &end);
+  if (*end != '\0' || errno == ERANGE)
+    return 0;
+  if (v)
+    *v = x;
+  return 1;
+}
+
+// Splits a line in place into at most cap fields; returns the count (or cap + 1 if more).
+static int
+split (char *line, char **f, int cap)
+{
+  int n = 0;
+  char *s = line;
+  for (;;)
+    {
+      char *c = strchr (s, ',');
+      if (n == cap)
+        return cap + 1;
+      if (c)
+        *c = '\0';
+      f[n++] = trim (s);
+      if (!c)
+        return n;
+      s = c + 1;
+    }
+}
+
+static int
+read_csv (const char *path, Matrix *m, char *err, size_t errlen)
+{
+  FILE *fp = fopen (path, "r");
+  if (!fp)
+    {
+      snprintf (err, errlen, "%s: %s", path, strerror (errno));
+      return -1;
+    }
+  enum { MAXF = 65536 };
+  char **f = malloc (MAXF * sizeof *f);
+  char *line = NULL;
+  size_t lcap = 0;
+  ssize_t len;
+  int lineno = 0, ncols = -1, label_col = -1, header_done = 0, rc = -1;
+  size_t cap = 0;
+  m->N = 0;
+  while ((len = getline (&line, &lcap, fp)) >= 0)
+    {
+      lineno++;
+      char *t = trim (line);
+      if (!*t || *t == '#')
+        continue;
+      int n = split (t, f, MAXF);
+      if (n > MAXF)
+        {
+          snprintf (err, errlen, "%s:%d: more than %d columns", path, lineno, MAXF);
+          goto out;
+        }
+      if (!header_done)
+        {
+          // First row: all numbers → data. One text field not named like a label
+          // column → data whose text column is the label. Otherwise a header, in which a
+          // column called label/class/name carries the labels.
+          header_done = 1;
+          ncols = n;
+          int numeric = 0, text_col = -1;
+          for (int c = 0; c < n; c++)
+            if (is_number (f[c], NULL))
+              numeric++;
+            else
+              text_col = c;
+          if (numeric < n)
+            {
+              int named = -1;
+              for (int c = 0; c < n; c++)
+                if (!strcasecmp (f[c], "label") || !strcasecmp (f[c], "class") ||
+                    !strcasecmp (f[c], "name"))
+                  named = c;
+              if (numeric == n - 1 && named < 0)
+                label_col = text_col;
+              else
+                {
+                  label_col = named;
+                  continue;
+                }
+            }
+        }
+      if (n != ncols)
+        {
+          snprintf (err, errlen, "%s:%d: %d fields where earlier rows have %d", path, lineno, n, ncols);
+          goto out;
+        }
+      int D = ncols - (label_col >= 0);
+      if (D < 1)
+        {
+          snprintf (err, errlen, "%s: no numeric columns", path);
+          goto out;
+        }
+      if ((size_t) m->N == cap)
+        {
+          cap = cap ? 2 * cap : 1024;
+          float *nx = realloc (m->X, cap * D * sizeof *nx);
+          char **nl = label_col >= 0 ? realloc (m->labels, cap * sizeof *nl) : NULL;
+          if (!nx || (label_col >= 0 && !nl))
+            {
+              if (nx) m->X = nx;
+              if (nl) m->labels = nl;
+              snprintf (err, errlen, "%s: out of memory at line %d", path, lineno);
+              goto out;
+            }
+          m->X = nx;
+          if (label_col >= 0)
+            m->labels = nl;
+        }
+      int d = 0;
+      for (int c = 0; c < ncols; c++)
+        {
+          if (c == label_col)
+            {
+              m->labels[m->N] = strdup (f[c]);
+              continue;
+            }
+          double v;
+          if (!is_number (f[c], &v) || !isfinite (v))
+            {
+              snprintf (err, errlen, "%s:%d: field %d ('%.40s') is not a finite number", path,
+                        lineno, c + 1, f[c]);
+              goto out;
+            }
+          m->X[(size_t) m->N * D + d++] = (float) v;
+        }
+      m->D = D;
+      m->N++;
+    }
+  if (m->N == 0)
+    {
+      snprintf (err, errlen, "%s: no data rows", path);
+      goto out;
+    }
+  rc = 0;
+out:
+  free (f);
+  free (line);
+  fclose (fp);
+  return rc;
+}
+
+static int
+read_matrix (const char *path, Matrix *m, char *err, size_t errlen)
+{
+  memset (m, 0, sizeof *m);
+  size_t n = strlen (path);
+  if (n >= 4 && strcasecmp (path + n - 4, ".npy") == 0)
+    {
+      m->X = npy_read_matrix (path, &m->N, &m->D, err, errlen);
+      if (!m->X)
+        return -1;
+      for (size_t e = 0; e < (size_t) m->N * m->D; e++)
+        if (!isfinite (m->X[e]))
+          {
+            snprintf (err, errlen, "%s: element %zu (row %zu) is not finite", path, e, e / m->D);
+            return -1;
+          }
+      return 0;
+    }
+  return read_csv (path, m, err, errlen);
+}
+
+// ---- Drawing: points fitted into a square with a margin, one colour per label (in the
+// order labels first appear), a legend box in the top-right corner.
+
+static const double palette[][3] = {
+  { 0.12, 0.47, 0.71 }, { 1.00, 0.50, 0.05 }, { 0.17, 0.63, 0.17 }, { 0.84, 0.15, 0.16 },
+  { 0.58, 0.40, 0.74 }, { 0.55, 0.34, 0.29 }, { 0.89, 0.47, 0.76 }, { 0.50, 0.50, 0.50 },
+  { 0.74, 0.74, 0.13 }, { 0.09, 0.75, 0.81 },
+};
+enum { N_PALETTE = sizeof palette / sizeof palette[0] };
+
+static void
+draw_map (cairo_t *cr, int size, const float *Y, int N, char **labels)
+{
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_paint (cr);
+  float x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+  for (int i = 0; i < N; i++)
+    {
+      x0 = fminf (x0, Y[2 * i]); x1 = fmaxf (x1, Y[2 * i]);
+      y0 = fminf (y0, Y[2 * i + 1]); y1 = fmaxf (y1, Y[2 * i + 1]);
+    }
+  double margin = 0.05 * size;
+  double span = fmax (fmax (x1 - x0, y1 - y0), 1e-12);
+  double s = (size - 2 * margin) / span;
+  double ox = margin + 0.5 * ((size - 2 * margin) - s * (x1 - x0));
+  double oy = margin + 0.5 * ((size - 2 * margin) - s * (y1 - y0));
+  // Label → class index in order of first appearance.
+  int *cls = calloc ((size_t) N, sizeof *cls);
+  const char **names = calloc ((size_t) N + 1, sizeof *names);
+  int n_cls = 0;
+  if (labels && cls && names)
+    for (int i = 0; i < N; i++)
+      {
+        int c = 0;
+        while (c < n_cls && strcmp (names[c], labels[i]) != 0)
+          c++;
+        if (c == n_cls)
+          names[n_cls++] = labels[i];
+        cls[i] = c;
+      }
+  double r = fmin (4.0, fmax (1.0, 5.0 - log10 ((double) N)));
+  for (int i = 0; i < N; i++)
+    {
+      const double *col = palette[cls ? cls[i] % N_PALETTE : 0];
+      cairo_set_source_rgba (cr, col[0], col[1], col[2], 0.8);
+      cairo_arc (cr, ox + s * (Y[2 * i] - x0), size - (oy + s * (Y[2 * i + 1] - y0)), r, 0,
+                 2 * M_PI);
+      cairo_fill (cr);
+    }
+  if (n_cls > 0)
+    {
+      int shown = n_cls < 20 ? n_cls : 20;
+      cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+      cairo_set_font_size (cr, 12.0);
+      double w = 0.0;
+      for (int c = 0; c < shown; c++)
+        {
+          cairo_text_extents_t te;
+          cairo_text_extents (cr, names[c], &te);
+          w = fmax (w, te.x_advance);
+        }
+      double bw = w + 34, bh = 18.0 * (shown + (n_cls > shown)) + 10;
+      double bx = size - bw - 8, by = 8;
+      cairo_set_source_rgba (cr, 1, 1, 1, 0.85);
+      cairo_rectangle (cr, bx, by, bw, bh);
+      cairo_fill_preserve (cr);
+      cairo_set_source_rgb (cr, 0.6, 0.6, 0.6);
+      cairo_set_line_width (cr, 1.0);
+      cairo_stroke (cr);
+      for (int c = 0; c < shown; c++)
+        {
+          const double *col = palette[c % N_PALETTE];
+          cairo_set_source_rgb (cr, col[0], col[1], col[2]);
+          cairo_arc (cr, bx + 12, by + 14 + 18 * c, 5, 0, 2 * M_PI);
+          cairo_fill (cr);
+          cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
+          cairo_move_to (cr, bx + 24, by + 18 + 18 * c);
+          cairo_show_text (cr, names[c]);
+        }
+      if (n_cls > shown)
+        {
+          char more[48];
+          snprintf (more, sizeof more, "… %d more", n_cls - shown);
+          cairo_move_to (cr, bx + 24, by + 18 + 18 * shown);
+          cairo_show_text (cr, more);
+        }
+    }
+  free (cls);
+  free (names);
+}
+
+static int
+write_plot (const char *path, int svg, const float *Y, int N, char **labels, char *err,
+            size_t errlen)
+{
+  const int size = 800;
+  cairo_surface_t *surf = svg ? cairo_svg_surface_create (path, size, size)
+                              : cairo_image_surface_create (CAIRO_FORMAT_RGB24, size, size);
+  if (cairo_surface_status (surf) != CAIRO_STATUS_SUCCESS)
+    {
+      snprintf (err, errlen, "%s: %s", path, cairo_status_to_string (cairo_surface_status (surf)));
+      cairo_surface_destroy (surf);
+      return -1;
+    }
+  cairo_t *cr = cairo_create (surf);
+  draw_map (cr, size, Y, N, labels);
+  cairo_destroy (cr);
+  cairo_status_t st = CAIRO_STATUS_SUCCESS;
+  if (svg)
+    {
+      cairo_surface_finish (surf);
+      st = cairo_surface_status (surf);
+    }
+  else
+    st = cairo_surface_write_to_png (surf, path);
+  cairo_surface_destroy (surf);
+  if (st != CAIRO_STATUS_SUCCESS)
+    {
+      snprintf (err, errlen, "%s: %s", path, cairo_status_to_string (st));
+      return -1;
+    }
+  return 0;
+}
+
+static void
+usage (FILE *to)
+{
+  fprintf (to,
+    "Usage: peac tsne --matrix FILE [OPTIONS]\n"
+    "       peac tsne --model M --landmarks DIR IMAGE...   (not available yet)\n\n"
+    "Maps the rows of FILE (.npy float32/float64 N×D, or CSV with an optional header and\n"
+    "one text label column) to 2-D and writes x,y[,label] CSV.\n\n"
+    "Options:\n"
+    "  -o, --output FILE     write the coordinates to FILE (default: stdout)\n"
+    "      --perplexity P    effective number of neighbours (default 30)\n"
+    "      --theta T         Barnes-Hut angle; 0 = exact gradients (default 0.5)\n"
+    "      --exact           same as --theta 0\n"
+    "      --iters N         iterations, 250 of them with early exaggeration (default 1000)\n"
+    "      --learning-rate L learning rate (default: auto = max(N/48, 50))\n"
+    "      --init pca|random initial layout (default pca)\n"
+    "      --knn auto|vptree|brute  nearest-neighbour search (default auto)\n"
+    "      --seed S          random seed (default 42)\n"
+    "      --threads T       threads (default 1)\n"
+    "      --json            print KL divergence and timings as JSON on stdout (the\n"
+    "                        coordinates then go only to -o)\n"
+    "      --png FILE        draw the map as PNG (coloured by label, with a legend)\n"
+    "      --svg FILE        draw the map as SVG\n"
+    "  -q, --quiet           no progress on stderr\n");
+}
+
+typedef struct {
+  int quiet;
+  double t0;
+} Progress;
+
+static void
+on_progress (void *user, int iter, int n_iter, float kl, const float *Y, int N)
+{
+  Progress *p = user;
+  if (p->quiet || kl < 0.0f)
+    return;
+  fprintf (stderr, "peac tsne: iteration %d/%d, KL %.4f (%.1f s)\n", iter, n_iter, kl,
+           now_s () - p->t0);
+}
+
+static int
+parse_num (const char *opt, const char *s, double lo, double *out)
+{
+  double v;
+  if (!is_number (s, &v) || !(v >= lo))
+    {
+      fprintf (stderr, "peac tsne: %s expects a number ≥ %g, got '%s'\n", opt, lo, s);
+      return -1;
+    }
+  *out = v;
+  return 0;
+}
 
 int
 peac_cmd_tsne (int argc, char **argv)
 {
-  fprintf (stderr, "peac tsne: not built yet\n");
-  return 2;
+  enum { O_PERP = 1000, O_THETA, O_EXACT, O_ITERS, O_SEED, O_THREADS, O_JSON, O_PNG, O_SVG,
+         O_MODEL, O_LANDMARKS, O_LR, O_INIT, O_KNN };
+  static const struct option opts[] = {
+    { "matrix", required_argument, NULL, 'm' },
+    { "output", required_argument, NULL, 'o' },
+    { "perplexity", required_argument, NULL, O_PERP },
+    { "theta", required_argument, NULL, O_THETA },
+    { "exact", no_argument, NULL, O_EXACT },
+    { "iters", required_argument, NULL, O_ITERS },
+    { "learning-rate", required_argument, NULL, O_LR },
+    { "init", required_argument, NULL, O_INIT },
+    { "knn", required_argument, NULL, O_KNN },
+    { "seed", required_argument, NULL, O_SEED },
+    { "threads", required_argument, NULL, O_THREADS },
+    { "json", no_argument, NULL, O_JSON },
+    { "png", required_argument, NULL, O_PNG },
+    { "svg", required_argument, NULL, O_SVG },
+    { "model", required_argument, NULL, O_MODEL },
+    { "landmarks", required_argument, NULL, O_LANDMARKS },
+    { "quiet", no_argument, NULL, 'q' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  TsneParams p;
+  tsne_params_init (&p);
+  const char *matrix = NULL, *output = NULL, *png = NULL, *svg = NULL;
+  int json = 0, model = 0;
+  Progress prog = { 0, now_s () };
+  double v;
+  int c;
+  optind = 1;
+  while ((c = getopt_long (argc, argv, "m:o:qh", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'm': matrix = optarg; break;
+      case 'o': output = optarg; break;
+      case 'q': prog.quiet = 1; break;
+      case 'h': usage (stdout); return 0;
+      case O_PERP:
+        if (parse_num ("--perplexity", optarg, 1e-3, &v)) return 2;
+        p.perplexity = (float) v;
+        break;
+      case O_THETA:
+        if (parse_num ("--theta", optarg, 0.0, &v)) return 2;
+        p.theta = (float) v;
+        break;
+      case O_EXACT: p.theta = 0.0f; break;
+      case O_ITERS:
+        if (parse_num ("--iters", optarg, 0.0, &v) || v > 1e7) return 2;
+        p.max_iter = (int) v;
+        break;
+      case O_LR:
+        if (parse_num ("--learning-rate", optarg, 1e-6, &v)) return 2;
+        p.learning_rate = (float) v;
+        break;
+      case O_SEED:
+        if (parse_num ("--seed", optarg, 0.0, &v)) return 2;
+        p.seed = (uint64_t) v;
+        break;
+      case O_THREADS:
+        if (parse_num ("--threads", optarg, 1.0, &v) || v > 1024) return 2;
+        p.n_threads = (int) v;
+        break;
+      case O_INIT:
+        if (!strcmp (optarg, "pca")) p.init = TSNE_INIT_PCA;
+        else if (!strcmp (optarg, "random")) p.init = TSNE_INIT_RANDOM;
+        else { fprintf (stderr, "peac tsne: --init is pca or random, not '%s'\n", optarg); return 2; }
+        break;
+      case O_KNN:
+        if (!strcmp (optarg, "auto")) p.knn = TSNE_KNN_AUTO;
+        else if (!strcmp (optarg, "vptree")) p.knn = TSNE_KNN_VPTREE;
+        else if (!strcmp (optarg, "brute")) p.knn = TSNE_KNN_BRUTE;
+        else { fprintf (stderr, "peac tsne: --knn is auto, vptree or brute, not '%s'\n", optarg); return 2; }
+        break;
+      case O_JSON: json = 1; break;
+      case O_PNG: png = optarg; break;
+      case O_SVG: svg = optarg; break;
+      case O_MODEL: case O_LANDMARKS: model = 1; break;
+      default: usage (stderr); return 2;
+      }
+  if (model)
+    {
+      fprintf (stderr, "peac tsne: mapping landmark embeddings of images (--model/--landmarks) "
+               "is not available yet; compute embeddings with 'peac embed' and pass them with "
+               "--matrix\n");
+      return 2;
+    }
+  if (!matrix)
+    {
+      fprintf (stderr, "peac tsne: --matrix FILE is required\n\n");
+      usage (stderr);
+      return 2;
+    }
+  if (optind < argc)
+    {
+      fprintf (stderr, "peac tsne: unexpected argument '%s'\n", argv[optind]);
+      return 2;
+    }
+
+  char err[512];
+  Matrix m;
+  double t_read0 = now_s ();
+  if (read_matrix (matrix, &m, err, sizeof err) != 0)
+    {
+      fprintf (stderr, "peac tsne: %s\n", err);
+      matrix_free (&m);
+      return 1;
+    }
+  double t_read = now_s () - t_read0;
+  float *Y = malloc ((size_t) 2 * m.N * sizeof *Y);
+  if (!Y)
+    {
+      fprintf (stderr, "peac tsne: out of memory for %d points\n", m.N);
+      matrix_free (&m);
+      return 1;
+    }
+  p.progress = on_progress;
+  p.user = &prog;
+  p.progress_every = 50;
+  prog.quiet = prog.quiet || json;
+  TsneResult res;
+  double t_run0 = now_s ();
+  if (tsne_run (&p, m.X, m.N, m.D, Y, &res, err, sizeof err) != 0)
+    {
+      fprintf (stderr, "peac tsne: %s: %s\n", matrix, err);
+      free (Y);
+      matrix_free (&m);
+      return 1;
+    }
+  double t_run = now_s () - t_run0;
+
+  int rc = 0;
+  FILE *out = NULL;
+  if (output)
+    {
+      out = fopen (output, "w");
+      if (!out)
+        {
+          fprintf (stderr, "peac tsne: %s: %s\n", output, strerror (errno));
+          rc = 1;
+        }
+    }
+  else if (!json)
+    out = stdout;
+  if (out)
+    {
+      fprintf (out, m.labels ? "x,y,label\n" : "x,y\n");
+      for (int i = 0; i < m.N; i++)
+        {
+          fprintf (out, "%.7g,%.7g", Y[2 * i], Y[2 * i + 1]);
+          if (m.labels)
+            fprintf (out, ",%s", m.labels[i]);
+          fputc ('\n', out);
+        }
+      if (out != stdout && fclose (out) != 0)
+        {
+          fprintf (stderr, "peac tsne: %s: write failed\n", output);
+          rc = 1;
+        }
+    }
+  if (png && write_plot (png, 0, Y, m.N, m.labels, err, sizeof err) != 0)
+    {
+      fprintf (stderr, "peac tsne: %s\n", err);
+      rc = 1;
+    }
+  if (svg && write_plot (svg, 1, Y, m.N, m.labels, err, sizeof err) != 0)
+    {
+      fprintf (stderr, "peac tsne: %s\n", err);
+      rc = 1;
+    }
+  if (json)
+    printf ("{\"n\": %d, \"d\": %d, \"kl_divergence\": %.6f, \"iterations\": %d, "
+            "\"exact\": %s, \"perplexity\": %g, \"theta\": %g, \"threads\": %d, "
+            "\"seed\": %llu, \"seconds\": {\"read\": %.4f, \"affinities\": %.4f, "
+            "\"init\": %.4f, \"optimise\": %.4f, \"tsne\": %.4f}}\n",
+            m.N, m.D, res.kl, res.iters, res.exact ? "true" : "false", p.perplexity,
+            p.theta, p.n_threads, (unsigned long long) p.seed, t_read, res.t_affinities,
+            res.t_init, res.t_optimise, t_run);
+  free (Y);
+  matrix_free (&m);
+  return rc;
 }
