@@ -226,7 +226,8 @@ load (const char *path, GError **error)
                                 ERM_autoDetect);
   if (st.bad ())
     {
-      px_image_set_error (error, PX_IMAGE_ERROR_CORRUPT, path, "cannot read DICOM: %s",
+      px_image_set_error (error, PX_IMAGE_ERROR_CORRUPT, path, "cannot read DICOM: %s%s",
+                          st == EC_StreamNotifyClient ? "file is truncated, " : "",
                           st.text ());
       return nullptr;
     }
