@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// px-folder-scan walks a folder tree in a GTask worker and returns the files worth
+// trying to open, sorted by path. A file qualifies when its content sniffs as PNG, JPEG
+// or DICOM, or when its extension says it should be one: those that then fail to load
+// are reported to the user instead of vanishing silently. Hidden entries and symbolic
+// links are not followed, so a link loop cannot trap the walk.
+#include "config.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "px-image.h"
+#include "px-folder-scan.h"
+
+#define MAX_DEPTH 32
+#define SNIFF_BYTES 132 // DICOM's "DICM" magic sits at offset 128
+
+static const char * const radiograph_suffixes[] = {
+  ".png", ".jpg", ".jpeg", ".dcm", ".dicom", ".dic",
+};
+
+/**
+ * px_file_is_radiograph_candidate:
+ * @path: a local file
+ *
+ * Returns: whether @path looks like something PEAC Explorer opens, by content or name
+ */
+gboolean
+px_file_is_radiograph_candidate (const char *path)
+{
+  g_autofree char *lower = g_ascii_strdown (path, -1);
+  guint8 head[SNIFF_BYTES];
+  ssize_t n;
+  int fd;
+
+  for (guint i = 0; i < G_N_ELEMENTS (radiograph_suffixes); i++)
+    if (g_str_has_suffix (lower, radiograph_suffixes[i]))
+      return TRUE;
+
+  if ((fd = open (path, O_RDONLY | O_CLOEXEC)) < 0)
+    return FALSE;
+  n = read (fd, head, sizeof head);
+  close (fd);
+  return n > 0 && px_image_sniff_format (head, (gsize) n) != PX_FORMAT_UNKNOWN;
+}
+
+static void
+scan_folder (GFile        *folder,
+             guint         depth,
+             GPtrArray    *found,
+             GCancellable *cancellable)
+{
+  g_autoptr(GFileEnumerator) enumerator = NULL;
+  GFileInfo *info;
+  GFile *child;
+
+  if (depth > MAX_DEPTH)
+    return;
+
+  enumerator = g_file_enumerate_children (folder,
+                                          G_FILE_ATTRIBUTE_STANDARD_NAME ","
+                                          G_FILE_ATTRIBUTE_STANDARD_TYPE ","
+                                          G_FILE_ATTRIBUTE_STANDARD_IS_HIDDEN,
+                                          G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS,
+                                          cancellable, NULL);
+  if (enumerator == NULL)
+    return;
+
+  while (g_file_enumerator_iterate (enumerator, &info, &child, cancellable, NULL) && info)
+    {
+      if (g_file_info_get_is_hidden (info))
+        continue;
+
+      switch (g_file_info_get_file_type (info))
+        {
+        case G_FILE_TYPE_DIRECTORY:
+          scan_folder (child, depth + 1, found, cancellable);
+          break;
+
+        case G_FILE_TYPE_REGULAR:
+          {
+            g_autofree char *path = g_file_get_path (child);
+
+            if (path != NULL && px_file_is_radiograph_candidate (path))
+              g_ptr_array_add (found, g_object_ref (child));
+          }
+          break;
+
+        default:
+          break;
+        }
+    }
+}
+
+static int
+compare_paths (gconstpointer a,
+               gconstpointer b)
+{
+  g_autofree char *pa = g_file_get_path (*(GFile **) a);
+  g_autofree char *pb = g_file_get_path (*(GFile **) b);
+
+  return g_strcmp0 (pa, pb);
+}
+
+static void
+scan_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+  GFile *folder = task_data;
+
+  // Query first so that an unreadable folder is an error, not an empty result.
+  info = g_file_query_info (folder, G_FILE_ATTRIBUTE_STANDARD_TYPE,
+                            G_FILE_QUERY_INFO_NONE, cancellable, &error);
+  if (info == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  scan_folder (folder, 0, found, cancellable);
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  g_ptr_array_sort (found, compare_paths);
+  g_task_return_pointer (task, g_steal_pointer (&found), (GDestroyNotify) g_ptr_array_unref);
+}
+
+void
+px_folder_scan_async (GFile               *folder,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (G_IS_FILE (folder));
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, px_folder_scan_async);
+  g_task_set_task_data (task, g_object_ref (folder), g_object_unref);
+  g_task_run_in_thread (task, scan_thread);
+}
+
+/**
+ * px_folder_scan_finish:
+ *
+ * Returns: (transfer full) (element-type GFile): the candidate files, sorted by path
+ */
+GPtrArray *
+px_folder_scan_finish (GAsyncResult  *result,
+                       GError       **error)
+{
+  g_return_val_if_fail (G_IS_TASK (result), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

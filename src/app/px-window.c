@@ -1,0 +1,837 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// PxWindow shows the opened studies in a sidebar, the selected one in the viewer and its
+// DICOM header in a toggleable panel. Files opened by any route (file chooser, command
+// line, drag and drop, recent files, folders) go through one queue that loads them one
+// at a time in a worker, so the order on the command line is the order in the sidebar
+// and a bad file only produces a toast. Privacy mode follows the GSettings key and is
+// passed down to every view that could show an identifier.
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "px-application.h"
+#include "px-folder-scan.h"
+#include "px-study-row.h"
+#include "px-tag-panel.h"
+#include "px-window.h"
+
+typedef struct
+{
+  GFile    *file;
+  gboolean  from_folder; // failures are summed up, not toasted one by one
+  PxWindow *window;      // set while the file loads
+} PendingFile;
+
+struct _PxWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  GSettings            *settings;
+  GListStore           *studies;
+  GCancellable         *cancellable;
+  GQueue                pending;
+  guint                 n_scans;
+  gboolean              load_in_flight;
+  gboolean              select_next;
+  gboolean              privacy;
+  guint                 n_skipped;
+
+  AdwToastOverlay      *toast_overlay;
+  AdwWindowTitle       *window_title;
+  GtkSpinner           *spinner;
+  GtkStack             *stack;
+  GtkListView          *study_list;
+  GtkSingleSelection   *selection;
+  PxViewer             *viewer;
+  GtkLabel             *info_label;
+  GtkRevealer          *tags_revealer;
+  PxTagPanel           *tag_panel;
+  GMenu                *presets_section;
+  GMenu                *recent_menu;
+  GMenu                *recent_submenu;
+};
+
+G_DEFINE_FINAL_TYPE (PxWindow, px_window, ADW_TYPE_APPLICATION_WINDOW)
+
+enum {
+  PROP_0,
+  PROP_PRIVACY,
+  PROP_LOADING,
+  N_PROPS
+};
+
+static GParamSpec *properties [N_PROPS];
+
+static void pump_queue (PxWindow *self);
+
+static void
+pending_file_free (PendingFile *pending)
+{
+  g_object_unref (pending->file);
+  g_clear_object (&pending->window);
+  g_free (pending);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PendingFile, pending_file_free)
+
+static void
+update_loading (PxWindow *self)
+{
+  gboolean loading = self->load_in_flight || self->n_scans > 0 || self->pending.length > 0;
+
+  gtk_spinner_set_spinning (self->spinner, loading);
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), loading);
+  g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_LOADING]);
+
+  if (!loading && self->n_skipped > 0)
+    {
+      g_autofree char *message =
+        g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                      "%u file in the folder could not be opened",
+                                      "%u files in the folder could not be opened",
+                                      self->n_skipped),
+                         self->n_skipped);
+
+      self->n_skipped = 0;
+      px_window_show_error (self, message);
+    }
+}
+
+static void
+update_title (PxWindow *self)
+{
+  PxStudy *study = px_window_get_study (self);
+  g_autofree char *summary = NULL;
+
+  if (study == NULL)
+    {
+      adw_window_title_set_title (self->window_title, _("PEAC Explorer"));
+      adw_window_title_set_subtitle (self->window_title, NULL);
+      gtk_window_set_title (GTK_WINDOW (self), _("PEAC Explorer"));
+      return;
+    }
+
+  summary = px_study_dup_summary (study, self->privacy);
+  adw_window_title_set_title (self->window_title, px_study_get_title (study));
+  adw_window_title_set_subtitle (self->window_title, summary);
+  gtk_window_set_title (GTK_WINDOW (self), px_study_get_title (study));
+}
+
+static void
+update_info (PxWindow *self)
+{
+  g_autoptr(GString) text = NULL;
+
+  if (px_viewer_get_study (self->viewer) == NULL)
+    {
+      gtk_widget_set_visible (GTK_WIDGET (self->info_label), FALSE);
+      return;
+    }
+
+  text = g_string_new (NULL);
+  /* Translators: zoom level of the radiograph, e.g. "125 %" */
+  g_string_append_printf (text, _("%.0f %%"), px_viewer_get_zoom (self->viewer) * 100.0);
+  g_string_append (text, "  ·  ");
+  /* Translators: W is the window width and L the level (window centre) of the greyscale */
+  g_string_append_printf (text, _("W %.0f  L %.0f"),
+                          px_viewer_get_window_width (self->viewer),
+                          px_viewer_get_window_center (self->viewer));
+  if (px_viewer_get_inverted (self->viewer))
+    {
+      g_string_append (text, "  ·  ");
+      g_string_append (text, _("Inverted"));
+    }
+  gtk_label_set_text (self->info_label, text->str);
+  gtk_widget_set_visible (GTK_WIDGET (self->info_label), TRUE);
+
+  g_action_group_change_action_state (G_ACTION_GROUP (self), "invert",
+                                      g_variant_new_boolean (px_viewer_get_inverted (self->viewer)));
+}
+
+static void
+update_presets (PxWindow *self)
+{
+  PxStudy *study = px_window_get_study (self);
+  const PxImage *image = study ? px_study_get_image (study) : NULL;
+  g_autoptr(GMenuItem) item = NULL;
+
+  g_menu_remove_all (self->presets_section);
+
+  item = g_menu_item_new (_("_Default"), NULL);
+  g_menu_item_set_action_and_target_value (item, "win.window-preset", g_variant_new_string ("default"));
+  g_menu_append_item (self->presets_section, item);
+  g_clear_object (&item);
+
+  item = g_menu_item_new (_("Full _Range"), NULL);
+  g_menu_item_set_action_and_target_value (item, "win.window-preset", g_variant_new_string ("full"));
+  g_menu_append_item (self->presets_section, item);
+  g_clear_object (&item);
+
+  for (int i = 0; image != NULL && i < image->n_windows; i++)
+    {
+      const PxWindowPreset *preset = &image->windows[i];
+      g_autofree char *name = NULL;
+      g_autofree char *label = NULL;
+      char target[16];
+
+      if (preset->explanation != NULL && *preset->explanation != '\0')
+        name = g_strdup (preset->explanation);
+      else
+        /* Translators: a window/level preset stored in a DICOM file without a name */
+        name = g_strdup_printf (_("Preset %d"), i + 1);
+      /* Translators: preset name, then its window width and level */
+      label = g_strdup_printf (_("%s (W %g, L %g)"), name, preset->width, preset->center);
+      g_snprintf (target, sizeof target, "%d", i);
+
+      item = g_menu_item_new (label, NULL);
+      g_menu_item_set_action_and_target_value (item, "win.window-preset", g_variant_new_string (target));
+      g_menu_append_item (self->presets_section, item);
+      g_clear_object (&item);
+    }
+}
+
+static void
+update_actions (PxWindow *self)
+{
+  static const char * const image_actions[] = {
+    "zoom-in", "zoom-out", "zoom-fit", "zoom-original", "invert", "window-preset", "close-study",
+  };
+  gboolean has_study = px_window_get_study (self) != NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (image_actions); i++)
+    {
+      GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), image_actions[i]);
+      g_simple_action_set_enabled (G_SIMPLE_ACTION (action), has_study);
+    }
+}
+
+static void
+on_selected_item_changed (PxWindow           *self,
+                          GParamSpec         *pspec,
+                          GtkSingleSelection *selection)
+{
+  PxStudy *study = px_window_get_study (self);
+
+  px_viewer_set_study (self->viewer, study);
+  px_tag_panel_set_study (self->tag_panel, study);
+  update_title (self);
+  update_presets (self);
+  update_actions (self);
+  update_info (self);
+}
+
+static void
+on_studies_changed (PxWindow   *self,
+                    guint       position,
+                    guint       removed,
+                    guint       added,
+                    GListModel *model)
+{
+  gtk_stack_set_visible_child_name (self->stack,
+                                    g_list_model_get_n_items (model) > 0 ? "studies" : "empty");
+}
+
+static void
+setup_study_row (GtkSignalListItemFactory *factory,
+                 GtkListItem              *item,
+                 PxWindow                 *self)
+{
+  GtkWidget *row = px_study_row_new ();
+
+  g_object_bind_property (self, "privacy", row, "privacy", G_BINDING_SYNC_CREATE);
+  gtk_list_item_set_child (item, row);
+}
+
+static void
+bind_study_row (GtkSignalListItemFactory *factory,
+                GtkListItem              *item,
+                PxWindow                 *self)
+{
+  px_study_row_set_study (PX_STUDY_ROW (gtk_list_item_get_child (item)),
+                          gtk_list_item_get_item (item));
+}
+
+static void
+unbind_study_row (GtkSignalListItemFactory *factory,
+                  GtkListItem              *item,
+                  PxWindow                 *self)
+{
+  px_study_row_set_study (PX_STUDY_ROW (gtk_list_item_get_child (item)), NULL);
+}
+
+static int
+find_study (PxWindow *self,
+            GFile    *file)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->studies));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(PxStudy) study = g_list_model_get_item (G_LIST_MODEL (self->studies), i);
+
+      if (g_file_equal (px_study_get_file (study), file))
+        return (int) i;
+    }
+  return -1;
+}
+
+static void
+add_to_recent (GFile *file)
+{
+  g_autofree char *uri = g_file_get_uri (file);
+  g_autofree char *basename = g_file_get_basename (file);
+  g_autofree char *mime = g_content_type_guess (basename, NULL, 0, NULL);
+  GtkRecentData data = {
+    .display_name = NULL,
+    .description = NULL,
+    .mime_type = mime,
+    .app_name = (char *) PX_RECENT_APP_NAME,
+    .app_exec = (char *) "peac-explorer %u",
+    .groups = NULL,
+    .is_private = FALSE,
+  };
+
+  gtk_recent_manager_add_full (gtk_recent_manager_get_default (), uri, &data);
+}
+
+// Error messages from the loaders name the file by its path; the toast names it by its
+// display name already, so drop a leading "path: ".
+static const char *
+strip_path_prefix (const char *message,
+                   GFile      *file)
+{
+  g_autofree char *path = g_file_get_path (file);
+
+  if (path != NULL && g_str_has_prefix (message, path))
+    {
+      const char *rest = message + strlen (path);
+
+      while (*rest == ':' || *rest == ' ')
+        rest++;
+      if (*rest != '\0')
+        return rest;
+    }
+  return message;
+}
+
+static void
+on_study_loaded (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(PendingFile) pending = user_data;
+  g_autoptr(PxWindow) self = g_steal_pointer (&pending->window);
+  g_autoptr(PxStudy) study = NULL;
+  g_autoptr(GError) error = NULL;
+
+  study = px_study_load_finish (result, &error);
+  self->load_in_flight = FALSE;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  if (study == NULL)
+    {
+      if (pending->from_folder)
+        self->n_skipped++;
+      else
+        {
+          g_autofree char *name = g_file_get_basename (pending->file);
+          g_autofree char *message =
+            /* Translators: the first %s is a file name, the second the reason */
+            g_strdup_printf (_("Could not open “%s”: %s"), name,
+                             strip_path_prefix (error->message, pending->file));
+
+          px_window_show_error (self, message);
+        }
+    }
+  else
+    {
+      g_list_store_append (self->studies, study);
+      if (!pending->from_folder)
+        add_to_recent (px_study_get_file (study));
+      if (self->select_next)
+        {
+          self->select_next = FALSE;
+          gtk_single_selection_set_selected (self->selection,
+                                             g_list_model_get_n_items (G_LIST_MODEL (self->studies)) - 1);
+        }
+    }
+
+  pump_queue (self);
+}
+
+static void
+pump_queue (PxWindow *self)
+{
+  PendingFile *pending;
+
+  while (!self->load_in_flight && (pending = g_queue_pop_head (&self->pending)))
+    {
+      int found = find_study (self, pending->file);
+
+      // Opening a file that is already open shows it instead of adding a twin.
+      if (found >= 0)
+        {
+          if (self->select_next)
+            {
+              self->select_next = FALSE;
+              gtk_single_selection_set_selected (self->selection, found);
+            }
+          pending_file_free (pending);
+          continue;
+        }
+
+      self->load_in_flight = TRUE;
+      pending->window = g_object_ref (self);
+      px_study_load_async (pending->file, self->cancellable, on_study_loaded, pending);
+    }
+
+  update_loading (self);
+}
+
+static void
+enqueue_file (PxWindow *self,
+              GFile    *file,
+              gboolean  from_folder)
+{
+  PendingFile *pending = g_new0 (PendingFile, 1);
+
+  pending->file = g_object_ref (file);
+  pending->from_folder = from_folder;
+  g_queue_push_tail (&self->pending, pending);
+}
+
+static void
+on_folder_scanned (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(PxWindow) self = user_data;
+  g_autoptr(GPtrArray) files = NULL;
+  g_autoptr(GError) error = NULL;
+
+  files = px_folder_scan_finish (result, &error);
+  self->n_scans--;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  if (files == NULL)
+    {
+      /* Translators: %s is the reason a folder could not be read */
+      g_autofree char *message = g_strdup_printf (_("Could not open the folder: %s"), error->message);
+      px_window_show_error (self, message);
+    }
+  else if (files->len == 0)
+    px_window_show_error (self, _("The folder contains no radiographs"));
+  else
+    for (guint i = 0; i < files->len; i++)
+      enqueue_file (self, g_ptr_array_index (files, i), TRUE);
+
+  pump_queue (self);
+}
+
+static gboolean
+on_drop (GtkDropTarget *target,
+         const GValue  *value,
+         double         x,
+         double         y,
+         PxWindow      *self)
+{
+  GSList *list = gdk_file_list_get_files (g_value_get_boxed (value));
+  g_autoptr(GPtrArray) files = g_ptr_array_new ();
+
+  for (GSList *l = list; l != NULL; l = l->next)
+    g_ptr_array_add (files, l->data);
+  g_slist_free (list);
+
+  if (files->len == 0)
+    return FALSE;
+
+  px_window_open_files (self, (GFile **) files->pdata, files->len);
+  return TRUE;
+}
+
+static void
+zoom_in_action (GSimpleAction *action,
+                GVariant      *param,
+                gpointer       user_data)
+{
+  px_viewer_zoom_in (PX_WINDOW (user_data)->viewer);
+}
+
+static void
+zoom_out_action (GSimpleAction *action,
+                 GVariant      *param,
+                 gpointer       user_data)
+{
+  px_viewer_zoom_out (PX_WINDOW (user_data)->viewer);
+}
+
+static void
+zoom_fit_action (GSimpleAction *action,
+                 GVariant      *param,
+                 gpointer       user_data)
+{
+  px_viewer_zoom_to_fit (PX_WINDOW (user_data)->viewer);
+}
+
+static void
+zoom_original_action (GSimpleAction *action,
+                      GVariant      *param,
+                      gpointer       user_data)
+{
+  px_viewer_set_zoom (PX_WINDOW (user_data)->viewer, 1.0);
+}
+
+static void
+invert_change_state (GSimpleAction *action,
+                     GVariant      *state,
+                     gpointer       user_data)
+{
+  px_viewer_set_inverted (PX_WINDOW (user_data)->viewer, g_variant_get_boolean (state));
+  g_simple_action_set_state (action, state);
+}
+
+static void
+window_preset_action (GSimpleAction *action,
+                      GVariant      *param,
+                      gpointer       user_data)
+{
+  PxWindow *self = user_data;
+  PxStudy *study = px_window_get_study (self);
+  const char *which = g_variant_get_string (param, NULL);
+  const PxImage *image;
+  guint64 index;
+
+  if (study == NULL)
+    return;
+  image = px_study_get_image (study);
+
+  if (g_str_equal (which, "default"))
+    px_viewer_reset_window (self->viewer);
+  else if (g_str_equal (which, "full"))
+    px_viewer_set_full_range (self->viewer);
+  else if (g_ascii_string_to_unsigned (which, 10, 0, G_MAXINT, &index, NULL) &&
+           index < (guint64) image->n_windows)
+    px_viewer_set_window (self->viewer, image->windows[index].center, image->windows[index].width);
+}
+
+static void
+close_study_action (GSimpleAction *action,
+                    GVariant      *param,
+                    gpointer       user_data)
+{
+  PxWindow *self = user_data;
+  guint selected = gtk_single_selection_get_selected (self->selection);
+
+  if (selected != GTK_INVALID_LIST_POSITION)
+    g_list_store_remove (self->studies, selected);
+}
+
+static const GActionEntry win_actions[] = {
+  { "zoom-in", zoom_in_action },
+  { "zoom-out", zoom_out_action },
+  { "zoom-fit", zoom_fit_action },
+  { "zoom-original", zoom_original_action },
+  { "invert", NULL, NULL, "false", invert_change_state },
+  { "window-preset", window_preset_action, "s" },
+  { "close-study", close_study_action },
+};
+
+static gboolean
+px_window_close_request (GtkWindow *window)
+{
+  PxWindow *self = PX_WINDOW (window);
+  int width, height;
+
+  g_cancellable_cancel (self->cancellable);
+
+  gtk_window_get_default_size (window, &width, &height);
+  g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (window));
+  if (!gtk_window_is_maximized (window) && width > 0 && height > 0)
+    {
+      g_settings_set_int (self->settings, "window-width", width);
+      g_settings_set_int (self->settings, "window-height", height);
+    }
+
+  return GTK_WINDOW_CLASS (px_window_parent_class)->close_request (window);
+}
+
+static void
+px_window_constructed (GObject *object)
+{
+  PxWindow *self = (PxWindow *)object;
+  GtkApplication *app;
+
+  G_OBJECT_CLASS (px_window_parent_class)->constructed (object);
+
+  app = gtk_window_get_application (GTK_WINDOW (self));
+  if (PX_IS_APPLICATION (app))
+    {
+      GMenuModel *recent = px_application_get_recent_menu (PX_APPLICATION (app));
+
+      g_menu_append_section (self->recent_menu, NULL, recent);
+      g_menu_append_section (self->recent_submenu, NULL, recent);
+    }
+}
+
+static void
+px_window_dispose (GObject *object)
+{
+  PxWindow *self = (PxWindow *)object;
+
+  g_cancellable_cancel (self->cancellable);
+  g_queue_clear_full (&self->pending, (GDestroyNotify) pending_file_free);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), PX_TYPE_WINDOW);
+
+  G_OBJECT_CLASS (px_window_parent_class)->dispose (object);
+}
+
+static void
+px_window_finalize (GObject *object)
+{
+  PxWindow *self = (PxWindow *)object;
+
+  g_clear_object (&self->settings);
+  g_clear_object (&self->studies);
+  g_clear_object (&self->cancellable);
+
+  G_OBJECT_CLASS (px_window_parent_class)->finalize (object);
+}
+
+static void
+px_window_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  PxWindow *self = PX_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_PRIVACY:
+      g_value_set_boolean (value, self->privacy);
+      break;
+
+    case PROP_LOADING:
+      g_value_set_boolean (value, px_window_get_loading (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+px_window_set_property (GObject      *object,
+                        guint         prop_id,
+                        const GValue *value,
+                        GParamSpec   *pspec)
+{
+  PxWindow *self = PX_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_PRIVACY:
+      if (self->privacy != g_value_get_boolean (value))
+        {
+          self->privacy = g_value_get_boolean (value);
+          update_title (self);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+px_window_class_init (PxWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->constructed = px_window_constructed;
+  object_class->dispose = px_window_dispose;
+  object_class->finalize = px_window_finalize;
+  object_class->get_property = px_window_get_property;
+  object_class->set_property = px_window_set_property;
+
+  window_class->close_request = px_window_close_request;
+
+  properties [PROP_PRIVACY] =
+    g_param_spec_boolean ("privacy", NULL, NULL, FALSE,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  properties [PROP_LOADING] =
+    g_param_spec_boolean ("loading", NULL, NULL, FALSE,
+                          (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (PX_TYPE_VIEWER);
+  g_type_ensure (PX_TYPE_TAG_PANEL);
+
+  px_ensure_resources ();
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/peac/Explorer/px-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, spinner);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, study_list);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, selection);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, viewer);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, info_label);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, tags_revealer);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, tag_panel);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, presets_section);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, recent_menu);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, recent_submenu);
+  gtk_widget_class_bind_template_callback (widget_class, on_selected_item_changed);
+  gtk_widget_class_bind_template_callback (widget_class, setup_study_row);
+  gtk_widget_class_bind_template_callback (widget_class, bind_study_row);
+  gtk_widget_class_bind_template_callback (widget_class, unbind_study_row);
+  gtk_widget_class_bind_template_callback (widget_class, update_info);
+}
+
+static void
+px_window_init (PxWindow *self)
+{
+  g_autoptr(GAction) show_tags = NULL;
+  GtkDropTarget *drop;
+  int width, height;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->settings = g_settings_new (APP_ID);
+  self->studies = g_list_store_new (PX_TYPE_STUDY);
+  self->cancellable = g_cancellable_new ();
+  g_queue_init (&self->pending);
+
+  g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions, G_N_ELEMENTS (win_actions), self);
+  show_tags = g_settings_create_action (self->settings, "show-tags");
+  g_action_map_add_action (G_ACTION_MAP (self), show_tags);
+
+  g_settings_bind (self->settings, "privacy-mode", self, "privacy", G_SETTINGS_BIND_GET);
+  g_settings_bind (self->settings, "show-tags", self->tags_revealer, "reveal-child", G_SETTINGS_BIND_GET);
+  g_object_bind_property (self, "privacy", self->tag_panel, "privacy", G_BINDING_SYNC_CREATE);
+
+  width = g_settings_get_int (self->settings, "window-width");
+  height = g_settings_get_int (self->settings, "window-height");
+  gtk_window_set_default_size (GTK_WINDOW (self), MAX (width, 360), MAX (height, 294));
+  if (g_settings_get_boolean (self->settings, "window-maximized"))
+    gtk_window_maximize (GTK_WINDOW (self));
+
+  g_signal_connect_object (self->studies, "items-changed", G_CALLBACK (on_studies_changed),
+                           self, G_CONNECT_SWAPPED);
+  gtk_single_selection_set_model (self->selection, G_LIST_MODEL (self->studies));
+
+  drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+  g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
+
+  on_selected_item_changed (self, NULL, self->selection);
+  update_loading (self);
+}
+
+PxWindow *
+px_window_new (GtkApplication *application)
+{
+  return g_object_new (PX_TYPE_WINDOW, "application", application, NULL);
+}
+
+/**
+ * px_window_open_files:
+ * @files: (array length=n_files): files or folders
+ *
+ * Loads @files in the background, in order, adding each readable radiograph to the
+ * sidebar and showing the first. Folders are searched recursively. Failures are shown
+ * as toasts; nothing already open is affected.
+ */
+void
+px_window_open_files (PxWindow  *self,
+                      GFile    **files,
+                      guint      n_files)
+{
+  g_return_if_fail (PX_IS_WINDOW (self));
+
+  if (n_files == 0)
+    return;
+
+  self->select_next = TRUE;
+  for (guint i = 0; i < n_files; i++)
+    {
+      if (g_file_query_file_type (files[i], G_FILE_QUERY_INFO_NONE, NULL) == G_FILE_TYPE_DIRECTORY)
+        {
+          self->n_scans++;
+          px_folder_scan_async (files[i], self->cancellable, on_folder_scanned, g_object_ref (self));
+        }
+      else
+        enqueue_file (self, files[i], FALSE);
+    }
+  pump_queue (self);
+}
+
+/**
+ * px_window_get_studies:
+ *
+ * Returns: (transfer none): the open studies, a #GListModel of #PxStudy
+ */
+GListModel *
+px_window_get_studies (PxWindow *self)
+{
+  g_return_val_if_fail (PX_IS_WINDOW (self), NULL);
+  return G_LIST_MODEL (self->studies);
+}
+
+/**
+ * px_window_get_study:
+ *
+ * Returns: (transfer none) (nullable): the study shown in the viewer
+ */
+PxStudy *
+px_window_get_study (PxWindow *self)
+{
+  g_return_val_if_fail (PX_IS_WINDOW (self), NULL);
+  return gtk_single_selection_get_selected_item (self->selection);
+}
+
+/**
+ * px_window_get_viewer:
+ *
+ * Returns: (transfer none): the window's viewer
+ */
+PxViewer *
+px_window_get_viewer (PxWindow *self)
+{
+  g_return_val_if_fail (PX_IS_WINDOW (self), NULL);
+  return self->viewer;
+}
+
+gboolean
+px_window_get_loading (PxWindow *self)
+{
+  g_return_val_if_fail (PX_IS_WINDOW (self), FALSE);
+  return self->load_in_flight || self->n_scans > 0 || self->pending.length > 0;
+}
+
+void
+px_window_show_error (PxWindow   *self,
+                      const char *message)
+{
+  g_autofree char *escaped = NULL;
+  AdwToast *toast;
+
+  g_return_if_fail (PX_IS_WINDOW (self));
+  g_return_if_fail (message != NULL);
+
+  // libadwaita 1.2 always parses toast titles as markup; file names may contain '&'.
+  escaped = g_markup_escape_text (message, -1);
+  toast = adw_toast_new (escaped);
+  adw_toast_set_timeout (toast, 8);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
