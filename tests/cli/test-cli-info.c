@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// test-cli-info: runs the built `peac info` (path from argv) on shared DICOM and PNG files
+// and checks what it prints: dimensions, bits, spacing with its source tag, presets and
+// range on stdout; "peac info: FILE: reason" on stderr and a non-zero exit for JPEG 2000
+// and missing files while good files are still printed; --json parsed back; --help.
+#include "io-test-util.h"
+
+#include <jansson.h>
+
+static const char *peac_path;
+
+typedef struct {
+  char *out;
+  char *err;
+  int   status;
+} Run;
+
+static void
+run_clear (Run *r)
+{
+  g_free (r->out);
+  g_free (r->err);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
+
+static void
+run_peac (Run *r, const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  int wait_status = 0;
+
+  g_ptr_array_add (argv, (char *) peac_path);
+  g_ptr_array_add (argv, "info");
+  for (int i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r->out,
+                &r->err, &wait_status, &error);
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (wait_status));
+  r->status = WEXITSTATUS (wait_status);
+}
+
+static void
+assert_contains (const char *haystack, const char *needle)
+{
+  if (strstr (haystack, needle) == NULL)
+    g_error ("expected \"%s\" in:\n%s", needle, haystack);
+}
+
+static void
+test_dicom_summary (void)
+{
+  g_autofree char *rle = io_test_data_path ("dicom/non-chest-format-coverage/WG04_RG2_RLE.dcm");
+  g_auto (Run) r = { 0 };
+
+  if (rle == NULL)
+    return;
+  run_peac (&r, (const char *[]) { rle, NULL });
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_cmpstr (r.err, ==, "");
+  assert_contains (r.out, rle);
+  assert_contains (r.out, "DICOM RLE Lossless (transfer syntax 1.2.840.10008.1.2.5)");
+  assert_contains (r.out, "1760x2140 (width x height)");
+  assert_contains (r.out, "10 stored / 16 allocated");
+  assert_contains (r.out, "MONOCHROME2");
+  assert_contains (r.out, "0.2 x 0.2 mm (row x column) from PixelSpacing (0028,0030), calibrated");
+  assert_contains (r.out, "CompressedSamples^RG2");
+  assert_contains (r.out, "20031208");
+  assert_contains (r.out, "centre 511 width 1024");
+  assert_contains (r.out, "0 .. 893");
+  g_assert_null (strstr (r.out, "ImagerPixelSpacing"));
+}
+
+static void
+test_jpeg2000_fails (void)
+{
+  g_autofree char *j2k = io_test_data_path ("dicom/non-chest-format-coverage/WG04_RG2_J2KR.dcm");
+  g_auto (Run) r = { 0 };
+  g_autofree char *expect = NULL;
+
+  if (j2k == NULL)
+    return;
+  run_peac (&r, (const char *[]) { j2k, NULL });
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_cmpstr (r.out, ==, "");
+  expect = g_strdup_printf ("peac info: %s: unsupported transfer syntax: JPEG 2000", j2k);
+  g_assert_true (g_str_has_prefix (r.err, expect));
+}
+
+static void
+test_mixed (void)
+{
+  g_autofree char *mono1 = io_test_data_path ("dicom/chest/gdcm-CR-MONO1-10-chest.dcm");
+  g_autofree char *j2k = io_test_data_path ("dicom/non-chest-format-coverage/WG04_RG3_J2KI.dcm");
+  g_autofree char *png = io_test_data_path ("landmarks/jsrt/images_2048/JPCLN004.IMG.png");
+  g_auto (Run) r = { 0 };
+  g_auto (GStrv) err_lines = NULL;
+
+  if (mono1 == NULL || j2k == NULL || png == NULL)
+    return;
+  run_peac (&r, (const char *[]) { mono1, j2k, "/nonexistent/x.dcm", png, NULL });
+  g_assert_cmpint (r.status, ==, 1);
+  // Both good files are printed, in order.
+  assert_contains (r.out, "440x440");
+  assert_contains (r.out, "inverted at display (MONOCHROME1");
+  assert_contains (r.out, "centre 550 width 1024");
+  assert_contains (r.out, "PNG palette 8-bit");
+  assert_contains (r.out, "2048x2048");
+  g_assert_true (strstr (r.out, "440x440") < strstr (r.out, "2048x2048"));
+  err_lines = g_strsplit (g_strchomp (r.err), "\n", -1);
+  g_assert_cmpuint (g_strv_length (err_lines), ==, 2);
+  assert_contains (err_lines[0], j2k);
+  assert_contains (err_lines[1], "peac info: /nonexistent/x.dcm: cannot open");
+}
+
+static void
+test_json (void)
+{
+  g_autofree char *mono1 = io_test_data_path ("dicom/chest/gdcm-CR-MONO1-10-chest.dcm");
+  g_auto (Run) r = { 0 };
+  json_error_t jerr;
+  json_t *root, *o, *w;
+
+  if (mono1 == NULL)
+    return;
+  run_peac (&r, (const char *[]) { "--json", mono1, "/nonexistent.png", NULL });
+  g_assert_cmpint (r.status, ==, 1);
+  root = json_loads (r.out, 0, &jerr);
+  if (root == NULL)
+    g_error ("--json output does not parse: %s\n%s", jerr.text, r.out);
+  g_assert_true (json_is_array (root));
+  g_assert_cmpuint (json_array_size (root), ==, 2);
+  o = json_array_get (root, 0);
+  g_assert_cmpint (json_integer_value (json_object_get (o, "width")), ==, 440);
+  g_assert_cmpint (json_integer_value (json_object_get (o, "bits_stored")), ==, 10);
+  g_assert_true (json_is_true (json_object_get (o, "monochrome1")));
+  g_assert_true (json_is_null (json_object_get (o, "pixel_spacing")));
+  g_assert_cmpfloat (json_real_value (json_object_get (o, "max")), ==, 979);
+  w = json_array_get (json_object_get (o, "windows"), 0);
+  g_assert_cmpfloat (json_real_value (json_object_get (w, "center")), ==, 550);
+  g_assert_cmpfloat (json_real_value (json_object_get (w, "width")), ==, 1024);
+  assert_contains (json_string_value (json_object_get (json_array_get (root, 1), "error")),
+                   "/nonexistent.png");
+  json_decref (root);
+}
+
+static void
+test_help_and_usage (void)
+{
+  g_auto (Run) help = { 0 };
+  g_auto (Run) none = { 0 };
+
+  run_peac (&help, (const char *[]) { "--help", NULL });
+  g_assert_cmpint (help.status, ==, 0);
+  assert_contains (help.out, "--json");
+  assert_contains (help.out, "FILE...");
+  run_peac (&none, (const char *[]) { NULL });
+  g_assert_cmpint (none.status, ==, 2);
+  assert_contains (none.err, "no files");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  peac_path = argc > 1 ? argv[1] : g_getenv ("PEAC_CLI");
+  if (peac_path == NULL)
+    {
+      g_printerr ("usage: test-cli-info PATH-TO-PEAC (or set PEAC_CLI)\n");
+      return 2;
+    }
+  g_test_add_func ("/cli/info/dicom-summary", test_dicom_summary);
+  g_test_add_func ("/cli/info/jpeg2000-fails", test_jpeg2000_fails);
+  g_test_add_func ("/cli/info/mixed-good-and-bad", test_mixed);
+  g_test_add_func ("/cli/info/json", test_json);
+  g_test_add_func ("/cli/info/help", test_help_and_usage);
+  return g_test_run ();
+}
