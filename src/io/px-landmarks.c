@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// px-landmarks: the landmark readers and the JSON writer declared in px-landmarks.h. The
+// .npy files go through the engine's checked reader (npy.h: magic, version, header, dtype
+// and byte order, C order, shape, payload length), and this file adds the (N, 2) check and
+// the frame mapping. The JSON format lives in px-landmarks-json.c.
+#include "px-landmarks.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "npy.h"
+
+G_DEFINE_QUARK (px-landmarks-error-quark, px_landmarks_error)
+
+const char *const px_landmarks_jsrt_structures[5] = { "RL", "LL", "H", "RCLA", "LCLA" };
+
+static void
+landmark_clear (gpointer p)
+{
+  PxLandmark *l = p;
+  g_free (l->name);
+  g_free (l->structure);
+  g_free (l->color);
+}
+
+PxLandmarkSet *
+px_landmark_set_new (void)
+{
+  PxLandmarkSet *set = g_new0 (PxLandmarkSet, 1);
+  set->points = g_array_new (FALSE, TRUE, sizeof (PxLandmark));
+  g_array_set_clear_func (set->points, landmark_clear);
+  return set;
+}
+
+void
+px_landmark_set_free (PxLandmarkSet *set)
+{
+  if (!set)
+    return;
+  g_free (set->image_path);
+  g_array_unref (set->points);
+  g_free (set);
+}
+
+void
+px_landmark_set_add (PxLandmarkSet *set, const char *name, const char *structure,
+                     int index, double x, double y, const char *color)
+{
+  PxLandmark l = {
+    .name = g_strdup (name),
+    .structure = g_strdup (structure),
+    .index = index,
+    .x = x,
+    .y = y,
+    .color = g_strdup (color),
+  };
+  g_array_append_val (set->points, l);
+}
+
+guint
+px_landmark_set_size (const PxLandmarkSet *set)
+{
+  return set->points->len;
+}
+
+PxLandmark *
+px_landmark_set_get (const PxLandmarkSet *set, guint i)
+{
+  g_return_val_if_fail (i < set->points->len, NULL);
+  return &g_array_index (set->points, PxLandmark, i);
+}
+
+// ---------------------------------------------------------------------------------------
+// .npy and CSV
+
+gboolean
+px_landmarks_add_npy (PxLandmarkSet *set, const char *path, const char *structure,
+                      double frame_w, double frame_h, GError **error)
+{
+  g_return_val_if_fail (set->image_width > 0 && set->image_height > 0, FALSE);
+  char err[512];
+  int rows, cols;
+  float *xy = npy_read_matrix (path, &rows, &cols, err, sizeof err);
+  if (!xy)
+    {
+      g_set_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_PARSE, "%s", err);
+      return FALSE;
+    }
+  if (cols != 2 || rows < 1)
+    {
+      g_set_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_INVALID,
+                   "%s: landmarks must be an (N, 2) array of x, y; found (%d, %d)",
+                   path, rows, cols);
+      free (xy);
+      return FALSE;
+    }
+  double sx = set->image_width / frame_w, sy = set->image_height / frame_h;
+  for (int i = 0; i < rows; i++)
+    {
+      if (!isfinite (xy[2 * i]) || !isfinite (xy[2 * i + 1]))
+        {
+          g_set_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_INVALID,
+                       "%s: point %d is not finite", path, i);
+          free (xy);
+          return FALSE;
+        }
+      g_autofree char *name = g_strdup_printf ("%s.%d", structure, i);
+      px_landmark_set_add (set, name, structure, i, (xy[2 * i] + 0.5) * sx - 0.5,
+                           (xy[2 * i + 1] + 0.5) * sy - 0.5, NULL);
+    }
+  free (xy);
+  return TRUE;
+}
+
+static gboolean
+parse_double (const char *s, double *out)
+{
+  char *end;
+  errno = 0;
+  *out = g_ascii_strtod (s, &end);
+  while (*end == ' ' || *end == '\t')
+    end++;
+  return end != s && *end == '\0' && errno == 0 && isfinite (*out);
+}
+
+gboolean
+px_landmarks_add_csv (PxLandmarkSet *set, const char *path, const char *structure,
+                      GError **error)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, error))
+    return FALSE;
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  int k = 0;
+  for (int ln = 0; lines[ln]; ln++)
+    {
+      char *line = g_strstrip (lines[ln]);
+      if (ln == 0)
+        {
+          if (strcmp (line, "x,y") != 0)
+            {
+              g_set_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_PARSE,
+                           "%s: first line must be \"x,y\"", path);
+              return FALSE;
+            }
+          continue;
+        }
+      if (*line == '\0')
+        continue;
+      g_auto (GStrv) f = g_strsplit (line, ",", -1);
+      double x, y;
+      if (g_strv_length (f) != 2 || !parse_double (g_strstrip (f[0]), &x)
+          || !parse_double (g_strstrip (f[1]), &y))
+        {
+          g_set_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_PARSE,
+                       "%s:%d: expected two numbers \"x,y\"", path, ln + 1);
+          return FALSE;
+        }
+      g_autofree char *name = g_strdup_printf ("%s.%d", structure, k);
+      px_landmark_set_add (set, name, structure, k, x, y, NULL);
+      k++;
+    }
+  if (k == 0)
+    {
+      g_set_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_INVALID,
+                   "%s: no points", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+// ---------------------------------------------------------------------------------------
+// Data-set layouts
+
+// Width and height from a PNG's IHDR (signature, then the first chunk), without decoding.
+static gboolean
+png_size (const char *path, int *w, int *h, GError **error)
+{
+  static const guint8 sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+  guint8 b[24];
+  FILE *f = fopen (path, "rb");
+  if (!f)
+    {
+      g_set_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_OPEN, "%s: %s", path,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  size_t n = fread (b, 1, sizeof b, f);
+  fclose (f);
+  if (n != sizeof b || memcmp (b, sig, 8) != 0 || memcmp (b + 12, "IHDR", 4) != 0)
+    {
+      g_set_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_PARSE,
+                   "%s: not a PNG file", path);
+      return FALSE;
+    }
+  *w = (int) ((guint32) b[16] << 24 | (guint32) b[17] << 16 | (guint32) b[18] << 8 | b[19]);
+  *h = (int) ((guint32) b[20] << 24 | (guint32) b[21] << 16 | (guint32) b[22] << 8 | b[23]);
+  if (*w <= 0 || *h <= 0)
+    {
+      g_set_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_PARSE,
+                   "%s: bad PNG size", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static char *
+jsrt_image (const char *dir, const char *id)
+{
+  g_autofree char *name = g_strdup_printf ("%s.IMG.png", id);
+  char *path = g_build_filename (dir, "images_2048", name, NULL);
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    return path;
+  g_free (path);
+  g_autofree char *plain = g_strdup_printf ("%s.png", id);
+  return g_build_filename (dir, "images_2048", plain, NULL);
+}
+
+static char *
+jsrt_npy (const char *dir, const char *structure, const char *id)
+{
+  g_autofree char *name = g_strdup_printf ("%s.npy", id);
+  return g_build_filename (dir, "hybridgnet_landmarks_1024", structure, name, NULL);
+}
+
+static gint
+cmp_str (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+GStrv
+px_landmarks_jsrt_list (const char *dir, GError **error)
+{
+  g_autofree char *images = g_build_filename (dir, "images_2048", NULL);
+  g_autoptr (GDir) d = g_dir_open (images, 0, error);
+  if (!d)
+    return NULL;
+  g_autoptr (GPtrArray) ids = g_ptr_array_new ();
+  const char *name;
+  while ((name = g_dir_read_name (d)))
+    {
+      if (!g_str_has_suffix (name, ".png"))
+        continue;
+      char *id = g_strndup (name, strcspn (name, "."));
+      gboolean all = TRUE;
+      for (int s = 0; s < 5 && all; s++)
+        {
+          g_autofree char *p = jsrt_npy (dir, px_landmarks_jsrt_structures[s], id);
+          all = g_file_test (p, G_FILE_TEST_IS_REGULAR);
+        }
+      if (all)
+        g_ptr_array_add (ids, id);
+      else
+        g_free (id);
+    }
+  g_ptr_array_sort (ids, cmp_str);
+  g_ptr_array_add (ids, NULL);
+  return (GStrv) g_ptr_array_steal (ids, NULL);
+}
+
+PxLandmarkSet *
+px_landmarks_load_jsrt (const char *dir, const char *id, GError **error)
+{
+  g_autoptr (PxLandmarkSet) set = px_landmark_set_new ();
+  set->image_path = jsrt_image (dir, id);
+  if (!png_size (set->image_path, &set->image_width, &set->image_height, error))
+    return NULL;
+  for (int s = 0; s < 5; s++)
+    {
+      g_autofree char *p = jsrt_npy (dir, px_landmarks_jsrt_structures[s], id);
+      if (!g_file_test (p, G_FILE_TEST_EXISTS))
+        {
+          g_set_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_MISSING,
+                       "%s: no such landmark file", p);
+          return NULL;
+        }
+      if (!px_landmarks_add_npy (set, p, px_landmarks_jsrt_structures[s], 1024, 1024, error))
+        return NULL;
+    }
+  return g_steal_pointer (&set);
+}
+
+PxLandmarkSet *
+px_landmarks_load_nlm (const char *dir, const char *data_dir, const char *id,
+                       GError **error)
+{
+  g_autofree char *geo = g_build_filename (dir, "geometry.csv", NULL);
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (geo, &text, NULL, error))
+    return NULL;
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  int c_id = -1, c_img = -1, c_w = -1, c_h = -1;
+  if (lines[0])
+    {
+      g_auto (GStrv) head = g_strsplit (g_strstrip (lines[0]), ",", -1);
+      for (int i = 0; head[i]; i++)
+        {
+          if (!strcmp (head[i], "id")) c_id = i;
+          if (!strcmp (head[i], "image")) c_img = i;
+          if (!strcmp (head[i], "image_w")) c_w = i;
+          if (!strcmp (head[i], "image_h")) c_h = i;
+        }
+    }
+  if (c_id < 0 || c_img < 0 || c_w < 0 || c_h < 0)
+    {
+      g_set_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_PARSE,
+                   "%s: header lacks id, image, image_w or image_h", geo);
+      return NULL;
+    }
+  int cmax = MAX (MAX (c_id, c_img), MAX (c_w, c_h));
+  g_autoptr (PxLandmarkSet) set = px_landmark_set_new ();
+  for (int ln = 1; lines[ln] && !set->image_path; ln++)
+    {
+      g_auto (GStrv) f = g_strsplit (g_strstrip (lines[ln]), ",", -1);
+      if ((int) g_strv_length (f) <= cmax || strcmp (f[c_id], id) != 0)
+        continue;
+      double w, h;
+      if (!parse_double (f[c_w], &w) || !parse_double (f[c_h], &h) || w < 1 || h < 1)
+        {
+          g_set_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_PARSE,
+                       "%s:%d: bad image size", geo, ln + 1);
+          return NULL;
+        }
+      set->image_path = g_build_filename (data_dir, f[c_img], NULL);
+      set->image_width = (int) w;
+      set->image_height = (int) h;
+    }
+  if (!set->image_path)
+    {
+      g_set_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_MISSING,
+                   "%s: no row for %s", geo, id);
+      return NULL;
+    }
+  static const char *const nlm[2] = { "RL", "LL" };
+  for (int s = 0; s < 2; s++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s.csv", id);
+      g_autofree char *p = g_build_filename (dir, "image_frame_csv", nlm[s], name, NULL);
+      if (!px_landmarks_add_csv (set, p, nlm[s], error))
+        return NULL;
+    }
+  return g_steal_pointer (&set);
+}
