@@ -1,12 +1,308 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// cli-match: placeholder until the analysis work lands; refuses with exit status 2.
+// cli-match: `peac match --model M A B [C…] --point x,y` — where does a point of radiograph
+// A lie in B (and C…)? Each image is fed whole to the model (resized to its input side, no
+// crop), the token grids go into one match context with A as the source, and the point is
+// answered per target in the guided (default) or nearest mode, with confidence, cycle
+// check, top-k cells and the fitted affine; "no match" is printed as such. Points are image
+// pixels with the pixel-centre convention of the landmark files. Also home of the helpers
+// cli-eval-landmarks.c shares (cli-match.h).
+#include "cli-match.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "match.h"
+#include "ops.h"
+#include "px-image.h"
+
+#define PEAC_MEAN 0.5056f
+#define PEAC_STD 0.252f
+
+// Area resampling along one axis: out[o] = mean of in over [o·n/m, (o + 1)·n/m) with
+// fractional end pixels weighted by their coverage. in/out are strided.
+static void
+resample_axis (const float *in, int n, size_t in_stride, float *out, int m,
+               size_t out_stride)
+{
+  double scale = (double) n / m;
+  for (int o = 0; o < m; o++)
+    {
+      double a = o * scale, b = (o + 1) * scale, acc = 0;
+      for (int i = (int) floor (a); i < (int) ceil (b) && i < n; i++)
+        {
+          double w = fmin (b, i + 1.0) - fmax (a, (double) i);
+          if (w > 0)
+            acc += w * in[(size_t) i * in_stride];
+        }
+      out[(size_t) o * out_stride] = (float) (acc / scale);
+    }
+}
+
+int
+peac_cli_input_load (const char *path, int side, CliInput *in, char *err, size_t errlen)
+{
+  memset (in, 0, sizeof *in);
+  GError *error = NULL;
+  PxImage *img = px_image_load (path, &error);
+  if (!img)
+    {
+      snprintf (err, errlen, "%s", error->message);
+      g_error_free (error);
+      return -1;
+    }
+  int W = img->width, H = img->height;
+  float *unit = malloc ((size_t) W * H * sizeof *unit);
+  float *tmp = malloc ((size_t) H * side * sizeof *tmp);
+  in->unit = malloc ((size_t) side * side * sizeof *in->unit);
+  if (!unit || !tmp || !in->unit)
+    {
+      snprintf (err, errlen, "%s: out of memory", path);
+      free (unit), free (tmp), px_image_free (img);
+      peac_cli_input_clear (in);
+      return -1;
+    }
+  if (img->format == PX_FORMAT_DICOM)
+    px_image_to_unit (img, unit);
+  else
+    {
+      float s = img->bits_stored > 8 ? 1.0f / 65535.0f : 1.0f / 255.0f;
+      for (size_t i = 0; i < (size_t) W * H; i++)
+        unit[i] = img->pixels[i] * s;
+    }
+  for (int y = 0; y < H; y++)
+    resample_axis (unit + (size_t) y * W, W, 1, tmp + (size_t) y * side, side, 1);
+  for (int x = 0; x < side; x++)
+    resample_axis (tmp + x, H, (size_t) side, in->unit + x, side, (size_t) side);
+  in->width = W;
+  in->height = H;
+  in->side = side;
+  free (unit), free (tmp);
+  px_image_free (img);
+  return 0;
+}
+
+void
+peac_cli_input_clear (CliInput *in)
+{
+  free (in->unit);
+  in->unit = NULL;
+}
+
+int
+peac_cli_embed_input (PeacModel *m, const CliInput *in, float *tokens, char *err,
+                      size_t errlen)
+{
+  size_t n = (size_t) in->side * in->side;
+  float *x = malloc (3 * n * sizeof *x);
+  if (!x)
+    {
+      snprintf (err, errlen, "out of memory");
+      return -1;
+    }
+  for (size_t i = 0; i < n; i++)
+    x[i] = x[n + i] = x[2 * n + i] = (in->unit[i] - PEAC_MEAN) / PEAC_STD;
+  int rc = peac_model_forward (m, x, 1, in->side, in->side, tokens, NULL, NULL, NULL, err,
+                               errlen);
+  free (x);
+  return rc;
+}
+
+// ---------------------------------------------------------------------------------------
+
+static void
+usage (FILE *to)
+{
+  fprintf (to,
+    "Usage: peac match --model M --point X,Y [OPTIONS] A B [C...]\n\n"
+    "Finds where the point (X, Y) of radiograph A lies in B (and C...). Each image is fed\n"
+    "whole to the model, resized to its input side. Points are image pixels, (0, 0) being\n"
+    "the centre of the top-left pixel.\n\n"
+    "Options:\n"
+    "  -m, --model FILE      model checkpoint (safetensors with peac.* metadata)\n"
+    "  -p, --point X,Y       the point in A\n"
+    "      --mode MODE       guided (default: search near the RANSAC affine's prediction)\n"
+    "                        or nearest (best token anywhere)\n"
+    "      --radius R        guided search radius in cells (default 2)\n"
+    "      --threads T       threads (default: all cores)\n"
+    "      --json            print the answers as JSON\n");
+}
+
+static int
+parse_point (const char *s, double *x, double *y)
+{
+  char *end;
+  *x = strtod (s, &end);
+  if (end == s || *end != ',')
+    return -1;
+  const char *t = end + 1;
+  *y = strtod (t, &end);
+  return (end == t || *end != '\0' || !isfinite (*x) || !isfinite (*y)) ? -1 : 0;
+}
 
 int
 peac_cmd_match (int argc, char **argv)
 {
-  fprintf (stderr, "peac match: not built yet\n");
-  return 2;
+  enum { O_MODE = 1000, O_RADIUS, O_THREADS, O_JSON };
+  static const struct option opts[] = {
+    { "model", required_argument, NULL, 'm' },
+    { "point", required_argument, NULL, 'p' },
+    { "mode", required_argument, NULL, O_MODE },
+    { "radius", required_argument, NULL, O_RADIUS },
+    { "threads", required_argument, NULL, O_THREADS },
+    { "json", no_argument, NULL, O_JSON },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  const char *model_path = NULL;
+  double px = 0, py = 0;
+  int have_point = 0, json = 0, threads = 0, c;
+  PeacMatchMode mode = PEAC_MATCH_GUIDED;
+  PeacMatchParams mp;
+  peac_match_params_default (&mp);
+  optind = 1;
+  while ((c = getopt_long (argc, argv, "m:p:h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'm': model_path = optarg; break;
+      case 'p':
+        if (parse_point (optarg, &px, &py) < 0)
+          {
+            fprintf (stderr, "peac match: --point expects X,Y, got '%s'\n", optarg);
+            return 2;
+          }
+        have_point = 1;
+        break;
+      case O_MODE:
+        if (!strcmp (optarg, "guided")) mode = PEAC_MATCH_GUIDED;
+        else if (!strcmp (optarg, "nearest")) mode = PEAC_MATCH_NEAREST;
+        else
+          {
+            fprintf (stderr, "peac match: --mode is guided or nearest, not '%s'\n", optarg);
+            return 2;
+          }
+        break;
+      case O_RADIUS:
+        mp.radius = (float) atof (optarg);
+        if (!(mp.radius > 0))
+          {
+            fprintf (stderr, "peac match: --radius expects a positive number\n");
+            return 2;
+          }
+        break;
+      case O_THREADS: threads = atoi (optarg); break;
+      case O_JSON: json = 1; break;
+      case 'h': usage (stdout); return 0;
+      default: usage (stderr); return 2;
+      }
+  int n_img = argc - optind;
+  if (!model_path || !have_point || n_img < 2)
+    {
+      usage (stderr);
+      return 2;
+    }
+  peac_threads_set (threads);
+  char err[1024];
+  PeacModel *m = peac_model_load (model_path, err, sizeof err);
+  if (!m)
+    {
+      fprintf (stderr, "peac match: %s\n", err);
+      return 1;
+    }
+  int side = peac_model_img_size (m), gh, gw, dim;
+  peac_model_output_shape (m, side, side, &gh, &gw, &dim);
+  size_t per = (size_t) gh * gw * dim;
+  float *tok = malloc ((size_t) n_img * per * sizeof *tok);
+  PeacGrid *grids = calloc ((size_t) n_img, sizeof *grids);
+  int rc = 1;
+  PeacMatchContext *ctx = NULL;
+  json_t *out = NULL;
+  if (!tok || !grids)
+    {
+      fprintf (stderr, "peac match: out of memory\n");
+      goto done;
+    }
+  for (int i = 0; i < n_img; i++)
+    {
+      CliInput in;
+      const char *path = argv[optind + i];
+      if (peac_cli_input_load (path, side, &in, err, sizeof err) < 0
+          || peac_cli_embed_input (m, &in, tok + i * per, err, sizeof err) < 0)
+        {
+          fprintf (stderr, "peac match: %s\n", err);
+          peac_cli_input_clear (&in);
+          goto done;
+        }
+      grids[i] = (PeacGrid) { tok + i * per, gh, gw, in.width, in.height };
+      peac_cli_input_clear (&in);
+    }
+  if (px < -0.5 || py < -0.5 || px > grids[0].width - 0.5 || py > grids[0].height - 0.5)
+    {
+      fprintf (stderr, "peac match: the point (%g, %g) lies outside %s (%g×%g)\n", px, py,
+               argv[optind], grids[0].width, grids[0].height);
+      rc = 2;
+      goto done;
+    }
+  ctx = peac_match_context_new (&grids[0], grids + 1, n_img - 1, dim, &mp, err, sizeof err);
+  if (!ctx)
+    {
+      fprintf (stderr, "peac match: %s\n", err);
+      goto done;
+    }
+  out = json_object ();
+  json_object_set_new (out, "source", json_string (argv[optind]));
+  json_object_set_new (out, "point", json_pack ("[f, f]", px, py));
+  json_object_set_new (out, "mode", json_string (mode == PEAC_MATCH_GUIDED ? "guided" : "nearest"));
+  json_object_set_new (out, "grid", json_pack ("[i, i]", gh, gw));
+  json_t *targets = json_array ();
+  for (int t = 0; t < n_img - 1; t++)
+    {
+      PeacMatch a;
+      double A[6];
+      peac_match_query (ctx, t, px + 0.5, py + 0.5, mode, &a, NULL);
+      int inliers = peac_match_affine (ctx, t, A);
+      // The affine in the pixel-centre convention: p' + ½ = A (p + ½).
+      double a2 = A[2] + 0.5 * (A[0] + A[1]) - 0.5, a5 = A[5] + 0.5 * (A[3] + A[4]) - 0.5;
+      json_t *top = json_array ();
+      for (int k = 0; k < a.n_top; k++)
+        json_array_append_new (top, json_pack ("{s:i, s:i, s:f}", "row", a.top[k] / gw,
+                                               "col", a.top[k] % gw, "sim", a.top_sim[k]));
+      json_array_append_new (targets, json_pack (
+        "{s:s, s:b, s:f, s:f, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:o, s:[f,f,f,f,f,f], s:i}",
+        "image", argv[optind + 1 + t], "found", a.found, "x", a.x - 0.5, "y", a.y - 0.5,
+        "row", a.row, "col", a.col, "sim", a.sim, "second", a.second, "margin", a.margin,
+        "cycle", a.cycle, "confidence", a.confidence, "top", top,
+        "affine", A[0], A[1], a2, A[3], A[4], a5, "inliers", inliers));
+      if (!json)
+        {
+          if (a.found)
+            printf ("%s: (%.1f, %.1f)  cell (%d, %d)  sim %.3f  confidence %.2f\n",
+                    argv[optind + 1 + t], a.x - 0.5, a.y - 0.5, a.row, a.col, a.sim,
+                    a.confidence);
+          else
+            printf ("%s: no match  (best candidate (%.1f, %.1f), sim %.3f, confidence %.2f,"
+                    " cycle %.0f cells)\n", argv[optind + 1 + t], a.x - 0.5, a.y - 0.5,
+                    a.sim, a.confidence, a.cycle);
+        }
+    }
+  json_object_set_new (out, "targets", targets);
+  if (json)
+    {
+      char *s = json_dumps (out, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (6));
+      puts (s);
+      free (s);
+    }
+  rc = 0;
+done:
+  json_decref (out);
+  peac_match_context_free (ctx);
+  free (tok);
+  free (grids);
+  peac_model_free (m);
+  return rc;
 }
