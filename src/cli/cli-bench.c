@@ -1,12 +1,356 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// cli-bench: placeholder until the engine-swin work lands; refuses with exit status 2.
+// cli-bench: `peac bench`, forward-pass speed against named peers on this machine in one
+// run: the engine's latency (batch 1) and throughput (batch 8) for ViT-Ti/S/B-16 at 224 and
+// Swin-B/4 w7 at 448 (random weights, timm configs), the achieved GFLOP/s and its share of
+// this machine's own cblas_sgemm rate (measured here, same threads, same OpenBLAS kernel),
+// and the same models in PyTorch on CPU (tools/bench/torch_bench.py under Debian's
+// /usr/bin/python3, torch.set_num_threads(1) with OPENBLAS_NUM_THREADS = our threads, its
+// fastest set-up here; skipped with a note when torch is missing). Medians after warm-up.
+#include "config.h"
+
+#include <cblas.h>
+#include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "blas-kernel.h"
 #include "cli.h"
+#include "model.h"
+#include "ops.h"
+
+typedef struct {
+  const char *name, *label, *layout, *config;
+  PeacArch    arch;
+  int         size;
+} BenchModel;
+
+static const BenchModel models[] = {
+  { "vit_tiny", "ViT-Ti/16 224", "timm", "{\"img_size\": 224, \"patch_size\": 16, \"embed_dim\": 192,"
+    " \"depth\": 12, \"num_heads\": 3, \"layernorm_eps\": 1e-6}", PEAC_ARCH_VIT, 224 },
+  { "vit_small", "ViT-S/16 224", "timm", "{\"img_size\": 224, \"patch_size\": 16, \"embed_dim\": 384,"
+    " \"depth\": 12, \"num_heads\": 6, \"layernorm_eps\": 1e-6}", PEAC_ARCH_VIT, 224 },
+  { "vit_base", "ViT-B/16 224", "timm", "{\"img_size\": 224, \"patch_size\": 16, \"embed_dim\": 768,"
+    " \"depth\": 12, \"num_heads\": 12, \"layernorm_eps\": 1e-6}", PEAC_ARCH_VIT, 224 },
+  { "swin_base", "Swin-B/4 w7 448", "microsoft", "{\"img_size\": 448, \"patch_size\": 4,"
+    " \"embed_dim\": 128, \"depths\": [2, 2, 18, 2], \"num_heads\": [4, 8, 16, 32],"
+    " \"window_size\": 7}", PEAC_ARCH_SWIN, 448 },
+};
+#define N_MODELS (sizeof models / sizeof models[0])
+static const int batches[] = { 1, 8 };
+
+typedef struct {
+  const BenchModel *m;
+  int    batch;
+  double peac_ms, torch_ms, gflops;   // torch_ms < 0: not measured
+} Row;
+
+typedef struct {
+  int    warmup, reps;                // untimed runs; at most `reps` timed runs …
+  double budget_s;                    // … stopping early (after 3) once this much is spent
+} Plan;
+
+static double
+now (void)
+{
+  struct timespec t;
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  return (double) t.tv_sec + 1e-9 * (double) t.tv_nsec;
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+static double
+median (double *v, int n)
+{
+  qsort (v, (size_t) n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// The machine's own GEMM rate: C[n, n] = A · Bᵀ (the Linear layout), best of `reps`.
+static double
+sgemm_gflops (int n, int reps)
+{
+  size_t nn = (size_t) n * n;
+  float *a = malloc (nn * sizeof (float)), *b = malloc (nn * sizeof (float));
+  float *c = malloc (nn * sizeof (float));
+  if (!a || !b || !c)
+    {
+      free (a), free (b), free (c);
+      return 0;
+    }
+  for (size_t i = 0; i < nn; i++)
+    a[i] = (float) (i % 13) * 0.01f, b[i] = (float) (i % 7) * 0.02f;
+  double best = 1e30;
+  for (int r = 0; r < reps + 1; r++)
+    {
+      double t0 = now ();
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+      double t = now () - t0;
+      if (r > 0 && t < best)      // the first call warms the pages and OpenBLAS's buffers
+        best = t;
+    }
+  free (a), free (b), free (c);
+  return 2.0 * n * n * (double) n / best / 1e9;
+}
+
+// Median forward time of one batch in ms; −1 with a message on failure.
+static double
+time_forward (PeacModel *pm, int B, int S, const Plan *plan, char *err, size_t errlen)
+{
+  size_t n = (size_t) B * 3 * S * S;
+  int gh, gw, dim;
+  peac_model_output_shape (pm, S, S, &gh, &gw, &dim);
+  float *x = malloc (n * sizeof (float));
+  float *f = malloc ((size_t) B * gh * gw * dim * sizeof (float));
+  float *p = malloc ((size_t) B * dim * sizeof (float));
+  double *t = malloc (sizeof (double) * (size_t) (plan->reps > 0 ? plan->reps : 1));
+  double ms = -1;
+  if (!x || !f || !p || !t)
+    {
+      snprintf (err, errlen, "out of memory");
+      goto out;
+    }
+  uint64_t s = 0x9e3779b97f4a7c15ull;
+  for (size_t i = 0; i < n; i++)
+    {
+      s = s * 6364136223846793005ull + 1442695040888963407ull;
+      x[i] = (float) ((double) (s >> 40) / (double) (1ull << 24) * 4.0 - 2.0);
+    }
+  for (int i = 0; i < plan->warmup; i++)
+    if (peac_model_forward (pm, x, B, S, S, f, p, NULL, NULL, err, errlen) != 0)
+      goto out;
+  int k = 0;
+  double spent = 0;
+  while (k < plan->reps && (k < 3 || spent < plan->budget_s))
+    {
+      double t0 = now ();
+      if (peac_model_forward (pm, x, B, S, S, f, p, NULL, NULL, err, errlen) != 0)
+        goto out;
+      t[k] = now () - t0;
+      spent += t[k++];
+    }
+  ms = 1e3 * median (t, k);
+out:
+  free (x), free (f), free (p), free (t);
+  return ms;
+}
+
+// Runs the PyTorch peer; fills torch_ms of matching rows. Returns NULL or a note.
+static const char *
+run_torch (Row *rows, int nrows, const char *names, int threads, const Plan *plan,
+           char *note, size_t notelen)
+{
+  const char *py = getenv ("PEAC_PYTHON") ? getenv ("PEAC_PYTHON") : "/usr/bin/python3";
+  const char *script = getenv ("PEAC_TORCH_BENCH");
+  char path[1024], cmd[4096];
+  if (!script)
+    {
+      snprintf (path, sizeof path, "%s/tools/bench/torch_bench.py", PEAC_SOURCE_DIR);
+      script = path;
+    }
+  char probe[1200];
+  snprintf (probe, sizeof probe, "'%s' -c 'import torch' >/dev/null 2>&1", py);
+  if (system (probe) != 0)
+    {
+      snprintf (note, notelen, "PyTorch skipped: %.300s cannot import torch "
+                "(apt-get install python3-torch)", py);
+      return note;
+    }
+  // torch's own threads on top of OpenBLAS's oversubscribe: 1 torch thread, OpenBLAS N.
+  char nt[16];
+  snprintf (nt, sizeof nt, "%d", threads);
+  setenv ("OPENBLAS_NUM_THREADS", nt, 1);
+  setenv ("OMP_NUM_THREADS", "1", 1);
+  snprintf (cmd, sizeof cmd, "'%s' '%s' --models %s --batches 1,8 --threads 1 --warmup %d "
+            "--reps %d --budget %g", py, script, names, plan->warmup, plan->reps, plan->budget_s);
+  FILE *pipe = popen (cmd, "r");
+  if (!pipe)
+    {
+      snprintf (note, notelen, "PyTorch skipped: cannot run %.300s", script);
+      return note;
+    }
+  char line[1024];
+  while (fgets (line, sizeof line, pipe))
+    {
+      json_t *o = json_loads (line, 0, NULL);
+      const char *mn = json_string_value (json_object_get (o, "model"));
+      int b = (int) json_integer_value (json_object_get (o, "batch"));
+      for (int i = 0; mn && i < nrows; i++)
+        if (strcmp (rows[i].m->name, mn) == 0 && rows[i].batch == b)
+          rows[i].torch_ms = json_number_value (json_object_get (o, "torch_ms"));
+      json_decref (o);
+    }
+  if (pclose (pipe) != 0)
+    {
+      snprintf (note, notelen, "PyTorch run failed (%.300s); its rows are empty", script);
+      return note;
+    }
+  return NULL;
+}
+
+static void
+usage (FILE *to)
+{
+  fprintf (to, "Usage: peac bench [--json] [--threads N] [--models LIST] [--quick] [--no-torch]\n\n"
+           "Forward latency (batch 1) and throughput (batch 8), engine vs PyTorch on CPU.\n"
+           "  --models LIST  comma-separated subset of:");
+  for (size_t i = 0; i < N_MODELS; i++)
+    fprintf (to, " %s", models[i].name);
+  fprintf (to, "\n  --threads N    threads for the engine and OpenBLAS (default: all cores)\n"
+           "  --quick        fewer repetitions and a smaller sgemm probe\n"
+           "  --json         one JSON object per row instead of the table\n"
+           "  --no-torch     skip the PyTorch peer\n"
+           "Environment: PEAC_PYTHON (default /usr/bin/python3), PEAC_TORCH_BENCH (script).\n");
+}
 
 int
 peac_cmd_bench (int argc, char **argv)
 {
-  fprintf (stderr, "peac bench: not built yet\n");
-  return 2;
+  int json = 0, threads = 0, quick = 0, torch = 1;
+  const char *list = "vit_tiny,vit_small,vit_base,swin_base";
+  for (int i = 1; i < argc; i++)
+    {
+      if (strcmp (argv[i], "--json") == 0)
+        json = 1;
+      else if (strcmp (argv[i], "--quick") == 0)
+        quick = 1;
+      else if (strcmp (argv[i], "--no-torch") == 0)
+        torch = 0;
+      else if (strcmp (argv[i], "-v") == 0 || strcmp (argv[i], "--verbose") == 0)
+        ;
+      else if (strcmp (argv[i], "--threads") == 0 && i + 1 < argc && atoi (argv[i + 1]) > 0)
+        threads = atoi (argv[++i]);
+      else if (strcmp (argv[i], "--models") == 0 && i + 1 < argc)
+        list = argv[++i];
+      else if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
+        {
+          usage (stdout);
+          return 0;
+        }
+      else
+        {
+          fprintf (stderr, "peac bench: unknown or incomplete option '%s'\n\n", argv[i]);
+          usage (stderr);
+          return 2;
+        }
+    }
+  // Resolve the model list.
+  const BenchModel *sel[N_MODELS];
+  int nsel = 0;
+  char names[256] = "";
+  char *dup = strdup (list);
+  for (char *save = NULL, *tok = strtok_r (dup, ",", &save); tok; tok = strtok_r (NULL, ",", &save))
+    {
+      size_t k = 0;
+      while (k < N_MODELS && strcmp (models[k].name, tok) != 0)
+        k++;
+      if (k == N_MODELS || nsel == (int) N_MODELS)
+        {
+          fprintf (stderr, "peac bench: unknown model '%s'\n\n", tok);
+          usage (stderr);
+          free (dup);
+          return 2;
+        }
+      sel[nsel++] = &models[k];
+      snprintf (names + strlen (names), sizeof names - strlen (names), "%s%s", nsel > 1 ? "," : "", tok);
+    }
+  free (dup);
+
+  peac_threads_set (threads);
+  threads = peac_threads_get ();
+  Plan plan = { 1, quick ? 1 : 7, quick ? 0.0 : 20.0 };
+  const char *kernel = peac_blas_kernel ();
+  double gemm = sgemm_gflops (quick ? 1024 : 2048, quick ? 2 : 5);
+  fprintf (stderr, "peac bench: OpenBLAS kernel %s, %d threads, sgemm %.1f GFLOP/s\n",
+           kernel, threads, gemm);
+
+  Row rows[2 * N_MODELS];
+  int nrows = 0;
+  char err[512];
+  for (int i = 0; i < nsel; i++)
+    {
+      PeacModel *pm = peac_model_new (sel[i]->arch, sel[i]->layout, sel[i]->config, 1, err, sizeof err);
+      if (!pm)
+        {
+          fprintf (stderr, "peac bench: %s: %s\n", sel[i]->name, err);
+          return 1;
+        }
+      for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++)
+        {
+          Row *r = &rows[nrows++];
+          r->m = sel[i];
+          r->batch = batches[b];
+          r->torch_ms = -1;
+          r->peac_ms = time_forward (pm, r->batch, sel[i]->size, &plan, err, sizeof err);
+          if (r->peac_ms < 0)
+            {
+              fprintf (stderr, "peac bench: %s batch %d: %s\n", sel[i]->name, r->batch, err);
+              peac_model_free (pm);
+              return 1;
+            }
+          r->gflops = peac_model_flops (pm, sel[i]->size, sel[i]->size) * r->batch
+                      / (r->peac_ms * 1e-3) / 1e9;
+          fprintf (stderr, "peac bench: %-10s batch %d  %9.1f ms  %6.1f GFLOP/s\n",
+                   sel[i]->name, r->batch, r->peac_ms, r->gflops);
+        }
+      peac_model_free (pm);
+    }
+
+  char note[512];
+  const char *tnote = torch ? run_torch (rows, nrows, names, threads, &plan, note, sizeof note)
+                            : "PyTorch skipped (--no-torch)";
+  if (tnote)
+    fprintf (stderr, "peac bench: %s\n", tnote);
+
+  if (!json)
+    {
+      printf ("OpenBLAS kernel %s, %d threads, cblas_sgemm %.1f GFLOP/s\n\n", kernel, threads, gemm);
+      printf ("%-16s %5s %11s %11s %7s %9s %8s %7s\n", "model", "batch", "peac ms", "torch ms",
+              "ratio", "img/s", "GFLOP/s", "sgemm%");
+    }
+  for (int i = 0; i < nrows; i++)
+    {
+      const Row *r = &rows[i];
+      double ratio = r->torch_ms > 0 ? r->peac_ms / r->torch_ms : -1;
+      if (json)
+        {
+          json_t *o = json_pack ("{s:s, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:s}",
+                                 "model", r->m->name, "batch", r->batch, "threads", threads,
+                                 "peac_ms", r->peac_ms, "gflops", r->gflops,
+                                 "sgemm_gflops", gemm, "sgemm_share", r->gflops / gemm,
+                                 "images_per_s", r->batch / (r->peac_ms * 1e-3),
+                                 "kernel", kernel);
+          json_object_set_new (o, "input", json_integer (r->m->size));
+          json_object_set_new (o, "torch_ms", r->torch_ms > 0 ? json_real (r->torch_ms) : json_null ());
+          json_object_set_new (o, "ratio", ratio > 0 ? json_real (ratio) : json_null ());
+          if (tnote)
+            json_object_set_new (o, "torch_note", json_string (tnote));
+          char *s = json_dumps (o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (6));
+          printf ("%s\n", s);
+          free (s);
+          json_decref (o);
+        }
+      else
+        {
+          char tms[32] = "—", rat[32] = "—";
+          if (r->torch_ms > 0)
+            snprintf (tms, sizeof tms, "%.1f", r->torch_ms), snprintf (rat, sizeof rat, "%.2f", ratio);
+          printf ("%-16s %5d %11.1f %11s %7s %9.1f %8.1f %6.0f%%\n", r->m->label, r->batch,
+                  r->peac_ms, tms, rat, r->batch / (r->peac_ms * 1e-3), r->gflops,
+                  100 * r->gflops / gemm);
+        }
+    }
+  if (!json)
+    printf ("\nratio = peac ms / torch ms (below 1: the engine is faster). PyTorch: %s\n",
+            tnote ? tnote : "torch.set_num_threads(1), OpenBLAS threads = ours, same kernel");
+  return 0;
 }

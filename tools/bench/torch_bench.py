@@ -4,7 +4,8 @@
 # shapes as timm's vit_{tiny,small,base}_patch16_224 and swin_base_patch4_window7 at 448
 # (timm itself is not packaged for Debian), random weights, eval mode, inference_mode.
 # Prints one JSON object per (model, batch): {"model", "batch", "torch_ms", "threads",
-# "torch_version"}: the median of --reps timed forwards after --warmup untimed ones.
+# "torch_version"}: the median of up to --reps timed forwards (at least 3, fewer than --reps
+# once --budget seconds are spent) after --warmup untimed ones.
 # PyTorch is at its best here with torch.set_num_threads(1) and OpenBLAS doing the
 # threading (OPENBLAS_NUM_THREADS, set by `peac bench`): torch's own threads on top of
 # OpenBLAS's oversubscribe the cores. Run with Debian's interpreter: /usr/bin/python3.
@@ -178,7 +179,8 @@ def main():
     ap.add_argument("--batches", default="1,8")
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--reps", type=int, default=7, help="at most this many timed runs")
+    ap.add_argument("--budget", type=float, default=20.0, help="stop after 3 runs once this many seconds are spent")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -191,11 +193,12 @@ def main():
             x = torch.randn(batch, 3, size, size)
             times = []
             with torch.inference_mode():
-                for i in range(args.warmup + args.reps):
+                for _ in range(args.warmup):
+                    model(x)
+                while len(times) < args.reps and (len(times) < 3 or sum(times) < args.budget):
                     t0 = time.perf_counter()
                     model(x)
-                    if i >= args.warmup:
-                        times.append(time.perf_counter() - t0)
+                    times.append(time.perf_counter() - t0)
             print(json.dumps({"model": name, "batch": batch, "torch_ms": 1e3 * statistics.median(times),
                               "threads": args.threads, "torch_version": torch.__version__}), flush=True)
 
