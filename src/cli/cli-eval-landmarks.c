@@ -1,12 +1,495 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// cli-eval-landmarks: placeholder until the analysis work lands; refuses with exit status 2.
+// cli-eval-landmarks: `peac eval-landmarks --model M --data DIR` — how well does the model's
+// correspondence carry anatomical landmarks from one radiograph to another? For ordered
+// pairs (A, B) of a JSRT-layout folder (all pairs, or N drawn with a seed), every landmark
+// of A is predicted in B and compared with B's own landmark of the same index. Everything is
+// measured in the 1024×1024 landmark frame: mean radial error (px and mm), median, and the
+// share within 1, 2 and 4 cells (PCK), overall and per structure. The model runs in both
+// matching modes; on the same pairs the baselines are identity (same position), pixel NCC
+// template matching of a cell-sized patch over the whole target at the model's input
+// resolution, and a random-init model of the same architecture (peac_model_new, fixed seed).
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli-match.h"
 #include "cli.h"
+#include "match.h"
+#include "ops.h"
+#include "px-landmarks.h"
+#include "rng.h"
+
+#define FRAME 1024.0
+#define N_STRUCT 5
+
+enum { M_GUIDED, M_NEAREST, M_IDENTITY, M_NCC, M_RANDOM, N_METHODS };
+static const char *const method_names[N_METHODS] = {
+  "model", "model_nearest", "identity", "ncc", "random_init",
+};
+
+typedef struct {
+  float *xy;        // [P, 2] landmarks in the 1024 frame, pixel-centre convention
+  int   *structure; // [P] index into px_landmarks_jsrt_structures
+  int    n;
+  float *unit;      // [S, S] model input, grey in [0, 1]
+  float *tok;       // [gh, gw, dim] trained model
+  float *tok_rand;  // [gh, gw, dim] random-init model
+} Sample;
+
+typedef struct {
+  float  *err;            // [pairs · P] radial errors (1024 px)
+  size_t  n;
+  size_t  found;          // answers the matcher called confident (model methods)
+  double  s_sum[N_STRUCT];
+  size_t  s_n[N_STRUCT];
+} Tally;
+
+static double
+now_s (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static int
+cmp_float (const void *a, const void *b)
+{
+  float x = *(const float *) a, y = *(const float *) b;
+  return (x > y) - (x < y);
+}
+
+static void
+usage (FILE *to)
+{
+  fprintf (to,
+    "Usage: peac eval-landmarks --model M --data DIR [OPTIONS]\n\n"
+    "Predicts every landmark of image A in image B for ordered pairs of a JSRT-layout\n"
+    "folder (images_2048/<ID>.IMG.png, hybridgnet_landmarks_1024/{RL,LL,H,RCLA,LCLA}/<ID>.npy)\n"
+    "and reports radial errors in the 1024 frame for the model (guided and nearest) and\n"
+    "the identity, pixel-NCC and random-init baselines on the same pairs.\n\n"
+    "Options:\n"
+    "  -m, --model FILE      model checkpoint\n"
+    "  -d, --data DIR        landmark folder (JSRT layout)\n"
+    "      --pairs N         ordered pairs drawn at random (default 0 = all pairs)\n"
+    "      --seed S          seed for drawing pairs (default 1)\n"
+    "      --images N        use only the first N images (sorted by ID; default all)\n"
+    "      --mode MODE       matching mode of the random-init baseline: guided (default)\n"
+    "                        or nearest\n"
+    "      --init-seed S     weights seed of the random-init model (default 1)\n"
+    "      --subcell S       softargmax (default), quadratic or none\n"
+    "      --radius R        guided search radius in cells (default 2)\n"
+    "      --pixel-mm MM     size of a 1024-frame pixel (default 0.35: JSRT 0.175 mm at 2048)\n"
+    "      --threads T       threads (default: all cores)\n"
+    "      --json            print the figures as JSON\n");
+}
+
+static void
+tally_add (Tally *t, float e, int s)
+{
+  t->err[t->n++] = e;
+  t->s_sum[s] += e;
+  t->s_n[s]++;
+}
+
+static json_t *
+tally_json (Tally *t, size_t pairs, double cell, double mm, int with_found)
+{
+  double sum = 0;
+  size_t k1 = 0, k2 = 0, k4 = 0;
+  for (size_t i = 0; i < t->n; i++)
+    {
+      sum += t->err[i];
+      k1 += t->err[i] <= cell;
+      k2 += t->err[i] <= 2 * cell;
+      k4 += t->err[i] <= 4 * cell;
+    }
+  qsort (t->err, t->n, sizeof *t->err, cmp_float);
+  double n = t->n ? (double) t->n : 1.0;
+  double med = t->n == 0 ? 0 : t->n % 2 ? t->err[t->n / 2]
+             : 0.5 * (t->err[t->n / 2 - 1] + t->err[t->n / 2]);
+  json_t *o = json_pack ("{s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I}",
+                         "mre_px", sum / n, "mre_mm", sum / n * mm, "median_px", med,
+                         "pck1", k1 / n, "pck2", k2 / n, "pck4", k4 / n,
+                         "pairs", (json_int_t) pairs, "points", (json_int_t) t->n);
+  if (with_found)
+    json_object_set_new (o, "found", json_real (t->found / n));
+  json_t *per = json_object ();
+  for (int s = 0; s < N_STRUCT; s++)
+    json_object_set_new (per, px_landmarks_jsrt_structures[s],
+                         json_real (t->s_n[s] ? t->s_sum[s] / t->s_n[s] : 0.0));
+  json_object_set_new (o, "per_structure_mre_px", per);
+  return o;
+}
+
+static int
+load_sample (const char *dir, const char *id, PeacModel *m, PeacModel *mr, int side,
+             size_t per, Sample *s, char *err, size_t errlen)
+{
+  GError *error = NULL;
+  PxLandmarkSet *set = px_landmarks_load_jsrt (dir, id, &error);
+  if (!set)
+    {
+      snprintf (err, errlen, "%s", error->message);
+      g_error_free (error);
+      return -1;
+    }
+  s->n = (int) px_landmark_set_size (set);
+  s->xy = malloc ((size_t) s->n * 2 * sizeof *s->xy);
+  s->structure = malloc ((size_t) s->n * sizeof *s->structure);
+  s->tok = malloc (per * sizeof *s->tok);
+  s->tok_rand = malloc (per * sizeof *s->tok_rand);
+  if (!s->xy || !s->structure || !s->tok || !s->tok_rand)
+    {
+      snprintf (err, errlen, "out of memory");
+      px_landmark_set_free (set);
+      return -1;
+    }
+  for (int i = 0; i < s->n; i++)
+    {
+      PxLandmark *l = px_landmark_set_get (set, (guint) i);
+      // Image pixels → the 1024 frame (both pixel-centre).
+      s->xy[2 * i] = (float) ((l->x + 0.5) * FRAME / set->image_width - 0.5);
+      s->xy[2 * i + 1] = (float) ((l->y + 0.5) * FRAME / set->image_height - 0.5);
+      s->structure[i] = 0;
+      for (int k = 0; k < N_STRUCT; k++)
+        if (l->structure && !strcmp (l->structure, px_landmarks_jsrt_structures[k]))
+          s->structure[i] = k;
+    }
+  CliInput in;
+  int rc = peac_cli_input_load (set->image_path, side, &in, err, errlen);
+  px_landmark_set_free (set);
+  if (rc < 0)
+    return -1;
+  s->unit = in.unit;   // kept for NCC; freed with the sample
+  if (peac_cli_embed_input (m, &in, s->tok, err, errlen) < 0
+      || peac_cli_embed_input (mr, &in, s->tok_rand, err, errlen) < 0)
+    return -1;
+  return 0;
+}
+
+static void
+sample_clear (Sample *s)
+{
+  free (s->xy), free (s->structure), free (s->unit), free (s->tok), free (s->tok_rand);
+}
+
+// Predicts every landmark of a in b by one method into pred [P, 2] (1024 frame).
+static int
+predict (const PeacMatchContext *ctx, PeacMatchMode mode, const Sample *a, float *pred,
+         size_t *found)
+{
+  for (int i = 0; i < a->n; i++)
+    {
+      PeacMatch r;
+      // Engine coordinates put pixel i at [i, i + 1): shift by ½ in and out.
+      if (peac_match_query (ctx, 0, a->xy[2 * i] + 0.5, a->xy[2 * i + 1] + 0.5, mode, &r,
+                            NULL) < 0)
+        return -1;
+      pred[2 * i] = r.x - 0.5f;
+      pred[2 * i + 1] = r.y - 0.5f;
+      *found += r.found;
+    }
+  return 0;
+}
 
 int
 peac_cmd_eval_landmarks (int argc, char **argv)
 {
-  fprintf (stderr, "peac eval-landmarks: not built yet\n");
-  return 2;
+  enum { O_PAIRS = 1000, O_SEED, O_IMAGES, O_MODE, O_INIT_SEED, O_SUBCELL, O_RADIUS,
+         O_PIXEL_MM, O_THREADS, O_JSON };
+  static const struct option opts[] = {
+    { "model", required_argument, NULL, 'm' },
+    { "data", required_argument, NULL, 'd' },
+    { "pairs", required_argument, NULL, O_PAIRS },
+    { "seed", required_argument, NULL, O_SEED },
+    { "images", required_argument, NULL, O_IMAGES },
+    { "mode", required_argument, NULL, O_MODE },
+    { "init-seed", required_argument, NULL, O_INIT_SEED },
+    { "subcell", required_argument, NULL, O_SUBCELL },
+    { "radius", required_argument, NULL, O_RADIUS },
+    { "pixel-mm", required_argument, NULL, O_PIXEL_MM },
+    { "threads", required_argument, NULL, O_THREADS },
+    { "json", no_argument, NULL, O_JSON },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  const char *model_path = NULL, *dir = NULL;
+  long pairs_wanted = 0, max_images = 0;
+  uint64_t seed = 1, init_seed = 1;
+  int json = 0, threads = 0, c;
+  double pixel_mm = 0.35;
+  PeacMatchMode rand_mode = PEAC_MATCH_GUIDED;
+  PeacMatchParams mp;
+  peac_match_params_default (&mp);
+  optind = 1;
+  while ((c = getopt_long (argc, argv, "m:d:h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'm': model_path = optarg; break;
+      case 'd': dir = optarg; break;
+      case O_PAIRS: pairs_wanted = atol (optarg); break;
+      case O_SEED: seed = strtoull (optarg, NULL, 10); break;
+      case O_IMAGES: max_images = atol (optarg); break;
+      case O_INIT_SEED: init_seed = strtoull (optarg, NULL, 10); break;
+      case O_RADIUS: mp.radius = (float) atof (optarg); break;
+      case O_PIXEL_MM: pixel_mm = atof (optarg); break;
+      case O_THREADS: threads = atoi (optarg); break;
+      case O_JSON: json = 1; break;
+      case O_MODE:
+        if (!strcmp (optarg, "guided")) rand_mode = PEAC_MATCH_GUIDED;
+        else if (!strcmp (optarg, "nearest")) rand_mode = PEAC_MATCH_NEAREST;
+        else
+          {
+            fprintf (stderr, "peac eval-landmarks: --mode is guided or nearest\n");
+            return 2;
+          }
+        break;
+      case O_SUBCELL:
+        if (!strcmp (optarg, "softargmax")) mp.subcell = PEAC_SUBCELL_SOFTARGMAX;
+        else if (!strcmp (optarg, "quadratic")) mp.subcell = PEAC_SUBCELL_QUADRATIC;
+        else if (!strcmp (optarg, "none")) mp.subcell = PEAC_SUBCELL_NONE;
+        else
+          {
+            fprintf (stderr, "peac eval-landmarks: --subcell is softargmax, quadratic or none\n");
+            return 2;
+          }
+        break;
+      case 'h': usage (stdout); return 0;
+      default: usage (stderr); return 2;
+      }
+  if (!model_path || !dir || optind != argc || pairs_wanted < 0 || max_images < 0
+      || !(mp.radius > 0) || !(pixel_mm > 0))
+    {
+      usage (stderr);
+      return 2;
+    }
+  peac_threads_set (threads);
+  double t0 = now_s ();
+  char err[1024];
+  GError *error = NULL;
+  GStrv ids = px_landmarks_jsrt_list (dir, &error);
+  if (!ids)
+    {
+      fprintf (stderr, "peac eval-landmarks: %s\n", error->message);
+      g_error_free (error);
+      return 1;
+    }
+  int n_img = (int) g_strv_length (ids);
+  if (max_images > 0 && max_images < n_img)
+    n_img = (int) max_images;
+  if (n_img < 2)
+    {
+      fprintf (stderr, "peac eval-landmarks: %s: fewer than two images with all five "
+               "landmark files\n", dir);
+      g_strfreev (ids);
+      return 1;
+    }
+  PeacModel *m = peac_model_load (model_path, err, sizeof err), *mr = NULL;
+  if (!m)
+    {
+      fprintf (stderr, "peac eval-landmarks: %s\n", err);
+      g_strfreev (ids);
+      return 1;
+    }
+  mr = peac_model_new (peac_model_arch (m), peac_model_layout (m), peac_model_config_json (m),
+                       init_seed, err, sizeof err);
+  int rc = 1, side = peac_model_img_size (m), gh, gw, dim;
+  peac_model_output_shape (m, side, side, &gh, &gw, &dim);
+  size_t per = (size_t) gh * gw * dim;
+  Sample *smp = calloc ((size_t) n_img, sizeof *smp);
+  Tally tally[N_METHODS] = { 0 };
+  int *pair_a = NULL, *pair_b = NULL;
+  float *pred = NULL;
+  long n_pairs = 0;
+  if (!mr || !smp)
+    {
+      fprintf (stderr, "peac eval-landmarks: %s\n", mr ? "out of memory" : err);
+      goto done;
+    }
+  for (int i = 0; i < n_img; i++)
+    if (load_sample (dir, ids[i], m, mr, side, per, &smp[i], err, sizeof err) < 0)
+      {
+        fprintf (stderr, "peac eval-landmarks: %s: %s\n", ids[i], err);
+        goto done;
+      }
+  double t_embed = now_s () - t0;
+
+  // Pairs: all ordered pairs, or pairs_wanted distinct ones drawn with the seed.
+  long all = (long) n_img * (n_img - 1);
+  n_pairs = pairs_wanted == 0 || pairs_wanted >= all ? all : pairs_wanted;
+  pair_a = malloc ((size_t) n_pairs * sizeof *pair_a);
+  pair_b = malloc ((size_t) n_pairs * sizeof *pair_b);
+  unsigned char *used = calloc ((size_t) n_img * n_img, 1);
+  if (!pair_a || !pair_b || !used)
+    {
+      free (used);
+      fprintf (stderr, "peac eval-landmarks: out of memory\n");
+      goto done;
+    }
+  if (n_pairs == all)
+    {
+      long k = 0;
+      for (int a = 0; a < n_img; a++)
+        for (int b = 0; b < n_img; b++)
+          if (a != b)
+            pair_a[k] = a, pair_b[k++] = b;
+    }
+  else
+    {
+      PeacRng rng;
+      peac_rng_seed (&rng, seed);
+      for (long k = 0; k < n_pairs;)
+        {
+          int a = (int) (peac_rng_u64 (&rng) % (uint64_t) n_img);
+          int b = (int) (peac_rng_u64 (&rng) % (uint64_t) n_img);
+          if (a == b || used[a * n_img + b])
+            continue;
+          used[a * n_img + b] = 1;
+          pair_a[k] = a, pair_b[k++] = b;
+        }
+    }
+  free (used);
+
+  size_t max_pts = 0;
+  for (int i = 0; i < n_img; i++)
+    max_pts = smp[i].n > (int) max_pts ? (size_t) smp[i].n : max_pts;
+  pred = malloc (max_pts * 2 * sizeof *pred);
+  for (int k = 0; k < N_METHODS; k++)
+    tally[k].err = malloc ((size_t) n_pairs * max_pts * sizeof *tally[k].err);
+  for (int k = 0; k < N_METHODS; k++)
+    if (!tally[k].err || !pred)
+      {
+        fprintf (stderr, "peac eval-landmarks: out of memory\n");
+        goto done;
+      }
+
+  double cell_in = (double) side / gw, t_match = 0, t_ncc = 0;
+  for (long p = 0; p < n_pairs; p++)
+    {
+      const Sample *a = &smp[pair_a[p]], *b = &smp[pair_b[p]];
+      int n = a->n < b->n ? a->n : b->n;
+      for (int method = 0; method < N_METHODS; method++)
+        {
+          double ts = now_s ();
+          if (method == M_GUIDED || method == M_NEAREST || method == M_RANDOM)
+            {
+              int rnd = method == M_RANDOM;
+              PeacGrid ga = { rnd ? a->tok_rand : a->tok, gh, gw, FRAME, FRAME };
+              PeacGrid gb = { rnd ? b->tok_rand : b->tok, gh, gw, FRAME, FRAME };
+              PeacMatchContext *ctx = peac_match_context_new (&ga, &gb, 1, dim, &mp, err,
+                                                              sizeof err);
+              PeacMatchMode mode = method == M_NEAREST ? PEAC_MATCH_NEAREST
+                                 : method == M_RANDOM ? rand_mode : PEAC_MATCH_GUIDED;
+              int bad = !ctx || predict (ctx, mode, a, pred, &tally[method].found) < 0;
+              peac_match_context_free (ctx);
+              if (bad)
+                {
+                  fprintf (stderr, "peac eval-landmarks: matching failed: %s\n", err);
+                  goto done;
+                }
+              t_match += now_s () - ts;
+            }
+          else if (method == M_IDENTITY)
+            memcpy (pred, a->xy, (size_t) n * 2 * sizeof *pred);
+          else
+            {
+              // NCC at the model's input resolution: 1024 frame ↔ side×side, continuous.
+              float s = (float) (side / FRAME);
+              for (int i = 0; i < 2 * n; i++)
+                pred[i] = (a->xy[i] + 0.5f) * s;
+              if (peac_ncc_match (a->unit, side, side, b->unit, side, side,
+                                  (int) lround (cell_in), pred, n, pred, NULL) < 0)
+                {
+                  fprintf (stderr, "peac eval-landmarks: NCC failed\n");
+                  goto done;
+                }
+              for (int i = 0; i < 2 * n; i++)
+                pred[i] = pred[i] / s - 0.5f;
+              t_ncc += now_s () - ts;
+            }
+          for (int i = 0; i < n; i++)
+            tally_add (&tally[method],
+                       (float) hypot (pred[2 * i] - b->xy[2 * i], pred[2 * i + 1] - b->xy[2 * i + 1]),
+                       a->structure[i]);
+        }
+    }
+
+  double cell = FRAME / gw;
+  json_t *res[N_METHODS];
+  for (int k = 0; k < N_METHODS; k++)
+    res[k] = tally_json (&tally[k], (size_t) n_pairs, cell, pixel_mm,
+                         k == M_GUIDED || k == M_NEAREST || k == M_RANDOM);
+  if (json)
+    {
+      json_t *out = json_pack ("{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:s, s:i, s:i, s:i, s:i, s:f, s:s, s:I, s:I, s:f, s:f, s:f}}",
+        "model", res[M_GUIDED], "model_nearest", res[M_NEAREST],
+        "baselines", "identity", res[M_IDENTITY], "ncc", res[M_NCC], "random_init", res[M_RANDOM],
+        "config", "data", dir, "images", n_img, "input", side, "grid", gw, "dim", dim,
+        "cell_px", cell, "random_init_mode", rand_mode == PEAC_MATCH_GUIDED ? "guided" : "nearest",
+        "seed", (json_int_t) seed, "init_seed", (json_int_t) init_seed,
+        "embed_s", t_embed, "match_s", t_match, "ncc_s", t_ncc);
+      char *s = json_dumps (out, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (6));
+      puts (s);
+      free (s);
+      json_decref (out);
+    }
+  else
+    {
+      printf ("%ld ordered pairs of %d images, %d×%d grid (cell %.1f px in the 1024 frame, "
+              "%.2f mm/px)\n\n", n_pairs, n_img, gh, gw, cell, pixel_mm);
+      printf ("%-15s %8s %8s %9s %6s %6s %6s %6s\n", "method", "MRE px", "MRE mm",
+              "median px", "PCK1", "PCK2", "PCK4", "found");
+      for (int k = 0; k < N_METHODS; k++)
+        {
+          json_t *o = res[k], *f = json_object_get (o, "found");
+          printf ("%-15s %8.1f %8.2f %9.1f %6.3f %6.3f %6.3f ", method_names[k],
+                  json_real_value (json_object_get (o, "mre_px")),
+                  json_real_value (json_object_get (o, "mre_mm")),
+                  json_real_value (json_object_get (o, "median_px")),
+                  json_real_value (json_object_get (o, "pck1")),
+                  json_real_value (json_object_get (o, "pck2")),
+                  json_real_value (json_object_get (o, "pck4")));
+          if (f)
+            printf ("%6.3f\n", json_real_value (f));
+          else
+            printf ("%6s\n", "-");
+        }
+      printf ("\nMRE px per structure\n%-15s", "method");
+      for (int s = 0; s < N_STRUCT; s++)
+        printf (" %7s", px_landmarks_jsrt_structures[s]);
+      printf ("\n");
+      for (int k = 0; k < N_METHODS; k++)
+        {
+          json_t *per = json_object_get (res[k], "per_structure_mre_px");
+          printf ("%-15s", method_names[k]);
+          for (int s = 0; s < N_STRUCT; s++)
+            printf (" %7.1f", json_real_value (json_object_get (per, px_landmarks_jsrt_structures[s])));
+          printf ("\n");
+        }
+      fprintf (stderr, "peac eval-landmarks: embedding %.1f s, matching %.1f s, NCC %.1f s\n",
+               t_embed, t_match, t_ncc);
+      for (int k = 0; k < N_METHODS; k++)
+        json_decref (res[k]);
+    }
+  rc = 0;
+done:
+  for (int k = 0; k < N_METHODS; k++)
+    free (tally[k].err);
+  if (smp)
+    for (int i = 0; i < n_img; i++)
+      sample_clear (&smp[i]);
+  free (smp);
+  free (pred);
+  free (pair_a);
+  free (pair_b);
+  peac_model_free (m);
+  peac_model_free (mr);
+  g_strfreev (ids);
+  return rc;
 }
