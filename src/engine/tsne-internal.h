@@ -19,9 +19,22 @@ typedef struct {
   double mx, my;           // Σ positions while building, centre of mass after
 } TsneQNode;
 
+// The traversal copy: non-empty cells in breadth-first order, so that the children of a
+// cell are contiguous (first .. first + n_child − 1); 24 bytes per cell.
+typedef struct {
+  float mx, my;            // centre of mass
+  float w2;                // (cell width)²
+  int count;
+  int first;               // first child, −1 for a leaf
+  int n_child_or_point;    // internal: number of children; leaf: its (first) point
+} TsneQFlat;
+
 typedef struct {
   TsneQNode *nodes;
   int n_nodes, cap;
+  TsneQFlat *flat;
+  int *queue;
+  int flat_cap;
 } TsneQuadTree;
 
 // Builds the tree over Y [N, 2] (reuses the node buffer of `t`). Returns 0 or −1 (memory).
@@ -50,3 +63,16 @@ double tsne_dist2 (const float *a, const float *b, int D);
 
 // Seconds on a monotonic clock.
 double tsne_now (void);
+
+// A small pool of worker threads that wait passively (condition variable) between jobs.
+// t-SNE runs ~1000 short parallel steps; OpenMP's spinning barriers make each of them
+// wait a scheduler time slice whenever the machine is busier than its cores (a desktop
+// with the UI running, a shared build machine), so the optimiser uses this pool instead.
+// Work is handed out in chunks from an atomic counter; every task writes only its own
+// points' outputs, so results do not depend on which thread ran which chunk.
+typedef void (*TsneTaskFn) (void *ctx, int begin, int end);
+typedef struct TsnePool TsnePool;
+
+TsnePool *tsne_pool_new (int n_threads);    // NULL on failure; n_threads − 1 workers
+void      tsne_pool_run (TsnePool *pool, int n, int chunk, TsneTaskFn fn, void *ctx);
+void      tsne_pool_free (TsnePool *pool);

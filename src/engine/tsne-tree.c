@@ -463,12 +463,45 @@ tsne_qt_build (TsneQuadTree *t, const float *Y, int N)
           n = node->child + ((x > node->cx) | ((y > node->cy) << 1));
         }
     }
-  for (int n = 0; n < t->n_nodes; n++)
-    if (t->nodes[n].count > 0)
-      {
-        t->nodes[n].mx /= t->nodes[n].count;
-        t->nodes[n].my /= t->nodes[n].count;
-      }
+  // Flatten breadth-first, skipping empty cells; queue position = flat index.
+  if (t->flat_cap < t->n_nodes)
+    {
+      free (t->flat);
+      free (t->queue);
+      t->flat = malloc ((size_t) t->n_nodes * sizeof *t->flat);
+      t->queue = malloc ((size_t) t->n_nodes * sizeof *t->queue);
+      t->flat_cap = t->flat && t->queue ? t->n_nodes : 0;
+      if (!t->flat_cap)
+        return -1;
+    }
+  int head = 0, tail = 0;
+  t->queue[tail++] = 0;
+  while (head < tail)
+    {
+      int fi = head;
+      const TsneQNode *node = &t->nodes[t->queue[head++]];
+      TsneQFlat *f = &t->flat[fi];
+      double inv = node->count > 0 ? 1.0 / node->count : 0.0;
+      f->mx = (float) (node->mx * inv);
+      f->my = (float) (node->my * inv);
+      f->w2 = 4.0f * node->hw * node->hw;
+      f->count = node->count;
+      if (node->child < 0)
+        {
+          f->first = -1;
+          f->n_child_or_point = node->point;
+          continue;
+        }
+      f->first = tail;
+      int nc = 0;
+      for (int q = 0; q < 4; q++)
+        if (t->nodes[node->child + q].count > 0)
+          {
+            t->queue[tail++] = node->child + q;
+            nc++;
+          }
+      f->n_child_or_point = nc;
+    }
   return 0;
 }
 
@@ -476,47 +509,47 @@ void
 tsne_qt_free (TsneQuadTree *t)
 {
   free (t->nodes);
-  t->nodes = NULL;
-  t->n_nodes = t->cap = 0;
+  free (t->flat);
+  free (t->queue);
+  memset (t, 0, sizeof *t);
 }
 
 void
 tsne_qt_repulsion (const TsneQuadTree *t, float x, float y, int self, float theta,
                    double *z, double *fx, double *fy)
 {
+  // Float arithmetic per cell (as scikit-learn's float32 tree), double accumulators.
   int stack[4 * QT_MAX_DEPTH + 8];
   int sp = 0;
   double zs = 0.0, sx = 0.0, sy = 0.0;
-  const double th2 = (double) theta * theta;
+  const float th2 = theta * theta;
+  const TsneQFlat *flat = t->flat;
   stack[sp++] = 0;
   while (sp > 0)
     {
-      const TsneQNode *node = &t->nodes[stack[--sp]];
-      if (node->count == 0)
-        continue;
-      double dx = x - node->mx, dy = y - node->my;
-      double d2 = dx * dx + dy * dy;
-      double n = node->count;
-      if (node->child < 0)
+      const TsneQFlat *c = &flat[stack[--sp]];
+      float dx = x - c->mx, dy = y - c->my;
+      float d2 = dx * dx + dy * dy;
+      float n = (float) c->count;
+      if (c->first >= 0)
         {
-          if (node->point == self)
-            n -= 1.0;          // the point itself; any twins sit at its position
-          if (n <= 0.0)
-            continue;
-        }
-      else
-        {
-          double w = 2.0 * node->hw;
-          if (w * w >= th2 * d2)
+          if (c->w2 >= th2 * d2)
             {
-              for (int q = 3; q >= 0; q--)
-                stack[sp++] = node->child + q;
+              for (int q = c->n_child_or_point - 1; q >= 0; q--)
+                stack[sp++] = c->first + q;
               continue;
             }
         }
-      double q = 1.0 / (1.0 + d2);
-      zs += n * q;
-      double f = n * q * q;
+      else if (c->n_child_or_point == self)
+        {
+          n -= 1.0f;          // the point itself; any twins sit at its position
+          if (n <= 0.0f)
+            continue;
+        }
+      float q = 1.0f / (1.0f + d2);
+      float nq = n * q;
+      zs += nq;
+      float f = nq * q;
       sx += f * dx;
       sy += f * dy;
     }

@@ -501,17 +501,25 @@ typedef struct {
   const float *Pd;          // dense [N, N] (exact) or NULL
   const TsneSparseP *Ps;    // sparse (Barnes-Hut) or NULL
   TsneQuadTree tree;
+  TsnePool *pool;
   double *zi, *ei;          // per-point partial sums
   double *fr;               // per-point repulsion [N, 2]
+  // The evaluation in flight (read by the pool tasks).
+  const float *Y;
+  float ex;
+  int want_kl;
+  float *grad;
 } Objective;
 
-static double
-grad_exact (Objective *o, const float *Y, float ex, int want_kl, float *grad)
+static void
+exact_task (void *ctx, int begin, int end)
 {
+  Objective *o = ctx;
   int N = o->N;
-  const float *P = o->Pd;
-#pragma omp parallel for num_threads (o->n_threads) schedule (static)
-  for (int i = 0; i < N; i++)
+  const float *P = o->Pd, *Y = o->Y;
+  float ex = o->ex, *grad = o->grad;
+  int want_kl = o->want_kl;
+  for (int i = begin; i < end; i++)
     {
       double z = 0.0, e = 0.0, ax = 0.0, ay = 0.0, rx = 0.0, ry = 0.0;
       float yx = Y[2 * i], yy = Y[2 * i + 1];
@@ -536,6 +544,13 @@ grad_exact (Objective *o, const float *Y, float ex, int want_kl, float *grad)
       o->fr[2 * i] = rx;
       o->fr[2 * i + 1] = ry;
     }
+}
+
+// Z = Σ z_i and KL = Σ e_i + log Z · ex (Σ P = 1), reduced in index order; grad ← 4 (attr − rep / Z).
+static double
+finish_grad (Objective *o, float *grad)
+{
+  int N = o->N;
   double Z = 0.0, E = 0.0;
   for (int i = 0; i < N; i++)
     {
@@ -547,18 +562,18 @@ grad_exact (Objective *o, const float *Y, float ex, int want_kl, float *grad)
       grad[2 * i] = (float) (4.0 * (grad[2 * i] - o->fr[2 * i] / Z));
       grad[2 * i + 1] = (float) (4.0 * (grad[2 * i + 1] - o->fr[2 * i + 1] / Z));
     }
-  return want_kl ? E + log (Z) * ex : 0.0;
+  return o->want_kl ? E + log (Z) * o->ex : 0.0;
 }
 
-static double
-grad_bh (Objective *o, const float *Y, float ex, int want_kl, float *grad)
+static void
+bh_task (void *ctx, int begin, int end)
 {
-  int N = o->N;
-  if (tsne_qt_build (&o->tree, Y, N) != 0)
-    return NAN;
+  Objective *o = ctx;
   const TsneSparseP *P = o->Ps;
-#pragma omp parallel for num_threads (o->n_threads) schedule (dynamic, 128)
-  for (int i = 0; i < N; i++)
+  const float *Y = o->Y;
+  float ex = o->ex, *grad = o->grad;
+  int want_kl = o->want_kl;
+  for (int i = begin; i < end; i++)
     {
       double z = 0.0, rx = 0.0, ry = 0.0;
       tsne_qt_repulsion (&o->tree, Y[2 * i], Y[2 * i + 1], i, o->theta, &z, &rx, &ry);
@@ -570,36 +585,43 @@ grad_bh (Objective *o, const float *Y, float ex, int want_kl, float *grad)
       for (int64_t a = P->row_ptr[i]; a < P->row_ptr[i + 1]; a++)
         {
           int j = P->col[a];
-          double dx = yx - Y[2 * j], dy = yy - Y[2 * j + 1];
-          double w = 1.0 / (1.0 + dx * dx + dy * dy);
-          double p = (double) ex * P->val[a];
-          ax += p * w * dx;
-          ay += p * w * dy;
-          if (want_kl && p > 0.0)
-            e += p * (log (p) - log (w));
+          float dx = yx - Y[2 * j], dy = yy - Y[2 * j + 1];
+          float w = 1.0f / (1.0f + dx * dx + dy * dy);
+          float pw = ex * P->val[a] * w;
+          ax += pw * dx;
+          ay += pw * dy;
         }
+      if (want_kl)
+        for (int64_t a = P->row_ptr[i]; a < P->row_ptr[i + 1]; a++)
+          {
+            int j = P->col[a];
+            double dx = yx - Y[2 * j], dy = yy - Y[2 * j + 1];
+            double p = (double) ex * P->val[a];
+            if (p > 0.0)
+              e += p * (log (p) + log (1.0 + dx * dx + dy * dy));
+          }
       o->ei[i] = e;
       grad[2 * i] = (float) ax;
       grad[2 * i + 1] = (float) ay;
     }
-  double Z = 0.0, E = 0.0;
-  for (int i = 0; i < N; i++)
-    {
-      Z += o->zi[i];
-      E += o->ei[i];
-    }
-  for (int i = 0; i < N; i++)
-    {
-      grad[2 * i] = (float) (4.0 * (grad[2 * i] - o->fr[2 * i] / Z));
-      grad[2 * i + 1] = (float) (4.0 * (grad[2 * i + 1] - o->fr[2 * i + 1] / Z));
-    }
-  return want_kl ? E + log (Z) * ex : 0.0;
 }
 
 static double
 objective_eval (Objective *o, const float *Y, float ex, int want_kl, float *grad)
 {
-  return o->Pd ? grad_exact (o, Y, ex, want_kl, grad) : grad_bh (o, Y, ex, want_kl, grad);
+  o->Y = Y;
+  o->ex = ex;
+  o->want_kl = want_kl;
+  o->grad = grad;
+  if (o->Pd)
+    tsne_pool_run (o->pool, o->N, 16, exact_task, o);
+  else
+    {
+      if (tsne_qt_build (&o->tree, Y, o->N) != 0)
+        return NAN;
+      tsne_pool_run (o->pool, o->N, 64, bh_task, o);
+    }
+  return finish_grad (o, grad);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -736,6 +758,12 @@ tsne_run (const TsneParams *p, const float *X, int N, int D, float *Y,
   float *Pd = NULL;
   int rc = -1;
   res->exact = p->theta == 0.0f;
+  o.pool = tsne_pool_new (p->n_threads);
+  if (!o.pool)
+    {
+      snprintf (err, errlen, "could not start %d threads", p->n_threads);
+      return -1;
+    }
 
   double t0 = tsne_now ();
   if (res->exact)
@@ -808,6 +836,7 @@ out2:
   free (o.zi); free (o.ei); free (o.fr);
   free (d.g); free (d.upd); free (d.gains);
 out:
+  tsne_pool_free (o.pool);
   tsne_qt_free (&o.tree);
   tsne_sparse_free (&Ps);
   free (Pd);
@@ -833,8 +862,14 @@ typedef struct {
   const int32_t *idx;     // [M, k] into old (j < N) ∪ new (j − N)
   const float *pv;        // [M, k] p_ij
   TsneQuadTree told, tnew;
+  TsnePool *pool;
   double Zoo;
   double *zo, *zn, *ei, *fr;
+  // The evaluation in flight.
+  const float *Yall;
+  float ex;
+  int want_kl;
+  float *grad;
 } Placement;
 
 static void
@@ -855,16 +890,15 @@ repel_exact (const float *Y, int n, float x, float y, int self, double *z, doubl
   *z += zs; *fx += sx; *fy += sy;
 }
 
-static double
-place_grad (void *ctx, const float *Yall, float ex, int want_kl, float *grad)
+static void
+place_task (void *ctx, int begin, int end)
 {
   Placement *pl = ctx;
   int N = pl->N, M = pl->M, k = pl->k;
-  const float *Yn = Yall + 2 * (size_t) N;
-  if (pl->theta > 0.0f && tsne_qt_build (&pl->tnew, Yn, M) != 0)
-    return NAN;
-#pragma omp parallel for num_threads (pl->n_threads) schedule (dynamic, 16)
-  for (int i = 0; i < M; i++)
+  const float *Yall = pl->Yall, *Yn = Yall + 2 * (size_t) N;
+  float ex = pl->ex, *grad = pl->grad;
+  int want_kl = pl->want_kl;
+  for (int i = begin; i < end; i++)
     {
       float x = Yn[2 * i], y = Yn[2 * i + 1];
       double zo = 0.0, zn = 0.0, rx = 0.0, ry = 0.0;
@@ -899,6 +933,20 @@ place_grad (void *ctx, const float *Yall, float ex, int want_kl, float *grad)
       grad[2 * i] = (float) ax;
       grad[2 * i + 1] = (float) ay;
     }
+}
+
+static double
+place_grad (void *ctx, const float *Yall, float ex, int want_kl, float *grad)
+{
+  Placement *pl = ctx;
+  int M = pl->M, k = pl->k;
+  if (pl->theta > 0.0f && tsne_qt_build (&pl->tnew, Yall + 2 * (size_t) pl->N, M) != 0)
+    return NAN;
+  pl->Yall = Yall;
+  pl->ex = ex;
+  pl->want_kl = want_kl;
+  pl->grad = grad;
+  tsne_pool_run (pl->pool, M, 16, place_task, pl);
   double Z = pl->Zoo, E = 0.0, Pm = 0.0;
   for (int i = 0; i < M; i++)
     {
@@ -942,6 +990,7 @@ tsne_place (const TsneParams *p, const float *X_old, const float *Y_old, int N,
   pl.zn = malloc ((size_t) M * sizeof (double));
   pl.ei = malloc ((size_t) M * sizeof (double));
   pl.fr = malloc ((size_t) 2 * M * sizeof (double));
+  pl.pool = tsne_pool_new (p->n_threads);
   Descent d = { .p = p, .N = N + M, .M = M, .lr = auto_lr (p, N + M), .max_iter = p->max_iter,
                 .grad = place_grad, .ctx = &pl, .kl = -1.0f };
   d.g = malloc ((size_t) 2 * M * sizeof *d.g);
@@ -949,7 +998,7 @@ tsne_place (const TsneParams *p, const float *X_old, const float *Y_old, int N,
   d.gains = malloc ((size_t) 2 * M * sizeof *d.gains);
   int rc = -1;
   if (!io || !dn_o || !in || !dn_n || !idx || !d2 || !pv || !Yall || !pl.zo || !pl.zn ||
-      !pl.ei || !pl.fr || !d.g || !d.upd || !d.gains)
+      !pl.ei || !pl.fr || !d.g || !d.upd || !d.gains || !pl.pool)
     {
       snprintf (err, errlen, "out of memory for placing %d points", M);
       goto out;
@@ -1073,5 +1122,6 @@ out:
   free (d.g); free (d.upd); free (d.gains);
   tsne_qt_free (&pl.told);
   tsne_qt_free (&pl.tnew);
+  tsne_pool_free (pl.pool);
   return rc;
 }
