@@ -392,6 +392,7 @@ usage (FILE *to)
 
 typedef struct {
   int quiet;
+  int last;
   double t0;
 } Progress;
 
@@ -399,8 +400,9 @@ static void
 on_progress (void *user, int iter, int n_iter, float kl, const float *Y, int N)
 {
   Progress *p = user;
-  if (p->quiet || kl < 0.0f)
+  if (p->quiet || kl < 0.0f || iter == p->last)
     return;
+  p->last = iter;
   fprintf (stderr, "peac tsne: iteration %d/%d, KL %.4f (%.1f s)\n", iter, n_iter, kl,
            now_s () - p->t0);
 }
@@ -448,7 +450,7 @@ peac_cmd_tsne (int argc, char **argv)
   tsne_params_init (&p);
   const char *matrix = NULL, *output = NULL, *png = NULL, *svg = NULL;
   int json = 0, model = 0;
-  Progress prog = { 0, now_s () };
+  Progress prog = { 0, -1, now_s () };
   double v;
   int c;
   optind = 1;

@@ -2,39 +2,62 @@
 //
 // tsne-pool: the passive worker pool of the t-SNE optimiser (see tsne-internal.h for why
 // it is not OpenMP). The caller thread works too; workers sleep on a condition variable
-// between jobs, take chunks [begin, end) from an atomic counter during a job, and the last
-// one to finish wakes the caller.
+// between jobs. Chunks [begin, end) are claimed from one 64-bit atomic that holds the job
+// number in its high half and the next index in its low half, so a worker that wakes late
+// can never claim a chunk of a later job with an earlier job's function. The caller waits
+// only for chunks that were claimed, never for workers that have not woken yet — on a busy
+// machine that would cost a scheduler time slice per iteration.
 #include "tsne-internal.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
+
+typedef struct {
+  TsneTaskFn fn;
+  void *ctx;
+  int n, chunk, n_chunks;
+  uint32_t job;
+} Job;
 
 struct TsnePool {
   int n_workers;
   pthread_t *threads;
   pthread_mutex_t mu;
   pthread_cond_t go, done;
-  unsigned long generation;    // bumped for each job (under mu)
+  Job job;                     // the current job (written under mu)
   int quit;
-  int busy;                    // workers still on the current job (under mu)
-  // The current job.
-  TsneTaskFn fn;
-  void *ctx;
-  int n, chunk;
-  atomic_int next;
+  _Atomic uint64_t claim;      // job << 32 | next index
+  atomic_int finished;         // chunks of the current job completed
 };
 
+// Claims and runs chunks of job j until none are left; the last chunk wakes the caller.
 static void
-work (TsnePool *p)
+work (TsnePool *p, const Job *j)
 {
   for (;;)
     {
-      int b = atomic_fetch_add (&p->next, p->chunk);
-      if (b >= p->n)
-        return;
-      int e = b + p->chunk < p->n ? b + p->chunk : p->n;
-      p->fn (p->ctx, b, e);
+      uint64_t v = atomic_load (&p->claim);
+      int b;
+      do
+        {
+          if ((uint32_t) (v >> 32) != j->job)
+            return;
+          b = (int) (uint32_t) v;
+          if (b >= j->n)
+            return;
+        }
+      while (!atomic_compare_exchange_weak (&p->claim, &v,
+                                            ((uint64_t) j->job << 32) | (uint32_t) (b + j->chunk)));
+      int e = b + j->chunk < j->n ? b + j->chunk : j->n;
+      j->fn (j->ctx, b, e);
+      if (atomic_fetch_add (&p->finished, 1) + 1 == j->n_chunks)
+        {
+          pthread_mutex_lock (&p->mu);
+          pthread_cond_signal (&p->done);
+          pthread_mutex_unlock (&p->mu);
+        }
     }
 }
 
@@ -42,24 +65,21 @@ static void *
 worker (void *arg)
 {
   TsnePool *p = arg;
-  unsigned long seen = 0;
+  uint32_t seen = 0;
   for (;;)
     {
       pthread_mutex_lock (&p->mu);
-      while (p->generation == seen && !p->quit)
+      while (p->job.job == seen && !p->quit)
         pthread_cond_wait (&p->go, &p->mu);
       if (p->quit)
         {
           pthread_mutex_unlock (&p->mu);
           return NULL;
         }
-      seen = p->generation;
+      Job j = p->job;
+      seen = j.job;
       pthread_mutex_unlock (&p->mu);
-      work (p);
-      pthread_mutex_lock (&p->mu);
-      if (--p->busy == 0)
-        pthread_cond_signal (&p->done);
-      pthread_mutex_unlock (&p->mu);
+      work (p, &j);
     }
 }
 
@@ -71,15 +91,16 @@ tsne_pool_new (int n_threads)
     return NULL;
   p->n_workers = n_threads > 1 ? n_threads - 1 : 0;
   p->threads = calloc ((size_t) p->n_workers + 1, sizeof *p->threads);
-  pthread_mutex_init (&p->mu, NULL);
-  pthread_cond_init (&p->go, NULL);
-  pthread_cond_init (&p->done, NULL);
-  atomic_init (&p->next, 0);
   if (!p->threads)
     {
       free (p);
       return NULL;
     }
+  pthread_mutex_init (&p->mu, NULL);
+  pthread_cond_init (&p->go, NULL);
+  pthread_cond_init (&p->done, NULL);
+  atomic_init (&p->claim, 0);
+  atomic_init (&p->finished, 0);
   for (int t = 0; t < p->n_workers; t++)
     if (pthread_create (&p->threads[t], NULL, worker, p) != 0)
       {
@@ -100,18 +121,17 @@ tsne_pool_run (TsnePool *p, int n, int chunk, TsneTaskFn fn, void *ctx)
       return;
     }
   pthread_mutex_lock (&p->mu);
-  p->fn = fn;
-  p->ctx = ctx;
-  p->n = n;
-  p->chunk = chunk;
-  atomic_store (&p->next, 0);
-  p->busy = p->n_workers;
-  p->generation++;
+  Job j = { fn, ctx, n, chunk, (n + chunk - 1) / chunk, p->job.job + 1 };
+  if (j.job == 0)
+    j.job = 1;               // 0 is the workers' "nothing seen yet"
+  atomic_store (&p->finished, 0);
+  atomic_store (&p->claim, (uint64_t) j.job << 32);
+  p->job = j;
   pthread_cond_broadcast (&p->go);
   pthread_mutex_unlock (&p->mu);
-  work (p);
+  work (p, &j);
   pthread_mutex_lock (&p->mu);
-  while (p->busy > 0)
+  while (atomic_load (&p->finished) < j.n_chunks)
     pthread_cond_wait (&p->done, &p->mu);
   pthread_mutex_unlock (&p->mu);
 }
