@@ -521,26 +521,35 @@ exact_task (void *ctx, int begin, int end)
   int want_kl = o->want_kl;
   for (int i = begin; i < end; i++)
     {
-      double z = 0.0, e = 0.0, ax = 0.0, ay = 0.0, rx = 0.0, ry = 0.0;
+      // Branch-free float loop over all j (it vectorises): the j = i term has d = 0, so
+      // w = 1, no force and P_ii = 0; only its 1 in z is taken out afterwards.
+      float z = 0.0f, ax = 0.0f, ay = 0.0f, rx = 0.0f, ry = 0.0f;
       float yx = Y[2 * i], yy = Y[2 * i + 1];
       const float *Pi = P + (size_t) i * N;
       for (int j = 0; j < N; j++)
         {
-          if (j == i)
-            continue;
-          double dx = yx - Y[2 * j], dy = yy - Y[2 * j + 1];
-          double w = 1.0 / (1.0 + dx * dx + dy * dy);
-          double p = (double) ex * Pi[j];
+          float dx = yx - Y[2 * j], dy = yy - Y[2 * j + 1];
+          float w = 1.0f / (1.0f + dx * dx + dy * dy);
+          float pw = ex * Pi[j] * w, ww = w * w;
           z += w;
-          ax += p * w * dx; ay += p * w * dy;
-          rx += w * w * dx; ry += w * w * dy;
-          if (want_kl && p > 0.0)
-            e += p * (log (p) - log (w));
+          ax += pw * dx; ay += pw * dy;
+          rx += ww * dx; ry += ww * dy;
         }
-      o->zi[i] = z;
+      double e = 0.0;
+      if (want_kl)
+        for (int j = 0; j < N; j++)
+          {
+            double p = (double) ex * Pi[j];
+            if (j != i && p > 0.0)
+              {
+                double dx = yx - Y[2 * j], dy = yy - Y[2 * j + 1];
+                e += p * (log (p) + log (1.0 + dx * dx + dy * dy));
+              }
+          }
+      o->zi[i] = (double) z - 1.0;
       o->ei[i] = e;
-      grad[2 * i] = (float) ax;
-      grad[2 * i + 1] = (float) ay;
+      grad[2 * i] = ax;
+      grad[2 * i + 1] = ay;
       o->fr[2 * i] = rx;
       o->fr[2 * i + 1] = ry;
     }
