@@ -5,7 +5,7 @@
 // Q, K and V are read in place through leading dimensions (no head split copies); the only
 // N×N memory is one score tile per thread, or the caller's probability cache. One
 // 197×197×64 GEMM is too small to gain from two BLAS threads, so the parallelism is over
-// images × heads with OpenMP, OpenBLAS forced single-threaded for the region.
+// images × heads with OpenMP, each GEMM single-threaded (as everywhere in the engine).
 #include "ops.h"
 #include "ops-internal.h"
 
@@ -52,8 +52,7 @@ op_attention_forward (float *out, float *att, float *scratch, const float *qkv,
   const float scale = 1.0f / sqrtf ((float) Dh);
   const int nt = peac_threads_get ();
   const int jobs = B * H;
-  const int saved = openblas_get_num_threads ();
-  openblas_set_num_threads (1);
+  peac_blas_single_thread ();
 #pragma omp parallel for num_threads (nt) schedule (static)
   for (int job = 0; job < jobs; job++)
     {
@@ -73,7 +72,6 @@ op_attention_forward (float *out, float *att, float *scratch, const float *qkv,
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, N, Dh, N,
                    1.0f, p, N, v, ld, 0.0f, out + (size_t) b * N * C + (size_t) h * Dh, C);
     }
-  openblas_set_num_threads (saved);
 }
 
 void

@@ -9,6 +9,12 @@
 #include <stdint.h>
 #include <string.h>
 
+// Loops with selects (clamps, sign cases) only vectorise when GCC may assume that float
+// comparisons raise no observable exceptions; the engine never inspects FP flags.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize ("no-trapping-math")
+#endif
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define PEAC_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
@@ -57,6 +63,9 @@ peac_erfcf_pos (float z)
   p = p * t - 1.26551223f;
   return t * peac_expf (-z * z + p);
 }
+
+// Puts OpenBLAS in single-threaded mode (the engine splits GEMMs over its own threads).
+void peac_blas_single_thread (void);
 
 // In-place softmax of one row of n floats (max-subtracted).
 void peac_softmax_row (float *x, int n);

@@ -4,8 +4,10 @@
 // whose backward twin will sit beside it (training issue). Row-major everywhere: a token
 // matrix is [M, C] with M = batch × tokens. Each BLAS path has a naive loop twin
 // (`*_naive`) that tests compare it against. No allocation happens here unless stated;
-// caller-owned scratch is passed in. Threading: GEMMs use OpenBLAS threads; loops that are
-// not GEMMs use OpenMP with the count given by peac_threads_get().
+// caller-owned scratch is passed in. Threading: one OpenMP pool of peac_threads_get()
+// threads for everything; GEMMs are split over it (by output columns, or by image × head
+// in attention) with OpenBLAS single-threaded inside, so two pools never spin against
+// each other.
 #pragma once
 
 #include <stddef.h>
