@@ -16,7 +16,7 @@ struct _PxStudyRow
   PxStudy    *study;
   gboolean    privacy;
 
-  GtkPicture *thumbnail;
+  GtkImage   *thumbnail;
   GtkLabel   *title;
   GtkLabel   *subtitle;
 };
@@ -39,14 +39,14 @@ update (PxStudyRow *self)
 
   if (self->study == NULL)
     {
-      gtk_picture_set_paintable (self->thumbnail, NULL);
+      gtk_image_clear (self->thumbnail);
       gtk_label_set_text (self->title, "");
       gtk_label_set_text (self->subtitle, "");
       return;
     }
 
   summary = px_study_dup_summary (self->study, self->privacy);
-  gtk_picture_set_paintable (self->thumbnail, GDK_PAINTABLE (px_study_get_thumbnail (self->study)));
+  gtk_image_set_from_paintable (self->thumbnail, GDK_PAINTABLE (px_study_get_thumbnail (self->study)));
   gtk_label_set_text (self->title, px_study_get_title (self->study));
   gtk_label_set_text (self->subtitle, summary);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->title), px_study_get_title (self->study));
@@ -57,7 +57,12 @@ px_study_row_dispose (GObject *object)
 {
   PxStudyRow *self = (PxStudyRow *)object;
 
+  GtkWidget *child;
+
   gtk_widget_dispose_template (GTK_WIDGET (self), PX_TYPE_STUDY_ROW);
+  // The template's top box has no id, so it is unparented here.
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))))
+    gtk_widget_unparent (child);
   g_clear_object (&self->study);
 
   G_OBJECT_CLASS (px_study_row_parent_class)->dispose (object);

@@ -111,7 +111,12 @@ px_tag_panel_dispose (GObject *object)
 {
   PxTagPanel *self = (PxTagPanel *)object;
 
+  GtkWidget *child;
+
   gtk_widget_dispose_template (GTK_WIDGET (self), PX_TYPE_TAG_PANEL);
+  // The template's top box has no id, so it is unparented here.
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))))
+    gtk_widget_unparent (child);
   g_clear_object (&self->study);
 
   G_OBJECT_CLASS (px_tag_panel_parent_class)->dispose (object);

@@ -585,6 +585,9 @@ px_window_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_queue_clear_full (&self->pending, (GDestroyNotify) pending_file_free);
+  // The settings-backed action outlives a closed window unless removed: it would go on
+  // reporting state changes to the window's dead action group.
+  g_action_map_remove_action (G_ACTION_MAP (self), "show-tags");
 
   gtk_widget_dispose_template (GTK_WIDGET (self), PX_TYPE_WINDOW);
 

@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// GUI tests of the main window under Xvfb. Each test opens files through the paths a
+// user has (GApplication's open, app.open-file, the win.* actions), waits for the
+// worker, then checks what the window actually draws and shows: viewer pixels against
+// px_image_render_u8() of the same image, inversion, zoom, privacy in every label, toasts
+// for bad files, and the window size round trip through GSettings.
+#include "config.h"
+
+#include <math.h>
+#include <glib/gstdio.h>
+
+#include "px-application.h"
+#include "px-tag-panel.h"
+#include "px-test-util.h"
+#include "px-window.h"
+
+#define SAMPLE "hannover-4d98e1de.png"
+#define DICOM_CHEST "dicom/chest/gdcm-CR-MONO1-10-chest.dcm"
+
+static PxApplication *app;
+static char *tmp_dir;
+
+static PxWindow *
+new_window (void)
+{
+  GList *windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (app)));
+  PxWindow *window;
+
+  for (GList *l = windows; l != NULL; l = l->next)
+    gtk_window_destroy (l->data);
+  g_list_free (windows);
+
+  g_settings_set_boolean (px_application_get_settings (app), "privacy-mode", FALSE);
+  g_settings_set_boolean (px_application_get_settings (app), "show-tags", FALSE);
+  g_application_activate (G_APPLICATION (app));
+  window = PX_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  g_assert_true (PX_IS_WINDOW (window));
+  return window;
+}
+
+static GtkWidget *
+find_descendant (GtkWidget *root,
+                 GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_descendant (child, type);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)))
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_remove (child);
+    }
+  g_rmdir (path);
+}
+
+static gboolean
+is_idle (gpointer data)
+{
+  return !px_window_get_loading (data);
+}
+
+static gboolean
+viewer_ready (gpointer data)
+{
+  PxViewer *viewer = px_window_get_viewer (data);
+
+  return gtk_widget_get_mapped (GTK_WIDGET (viewer)) &&
+         gtk_widget_get_width (GTK_WIDGET (viewer)) > 100 &&
+         px_viewer_get_study (viewer) != NULL;
+}
+
+static GFile *
+sample_file (const char *name)
+{
+  return g_file_new_build_filename (g_getenv ("PEAC_SOURCE_DIR"), "data", "samples", name, NULL);
+}
+
+static void
+open_and_wait (PxWindow *window,
+               GFile    *file)
+{
+  g_application_open (G_APPLICATION (app), &file, 1, "");
+  g_assert_true (px_test_wait_for (is_idle, window, 60));
+  px_test_settle ();
+}
+
+typedef struct {
+  double corr;
+  double centre_mean;  // mediastinum band
+  double lung_mean;    // both lung fields
+  double variance;
+} ViewerStats;
+
+// Samples the rendered viewer on a grid, maps each point to image coordinates through
+// the viewer and compares with the 8-bit rendering of the same image.
+static ViewerStats
+measure_viewer (PxWindow   *window,
+                const char *save_as)
+{
+  PxViewer *viewer = px_window_get_viewer (window);
+  PxStudy *study = px_viewer_get_study (viewer);
+  const PxImage *image = px_study_get_image (study);
+  g_autoptr(GdkTexture) texture = px_test_render_widget (GTK_WIDGET (viewer));
+  g_autofree guint8 *shown = px_test_texture_to_grey (texture);
+  g_autofree guint8 *expected = g_malloc ((gsize) image->width * image->height);
+  int w = gdk_texture_get_width (texture);
+  int h = gdk_texture_get_height (texture);
+  double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0, n = 0;
+  double centre = 0, lung = 0, n_centre = 0, n_lung = 0;
+  ViewerStats stats;
+
+  if (save_as != NULL)
+    {
+      g_autofree char *path = g_build_filename (tmp_dir, save_as, NULL);
+      g_assert_true (gdk_texture_save_to_png (texture, path));
+    }
+
+  px_image_render_u8 (image, px_viewer_get_window_center (viewer),
+                      px_viewer_get_window_width (viewer),
+                      px_viewer_get_inverted (viewer), expected);
+
+  for (int y = 2; y < h - 2; y += 7)
+    for (int x = 2; x < w - 2; x += 7)
+      {
+        double ix, iy, a, b, fx, fy;
+
+        if (!px_viewer_widget_to_image (viewer, x + 0.5, y + 0.5, &ix, &iy))
+          continue;
+        a = shown[(gsize) y * w + x];
+        b = expected[(gsize) (int) iy * image->width + (int) ix];
+        sx += a; sy += b; sxx += a * a; syy += b * b; sxy += a * b; n++;
+
+        // Anatomy bands in image fractions: mediastinum 45–55 %, lungs 22–32 % and
+        // 68–78 % of the width, all in 35–60 % of the height.
+        fx = ix / image->width;
+        fy = iy / image->height;
+        if (fy > 0.35 && fy < 0.60)
+          {
+            if (fx > 0.45 && fx < 0.55)
+              centre += a, n_centre++;
+            else if ((fx > 0.22 && fx < 0.32) || (fx > 0.68 && fx < 0.78))
+              lung += a, n_lung++;
+          }
+      }
+
+  g_assert_cmpfloat (n, >, 1000);
+  g_assert_cmpfloat (n_centre, >, 20);
+  g_assert_cmpfloat (n_lung, >, 20);
+  stats.variance = sxx / n - (sx / n) * (sx / n);
+  stats.corr = (sxy / n - sx / n * sy / n) /
+               sqrt (stats.variance * (syy / n - (sy / n) * (sy / n)) + 1e-9);
+  stats.centre_mean = centre / n_centre;
+  stats.lung_mean = lung / n_lung;
+  return stats;
+}
+
+static void
+test_open_shows_pixels (void)
+{
+  PxWindow *window = new_window ();
+  g_autoptr(GFile) file = sample_file (SAMPLE);
+  ViewerStats stats;
+
+  open_and_wait (window, file);
+  g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 1);
+  g_assert_true (px_test_wait_for (viewer_ready, window, 30));
+  px_test_settle ();
+  g_assert_cmpstr (px_study_get_title (px_window_get_study (window)), ==, SAMPLE);
+
+  stats = measure_viewer (window, "viewer.png");
+  g_test_message ("variance %.1f corr %.3f centre %.1f lung %.1f",
+                  stats.variance, stats.corr, stats.centre_mean, stats.lung_mean);
+  g_assert_cmpfloat (stats.variance, >, 200.0);
+  g_assert_cmpfloat (stats.corr, >, 0.9);
+  g_assert_cmpfloat (stats.centre_mean, >, stats.lung_mean + 20);
+
+  g_action_group_activate_action (G_ACTION_GROUP (window), "invert", NULL);
+  px_test_settle ();
+  g_assert_true (px_viewer_get_inverted (px_window_get_viewer (window)));
+  g_assert_true (g_variant_get_boolean (g_action_group_get_action_state (G_ACTION_GROUP (window), "invert")));
+
+  stats = measure_viewer (window, "viewer-inverted.png");
+  g_assert_cmpfloat (stats.corr, >, 0.9);
+  g_assert_cmpfloat (stats.lung_mean, >, stats.centre_mean + 20);
+}
+
+static void
+test_zoom_actions (void)
+{
+  PxWindow *window = new_window ();
+  g_autoptr(GFile) file = sample_file (SAMPLE);
+  PxViewer *viewer;
+  double fit;
+
+  open_and_wait (window, file);
+  g_assert_true (px_test_wait_for (viewer_ready, window, 30));
+  viewer = px_window_get_viewer (window);
+  g_assert_true (px_viewer_get_zoom_to_fit (viewer));
+  fit = px_viewer_get_zoom (viewer);
+  // The fitted image fills one dimension of the viewer exactly.
+  g_assert_cmpfloat (fabs (MIN (gtk_widget_get_width (GTK_WIDGET (viewer)) / 640.0,
+                                gtk_widget_get_height (GTK_WIDGET (viewer)) / 547.0) - fit), <, 1e-6);
+
+  g_action_group_activate_action (G_ACTION_GROUP (window), "zoom-in", NULL);
+  g_assert_cmpfloat (fabs (px_viewer_get_zoom (viewer) - fit * 1.25), <, 1e-9);
+  g_assert_false (px_viewer_get_zoom_to_fit (viewer));
+
+  g_action_group_activate_action (G_ACTION_GROUP (window), "zoom-out", NULL);
+  g_action_group_activate_action (G_ACTION_GROUP (window), "zoom-out", NULL);
+  g_assert_cmpfloat (fabs (px_viewer_get_zoom (viewer) - fit / 1.25), <, 1e-9);
+
+  g_action_group_activate_action (G_ACTION_GROUP (window), "zoom-original", NULL);
+  g_assert_cmpfloat (px_viewer_get_zoom (viewer), ==, 1.0);
+
+  g_action_group_activate_action (G_ACTION_GROUP (window), "zoom-fit", NULL);
+  g_assert_true (px_viewer_get_zoom_to_fit (viewer));
+  g_assert_cmpfloat (fabs (px_viewer_get_zoom (viewer) - fit), <, 1e-9);
+
+  // Full range of an 8-bit PNG spans 0..255; the preset action applies it.
+  g_action_group_activate_action (G_ACTION_GROUP (window), "window-preset", g_variant_new_string ("full"));
+  g_assert_cmpfloat (px_viewer_get_window_width (viewer), >=,
+                     px_study_get_image (px_window_get_study (window))->data_max -
+                     px_study_get_image (px_window_get_study (window))->data_min);
+}
+
+static void
+test_bad_file_toast (void)
+{
+  PxWindow *window = new_window ();
+  g_autoptr(GFile) good = sample_file ("nih-00000001_000.png");
+  g_autofree char *bad_path = g_build_filename (tmp_dir, "noise.png", NULL);
+  g_autoptr(GFile) bad = g_file_new_for_path (bad_path);
+  g_autofree char *bad_uri = g_file_get_uri (bad);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  guint8 noise[4096];
+  GFile *both[2];
+
+  for (guint i = 0; i < sizeof noise; i++)
+    noise[i] = (guint8) g_rand_int_range (rand, 0, 256);
+  g_assert_true (g_file_set_contents (bad_path, (const char *) noise, sizeof noise, NULL));
+
+  g_action_group_activate_action (G_ACTION_GROUP (app), "open-file", g_variant_new_string (bad_uri));
+  g_assert_true (px_test_wait_for (is_idle, window, 60));
+  px_test_settle ();
+
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
+  g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 0);
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (window), "Could not open “noise.png”"));
+
+  // A bad file among good ones: the good one still opens, in the same window.
+  both[0] = bad;
+  both[1] = good;
+  g_application_open (G_APPLICATION (app), both, 2, "");
+  g_assert_true (px_test_wait_for (is_idle, window, 60));
+  g_assert_true (gtk_application_get_active_window (GTK_APPLICATION (app)) == GTK_WINDOW (window));
+  g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 1);
+  g_assert_cmpstr (px_study_get_title (px_window_get_study (window)), ==, "nih-00000001_000.png");
+}
+
+static void
+test_open_folder (void)
+{
+  PxWindow *window = new_window ();
+  g_autofree char *dir = g_build_filename (g_getenv ("PEAC_SOURCE_DIR"), "data", "samples", NULL);
+  g_autoptr(GFile) folder = g_file_new_for_path (dir);
+  g_autoptr(GFile) again = sample_file (SAMPLE);
+
+  open_and_wait (window, folder);
+  // Six sample PNGs; README and licence text are not radiographs and are not tried.
+  g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 6);
+  g_assert_false (px_test_labels_contain (GTK_WIDGET (window), "could not be opened"));
+
+  // Opening an already open file selects it instead of adding a twin.
+  open_and_wait (window, again);
+  g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 6);
+  g_assert_cmpstr (px_study_get_title (px_window_get_study (window)), ==, SAMPLE);
+
+  g_action_group_activate_action (G_ACTION_GROUP (window), "close-study", NULL);
+  g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 5);
+}
+
+static void
+test_privacy_hides_patient (void)
+{
+  PxWindow *window = new_window ();
+  g_autofree char *path = g_build_filename (g_getenv ("PEAC_SHARED_DIR"), "data", DICOM_CHEST, NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  PxTagPanel *panel;
+  GListModel *lines;
+  const char *patient;
+  gboolean masked = FALSE;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("shared DICOM sample not available");
+      return;
+    }
+
+  g_action_group_activate_action (G_ACTION_GROUP (window), "show-tags", NULL);
+  open_and_wait (window, file);
+  if (g_list_model_get_n_items (px_window_get_studies (window)) == 0)
+    {
+      g_test_fail_printf ("%s did not open", path);
+      return;
+    }
+  g_assert_true (px_test_wait_for (viewer_ready, window, 30));
+  px_test_settle ();
+
+  patient = px_study_get_patient_name (px_window_get_study (window));
+  g_assert_nonnull (patient);
+  g_assert_cmpstr (patient, ==, "Anonymized");
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (window), patient));
+
+  g_action_group_change_action_state (G_ACTION_GROUP (app), "privacy", g_variant_new_boolean (TRUE));
+  px_test_settle ();
+  g_assert_true (g_settings_get_boolean (px_application_get_settings (app), "privacy-mode"));
+  g_assert_false (px_test_labels_contain (GTK_WIDGET (window), patient));
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (window), "Patient hidden"));
+
+  // The tag panel's model, not only its rows on screen, must be masked.
+  panel = PX_TAG_PANEL (find_descendant (GTK_WIDGET (window), PX_TYPE_TAG_PANEL));
+  g_assert_nonnull (panel);
+  lines = px_tag_panel_get_lines (panel);
+  g_assert_cmpuint (g_list_model_get_n_items (lines), >, 10);
+  for (guint i = 0; i < g_list_model_get_n_items (lines); i++)
+    {
+      g_autoptr(GtkStringObject) line = g_list_model_get_item (lines, i);
+      const char *text = gtk_string_object_get_string (line);
+
+      g_assert_null (strstr (text, patient));
+      if (g_str_has_prefix (text, "(0010,0010)") && strstr (text, "Hidden"))
+        masked = TRUE;
+    }
+  g_assert_true (masked);
+
+  g_action_group_change_action_state (G_ACTION_GROUP (app), "privacy", g_variant_new_boolean (FALSE));
+  px_test_settle ();
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (window), patient));
+}
+
+static void
+test_window_size_saved (void)
+{
+  PxWindow *window = new_window ();
+  GSettings *settings = px_application_get_settings (app);
+  int width, height;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1010, 707);
+  px_test_settle ();
+  gtk_window_close (GTK_WINDOW (window));
+  px_test_settle ();
+  g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 1010);
+  g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 707);
+  g_assert_false (g_settings_get_boolean (settings, "window-maximized"));
+
+  window = new_window ();
+  gtk_window_get_default_size (GTK_WINDOW (window), &width, &height);
+  g_assert_cmpint (width, ==, 1010);
+  g_assert_cmpint (height, ==, 707);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  // Recent files, caches and configuration go to a temporary home, set before GLib
+  // caches the user directories.
+  tmp_dir = g_dir_make_tmp ("peac-gui-XXXXXX", NULL);
+  g_assert_nonnull (tmp_dir);
+  g_setenv ("HOME", tmp_dir, TRUE);
+  g_setenv ("XDG_DATA_HOME", tmp_dir, TRUE);
+  g_setenv ("XDG_CONFIG_HOME", tmp_dir, TRUE);
+  g_setenv ("XDG_CACHE_HOME", tmp_dir, TRUE);
+  // Without a session bus the accessibility backend would warn on every window.
+  g_setenv ("GTK_A11Y", "none", FALSE);
+
+  g_test_init (&argc, &argv, NULL);
+  gtk_init ();
+
+  app = px_application_new ("org.peac.Explorer.Test", G_APPLICATION_NON_UNIQUE);
+  // Xvfb has no session bus and GtkApplication warns about that once while
+  // registering; every other warning stays fatal.
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+
+  g_test_add_func ("/window/open-shows-pixels", test_open_shows_pixels);
+  g_test_add_func ("/window/zoom-actions", test_zoom_actions);
+  g_test_add_func ("/window/bad-file-toast", test_bad_file_toast);
+  g_test_add_func ("/window/open-folder", test_open_folder);
+  g_test_add_func ("/window/privacy-hides-patient", test_privacy_hides_patient);
+  g_test_add_func ("/window/size-saved", test_window_size_saved);
+
+  ret = g_test_run ();
+
+  g_clear_object (&app);
+  // PEAC_KEEP_TEST_OUTPUT keeps the rendered PNGs for a human to look at.
+  if (g_getenv ("PEAC_KEEP_TEST_OUTPUT") == NULL)
+    remove_tree (tmp_dir);
+  else
+    g_printerr ("# test output kept in %s\n", tmp_dir);
+  g_free (tmp_dir);
+  return ret;
+}
