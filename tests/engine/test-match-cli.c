@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// test-match-cli: runs the built `peac match` and `peac eval-landmarks` (path from argv)
+// with a random-init ViT micro checkpoint written to a temp folder. match: a radiograph
+// against itself answers the point where it was asked, confidently; bad points and files
+// fail with a message and a non-zero exit. eval-landmarks on two JSRT images: the JSON
+// layout, both ordered pairs, the identity baseline equal to the landmark distance computed
+// here from the files, and ordered PCK values.
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+
+#include "model.h"
+#include "px-landmarks.h"
+
+static const char *peac_path;
+static char *model_path;
+static char *tmp_dir;
+
+typedef struct {
+  char *out, *err;
+  int status;
+} Run;
+
+static void
+run_peac (Run *r, const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  int wait_status = 0;
+  g_ptr_array_add (argv, (char *) peac_path);
+  for (int i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r->out,
+                &r->err, &wait_status, &error);
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (wait_status));
+  r->status = WEXITSTATUS (wait_status);
+}
+
+static char *
+shared_path (const char *rel)
+{
+  const char *shared = g_getenv ("PEAC_SHARED_DIR");
+  char *p = shared ? g_build_filename (shared, "data", rel, NULL) : NULL;
+  if (!p || !g_file_test (p, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("shared data missing (PEAC_SHARED_DIR)");
+      g_free (p);
+      return NULL;
+    }
+  return p;
+}
+
+static void
+test_match_self (void)
+{
+  g_autofree char *img = shared_path ("cxr/hannover-covid19/png/0a7faa2a.png");
+  if (!img)
+    return;
+  Run r = { 0 };
+  const char *args[] = { "match", "--model", model_path, "--point", "300,260", "--json",
+                         img, img, NULL };
+  run_peac (&r, args);
+  g_assert_cmpint (r.status, ==, 0);
+  json_error_t jerr;
+  json_t *o = json_loads (r.out, 0, &jerr);
+  g_assert_nonnull (o);
+  g_assert_cmpstr (json_string_value (json_object_get (o, "mode")), ==, "guided");
+  json_t *t = json_array_get (json_object_get (o, "targets"), 0);
+  g_assert_true (json_is_true (json_object_get (t, "found")));
+  double cell = 640.0 / 14;   // 0a7faa2a is 640 px wide; 14 cells across
+  g_assert_cmpfloat (fabs (json_real_value (json_object_get (t, "x")) - 300), <, 0.25 * cell);
+  g_assert_cmpfloat (fabs (json_real_value (json_object_get (t, "sim")) - 1.0), <, 1e-4);
+  // The affine of an image onto itself is the identity.
+  json_t *A = json_object_get (t, "affine");
+  g_assert_cmpfloat (fabs (json_real_value (json_array_get (A, 0)) - 1), <, 1e-3);
+  g_assert_cmpfloat (fabs (json_real_value (json_array_get (A, 2))), <, 0.5);
+  json_decref (o);
+  g_free (r.out), g_free (r.err);
+
+  const char *outside[] = { "match", "--model", model_path, "--point", "5000,10", img, img, NULL };
+  run_peac (&r, outside);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "outside"));
+  g_free (r.out), g_free (r.err);
+
+  const char *missing[] = { "match", "--model", model_path, "--point", "5,5", img,
+                            "/nonexistent/x.png", NULL };
+  run_peac (&r, missing);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "/nonexistent/x.png"));
+  g_free (r.out), g_free (r.err);
+}
+
+static void
+test_eval_two_images (void)
+{
+  g_autofree char *jsrt = shared_path ("landmarks/jsrt");
+  if (!jsrt)
+    return;
+  Run r = { 0 };
+  const char *args[] = { "eval-landmarks", "--model", model_path, "--data", jsrt,
+                         "--images", "2", "--json", NULL };
+  run_peac (&r, args);
+  if (r.status != 0)
+    g_error ("eval-landmarks failed: %s", r.err);
+  json_error_t jerr;
+  json_t *o = json_loads (r.out, 0, &jerr);
+  g_assert_nonnull (o);
+  json_t *base = json_object_get (o, "baselines");
+  json_t *methods[5] = { json_object_get (o, "model"), json_object_get (o, "model_nearest"),
+                         json_object_get (base, "identity"), json_object_get (base, "ncc"),
+                         json_object_get (base, "random_init") };
+  for (int k = 0; k < 5; k++)
+    {
+      g_assert_nonnull (methods[k]);
+      g_assert_cmpint (json_integer_value (json_object_get (methods[k], "pairs")), ==, 2);
+      double p1 = json_real_value (json_object_get (methods[k], "pck1"));
+      double p2 = json_real_value (json_object_get (methods[k], "pck2"));
+      double p4 = json_real_value (json_object_get (methods[k], "pck4"));
+      g_assert_cmpfloat (p1, >=, 0);
+      g_assert_cmpfloat (p1, <=, p2);
+      g_assert_cmpfloat (p2, <=, p4);
+      g_assert_cmpfloat (p4, <=, 1);
+      double mre = json_real_value (json_object_get (methods[k], "mre_px"));
+      g_assert_cmpfloat (fabs (json_real_value (json_object_get (methods[k], "mre_mm")) - 0.35 * mre), <, 1e-3);
+    }
+
+  // Identity: the mean distance between the two images' landmarks in the 1024 frame.
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PxLandmarkSet) a = px_landmarks_load_jsrt (jsrt, "JPCLN004", &error);
+  g_autoptr (PxLandmarkSet) b = px_landmarks_load_jsrt (jsrt, "JPCLN007", &error);
+  g_assert_no_error (error);
+  double sum = 0;
+  guint n = px_landmark_set_size (a);
+  for (guint i = 0; i < n; i++)
+    sum += hypot (px_landmark_set_get (a, i)->x - px_landmark_set_get (b, i)->x,
+                  px_landmark_set_get (a, i)->y - px_landmark_set_get (b, i)->y) / 2.0;
+  double want = sum / n;   // 2048 → 1024: distances halve
+  double got = json_real_value (json_object_get (methods[2], "mre_px"));
+  g_assert_cmpfloat (fabs (got - want), <, 1e-3 * want);
+  g_assert_cmpint (json_integer_value (json_object_get (methods[2], "points")), ==, 2 * n);
+  json_decref (o);
+  g_free (r.out), g_free (r.err);
+
+  const char *none[] = { "eval-landmarks", "--model", model_path, "--data", tmp_dir, NULL };
+  run_peac (&r, none);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, tmp_dir));
+  g_free (r.out), g_free (r.err);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_assert_cmpint (argc, >=, 2);
+  peac_path = argv[1];
+  tmp_dir = g_dir_make_tmp ("peac-match-cli-XXXXXX", NULL);
+  g_assert_nonnull (tmp_dir);
+  model_path = g_build_filename (tmp_dir, "vit-micro.safetensors", NULL);
+  char err[256];
+  PeacModel *m = peac_model_new (PEAC_ARCH_VIT, "timm",
+    "{\"img_size\": 224, \"patch_size\": 16, \"embed_dim\": 64, \"depth\": 2, \"num_heads\": 2}",
+    3, err, sizeof err);
+  g_assert_nonnull (m);
+  g_assert_cmpint (peac_model_save (m, model_path, err, sizeof err), ==, 0);
+  peac_model_free (m);
+  g_test_add_func ("/match-cli/self", test_match_self);
+  g_test_add_func ("/match-cli/eval-two-images", test_eval_two_images);
+  int rc = g_test_run ();
+  g_remove (model_path);
+  g_rmdir (tmp_dir);
+  g_free (model_path);
+  g_free (tmp_dir);
+  return rc;
+}
