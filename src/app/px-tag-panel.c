@@ -7,8 +7,6 @@
 // recycled row.
 #include "config.h"
 
-#include <glib/gi18n.h>
-
 #include "px-application.h"
 #include "px-tag-panel.h"
 
