@@ -2,7 +2,9 @@
 //
 // take-screenshot: opens the bundled sample radiographs in a PEAC Explorer window of a
 // fixed size, waits until everything is loaded and drawn, and saves the window as a
-// PNG. It produces data/screenshots/main-window.png for the README.
+// PNG. It produces data/screenshots/main-window.png for the README. Given files after
+// the output name, it opens those instead; --tags shows the header panel and --privacy
+// turns privacy mode on, for checking those views by eye.
 #include "config.h"
 
 #include "px-application.h"
@@ -30,11 +32,21 @@ main (int   argc,
   g_autoptr(PxApplication) app = NULL;
   g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GdkTexture) texture = NULL;
+  gboolean show_tags = FALSE;
+  gboolean privacy = FALSE;
+  GOptionEntry entries[] = {
+    { "tags", 0, 0, G_OPTION_ARG_NONE, &show_tags, "Show the DICOM header panel", NULL },
+    { "privacy", 0, 0, G_OPTION_ARG_NONE, &privacy, "Hide patient identifiers", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("OUTPUT.png [FILE…]");
+  g_autoptr(GError) error = NULL;
   PxWindow *window;
 
-  if (argc != 2)
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error) || argc < 2)
     {
-      g_printerr ("usage: %s OUTPUT.png\n", argv[0]);
+      g_printerr ("usage: %s [--tags] [--privacy] OUTPUT.png [FILE…]\n", argv[0]);
       return 2;
     }
 
@@ -44,8 +56,12 @@ main (int   argc,
   if (!g_application_register (G_APPLICATION (app), NULL, NULL))
     return 1;
 
-  for (guint i = 0; i < G_N_ELEMENTS (samples); i++)
+  for (int i = 2; i < argc; i++)
+    g_ptr_array_add (files, g_file_new_for_commandline_arg (argv[i]));
+  for (guint i = 0; argc == 2 && i < G_N_ELEMENTS (samples); i++)
     g_ptr_array_add (files, g_file_new_build_filename (PEAC_SOURCE_DIR, "data", "samples", samples[i], NULL));
+  g_settings_set_boolean (px_application_get_settings (app), "show-tags", show_tags);
+  g_settings_set_boolean (px_application_get_settings (app), "privacy-mode", privacy);
 
   window = px_window_new (GTK_APPLICATION (app));
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
