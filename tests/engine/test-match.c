@@ -195,6 +195,57 @@ test_translation (void)
   g_free (b);
 }
 
+// Bilinear query tokens: at cell centres they are the cells' own tokens, so the answers
+// equal the containing-cell mode's; between centres the map is computed afresh (sgemv).
+static void
+test_bilinear (void)
+{
+  float *a = g_new (float, W * H), *b = g_new (float, W * H);
+  texture (a, W, H, 13, 5);
+  const int dx = 2, dy = 3;
+  translate (a, b, dx, dy);
+  PeacMatchParams p;
+  peac_match_params_default (&p);
+  // Tokens spanning 3 cells overlap like a network's receptive fields, so a blend of two
+  // neighbours resembles the token halfway between them.
+  PeacMatchContext *cell = context_for (a, b, 3.0f, &p);
+  p.bilinear = 1;
+  PeacMatchContext *bil = context_for (a, b, 3.0f, &p);
+  float m1[G * G], m2[G * G];
+  int between = 0, n = 0;
+  double err = 0;
+  for (int mode = 0; mode < 2; mode++)
+    for (int r = 0; r < G - dy; r++)
+      for (int c = 0; c < G - dx; c++)
+        {
+          PeacMatch x, y;
+          peac_match_query_cell (cell, 0, r, c, mode, &x, m1);
+          peac_match_query_cell (bil, 0, r, c, mode, &y, m2);
+          g_assert_cmpint (x.row, ==, y.row);
+          g_assert_cmpint (x.col, ==, y.col);
+          g_assert_cmpfloat (fabs (x.x - y.x), <, 1e-3);
+          g_assert_cmpfloat (fabs (x.confidence - y.confidence), <, 1e-4);
+          for (int k = 0; k < G * G; k++)
+            g_assert_cmpfloat (fabs (m1[k] - m2[k]), <, 1e-5);
+          // Halfway between two cell centres: the answer lies between their partners.
+          peac_match_query (bil, 0, (c + 1.0) * CELL, (r + 0.5) * CELL, mode, &y, NULL);
+          if (c + 1 < G - dx)
+            {
+              between += y.x >= (c + dx + 0.5) * CELL - 1e-3 && y.x <= (c + dx + 1.5) * CELL + 1e-3;
+              err += hypot (y.x - (c + dx + 1.0) * CELL, y.y - (r + dy + 0.5) * CELL) / CELL;
+              n++;
+            }
+        }
+  g_test_message ("halfway queries: %d of %d between the partners, mean error %.3f cells",
+                  between, n, err / n);
+  g_assert_cmpint (between, >=, 0.9 * n);
+  g_assert_cmpfloat (err / n, <, 0.5);
+  peac_match_context_free (cell);
+  peac_match_context_free (bil);
+  g_free (a);
+  g_free (b);
+}
+
 static void
 test_blanked (void)
 {
@@ -413,6 +464,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/match/translation", test_translation);
+  g_test_add_func ("/match/bilinear", test_bilinear);
   g_test_add_func ("/match/blanked", test_blanked);
   g_test_add_func ("/match/affine-warp", test_affine_warp);
   g_test_add_func ("/match/buddies", test_buddies);
