@@ -43,6 +43,8 @@ struct SwinModel {
   float     *patch_norm_w, *patch_norm_b; // [E]
   float     *norm_w, *norm_b;             // [C_last]
   SwinStage  stages[SWIN_MAX_STAGES];
+  float     *ws;              // forward workspace, kept across calls
+  size_t     ws_cap;          // its size in floats
 };
 
 // ---------------------------------------------------------------------------------------
@@ -257,6 +259,7 @@ swin_free (SwinModel *m)
   for (int s = 0; s < SWIN_MAX_STAGES; s++)
     free (m->stages[s].blocks);
   peac_params_free (&m->params);
+  free (m->ws);
   free (m);
 }
 
@@ -387,22 +390,33 @@ swin_forward (SwinModel *m, const float *input, int B, int H, int W, float *feat
   size_t col_n = op_patch_embed_col_floats (B, c->in_chans, H, W, c->patch_size, c->patch_size);
   size_t nW0 = (size_t) (Hs / (Hs < c->window_size ? Hs : c->window_size))
                * (size_t) (Ws / (Ws < c->window_size ? Ws : c->window_size));
-  float *x = malloc (MC * sizeof (float));
-  float *a = malloc (MC * sizeof (float));
-  float *w = malloc (MC * sizeof (float));
+  // One workspace kept across calls (regrown when a larger batch or image arrives):
+  // x, a, w [M0·E] token buffers; big [M0·E·max(3, mlp)] for qkv / MLP hidden / im2col;
+  // bias [heads, N, N]; mask [nW, N, N]; attention scratch; index [N, N] (as floats' room).
   size_t big_n = (size_t) ((double) MC * wide) + (size_t) E;
-  float *big = malloc ((big_n > col_n ? big_n : col_n) * sizeof (float));
-  float *bias = malloc ((size_t) maxH * maxN * maxN * sizeof (float));
-  float *mask = malloc (nW0 * maxN * maxN * sizeof (float));
-  float *scratch = malloc (op_attention_scratch_floats (maxN) * sizeof (float));
-  int *index = malloc ((size_t) maxN * maxN * sizeof (int));
-  if (!x || !a || !w || !big || !bias || !mask || !scratch || !index)
+  big_n = big_n > col_n ? big_n : col_n;
+  size_t nN = (size_t) maxN * maxN, att_n = op_attention_scratch_floats (maxN);
+  size_t need[8] = { MC, MC, MC, big_n, (size_t) maxH * nN, nW0 * nN, att_n, nN };
+  size_t total = 0;
+  for (int i = 0; i < 8; i++)
+    total += (need[i] + 15) & ~(size_t) 15;   // 64-byte aligned pieces
+  if (total > m->ws_cap)
     {
-      snprintf (err, errlen, "Swin: out of memory for a %d×%d×%d batch", B, H, W);
-      free (x), free (a), free (w), free (big), free (bias), free (mask), free (scratch);
-      free (index);
-      return -1;
+      free (m->ws);
+      m->ws = aligned_alloc (64, total * sizeof (float));
+      m->ws_cap = m->ws ? total : 0;
+      if (!m->ws)
+        {
+          snprintf (err, errlen, "Swin: out of memory for a %d×%d×%d batch", B, H, W);
+          return -1;
+        }
     }
+  float *piece[8], *at = m->ws;
+  for (int i = 0; i < 8; i++)
+    piece[i] = at, at += (need[i] + 15) & ~(size_t) 15;
+  float *x = piece[0], *a = piece[1], *w = piece[2], *big = piece[3], *bias = piece[4];
+  float *mask = piece[5], *scratch = piece[6];
+  int *index = (int *) piece[7];
   char name[64];
 
   // Patch embedding: Conv2d(Cin → E, P, stride P) as im2col + GEMM, then LayerNorm.
@@ -490,7 +504,5 @@ swin_forward (SwinModel *m, const float *input, int B, int H, int W, float *feat
             acc += f[((size_t) b * T + t) * C + k];
           pooled[(size_t) b * C + k] = (float) (acc / T);
         }
-  free (x), free (a), free (w), free (big), free (bias), free (mask), free (scratch);
-  free (index);
   return 0;
 }
