@@ -1,12 +1,246 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// cli-embed: placeholder until the engine work lands; refuses with exit status 2.
+// cli-embed: `peac embed --model M.safetensors IMAGE... -o OUT.safetensors` computes, for
+// each radiograph, the token grid and the pooled vector of a PEAC model and stores them as
+// `grid.<i>` [gh, gw, D] and `pooled.<i>` [D] in one safetensors file whose `peac.embed`
+// metadata (JSON) records the model, the image paths in order and the preprocessing.
+// Images go through the engine's peac_preprocess (the same code the app uses), in batches;
+// `--layer N` reads block (ViT) or stage (Swin) N, `--stride S` gives ViT dense,
+// overlapping patch tokens with the position embedding resampled to the denser grid.
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
 #include "cli.h"
+#include "model.h"
+#include "ops.h"
+#include "preprocess.h"
+#include "px-image.h"
+
+static void
+usage (FILE *to)
+{
+  fprintf (to,
+           "Usage: peac embed --model MODEL.safetensors [OPTIONS] IMAGE... -o OUT.safetensors\n\n"
+           "Stores grid.<i> [gh, gw, D] and pooled.<i> [D] for the i-th image.\n\n"
+           "Options:\n"
+           "  --size N        input side in pixels (default: the model's)\n"
+           "  --mean M        normalisation mean (default 0.5056)\n"
+           "  --std S         normalisation std (default 0.252)\n"
+           "  --no-crop       squeeze the whole image to N×N instead of short side + centre crop\n"
+           "  --layer K       read block K (ViT, final norm applied) or stage K (Swin)\n"
+           "  --stride S      ViT: patch stride in pixels (e.g. 8 for dense tokens)\n"
+           "  --branch B      teacher (default) or student weights of a PEAC checkpoint\n"
+           "  --batch N       images per forward pass (default 4)\n"
+           "  --f16           store grids and pooled vectors as F16\n"
+           "  --threads N     threads (default: all cores)\n"
+           "  -q, --quiet     no progress on stderr\n");
+}
+
+typedef struct {
+  const char *model, *out, *branch;
+  int size, crop, layer, stride, batch, threads, f16, quiet;
+  float mean, std;
+  const char **images;
+  int n_images;
+} EmbedArgs;
+
+static int
+parse_args (EmbedArgs *a, int argc, char **argv)
+{
+  *a = (EmbedArgs) { .crop = 1, .layer = -1, .batch = 4, .mean = PEAC_MEAN, .std = PEAC_STD };
+  a->images = calloc ((size_t) argc, sizeof (char *));
+  for (int i = 1; i < argc; i++)
+    {
+      const char *s = argv[i];
+      int more = i + 1 < argc;
+#define OPT(name) (strcmp (s, name) == 0 && more)
+      if (strcmp (s, "--help") == 0 || strcmp (s, "-h") == 0)
+        return usage (stdout), 1;
+      else if (OPT ("--model"))
+        a->model = argv[++i];
+      else if (OPT ("-o") || OPT ("--output"))
+        a->out = argv[++i];
+      else if (OPT ("--size"))
+        a->size = atoi (argv[++i]);
+      else if (OPT ("--mean"))
+        a->mean = strtof (argv[++i], NULL);
+      else if (OPT ("--std"))
+        a->std = strtof (argv[++i], NULL);
+      else if (strcmp (s, "--no-crop") == 0)
+        a->crop = 0;
+      else if (OPT ("--layer"))
+        a->layer = atoi (argv[++i]);
+      else if (OPT ("--stride"))
+        a->stride = atoi (argv[++i]);
+      else if (OPT ("--branch"))
+        a->branch = argv[++i];
+      else if (OPT ("--batch"))
+        a->batch = atoi (argv[++i]);
+      else if (OPT ("--threads"))
+        a->threads = atoi (argv[++i]);
+      else if (strcmp (s, "--f16") == 0)
+        a->f16 = 1;
+      else if (strcmp (s, "-q") == 0 || strcmp (s, "--quiet") == 0)
+        a->quiet = 1;
+      else if (s[0] == '-' && s[1])
+        return fprintf (stderr, "peac embed: unknown or incomplete option '%s'\n", s), 2;
+      else
+        a->images[a->n_images++] = s;
+#undef OPT
+    }
+  if (!a->model || !a->out || !a->n_images)
+    return usage (stderr), 2;
+  if (a->batch < 1 || a->size < 0 || a->stride < 0 || !(a->std > 0) || a->layer < -1)
+    return fprintf (stderr, "peac embed: --batch, --size, --stride, --std or --layer out of range\n"), 2;
+  if (a->branch && strcmp (a->branch, "teacher") && strcmp (a->branch, "student"))
+    return fprintf (stderr, "peac embed: --branch must be teacher or student\n"), 2;
+  return 0;
+}
+
+// Loads an image and turns it into the network input [3, S, S].
+static int
+load_input (const char *path, const PeacPreprocess *pp, float *dst)
+{
+  GError *error = NULL;
+  PxImage *img = px_image_load (path, &error);
+  if (!img)
+    {
+      fprintf (stderr, "peac embed: %s\n", error->message);
+      g_error_free (error);
+      return -1;
+    }
+  float *unit = malloc ((size_t) img->width * img->height * sizeof (float));
+  int r = -1;
+  if (unit)
+    {
+      px_image_to_unit (img, unit);
+      r = peac_preprocess (unit, img->width, img->height, pp, dst);
+      if (r != 0)
+        fprintf (stderr, "peac embed: %s: cannot preprocess\n", path);
+    }
+  free (unit);
+  px_image_free (img);
+  return r;
+}
 
 int
 peac_cmd_embed (int argc, char **argv)
 {
-  fprintf (stderr, "peac embed: not built yet\n");
-  return 2;
+  EmbedArgs a;
+  int rc = parse_args (&a, argc, argv);
+  if (rc)
+    {
+      free (a.images);
+      return rc == 1 ? 0 : rc;
+    }
+  peac_threads_set (a.threads);
+  char err[1024], warn[2048];
+  PeacModel *m = peac_model_load_ex (a.model, a.branch, warn, sizeof warn, err, sizeof err);
+  if (!m)
+    {
+      fprintf (stderr, "peac embed: %s\n", err);
+      free (a.images);
+      return 1;
+    }
+  if (warn[0] && !a.quiet)
+    fprintf (stderr, "peac embed: %s: ignoring tensors the backbone does not use: %.300s%s\n",
+             a.model, warn, strlen (warn) > 300 ? "…" : "");
+  const int S = a.size > 0 ? a.size : peac_model_img_size (m);
+  PeacPreprocess pp = { S, a.mean, a.std, a.crop };
+  PeacForwardOptions fo = { a.stride, a.layer };
+  int gh, gw, D;
+  peac_model_output_shape_ex (m, &fo, S, S, &gh, &gw, &D);
+  if (gh <= 0 || gw <= 0 || D <= 0)
+    {
+      fprintf (stderr, "peac embed: %s: no output for size %d with --stride %d / --layer %d\n",
+               a.model, S, a.stride, a.layer);
+      peac_model_free (m);
+      free (a.images);
+      return 2;
+    }
+  const int N = a.n_images, Bmax = a.batch < N ? a.batch : N;
+  const size_t G = (size_t) gh * gw;
+  float *grids = malloc ((size_t) N * G * D * sizeof (float));
+  float *pooled = malloc ((size_t) N * D * sizeof (float));
+  float *input = malloc ((size_t) Bmax * 3 * S * S * sizeof (float));
+  int status = 0;
+  if (!grids || !pooled || !input)
+    {
+      fprintf (stderr, "peac embed: out of memory for %d images of %zu×%d values\n", N, G, D);
+      status = 1;
+    }
+  for (int i0 = 0; i0 < N && !status; i0 += Bmax)
+    {
+      int B = N - i0 < Bmax ? N - i0 : Bmax;
+      for (int b = 0; b < B && !status; b++)
+        if (load_input (a.images[i0 + b], &pp, input + (size_t) b * 3 * S * S) != 0)
+          status = 1;
+      if (status)
+        break;
+      if (peac_model_forward_ex (m, &fo, input, B, S, S, grids + (size_t) i0 * G * D,
+                                 pooled + (size_t) i0 * D, NULL, NULL, err, sizeof err) != 0)
+        {
+          fprintf (stderr, "peac embed: %s\n", err);
+          status = 1;
+        }
+      else if (!a.quiet && N > 1)
+        fprintf (stderr, "\rpeac embed: %d/%d images", i0 + B, N);
+    }
+  if (!a.quiet && N > 1 && !status)
+    fprintf (stderr, "\n");
+
+  if (!status)
+    {
+      // Metadata: what was embedded and how, enough to redo it.
+      json_t *j = json_object (), *imgs = json_array ();
+      for (int i = 0; i < N; i++)
+        json_array_append_new (imgs, json_string (a.images[i]));
+      json_object_set_new (j, "model", json_string (a.model));
+      json_object_set_new (j, "arch", json_string (peac_model_arch (m) == PEAC_ARCH_VIT ? "vit" : "swin"));
+      json_object_set_new (j, "branch", json_string (a.branch ? a.branch : "teacher"));
+      json_object_set_new (j, "size", json_integer (S));
+      json_object_set_new (j, "resize", json_string (a.crop ? "short side, antialiased bilinear, centre crop"
+                                                            : "whole image, antialiased bilinear"));
+      json_object_set_new (j, "mean", json_real (round (a.mean * 1e6) / 1e6));
+      json_object_set_new (j, "std", json_real (round (a.std * 1e6) / 1e6));
+      json_object_set_new (j, "layer", json_integer (a.layer));
+      json_object_set_new (j, "stride", json_integer (a.stride));
+      json_object_set_new (j, "grid", json_pack ("[i, i]", gh, gw));
+      json_object_set_new (j, "dim", json_integer (D));
+      json_object_set_new (j, "images", imgs);
+      char *meta_json = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+      json_decref (j);
+      const char *meta[] = { "peac.embed", meta_json, "peac.arch",
+                             peac_model_arch (m) == PEAC_ARCH_VIT ? "vit" : "swin", NULL };
+      PeacStWrite *t = calloc ((size_t) 2 * N, sizeof *t);
+      char **names = calloc ((size_t) 2 * N, sizeof (char *));
+      int64_t gshape[3] = { gh, gw, D }, pshape[1] = { D };
+      for (int i = 0; i < N; i++)
+        {
+          names[2 * i] = g_strdup_printf ("grid.%d", i);
+          names[2 * i + 1] = g_strdup_printf ("pooled.%d", i);
+          PeacDtype dt = a.f16 ? PEAC_DT_F16 : PEAC_DT_F32;
+          t[2 * i] = (PeacStWrite) { names[2 * i], 3, gshape, grids + (size_t) i * G * D, dt };
+          t[2 * i + 1] = (PeacStWrite) { names[2 * i + 1], 1, pshape, pooled + (size_t) i * D, dt };
+        }
+      if (peac_st_write (a.out, t, 2 * N, meta, err, sizeof err) != 0)
+        {
+          fprintf (stderr, "peac embed: %s\n", err);
+          status = 1;
+        }
+      else if (!a.quiet)
+        fprintf (stderr, "peac embed: wrote %d grids of %d×%d×%d to %s\n", N, gh, gw, D, a.out);
+      for (int i = 0; i < 2 * N; i++)
+        g_free (names[i]);
+      free (names), free (t), free (meta_json);
+    }
+  free (grids), free (pooled), free (input);
+  peac_model_free (m);
+  free (a.images);
+  return status;
 }

@@ -207,6 +207,8 @@ peac_model_output_shape_ex (const PeacModel *m, const PeacForwardOptions *opt, i
   if (m->vit)
     {
       vit_output_shape (m->vit, H, W, o.stride, grid_h, grid_w, dim);
+      if (o.layer >= vit_config (m->vit)->depth || o.stride > vit_config (m->vit)->patch_size)
+        *grid_h = *grid_w = *dim = 0;
       return;
     }
   const SwinConfig *c = swin_config (m->swin);
