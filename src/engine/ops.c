@@ -58,21 +58,28 @@ add_bias_cols (float *out, const float *b, int M, int N, int n0, int n1)
     }
 }
 
-void
-op_linear_forward (float *out, const float *in, const float *w, const float *b,
-                   int M, int K, int N)
+enum { LINEAR_PLAIN, LINEAR_GELU, LINEAR_RESIDUAL };
+
+static void gelu_rows (float *out, int M, int N, int n0, int n1);
+
+// out[M, N] (= or +=) in[M, K] · w[N, K]ᵀ + b, then GELU for LINEAR_GELU.
+//
+// The output columns are split over the engine's threads: thread t runs one
+// single-threaded GEMM on its slice of W (rows n0…n1 of w, no copies, ldc = N) and
+// finishes its slice (bias, GELU) while the block is still in cache. Each half of a ViT-B
+// weight matrix is still a large, efficient GEMM, and there is only one thread pool
+// (OpenMP): OpenBLAS's own threads spinning next to OpenMP's halved throughput on 2 cores.
+static void
+linear (int mode, float *out, const float *in, const float *w, const float *b, int M, int K,
+        int N)
 {
-  // The output columns are split over the engine's threads: thread t runs one
-  // single-threaded GEMM on its slice of W (rows n0…n1 of w, no copies, ldc = N) and adds
-  // its slice of the bias while the block is still in cache. Each half of a ViT-B weight
-  // matrix is still a large, efficient GEMM, and there is only one thread pool (OpenMP):
-  // OpenBLAS's own threads spinning next to OpenMP's halved throughput on 2 cores.
   peac_blas_single_thread ();
   int nt = peac_threads_get ();
   if ((double) M * N * K < 262144.0)
     nt = 1;
   while (nt > 1 && N / nt < 32)
     nt--;
+  const float beta = mode == LINEAR_RESIDUAL ? 1.0f : 0.0f;
 #pragma omp parallel num_threads (nt)
   {
     int t = omp_get_thread_num (), n = omp_get_num_threads ();
@@ -83,11 +90,34 @@ op_linear_forward (float *out, const float *in, const float *w, const float *b,
       {
         // Row-major C = A · Bᵀ: A = in [M, K] (lda K), B = w[n0:n1] [n1−n0, K] (ldb K).
         cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, n1 - n0, K,
-                     1.0f, in, K, w + (size_t) n0 * K, K, 0.0f, out + n0, N);
+                     1.0f, in, K, w + (size_t) n0 * K, K, beta, out + n0, N);
         if (b)
           add_bias_cols (out, b, M, N, n0, n1);
+        if (mode == LINEAR_GELU)
+          gelu_rows (out, M, N, n0, n1);
       }
   }
+}
+
+void
+op_linear_forward (float *out, const float *in, const float *w, const float *b,
+                   int M, int K, int N)
+{
+  linear (LINEAR_PLAIN, out, in, w, b, M, K, N);
+}
+
+void
+op_linear_gelu_forward (float *out, const float *in, const float *w, const float *b,
+                        int M, int K, int N)
+{
+  linear (LINEAR_GELU, out, in, w, b, M, K, N);
+}
+
+void
+op_linear_residual_forward (float *x, const float *in, const float *w, const float *b,
+                            int M, int K, int N)
+{
+  linear (LINEAR_RESIDUAL, x, in, w, b, M, K, N);
 }
 
 void
@@ -167,6 +197,13 @@ gelu_chunk (float *out, const float *in, size_t n)
       float g = x >= 0.0f ? x - 0.5f * x * e : 0.5f * x * e;
       out[i] = g;
     }
+}
+
+static void
+gelu_rows (float *out, int M, int N, int n0, int n1)
+{
+  for (int i = 0; i < M; i++)
+    gelu_chunk (out + (size_t) i * N + n0, out + (size_t) i * N + n0, (size_t) (n1 - n0));
 }
 
 void

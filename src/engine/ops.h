@@ -79,3 +79,12 @@ void op_patch_embed_forward_naive(float *out, const float *in, const float *w, c
 // copied unchanged. out: [num_prefix + gh·gw, D]; must not alias pos.
 void op_pos_embed_resample(float *out, const float *pos, int num_prefix, int gh0, int gw0,
                            int gh, int gw, int D);
+
+// Fused Linear variants (fewer passes over memory and fewer thread barriers; tested
+// against op_linear_forward followed by op_gelu_forward / op_add):
+//   op_linear_gelu_forward:     out[M, N] = GELU(in · wᵀ + b)
+//   op_linear_residual_forward: x[M, N] += in · wᵀ + b   (the residual add as GEMM β = 1)
+void op_linear_gelu_forward(float *out, const float *in, const float *w, const float *b,
+                            int M, int K, int N);
+void op_linear_residual_forward(float *x, const float *in, const float *w, const float *b,
+                                int M, int K, int N);

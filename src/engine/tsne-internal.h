@@ -8,33 +8,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// One quadtree cell. Square cells; `child` is the index of the first of four children
-// (quadrants in the order (−,−), (+,−), (−,+), (+,+) around the centre) or −1 for a leaf.
-// A leaf holds one point (`point`), or several when they coincide (or the depth cap hit).
+// One quadtree cell (28 bytes): square, width² w2, centre of mass (mx, my), and the
+// points perm[lo, lo + count) below it. Internal cells list their non-empty children
+// consecutively from `first`; leaves (first = −1) hold at most a small bucket of points,
+// or any number of coincident ones.
 typedef struct {
-  float cx, cy, hw;        // centre and half width
-  int count;               // points below this cell
-  int child;
-  int point;               // leaf: index of its (first) point, −1 when empty
-  double mx, my;           // Σ positions while building, centre of mass after
-} TsneQNode;
-
-// The traversal copy: non-empty cells in breadth-first order, so that the children of a
-// cell are contiguous (first .. first + n_child − 1); 24 bytes per cell.
-typedef struct {
-  float mx, my;            // centre of mass
-  float w2;                // (cell width)²
+  float mx, my, w2;
   int count;
-  int first;               // first child, −1 for a leaf
-  int n_child_or_point;    // internal: number of children; leaf: its (first) point
+  int first;
+  int n_child;
+  int lo;
 } TsneQFlat;
 
 typedef struct {
-  TsneQNode *nodes;
-  int n_nodes, cap;
   TsneQFlat *flat;
-  int *queue;
-  int flat_cap;
+  int n_flat, cap;
+  int32_t *perm;           // [N] point indices in tree order
+  float *Yp;               // [N, 2] positions in tree order
+  int n_points;            // capacity of perm / Yp
 } TsneQuadTree;
 
 // Builds the tree over Y [N, 2] (reuses the node buffer of `t`). Returns 0 or −1 (memory).
@@ -47,6 +38,14 @@ void tsne_qt_free (TsneQuadTree *t);
 // so that the repulsive gradient term is f / Z with Z = Σ_i z_i.
 void tsne_qt_repulsion (const TsneQuadTree *t, float x, float y, int self, float theta,
                         double *z, double *fx, double *fy);
+
+// Group walk (see tsne-tree.c): the cells of ≤ QT_GROUP points that partition the points
+// in tree order, and the repulsion on all points of one group at once — outputs z, fx, fy
+// indexed by tree position minus the group's `lo`, with the same sums as above.
+enum { QT_GROUP = 32 };
+int  tsne_qt_groups (TsneQuadTree *t, int **groups, int *cap);   // count, or −1 (memory)
+void tsne_qt_repulsion_group (const TsneQuadTree *t, int group, float theta, double *z,
+                              double *fx, double *fy);
 
 // kNN searches (see tsne_knn in tsne.h for the contract).
 int tsne_knn_vptree (const float *X, int N, int D, int k, uint64_t seed, int n_threads,

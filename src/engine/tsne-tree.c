@@ -26,8 +26,18 @@ tsne_now (void)
 double
 tsne_dist2 (const float *a, const float *b, int D)
 {
-  double s = 0.0;
-  for (int d = 0; d < D; d++)
+  // Eight independent double accumulators so that the loop vectorises without
+  // reassociating a single sum; the order is fixed, so results are reproducible.
+  double acc[8] = { 0 };
+  int d = 0;
+  for (; d + 8 <= D; d += 8)
+    for (int l = 0; l < 8; l++)
+      {
+        double t = (double) a[d + l] - b[d + l];
+        acc[l] += t * t;
+      }
+  double s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; d < D; d++)
     {
       double t = (double) a[d] - b[d];
       s += t * t;
@@ -382,125 +392,126 @@ tsne_knn_vptree (const float *X, int N, int D, int k, uint64_t seed, int n_threa
 }
 
 // ---------------------------------------------------------------------------------------
-// Quadtree.
+// Quadtree. Built by recursive partitioning of an index array: a cell owns the contiguous
+// range perm[lo, lo + count); it becomes a leaf when it holds ≤ QT_BUCKET points (or at
+// the depth cap, which also absorbs coincident points), otherwise its range is split in
+// place into the four quadrants around its centre (y first, then x within each half) and
+// its non-empty children are allocated consecutively. Leaves keep their points' positions
+// contiguously in Yp so that the exact near-field loop streams through memory.
 
-enum { QT_MAX_DEPTH = 48 };
+enum { QT_MAX_DEPTH = 48, QT_BUCKET = 8 };
+// QT_GROUP (tsne-internal.h): the most points that walk the tree together.
+
+// In-place partition of perm[lo, hi) by coordinate c ≤ split; returns the boundary.
+static int
+partition (int32_t *perm, const float *Y, int lo, int hi, int c, float split)
+{
+  int i = lo, j = hi - 1;
+  while (i <= j)
+    {
+      if (Y[2 * perm[i] + c] <= split)
+        i++;
+      else
+        {
+          int32_t t = perm[i]; perm[i] = perm[j]; perm[j] = t;
+          j--;
+        }
+    }
+  return i;
+}
 
 static int
-qt_new_node (TsneQuadTree *t, float cx, float cy, float hw)
+qt_alloc (TsneQuadTree *t, int n)
 {
-  if (t->n_nodes == t->cap)
+  if (t->n_flat + n > t->cap)
     {
       int cap = t->cap ? 2 * t->cap : 1024;
-      TsneQNode *n = realloc (t->nodes, (size_t) cap * sizeof *n);
-      if (!n)
+      while (cap < t->n_flat + n)
+        cap *= 2;
+      TsneQFlat *f = realloc (t->flat, (size_t) cap * sizeof *f);
+      if (!f)
         return -1;
-      t->nodes = n;
+      t->flat = f;
       t->cap = cap;
     }
-  TsneQNode *n = &t->nodes[t->n_nodes];
-  n->cx = cx; n->cy = cy; n->hw = hw;
-  n->count = 0; n->child = -1; n->point = -1;
-  n->mx = n->my = 0.0;
-  return t->n_nodes++;
+  int first = t->n_flat;
+  t->n_flat += n;
+  return first;
+}
+
+static int
+qt_fill (TsneQuadTree *t, const float *Y, int node, int lo, int hi, float cx, float cy,
+         float hw, int depth)
+{
+  double sx = 0.0, sy = 0.0;
+  for (int k = lo; k < hi; k++)
+    {
+      sx += Y[2 * t->perm[k]];
+      sy += Y[2 * t->perm[k] + 1];
+    }
+  TsneQFlat *f = &t->flat[node];
+  f->mx = (float) (sx / (hi - lo));
+  f->my = (float) (sy / (hi - lo));
+  f->w2 = 4.0f * hw * hw;
+  f->count = hi - lo;
+  f->lo = lo;
+  if (hi - lo <= QT_BUCKET || depth >= QT_MAX_DEPTH)
+    {
+      f->first = -1;
+      f->n_child = 0;
+      return 0;
+    }
+  int m = partition (t->perm, Y, lo, hi, 1, cy);
+  int bounds[5] = { lo, partition (t->perm, Y, lo, m, 0, cx), m,
+                    partition (t->perm, Y, m, hi, 0, cx), hi };
+  int nc = 0;
+  for (int q = 0; q < 4; q++)
+    nc += bounds[q + 1] > bounds[q];
+  int first = qt_alloc (t, nc);
+  if (first < 0)
+    return -1;
+  f = &t->flat[node];      // the array may have moved
+  f->first = first;
+  f->n_child = nc;
+  float h = 0.5f * hw;
+  for (int q = 0, c = first; q < 4; q++)
+    if (bounds[q + 1] > bounds[q])
+      if (qt_fill (t, Y, c++, bounds[q], bounds[q + 1], cx + ((q & 1) ? h : -h),
+                   cy + ((q & 2) ? h : -h), h, depth + 1) != 0)
+        return -1;
+  return 0;
 }
 
 int
 tsne_qt_build (TsneQuadTree *t, const float *Y, int N)
 {
-  t->n_nodes = 0;
+  if (t->n_points < N)
+    {
+      free (t->perm);
+      free (t->Yp);
+      t->perm = malloc ((size_t) N * sizeof *t->perm);
+      t->Yp = malloc ((size_t) 2 * N * sizeof *t->Yp);
+      t->n_points = t->perm && t->Yp ? N : 0;
+      if (!t->n_points)
+        return -1;
+    }
   float x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   for (int i = 0; i < N; i++)
     {
+      t->perm[i] = i;
       x0 = fminf (x0, Y[2 * i]); x1 = fmaxf (x1, Y[2 * i]);
       y0 = fminf (y0, Y[2 * i + 1]); y1 = fmaxf (y1, Y[2 * i + 1]);
     }
   float hw = 0.5f * fmaxf (x1 - x0, y1 - y0);
   hw = hw * (1.0f + 1e-4f) + 1e-6f;   // every point strictly inside
-  if (qt_new_node (t, 0.5f * (x0 + x1), 0.5f * (y0 + y1), hw) < 0)
+  t->n_flat = 0;
+  if (qt_alloc (t, 1) < 0 ||
+      qt_fill (t, Y, 0, 0, N, 0.5f * (x0 + x1), 0.5f * (y0 + y1), hw, 0) != 0)
     return -1;
-
-  for (int i = 0; i < N; i++)
+  for (int k = 0; k < N; k++)
     {
-      float x = Y[2 * i], y = Y[2 * i + 1];
-      int n = 0;
-      for (int depth = 0;; depth++)
-        {
-          TsneQNode *node = &t->nodes[n];
-          if (node->child < 0)
-            {
-              if (node->count == 0)
-                {
-                  node->point = i;
-                  node->count = 1;
-                  node->mx = x; node->my = y;
-                  break;
-                }
-              const float *p = Y + 2 * (size_t) node->point;
-              if ((p[0] == x && p[1] == y) || depth >= QT_MAX_DEPTH)
-                {
-                  node->count++;
-                  node->mx += x; node->my += y;
-                  break;
-                }
-              // Split: the resident point(s) move into their quadrant.
-              float cx = node->cx, cy = node->cy, h = 0.5f * node->hw;
-              int c0 = t->n_nodes;
-              for (int q = 0; q < 4; q++)
-                if (qt_new_node (t, cx + ((q & 1) ? h : -h), cy + ((q & 2) ? h : -h), h) < 0)
-                  return -1;
-              node = &t->nodes[n];
-              int q = (p[0] > cx) | ((p[1] > cy) << 1);
-              TsneQNode *c = &t->nodes[c0 + q];
-              c->point = node->point;
-              c->count = node->count;
-              c->mx = node->mx; c->my = node->my;
-              node->child = c0;
-              node->point = -1;
-            }
-          node->count++;
-          node->mx += x; node->my += y;
-          n = node->child + ((x > node->cx) | ((y > node->cy) << 1));
-        }
-    }
-  // Flatten breadth-first, skipping empty cells; queue position = flat index.
-  if (t->flat_cap < t->n_nodes)
-    {
-      free (t->flat);
-      free (t->queue);
-      t->flat = malloc ((size_t) t->n_nodes * sizeof *t->flat);
-      t->queue = malloc ((size_t) t->n_nodes * sizeof *t->queue);
-      t->flat_cap = t->flat && t->queue ? t->n_nodes : 0;
-      if (!t->flat_cap)
-        return -1;
-    }
-  int head = 0, tail = 0;
-  t->queue[tail++] = 0;
-  while (head < tail)
-    {
-      int fi = head;
-      const TsneQNode *node = &t->nodes[t->queue[head++]];
-      TsneQFlat *f = &t->flat[fi];
-      double inv = node->count > 0 ? 1.0 / node->count : 0.0;
-      f->mx = (float) (node->mx * inv);
-      f->my = (float) (node->my * inv);
-      f->w2 = 4.0f * node->hw * node->hw;
-      f->count = node->count;
-      if (node->child < 0)
-        {
-          f->first = -1;
-          f->n_child_or_point = node->point;
-          continue;
-        }
-      f->first = tail;
-      int nc = 0;
-      for (int q = 0; q < 4; q++)
-        if (t->nodes[node->child + q].count > 0)
-          {
-            t->queue[tail++] = node->child + q;
-            nc++;
-          }
-      f->n_child_or_point = nc;
+      t->Yp[2 * k] = Y[2 * t->perm[k]];
+      t->Yp[2 * k + 1] = Y[2 * t->perm[k] + 1];
     }
   return 0;
 }
@@ -508,9 +519,9 @@ tsne_qt_build (TsneQuadTree *t, const float *Y, int N)
 void
 tsne_qt_free (TsneQuadTree *t)
 {
-  free (t->nodes);
   free (t->flat);
-  free (t->queue);
+  free (t->perm);
+  free (t->Yp);
   memset (t, 0, sizeof *t);
 }
 
@@ -530,30 +541,172 @@ tsne_qt_repulsion (const TsneQuadTree *t, float x, float y, int self, float thet
       const TsneQFlat *c = &flat[stack[--sp]];
       float dx = x - c->mx, dy = y - c->my;
       float d2 = dx * dx + dy * dy;
-      float n = (float) c->count;
+      if (c->w2 < th2 * d2)
+        {
+          // Far enough: the whole cell acts from its centre of mass.
+          float q = 1.0f / (1.0f + d2);
+          float nq = (float) c->count * q;
+          zs += nq;
+          sx += nq * q * dx;
+          sy += nq * q * dy;
+          continue;
+        }
       if (c->first >= 0)
         {
-          if (c->w2 >= th2 * d2)
-            {
-              for (int q = c->n_child_or_point - 1; q >= 0; q--)
-                stack[sp++] = c->first + q;
-              continue;
-            }
+          for (int k = c->n_child - 1; k >= 0; k--)
+            stack[sp++] = c->first + k;
+          continue;
         }
-      else if (c->n_child_or_point == self)
+      // Near leaf: its points one by one (the point itself contributes no force, and its
+      // w = 1 is taken out of z).
+      float lz = 0.0f, lx = 0.0f, ly = 0.0f;
+      const float *P = t->Yp + 2 * (size_t) c->lo;
+      for (int k = 0; k < c->count; k++)
         {
-          n -= 1.0f;          // the point itself; any twins sit at its position
-          if (n <= 0.0f)
-            continue;
+          float ex = x - P[2 * k], ey = y - P[2 * k + 1];
+          float q = 1.0f / (1.0f + ex * ex + ey * ey);
+          lz += q;
+          lx += q * q * ex;
+          ly += q * q * ey;
         }
-      float q = 1.0f / (1.0f + d2);
-      float nq = n * q;
-      zs += nq;
-      float f = nq * q;
-      sx += f * dx;
-      sy += f * dy;
+      for (int k = 0; k < c->count; k++)
+        if (t->perm[c->lo + k] == self)
+          lz -= 1.0f;
+      zs += lz;
+      sx += lx;
+      sy += ly;
     }
   *z += zs;
   *fx += sx;
   *fy += sy;
+}
+
+// ---------------------------------------------------------------------------------------
+// Group traversal. Points are taken a whole cell at a time (a "group": the first cell on
+// each path that holds ≤ QT_GROUP points) and walk the tree together. A cell C (width w,
+// centre of mass m) may act from m on every point of the group when it passes the
+// Barnes-Hut test for the group's worst-placed point: with the group inside the circle
+// (c, r), every member is at least |c − m| − r from m, so
+//   w² < θ² (|c − m| − r)²    (and |c − m| > r)
+// implies w² < θ² |y_i − m|² for each member. Otherwise C opens, and a leaf that still
+// fails is summed point by point. One walk serves up to QT_GROUP points, and the inner
+// loops run over the group's contiguous coordinates, so they vectorise. Each point meets
+// itself exactly once (in its own leaf, which always fails the test because its centre of
+// mass lies inside the group's circle), with w = 1 and no force: that 1 is taken out of z.
+
+int
+tsne_qt_groups (TsneQuadTree *t, int **groups, int *cap)
+{
+  int n = 0;
+  int stack[4 * QT_MAX_DEPTH + 8];
+  int sp = 0;
+  stack[sp++] = 0;
+  while (sp > 0)
+    {
+      int ci = stack[--sp];
+      const TsneQFlat *c = &t->flat[ci];
+      if (c->first < 0 || c->count <= QT_GROUP)
+        {
+          if (n == *cap)
+            {
+              int nc = *cap ? 2 * *cap : 256;
+              int *g = realloc (*groups, (size_t) nc * sizeof *g);
+              if (!g)
+                return -1;
+              *groups = g;
+              *cap = nc;
+            }
+          (*groups)[n++] = ci;
+          continue;
+        }
+      for (int k = c->n_child - 1; k >= 0; k--)
+        stack[sp++] = c->first + k;
+    }
+  return n;
+}
+
+void
+tsne_qt_repulsion_group (const TsneQuadTree *t, int group, float theta, double *z,
+                         double *fx, double *fy)
+{
+  const TsneQFlat *g = &t->flat[group];
+  const int n = g->count;
+  const float *G = t->Yp + 2 * (size_t) g->lo;
+  // Enclosing circle: bounding-box centre, radius to the farthest member.
+  float x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+  for (int a = 0; a < n; a++)
+    {
+      x0 = fminf (x0, G[2 * a]); x1 = fmaxf (x1, G[2 * a]);
+      y0 = fminf (y0, G[2 * a + 1]); y1 = fmaxf (y1, G[2 * a + 1]);
+    }
+  float cx = 0.5f * (x0 + x1), cy = 0.5f * (y0 + y1), r2 = 0.0f;
+  for (int a = 0; a < n; a++)
+    {
+      float dx = G[2 * a] - cx, dy = G[2 * a + 1] - cy;
+      r2 = fmaxf (r2, dx * dx + dy * dy);
+    }
+  float r = sqrtf (r2) * (1.0f + 1e-6f);
+  // Split coordinates for the inner loops; a group of a coincident-point leaf can exceed
+  // QT_GROUP, so large groups go in blocks.
+  float gx[QT_GROUP], gy[QT_GROUP];
+  double az[QT_GROUP], ax[QT_GROUP], ay[QT_GROUP];
+  const float th2 = theta * theta;
+  for (int b0 = 0; b0 < n; b0 += QT_GROUP)
+    {
+      int nb = n - b0 < QT_GROUP ? n - b0 : QT_GROUP;
+      for (int a = 0; a < nb; a++)
+        {
+          gx[a] = G[2 * (b0 + a)];
+          gy[a] = G[2 * (b0 + a) + 1];
+          az[a] = ax[a] = ay[a] = 0.0;
+        }
+      int stack[4 * QT_MAX_DEPTH + 8];
+      int sp = 0;
+      stack[sp++] = 0;
+      while (sp > 0)
+        {
+          const TsneQFlat *c = &t->flat[stack[--sp]];
+          float dx = cx - c->mx, dy = cy - c->my;
+          float dc = sqrtf (dx * dx + dy * dy) - r;
+          if (dc > 0.0f && c->w2 < th2 * dc * dc)
+            {
+              float mx = c->mx, my = c->my, cnt = (float) c->count;
+              for (int a = 0; a < nb; a++)
+                {
+                  float ex = gx[a] - mx, ey = gy[a] - my;
+                  float q = 1.0f / (1.0f + ex * ex + ey * ey);
+                  float nq = cnt * q;
+                  az[a] += nq;
+                  ax[a] += nq * q * ex;
+                  ay[a] += nq * q * ey;
+                }
+              continue;
+            }
+          if (c->first >= 0)
+            {
+              for (int k = c->n_child - 1; k >= 0; k--)
+                stack[sp++] = c->first + k;
+              continue;
+            }
+          const float *P = t->Yp + 2 * (size_t) c->lo;
+          for (int k = 0; k < c->count; k++)
+            {
+              float px = P[2 * k], py = P[2 * k + 1];
+              for (int a = 0; a < nb; a++)
+                {
+                  float ex = gx[a] - px, ey = gy[a] - py;
+                  float q = 1.0f / (1.0f + ex * ex + ey * ey);
+                  az[a] += q;
+                  ax[a] += q * q * ex;
+                  ay[a] += q * q * ey;
+                }
+            }
+        }
+      for (int a = 0; a < nb; a++)
+        {
+          z[b0 + a] = az[a] - 1.0;
+          fx[b0 + a] = ax[a];
+          fy[b0 + a] = ay[a];
+        }
+    }
 }

@@ -504,6 +504,8 @@ typedef struct {
   TsnePool *pool;
   double *zi, *ei;          // per-point partial sums
   double *fr;               // per-point repulsion [N, 2]
+  int *groups, groups_cap;  // Barnes-Hut: the cells walked as groups
+  double *zt, *fxt, *fyt;   // Barnes-Hut: repulsion sums in tree order [N]
   // The evaluation in flight (read by the pool tasks).
   const float *Y;
   float ex;
@@ -582,13 +584,19 @@ bh_task (void *ctx, int begin, int end)
   const float *Y = o->Y;
   float ex = o->ex, *grad = o->grad;
   int want_kl = o->want_kl;
-  for (int i = begin; i < end; i++)
+  for (int gi = begin; gi < end; gi++)
     {
-      double z = 0.0, rx = 0.0, ry = 0.0;
-      tsne_qt_repulsion (&o->tree, Y[2 * i], Y[2 * i + 1], i, o->theta, &z, &rx, &ry);
-      o->zi[i] = z;
-      o->fr[2 * i] = rx;
-      o->fr[2 * i + 1] = ry;
+      // Repulsion on a whole group of map neighbours in one tree walk (tree order), then
+      // attraction point by point.
+      const TsneQFlat *g = &o->tree.flat[o->groups[gi]];
+      tsne_qt_repulsion_group (&o->tree, o->groups[gi], o->theta, o->zt + g->lo,
+                               o->fxt + g->lo, o->fyt + g->lo);
+      for (int k = g->lo; k < g->lo + g->count; k++)
+        {
+      int i = o->tree.perm[k];
+      o->zi[i] = o->zt[k];
+      o->fr[2 * i] = o->fxt[k];
+      o->fr[2 * i + 1] = o->fyt[k];
       double e = 0.0, ax = 0.0, ay = 0.0;
       float yx = Y[2 * i], yy = Y[2 * i + 1];
       for (int64_t a = P->row_ptr[i]; a < P->row_ptr[i + 1]; a++)
@@ -612,6 +620,7 @@ bh_task (void *ctx, int begin, int end)
       o->ei[i] = e;
       grad[2 * i] = (float) ax;
       grad[2 * i + 1] = (float) ay;
+        }
     }
 }
 
@@ -628,7 +637,10 @@ objective_eval (Objective *o, const float *Y, float ex, int want_kl, float *grad
     {
       if (tsne_qt_build (&o->tree, Y, o->N) != 0)
         return NAN;
-      tsne_pool_run (o->pool, o->N, 64, bh_task, o);
+      int ng = tsne_qt_groups (&o->tree, &o->groups, &o->groups_cap);
+      if (ng < 0)
+        return NAN;
+      tsne_pool_run (o->pool, ng, 4, bh_task, o);
     }
   return finish_grad (o, grad);
 }
@@ -810,12 +822,15 @@ tsne_run (const TsneParams *p, const float *X, int N, int D, float *Y,
   o.zi = malloc ((size_t) N * sizeof *o.zi);
   o.ei = malloc ((size_t) N * sizeof *o.ei);
   o.fr = malloc ((size_t) 2 * N * sizeof *o.fr);
+  o.zt = malloc ((size_t) N * sizeof *o.zt);
+  o.fxt = malloc ((size_t) N * sizeof *o.fxt);
+  o.fyt = malloc ((size_t) N * sizeof *o.fyt);
   Descent d = { .p = p, .N = N, .M = N, .lr = auto_lr (p, N), .max_iter = p->max_iter,
                 .grad = objective_cb, .ctx = &o, .kl = -1.0f };
   d.g = malloc ((size_t) 2 * N * sizeof *d.g);
   d.upd = malloc ((size_t) 2 * N * sizeof *d.upd);
   d.gains = malloc ((size_t) 2 * N * sizeof *d.gains);
-  if (!o.zi || !o.ei || !o.fr || !d.g || !d.upd || !d.gains)
+  if (!o.zi || !o.ei || !o.fr || !o.zt || !o.fxt || !o.fyt || !d.g || !d.upd || !d.gains)
     {
       snprintf (err, errlen, "out of memory for t-SNE buffers");
       goto out2;
@@ -843,6 +858,7 @@ tsne_run (const TsneParams *p, const float *X, int N, int D, float *Y,
   rc = 0;
 out2:
   free (o.zi); free (o.ei); free (o.fr);
+  free (o.zt); free (o.fxt); free (o.fyt); free (o.groups);
   free (d.g); free (d.upd); free (d.gains);
 out:
   tsne_pool_free (o.pool);

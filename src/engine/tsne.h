@@ -76,6 +76,8 @@ int tsne_run (const TsneParams *p, const float *X, int N, int D, float *Y,
 // 3·perplexity nearest neighbours among old and new points, new points start at the
 // affinity-weighted mean of their old neighbours' positions, and only new points move
 // (`max_iter` iterations, no exaggeration, momentum_late). Y_new [M, 2] receives them.
+// The progress callback sees the combined layout [N + M, 2], old points first; the KL
+// reported is the new rows' share Σ_{i new} Σ_j p_ij log(p_ij / q_ij).
 int tsne_place (const TsneParams *p, const float *X_old, const float *Y_old, int N,
                 const float *X_new, int M, int D, float *Y_new,
                 TsneResult *result, char *err, size_t errlen);

@@ -360,18 +360,28 @@ vit_forward (VitModel *m, const float *input, int B, int H, int W, const VitRunO
       emit (act, user, name, xn, B, T, D);
       op_linear_forward (qkv, xn, w->qkv_w, w->qkv_b, (int) BT, D, 3 * D);
       op_attention_forward (xn, NULL, sc, qkv, NULL, NULL, 1, B, T, NH, D / NH);
-      op_linear_forward (y, xn, w->proj_w, w->proj_b, (int) BT, D, D);
-      snprintf (name, sizeof name, "blocks.%d.attn", l);
-      emit (act, user, name, y, B, T, D);
-      op_add (x, x, y, n_x);
+      // Without an observer the residual adds are fused into the GEMMs (β = 1).
+      if (act)
+        {
+          op_linear_forward (y, xn, w->proj_w, w->proj_b, (int) BT, D, D);
+          snprintf (name, sizeof name, "blocks.%d.attn", l);
+          emit (act, user, name, y, B, T, D);
+          op_add (x, x, y, n_x);
+        }
+      else
+        op_linear_residual_forward (x, xn, w->proj_w, w->proj_b, (int) BT, D, D);
       // MLP branch: y = GELU(LN₂(x)·W₁ᵀ + b₁)·W₂ᵀ + b₂
       op_layernorm_forward (xn, NULL, NULL, x, w->norm2_w, w->norm2_b, (int) BT, D, c->ln_eps);
-      op_linear_forward (hid, xn, w->fc1_w, w->fc1_b, (int) BT, D, Hd);
-      op_gelu_forward (hid, hid, n_hid);
-      op_linear_forward (y, hid, w->fc2_w, w->fc2_b, (int) BT, Hd, D);
-      snprintf (name, sizeof name, "blocks.%d.mlp", l);
-      emit (act, user, name, y, B, T, D);
-      op_add (x, x, y, n_x);
+      op_linear_gelu_forward (hid, xn, w->fc1_w, w->fc1_b, (int) BT, D, Hd);
+      if (act)
+        {
+          op_linear_forward (y, hid, w->fc2_w, w->fc2_b, (int) BT, Hd, D);
+          snprintf (name, sizeof name, "blocks.%d.mlp", l);
+          emit (act, user, name, y, B, T, D);
+          op_add (x, x, y, n_x);
+        }
+      else
+        op_linear_residual_forward (x, hid, w->fc2_w, w->fc2_b, (int) BT, Hd, D);
       snprintf (name, sizeof name, "blocks.%d", l);
       emit (act, user, name, x, B, T, D);
     }

@@ -52,6 +52,18 @@ test_linear (void)
           g_test_message ("linear %dx%dx%d bias=%d rel err %.3g", M, K, N, withb, e);
           g_assert_cmpfloat (e, <, 1e-5);
         }
+      // Fused variants equal the unfused sequence.
+      float *o3 = g_new (float, (size_t) M * N), *o4 = g_new (float, (size_t) M * N);
+      op_linear_forward (o1, in, w, b, M, K, N);
+      op_gelu_forward (o2, o1, (size_t) M * N);
+      op_linear_gelu_forward (o3, in, w, b, M, K, N);
+      g_assert_cmpfloat (rel_err (o3, o2, (size_t) M * N), <, 1e-6);
+      for (size_t i = 0; i < (size_t) M * N; i++)
+        o3[i] = o4[i] = (float) i / (M * N) - 0.5f;
+      op_linear_residual_forward (o3, in, w, b, M, K, N);
+      op_add (o4, o4, o1, (size_t) M * N);
+      g_assert_cmpfloat (rel_err (o3, o4, (size_t) M * N), <, 1e-6);
+      g_free (o3), g_free (o4);
       // A value by hand: row 0, column 0.
       double s0 = b[0];
       for (int k = 0; k < K; k++)
