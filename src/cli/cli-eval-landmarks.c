@@ -36,7 +36,7 @@ typedef struct {
   float *xy;        // [P, 2] landmarks in the 1024 frame, pixel-centre convention
   int   *structure; // [P] index into px_landmarks_jsrt_structures
   int    n;
-  float *unit;      // [S, S] model input, grey in [0, 1]
+  float *plane;     // [S, S] model input (one normalised channel), for NCC
   float *tok;       // [gh, gw, dim] trained model
   float *tok_rand;  // [gh, gw, dim] random-init model
 } Sample;
@@ -166,7 +166,7 @@ load_sample (const char *dir, const char *id, PeacModel *m, PeacModel *mr, int s
   px_landmark_set_free (set);
   if (rc < 0)
     return -1;
-  s->unit = in.unit;   // kept for NCC; freed with the sample
+  s->plane = in.plane;   // kept for NCC (NCC ignores the normalisation); freed with the sample
   if (peac_cli_embed_input (m, &in, s->tok, err, errlen) < 0
       || peac_cli_embed_input (mr, &in, s->tok_rand, err, errlen) < 0)
     return -1;
@@ -176,7 +176,7 @@ load_sample (const char *dir, const char *id, PeacModel *m, PeacModel *mr, int s
 static void
 sample_clear (Sample *s)
 {
-  free (s->xy), free (s->structure), free (s->unit), free (s->tok), free (s->tok_rand);
+  free (s->xy), free (s->structure), free (s->plane), free (s->tok), free (s->tok_rand);
 }
 
 // Predicts every landmark of a in b by one method into pred [P, 2] (1024 frame).
@@ -403,7 +403,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
               float s = (float) (side / FRAME);
               for (int i = 0; i < 2 * n; i++)
                 pred[i] = (a->xy[i] + 0.5f) * s;
-              if (peac_ncc_match (a->unit, side, side, b->unit, side, side,
+              if (peac_ncc_match (a->plane, side, side, b->plane, side, side,
                                   (int) lround (cell_in), pred, n, pred, NULL) < 0)
                 {
                   fprintf (stderr, "peac eval-landmarks: NCC failed\n");

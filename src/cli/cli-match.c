@@ -19,30 +19,8 @@
 #include "cli.h"
 #include "match.h"
 #include "ops.h"
+#include "preprocess.h"
 #include "px-image.h"
-
-#define PEAC_MEAN 0.5056f
-#define PEAC_STD 0.252f
-
-// Area resampling along one axis: out[o] = mean of in over [o·n/m, (o + 1)·n/m) with
-// fractional end pixels weighted by their coverage. in/out are strided.
-static void
-resample_axis (const float *in, int n, size_t in_stride, float *out, int m,
-               size_t out_stride)
-{
-  double scale = (double) n / m;
-  for (int o = 0; o < m; o++)
-    {
-      double a = o * scale, b = (o + 1) * scale, acc = 0;
-      for (int i = (int) floor (a); i < (int) ceil (b) && i < n; i++)
-        {
-          double w = fmin (b, i + 1.0) - fmax (a, (double) i);
-          if (w > 0)
-            acc += w * in[(size_t) i * in_stride];
-        }
-      out[(size_t) o * out_stride] = (float) (acc / scale);
-    }
-}
 
 int
 peac_cli_input_load (const char *path, int side, CliInput *in, char *err, size_t errlen)
@@ -56,42 +34,41 @@ peac_cli_input_load (const char *path, int side, CliInput *in, char *err, size_t
       g_error_free (error);
       return -1;
     }
-  int W = img->width, H = img->height;
-  float *unit = malloc ((size_t) W * H * sizeof *unit);
-  float *tmp = malloc ((size_t) H * side * sizeof *tmp);
-  in->unit = malloc ((size_t) side * side * sizeof *in->unit);
-  if (!unit || !tmp || !in->unit)
-    {
-      snprintf (err, errlen, "%s: out of memory", path);
-      free (unit), free (tmp), px_image_free (img);
-      peac_cli_input_clear (in);
-      return -1;
-    }
-  if (img->format == PX_FORMAT_DICOM)
-    px_image_to_unit (img, unit);
+  size_t n = (size_t) side * side;
+  float *unit = malloc ((size_t) img->width * img->height * sizeof *unit);
+  float *x = malloc (3 * n * sizeof *x);
+  int rc = -1;
+  if (!unit || !x)
+    snprintf (err, errlen, "%s: out of memory", path);
   else
     {
-      float s = img->bits_stored > 8 ? 1.0f / 65535.0f : 1.0f / 255.0f;
-      for (size_t i = 0; i < (size_t) W * H; i++)
-        unit[i] = img->pixels[i] * s;
+      // The same pipeline as peac embed and the app, without the centre crop.
+      PeacPreprocess pp = { side, PEAC_MEAN, PEAC_STD, 0 };
+      px_image_to_unit (img, unit);
+      if (peac_preprocess (unit, img->width, img->height, &pp, x) != 0)
+        snprintf (err, errlen, "%s: cannot preprocess", path);
+      else
+        {
+          float *shrunk = realloc (x, n * sizeof *x);   // channel 0; the others are copies
+          in->plane = shrunk ? shrunk : x;
+          x = NULL;
+          in->width = img->width;
+          in->height = img->height;
+          in->side = side;
+          rc = 0;
+        }
     }
-  for (int y = 0; y < H; y++)
-    resample_axis (unit + (size_t) y * W, W, 1, tmp + (size_t) y * side, side, 1);
-  for (int x = 0; x < side; x++)
-    resample_axis (tmp + x, H, (size_t) side, in->unit + x, side, (size_t) side);
-  in->width = W;
-  in->height = H;
-  in->side = side;
-  free (unit), free (tmp);
+  free (unit);
+  free (x);
   px_image_free (img);
-  return 0;
+  return rc;
 }
 
 void
 peac_cli_input_clear (CliInput *in)
 {
-  free (in->unit);
-  in->unit = NULL;
+  free (in->plane);
+  in->plane = NULL;
 }
 
 int
@@ -105,8 +82,8 @@ peac_cli_embed_input (PeacModel *m, const CliInput *in, float *tokens, char *err
       snprintf (err, errlen, "out of memory");
       return -1;
     }
-  for (size_t i = 0; i < n; i++)
-    x[i] = x[n + i] = x[2 * n + i] = (in->unit[i] - PEAC_MEAN) / PEAC_STD;
+  for (int c = 0; c < 3; c++)
+    memcpy (x + c * n, in->plane, n * sizeof *x);
   int rc = peac_model_forward (m, x, 1, in->side, in->side, tokens, NULL, NULL, NULL, err,
                                errlen);
   free (x);
