@@ -472,6 +472,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
             printf (" %7.1f", json_real_value (json_object_get (per, px_landmarks_jsrt_structures[s])));
           printf ("\n");
         }
+      fflush (stdout);
       fprintf (stderr, "peac eval-landmarks: embedding %.1f s, matching %.1f s, NCC %.1f s\n",
                t_embed, t_match, t_ncc);
       for (int k = 0; k < N_METHODS; k++)
