@@ -8,6 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// The hot loops are compiled for AVX-512, AVX2 and the baseline and picked at load time.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define TSNE_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define TSNE_CLONES
+#endif
+
 // One quadtree cell (28 bytes): square, width² w2, centre of mass (mx, my), and the
 // points perm[lo, lo + count) below it. Internal cells list their non-empty children
 // consecutively from `first`; leaves (first = −1) hold at most a small bucket of points,

@@ -23,7 +23,7 @@ tsne_now (void)
   return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-double
+TSNE_CLONES double
 tsne_dist2 (const float *a, const float *b, int D)
 {
   // Eight independent double accumulators so that the loop vectorises without
@@ -625,7 +625,7 @@ tsne_qt_groups (TsneQuadTree *t, int **groups, int *cap)
   return n;
 }
 
-void
+TSNE_CLONES void
 tsne_qt_repulsion_group (const TsneQuadTree *t, int group, float theta, double *z,
                          double *fx, double *fy)
 {
