@@ -53,7 +53,7 @@ op_attention_forward (float *out, float *att, float *scratch, const float *qkv,
   const int nt = peac_threads_get ();
   const int jobs = B * H;
   peac_blas_single_thread ();
-#pragma omp parallel for num_threads (nt) schedule (static)
+#pragma omp parallel for num_threads (nt) schedule (dynamic, 1)
   for (int job = 0; job < jobs; job++)
     {
       const int b = job / H, h = job % H;

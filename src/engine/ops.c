@@ -80,23 +80,25 @@ linear (int mode, float *out, const float *in, const float *w, const float *b, i
   while (nt > 1 && N / nt < 32)
     nt--;
   const float beta = mode == LINEAR_RESIDUAL ? 1.0f : 0.0f;
-#pragma omp parallel num_threads (nt)
-  {
-    int t = omp_get_thread_num (), n = omp_get_num_threads ();
-    // Slice bounds rounded to 16 columns (one AVX-512 vector) except the last.
-    int n0 = t == 0 ? 0 : (int) ((long) N * t / n) & ~15;
-    int n1 = t == n - 1 ? N : (int) ((long) N * (t + 1) / n) & ~15;
-    if (n1 > n0)
-      {
-        // Row-major C = A · Bᵀ: A = in [M, K] (lda K), B = w[n0:n1] [n1−n0, K] (ldb K).
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, n1 - n0, K,
-                     1.0f, in, K, w + (size_t) n0 * K, K, beta, out + n0, N);
-        if (b)
-          add_bias_cols (out, b, M, N, n0, n1);
-        if (mode == LINEAR_GELU)
-          gelu_rows (out, M, N, n0, n1);
-      }
-  }
+  // Two slices per thread when they stay ≥ 256 columns, handed out dynamically, so that a
+  // thread delayed by another process does not hold the other at the barrier for long.
+  const int slices = nt > 1 && N / (2 * nt) >= 256 ? 2 * nt : nt;
+#pragma omp parallel for num_threads (nt) schedule (dynamic, 1)
+  for (int t = 0; t < slices; t++)
+    {
+      // Slice bounds rounded to 16 columns (one AVX-512 vector) except the last.
+      int n0 = t == 0 ? 0 : (int) ((long) N * t / slices) & ~15;
+      int n1 = t == slices - 1 ? N : (int) ((long) N * (t + 1) / slices) & ~15;
+      if (n1 <= n0)
+        continue;
+      // Row-major C = A · Bᵀ: A = in [M, K] (lda K), B = w[n0:n1] [n1−n0, K] (ldb K).
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, n1 - n0, K,
+                   1.0f, in, K, w + (size_t) n0 * K, K, beta, out + n0, N);
+      if (b)
+        add_bias_cols (out, b, M, N, n0, n1);
+      if (mode == LINEAR_GELU)
+        gelu_rows (out, M, N, n0, n1);
+    }
 }
 
 void
