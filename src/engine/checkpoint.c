@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// checkpoint: the safetensors reader (mmap + validation of every header field), float
+// checkpoint: the safetensors reader (pread + validation of every header field), float
 // conversion of F32/F16/BF16/F64 tensors, name mapping into a PeacParams table, and the
 // atomic writer. Layout of a file: u64 little-endian header length n, n bytes of JSON
 // {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {str: str}}, then
@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -151,8 +150,8 @@ peac_st_close (PeacSafetensors *st)
   free (st->tensors);
   free (st->meta_keys);
   free (st->meta_vals);
-  if (st->map)
-    munmap (st->map, st->map_len);
+  if (st->fd >= 0)
+    close (st->fd);
   free (st->path);
   free (st);
 }
@@ -224,42 +223,33 @@ peac_st_open (const char *path, char *err, size_t errlen)
 {
   PeacSafetensors *st = calloc (1, sizeof *st);
   json_t *root = NULL;
+  char *header = NULL;
   if (!st)
     return seterr (err, errlen, "%s: out of memory", path), NULL;
+  st->fd = -1;
   st->path = strdup (path);
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  st->fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (st->fd < 0)
     {
       seterr (err, errlen, "%s: cannot open: %s", path, strerror (errno));
       goto fail;
     }
   struct stat sb;
-  if (fstat (fd, &sb) != 0 || !S_ISREG (sb.st_mode))
+  if (fstat (st->fd, &sb) != 0 || !S_ISREG (sb.st_mode))
     {
       seterr (err, errlen, "%s: not a regular file", path);
-      close (fd);
       goto fail;
     }
   size_t size = (size_t) sb.st_size;
-  if (size < 8)
+  uint8_t len8[8];
+  if (size < 8 || pread (st->fd, len8, 8, 0) != 8)
     {
       seterr (err, errlen, "%s: truncated file (%zu bytes, no header length)", path, size);
-      close (fd);
       goto fail;
     }
-  st->map = mmap (NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  close (fd);
-  if (st->map == MAP_FAILED)
-    {
-      st->map = NULL;
-      seterr (err, errlen, "%s: cannot map: %s", path, strerror (errno));
-      goto fail;
-    }
-  st->map_len = size;
-  const uint8_t *bytes = st->map;
   uint64_t hlen = 0;
   for (int i = 7; i >= 0; i--)
-    hlen = (hlen << 8) | bytes[i];
+    hlen = (hlen << 8) | len8[i];
   if (hlen > PEAC_ST_MAX_HEADER)
     {
       seterr (err, errlen, "%s: header length %llu exceeds the %u-byte limit", path,
@@ -272,10 +262,18 @@ peac_st_open (const char *path, char *err, size_t errlen)
               path, (unsigned long long) hlen, size - 8);
       goto fail;
     }
-  st->data = bytes + 8 + hlen;
+  // Tensors are read with pread when asked for, never mapped: loading a model then needs
+  // the parameter memory only, not the file's pages on top (ViT-B stays under 600 MB).
+  st->data_start = 8 + (size_t) hlen;
   st->data_len = size - 8 - (size_t) hlen;
+  header = malloc ((size_t) hlen + 1);
+  if (!header || pread (st->fd, header, (size_t) hlen, 8) != (ssize_t) hlen)
+    {
+      seterr (err, errlen, "%s: cannot read the header: %s", path, strerror (errno));
+      goto fail;
+    }
   json_error_t je;
-  root = json_loadb ((const char *) bytes + 8, (size_t) hlen, JSON_REJECT_DUPLICATES, &je);
+  root = json_loadb (header, (size_t) hlen, JSON_REJECT_DUPLICATES, &je);
   if (!root)
     {
       seterr (err, errlen, "%s: bad header JSON: %s (byte %d)", path, je.text, je.position);
@@ -342,9 +340,11 @@ peac_st_open (const char *path, char *err, size_t errlen)
       }
   free (order);
   json_decref (root);
+  free (header);
   return st;
 fail:
   json_decref (root);
+  free (header);
   peac_st_close (st);
   return NULL;
 }
@@ -367,37 +367,76 @@ peac_st_find (const PeacSafetensors *st, const char *name)
   return NULL;
 }
 
+static int
+read_at (const PeacSafetensors *st, void *dst, size_t n, size_t off)
+{
+  uint8_t *p = dst;
+  while (n)
+    {
+      ssize_t r = pread (st->fd, p, n, (off_t) (st->data_start + off));
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        return -1;
+      p += r, off += (size_t) r, n -= (size_t) r;
+    }
+  return 0;
+}
+
 int
 peac_st_read_f32 (const PeacSafetensors *st, const PeacStTensor *t, float *dst,
                   char *err, size_t errlen)
 {
-  const uint8_t *src = st->data + t->begin;
-  switch (t->dtype)
+  const size_t es = peac_dtype_size (t->dtype);
+  errno = 0;
+  if (t->dtype != PEAC_DT_F32 && t->dtype != PEAC_DT_F16 && t->dtype != PEAC_DT_BF16
+      && t->dtype != PEAC_DT_F64)
     {
-    case PEAC_DT_F32:
-      memcpy (dst, src, t->numel * 4);
-      return 0;
-    case PEAC_DT_F16:
-    case PEAC_DT_BF16:
-      for (size_t i = 0; i < t->numel; i++)
-        {
-          uint16_t h = (uint16_t) (src[2 * i] | (src[2 * i + 1] << 8));
-          dst[i] = t->dtype == PEAC_DT_F16 ? peac_f16_to_f32 (h) : peac_bf16_to_f32 (h);
-        }
-      return 0;
-    case PEAC_DT_F64:
-      for (size_t i = 0; i < t->numel; i++)
-        {
-          double d;
-          memcpy (&d, src + 8 * i, 8);
-          dst[i] = (float) d;
-        }
-      return 0;
-    default:
       seterr (err, errlen, "%s: tensor '%s' has dtype %s, not a float type", st->path,
               t->name, peac_dtype_name (t->dtype));
       return -1;
     }
+  if (t->dtype == PEAC_DT_F32) // straight into place
+    {
+      if (read_at (st, dst, t->numel * 4, t->begin) != 0)
+        goto io;
+      return 0;
+    }
+  // Other float types through a bounded buffer, converted chunk by chunk.
+  enum { CHUNK = 1 << 16 };
+  uint8_t *buf = malloc (CHUNK * 8);
+  if (!buf)
+    goto io;
+  for (size_t i0 = 0; i0 < t->numel; i0 += CHUNK)
+    {
+      size_t n = t->numel - i0 < CHUNK ? t->numel - i0 : CHUNK;
+      if (read_at (st, buf, n * es, t->begin + i0 * es) != 0)
+        {
+          free (buf);
+          goto io;
+        }
+      for (size_t i = 0; i < n; i++)
+        {
+          const uint8_t *src = buf + i * es;
+          if (t->dtype == PEAC_DT_F64)
+            {
+              double d;
+              memcpy (&d, src, 8);
+              dst[i0 + i] = (float) d;
+            }
+          else
+            {
+              uint16_t h = (uint16_t) (src[0] | (src[1] << 8));
+              dst[i0 + i] = t->dtype == PEAC_DT_F16 ? peac_f16_to_f32 (h) : peac_bf16_to_f32 (h);
+            }
+        }
+    }
+  free (buf);
+  return 0;
+io:
+  seterr (err, errlen, "%s: cannot read tensor '%s': %s", st->path, t->name,
+          errno ? strerror (errno) : "short read");
+  return -1;
 }
 
 // ---------------------------------------------------------------------------------------

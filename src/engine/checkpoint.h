@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // checkpoint: safetensors files, the engine's one on-disk format for weights, fixtures and
-// embeddings. The reader maps the file, validates every header field before any tensor is
+// embeddings. The reader keeps the file open and reads tensors with pread on request (so
+// loading needs no memory beyond the destination), validates every header field before any tensor is
 // touched (header length, JSON, dtype, shape, offsets inside the data section and
 // non-overlapping, byte length = shape × dtype size, unique names) and converts F32, F16,
 // BF16 and F64 tensors to float on request. Loading into a PeacParams table maps checkpoint
@@ -51,10 +52,9 @@ typedef struct {
   int           n;
   char        **meta_keys, **meta_vals;
   int           n_meta;
-  const uint8_t *data;    // start of the data section inside the mapping
+  int           fd;       // open until peac_st_close
+  size_t        data_start; // file offset of the data section (8 + header length)
   size_t        data_len;
-  void         *map;
-  size_t        map_len;
 } PeacSafetensors;
 
 const char *peac_dtype_name (PeacDtype dt);
