@@ -310,6 +310,60 @@ test_model_io (void)
   peac_model_free (teacher), peac_model_free (student);
 }
 
+// Swin through the same path: a fresh model saved under its layout and loaded back
+// (names through swin_canonical_name) gives identical weights and outputs; --layer picks
+// a stage's output of the documented shape.
+static void
+test_swin_io (void)
+{
+  const char *cfg = "{\"img_size\": 64, \"patch_size\": 4, \"embed_dim\": 16, \"depths\": [2, 2],"
+                    " \"num_heads\": [2, 4], \"window_size\": 4}";
+  const char *layouts[] = { "microsoft", "timm" };
+  for (int l = 0; l < 2; l++)
+    {
+      char err[1024];
+      PeacModel *m = peac_model_new (PEAC_ARCH_SWIN, layouts[l], cfg, 5, err, sizeof err);
+      if (!m)
+        g_error ("%s", err);
+      g_autofree char *path = tmp_path ("swin.safetensors");
+      g_assert_cmpint (peac_model_save (m, path, err, sizeof err), ==, 0);
+      PeacModel *back = peac_model_load (path, err, sizeof err);
+      if (!back)
+        g_error ("%s", err);
+      g_assert_cmpstr (peac_model_layout (back), ==, layouts[l]);
+      PeacParams *p = peac_model_params (m), *q = peac_model_params (back);
+      g_assert_cmpmem (p->memory, p->total * 4, q->memory, q->total * 4);
+      int gh, gw, D;
+      peac_model_output_shape (m, 64, 64, &gh, &gw, &D);
+      g_assert_cmpint (gh, ==, 8);
+      g_assert_cmpint (D, ==, 32);
+      float *in = g_new (float, 3 * 64 * 64), *f1 = g_new (float, 8 * 8 * 32);
+      float *f2 = g_new (float, 8 * 8 * 32), p1[32], p2[32];
+      for (int i = 0; i < 3 * 64 * 64; i++)
+        in[i] = cosf ((float) i * 0.05f);
+      g_assert_cmpint (peac_model_forward (m, in, 1, 64, 64, f1, p1, NULL, NULL, err, sizeof err), ==, 0);
+      g_assert_cmpint (peac_model_forward (back, in, 1, 64, 64, f2, p2, NULL, NULL, err, sizeof err), ==, 0);
+      g_assert_cmpmem (f1, 8 * 8 * 32 * 4, f2, 8 * 8 * 32 * 4);
+      // Stage 0: 16×16 tokens of width 16, pooled = their mean.
+      PeacForwardOptions o = { 0, 0 };
+      peac_model_output_shape_ex (m, &o, 64, 64, &gh, &gw, &D);
+      g_assert_cmpint (gh, ==, 16);
+      g_assert_cmpint (D, ==, 16);
+      float *s0 = g_new (float, 16 * 16 * 16), ps[16];
+      g_assert_cmpint (peac_model_forward_ex (m, &o, in, 1, 64, 64, s0, ps, NULL, NULL, err,
+                                              sizeof err), ==, 0);
+      double mean = 0;
+      for (int t = 0; t < 256; t++)
+        mean += s0[t * 16 + 3];
+      g_assert_cmpfloat (fabs (mean / 256 - ps[3]), <, 1e-5);
+      o.stride = 2;
+      g_assert_cmpint (peac_model_forward_ex (m, &o, in, 1, 64, 64, s0, ps, NULL, NULL, err,
+                                              sizeof err), ==, -1);
+      g_free (in), g_free (f1), g_free (f2), g_free (s0);
+      peac_model_free (m), peac_model_free (back);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -321,6 +375,7 @@ main (int argc, char **argv)
   g_test_add_func ("/checkpoint/corrupt", test_corrupt);
   g_test_add_func ("/checkpoint/names", test_names);
   g_test_add_func ("/checkpoint/model-io", test_model_io);
+  g_test_add_func ("/checkpoint/swin-io", test_swin_io);
   int r = g_test_run ();
   GDir *d = g_dir_open (tmpdir, 0, NULL);
   const char *n;
