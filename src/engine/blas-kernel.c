@@ -121,6 +121,19 @@ peac_blas_choose_kernel (const char *corename, const PeacCpuFlags *cpu,
 }
 
 const char *
+peac_omp_choose_wait_policy (const char *env_wait_policy, const char *env_kernel,
+                             const char *env_no_fix, const char *env_guard)
+{
+  if (is_set (env_guard) || is_set (env_wait_policy))
+    return NULL;
+  if (is_set (env_no_fix) && strcmp (env_no_fix, "0") != 0)
+    return NULL;
+  if (is_set (env_kernel) && strcasecmp (env_kernel, "keep") == 0)
+    return NULL;
+  return "passive";
+}
+
+const char *
 peac_blas_kernel (void)
 {
   return openblas_get_corename ();
@@ -132,29 +145,38 @@ peac_blas_select_kernel (char **argv, int verbose)
   const char *v = getenv ("PEAC_VERBOSE");
   verbose = verbose || (is_set (v) && strcmp (v, "0") != 0);
   const char *core = openblas_get_corename ();
+  const char *guard = getenv ("PEAC_BLAS_REEXEC");
   PeacCpuFlags cpu;
   peac_cpu_flags (&cpu);
   const char *k = peac_blas_choose_kernel (core, &cpu, getenv ("OPENBLAS_CORETYPE"),
                                            getenv ("PEAC_BLAS_KERNEL"),
-                                           getenv ("PEAC_NO_KERNEL_FIX"),
-                                           getenv ("PEAC_BLAS_REEXEC"));
-  if (!k)
+                                           getenv ("PEAC_NO_KERNEL_FIX"), guard);
+  const char *w = peac_omp_choose_wait_policy (getenv ("OMP_WAIT_POLICY"),
+                                               getenv ("PEAC_BLAS_KERNEL"),
+                                               getenv ("PEAC_NO_KERNEL_FIX"), guard);
+  if (!k && !w)
     {
-      if (verbose && is_set (getenv ("PEAC_BLAS_REEXEC")))
-        fprintf (stderr, "peac: OpenBLAS kernel %s (OPENBLAS_CORETYPE set by peac; "
-                 "PEAC_BLAS_KERNEL=keep opts out)\n", core);
-      else if (verbose)
-        fprintf (stderr, "peac: OpenBLAS kernel %s\n", core);
+      if (verbose)
+        fprintf (stderr, "peac: OpenBLAS kernel %s%s\n", core,
+                 is_set (guard) ? " (environment set by peac at start-up; "
+                                  "PEAC_BLAS_KERNEL=keep opts out)" : "");
       return;
     }
-  if (verbose)
+  if (verbose && k)
     fprintf (stderr, "peac: OpenBLAS chose its %s kernel; restarting with "
-             "OPENBLAS_CORETYPE=%s\n", core, k);
+             "OPENBLAS_CORETYPE=%s%s%s\n", core, k, w ? " OMP_WAIT_POLICY=" : "", w ? w : "");
+  else if (verbose)
+    fprintf (stderr, "peac: restarting with OMP_WAIT_POLICY=%s\n", w);
   fflush (NULL);
-  if (setenv ("OPENBLAS_CORETYPE", k, 1) == 0 && setenv ("PEAC_BLAS_REEXEC", "1", 1) == 0)
+  if ((!k || setenv ("OPENBLAS_CORETYPE", k, 1) == 0)
+      && (!w || setenv ("OMP_WAIT_POLICY", w, 1) == 0)
+      && setenv ("PEAC_BLAS_REEXEC", "1", 1) == 0)
     execv ("/proc/self/exe", argv);
-  // exec failed (no /proc?): carry on with the kernel we have.
-  unsetenv ("OPENBLAS_CORETYPE");
+  // exec failed (no /proc?): carry on as we are.
+  if (k)
+    unsetenv ("OPENBLAS_CORETYPE");
+  if (w)
+    unsetenv ("OMP_WAIT_POLICY");
   unsetenv ("PEAC_BLAS_REEXEC");
   if (verbose)
     fprintf (stderr, "peac: could not restart (%s); keeping OpenBLAS kernel %s\n",

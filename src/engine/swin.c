@@ -153,6 +153,17 @@ add (PeacParams *p, int *ok, const char *fmt, int s, int b, const char *leaf, in
 SwinModel *
 swin_create (const SwinConfig *cfg, char *err, size_t errlen)
 {
+  int valid = cfg->num_stages >= 1 && cfg->num_stages <= SWIN_MAX_STAGES && cfg->img_size > 0
+              && cfg->patch_size > 0 && cfg->in_chans > 0 && cfg->embed_dim > 0
+              && cfg->window_size > 0 && cfg->mlp_ratio > 0;
+  for (int s = 0; valid && s < cfg->num_stages; s++)
+    valid = cfg->depths[s] > 0 && cfg->num_heads[s] > 0
+            && ((cfg->embed_dim << s) % cfg->num_heads[s]) == 0;
+  if (!valid)
+    {
+      snprintf (err, errlen, "Swin: invalid config (stages, sizes, depths or heads)");
+      return NULL;
+    }
   SwinModel *m = calloc (1, sizeof *m);
   if (!m)
     {
