@@ -5,12 +5,15 @@
 // line, drag and drop, recent files, folders) go through one queue that loads them one
 // at a time in a worker, so the order on the command line is the order in the sidebar
 // and a bad file only produces a toast. Privacy mode follows the GSettings key and is
-// passed down to every view that could show an identifier.
+// passed down to every view that could show an identifier. The window also owns the model
+// in use (through its PxEmbedder, shared by the analysis pages) and the view stack that
+// switches between the viewer and those pages.
 #include "config.h"
 
 #include <glib/gi18n.h>
 
 #include "px-application.h"
+#include "px-embedder.h"
 #include "px-folder-scan.h"
 #include "px-study-row.h"
 #include "px-tag-panel.h"
@@ -36,9 +39,15 @@ struct _PxWindow
   gboolean              select_next;
   gboolean              privacy;
   guint                 n_skipped;
+  PxEmbedder           *embedder;
 
   AdwToastOverlay      *toast_overlay;
-  AdwWindowTitle       *window_title;
+  AdwViewSwitcherTitle *window_title;
+  AdwViewStack         *view_stack;
+  GtkLabel             *model_name_label;
+  GtkLabel             *model_description_label;
+  GtkWidget            *embedding_box;
+  GtkProgressBar       *embedding_progress;
   GtkSpinner           *spinner;
   GtkStack             *stack;
   GtkListView          *study_list;
@@ -106,15 +115,15 @@ update_title (PxWindow *self)
 
   if (study == NULL)
     {
-      adw_window_title_set_title (self->window_title, _("PEAC Explorer"));
-      adw_window_title_set_subtitle (self->window_title, NULL);
+      adw_view_switcher_title_set_title (self->window_title, _("PEAC Explorer"));
+      adw_view_switcher_title_set_subtitle (self->window_title, NULL);
       gtk_window_set_title (GTK_WINDOW (self), _("PEAC Explorer"));
       return;
     }
 
   summary = px_study_dup_summary (study, self->privacy);
-  adw_window_title_set_title (self->window_title, px_study_get_title (study));
-  adw_window_title_set_subtitle (self->window_title, summary);
+  adw_view_switcher_title_set_title (self->window_title, px_study_get_title (study));
+  adw_view_switcher_title_set_subtitle (self->window_title, summary);
   gtk_window_set_title (GTK_WINDOW (self), px_study_get_title (study));
 }
 
@@ -531,6 +540,126 @@ close_study_action (GSimpleAction *action,
     g_list_store_remove (self->studies, selected);
 }
 
+static void
+update_model (PxWindow *self)
+{
+  PxModel *model = px_embedder_get_model (self->embedder);
+
+  gtk_label_set_text (self->model_name_label, px_model_get_name (model));
+  gtk_label_set_text (self->model_description_label, px_model_get_description (model));
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "use-micro-model")),
+                               px_model_get_trained (model));
+}
+
+static void
+update_embedding (PxWindow *self)
+{
+  gboolean busy = px_embedder_get_busy (self->embedder);
+
+  gtk_widget_set_visible (self->embedding_box, busy);
+  gtk_progress_bar_set_fraction (self->embedding_progress, px_embedder_get_progress (self->embedder));
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "cancel-embedding")),
+                               busy);
+}
+
+static void
+on_embedding_failed (PxWindow   *self,
+                     PxStudy    *study,
+                     const char *reason,
+                     PxEmbedder *embedder)
+{
+  /* Translators: the first %s is a radiograph's name, the second the reason */
+  g_autofree char *message = g_strdup_printf (_("Could not embed “%s”: %s"),
+                                              px_study_get_title (study), reason);
+
+  px_window_show_error (self, message);
+}
+
+static void
+on_model_loaded (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(PxWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PxModel) model = px_model_load_finish (result, &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (model == NULL)
+    {
+      /* Translators: %s is the reason a model checkpoint could not be opened */
+      g_autofree char *message = g_strdup_printf (_("Could not open the model: %s"), error->message);
+      px_window_show_error (self, message);
+      return;
+    }
+  px_embedder_set_model (self->embedder, model);
+}
+
+static void
+on_model_chosen (GtkNativeDialog *dialog,
+                 int              response,
+                 PxWindow        *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      px_window_open_model (self, file);
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+}
+
+static void
+open_model_action (GSimpleAction *action,
+                   GVariant      *param,
+                   gpointer       user_data)
+{
+  PxWindow *self = user_data;
+  GtkFileChooserNative *chooser;
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  chooser = gtk_file_chooser_native_new (_("Open Model"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
+  gtk_file_filter_set_name (filter, _("Model checkpoints (safetensors)"));
+  gtk_file_filter_add_pattern (filter, "*.safetensors");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_model_chosen), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+use_micro_model_action (GSimpleAction *action,
+                        GVariant      *param,
+                        gpointer       user_data)
+{
+  PxWindow *self = user_data;
+  g_autoptr(PxModel) model = px_model_new_micro ();
+
+  px_embedder_set_model (self->embedder, model);
+}
+
+static void
+cancel_embedding_action (GSimpleAction *action,
+                         GVariant      *param,
+                         gpointer       user_data)
+{
+  px_embedder_cancel (PX_WINDOW (user_data)->embedder);
+}
+
+static void
+show_page_action (GSimpleAction *action,
+                  GVariant      *param,
+                  gpointer       user_data)
+{
+  PxWindow *self = user_data;
+  const char *name = g_variant_get_string (param, NULL);
+
+  if (adw_view_stack_get_child_by_name (self->view_stack, name) != NULL)
+    adw_view_stack_set_visible_child_name (self->view_stack, name);
+}
+
 static const GActionEntry win_actions[] = {
   { "zoom-in", zoom_in_action },
   { "zoom-out", zoom_out_action },
@@ -539,6 +668,10 @@ static const GActionEntry win_actions[] = {
   { "invert", NULL, NULL, "false", invert_change_state },
   { "window-preset", window_preset_action, "s" },
   { "close-study", close_study_action },
+  { "open-model", open_model_action },
+  { "use-micro-model", use_micro_model_action },
+  { "cancel-embedding", cancel_embedding_action },
+  { "show-page", show_page_action, "s" },
 };
 
 static gboolean
@@ -584,12 +717,15 @@ px_window_dispose (GObject *object)
   PxWindow *self = (PxWindow *)object;
 
   g_cancellable_cancel (self->cancellable);
+  if (self->embedder != NULL)
+    px_embedder_cancel (self->embedder);
   g_queue_clear_full (&self->pending, (GDestroyNotify) pending_file_free);
   // The settings-backed action outlives a closed window unless removed: it would go on
   // reporting state changes to the window's dead action group.
   g_action_map_remove_action (G_ACTION_MAP (self), "show-tags");
 
   gtk_widget_dispose_template (GTK_WIDGET (self), PX_TYPE_WINDOW);
+  g_clear_object (&self->embedder);
 
   G_OBJECT_CLASS (px_window_parent_class)->dispose (object);
 }
@@ -683,6 +819,11 @@ px_window_class_init (PxWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/org/peac/Explorer/px-window.ui");
   gtk_widget_class_bind_template_child (widget_class, PxWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, model_name_label);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, model_description_label);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, embedding_box);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, embedding_progress);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, spinner);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, study_list);
@@ -713,6 +854,7 @@ px_window_init (PxWindow *self)
   self->settings = g_settings_new (APP_ID);
   self->studies = g_list_store_new (PX_TYPE_STUDY);
   self->cancellable = g_cancellable_new ();
+  self->embedder = px_embedder_new ();
   g_queue_init (&self->pending);
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions, G_N_ELEMENTS (win_actions), self);
@@ -737,8 +879,19 @@ px_window_init (PxWindow *self)
   g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
 
+  g_signal_connect_object (self->embedder, "notify::model", G_CALLBACK (update_model),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->embedder, "notify::busy", G_CALLBACK (update_embedding),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->embedder, "notify::progress", G_CALLBACK (update_embedding),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->embedder, "failed", G_CALLBACK (on_embedding_failed),
+                           self, G_CONNECT_SWAPPED);
+
   on_selected_item_changed (self, NULL, self->selection);
   update_loading (self);
+  update_model (self);
+  update_embedding (self);
 }
 
 PxWindow *
@@ -813,6 +966,46 @@ px_window_get_viewer (PxWindow *self)
 {
   g_return_val_if_fail (PX_IS_WINDOW (self), NULL);
   return self->viewer;
+}
+
+/**
+ * px_window_get_embedder:
+ *
+ * Returns: (transfer none): the model in use and the studies' token grids
+ */
+PxEmbedder *
+px_window_get_embedder (PxWindow *self)
+{
+  g_return_val_if_fail (PX_IS_WINDOW (self), NULL);
+  return self->embedder;
+}
+
+/**
+ * px_window_open_model:
+ *
+ * Loads a safetensors checkpoint in the background and makes it the model in use; a file
+ * that is not a usable model leaves the current one and shows why in a toast.
+ */
+void
+px_window_open_model (PxWindow *self,
+                      GFile    *file)
+{
+  g_return_if_fail (PX_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  px_model_load_async (file, self->cancellable, on_model_loaded, g_object_ref (self));
+}
+
+/**
+ * px_window_show_page:
+ * @name: "viewer", "correspondence" or "embedding-map"
+ */
+void
+px_window_show_page (PxWindow   *self,
+                     const char *name)
+{
+  g_return_if_fail (PX_IS_WINDOW (self));
+  g_action_group_activate_action (G_ACTION_GROUP (self), "show-page", g_variant_new_string (name));
 }
 
 gboolean

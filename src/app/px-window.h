@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // PxWindow: the main window — study sidebar, viewer, DICOM tag panel, toasts for errors,
-// and the window-scoped actions (zoom, invert, window presets, tag panel, close).
+// the model in use, the view stack of pages, and the window-scoped actions (zoom, invert,
+// window presets, tag panel, close, open model, show page).
 #pragma once
 
 #include <adwaita.h>
 
+#include "px-embedder.h"
 #include "px-viewer.h"
 
 G_BEGIN_DECLS
@@ -22,6 +24,11 @@ GListModel *px_window_get_studies  (PxWindow       *self);
 PxStudy    *px_window_get_study    (PxWindow       *self);
 PxViewer   *px_window_get_viewer   (PxWindow       *self);
 gboolean    px_window_get_loading  (PxWindow       *self);
+PxEmbedder *px_window_get_embedder (PxWindow       *self);
+void        px_window_open_model   (PxWindow       *self,
+                                    GFile          *file);
+void        px_window_show_page    (PxWindow       *self,
+                                    const char     *name);
 void        px_window_show_error   (PxWindow       *self,
                                     const char     *message);
 

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// PxModel owns one engine model and what the app shows about it. Until a bundled model
+// exists the app starts with a micro ViT built from a fixed seed: the same weights on every
+// run, so correspondences are reproducible, and labelled as untrained wherever its name
+// appears. Checkpoints load in a worker; their peac.* metadata becomes the description.
+// Forward passes take a lock, because the engine keeps per-model workspaces.
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <math.h>
+
+#include "checkpoint.h"
+#include "model.h"
+#include "preprocess.h"
+#include "px-model.h"
+
+// A ViT with 16-px patches at 224 px: a 14×14 grid, as the paper's ViT-B/16 variant.
+#define MICRO_CONFIG \
+  "{\"img_size\": 224, \"patch_size\": 16, \"embed_dim\": 64, \"depth\": 2, \"num_heads\": 2}"
+#define MICRO_SEED 1
+
+struct _PxModel
+{
+  GObject    parent_instance;
+
+  PeacModel *model;
+  GMutex     lock;
+  char      *name;
+  char      *description;
+  gboolean   trained;
+  guint      serial;
+};
+
+G_DEFINE_FINAL_TYPE (PxModel, px_model, G_TYPE_OBJECT)
+
+G_DEFINE_BOXED_TYPE (PxEmbedding, px_embedding, px_embedding_ref, px_embedding_unref)
+
+enum {
+  PROP_0,
+  PROP_NAME,
+  PROP_DESCRIPTION,
+  PROP_TRAINED,
+  N_PROPS
+};
+
+static GParamSpec *properties [N_PROPS];
+
+static void
+embedding_clear (gpointer data)
+{
+  g_free (((PxEmbedding *) data)->tokens);
+}
+
+PxEmbedding *
+px_embedding_ref (PxEmbedding *embedding)
+{
+  return g_atomic_rc_box_acquire (embedding);
+}
+
+void
+px_embedding_unref (PxEmbedding *embedding)
+{
+  g_atomic_rc_box_release_full (embedding, embedding_clear);
+}
+
+/**
+ * px_embedding_token_at:
+ * @x: image pixels, continuous (pixel i spans [i, i + 1))
+ * @out: (array): dim floats
+ *
+ * The token bilinearly interpolated between cell centres at (@x, @y), clamped to the grid.
+ */
+void
+px_embedding_token_at (const PxEmbedding *e,
+                       double             x,
+                       double             y,
+                       float             *out)
+{
+  double cx = CLAMP (x / e->width * e->gw - 0.5, 0, e->gw - 1);
+  double cy = CLAMP (y / e->height * e->gh - 0.5, 0, e->gh - 1);
+  int c0 = (int) floor (cx), r0 = (int) floor (cy);
+  int c1 = MIN (c0 + 1, e->gw - 1), r1 = MIN (r0 + 1, e->gh - 1);
+  float fx = (float) (cx - c0), fy = (float) (cy - r0);
+  const float *a = e->tokens + ((gsize) r0 * e->gw + c0) * e->dim;
+  const float *b = e->tokens + ((gsize) r0 * e->gw + c1) * e->dim;
+  const float *c = e->tokens + ((gsize) r1 * e->gw + c0) * e->dim;
+  const float *d = e->tokens + ((gsize) r1 * e->gw + c1) * e->dim;
+
+  for (int k = 0; k < e->dim; k++)
+    out[k] = (1 - fy) * ((1 - fx) * a[k] + fx * b[k]) + fy * ((1 - fx) * c[k] + fx * d[k]);
+}
+
+static guint
+next_serial (void)
+{
+  static guint counter;
+
+  return g_atomic_int_add (&counter, 1) + 1;
+}
+
+static char *
+describe (PeacModel       *model,
+          PeacSafetensors *st)
+{
+  GString *text = g_string_new (NULL);
+  int side = peac_model_img_size (model), gh, gw, dim;
+
+  peac_model_output_shape (model, side, side, &gh, &gw, &dim);
+  /* Translators: architecture, then input size in pixels, grid and token width */
+  g_string_append_printf (text, _("%s, %d px input, %d × %d grid, %d-dimensional tokens"),
+                          peac_model_arch (model) == PEAC_ARCH_SWIN ? "Swin" : "ViT",
+                          side, gh, gw, dim);
+  for (int i = 0; st != NULL && i < st->n_meta; i++)
+    {
+      const char *key = st->meta_keys[i];
+
+      // The architecture keys are summed up above; the rest is provenance.
+      if (g_str_equal (key, "peac.arch") || g_str_equal (key, "peac.layout") ||
+          g_str_equal (key, "peac.config"))
+        continue;
+      g_string_append_printf (text, "\n%s: %.200s", key, st->meta_vals[i]);
+    }
+  return g_string_free (text, FALSE);
+}
+
+static PxModel *
+wrap (PeacModel  *model,
+      const char *name,
+      gboolean    trained,
+      char       *description)
+{
+  PxModel *self = g_object_new (PX_TYPE_MODEL, NULL);
+
+  self->model = model;
+  self->name = g_strdup (name);
+  self->trained = trained;
+  self->description = description;
+  return self;
+}
+
+static void
+load_thread (GTask        *task,
+             gpointer      source,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  GFile *file = task_data;
+  g_autofree char *path = g_file_get_path (file);
+  g_autofree char *basename = g_file_get_basename (file);
+  PeacSafetensors *st;
+  PeacModel *model;
+  char err[512];
+
+  if (path == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                               _("Only local files can be opened"));
+      return;
+    }
+  model = peac_model_load (path, err, sizeof err);
+  if (model == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s", err);
+      return;
+    }
+  st = peac_st_open (path, err, sizeof err);
+  g_task_return_pointer (task, wrap (model, basename, TRUE, describe (model, st)), g_object_unref);
+  if (st != NULL)
+    peac_st_close (st);
+}
+
+static void
+px_model_finalize (GObject *object)
+{
+  PxModel *self = (PxModel *)object;
+
+  if (self->model != NULL)
+    peac_model_free (self->model);
+  g_mutex_clear (&self->lock);
+  g_free (self->name);
+  g_free (self->description);
+
+  G_OBJECT_CLASS (px_model_parent_class)->finalize (object);
+}
+
+static void
+px_model_get_property (GObject    *object,
+                       guint       prop_id,
+                       GValue     *value,
+                       GParamSpec *pspec)
+{
+  PxModel *self = PX_MODEL (object);
+
+  switch (prop_id)
+    {
+    case PROP_NAME:
+      g_value_set_string (value, self->name);
+      break;
+
+    case PROP_DESCRIPTION:
+      g_value_set_string (value, self->description);
+      break;
+
+    case PROP_TRAINED:
+      g_value_set_boolean (value, self->trained);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+px_model_class_init (PxModelClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = px_model_finalize;
+  object_class->get_property = px_model_get_property;
+
+  properties [PROP_NAME] =
+    g_param_spec_string ("name", NULL, NULL, NULL,
+                         (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  properties [PROP_DESCRIPTION] =
+    g_param_spec_string ("description", NULL, NULL, NULL,
+                         (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  properties [PROP_TRAINED] =
+    g_param_spec_boolean ("trained", NULL, NULL, FALSE,
+                          (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+px_model_init (PxModel *self)
+{
+  g_mutex_init (&self->lock);
+  self->serial = next_serial ();
+}
+
+/**
+ * px_model_new_micro:
+ *
+ * Returns: (transfer full): the deterministic random-init micro ViT
+ */
+PxModel *
+px_model_new_micro (void)
+{
+  char err[256];
+  PeacModel *model = peac_model_new (PEAC_ARCH_VIT, "timm", MICRO_CONFIG, MICRO_SEED, err, sizeof err);
+  g_autofree char *summary = NULL;
+
+  // A fixed configuration: failing here is a programming error, not user input.
+  if (model == NULL)
+    g_error ("micro model: %s", err);
+  summary = describe (model, NULL);
+  return wrap (model, _("Micro ViT, untrained (random init)"), FALSE,
+               g_strdup_printf ("%s\n%s", summary,
+                                _("Random weights from a fixed seed: a stand-in until a trained model is opened. Matches show image similarity, not learned anatomy.")));
+}
+
+void
+px_model_load_async (GFile               *file,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, px_model_load_async);
+  g_task_set_task_data (task, g_object_ref (file), g_object_unref);
+  g_task_run_in_thread (task, load_thread);
+}
+
+/**
+ * px_model_load_finish:
+ *
+ * Returns: (transfer full): the model, or %NULL with @error naming the reason
+ */
+PxModel *
+px_model_load_finish (GAsyncResult  *result,
+                      GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+const char *
+px_model_get_name (PxModel *self)
+{
+  g_return_val_if_fail (PX_IS_MODEL (self), NULL);
+  return self->name;
+}
+
+const char *
+px_model_get_description (PxModel *self)
+{
+  g_return_val_if_fail (PX_IS_MODEL (self), NULL);
+  return self->description;
+}
+
+gboolean
+px_model_get_trained (PxModel *self)
+{
+  g_return_val_if_fail (PX_IS_MODEL (self), FALSE);
+  return self->trained;
+}
+
+guint
+px_model_get_serial (PxModel *self)
+{
+  g_return_val_if_fail (PX_IS_MODEL (self), 0);
+  return self->serial;
+}
+
+int
+px_model_get_input_size (PxModel *self)
+{
+  g_return_val_if_fail (PX_IS_MODEL (self), 0);
+  return peac_model_img_size (self->model);
+}
+
+void
+px_model_get_grid (PxModel *self,
+                   int     *grid_h,
+                   int     *grid_w,
+                   int     *dim)
+{
+  int side;
+
+  g_return_if_fail (PX_IS_MODEL (self));
+  side = peac_model_img_size (self->model);
+  peac_model_output_shape (self->model, side, side, grid_h, grid_w, dim);
+}
+
+/**
+ * px_model_embed:
+ * @layer: -1 for the model's output, else the block (see PeacForwardOptions)
+ *
+ * Feeds the whole image, squeezed to the model's input side as `peac match` does, and
+ * returns its token grid. Safe to call from any thread.
+ *
+ * Returns: (transfer full): the embedding, or %NULL with @error set
+ */
+PxEmbedding *
+px_model_embed (PxModel       *self,
+                const PxImage *image,
+                int            layer,
+                GError       **error)
+{
+  PeacForwardOptions options = PEAC_FORWARD_DEFAULT;
+  PeacPreprocess pp = { 0, PEAC_MEAN, PEAC_STD, 0 };
+  g_autofree float *unit = NULL;
+  g_autofree float *input = NULL;
+  g_autofree float *tokens = NULL;
+  PxEmbedding *embedding;
+  int side, gh, gw, dim, rc;
+  char err[512];
+
+  g_return_val_if_fail (PX_IS_MODEL (self), NULL);
+
+  side = peac_model_img_size (self->model);
+  options.layer = layer;
+  peac_model_output_shape_ex (self->model, &options, side, side, &gh, &gw, &dim);
+  if (gh <= 0 || gw <= 0 || dim <= 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("The model has no layer %d"), layer);
+      return NULL;
+    }
+
+  pp.size = side;
+  unit = g_new (float, (gsize) image->width * image->height);
+  input = g_new (float, (gsize) 3 * side * side);
+  tokens = g_new (float, (gsize) gh * gw * dim);
+  px_image_to_unit (image, unit);
+  if (peac_preprocess (unit, image->width, image->height, &pp, input) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("The image cannot be preprocessed"));
+      return NULL;
+    }
+
+  g_mutex_lock (&self->lock);
+  rc = peac_model_forward_ex (self->model, &options, input, 1, side, side, tokens, NULL,
+                              NULL, NULL, err, sizeof err);
+  g_mutex_unlock (&self->lock);
+  if (rc != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err);
+      return NULL;
+    }
+
+  embedding = g_atomic_rc_box_new0 (PxEmbedding);
+  embedding->tokens = g_steal_pointer (&tokens);
+  embedding->gh = gh;
+  embedding->gw = gw;
+  embedding->dim = dim;
+  embedding->width = image->width;
+  embedding->height = image->height;
+  embedding->model_serial = self->serial;
+  embedding->layer = layer;
+  return embedding;
+}
