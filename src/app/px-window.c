@@ -13,6 +13,7 @@
 #include <glib/gi18n.h>
 
 #include "px-application.h"
+#include "px-correspondence-page.h"
 #include "px-embedder.h"
 #include "px-folder-scan.h"
 #include "px-study-row.h"
@@ -44,6 +45,7 @@ struct _PxWindow
   AdwToastOverlay      *toast_overlay;
   AdwViewSwitcherTitle *window_title;
   AdwViewStack         *view_stack;
+  PxCorrespondencePage *correspondence_page;
   GtkLabel             *model_name_label;
   GtkLabel             *model_description_label;
   GtkWidget            *embedding_box;
@@ -814,12 +816,14 @@ px_window_class_init (PxWindowClass *klass)
 
   g_type_ensure (PX_TYPE_VIEWER);
   g_type_ensure (PX_TYPE_TAG_PANEL);
+  g_type_ensure (PX_TYPE_CORRESPONDENCE_PAGE);
 
   px_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class, "/org/peac/Explorer/px-window.ui");
   gtk_widget_class_bind_template_child (widget_class, PxWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, window_title);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, correspondence_page);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, model_name_label);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, model_description_label);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, embedding_box);
@@ -874,6 +878,10 @@ px_window_init (PxWindow *self)
   g_signal_connect_object (self->studies, "items-changed", G_CALLBACK (on_studies_changed),
                            self, G_CONNECT_SWAPPED);
   gtk_single_selection_set_model (self->selection, G_LIST_MODEL (self->studies));
+
+  px_correspondence_page_set_studies (self->correspondence_page, G_LIST_MODEL (self->studies));
+  px_correspondence_page_set_embedder (self->correspondence_page, self->embedder);
+  g_object_bind_property (self, "privacy", self->correspondence_page, "privacy", G_BINDING_SYNC_CREATE);
 
   drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
@@ -978,6 +986,18 @@ px_window_get_embedder (PxWindow *self)
 {
   g_return_val_if_fail (PX_IS_WINDOW (self), NULL);
   return self->embedder;
+}
+
+/**
+ * px_window_get_correspondence_page:
+ *
+ * Returns: (transfer none): the correspondence page
+ */
+PxCorrespondencePage *
+px_window_get_correspondence_page (PxWindow *self)
+{
+  g_return_val_if_fail (PX_IS_WINDOW (self), NULL);
+  return self->correspondence_page;
 }
 
 /**

@@ -7,6 +7,7 @@
 
 #include <adwaita.h>
 
+#include "px-correspondence-page.h"
 #include "px-embedder.h"
 #include "px-viewer.h"
 
@@ -25,6 +26,7 @@ PxStudy    *px_window_get_study    (PxWindow       *self);
 PxViewer   *px_window_get_viewer   (PxWindow       *self);
 gboolean    px_window_get_loading  (PxWindow       *self);
 PxEmbedder *px_window_get_embedder (PxWindow       *self);
+PxCorrespondencePage *px_window_get_correspondence_page (PxWindow *self);
 void        px_window_open_model   (PxWindow       *self,
                                     GFile          *file);
 void        px_window_show_page    (PxWindow       *self,

@@ -1,0 +1,1329 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// PxCorrespondencePage keeps the page's whole state — source, targets, match context,
+// query, pins, toggles — in the widget, so it survives switching pages. The targets are the
+// open studies that follow the source in the sidebar (up to eight). Once the embedder has
+// every grid under the model in use, one PeacMatchContext is built on the main thread (a
+// few milliseconds: one sgemm and RANSAC per target); queries against it take microseconds,
+// so hovering answers live. Pins keep their source point and are answered again whenever
+// the context changes, except on targets where the user dragged them into place.
+#include "config.h"
+
+#include <cairo-svg.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <math.h>
+
+#include "px-application.h"
+#include "px-correspondence-page.h"
+#include "px-landmarks.h"
+#include "px-match-scene.h"
+#include "px-window.h"
+
+#define SURFACE_SIDE 1024
+#define GRAB_RADIUS 12.0
+
+struct _PxCorrespondencePage
+{
+  GtkWidget             parent_instance;
+
+  GListModel           *studies;
+  PxEmbedder           *embedder;
+  gboolean              privacy;
+
+  PxStudy              *source;
+  GPtrArray            *targets;     // PxStudy
+  PeacMatchContext     *ctx;
+  PxMatchScene          scene;
+  PeacMatchMode         mode;
+  guint                 pin_counter;
+
+  int                   drag_pin;    // pin being corrected, −1 when none
+  int                   drag_target;
+  double                drag_x, drag_y;
+
+  GtkDropDown          *source_dropdown;
+  GtkStack             *stack;
+  GtkDrawingArea       *area;
+  GtkLabel             *status_label;
+  GtkAdjustment        *opacity;
+  GtkAdjustment        *buddies_k;
+  GSimpleActionGroup   *actions;
+};
+
+G_DEFINE_FINAL_TYPE (PxCorrespondencePage, px_correspondence_page, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_PRIVACY,
+  N_PROPS
+};
+
+static GParamSpec *properties [N_PROPS];
+
+static void rebuild (PxCorrespondencePage *self);
+
+static gboolean
+get_flag (PxCorrespondencePage *self,
+          const char           *name)
+{
+  g_autoptr(GVariant) state = g_action_group_get_action_state (G_ACTION_GROUP (self->actions), name);
+
+  return g_variant_get_boolean (state);
+}
+
+static void
+pin_clear (gpointer data)
+{
+  g_free (((PxMatchPin *) data)->name);
+}
+
+static char *
+panel_label (PxCorrespondencePage *self,
+             int                   panel)
+{
+  PxStudy *study = panel == 0 ? self->source : g_ptr_array_index (self->targets, panel - 1);
+
+  if (self->privacy)
+    return panel == 0 ? g_strdup (_("Source")) :
+      /* Translators: a target radiograph of the correspondence page, by number */
+      g_strdup_printf (_("Target %d"), panel);
+  return g_strdup (px_study_get_title (study));
+}
+
+// The file-name-safe counterpart of panel_label, for exports.
+static char *
+export_name (PxCorrespondencePage *self,
+             int                   panel)
+{
+  PxStudy *study = panel == 0 ? self->source : g_ptr_array_index (self->targets, panel - 1);
+
+  if (self->privacy)
+    return panel == 0 ? g_strdup ("source") : g_strdup_printf ("target-%d", panel);
+  return g_strdup (px_study_get_title (study));
+}
+
+static void
+update_status (PxCorrespondencePage *self)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  if (self->source == NULL || self->targets->len == 0)
+    ;
+  else if (self->ctx == NULL)
+    g_string_append (text, _("Embedding the radiographs with the model in use…"));
+  else if (!self->scene.has_query)
+    g_string_append (text, _("Point at the source to match; click or press Enter to pin; arrow keys move the query"));
+  else
+    for (guint t = 0; t < self->targets->len; t++)
+      {
+        const PeacMatch *a = &self->scene.answers[t];
+        g_autofree char *name = panel_label (self, t + 1);
+
+        if (t > 0)
+          g_string_append (text, "   ");
+        if (a->found)
+          /* Translators: target name, matched cell (row, column) and the match confidence */
+          g_string_append_printf (text, _("%s: cell (%d, %d), confidence %.2f"),
+                                  name, a->row, a->col, a->confidence);
+        else
+          /* Translators: target name; the model found no confident match there */
+          g_string_append_printf (text, _("%s: no match"), name);
+      }
+  gtk_label_set_text (self->status_label, text->str);
+}
+
+static void
+answer_query (PxCorrespondencePage *self)
+{
+  if (self->ctx == NULL || !self->scene.has_query)
+    return;
+  for (guint t = 0; t < self->targets->len; t++)
+    peac_match_query (self->ctx, t, self->scene.qx, self->scene.qy, self->mode,
+                      &self->scene.answers[t], self->scene.sim[t]);
+}
+
+static void
+answer_pin (PxCorrespondencePage *self,
+            PxMatchPin           *pin)
+{
+  for (guint t = 0; self->ctx != NULL && t < self->targets->len; t++)
+    if (!pin->moved[t])
+      peac_match_query (self->ctx, t, pin->x, pin->y, self->mode, &pin->match[t], NULL);
+}
+
+static void
+update_buddies (PxCorrespondencePage *self)
+{
+  int k = (int) gtk_adjustment_get_value (self->buddies_k);
+
+  self->scene.n_buddies = 0;
+  if (self->ctx != NULL && self->targets->len > 0 && get_flag (self, "buddies"))
+    self->scene.n_buddies = peac_match_buddies_spread (self->ctx, 0, MIN (k, PX_MATCH_MAX_BUDDIES),
+                                                       self->scene.buddies);
+}
+
+static void
+refresh (PxCorrespondencePage *self)
+{
+  update_status (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self->area));
+}
+
+static void
+set_query (PxCorrespondencePage *self,
+           double                x,
+           double                y)
+{
+  const PxMatchPanel *src = &self->scene.panels[0];
+
+  if (self->scene.n_panels == 0)
+    return;
+  self->scene.has_query = TRUE;
+  self->scene.qx = CLAMP (x, 0, src->width - 1e-3);
+  self->scene.qy = CLAMP (y, 0, src->height - 1e-3);
+  answer_query (self);
+  refresh (self);
+}
+
+static void
+add_pin (PxCorrespondencePage *self,
+         const char           *name,
+         double                x,
+         double                y,
+         int                   colour)
+{
+  PxMatchPin pin = { 0 };
+
+  self->pin_counter++;
+  if (name != NULL)
+    pin.name = g_strdup (name);
+  else if (get_flag (self, "landmarks"))
+    /* Translators: default name of a landmark pin, by number */
+    pin.name = g_strdup_printf (_("Landmark %u"), self->pin_counter);
+  else
+    pin.name = g_strdup_printf ("%u", self->pin_counter);
+  pin.colour = colour >= 0 ? colour : (int) (self->pin_counter - 1) % PX_MATCH_N_COLOURS;
+  pin.x = x;
+  pin.y = y;
+  answer_pin (self, &pin);
+  g_array_append_val (self->scene.pins, pin);
+  refresh (self);
+}
+
+static void
+try_build_context (PxCorrespondencePage *self)
+{
+  g_autofree PeacGrid *grids = NULL;
+  PxEmbedding *source;
+  char err[256];
+
+  if (self->ctx != NULL || self->source == NULL || self->targets->len == 0 || self->embedder == NULL)
+    return;
+  source = px_embedder_lookup (self->embedder, self->source);
+  if (source == NULL)
+    return;
+  grids = g_new0 (PeacGrid, self->targets->len);
+  for (guint t = 0; t < self->targets->len; t++)
+    {
+      PxEmbedding *e = px_embedder_lookup (self->embedder, g_ptr_array_index (self->targets, t));
+
+      if (e == NULL)
+        return;
+      grids[t] = (PeacGrid) { e->tokens, e->gh, e->gw, e->width, e->height };
+      self->scene.panels[t + 1].gh = e->gh;
+      self->scene.panels[t + 1].gw = e->gw;
+      g_free (self->scene.sim[t]);
+      self->scene.sim[t] = g_new0 (float, (gsize) e->gh * e->gw);
+    }
+  self->scene.panels[0].gh = source->gh;
+  self->scene.panels[0].gw = source->gw;
+  self->ctx = peac_match_context_new (&(PeacGrid) { source->tokens, source->gh, source->gw,
+                                                    source->width, source->height },
+                                      grids, (int) self->targets->len, source->dim, NULL,
+                                      err, sizeof err);
+  if (self->ctx == NULL)
+    {
+      gtk_label_set_text (self->status_label, err);
+      return;
+    }
+  answer_query (self);
+  for (guint i = 0; i < self->scene.pins->len; i++)
+    answer_pin (self, &g_array_index (self->scene.pins, PxMatchPin, i));
+  update_buddies (self);
+  refresh (self);
+}
+
+static cairo_surface_t *
+surface_for_study (PxStudy *study)
+{
+  cairo_surface_t *surface = g_object_get_data (G_OBJECT (study), "px-match-surface");
+
+  if (surface == NULL)
+    {
+      surface = px_match_surface_for_image (px_study_get_image (study), SURFACE_SIDE);
+      g_object_set_data_full (G_OBJECT (study), "px-match-surface", surface,
+                              (GDestroyNotify) cairo_surface_destroy);
+    }
+  return surface;
+}
+
+static void
+clear_scene_panels (PxCorrespondencePage *self)
+{
+  for (int i = 0; i < self->scene.n_panels; i++)
+    {
+      g_clear_pointer (&self->scene.panels[i].surface, cairo_surface_destroy);
+      g_clear_pointer (&self->scene.panels[i].label, g_free);
+    }
+  for (int t = 0; t < PX_MATCH_MAX_TARGETS; t++)
+    g_clear_pointer (&self->scene.sim[t], g_free);
+  self->scene.n_panels = 0;
+  self->scene.n_buddies = 0;
+  g_clear_pointer (&self->ctx, peac_match_context_free);
+}
+
+// Takes the source and targets from the studies and asks for their grids; the context is
+// built when the last one lands.
+static void
+rebuild (PxCorrespondencePage *self)
+{
+  guint n = self->studies != NULL ? g_list_model_get_n_items (self->studies) : 0;
+  g_autoptr(GPtrArray) wanted = g_ptr_array_new ();
+  int source_index = -1;
+
+  clear_scene_panels (self);
+  g_ptr_array_set_size (self->targets, 0);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(PxStudy) study = g_list_model_get_item (self->studies, i);
+
+      if (study == self->source)
+        source_index = (int) i;
+    }
+  if (source_index < 0)
+    {
+      g_clear_object (&self->source);
+      g_array_set_size (self->scene.pins, 0);
+      if (n > 0)
+        {
+          self->source = g_list_model_get_item (self->studies, 0);
+          source_index = 0;
+        }
+    }
+  for (guint k = 1; k < n && self->targets->len < PX_MATCH_MAX_TARGETS; k++)
+    g_ptr_array_add (self->targets, g_list_model_get_item (self->studies, (source_index + k) % n));
+
+  gtk_stack_set_visible_child_name (self->stack, self->targets->len > 0 ? "view" : "empty");
+  if (self->targets->len == 0)
+    {
+      refresh (self);
+      return;
+    }
+
+  self->scene.n_panels = 1 + (int) self->targets->len;
+  for (int i = 0; i < self->scene.n_panels; i++)
+    {
+      PxStudy *study = i == 0 ? self->source : g_ptr_array_index (self->targets, i - 1);
+      const PxImage *image = px_study_get_image (study);
+
+      self->scene.panels[i].surface = cairo_surface_reference (surface_for_study (study));
+      self->scene.panels[i].width = image->width;
+      self->scene.panels[i].height = image->height;
+      self->scene.panels[i].label = panel_label (self, i);
+      self->scene.panels[i].gh = self->scene.panels[i].gw = 1;
+      g_ptr_array_add (wanted, study);
+    }
+  if (self->scene.has_query)
+    set_query (self, self->scene.qx, self->scene.qy);
+  for (guint i = 0; i < self->scene.pins->len; i++)
+    memset (g_array_index (self->scene.pins, PxMatchPin, i).moved, 0, sizeof (gboolean) * PX_MATCH_MAX_TARGETS);
+
+  if (self->embedder != NULL)
+    px_embedder_request (self->embedder, (PxStudy **) wanted->pdata, wanted->len);
+  try_build_context (self);
+  refresh (self);
+}
+
+static void
+on_source_selected (PxCorrespondencePage *self)
+{
+  PxStudy *study = gtk_drop_down_get_selected_item (self->source_dropdown);
+
+  if (study == NULL || study == self->source)
+    return;
+  g_set_object (&self->source, study);
+  g_array_set_size (self->scene.pins, 0);
+  self->scene.has_query = FALSE;
+  rebuild (self);
+}
+
+static void
+on_studies_changed (PxCorrespondencePage *self)
+{
+  rebuild (self);
+  if (self->source != NULL)
+    for (guint i = 0; i < g_list_model_get_n_items (self->studies); i++)
+      {
+        g_autoptr(PxStudy) study = g_list_model_get_item (self->studies, i);
+
+        if (study == self->source)
+          gtk_drop_down_set_selected (self->source_dropdown, i);
+      }
+}
+
+static void
+on_model_changed (PxCorrespondencePage *self)
+{
+  rebuild (self);
+}
+
+static void
+draw_area (GtkDrawingArea *area,
+           cairo_t        *cr,
+           int             width,
+           int             height,
+           gpointer        user_data)
+{
+  PxCorrespondencePage *self = user_data;
+
+  self->scene.opacity = gtk_adjustment_get_value (self->opacity);
+  self->scene.heatmap = get_flag (self, "heatmap");
+  self->scene.grid_layout = get_flag (self, "grid");
+  px_match_scene_draw (&self->scene, cr, width, height);
+}
+
+static void
+on_motion (GtkEventControllerMotion *motion,
+           double                    x,
+           double                    y,
+           PxCorrespondencePage     *self)
+{
+  double ix, iy;
+
+  if (self->drag_pin < 0 &&
+      px_match_scene_locate (&self->scene, gtk_widget_get_width (GTK_WIDGET (self->area)),
+                             gtk_widget_get_height (GTK_WIDGET (self->area)), x, y, &ix, &iy) == 0)
+    set_query (self, ix, iy);
+}
+
+static void
+on_drag_begin (GtkGestureDrag       *gesture,
+               double                x,
+               double                y,
+               PxCorrespondencePage *self)
+{
+  double w = gtk_widget_get_width (GTK_WIDGET (self->area));
+  double h = gtk_widget_get_height (GTK_WIDGET (self->area));
+  double best = GRAB_RADIUS;
+
+  gtk_widget_grab_focus (GTK_WIDGET (self->area));
+  self->drag_pin = -1;
+  self->drag_x = x;
+  self->drag_y = y;
+  if (!get_flag (self, "landmarks"))
+    return;
+  for (guint i = 0; i < self->scene.pins->len; i++)
+    for (guint t = 0; t < self->targets->len; t++)
+      {
+        PxMatchPin *pin = &g_array_index (self->scene.pins, PxMatchPin, i);
+        double vx, vy;
+
+        px_match_scene_to_view (&self->scene, w, h, (int) t + 1, pin->match[t].x, pin->match[t].y, &vx, &vy);
+        if (hypot (vx - x, vy - y) < best)
+          {
+            best = hypot (vx - x, vy - y);
+            self->drag_pin = (int) i;
+            self->drag_target = (int) t;
+          }
+      }
+}
+
+static void
+on_drag_update (GtkGestureDrag       *gesture,
+                double                dx,
+                double                dy,
+                PxCorrespondencePage *self)
+{
+  double w = gtk_widget_get_width (GTK_WIDGET (self->area));
+  double h = gtk_widget_get_height (GTK_WIDGET (self->area));
+  double ix, iy;
+  PxMatchPin *pin;
+
+  if (self->drag_pin < 0 ||
+      px_match_scene_locate (&self->scene, w, h, self->drag_x + dx, self->drag_y + dy, &ix, &iy) != self->drag_target + 1)
+    return;
+  pin = &g_array_index (self->scene.pins, PxMatchPin, self->drag_pin);
+  pin->moved[self->drag_target] = TRUE;
+  pin->match[self->drag_target].x = (float) ix;
+  pin->match[self->drag_target].y = (float) iy;
+  gtk_widget_queue_draw (GTK_WIDGET (self->area));
+}
+
+static void
+on_drag_end (GtkGestureDrag       *gesture,
+             double                dx,
+             double                dy,
+             PxCorrespondencePage *self)
+{
+  double w = gtk_widget_get_width (GTK_WIDGET (self->area));
+  double h = gtk_widget_get_height (GTK_WIDGET (self->area));
+  double ix, iy;
+
+  // A press that did not move is a click: on the source it pins the point.
+  if (self->drag_pin < 0 && hypot (dx, dy) < 4 &&
+      px_match_scene_locate (&self->scene, w, h, self->drag_x, self->drag_y, &ix, &iy) == 0)
+    {
+      set_query (self, ix, iy);
+      add_pin (self, NULL, ix, iy, -1);
+    }
+  self->drag_pin = -1;
+}
+
+static void
+move_query_cells (PxCorrespondencePage *self,
+                  int                   drow,
+                  int                   dcol)
+{
+  const PxMatchPanel *src = &self->scene.panels[0];
+  double cw, ch;
+  int row, col;
+
+  if (self->scene.n_panels == 0)
+    return;
+  cw = src->width / src->gw;
+  ch = src->height / src->gh;
+  row = self->scene.has_query ? (int) (self->scene.qy / ch) : src->gh / 2;
+  col = self->scene.has_query ? (int) (self->scene.qx / cw) : src->gw / 2;
+  if (self->scene.has_query)
+    row += drow, col += dcol;
+  row = CLAMP (row, 0, src->gh - 1);
+  col = CLAMP (col, 0, src->gw - 1);
+  set_query (self, (col + 0.5) * cw, (row + 0.5) * ch);
+}
+
+static gboolean
+on_key_pressed (GtkEventControllerKey *controller,
+                guint                  keyval,
+                guint                  keycode,
+                GdkModifierType        state,
+                PxCorrespondencePage  *self)
+{
+  switch (keyval)
+    {
+    case GDK_KEY_Left:
+      move_query_cells (self, 0, -1);
+      return TRUE;
+    case GDK_KEY_Right:
+      move_query_cells (self, 0, 1);
+      return TRUE;
+    case GDK_KEY_Up:
+      move_query_cells (self, -1, 0);
+      return TRUE;
+    case GDK_KEY_Down:
+      move_query_cells (self, 1, 0);
+      return TRUE;
+    case GDK_KEY_Return:
+    case GDK_KEY_KP_Enter:
+      g_action_group_activate_action (G_ACTION_GROUP (self->actions), "pin", NULL);
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+static void
+toggle_change_state (GSimpleAction *action,
+                     GVariant      *state,
+                     gpointer       user_data)
+{
+  PxCorrespondencePage *self = user_data;
+
+  g_simple_action_set_state (action, state);
+  update_buddies (self);
+  refresh (self);
+}
+
+static void
+query_cell_action (GSimpleAction *action,
+                   GVariant      *param,
+                   gpointer       user_data)
+{
+  PxCorrespondencePage *self = user_data;
+  const PxMatchPanel *src = &self->scene.panels[0];
+  int row, col;
+
+  g_variant_get (param, "(ii)", &row, &col);
+  if (self->scene.n_panels == 0)
+    return;
+  row = CLAMP (row, 0, src->gh - 1);
+  col = CLAMP (col, 0, src->gw - 1);
+  set_query (self, (col + 0.5) * src->width / src->gw, (row + 0.5) * src->height / src->gh);
+}
+
+static void
+query_point_action (GSimpleAction *action,
+                    GVariant      *param,
+                    gpointer       user_data)
+{
+  double x, y;
+
+  g_variant_get (param, "(dd)", &x, &y);
+  set_query (user_data, x, y);
+}
+
+static void
+move_query_action (GSimpleAction *action,
+                   GVariant      *param,
+                   gpointer       user_data)
+{
+  int drow, dcol;
+
+  g_variant_get (param, "(ii)", &drow, &dcol);
+  move_query_cells (user_data, drow, dcol);
+}
+
+static void
+pin_action (GSimpleAction *action,
+            GVariant      *param,
+            gpointer       user_data)
+{
+  PxCorrespondencePage *self = user_data;
+
+  if (self->scene.has_query)
+    add_pin (self, NULL, self->scene.qx, self->scene.qy, -1);
+}
+
+static void
+clear_pins_action (GSimpleAction *action,
+                   GVariant      *param,
+                   gpointer       user_data)
+{
+  PxCorrespondencePage *self = user_data;
+
+  g_array_set_size (self->scene.pins, 0);
+  self->pin_counter = 0;
+  refresh (self);
+}
+
+static void
+mode_change_state (GSimpleAction *action,
+                   GVariant      *state,
+                   gpointer       user_data)
+{
+  PxCorrespondencePage *self = user_data;
+
+  g_simple_action_set_state (action, state);
+  self->mode = g_str_equal (g_variant_get_string (state, NULL), "nearest") ? PEAC_MATCH_NEAREST : PEAC_MATCH_GUIDED;
+  answer_query (self);
+  for (guint i = 0; i < self->scene.pins->len; i++)
+    answer_pin (self, &g_array_index (self->scene.pins, PxMatchPin, i));
+  refresh (self);
+}
+
+static void
+opacity_action (GSimpleAction *action,
+                GVariant      *param,
+                gpointer       user_data)
+{
+  PxCorrespondencePage *self = user_data;
+
+  gtk_adjustment_set_value (self->opacity, g_variant_get_double (param));
+}
+
+static void
+show_error (PxCorrespondencePage *self,
+            GError               *error)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+
+  if (PX_IS_WINDOW (root))
+    px_window_show_error (PX_WINDOW (root), error->message);
+  else
+    g_warning ("%s", error->message);
+}
+
+typedef void (*ChosenFn) (PxCorrespondencePage *self, GFile *file, const char *format);
+
+static void
+on_chooser_response (GtkNativeDialog      *dialog,
+                     int                   response,
+                     PxCorrespondencePage *self)
+{
+  ChosenFn callback = g_object_get_data (G_OBJECT (dialog), "px-callback");
+  const char *format = g_object_get_data (G_OBJECT (dialog), "px-format");
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      callback (self, file, format);
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+}
+
+static void
+choose_file (PxCorrespondencePage *self,
+             const char           *title,
+             GtkFileChooserAction  mode,
+             const char           *suggested,
+             const char           *format,
+             ChosenFn              callback)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkFileChooserNative *chooser =
+    gtk_file_chooser_native_new (title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, mode,
+                                 mode == GTK_FILE_CHOOSER_ACTION_SAVE ? _("_Save") : _("_Open"),
+                                 _("_Cancel"));
+
+  if (suggested != NULL)
+    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), suggested);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  g_object_set_data (G_OBJECT (chooser), "px-callback", callback);
+  g_object_set_data_full (G_OBJECT (chooser), "px-format", g_strdup (format), g_free);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_chooser_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+export_view_chosen (PxCorrespondencePage *self,
+                    GFile                *file,
+                    const char           *format)
+{
+  g_autofree char *path = g_file_get_path (file);
+  g_autoptr(GError) error = NULL;
+  double w = MAX (gtk_widget_get_width (GTK_WIDGET (self->area)), 800);
+  double h = MAX (gtk_widget_get_height (GTK_WIDGET (self->area)), 500);
+
+  if (!px_correspondence_page_export_view (self, path, format, w, h, &error))
+    show_error (self, error);
+}
+
+static void
+export_points_chosen (PxCorrespondencePage *self,
+                      GFile                *file,
+                      const char           *format)
+{
+  g_autofree char *path = g_file_get_path (file);
+  g_autoptr(GError) error = NULL;
+
+  if (!px_correspondence_page_export_points (self, path, format, &error))
+    show_error (self, error);
+}
+
+static void
+save_landmarks_chosen (PxCorrespondencePage *self,
+                       GFile                *file,
+                       const char           *format)
+{
+  g_autofree char *path = g_file_get_path (file);
+  g_autoptr(GError) error = NULL;
+
+  if (!px_correspondence_page_save_landmarks (self, path, &error))
+    show_error (self, error);
+}
+
+static void
+load_landmarks_chosen (PxCorrespondencePage *self,
+                       GFile                *file,
+                       const char           *format)
+{
+  g_autofree char *path = g_file_get_path (file);
+  g_autoptr(GError) error = NULL;
+
+  if (!px_correspondence_page_load_landmarks (self, path, &error))
+    show_error (self, error);
+}
+
+static void
+export_view_action (GSimpleAction *action,
+                    GVariant      *param,
+                    gpointer       user_data)
+{
+  const char *format = g_variant_get_string (param, NULL);
+  g_autofree char *name = g_strdup_printf ("correspondence.%s", format);
+
+  choose_file (user_data, _("Export View"), GTK_FILE_CHOOSER_ACTION_SAVE, name, format, export_view_chosen);
+}
+
+static void
+export_points_action (GSimpleAction *action,
+                      GVariant      *param,
+                      gpointer       user_data)
+{
+  const char *format = g_variant_get_string (param, NULL);
+  g_autofree char *name = g_strdup_printf ("points.%s", format);
+
+  choose_file (user_data, _("Export Points"), GTK_FILE_CHOOSER_ACTION_SAVE, name, format, export_points_chosen);
+}
+
+static void
+save_landmarks_action (GSimpleAction *action,
+                       GVariant      *param,
+                       gpointer       user_data)
+{
+  choose_file (user_data, _("Save Landmarks to Folder"), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+               NULL, NULL, save_landmarks_chosen);
+}
+
+static void
+load_landmarks_action (GSimpleAction *action,
+                       GVariant      *param,
+                       gpointer       user_data)
+{
+  choose_file (user_data, _("Load Landmarks of the Source"), GTK_FILE_CHOOSER_ACTION_OPEN,
+               NULL, NULL, load_landmarks_chosen);
+}
+
+static const GActionEntry page_actions[] = {
+  { "grid", NULL, NULL, "false", toggle_change_state },
+  { "heatmap", NULL, NULL, "false", toggle_change_state },
+  { "buddies", NULL, NULL, "false", toggle_change_state },
+  { "landmarks", NULL, NULL, "false", toggle_change_state },
+  { "mode", NULL, "s", "'guided'", mode_change_state },
+  { "query-cell", query_cell_action, "(ii)" },
+  { "query-point", query_point_action, "(dd)" },
+  { "move-query", move_query_action, "(ii)" },
+  { "opacity", opacity_action, "d" },
+  { "pin", pin_action },
+  { "clear-pins", clear_pins_action },
+  { "export-view", export_view_action, "s" },
+  { "export-points", export_points_action, "s" },
+  { "save-landmarks", save_landmarks_action },
+  { "load-landmarks", load_landmarks_action },
+};
+
+static void
+px_correspondence_page_dispose (GObject *object)
+{
+  PxCorrespondencePage *self = (PxCorrespondencePage *)object;
+  GtkWidget *child;
+
+  clear_scene_panels (self);
+  if (self->embedder != NULL)
+    g_signal_handlers_disconnect_by_data (self->embedder, self);
+  g_clear_object (&self->embedder);
+  g_clear_object (&self->studies);
+  g_clear_object (&self->source);
+  g_clear_object (&self->actions);
+  gtk_widget_dispose_template (GTK_WIDGET (self), PX_TYPE_CORRESPONDENCE_PAGE);
+  // The template's top box has no id, so it is unparented here.
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))))
+    gtk_widget_unparent (child);
+
+  G_OBJECT_CLASS (px_correspondence_page_parent_class)->dispose (object);
+}
+
+static void
+px_correspondence_page_finalize (GObject *object)
+{
+  PxCorrespondencePage *self = (PxCorrespondencePage *)object;
+
+  g_clear_pointer (&self->targets, g_ptr_array_unref);
+  g_clear_pointer (&self->scene.pins, g_array_unref);
+
+  G_OBJECT_CLASS (px_correspondence_page_parent_class)->finalize (object);
+}
+
+static void
+px_correspondence_page_get_property (GObject    *object,
+                                     guint       prop_id,
+                                     GValue     *value,
+                                     GParamSpec *pspec)
+{
+  PxCorrespondencePage *self = PX_CORRESPONDENCE_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_PRIVACY:
+      g_value_set_boolean (value, self->privacy);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+px_correspondence_page_set_property (GObject      *object,
+                                     guint         prop_id,
+                                     const GValue *value,
+                                     GParamSpec   *pspec)
+{
+  PxCorrespondencePage *self = PX_CORRESPONDENCE_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_PRIVACY:
+      if (self->privacy != g_value_get_boolean (value))
+        {
+          self->privacy = g_value_get_boolean (value);
+          for (int i = 0; i < self->scene.n_panels; i++)
+            {
+              g_free (self->scene.panels[i].label);
+              self->scene.panels[i].label = panel_label (self, i);
+            }
+          refresh (self);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+px_correspondence_page_class_init (PxCorrespondencePageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = px_correspondence_page_dispose;
+  object_class->finalize = px_correspondence_page_finalize;
+  object_class->get_property = px_correspondence_page_get_property;
+  object_class->set_property = px_correspondence_page_set_property;
+
+  properties [PROP_PRIVACY] =
+    g_param_spec_boolean ("privacy", NULL, NULL, FALSE,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  px_ensure_resources ();
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/peac/Explorer/px-correspondence-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, PxCorrespondencePage, source_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, PxCorrespondencePage, stack);
+  gtk_widget_class_bind_template_child (widget_class, PxCorrespondencePage, area);
+  gtk_widget_class_bind_template_child (widget_class, PxCorrespondencePage, status_label);
+  gtk_widget_class_bind_template_child (widget_class, PxCorrespondencePage, opacity);
+  gtk_widget_class_bind_template_child (widget_class, PxCorrespondencePage, buddies_k);
+}
+
+static void
+px_correspondence_page_init (PxCorrespondencePage *self)
+{
+  GtkEventController *motion, *key;
+  GtkGesture *drag;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->targets = g_ptr_array_new_with_free_func (g_object_unref);
+  self->scene.pins = g_array_new (FALSE, TRUE, sizeof (PxMatchPin));
+  g_array_set_clear_func (self->scene.pins, pin_clear);
+  self->scene.opacity = 0.5;
+  self->drag_pin = -1;
+
+  self->actions = g_simple_action_group_new ();
+  g_action_map_add_action_entries (G_ACTION_MAP (self->actions), page_actions,
+                                   G_N_ELEMENTS (page_actions), self);
+  gtk_widget_insert_action_group (GTK_WIDGET (self), "corr", G_ACTION_GROUP (self->actions));
+
+  gtk_drop_down_set_expression (self->source_dropdown,
+                                gtk_property_expression_new (PX_TYPE_STUDY, NULL, "title"));
+  g_signal_connect_swapped (self->source_dropdown, "notify::selected-item",
+                            G_CALLBACK (on_source_selected), self);
+  g_signal_connect_swapped (self->opacity, "value-changed", G_CALLBACK (gtk_widget_queue_draw), self->area);
+  g_signal_connect_swapped (self->buddies_k, "value-changed", G_CALLBACK (update_buddies), self);
+  g_signal_connect_swapped (self->buddies_k, "value-changed", G_CALLBACK (refresh), self);
+
+  gtk_drawing_area_set_draw_func (self->area, draw_area, self, NULL);
+  motion = gtk_event_controller_motion_new ();
+  g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->area), motion);
+  drag = gtk_gesture_drag_new ();
+  g_signal_connect (drag, "drag-begin", G_CALLBACK (on_drag_begin), self);
+  g_signal_connect (drag, "drag-update", G_CALLBACK (on_drag_update), self);
+  g_signal_connect (drag, "drag-end", G_CALLBACK (on_drag_end), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->area), GTK_EVENT_CONTROLLER (drag));
+  key = gtk_event_controller_key_new ();
+  g_signal_connect (key, "key-pressed", G_CALLBACK (on_key_pressed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->area), key);
+
+  rebuild (self);
+}
+
+void
+px_correspondence_page_set_studies (PxCorrespondencePage *self,
+                                    GListModel           *studies)
+{
+  g_return_if_fail (PX_IS_CORRESPONDENCE_PAGE (self));
+
+  if (self->studies != NULL)
+    g_signal_handlers_disconnect_by_data (self->studies, self);
+  g_set_object (&self->studies, studies);
+  gtk_drop_down_set_model (self->source_dropdown, studies);
+  if (studies != NULL)
+    g_signal_connect_object (studies, "items-changed", G_CALLBACK (on_studies_changed), self,
+                             G_CONNECT_SWAPPED | G_CONNECT_AFTER);
+  on_studies_changed (self);
+}
+
+static void
+on_embedded (PxCorrespondencePage *self)
+{
+  try_build_context (self);
+}
+
+void
+px_correspondence_page_set_embedder (PxCorrespondencePage *self,
+                                     PxEmbedder           *embedder)
+{
+  g_return_if_fail (PX_IS_CORRESPONDENCE_PAGE (self));
+
+  if (self->embedder != NULL)
+    g_signal_handlers_disconnect_by_data (self->embedder, self);
+  g_set_object (&self->embedder, embedder);
+  if (embedder != NULL)
+    {
+      g_signal_connect_swapped (embedder, "embedded", G_CALLBACK (on_embedded), self);
+      g_signal_connect_swapped (embedder, "notify::model", G_CALLBACK (on_model_changed), self);
+    }
+  rebuild (self);
+}
+
+/**
+ * px_correspondence_page_set_source:
+ *
+ * Makes @study (one of the open studies) the source; the studies after it become targets.
+ */
+void
+px_correspondence_page_set_source (PxCorrespondencePage *self,
+                                   PxStudy              *study)
+{
+  g_return_if_fail (PX_IS_CORRESPONDENCE_PAGE (self));
+
+  for (guint i = 0; self->studies != NULL && i < g_list_model_get_n_items (self->studies); i++)
+    {
+      g_autoptr(PxStudy) item = g_list_model_get_item (self->studies, i);
+
+      if (item == study)
+        gtk_drop_down_set_selected (self->source_dropdown, i);
+    }
+}
+
+gboolean
+px_correspondence_page_get_ready (PxCorrespondencePage *self)
+{
+  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), FALSE);
+  return self->ctx != NULL;
+}
+
+guint
+px_correspondence_page_get_n_targets (PxCorrespondencePage *self)
+{
+  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), 0);
+  return self->targets->len;
+}
+
+/**
+ * px_correspondence_page_get_answer:
+ * @answer: (out): the current query's answer in @target
+ *
+ * Returns: %FALSE when there is no answered query
+ */
+gboolean
+px_correspondence_page_get_answer (PxCorrespondencePage *self,
+                                   guint                 target,
+                                   PeacMatch            *answer)
+{
+  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), FALSE);
+
+  if (self->ctx == NULL || !self->scene.has_query || target >= self->targets->len)
+    return FALSE;
+  *answer = self->scene.answers[target];
+  return TRUE;
+}
+
+guint
+px_correspondence_page_get_n_pins (PxCorrespondencePage *self)
+{
+  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), 0);
+  return self->scene.pins->len;
+}
+
+/**
+ * px_correspondence_page_get_pin:
+ * @target: the target whose answer to return in @answer
+ * @x: (out): the pin's source point (continuous pixels)
+ *
+ * Returns: %FALSE when @pin or @target is out of range
+ */
+gboolean
+px_correspondence_page_get_pin (PxCorrespondencePage *self,
+                                guint                 pin,
+                                guint                 target,
+                                double               *x,
+                                double               *y,
+                                PeacMatch            *answer)
+{
+  const PxMatchPin *p;
+
+  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), FALSE);
+
+  if (pin >= self->scene.pins->len || target >= self->targets->len)
+    return FALSE;
+  p = &g_array_index (self->scene.pins, PxMatchPin, pin);
+  *x = p->x;
+  *y = p->y;
+  *answer = p->match[target];
+  return TRUE;
+}
+
+/**
+ * px_correspondence_page_view_point:
+ * @panel: 0 for the source, t + 1 for target t
+ *
+ * Where image point (@x, @y) of @panel lies in a view (or export) of @width × @height.
+ */
+void
+px_correspondence_page_view_point (PxCorrespondencePage *self,
+                                   double                width,
+                                   double                height,
+                                   int                   panel,
+                                   double                x,
+                                   double                y,
+                                   double               *view_x,
+                                   double               *view_y)
+{
+  g_return_if_fail (PX_IS_CORRESPONDENCE_PAGE (self));
+
+  self->scene.grid_layout = get_flag (self, "grid");
+  px_match_scene_to_view (&self->scene, width, height, panel, x, y, view_x, view_y);
+}
+
+/**
+ * px_correspondence_page_export_view:
+ * @format: "png" or "svg"
+ *
+ * Draws the view as it is on screen (without the tool bar) into a file.
+ */
+gboolean
+px_correspondence_page_export_view (PxCorrespondencePage *self,
+                                    const char           *path,
+                                    const char           *format,
+                                    double                width,
+                                    double                height,
+                                    GError              **error)
+{
+  cairo_surface_t *surface;
+  cairo_status_t status;
+  cairo_t *cr;
+
+  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), FALSE);
+
+  if (g_str_equal (format, "svg"))
+    surface = cairo_svg_surface_create (path, width, height);
+  else
+    surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, (int) ceil (width), (int) ceil (height));
+  cr = cairo_create (surface);
+  self->scene.opacity = gtk_adjustment_get_value (self->opacity);
+  self->scene.heatmap = get_flag (self, "heatmap");
+  self->scene.grid_layout = get_flag (self, "grid");
+  px_match_scene_draw (&self->scene, cr, width, height);
+  cairo_destroy (cr);
+  status = cairo_surface_status (surface);
+  if (status == CAIRO_STATUS_SUCCESS && !g_str_equal (format, "svg"))
+    status = cairo_surface_write_to_png (surface, path);
+  cairo_surface_finish (surface);
+  if (status == CAIRO_STATUS_SUCCESS)
+    status = cairo_surface_status (surface);
+  cairo_surface_destroy (surface);
+
+  if (status != CAIRO_STATUS_SUCCESS)
+    {
+      g_autofree char *name = g_path_get_basename (path);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   /* Translators: a file name, then the reason */
+                   _("Could not write “%s”: %s"), name, cairo_status_to_string (status));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+csv_field (GString    *out,
+           const char *text)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = text; *p; p++)
+    {
+      if (*p == '"')
+        g_string_append_c (out, '"');
+      g_string_append_c (out, *p);
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+json_string (GString    *out,
+             const char *text)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = text; *p; p++)
+    {
+      if (*p == '"' || *p == '\\')
+        g_string_append_printf (out, "\\%c", *p);
+      else if ((guchar) *p < 0x20)
+        g_string_append_printf (out, "\\u%04x", *p);
+      else
+        g_string_append_c (out, *p);
+    }
+  g_string_append_c (out, '"');
+}
+
+/**
+ * px_correspondence_page_export_points:
+ * @format: "csv" or "json"
+ *
+ * Writes every pin with its answer in every target. Coordinates are image pixels in the
+ * pixel-centre convention of the landmark files. With privacy on, images are named
+ * "source" and "target-N" instead of by their titles.
+ */
+gboolean
+px_correspondence_page_export_points (PxCorrespondencePage *self,
+                                      const char           *path,
+                                      const char           *format,
+                                      GError              **error)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  gboolean json = g_str_equal (format, "json");
+  char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), FALSE);
+
+  if (json)
+    g_string_append (out, "{\n  \"format\": \"peac-correspondence\",\n  \"version\": 1,\n  \"pins\": [");
+  else
+    g_string_append (out, "pin,image,role,x,y,found,confidence,corrected\n");
+
+  for (guint i = 0; i < self->scene.pins->len; i++)
+    {
+      const PxMatchPin *pin = &g_array_index (self->scene.pins, PxMatchPin, i);
+
+      for (int p = 0; p < self->scene.n_panels; p++)
+        {
+          g_autofree char *image = export_name (self, p);
+          const PeacMatch *m = p > 0 ? &pin->match[p - 1] : NULL;
+          gboolean found = p == 0 || m->found || pin->moved[p - 1];
+          double x = (p == 0 ? pin->x : m->x) - 0.5, y = (p == 0 ? pin->y : m->y) - 0.5;
+
+          g_ascii_formatd (a, sizeof a, "%.2f", x);
+          g_ascii_formatd (b, sizeof b, "%.2f", y);
+          g_ascii_formatd (c, sizeof c, "%.4f", p == 0 ? 1.0 : m->confidence);
+          if (json)
+            {
+              g_string_append (out, i == 0 && p == 0 ? "\n    { " : (p == 0 ? ",\n    { " : ",\n      { "));
+              g_string_append (out, "\"pin\": ");
+              json_string (out, pin->name);
+              g_string_append (out, ", \"image\": ");
+              json_string (out, image);
+              g_string_append_printf (out, ", \"role\": \"%s\", \"x\": %s, \"y\": %s, \"found\": %s,"
+                                      " \"confidence\": %s, \"corrected\": %s }",
+                                      p == 0 ? "source" : "target", a, b, found ? "true" : "false",
+                                      c, p > 0 && pin->moved[p - 1] ? "true" : "false");
+            }
+          else
+            {
+              csv_field (out, pin->name);
+              g_string_append_c (out, ',');
+              csv_field (out, image);
+              g_string_append_printf (out, ",%s,%s,%s,%d,%s,%d\n", p == 0 ? "source" : "target",
+                                      a, b, found, c, p > 0 && pin->moved[p - 1]);
+            }
+        }
+    }
+  if (json)
+    g_string_append (out, "\n  ]\n}\n");
+  return g_file_set_contents (path, out->str, (gssize) out->len, error);
+}
+
+/**
+ * px_correspondence_page_save_landmarks:
+ *
+ * Writes one landmark JSON file per panel into @folder, named after the image (or
+ * "source", "target-N" with privacy on, when the image path is left out too). A target
+ * file holds the pins found there or corrected by hand.
+ */
+gboolean
+px_correspondence_page_save_landmarks (PxCorrespondencePage *self,
+                                       const char           *folder,
+                                       GError              **error)
+{
+  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), FALSE);
+
+  for (int p = 0; p < self->scene.n_panels; p++)
+    {
+      g_autoptr(PxLandmarkSet) set = px_landmark_set_new ();
+      PxStudy *study = p == 0 ? self->source : g_ptr_array_index (self->targets, p - 1);
+      g_autofree char *name = export_name (self, p);
+      g_autofree char *file_name = g_strdup_printf ("%s.landmarks.json", name);
+      g_autofree char *path = g_build_filename (folder, file_name, NULL);
+
+      if (!self->privacy)
+        set->image_path = g_file_get_basename (px_study_get_file (study));
+      set->image_width = (int) self->scene.panels[p].width;
+      set->image_height = (int) self->scene.panels[p].height;
+      for (guint i = 0; i < self->scene.pins->len; i++)
+        {
+          const PxMatchPin *pin = &g_array_index (self->scene.pins, PxMatchPin, i);
+          const PeacMatch *m = p > 0 ? &pin->match[p - 1] : NULL;
+          double r, g, b;
+          char colour[8];
+
+          if (p > 0 && !m->found && !pin->moved[p - 1])
+            continue;
+          px_match_palette (pin->colour, &r, &g, &b);
+          g_snprintf (colour, sizeof colour, "#%02x%02x%02x", (int) lround (r * 255),
+                      (int) lround (g * 255), (int) lround (b * 255));
+          px_landmark_set_add (set, pin->name, NULL, -1, (p == 0 ? pin->x : m->x) - 0.5,
+                               (p == 0 ? pin->y : m->y) - 0.5, colour);
+        }
+      if (!px_landmarks_save_json (set, path, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * px_correspondence_page_load_landmarks:
+ *
+ * Replaces the pins with the landmarks of a JSON file placed on the source, and answers
+ * them in every target. Landmark mode is switched on.
+ */
+gboolean
+px_correspondence_page_load_landmarks (PxCorrespondencePage *self,
+                                       const char           *path,
+                                       GError              **error)
+{
+  g_autoptr(PxLandmarkSet) set = NULL;
+
+  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), FALSE);
+
+  set = px_landmarks_load_json (path, error);
+  if (set == NULL)
+    return FALSE;
+  g_action_group_change_action_state (G_ACTION_GROUP (self->actions), "landmarks", g_variant_new_boolean (TRUE));
+  g_array_set_size (self->scene.pins, 0);
+  self->pin_counter = 0;
+  for (guint i = 0; i < px_landmark_set_size (set); i++)
+    {
+      const PxLandmark *l = px_landmark_set_get (set, i);
+      int colour = -1;
+
+      for (int k = 0; l->color != NULL && k < PX_MATCH_N_COLOURS; k++)
+        {
+          double r, g, b;
+          char hex[8];
+
+          px_match_palette (k, &r, &g, &b);
+          g_snprintf (hex, sizeof hex, "#%02x%02x%02x", (int) lround (r * 255),
+                      (int) lround (g * 255), (int) lround (b * 255));
+          if (g_ascii_strcasecmp (hex, l->color) == 0)
+            colour = k;
+        }
+      add_pin (self, l->name, l->x + 0.5, l->y + 0.5, colour);
+    }
+  return TRUE;
+}

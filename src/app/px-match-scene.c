@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// Drawing of the correspondence scene. Panels get equal slots (one row side by side, or
+// the squarest grid), each image fitted into its slot below a one-line label. Everything
+// is drawn with Cairo in view coordinates so that screen, PNG and SVG agree; marker sizes
+// are fixed in view units so they stay legible whatever the image size.
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <math.h>
+
+#include "px-match-scene.h"
+
+#define LABEL_HEIGHT 22.0
+#define GAP 8.0
+#define MARKER 6.0
+
+// Okabe & Ito (2008); black is replaced by white, which stands out on a radiograph.
+static const guint32 palette[PX_MATCH_N_COLOURS] = {
+  0xE69F00, 0x56B4E9, 0x009E73, 0xF0E442, 0x0072B2, 0xD55E00, 0xCC79A7, 0xFFFFFF,
+};
+
+void
+px_match_palette (int     index,
+                  double *r,
+                  double *g,
+                  double *b)
+{
+  guint32 c = palette[((index % PX_MATCH_N_COLOURS) + PX_MATCH_N_COLOURS) % PX_MATCH_N_COLOURS];
+
+  *r = ((c >> 16) & 0xff) / 255.0;
+  *g = ((c >> 8) & 0xff) / 255.0;
+  *b = (c & 0xff) / 255.0;
+}
+
+// Viridis sampled at nine points, linearly interpolated.
+void
+px_match_viridis (double  t,
+                  double *r,
+                  double *g,
+                  double *b)
+{
+  static const double stops[9][3] = {
+    { 0.267, 0.005, 0.329 }, { 0.279, 0.175, 0.483 }, { 0.230, 0.322, 0.546 },
+    { 0.173, 0.449, 0.558 }, { 0.128, 0.567, 0.551 }, { 0.153, 0.680, 0.504 },
+    { 0.362, 0.786, 0.388 }, { 0.678, 0.864, 0.190 }, { 0.993, 0.906, 0.144 },
+  };
+  double f = CLAMP (t, 0.0, 1.0) * 8.0;
+  int i = MIN ((int) f, 7);
+
+  f -= i;
+  *r = stops[i][0] + f * (stops[i + 1][0] - stops[i][0]);
+  *g = stops[i][1] + f * (stops[i + 1][1] - stops[i][1]);
+  *b = stops[i][2] + f * (stops[i + 1][2] - stops[i][2]);
+}
+
+/**
+ * px_match_surface_for_image:
+ *
+ * The default-window presentation of @image as an RGB24 surface whose longer side is at
+ * most @max_side (box-filtered), so that redraws never scale the full-size image.
+ *
+ * Returns: (transfer full): a new surface
+ */
+cairo_surface_t *
+px_match_surface_for_image (const PxImage *image,
+                            int            max_side)
+{
+  g_autofree guint8 *grey = g_malloc ((gsize) image->width * image->height);
+  double center, width;
+  double scale = MIN (1.0, (double) max_side / MAX (image->width, image->height));
+  int w = MAX (1, (int) lround (image->width * scale));
+  int h = MAX (1, (int) lround (image->height * scale));
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w, h);
+  guint8 *data = cairo_image_surface_get_data (surface);
+  int stride = cairo_image_surface_get_stride (surface);
+
+  px_image_default_window (image, &center, &width);
+  px_image_render_u8 (image, center, width, FALSE, grey);
+  cairo_surface_flush (surface);
+  for (int y = 0; y < h; y++)
+    {
+      int y0 = (int) ((gint64) y * image->height / h);
+      int y1 = MAX (y0 + 1, (int) ((gint64) (y + 1) * image->height / h));
+      guint32 *row = (guint32 *) (data + (gsize) y * stride);
+
+      for (int x = 0; x < w; x++)
+        {
+          int x0 = (int) ((gint64) x * image->width / w);
+          int x1 = MAX (x0 + 1, (int) ((gint64) (x + 1) * image->width / w));
+          guint64 sum = 0;
+          guint32 v;
+
+          for (int yy = y0; yy < y1; yy++)
+            for (int xx = x0; xx < x1; xx++)
+              sum += grey[(gsize) yy * image->width + xx];
+          v = (guint32) (sum / ((guint64) (y1 - y0) * (x1 - x0)));
+          row[x] = 0xff000000u | (v << 16) | (v << 8) | v;
+        }
+    }
+  cairo_surface_mark_dirty (surface);
+  return surface;
+}
+
+typedef struct {
+  double x, y, scale;   // image origin in the view and view units per image pixel
+  double slot_x, slot_y, slot_w;
+} Placement;
+
+static Placement
+place (const PxMatchScene *scene,
+       double              width,
+       double              height,
+       int                 panel)
+{
+  int n = MAX (scene->n_panels, 1);
+  int cols = scene->grid_layout ? (int) ceil (sqrt (n)) : n;
+  int rows = (n + cols - 1) / cols;
+  double slot_w = (width - GAP * (cols + 1)) / cols;
+  double slot_h = (height - GAP * (rows + 1)) / rows;
+  const PxMatchPanel *p = &scene->panels[panel];
+  Placement out;
+  double avail_h = MAX (1.0, slot_h - LABEL_HEIGHT);
+
+  out.slot_x = GAP + (panel % cols) * (slot_w + GAP);
+  out.slot_y = GAP + (panel / cols) * (slot_h + GAP);
+  out.slot_w = slot_w;
+  out.scale = MAX (1e-6, MIN (slot_w / p->width, avail_h / p->height));
+  out.x = out.slot_x + (slot_w - p->width * out.scale) / 2;
+  out.y = out.slot_y + LABEL_HEIGHT + (avail_h - p->height * out.scale) / 2;
+  return out;
+}
+
+void
+px_match_scene_to_view (const PxMatchScene *scene,
+                        double              width,
+                        double              height,
+                        int                 panel,
+                        double              x,
+                        double              y,
+                        double             *view_x,
+                        double             *view_y)
+{
+  Placement pl = place (scene, width, height, panel);
+
+  *view_x = pl.x + x * pl.scale;
+  *view_y = pl.y + y * pl.scale;
+}
+
+/**
+ * px_match_scene_locate:
+ *
+ * Returns: the panel under the view point (with the image point in @x, @y), or -1
+ */
+int
+px_match_scene_locate (const PxMatchScene *scene,
+                       double              width,
+                       double              height,
+                       double              view_x,
+                       double              view_y,
+                       double             *x,
+                       double             *y)
+{
+  for (int i = 0; i < scene->n_panels; i++)
+    {
+      Placement pl = place (scene, width, height, i);
+      double ix = (view_x - pl.x) / pl.scale;
+      double iy = (view_y - pl.y) / pl.scale;
+
+      if (ix >= 0 && iy >= 0 && ix < scene->panels[i].width && iy < scene->panels[i].height)
+        {
+          *x = ix;
+          *y = iy;
+          return i;
+        }
+    }
+  return -1;
+}
+
+static void
+draw_label (cairo_t    *cr,
+            double      x,
+            double      y,
+            const char *text,
+            double      r,
+            double      g,
+            double      b)
+{
+  cairo_text_extents_t ext;
+
+  cairo_set_font_size (cr, 12);
+  cairo_text_extents (cr, text, &ext);
+  cairo_set_source_rgba (cr, 0, 0, 0, 0.7);
+  cairo_rectangle (cr, x - 2, y - ext.height - 3, ext.x_advance + 4, ext.height + 6);
+  cairo_fill (cr);
+  cairo_set_source_rgb (cr, r, g, b);
+  cairo_move_to (cr, x, y);
+  cairo_show_text (cr, text);
+}
+
+static int
+compare_floats (gconstpointer a,
+                gconstpointer b)
+{
+  float x = *(const float *) a, y = *(const float *) b;
+
+  return (x > y) - (x < y);
+}
+
+// Cells are coloured by the rank of their similarity, not its value: an untrained model
+// gives nearly equal cosines everywhere, and a few outliers would squeeze the rest of a
+// linear scale into one colour. The top few per cent are yellow whatever the model.
+static void
+draw_heatmap (const PxMatchScene *scene,
+              cairo_t            *cr,
+              const Placement    *pl,
+              int                 panel)
+{
+  const PxMatchPanel *p = &scene->panels[panel];
+  const float *sim = scene->sim[panel - 1];
+  int n = p->gh * p->gw;
+  g_autofree float *sorted = g_memdup2 (sim, sizeof (float) * n);
+  double cw = p->width / p->gw * pl->scale, ch = p->height / p->gh * pl->scale;
+
+  qsort (sorted, n, sizeof (float), compare_floats);
+  for (int r = 0; r < p->gh; r++)
+    for (int c = 0; c < p->gw; c++)
+      {
+        float v = sim[r * p->gw + c];
+        int lo = 0, hi = n;
+        double red, green, blue;
+
+        // Rank = number of cells below v (binary search), ties share the top rank.
+        while (lo < hi)
+          {
+            int mid = (lo + hi) / 2;
+            if (sorted[mid] <= v)
+              lo = mid + 1;
+            else
+              hi = mid;
+          }
+        px_match_viridis (n > 1 ? (lo - 1) / (double) (n - 1) : 1.0, &red, &green, &blue);
+        cairo_set_source_rgba (cr, red, green, blue, scene->opacity);
+        // Overlapping by a fraction of a unit hides seams between antialiased cells.
+        cairo_rectangle (cr, pl->x + c * cw, pl->y + r * ch, cw + 0.5, ch + 0.5);
+        cairo_fill (cr);
+      }
+}
+
+static void
+draw_point (cairo_t  *cr,
+            double    x,
+            double    y,
+            gboolean  found,
+            gboolean  filled,
+            double    r,
+            double    g,
+            double    b)
+{
+  cairo_new_path (cr);
+  cairo_arc (cr, x, y, MARKER, 0, 2 * G_PI);
+  if (filled && found)
+    {
+      cairo_set_source_rgb (cr, r, g, b);
+      cairo_fill_preserve (cr);
+    }
+  cairo_set_line_width (cr, 3.5);
+  cairo_set_source_rgb (cr, 0, 0, 0);
+  cairo_stroke_preserve (cr);
+  cairo_set_line_width (cr, 2);
+  cairo_set_source_rgb (cr, r, g, b);
+  cairo_stroke (cr);
+  if (!found)
+    {
+      // "No match": the rejected candidate is crossed out, never drawn as an answer.
+      cairo_set_line_width (cr, 2);
+      cairo_move_to (cr, x - MARKER, y - MARKER);
+      cairo_line_to (cr, x + MARKER, y + MARKER);
+      cairo_move_to (cr, x + MARKER, y - MARKER);
+      cairo_line_to (cr, x - MARKER, y + MARKER);
+      cairo_stroke (cr);
+    }
+}
+
+static void
+draw_query (const PxMatchScene *scene,
+            cairo_t            *cr,
+            double              width,
+            double              height)
+{
+  const PxMatchPanel *src = &scene->panels[0];
+  Placement pl = place (scene, width, height, 0);
+  double cw = src->width / src->gw, ch = src->height / src->gh;
+  int col = CLAMP ((int) (scene->qx / cw), 0, src->gw - 1);
+  int row = CLAMP ((int) (scene->qy / ch), 0, src->gh - 1);
+
+  cairo_set_line_width (cr, 2);
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_rectangle (cr, pl.x + col * cw * pl.scale, pl.y + row * ch * pl.scale,
+                   cw * pl.scale, ch * pl.scale);
+  cairo_stroke (cr);
+
+  for (int t = 0; t + 1 < scene->n_panels; t++)
+    {
+      const PeacMatch *a = &scene->answers[t];
+      const PxMatchPanel *p = &scene->panels[t + 1];
+      Placement tp = place (scene, width, height, t + 1);
+      double tcw = p->width / p->gw * tp.scale, tch = p->height / p->gh * tp.scale;
+      double vx = tp.x + a->x * tp.scale, vy = tp.y + a->y * tp.scale;
+      char text[64];
+
+      if (a->found)
+        {
+          cairo_set_line_width (cr, 2);
+          cairo_set_source_rgb (cr, 1, 1, 1);
+          cairo_rectangle (cr, tp.x + a->col * tcw, tp.y + a->row * tch, tcw, tch);
+          cairo_stroke (cr);
+          g_snprintf (text, sizeof text, "%.2f", a->confidence);
+        }
+      else
+        g_snprintf (text, sizeof text, "%s", _("no match"));
+      draw_point (cr, vx, vy, a->found, FALSE, 1, 1, 1);
+      // Below right: pin names go above right.
+      draw_label (cr, vx + MARKER + 3, vy + MARKER + 12, text, 1, 1, 1);
+    }
+}
+
+static void
+draw_buddies (const PxMatchScene *scene,
+              cairo_t            *cr,
+              double              width,
+              double              height)
+{
+  const PxMatchPanel *s = &scene->panels[0], *t = &scene->panels[1];
+  Placement sp = place (scene, width, height, 0), tp = place (scene, width, height, 1);
+
+  for (int i = 0; i < scene->n_buddies; i++)
+    {
+      const PeacBuddy *bd = &scene->buddies[i];
+      double sx = sp.x + ((bd->src % s->gw) + 0.5) * s->width / s->gw * sp.scale;
+      double sy = sp.y + ((bd->src / s->gw) + 0.5) * s->height / s->gh * sp.scale;
+      double tx = tp.x + ((bd->tgt % t->gw) + 0.5) * t->width / t->gw * tp.scale;
+      double ty = tp.y + ((bd->tgt / t->gw) + 0.5) * t->height / t->gh * tp.scale;
+      double r, g, b;
+      char text[16];
+
+      px_match_palette (i, &r, &g, &b);
+      if (!scene->grid_layout)
+        {
+          cairo_set_source_rgba (cr, r, g, b, 0.8);
+          cairo_set_line_width (cr, 1.5);
+          cairo_move_to (cr, sx, sy);
+          cairo_line_to (cr, tx, ty);
+          cairo_stroke (cr);
+        }
+      g_snprintf (text, sizeof text, "%d", i + 1);
+      cairo_set_source_rgb (cr, r, g, b);
+      cairo_rectangle (cr, sx - MARKER / 1.5, sy - MARKER / 1.5, 2 * MARKER / 1.5, 2 * MARKER / 1.5);
+      cairo_rectangle (cr, tx - MARKER / 1.5, ty - MARKER / 1.5, 2 * MARKER / 1.5, 2 * MARKER / 1.5);
+      cairo_fill (cr);
+      draw_label (cr, sx + MARKER, sy - MARKER, text, r, g, b);
+      draw_label (cr, tx + MARKER, ty - MARKER, text, r, g, b);
+    }
+}
+
+static void
+draw_pins (const PxMatchScene *scene,
+           cairo_t            *cr,
+           double              width,
+           double              height)
+{
+  Placement sp = place (scene, width, height, 0);
+
+  for (guint i = 0; scene->pins != NULL && i < scene->pins->len; i++)
+    {
+      const PxMatchPin *pin = &g_array_index (scene->pins, PxMatchPin, i);
+      double sx = sp.x + pin->x * sp.scale, sy = sp.y + pin->y * sp.scale;
+      double r, g, b;
+
+      px_match_palette (pin->colour, &r, &g, &b);
+      for (int t = 0; t + 1 < scene->n_panels; t++)
+        {
+          const PeacMatch *a = &pin->match[t];
+          Placement tp = place (scene, width, height, t + 1);
+          double tx = tp.x + a->x * tp.scale, ty = tp.y + a->y * tp.scale;
+          gboolean found = a->found || pin->moved[t];
+
+          if (!scene->grid_layout && found)
+            {
+              cairo_set_source_rgba (cr, r, g, b, 0.7);
+              cairo_set_line_width (cr, 1.5);
+              cairo_move_to (cr, sx, sy);
+              cairo_line_to (cr, tx, ty);
+              cairo_stroke (cr);
+            }
+          draw_point (cr, tx, ty, found, TRUE, r, g, b);
+          draw_label (cr, tx + MARKER + 3, ty - MARKER, pin->name, r, g, b);
+        }
+      draw_point (cr, sx, sy, TRUE, TRUE, r, g, b);
+      draw_label (cr, sx + MARKER + 3, sy - MARKER, pin->name, r, g, b);
+    }
+}
+
+void
+px_match_scene_draw (const PxMatchScene *scene,
+                     cairo_t            *cr,
+                     double              width,
+                     double              height)
+{
+  cairo_save (cr);
+  cairo_set_source_rgb (cr, 0.067, 0.067, 0.067);
+  cairo_paint (cr);
+  cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+
+  for (int i = 0; i < scene->n_panels; i++)
+    {
+      const PxMatchPanel *p = &scene->panels[i];
+      Placement pl = place (scene, width, height, i);
+      double sw = cairo_image_surface_get_width (p->surface);
+
+      cairo_save (cr);
+      cairo_rectangle (cr, pl.slot_x, pl.slot_y, pl.slot_w, LABEL_HEIGHT);
+      cairo_clip (cr);
+      cairo_set_font_size (cr, 13);
+      cairo_set_source_rgb (cr, 0.9, 0.9, 0.9);
+      cairo_move_to (cr, pl.slot_x + 2, pl.slot_y + 15);
+      cairo_show_text (cr, p->label != NULL ? p->label : "");
+      cairo_restore (cr);
+
+      cairo_save (cr);
+      cairo_translate (cr, pl.x, pl.y);
+      cairo_scale (cr, pl.scale * p->width / sw, pl.scale * p->width / sw);
+      cairo_set_source_surface (cr, p->surface, 0, 0);
+      cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_GOOD);
+      cairo_paint (cr);
+      cairo_restore (cr);
+
+      if (i > 0 && scene->heatmap && scene->has_query && scene->sim[i - 1] != NULL)
+        draw_heatmap (scene, cr, &pl, i);
+    }
+
+  if (scene->n_buddies > 0 && scene->n_panels > 1)
+    draw_buddies (scene, cr, width, height);
+  if (scene->has_query && scene->n_panels > 0)
+    draw_query (scene, cr, width, height);
+  draw_pins (scene, cr, width, height);
+  cairo_restore (cr);
+}

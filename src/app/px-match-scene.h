@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// px-match-scene: what the correspondence page shows, as plain data, and the one Cairo
+// routine that draws it — on screen, into PNG and into SVG alike, so an export is exactly
+// the view. A scene is a source and up to PX_MATCH_MAX_TARGETS target panels laid out side
+// by side or in a grid, the live query and its answers (with the similarity heat maps), the
+// pinned points and the best-buddy pairs. Colours come from the Okabe–Ito palette and the
+// heat map from viridis, both readable with the common colour-vision deficiencies.
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "match.h"
+#include "px-image.h"
+
+G_BEGIN_DECLS
+
+#define PX_MATCH_MAX_TARGETS 8
+#define PX_MATCH_MAX_BUDDIES 64
+#define PX_MATCH_N_COLOURS 8
+
+typedef struct {
+  cairo_surface_t *surface;  // presentation, downscaled
+  double           width;    // image extent, pixels
+  double           height;
+  char            *label;    // shown above the panel (already privacy-filtered)
+  int              gh, gw;   // token grid
+} PxMatchPanel;
+
+typedef struct {
+  char     *name;
+  int       colour;                           // palette index
+  double    x, y;                             // source pixels, continuous
+  PeacMatch match[PX_MATCH_MAX_TARGETS];
+  gboolean  moved[PX_MATCH_MAX_TARGETS];      // corrected by hand; match.x/y hold it
+} PxMatchPin;
+
+typedef struct {
+  int           n_panels;                     // 1 source + targets
+  PxMatchPanel  panels[1 + PX_MATCH_MAX_TARGETS];
+  gboolean      grid_layout;
+
+  gboolean      has_query;
+  double        qx, qy;                       // source pixels, continuous
+  PeacMatch     answers[PX_MATCH_MAX_TARGETS];
+  float        *sim[PX_MATCH_MAX_TARGETS];    // [gh·gw] per target, or NULL
+  gboolean      heatmap;
+  double        opacity;
+
+  GArray       *pins;                         // PxMatchPin
+
+  int           n_buddies;                    // between the source and target 0
+  PeacBuddy     buddies[PX_MATCH_MAX_BUDDIES];
+} PxMatchScene;
+
+void     px_match_palette             (int               index,
+                                       double           *r,
+                                       double           *g,
+                                       double           *b);
+void     px_match_viridis             (double            t,
+                                       double           *r,
+                                       double           *g,
+                                       double           *b);
+cairo_surface_t *px_match_surface_for_image (const PxImage *image,
+                                             int            max_side);
+void     px_match_scene_draw          (const PxMatchScene *scene,
+                                       cairo_t            *cr,
+                                       double              width,
+                                       double              height);
+void     px_match_scene_to_view       (const PxMatchScene *scene,
+                                       double              width,
+                                       double              height,
+                                       int                 panel,
+                                       double              x,
+                                       double              y,
+                                       double             *view_x,
+                                       double             *view_y);
+int      px_match_scene_locate        (const PxMatchScene *scene,
+                                       double              width,
+                                       double              height,
+                                       double              view_x,
+                                       double              view_y,
+                                       double             *x,
+                                       double             *y);
+
+G_END_DECLS

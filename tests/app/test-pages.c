@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// GUI tests of the analysis pages under Xvfb, driven through their actions with the
+// deterministic micro model. The correspondence page gets a pair of radiograph crops in
+// which the target is the source moved by whole cells, so the right answer of every query
+// is known: the shifted cell. Drawing is checked on exported PNGs at points computed from
+// the page's own layout. A probe on the main loop (a 5 ms timeout) reports the longest gap
+// while workers run; it reports and does not assert, timing being the machine's business.
+#include "config.h"
+
+#include <math.h>
+#include <glib/gstdio.h>
+
+#include "px-application.h"
+#include "px-correspondence-page.h"
+#include "px-test-util.h"
+#include "px-window.h"
+
+#define SAMPLE "hannover-4d98e1de.png"
+#define SIDE 224
+#define CELL 16
+#define SHIFT_X 2
+#define SHIFT_Y 1
+#define CROP_X 60
+#define CROP_Y 100
+
+static PxApplication *app;
+static char *tmp_dir;
+
+typedef struct {
+  gint64 last;
+  gint64 worst;
+  guint  id;
+} StallProbe;
+
+static gboolean
+probe_tick (gpointer data)
+{
+  StallProbe *probe = data;
+  gint64 now = g_get_monotonic_time ();
+
+  probe->worst = MAX (probe->worst, now - probe->last);
+  probe->last = now;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+probe_start (StallProbe *probe)
+{
+  probe->last = g_get_monotonic_time ();
+  probe->worst = 0;
+  probe->id = g_timeout_add (5, probe_tick, probe);
+}
+
+static double
+probe_stop (StallProbe *probe)
+{
+  g_source_remove (probe->id);
+  return probe->worst / 1000.0;
+}
+
+static PxWindow *
+new_window (void)
+{
+  GList *windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (app)));
+  PxWindow *window;
+
+  for (GList *l = windows; l != NULL; l = l->next)
+    gtk_window_destroy (l->data);
+  g_list_free (windows);
+
+  g_settings_set_boolean (px_application_get_settings (app), "privacy-mode", FALSE);
+  g_application_activate (G_APPLICATION (app));
+  window = PX_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  g_assert_true (PX_IS_WINDOW (window));
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 700);
+  gtk_window_present (GTK_WINDOW (window));
+  px_test_settle ();
+  return window;
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)))
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_remove (child);
+    }
+  g_rmdir (path);
+}
+
+static gboolean
+is_idle (gpointer data)
+{
+  return !px_window_get_loading (data);
+}
+
+static gboolean
+page_ready (gpointer data)
+{
+  return px_correspondence_page_get_ready (data);
+}
+
+// A SIDE × SIDE crop of the sample at (x0, y0) as an RGB PNG. The corner pixels are set to
+// black and white so that both crops have the same data range, hence the same default
+// window: the pixels of partner cells then reach the network identical.
+static GFile *
+write_crop (const PxImage *image,
+            int            x0,
+            int            y0,
+            const char    *name)
+{
+  g_autofree guint8 *rgb = g_malloc (SIDE * SIDE * 3);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *path = g_build_filename (tmp_dir, name, NULL);
+
+  for (int y = 0; y < SIDE; y++)
+    for (int x = 0; x < SIDE; x++)
+      {
+        guint8 v = (guint8) image->pixels[(gsize) (y0 + y) * image->width + x0 + x];
+
+        rgb[(y * SIDE + x) * 3] = rgb[(y * SIDE + x) * 3 + 1] = rgb[(y * SIDE + x) * 3 + 2] = v;
+      }
+  memset (rgb, 0, 3);
+  memset (rgb + (SIDE * SIDE - 1) * 3, 255, 3);
+  bytes = g_bytes_new (rgb, SIDE * SIDE * 3);
+  texture = gdk_memory_texture_new (SIDE, SIDE, GDK_MEMORY_R8G8B8, bytes, SIDE * 3);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  return g_file_new_for_path (path);
+}
+
+static PxCorrespondencePage *
+open_shifted_pair (PxWindow *window)
+{
+  g_autofree char *sample = g_build_filename (g_getenv ("PEAC_SOURCE_DIR"), "data", "samples", SAMPLE, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PxImage) image = px_image_load (sample, &error);
+  g_autoptr(GFile) a = NULL;
+  g_autoptr(GFile) b = NULL;
+  PxCorrespondencePage *page = px_window_get_correspondence_page (window);
+  GFile *files[2];
+  StallProbe probe;
+
+  g_assert_no_error (error);
+  a = write_crop (image, CROP_X, CROP_Y, "crop-a.png");
+  b = write_crop (image, CROP_X + SHIFT_X * CELL, CROP_Y + SHIFT_Y * CELL, "crop-b.png");
+  files[0] = a;
+  files[1] = b;
+
+  probe_start (&probe);
+  g_application_open (G_APPLICATION (app), files, 2, "");
+  g_assert_true (px_test_wait_for (is_idle, window, 60));
+  g_test_message ("worst main-loop gap while loading two crops: %.1f ms", probe_stop (&probe));
+  probe_start (&probe);
+  px_window_show_page (window, "correspondence");
+  g_assert_true (px_test_wait_for (page_ready, page, 60));
+  px_test_settle ();
+  g_test_message ("worst main-loop gap while showing the page and embedding: %.1f ms",
+                  probe_stop (&probe));
+
+  // A model change drops the context; the grids are computed again in the worker while
+  // the page stays on screen.
+  {
+    g_autoptr(PxModel) model = px_model_new_micro ();
+
+    probe_start (&probe);
+    px_embedder_set_model (px_window_get_embedder (window), model);
+    g_assert_false (px_correspondence_page_get_ready (page));
+    g_assert_true (px_test_wait_for (page_ready, page, 60));
+    g_test_message ("worst main-loop gap while embedding again after a model change: %.1f ms",
+                    probe_stop (&probe));
+  }
+  g_assert_cmpuint (px_correspondence_page_get_n_targets (page), ==, 1);
+  return page;
+}
+
+static void
+test_shifted_match (void)
+{
+  PxWindow *window = new_window ();
+  PxCorrespondencePage *page = open_shifted_pair (window);
+  PeacMatch answer, nearest;
+  int n = 0, n_found = 0;
+
+  // Every interior source cell whose partner lies inside the target: the peak is the
+  // shifted cell; the random-init model is confident about most of them.
+  for (int r = SHIFT_Y + 1; r < SIDE / CELL - 1; r++)
+    for (int c = SHIFT_X + 1; c < SIDE / CELL - 1; c++)
+      {
+        gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-cell", "(ii)", r, c);
+        g_assert_true (px_correspondence_page_get_answer (page, 0, &answer));
+        g_assert_cmpint (answer.row, ==, r - SHIFT_Y);
+        g_assert_cmpint (answer.col, ==, c - SHIFT_X);
+        n_found += answer.found;
+        n++;
+      }
+  g_test_message ("%d of %d shifted cells matched confidently", n_found, n);
+  g_assert_cmpint (n_found, >=, n * 8 / 10);
+  g_assert_cmpint (n, >=, 20);
+
+  // The arrow keys' action moves the query by whole cells.
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-cell", "(ii)", 6, 6);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.move-query", "(ii)", 1, -1);
+  g_assert_true (px_correspondence_page_get_answer (page, 0, &answer));
+  g_assert_cmpint (answer.row, ==, 7 - SHIFT_Y);
+  g_assert_cmpint (answer.col, ==, 5 - SHIFT_X);
+
+  // The nearest mode searches the whole target: its peak is at least as similar as the
+  // guided one, which searches near the fitted affine.
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.mode", "s", "nearest");
+  g_assert_true (px_correspondence_page_get_answer (page, 0, &nearest));
+  g_assert_cmpfloat (nearest.sim, >=, answer.sim);
+}
+
+static gboolean
+is_yellow (const guint8 *bgra)
+{
+  return bgra[2] > 200 && bgra[1] > 180 && bgra[0] < 90;
+}
+
+static const guint8 *
+pixel_at (const guint8 *bgra,
+          int           width,
+          double        x,
+          double        y)
+{
+  return bgra + ((gsize) lround (y - 0.5) * width + (gsize) lround (x - 0.5)) * 4;
+}
+
+static void
+test_drawing_and_exports (void)
+{
+  PxWindow *window = new_window ();
+  PxCorrespondencePage *page = open_shifted_pair (window);
+  const double W = 900, H = 450;
+  const int qr = 6, qc = 7;
+  g_autofree char *png = g_build_filename (tmp_dir, "view.png", NULL);
+  g_autofree char *svg = g_build_filename (tmp_dir, "view.svg", NULL);
+  g_autofree char *csv = g_build_filename (tmp_dir, "points.csv", NULL);
+  g_autofree char *json = g_build_filename (tmp_dir, "points.json", NULL);
+  g_autofree char *folder = g_build_filename (tmp_dir, "landmarks", NULL);
+  g_autofree char *source_json = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree guint8 *bgra = NULL;
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  double px, py, vx, vy, x, y;
+  int yellow = 0, cells = 0;
+  PeacMatch answer;
+
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.heatmap", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.opacity", "d", 1.0);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-cell", "(ii)", qr, qc);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.pin", NULL);
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 1);
+  g_assert_true (px_correspondence_page_get_pin (page, 0, 0, &px, &py, &answer));
+  g_assert_true (answer.found);
+  g_assert_cmpint (answer.row, ==, qr - SHIFT_Y);
+  g_assert_cmpint (answer.col, ==, qc - SHIFT_X);
+
+  g_assert_true (px_correspondence_page_export_view (page, png, "png", W, H, &error));
+  g_assert_no_error (error);
+  texture = gdk_texture_new_from_filename (png, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_texture_get_width (texture), ==, (int) W);
+  bgra = g_malloc ((gsize) W * H * 4);
+  gdk_texture_download (texture, bgra, (gsize) W * 4);
+
+  // The pin: filled with the first Okabe–Ito colour (orange, #E69F00) at its source point.
+  px_correspondence_page_view_point (page, W, H, 0, px, py, &vx, &vy);
+  {
+    const guint8 *p = pixel_at (bgra, (int) W, vx, vy);
+    g_test_message ("pin pixel at (%.0f, %.0f): %d %d %d", vx, vy, p[2], p[1], p[0]);
+    g_assert_cmpint (abs (p[2] - 0xE6), <, 30);
+    g_assert_cmpint (abs (p[1] - 0x9F), <, 30);
+    g_assert_cmpint (p[0], <, 40);
+  }
+
+  // The heat map: the matched cell is the most similar (viridis yellow); few others are.
+  for (int r = 0; r < SIDE / CELL; r++)
+    for (int c = 0; c < SIDE / CELL; c++)
+      {
+        // A point inside the cell, clear of the markers drawn at cell centres.
+        px_correspondence_page_view_point (page, W, H, 1, c * CELL + 3, r * CELL + CELL - 3, &x, &y);
+        if (is_yellow (pixel_at (bgra, (int) W, x, y)))
+          {
+            yellow++;
+            if (r == qr - SHIFT_Y && c == qc - SHIFT_X)
+              g_test_message ("matched cell is yellow");
+          }
+        cells++;
+      }
+  px_correspondence_page_view_point (page, W, H, 1, (qc - SHIFT_X) * CELL + 3,
+                                     (qr - SHIFT_Y) * CELL + CELL - 3, &x, &y);
+  g_assert_true (is_yellow (pixel_at (bgra, (int) W, x, y)));
+  g_test_message ("%d of %d target cells drawn yellow", yellow, cells);
+  g_assert_cmpint (yellow, <, cells / 5);
+
+  // SVG: a well-formed file with the image embedded.
+  g_assert_true (px_correspondence_page_export_view (page, svg, "svg", W, H, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (svg, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "<svg"));
+  g_assert_nonnull (strstr (text, "</svg>"));
+  g_clear_pointer (&text, g_free);
+
+  // Points: one row per (pin, image); privacy replaces the file names.
+  g_settings_set_boolean (px_application_get_settings (app), "privacy-mode", TRUE);
+  g_assert_true (px_correspondence_page_export_points (page, csv, "csv", &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
+  g_assert_null (strstr (text, "crop-a"));
+  lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpstr (lines[0], ==, "pin,image,role,x,y,found,confidence,corrected");
+  g_assert_true (g_str_has_prefix (lines[1], "\"1\",\"source\",source,"));
+  g_assert_true (g_str_has_prefix (lines[2], "\"1\",\"target-1\",target,"));
+  g_assert_cmpstr (lines[3], ==, "");
+  g_clear_pointer (&text, g_free);
+  g_assert_true (px_correspondence_page_export_points (page, json, "json", &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (json, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "\"format\": \"peac-correspondence\""));
+  g_settings_set_boolean (px_application_get_settings (app), "privacy-mode", FALSE);
+
+  // Landmarks: saved per image, loaded back onto the source.
+  g_assert_cmpint (g_mkdir (folder, 0700), ==, 0);
+  g_assert_true (px_correspondence_page_save_landmarks (page, folder, &error));
+  g_assert_no_error (error);
+  source_json = g_build_filename (folder, "crop-a.png.landmarks.json", NULL);
+  g_assert_true (g_file_test (source_json, G_FILE_TEST_IS_REGULAR));
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.clear-pins", NULL);
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 0);
+  g_assert_true (px_correspondence_page_load_landmarks (page, source_json, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 1);
+  g_assert_true (px_correspondence_page_get_pin (page, 0, 0, &x, &y, &answer));
+  g_assert_cmpfloat (fabs (x - px) + fabs (y - py), <, 0.02);
+  g_assert_cmpint (answer.row, ==, qr - SHIFT_Y);
+
+  // The page's state survives a visit to another page.
+  px_window_show_page (window, "viewer");
+  px_test_settle ();
+  px_window_show_page (window, "correspondence");
+  px_test_settle ();
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 1);
+  g_assert_true (px_correspondence_page_get_answer (page, 0, &answer));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  tmp_dir = g_dir_make_tmp ("peac-pages-XXXXXX", NULL);
+  g_assert_nonnull (tmp_dir);
+  g_setenv ("HOME", tmp_dir, TRUE);
+  g_setenv ("XDG_DATA_HOME", tmp_dir, TRUE);
+  g_setenv ("XDG_CONFIG_HOME", tmp_dir, TRUE);
+  g_setenv ("XDG_CACHE_HOME", tmp_dir, TRUE);
+  g_setenv ("GTK_A11Y", "none", FALSE);
+  // Xvfb offers only llvmpipe, whose GL frames of this window take ~100 ms on a 2-core
+  // machine and would drown what the stall probe is meant to see (the pages' own work);
+  // the Cairo renderer draws the same pixels without that cost.
+  g_setenv ("GSK_RENDERER", "cairo", FALSE);
+
+  g_test_init (&argc, &argv, NULL);
+  gtk_init ();
+
+  app = px_application_new ("org.peac.Explorer.PagesTest", G_APPLICATION_NON_UNIQUE);
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+
+  g_test_add_func ("/pages/correspondence/shifted-match", test_shifted_match);
+  g_test_add_func ("/pages/correspondence/drawing-and-exports", test_drawing_and_exports);
+
+  ret = g_test_run ();
+
+  g_clear_object (&app);
+  if (g_getenv ("PEAC_KEEP_TEST_OUTPUT") == NULL)
+    remove_tree (tmp_dir);
+  else
+    g_printerr ("# test output kept in %s\n", tmp_dir);
+  g_free (tmp_dir);
+  return ret;
+}
