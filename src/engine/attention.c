@@ -5,14 +5,15 @@
 // Q, K and V are read in place through leading dimensions (no head split copies); the only
 // N×N memory is one score tile per thread, or the caller's probability cache. One
 // 197×197×64 GEMM is too small to gain from two BLAS threads, so the parallelism is over
-// images × heads with OpenMP, each GEMM single-threaded (as everywhere in the engine).
+// images × heads on the engine's pool, each GEMM single-threaded (as everywhere).
 #include "ops.h"
 #include "ops-internal.h"
 
 #include <cblas.h>
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
+
+#include "pool.h"
 
 size_t
 op_attention_scratch_floats (int N)
@@ -43,35 +44,43 @@ bias_mask_softmax (float *s, const float *bias, const float *mask, int N)
     }
 }
 
+typedef struct {
+  float       *out, *att, *scratch;
+  const float *qkv, *bias, *mask;
+  int          nmask, N, H, Dh;
+} AttentionJob;
+
+// One (image, head) pair: P = softmax(scale · Q·Kᵀ + bias + mask), out = P·V.
+static void
+attention_job (void *ctx, int job, int thread)
+{
+  const AttentionJob *j = ctx;
+  const int N = j->N, H = j->H, Dh = j->Dh, C = H * Dh, ld = 3 * C;
+  const int b = job / H, h = job % H;
+  const float scale = 1.0f / sqrtf ((float) Dh);
+  // q, k, v of image b, head h: rows of stride 3C starting at column h·Dh (+ C, + 2C).
+  const float *q = j->qkv + (size_t) b * N * ld + (size_t) h * Dh;
+  const float *k = q + C;
+  const float *v = q + 2 * C;
+  float *p = j->att ? j->att + (size_t) job * N * N : j->scratch + (size_t) thread * N * N;
+  // P[N, N] = scale · Q[N, Dh] · K[N, Dh]ᵀ
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, N, N, Dh,
+               scale, q, ld, k, ld, 0.0f, p, N);
+  bias_mask_softmax (p, j->bias ? j->bias + (size_t) h * N * N : NULL,
+                     j->mask ? j->mask + (size_t) (b % j->nmask) * N * N : NULL, N);
+  // out[b, :, h, :] = P[N, N] · V[N, Dh], written with row stride C.
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, N, Dh, N,
+               1.0f, p, N, v, ld, 0.0f, j->out + (size_t) b * N * C + (size_t) h * Dh, C);
+}
+
 void
 op_attention_forward (float *out, float *att, float *scratch, const float *qkv,
                       const float *bias, const float *mask, int nmask,
                       int B, int N, int H, int Dh)
 {
-  const int C = H * Dh, ld = 3 * C;
-  const float scale = 1.0f / sqrtf ((float) Dh);
-  const int nt = peac_threads_get ();
-  const int jobs = B * H;
   peac_blas_single_thread ();
-#pragma omp parallel for num_threads (nt) schedule (dynamic, 1)
-  for (int job = 0; job < jobs; job++)
-    {
-      const int b = job / H, h = job % H;
-      // q, k, v of image b, head h: rows of stride 3C starting at column h·Dh (+ C, + 2C).
-      const float *q = qkv + (size_t) b * N * ld + (size_t) h * Dh;
-      const float *k = q + C;
-      const float *v = q + 2 * C;
-      float *p = att ? att + (size_t) job * N * N
-                     : scratch + (size_t) omp_get_thread_num () * N * N;
-      // P[N, N] = scale · Q[N, Dh] · K[N, Dh]ᵀ
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, N, N, Dh,
-                   scale, q, ld, k, ld, 0.0f, p, N);
-      bias_mask_softmax (p, bias ? bias + (size_t) h * N * N : NULL,
-                         mask ? mask + (size_t) (b % nmask) * N * N : NULL, N);
-      // out[b, :, h, :] = P[N, N] · V[N, Dh], written with row stride C.
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, N, Dh, N,
-                   1.0f, p, N, v, ld, 0.0f, out + (size_t) b * N * C + (size_t) h * Dh, C);
-    }
+  AttentionJob j = { out, att, scratch, qkv, bias, mask, nmask > 0 ? nmask : 1, N, H, Dh };
+  peac_parallel_for (B * H, peac_threads_get (), attention_job, &j);
 }
 
 void

@@ -2,9 +2,9 @@
 //
 // ops: forward passes of the engine's elementwise and row ops (linear, LayerNorm, exact-erf
 // GELU, softmax, residual add) and the engine's thread count. GEMMs go to OpenBLAS, each
-// call single-threaded, split over OpenMP threads by output columns; every other loop is
+// call single-threaded, split over the engine's pool by output columns; every other loop is
 // written so GCC vectorises it, compiled three times (x86-64-v4, v3 and the baseline)
-// through target_clones and picked at load time, and split over OpenMP threads in
+// through target_clones and picked at load time, and split over the pool (pool.h) in
 // contiguous chunks. exp and erfc are computed here by branch-free polynomials
 // (float error ≈ 1e-7 relative) so that the loops vectorise; the naive twins call libm.
 // Attention, patch embedding and position-embedding resampling live in attention.c and
@@ -14,17 +14,20 @@
 
 #include <cblas.h>
 #include <math.h>
-#include <omp.h>
 #include <string.h>
+#include <unistd.h>
 
-// The engine's one piece of process state: how many threads its OpenMP regions use.
+#include "pool.h"
+
+// The engine's process state: how many threads its parallel loops use (the pool itself
+// lives in pool.c).
 static int peac_nthreads = 0;
 
 void
 peac_threads_set (int n)
 {
   if (n <= 0)
-    n = omp_get_num_procs ();
+    n = (int) sysconf (_SC_NPROCESSORS_ONLN);
   peac_nthreads = n;
   peac_blas_single_thread ();
 }
@@ -41,7 +44,7 @@ peac_blas_single_thread (void)
 int
 peac_threads_get (void)
 {
-  return peac_nthreads > 0 ? peac_nthreads : omp_get_num_procs ();
+  return peac_nthreads > 0 ? peac_nthreads : (int) sysconf (_SC_NPROCESSORS_ONLN);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -62,13 +65,40 @@ enum { LINEAR_PLAIN, LINEAR_GELU, LINEAR_RESIDUAL };
 
 static void gelu_rows (float *out, int M, int N, int n0, int n1);
 
+typedef struct {
+  int          mode;
+  float       *out;
+  const float *in, *w, *b;
+  int          M, K, N, slices;
+} LinearJob;
+
+static void
+linear_slice (void *ctx, int t, int thread)
+{
+  const LinearJob *j = ctx;
+  const int N = j->N, M = j->M, K = j->K;
+  // Slice bounds rounded to 16 columns (one AVX-512 vector) except the last.
+  int n0 = t == 0 ? 0 : (int) ((long) N * t / j->slices) & ~15;
+  int n1 = t == j->slices - 1 ? N : (int) ((long) N * (t + 1) / j->slices) & ~15;
+  if (n1 <= n0)
+    return;
+  // Row-major C = A · Bᵀ: A = in [M, K] (lda K), B = w[n0:n1] [n1−n0, K] (ldb K).
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, n1 - n0, K, 1.0f, j->in, K,
+               j->w + (size_t) n0 * K, K, j->mode == LINEAR_RESIDUAL ? 1.0f : 0.0f,
+               j->out + n0, N);
+  if (j->b)
+    add_bias_cols (j->out, j->b, M, N, n0, n1);
+  if (j->mode == LINEAR_GELU)
+    gelu_rows (j->out, M, N, n0, n1);
+}
+
 // out[M, N] (= or +=) in[M, K] · w[N, K]ᵀ + b, then GELU for LINEAR_GELU.
 //
 // The output columns are split over the engine's threads: thread t runs one
 // single-threaded GEMM on its slice of W (rows n0…n1 of w, no copies, ldc = N) and
 // finishes its slice (bias, GELU) while the block is still in cache. Each half of a ViT-B
-// weight matrix is still a large, efficient GEMM, and there is only one thread pool
-// (OpenMP): OpenBLAS's own threads spinning next to OpenMP's halved throughput on 2 cores.
+// weight matrix is still a large, efficient GEMM, and there is only one thread pool (see
+// pool.h): OpenBLAS's own threads spinning next to OpenMP's halved throughput on 2 cores.
 static void
 linear (int mode, float *out, const float *in, const float *w, const float *b, int M, int K,
         int N)
@@ -79,26 +109,10 @@ linear (int mode, float *out, const float *in, const float *w, const float *b, i
     nt = 1;
   while (nt > 1 && N / nt < 32)
     nt--;
-  const float beta = mode == LINEAR_RESIDUAL ? 1.0f : 0.0f;
-  // Two slices per thread when they stay ≥ 256 columns, handed out dynamically, so that a
-  // thread delayed by another process does not hold the other at the barrier for long.
-  const int slices = nt > 1 && N / (2 * nt) >= 256 ? 2 * nt : nt;
-#pragma omp parallel for num_threads (nt) schedule (dynamic, 1)
-  for (int t = 0; t < slices; t++)
-    {
-      // Slice bounds rounded to 16 columns (one AVX-512 vector) except the last.
-      int n0 = t == 0 ? 0 : (int) ((long) N * t / slices) & ~15;
-      int n1 = t == slices - 1 ? N : (int) ((long) N * (t + 1) / slices) & ~15;
-      if (n1 <= n0)
-        continue;
-      // Row-major C = A · Bᵀ: A = in [M, K] (lda K), B = w[n0:n1] [n1−n0, K] (ldb K).
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, n1 - n0, K,
-                   1.0f, in, K, w + (size_t) n0 * K, K, beta, out + n0, N);
-      if (b)
-        add_bias_cols (out, b, M, N, n0, n1);
-      if (mode == LINEAR_GELU)
-        gelu_rows (out, M, N, n0, n1);
-    }
+  // Two slices per thread when they stay ≥ 256 columns, handed out one at a time, so that
+  // a thread delayed by another process does not hold the other up for a whole half.
+  LinearJob j = { mode, out, in, w, b, M, K, N, nt > 1 && N / (2 * nt) >= 256 ? 2 * nt : nt };
+  peac_parallel_for (j.slices, nt, linear_slice, &j);
 }
 
 void
@@ -168,19 +182,30 @@ layernorm_rows (float *out, float *mean, float *rstd, const float *in, const flo
     }
 }
 
+typedef struct {
+  float       *out, *mean, *rstd;
+  const float *in, *w, *b;
+  int          M, C, parts;
+  float        eps;
+} LayerNormJob;
+
+static void
+layernorm_part (void *ctx, int t, int thread)
+{
+  const LayerNormJob *j = ctx;
+  int r0 = (int) ((long) j->M * t / j->parts), r1 = (int) ((long) j->M * (t + 1) / j->parts);
+  layernorm_rows (j->out, j->mean, j->rstd, j->in, j->w, j->b, r0, r1, j->C, j->eps);
+}
+
 void
 op_layernorm_forward (float *out, float *mean, float *rstd, const float *in,
                       const float *w, const float *b, int M, int C, float eps)
 {
   int nt = peac_threads_get ();
-  if (nt > M)
-    nt = M > 0 ? M : 1;
-#pragma omp parallel num_threads (nt)
-  {
-    int t = omp_get_thread_num (), n = omp_get_num_threads ();
-    int r0 = (int) ((long) M * t / n), r1 = (int) ((long) M * (t + 1) / n);
-    layernorm_rows (out, mean, rstd, in, w, b, r0, r1, C, eps);
-  }
+  if ((long) M * C < 16384 || nt > M)
+    nt = 1;
+  LayerNormJob j = { out, mean, rstd, in, w, b, M, C, nt, eps };
+  peac_parallel_for (nt, nt, layernorm_part, &j);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -208,18 +233,30 @@ gelu_rows (float *out, int M, int N, int n0, int n1)
     gelu_chunk (out + (size_t) i * N + n0, out + (size_t) i * N + n0, (size_t) (n1 - n0));
 }
 
+// Elementwise jobs split into `parts` contiguous ranges.
+typedef struct {
+  float       *out;
+  const float *a, *b;
+  size_t       n;
+  int          parts;
+} EltJob;
+
+static void
+gelu_part (void *ctx, int t, int thread)
+{
+  const EltJob *j = ctx;
+  size_t s = j->n * (size_t) t / (size_t) j->parts, e = j->n * (size_t) (t + 1) / (size_t) j->parts;
+  gelu_chunk (j->out + s, j->a + s, e - s);
+}
+
 void
 op_gelu_forward (float *out, const float *in, size_t n)
 {
   int nt = peac_threads_get ();
   if ((size_t) nt * 4096 > n)
     nt = 1;
-#pragma omp parallel num_threads (nt)
-  {
-    int t = omp_get_thread_num (), k = omp_get_num_threads ();
-    size_t a = n * (size_t) t / (size_t) k, z = n * (size_t) (t + 1) / (size_t) k;
-    gelu_chunk (out + a, in + a, z - a);
-  }
+  EltJob j = { out, in, NULL, n, nt };
+  peac_parallel_for (nt, nt, gelu_part, &j);
 }
 
 void
@@ -257,18 +294,27 @@ peac_softmax_row (float *x, int n)
     x[j] *= inv;
 }
 
+typedef struct {
+  float *x;
+  int    rows, cols, parts;
+} SoftmaxJob;
+
+static void
+softmax_part (void *ctx, int t, int thread)
+{
+  const SoftmaxJob *j = ctx;
+  int r0 = (int) ((long) j->rows * t / j->parts), r1 = (int) ((long) j->rows * (t + 1) / j->parts);
+  softmax_rows (j->x + (size_t) r0 * j->cols, r1 - r0, j->cols);
+}
+
 void
 op_softmax_forward (float *x, int rows, int cols)
 {
   int nt = peac_threads_get ();
-  if (nt > rows)
-    nt = rows > 0 ? rows : 1;
-#pragma omp parallel num_threads (nt)
-  {
-    int t = omp_get_thread_num (), n = omp_get_num_threads ();
-    int r0 = (int) ((long) rows * t / n), r1 = (int) ((long) rows * (t + 1) / n);
-    softmax_rows (x + (size_t) r0 * cols, r1 - r0, cols);
-  }
+  if ((long) rows * cols < 16384 || nt > rows)
+    nt = 1;
+  SoftmaxJob j = { x, rows, cols, nt };
+  peac_parallel_for (nt, nt, softmax_part, &j);
 }
 
 void
@@ -297,16 +343,20 @@ add_chunk (float *out, const float *a, const float *b, size_t n)
     out[i] = a[i] + b[i];
 }
 
+static void
+add_part (void *ctx, int t, int thread)
+{
+  const EltJob *j = ctx;
+  size_t s = j->n * (size_t) t / (size_t) j->parts, e = j->n * (size_t) (t + 1) / (size_t) j->parts;
+  add_chunk (j->out + s, j->a + s, j->b + s, e - s);
+}
+
 void
 op_add (float *out, const float *a, const float *b, size_t n)
 {
   int nt = peac_threads_get ();
   if ((size_t) nt * 8192 > n)
     nt = 1;
-#pragma omp parallel num_threads (nt)
-  {
-    int t = omp_get_thread_num (), k = omp_get_num_threads ();
-    size_t s = n * (size_t) t / (size_t) k, e = n * (size_t) (t + 1) / (size_t) k;
-    add_chunk (out + s, a + s, b + s, e - s);
-  }
+  EltJob j = { out, a, b, n, nt };
+  peac_parallel_for (nt, nt, add_part, &j);
 }

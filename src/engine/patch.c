@@ -10,8 +10,9 @@
 #include "ops-internal.h"
 
 #include <math.h>
-#include <omp.h>
 #include <string.h>
+
+#include "pool.h"
 
 size_t
 op_patch_embed_col_floats (int B, int Cin, int H, int W, int P, int S)
@@ -20,27 +21,43 @@ op_patch_embed_col_floats (int B, int Cin, int H, int W, int P, int S)
   return (size_t) B * gh * gw * Cin * P * P;
 }
 
+typedef struct {
+  float       *col;
+  const float *in;
+  int          Cin, H, W, P, S, gh, gw, rows, parts;
+} Im2colJob;
+
+// col[(b·gh + y)·gw + x, (c·P + i)·P + j] = in[b, c, y·S + i, x·S + j] for one range of rows.
+static void
+im2col_part (void *ctx, int t, int thread)
+{
+  const Im2colJob *j = ctx;
+  const int P = j->P, K = j->Cin * P * P;
+  const int r0 = (int) ((long) j->rows * t / j->parts), r1 = (int) ((long) j->rows * (t + 1) / j->parts);
+  for (int r = r0; r < r1; r++)
+    {
+      const int bb = r / (j->gh * j->gw), y = (r / j->gw) % j->gh, x = r % j->gw;
+      float *dst = j->col + (size_t) r * K;
+      for (int c = 0; c < j->Cin; c++)
+        for (int i = 0; i < P; i++)
+          memcpy (dst + ((size_t) c * P + i) * P,
+                  j->in + (((size_t) bb * j->Cin + c) * j->H + (size_t) y * j->S + i) * j->W
+                      + (size_t) x * j->S,
+                  (size_t) P * sizeof (float));
+    }
+}
+
 void
 op_patch_embed_forward (float *out, float *col, const float *in, const float *w,
                         const float *b, int B, int Cin, int H, int W, int P, int S, int D)
 {
   const int gh = (H - P) / S + 1, gw = (W - P) / S + 1;
-  const int K = Cin * P * P;
   const int rows = B * gh * gw;
-  // col[(b·gh + y)·gw + x, (c·P + i)·P + j] = in[b, c, y·S + i, x·S + j]
-#pragma omp parallel for num_threads (peac_threads_get ()) schedule (static)
-  for (int r = 0; r < rows; r++)
-    {
-      const int bb = r / (gh * gw), y = (r / gw) % gh, x = r % gw;
-      float *dst = col + (size_t) r * K;
-      for (int c = 0; c < Cin; c++)
-        for (int i = 0; i < P; i++)
-          memcpy (dst + ((size_t) c * P + i) * P,
-                  in + (((size_t) bb * Cin + c) * H + (size_t) y * S + i) * W + (size_t) x * S,
-                  (size_t) P * sizeof (float));
-    }
+  const int nt = peac_threads_get ();
+  Im2colJob j = { col, in, Cin, H, W, P, S, gh, gw, rows, nt };
+  peac_parallel_for (nt, nt, im2col_part, &j);
   // out[rows, D] = col[rows, K] · w[D, K]ᵀ + b
-  op_linear_forward (out, col, w, b, rows, K, D);
+  op_linear_forward (out, col, w, b, rows, Cin * P * P, D);
 }
 
 void

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "ops.h"
+#include "pool.h"
 
 static float *
 randn (GRand *r, size_t n, double scale)
@@ -323,11 +324,66 @@ test_pos_resample (void)
     g_assert_cmpfloat (fabs (out[i] - 1.25f), <, 1e-6);
 }
 
+// The pool: every task runs exactly once for any thread count, tasks may call the pool
+// again (run serially), and callers on several threads at once are serialised.
+static void
+count_task (void *ctx, int task, int thread)
+{
+  int *hits = ctx;
+  g_atomic_int_inc (&hits[task]);
+  g_assert_cmpint (thread, >=, 0);
+}
+
+static void
+nested_task (void *ctx, int task, int thread)
+{
+  int *hits = ctx;
+  peac_parallel_for (4, 4, count_task, hits + 100 + 4 * task);
+  g_atomic_int_inc (&hits[task]);
+}
+
+static gpointer
+pool_caller (gpointer data)
+{
+  for (int r = 0; r < 200; r++)
+    peac_parallel_for (16, 3, count_task, data);
+  return NULL;
+}
+
+static void
+test_pool (void)
+{
+  for (int nt = 1; nt <= 5; nt++)
+    for (int n = 0; n <= 37; n += 9)
+      {
+        int hits[64] = { 0 };
+        peac_parallel_for (n, nt, count_task, hits);
+        for (int i = 0; i < 64; i++)
+          g_assert_cmpint (hits[i], ==, i < n ? 1 : 0);
+      }
+  int nest[200] = { 0 };
+  peac_parallel_for (10, 2, nested_task, nest);
+  for (int i = 0; i < 10; i++)
+    g_assert_cmpint (nest[i], ==, 1);
+  for (int i = 100; i < 140; i++)
+    g_assert_cmpint (nest[i], ==, 1);
+  int a[16] = { 0 }, b[16] = { 0 };
+  GThread *t1 = g_thread_new ("a", pool_caller, a), *t2 = g_thread_new ("b", pool_caller, b);
+  g_thread_join (t1);
+  g_thread_join (t2);
+  for (int i = 0; i < 16; i++)
+    {
+      g_assert_cmpint (a[i], ==, 200);
+      g_assert_cmpint (b[i], ==, 200);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   peac_threads_set (2);
+  g_test_add_func ("/ops/pool", test_pool);
   g_test_add_func ("/ops/linear", test_linear);
   g_test_add_func ("/ops/layernorm", test_layernorm);
   g_test_add_func ("/ops/gelu", test_gelu);
