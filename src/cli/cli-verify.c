@@ -7,7 +7,9 @@
 // `out.pooled` and (when present) `loss.value` = Σ out.features · loss.R. For each tensor
 // it prints the worst absolute error and that error relative to max(1, max|ref|); the
 // command fails (exit 1) when any exceeds 1e-4, and exits 2 when the file cannot be used.
-// Gradients are listed as skipped: this is the inference engine.
+// For ViT fixtures it also runs the training forward/backward (vit-train.h) with
+// dL/d out.features = loss.R and compares every `grad.<param>` and `grad.input` (tolerance
+// 1e-3 · max(1, max|ref|)); Swin gradients are listed as skipped (no Swin training).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +19,10 @@
 #include "cli.h"
 #include "model.h"
 #include "ops.h"
+#include "vit-train.h"
 
 #define TOLERANCE 1e-4
+#define GRAD_TOLERANCE 1e-3
 
 typedef struct {
   char   *name;
@@ -74,8 +78,8 @@ shape_str (char *buf, size_t n, int ndim, const int64_t *shape)
 
 // Compares ours against ref; prints one line; returns 1 if within tolerance.
 static int
-compare (const char *label, const float *ours, const float *ref, size_t n, int ndim,
-         const int64_t *shape)
+compare_tol (const char *label, const float *ours, const float *ref, size_t n, int ndim,
+             const int64_t *shape, double tolerance)
 {
   double err = 0, big = 0;
   int nonfinite = 0;
@@ -88,12 +92,19 @@ compare (const char *label, const float *ours, const float *ref, size_t n, int n
       big = fabs (ref[i]) > big ? fabs (ref[i]) : big;
     }
   double rel = err / (big > 1 ? big : 1);
-  int ok = !nonfinite && rel <= TOLERANCE;
+  int ok = !nonfinite && rel <= tolerance;
   char s[64];
   shape_str (s, sizeof s, ndim, shape);
   printf ("  %-28s %-16s max|ref| %9.4g  max|err| %9.3g  rel %9.3g  %s\n", label, s, big, err,
           rel, ok ? "ok" : nonfinite ? "FAIL (non-finite)" : "FAIL");
   return ok;
+}
+
+static int
+compare (const char *label, const float *ours, const float *ref, size_t n, int ndim,
+         const int64_t *shape)
+{
+  return compare_tol (label, ours, ref, n, ndim, shape, TOLERANCE);
 }
 
 static float *
@@ -106,12 +117,86 @@ read_tensor (const PeacSafetensors *st, const PeacStTensor *t, char *err, size_t
   return NULL;
 }
 
+// ViT gradients: builds the model again from the file, runs the training forward and the
+// backward with dL/d tokens = loss.R [B, 1 + G, D], and compares grad.<param> and
+// grad.input. Adds to *checked and *failed; returns the number of gradients compared, or
+// −1 when the fixture cannot be used (message on stderr).
+static int
+verify_vit_gradients (const PeacSafetensors *st, const float *input, int B, int H, int W,
+                      int *checked, int *failed)
+{
+  char err[1024];
+  const PeacStTensor *tr = peac_st_find (st, "loss.R");
+  int any = 0;
+  for (int i = 0; i < st->n; i++)
+    any |= strncmp (st->tensors[i].name, "grad.", 5) == 0;
+  VitConfig cfg;
+  if (!any)
+    return 0;
+  if (!tr || vit_config_parse (&cfg, peac_st_meta (st, "peac.config"), err, sizeof err) != 0)
+    return tr ? (fprintf (stderr, "peac verify-reference: %s\n", err), -1) : 0;
+  VitModel *v = vit_create (&cfg, err, sizeof err);
+  VitTrain *tr_ = NULL;
+  PeacParams *p = v ? vit_params (v) : NULL;
+  float *R = NULL, *grads = NULL, *dinput = NULL;
+  int n = -1;
+  if (!v || peac_st_load_params (st, p, NULL, NULL, 0, NULL, err, sizeof err) != 0
+      || !(tr_ = vit_train_new (v, B, H, W, err, sizeof err)))
+    {
+      fprintf (stderr, "peac verify-reference: gradients: %s\n", err);
+      goto out;
+    }
+  const size_t n_tok = (size_t) B * vit_train_tokens (tr_) * vit_train_dim (tr_);
+  if (tr->numel != n_tok || !(R = read_tensor (st, tr, err, sizeof err)))
+    {
+      fprintf (stderr, "peac verify-reference: gradients: loss.R does not fit the tokens\n");
+      goto out;
+    }
+  grads = calloc (p->total, sizeof (float));
+  dinput = calloc ((size_t) B * cfg.in_chans * H * W, sizeof (float));
+  vit_train_forward (tr_, input, B);
+  vit_train_backward (tr_, R, grads, dinput);
+  n = 0;
+  for (int i = 0; i < st->n; i++)
+    {
+      const PeacStTensor *t = &st->tensors[i];
+      if (strncmp (t->name, "grad.", 5) != 0)
+        continue;
+      const float *ours = NULL;
+      if (strcmp (t->name, "grad.input") == 0)
+        ours = t->numel == (size_t) B * cfg.in_chans * H * W ? dinput : NULL;
+      else
+        {
+          const PeacParam *q = peac_params_find (p, t->name + 5);
+          ours = q && q->numel == t->numel ? grads + q->offset : NULL;
+        }
+      float *ref = ours ? read_tensor (st, t, err, sizeof err) : NULL;
+      if (!ref)
+        {
+          printf ("  %-28s FAIL: no engine gradient of that name and size\n", t->name);
+          (*failed)++;
+          continue;
+        }
+      *failed += !compare_tol (t->name, ours, ref, t->numel, t->ndim, t->shape,
+                               GRAD_TOLERANCE);
+      (*checked)++;
+      n++;
+      free (ref);
+    }
+out:
+  free (R), free (grads), free (dinput);
+  vit_train_free (tr_);
+  vit_free (v);
+  return n;
+}
+
 static void
 usage (FILE *to)
 {
   fprintf (to, "Usage: peac verify-reference [--threads N] FILE.safetensors\n\n"
                "Runs the fixture's input through the engine with the fixture's weights and\n"
-               "compares activations and outputs (max|err| ≤ 1e-4 · max(1, max|ref|)).\n");
+               "compares activations and outputs (max|err| ≤ 1e-4 · max(1, max|ref|)) and,\n"
+               "for ViT fixtures, every gradient (≤ 1e-3 · max(1, max|ref|)).\n");
 }
 
 int
@@ -175,7 +260,7 @@ peac_cmd_verify_reference (int argc, char **argv)
       const PeacStTensor *t = &st->tensors[i];
       if (strncmp (t->name, "grad.", 5) == 0)
         {
-          skipped_grad++;
+          skipped_grad += arch != PEAC_ARCH_VIT;
           continue;
         }
       if (strncmp (t->name, "act.", 4) != 0)
@@ -257,6 +342,9 @@ peac_cmd_verify_reference (int argc, char **argv)
       free (r);
     }
   free (ours);
+  if (arch == PEAC_ARCH_VIT
+      && verify_vit_gradients (st, input, B, H, W, &checked, &failed) < 0)
+    goto out;
   printf ("%d tensors compared, %d failed; %d activations and %d gradients skipped\n",
           checked, failed, skipped_act, skipped_grad);
   status = failed || !checked ? 1 : 0;

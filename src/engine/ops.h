@@ -88,3 +88,40 @@ void op_linear_gelu_forward(float *out, const float *in, const float *w, const f
                             int M, int K, int N);
 void op_linear_residual_forward(float *x, const float *in, const float *w, const float *b,
                                 int M, int K, int N);
+
+// ---- Backward (training issue): ops-backward.c, attention-backward.c ----
+// Each backward ACCUMULATES (+=) into the input gradient and the parameter gradients; any
+// gradient pointer may be NULL to skip it. Shapes as in the matching forward.
+
+// Linear: din[M, K] += dout·w;  dw[N, K] += doutᵀ·in;  db[N] += Σ_rows dout.
+void op_linear_backward (float *din, float *dw, float *db, const float *dout, const float *in,
+                         const float *w, int M, int K, int N);
+void op_linear_backward_naive (float *din, float *dw, float *db, const float *dout,
+                               const float *in, const float *w, int M, int K, int N);
+// LayerNorm with the forward's mean[M] and rstd[M] caches.
+void op_layernorm_backward (float *din, float *dw, float *db, const float *dout,
+                            const float *in, const float *w, const float *mean,
+                            const float *rstd, int M, int C);
+// Exact GELU: din += dout · gelu'(in).
+void op_gelu_backward (float *din, const float *dout, const float *in, size_t n);
+// Row softmax from its output p: dx += p ⊙ (dp − Σ dp·p).
+void op_softmax_backward (float *dx, const float *dp, const float *p, int rows, int cols);
+// Attention from the probabilities att [B, H, N, N] the forward kept: dqkv [B·N, 3C] +=.
+// scratch: op_attention_scratch_floats(N) floats. Bias and mask need no gradient.
+void op_attention_backward (float *dqkv, float *scratch, const float *dout, const float *qkv,
+                            const float *att, int B, int N, int H, int Dh);
+void op_attention_backward_naive (float *dqkv, const float *dout, const float *qkv, int B,
+                                  int N, int H, int Dh);
+// Patch embedding from the col matrix the forward filled (col is overwritten when din is
+// given): din [B, Cin, H, W] +=, dw [D, Cin, P, P] +=, db [D] +=.
+void op_patch_embed_backward (float *din, float *dw, float *db, float *col, const float *dout,
+                              const float *w, int B, int Cin, int H, int W, int P, int S, int D);
+// Class token + position embedding: x [B, 1 + G, D] from patches [B, G, D], cls [D] and
+// pos [1 + G, D]; the backward sums over the batch into dcls and dpos.
+void op_cls_pos_forward (float *x, const float *patches, const float *cls, const float *pos,
+                         int B, int G, int D);
+void op_cls_pos_backward (float *dpatches, float *dcls, float *dpos, const float *dx, int B,
+                          int G, int D);
+// Mean over tokens t0 … t0 + n − 1 of x [B, T, D] → out [B, D].
+void op_mean_pool_forward (float *out, const float *x, int B, int T, int t0, int n, int D);
+void op_mean_pool_backward (float *dx, const float *dout, int B, int T, int t0, int n, int D);

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// attention-backward: the backward twin of op_attention_forward (attention.c) for the
+// ViT: gradients of multi-head scaled dot-product attention with respect to the packed
+// qkv rows, given the softmax probabilities that the forward kept. Additive bias and mask
+// (Swin) are constants here, so they need no gradient of their own. Parallel over
+// images × heads; each job writes only its own head's columns of dqkv, so no two threads
+// ever touch one value and the result does not depend on the thread count.
+#include "ops.h"
+#include "ops-internal.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+
+// Per image b and head h, with S = scale·Q·Kᵀ (+ bias/mask), P = softmax(S), O = P·V:
+//   dP = dO · Vᵀ                      [N, N]
+//   dV += Pᵀ · dO                     [N, Dh]
+//   dS = P ⊙ (dP − rowsum(dP ⊙ P))    [N, N]
+//   dQ += scale · dS · K,   dK += scale · dSᵀ · Q
+void
+op_attention_backward (float *dqkv, float *scratch, const float *dout, const float *qkv,
+                       const float *att, int B, int N, int H, int Dh)
+{
+  const int C = H * Dh, ld = 3 * C;
+  const float scale = 1.0f / sqrtf ((float) Dh);
+  const int nt = peac_threads_get ();
+  peac_blas_single_thread ();
+#pragma omp parallel for num_threads (nt) schedule (dynamic, 1)
+  for (int job = 0; job < B * H; job++)
+    {
+      const int b = job / H, h = job % H;
+      const size_t off = (size_t) b * N * ld + (size_t) h * Dh;
+      const float *q = qkv + off, *k = q + C, *v = q + 2 * C;
+      float *dq = dqkv + off, *dk = dq + C, *dv = dq + 2 * C;
+      const float *p = att + (size_t) job * N * N;
+      const float *dO = dout + (size_t) b * N * C + (size_t) h * Dh;
+      float *ds = scratch + (size_t) omp_get_thread_num () * N * N;
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, N, N, Dh, 1.0f, dO, C, v, ld,
+                   0.0f, ds, N);
+      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, N, Dh, N, 1.0f, p, N, dO, C,
+                   1.0f, dv, ld);
+      for (int i = 0; i < N; i++)
+        {
+          float *r = ds + (size_t) i * N;
+          const float *pr = p + (size_t) i * N;
+          float s = 0.0f;
+          for (int j = 0; j < N; j++)
+            s += r[j] * pr[j];
+          for (int j = 0; j < N; j++)
+            r[j] = pr[j] * (r[j] - s);
+        }
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, N, Dh, N, scale, ds, N, k, ld,
+                   1.0f, dq, ld);
+      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, N, Dh, N, scale, ds, N, q, ld,
+                   1.0f, dk, ld);
+    }
+}
+
+// The same in plain loops with double accumulation, recomputing P from qkv (no cache).
+void
+op_attention_backward_naive (float *dqkv, const float *dout, const float *qkv, int B, int N,
+                             int H, int Dh)
+{
+  const int C = H * Dh, ld = 3 * C;
+  const double scale = 1.0 / sqrt ((double) Dh);
+  double *p = malloc ((size_t) N * N * sizeof *p), *dp = malloc ((size_t) N * N * sizeof *dp);
+  for (int b = 0; b < B; b++)
+    for (int h = 0; h < H; h++)
+      {
+        const size_t off = (size_t) b * N * ld + (size_t) h * Dh;
+#define Q(i, e) qkv[off + (size_t) (i) * ld + (e)]
+#define K(i, e) qkv[off + (size_t) (i) * ld + C + (e)]
+#define V(i, e) qkv[off + (size_t) (i) * ld + 2 * C + (e)]
+#define DO(i, e) dout[((size_t) b * N + (i)) * C + (size_t) h * Dh + (e)]
+        for (int i = 0; i < N; i++)
+          {
+            double m = -INFINITY, z = 0.0;
+            for (int j = 0; j < N; j++)
+              {
+                double s = 0.0;
+                for (int e = 0; e < Dh; e++)
+                  s += (double) Q (i, e) * K (j, e);
+                p[(size_t) i * N + j] = s * scale;
+                m = p[(size_t) i * N + j] > m ? p[(size_t) i * N + j] : m;
+              }
+            for (int j = 0; j < N; j++)
+              z += p[(size_t) i * N + j] = exp (p[(size_t) i * N + j] - m);
+            double s = 0.0;
+            for (int j = 0; j < N; j++)
+              {
+                p[(size_t) i * N + j] /= z;
+                double g = 0.0;
+                for (int e = 0; e < Dh; e++)
+                  g += (double) DO (i, e) * V (j, e);
+                dp[(size_t) i * N + j] = g;
+                s += g * p[(size_t) i * N + j];
+              }
+            for (int j = 0; j < N; j++)
+              dp[(size_t) i * N + j] = p[(size_t) i * N + j] * (dp[(size_t) i * N + j] - s);
+          }
+        for (int i = 0; i < N; i++)
+          for (int e = 0; e < Dh; e++)
+            {
+              double gq = 0.0, gk = 0.0, gv = 0.0;
+              for (int j = 0; j < N; j++)
+                {
+                  gq += dp[(size_t) i * N + j] * K (j, e);
+                  gk += dp[(size_t) j * N + i] * Q (j, e);
+                  gv += p[(size_t) j * N + i] * DO (j, e);
+                }
+              dqkv[off + (size_t) i * ld + e] += (float) (scale * gq);
+              dqkv[off + (size_t) i * ld + C + e] += (float) (scale * gk);
+              dqkv[off + (size_t) i * ld + 2 * C + e] += (float) gv;
+            }
+#undef Q
+#undef K
+#undef V
+#undef DO
+      }
+  free (p);
+  free (dp);
+}
