@@ -1003,6 +1003,29 @@ px_correspondence_page_set_source (PxCorrespondencePage *self,
     }
 }
 
+int
+px_correspondence_page_get_n_panels (PxCorrespondencePage *self)
+{
+  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), 0);
+  return self->scene.n_panels;
+}
+
+/**
+ * px_correspondence_page_focus_point:
+ *
+ * Makes (@x, @y) of the source (continuous pixels) the query and gives the view the focus.
+ */
+void
+px_correspondence_page_focus_point (PxCorrespondencePage *self,
+                                    double                x,
+                                    double                y)
+{
+  g_return_if_fail (PX_IS_CORRESPONDENCE_PAGE (self));
+
+  set_query (self, x, y);
+  gtk_widget_grab_focus (GTK_WIDGET (self->area));
+}
+
 gboolean
 px_correspondence_page_get_ready (PxCorrespondencePage *self)
 {
@@ -1240,11 +1263,70 @@ px_correspondence_page_export_points (PxCorrespondencePage *self,
 }
 
 /**
+ * px_correspondence_page_get_panel_study:
+ * @panel: 0 for the source, t + 1 for target t
+ *
+ * Returns: (transfer none) (nullable): the study shown in @panel
+ */
+PxStudy *
+px_correspondence_page_get_panel_study (PxCorrespondencePage *self,
+                                        int                   panel)
+{
+  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), NULL);
+
+  if (panel < 0 || panel >= self->scene.n_panels)
+    return NULL;
+  return panel == 0 ? self->source : g_ptr_array_index (self->targets, panel - 1);
+}
+
+/**
+ * px_correspondence_page_dup_landmarks:
+ * @panel: 0 for the source, t + 1 for target t
+ *
+ * The pins as landmarks of @panel's image (pixel-centre convention, palette colours): on a
+ * target only those found there or corrected by hand. The image path is the file's base
+ * name, left out with privacy on.
+ *
+ * Returns: (transfer full): a new landmark set
+ */
+PxLandmarkSet *
+px_correspondence_page_dup_landmarks (PxCorrespondencePage *self,
+                                      int                   panel)
+{
+  PxLandmarkSet *set;
+
+  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), NULL);
+  g_return_val_if_fail (panel >= 0 && panel < self->scene.n_panels, NULL);
+
+  set = px_landmark_set_new ();
+  if (!self->privacy)
+    set->image_path = g_file_get_basename (px_study_get_file (px_correspondence_page_get_panel_study (self, panel)));
+  set->image_width = (int) self->scene.panels[panel].width;
+  set->image_height = (int) self->scene.panels[panel].height;
+  for (guint i = 0; i < self->scene.pins->len; i++)
+    {
+      const PxMatchPin *pin = &g_array_index (self->scene.pins, PxMatchPin, i);
+      const PeacMatch *m = panel > 0 ? &pin->match[panel - 1] : NULL;
+      double r, g, b;
+      char colour[8];
+
+      if (panel > 0 && !m->found && !pin->moved[panel - 1])
+        continue;
+      px_match_palette (pin->colour, &r, &g, &b);
+      g_snprintf (colour, sizeof colour, "#%02x%02x%02x", (int) lround (r * 255),
+                  (int) lround (g * 255), (int) lround (b * 255));
+      px_landmark_set_add (set, pin->name, NULL, -1, (panel == 0 ? pin->x : m->x) - 0.5,
+                           (panel == 0 ? pin->y : m->y) - 0.5, colour);
+    }
+  return set;
+}
+
+/**
  * px_correspondence_page_save_landmarks:
  *
- * Writes one landmark JSON file per panel into @folder, named after the image (or
- * "source", "target-N" with privacy on, when the image path is left out too). A target
- * file holds the pins found there or corrected by hand.
+ * Writes one landmark JSON file per panel into @folder (see
+ * px_correspondence_page_dup_landmarks()), named after the image, or "source" and
+ * "target-N" with privacy on.
  */
 gboolean
 px_correspondence_page_save_landmarks (PxCorrespondencePage *self,
@@ -1255,31 +1337,11 @@ px_correspondence_page_save_landmarks (PxCorrespondencePage *self,
 
   for (int p = 0; p < self->scene.n_panels; p++)
     {
-      g_autoptr(PxLandmarkSet) set = px_landmark_set_new ();
-      PxStudy *study = p == 0 ? self->source : g_ptr_array_index (self->targets, p - 1);
+      g_autoptr(PxLandmarkSet) set = px_correspondence_page_dup_landmarks (self, p);
       g_autofree char *name = export_name (self, p);
       g_autofree char *file_name = g_strdup_printf ("%s.landmarks.json", name);
       g_autofree char *path = g_build_filename (folder, file_name, NULL);
 
-      if (!self->privacy)
-        set->image_path = g_file_get_basename (px_study_get_file (study));
-      set->image_width = (int) self->scene.panels[p].width;
-      set->image_height = (int) self->scene.panels[p].height;
-      for (guint i = 0; i < self->scene.pins->len; i++)
-        {
-          const PxMatchPin *pin = &g_array_index (self->scene.pins, PxMatchPin, i);
-          const PeacMatch *m = p > 0 ? &pin->match[p - 1] : NULL;
-          double r, g, b;
-          char colour[8];
-
-          if (p > 0 && !m->found && !pin->moved[p - 1])
-            continue;
-          px_match_palette (pin->colour, &r, &g, &b);
-          g_snprintf (colour, sizeof colour, "#%02x%02x%02x", (int) lround (r * 255),
-                      (int) lround (g * 255), (int) lround (b * 255));
-          px_landmark_set_add (set, pin->name, NULL, -1, (p == 0 ? pin->x : m->x) - 0.5,
-                               (p == 0 ? pin->y : m->y) - 0.5, colour);
-        }
       if (!px_landmarks_save_json (set, path, error))
         return FALSE;
     }

@@ -10,6 +10,7 @@
 
 #include "match.h"
 #include "px-embedder.h"
+#include "px-landmarks.h"
 
 G_BEGIN_DECLS
 
@@ -23,6 +24,7 @@ void     px_correspondence_page_set_embedder  (PxCorrespondencePage *self,
                                                PxEmbedder           *embedder);
 void     px_correspondence_page_set_source    (PxCorrespondencePage *self,
                                                PxStudy              *study);
+int      px_correspondence_page_get_n_panels  (PxCorrespondencePage *self);
 gboolean px_correspondence_page_get_ready     (PxCorrespondencePage *self);
 guint    px_correspondence_page_get_n_targets (PxCorrespondencePage *self);
 gboolean px_correspondence_page_get_answer    (PxCorrespondencePage *self,
@@ -53,6 +55,13 @@ gboolean px_correspondence_page_export_points (PxCorrespondencePage *self,
                                                const char           *path,
                                                const char           *format,
                                                GError              **error);
+PxStudy       *px_correspondence_page_get_panel_study (PxCorrespondencePage *self,
+                                                       int                   panel);
+PxLandmarkSet *px_correspondence_page_dup_landmarks   (PxCorrespondencePage *self,
+                                                       int                   panel);
+void     px_correspondence_page_focus_point   (PxCorrespondencePage *self,
+                                               double                x,
+                                               double                y);
 gboolean px_correspondence_page_save_landmarks (PxCorrespondencePage *self,
                                                 const char           *folder,
                                                 GError              **error);

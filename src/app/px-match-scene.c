@@ -418,12 +418,13 @@ px_match_scene_draw (const PxMatchScene *scene,
       Placement pl = place (scene, width, height, i);
       double sw = cairo_image_surface_get_width (p->surface);
 
+      // The label sits right above the fitted image, clipped to the slot's width.
       cairo_save (cr);
-      cairo_rectangle (cr, pl.slot_x, pl.slot_y, pl.slot_w, LABEL_HEIGHT);
+      cairo_rectangle (cr, pl.slot_x, pl.y - LABEL_HEIGHT, pl.slot_w, LABEL_HEIGHT);
       cairo_clip (cr);
       cairo_set_font_size (cr, 13);
       cairo_set_source_rgb (cr, 0.9, 0.9, 0.9);
-      cairo_move_to (cr, pl.slot_x + 2, pl.slot_y + 15);
+      cairo_move_to (cr, pl.slot_x + 2, pl.y - 7);
       cairo_show_text (cr, p->label != NULL ? p->label : "");
       cairo_restore (cr);
 

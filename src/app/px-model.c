@@ -325,11 +325,17 @@ px_model_get_grid (PxModel *self,
                    int     *grid_w,
                    int     *dim)
 {
-  int side;
+  int side, gh, gw, d;
 
   g_return_if_fail (PX_IS_MODEL (self));
   side = peac_model_img_size (self->model);
-  peac_model_output_shape (self->model, side, side, grid_h, grid_w, dim);
+  peac_model_output_shape (self->model, side, side, &gh, &gw, &d);
+  if (grid_h != NULL)
+    *grid_h = gh;
+  if (grid_w != NULL)
+    *grid_w = gw;
+  if (dim != NULL)
+    *dim = d;
 }
 
 /**

@@ -15,6 +15,7 @@
 #include "px-application.h"
 #include "px-correspondence-page.h"
 #include "px-embedder.h"
+#include "px-embedding-map-page.h"
 #include "px-folder-scan.h"
 #include "px-study-row.h"
 #include "px-tag-panel.h"
@@ -46,6 +47,9 @@ struct _PxWindow
   AdwViewSwitcherTitle *window_title;
   AdwViewStack         *view_stack;
   PxCorrespondencePage *correspondence_page;
+  PxEmbeddingMapPage   *embedding_map_page;
+  GFile                *focus_file;   // a map point to show once its image is open
+  double                focus_x, focus_y;
   GtkLabel             *model_name_label;
   GtkLabel             *model_description_label;
   GtkWidget            *embedding_box;
@@ -273,6 +277,44 @@ unbind_study_row (GtkSignalListItemFactory *factory,
 
 static int
 find_study (PxWindow *self,
+            GFile    *file);
+
+// The embedding map asked for a point of an image: that image becomes the correspondence
+// page's source with the point as its query.
+static void
+apply_focus (PxWindow *self,
+             PxStudy  *study)
+{
+  g_clear_object (&self->focus_file);
+  px_correspondence_page_set_source (self->correspondence_page, study);
+  adw_view_stack_set_visible_child_name (self->view_stack, "correspondence");
+  px_correspondence_page_focus_point (self->correspondence_page, self->focus_x, self->focus_y);
+}
+
+static void
+on_open_point (PxWindow           *self,
+               const char         *path,
+               double              x,
+               double              y,
+               PxEmbeddingMapPage *page)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  int found = find_study (self, file);
+
+  g_set_object (&self->focus_file, file);
+  self->focus_x = x;
+  self->focus_y = y;
+  if (found >= 0)
+    {
+      g_autoptr(PxStudy) study = g_list_model_get_item (G_LIST_MODEL (self->studies), found);
+      apply_focus (self, study);
+    }
+  else
+    px_window_open_files (self, &file, 1);
+}
+
+static int
+find_study (PxWindow *self,
             GFile    *file)
 {
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->studies));
@@ -360,6 +402,8 @@ on_study_loaded (GObject      *source,
   else
     {
       g_list_store_append (self->studies, study);
+      if (self->focus_file != NULL && g_file_equal (self->focus_file, px_study_get_file (study)))
+        apply_focus (self, study);
       if (!pending->from_folder)
         add_to_recent (px_study_get_file (study));
       if (self->select_next)
@@ -728,6 +772,7 @@ px_window_dispose (GObject *object)
 
   gtk_widget_dispose_template (GTK_WIDGET (self), PX_TYPE_WINDOW);
   g_clear_object (&self->embedder);
+  g_clear_object (&self->focus_file);
 
   G_OBJECT_CLASS (px_window_parent_class)->dispose (object);
 }
@@ -817,6 +862,7 @@ px_window_class_init (PxWindowClass *klass)
   g_type_ensure (PX_TYPE_VIEWER);
   g_type_ensure (PX_TYPE_TAG_PANEL);
   g_type_ensure (PX_TYPE_CORRESPONDENCE_PAGE);
+  g_type_ensure (PX_TYPE_EMBEDDING_MAP_PAGE);
 
   px_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class, "/org/peac/Explorer/px-window.ui");
@@ -824,6 +870,8 @@ px_window_class_init (PxWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PxWindow, window_title);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, view_stack);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, correspondence_page);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, embedding_map_page);
+  gtk_widget_class_bind_template_callback (widget_class, on_open_point);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, model_name_label);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, model_description_label);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, embedding_box);
@@ -882,6 +930,9 @@ px_window_init (PxWindow *self)
   px_correspondence_page_set_studies (self->correspondence_page, G_LIST_MODEL (self->studies));
   px_correspondence_page_set_embedder (self->correspondence_page, self->embedder);
   g_object_bind_property (self, "privacy", self->correspondence_page, "privacy", G_BINDING_SYNC_CREATE);
+  px_embedding_map_page_set_embedder (self->embedding_map_page, self->embedder);
+  px_embedding_map_page_set_correspondence_page (self->embedding_map_page, self->correspondence_page);
+  g_object_bind_property (self, "privacy", self->embedding_map_page, "privacy", G_BINDING_SYNC_CREATE);
 
   drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
@@ -998,6 +1049,18 @@ px_window_get_correspondence_page (PxWindow *self)
 {
   g_return_val_if_fail (PX_IS_WINDOW (self), NULL);
   return self->correspondence_page;
+}
+
+/**
+ * px_window_get_embedding_map_page:
+ *
+ * Returns: (transfer none): the embedding map page
+ */
+PxEmbeddingMapPage *
+px_window_get_embedding_map_page (PxWindow *self)
+{
+  g_return_val_if_fail (PX_IS_WINDOW (self), NULL);
+  return self->embedding_map_page;
 }
 
 /**

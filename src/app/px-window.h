@@ -9,6 +9,7 @@
 
 #include "px-correspondence-page.h"
 #include "px-embedder.h"
+#include "px-embedding-map-page.h"
 #include "px-viewer.h"
 
 G_BEGIN_DECLS
@@ -27,6 +28,7 @@ PxViewer   *px_window_get_viewer   (PxWindow       *self);
 gboolean    px_window_get_loading  (PxWindow       *self);
 PxEmbedder *px_window_get_embedder (PxWindow       *self);
 PxCorrespondencePage *px_window_get_correspondence_page (PxWindow *self);
+PxEmbeddingMapPage   *px_window_get_embedding_map_page  (PxWindow *self);
 void        px_window_open_model   (PxWindow       *self,
                                     GFile          *file);
 void        px_window_show_page    (PxWindow       *self,

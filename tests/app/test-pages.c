@@ -13,6 +13,7 @@
 
 #include "px-application.h"
 #include "px-correspondence-page.h"
+#include "px-embedding-map-page.h"
 #include "px-test-util.h"
 #include "px-window.h"
 
@@ -95,6 +96,22 @@ remove_tree (const char *path)
         g_remove (child);
     }
   g_rmdir (path);
+}
+
+static GtkWidget *
+find_child (GtkWidget *root,
+            GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_child (child, type);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
 }
 
 static gboolean
@@ -356,6 +373,145 @@ test_drawing_and_exports (void)
   g_assert_true (px_correspondence_page_get_answer (page, 0, &answer));
 }
 
+static gboolean
+map_idle (gpointer data)
+{
+  return !px_embedding_map_page_get_busy (data);
+}
+
+static char *
+jsrt_folder (void)
+{
+  char *dir = g_build_filename (g_getenv ("PEAC_SHARED_DIR"), "data", "landmarks", "jsrt", NULL);
+
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    g_clear_pointer (&dir, g_free);
+  return dir;
+}
+
+// Landmarks per JSRT image on the map: every second point of each structure.
+static guint
+expected_points (const char *dir,
+                 const char *id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PxLandmarkSet) set = px_landmarks_load_jsrt (dir, id, &error);
+  guint n = 0;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < px_landmark_set_size (set); i++)
+    n += px_landmark_set_get (set, i)->index % 2 == 0;
+  return n;
+}
+
+static void
+test_embedding_map (void)
+{
+  PxWindow *window = new_window ();
+  PxEmbeddingMapPage *page = px_window_get_embedding_map_page (window);
+  g_autofree char *dir = jsrt_folder ();
+  g_autofree char *csv = g_build_filename (tmp_dir, "map.csv", NULL);
+  g_autofree char *png = g_build_filename (tmp_dir, "map.png", NULL);
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) ids = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autofree char *text = NULL;
+  g_autofree float *before = NULL;
+  guint n_points, expected = 0;
+  StallProbe probe;
+
+  if (dir == NULL)
+    {
+      g_test_skip ("the JSRT landmark folder is not available");
+      return;
+    }
+  ids = px_landmarks_jsrt_list (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (ids), >=, 5);
+  for (guint i = 0; i < 4; i++)
+    expected += expected_points (dir, ids[i]);
+
+  px_window_show_page (window, "embedding-map");
+  px_test_settle ();
+  g_assert_true (px_embedding_map_page_set_folder (page, dir, &error));
+  g_assert_no_error (error);
+  gtk_widget_activate_action (GTK_WIDGET (page), "map.run", NULL);
+  g_assert_false (map_idle (page));   // "4 images": set below before the job reads it
+  gtk_widget_activate_action (GTK_WIDGET (page), "map.stop", NULL);
+  g_assert_true (px_test_wait_for (map_idle, page, 60));
+  g_assert_cmpuint (px_embedding_map_page_get_n_points (page), ==, 0);
+
+  // Four images: one point per (image, landmark), the scatter drawn while converging.
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (find_child (GTK_WIDGET (page), GTK_TYPE_SPIN_BUTTON)), 4);
+  probe_start (&probe);
+  gtk_widget_activate_action (GTK_WIDGET (page), "map.run", NULL);
+  g_assert_true (px_test_wait_for (map_idle, page, 120));
+  g_test_message ("worst main-loop gap while embedding 4 images and running t-SNE: %.1f ms",
+                  probe_stop (&probe));
+  g_assert_null (px_embedding_map_page_get_error (page));
+  n_points = px_embedding_map_page_get_n_points (page);
+  g_assert_cmpuint (px_embedding_map_page_get_n_images (page), ==, 4);
+  g_assert_cmpuint (n_points, ==, expected);
+  g_test_message ("%u points, %u layouts drawn while converging", n_points,
+                  px_embedding_map_page_get_n_frames (page));
+  g_assert_cmpuint (px_embedding_map_page_get_n_frames (page), >=, 5);
+
+  // Rectangle selection over everything lists every image.
+  g_assert_cmpuint (px_embedding_map_page_select_rect (page, -1e6, -1e6, 1e6, 1e6), ==, 4);
+
+  // CSV: a header and one row per point with finite numbers.
+  g_assert_true (px_embedding_map_page_export (page, csv, "csv", 800, 600, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpstr (lines[0], ==, "image,landmark,label,x,y,map_x,map_y");
+  g_assert_cmpuint (g_strv_length (lines), ==, n_points + 2);   // last line is empty
+  for (guint i = 1; i <= n_points; i++)
+    {
+      g_auto(GStrv) fields = g_strsplit (lines[i], ",", -1);
+
+      g_assert_cmpuint (g_strv_length (fields), ==, 7);
+      for (int k = 3; k < 7; k++)
+        {
+          char *end;
+          double v = g_ascii_strtod (fields[k], &end);
+
+          g_assert_true (*end == '\0' && isfinite (v));
+        }
+    }
+  g_assert_true (px_embedding_map_page_export (page, png, "png", 800, 600, &error));
+  g_assert_no_error (error);
+
+  // Placing one more image keeps the existing points where they were.
+  before = g_new (float, 2 * n_points);
+  for (guint i = 0; i < n_points; i++)
+    {
+      const char *image, *landmark;
+      g_assert_true (px_embedding_map_page_get_point (page, i, &image, &landmark, &before[2 * i], &before[2 * i + 1]));
+    }
+  probe_start (&probe);
+  gtk_widget_activate_action (GTK_WIDGET (page), "map.place-more", NULL);
+  g_assert_true (px_test_wait_for (map_idle, page, 120));
+  g_test_message ("worst main-loop gap while placing one more image: %.1f ms", probe_stop (&probe));
+  g_assert_null (px_embedding_map_page_get_error (page));
+  g_assert_cmpuint (px_embedding_map_page_get_n_images (page), ==, 5);
+  g_assert_cmpuint (px_embedding_map_page_get_n_points (page), ==, n_points + expected_points (dir, ids[4]));
+  for (guint i = 0; i < n_points; i++)
+    {
+      const char *image, *landmark;
+      float x, y;
+
+      g_assert_true (px_embedding_map_page_get_point (page, i, &image, &landmark, &x, &y));
+      g_assert_cmpfloat (x, ==, before[2 * i]);
+      g_assert_cmpfloat (y, ==, before[2 * i + 1]);
+    }
+
+  // The state survives switching pages.
+  px_window_show_page (window, "viewer");
+  px_test_settle ();
+  g_assert_cmpuint (px_embedding_map_page_get_n_points (page), ==, n_points + expected_points (dir, ids[4]));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -384,6 +540,7 @@ main (int   argc,
 
   g_test_add_func ("/pages/correspondence/shifted-match", test_shifted_match);
   g_test_add_func ("/pages/correspondence/drawing-and-exports", test_drawing_and_exports);
+  g_test_add_func ("/pages/embedding-map/run-place-export", test_embedding_map);
 
   ret = g_test_run ();
 

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// take-page-screenshots: renders the analysis pages on the bundled sample radiographs
+// (Hannover and NIH, which may be shown) for the README: the correspondence page with a
+// live query, pins and the heat map, and the embedding map after a t-SNE run over the
+// samples. Usage: take-page-screenshots OUTPUT_FOLDER. Run under xvfb-run with the
+// compiled schema (GSETTINGS_SCHEMA_DIR=BUILD/data GSETTINGS_BACKEND=memory).
+#include "config.h"
+
+#include "px-application.h"
+#include "px-test-util.h"
+#include "px-window.h"
+
+static gboolean
+is_loaded (gpointer data)
+{
+  return !px_window_get_loading (data);
+}
+
+static gboolean
+correspondence_ready (gpointer data)
+{
+  return px_correspondence_page_get_ready (data);
+}
+
+static gboolean
+save_window (PxWindow   *window,
+             const char *folder,
+             const char *name)
+{
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *path = g_build_filename (folder, name, NULL);
+
+  px_test_settle ();
+  texture = px_test_render_widget (GTK_WIDGET (window));
+  if (!gdk_texture_save_to_png (texture, path))
+    {
+      g_printerr ("could not write %s\n", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  static const char * const samples[] = {
+    "hannover-4d98e1de.png", "hannover-80b5f00f.png", "hannover-7afaaccc.png",
+    "nih-00000001_000.png",
+  };
+  g_autoptr(PxApplication) app = NULL;
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_object_unref);
+  PxCorrespondencePage *page;
+  PxWindow *window;
+
+  if (argc != 2)
+    {
+      g_printerr ("usage: %s OUTPUT_FOLDER\n", argv[0]);
+      return 2;
+    }
+
+  g_setenv ("GTK_A11Y", "none", FALSE);
+  gtk_init ();
+  app = px_application_new ("org.peac.Explorer.PageScreenshots", G_APPLICATION_NON_UNIQUE);
+  if (!g_application_register (G_APPLICATION (app), NULL, NULL))
+    return 1;
+
+  for (guint i = 0; i < G_N_ELEMENTS (samples); i++)
+    g_ptr_array_add (files, g_file_new_build_filename (PEAC_SOURCE_DIR, "data", "samples", samples[i], NULL));
+
+  window = px_window_new (GTK_APPLICATION (app));
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
+  gtk_window_present (GTK_WINDOW (window));
+  px_window_open_files (window, (GFile **) files->pdata, files->len);
+  if (!px_test_wait_for (is_loaded, window, 60))
+    return 1;
+
+  page = px_window_get_correspondence_page (window);
+  px_window_show_page (window, "correspondence");
+  if (!px_test_wait_for (correspondence_ready, page, 60))
+    return 1;
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.heatmap", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.opacity", "d", 0.45);
+  // Three pins on anatomy (right hilum, left costophrenic angle, carina), then a live query.
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-point", "(dd)", 250.0, 260.0);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.pin", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-point", "(dd)", 500.0, 430.0);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.pin", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-point", "(dd)", 320.0, 200.0);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.pin", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-point", "(dd)", 180.0, 330.0);
+  if (!save_window (window, argv[1], "correspondence.png"))
+    return 1;
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  return 0;
+}
