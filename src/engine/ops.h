@@ -4,15 +4,16 @@
 // whose backward twin will sit beside it (training issue). Row-major everywhere: a token
 // matrix is [M, C] with M = batch × tokens. Each BLAS path has a naive loop twin
 // (`*_naive`) that tests compare it against. No allocation happens here unless stated;
-// caller-owned scratch is passed in. Threading: one OpenMP pool of peac_threads_get()
-// threads for everything; GEMMs are split over it (by output columns, or by image × head
-// in attention) with OpenBLAS single-threaded inside, so two pools never spin against
-// each other.
+// caller-owned scratch is passed in. Threading: one blocking worker pool (pool.h) of
+// peac_threads_get() threads; GEMMs are split over it (by output columns, or by image ×
+// head in attention) with OpenBLAS single-threaded inside, so no second pool spins
+// against it.
 #pragma once
 
 #include <stddef.h>
 
-// Threads used by the engine (OpenMP loops and OpenBLAS). 0 = all cores.
+// Threads used by the engine's parallel loops (OpenBLAS runs single-threaded inside
+// them). 0 = all cores.
 void peac_threads_set(int n);
 int peac_threads_get(void);
 
