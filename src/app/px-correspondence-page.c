@@ -1284,14 +1284,16 @@ px_correspondence_page_get_panel_study (PxCorrespondencePage *self,
  * @panel: 0 for the source, t + 1 for target t
  *
  * The pins as landmarks of @panel's image (pixel-centre convention, palette colours): on a
- * target only those found there or corrected by hand. The image path is the file's base
- * name, left out with privacy on.
+ * target only those found there or corrected by hand, unless @with_rejected asks for the
+ * rejected candidates of "no match" answers too. The image path is the file's base name,
+ * left out with privacy on.
  *
  * Returns: (transfer full): a new landmark set
  */
 PxLandmarkSet *
 px_correspondence_page_dup_landmarks (PxCorrespondencePage *self,
-                                      int                   panel)
+                                      int                   panel,
+                                      gboolean              with_rejected)
 {
   PxLandmarkSet *set;
 
@@ -1310,7 +1312,7 @@ px_correspondence_page_dup_landmarks (PxCorrespondencePage *self,
       double r, g, b;
       char colour[8];
 
-      if (panel > 0 && !m->found && !pin->moved[panel - 1])
+      if (panel > 0 && !m->found && !pin->moved[panel - 1] && !with_rejected)
         continue;
       px_match_palette (pin->colour, &r, &g, &b);
       g_snprintf (colour, sizeof colour, "#%02x%02x%02x", (int) lround (r * 255),
@@ -1337,7 +1339,7 @@ px_correspondence_page_save_landmarks (PxCorrespondencePage *self,
 
   for (int p = 0; p < self->scene.n_panels; p++)
     {
-      g_autoptr(PxLandmarkSet) set = px_correspondence_page_dup_landmarks (self, p);
+      g_autoptr(PxLandmarkSet) set = px_correspondence_page_dup_landmarks (self, p, FALSE);
       g_autofree char *name = export_name (self, p);
       g_autofree char *file_name = g_strdup_printf ("%s.landmarks.json", name);
       g_autofree char *path = g_build_filename (folder, file_name, NULL);

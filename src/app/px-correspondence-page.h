@@ -58,7 +58,8 @@ gboolean px_correspondence_page_export_points (PxCorrespondencePage *self,
 PxStudy       *px_correspondence_page_get_panel_study (PxCorrespondencePage *self,
                                                        int                   panel);
 PxLandmarkSet *px_correspondence_page_dup_landmarks   (PxCorrespondencePage *self,
-                                                       int                   panel);
+                                                       int                   panel,
+                                                       gboolean              with_rejected);
 void     px_correspondence_page_focus_point   (PxCorrespondencePage *self,
                                                double                x,
                                                double                y);

@@ -513,7 +513,8 @@ run_pins_action (GSimpleAction *action,
       PxStudy *study = px_correspondence_page_get_panel_study (self->correspondence, p);
 
       source->study = g_object_ref (study);
-      source->set = px_correspondence_page_dup_landmarks (self->correspondence, p);
+      // Every propagated point, confident or not: the map shows where the tokens lie.
+      source->set = px_correspondence_page_dup_landmarks (self->correspondence, p, TRUE);
       source->name = g_strdup (px_study_get_title (study));
       g_ptr_array_add (sources, source);
     }

@@ -24,6 +24,12 @@ correspondence_ready (gpointer data)
 }
 
 static gboolean
+map_idle (gpointer data)
+{
+  return !px_embedding_map_page_get_busy (data);
+}
+
+static gboolean
 save_window (PxWindow   *window,
              const char *folder,
              const char *name)
@@ -47,12 +53,19 @@ main (int   argc,
 {
   static const char * const samples[] = {
     "hannover-4d98e1de.png", "hannover-80b5f00f.png", "hannover-7afaaccc.png",
-    "nih-00000001_000.png",
+    "nih-00000001_000.png", "hannover-ec083e35.png", "nih-00027426_000.png",
   };
   g_autoptr(PxApplication) app = NULL;
   g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_object_unref);
   PxCorrespondencePage *page;
+  PxEmbeddingMapPage *map;
   PxWindow *window;
+  // Pins on anatomy of the first sample, in its pixels: hila, costophrenic angles, apices,
+  // carina, heart border.
+  static const double pins[][2] = {
+    { 250, 260 }, { 390, 250 }, { 150, 430 }, { 500, 430 }, { 200, 110 }, { 450, 110 },
+    { 320, 200 }, { 380, 360 },
+  };
 
   if (argc != 2)
     {
@@ -82,15 +95,24 @@ main (int   argc,
     return 1;
   gtk_widget_activate_action (GTK_WIDGET (page), "corr.heatmap", NULL);
   gtk_widget_activate_action (GTK_WIDGET (page), "corr.opacity", "d", 0.45);
-  // Three pins on anatomy (right hilum, left costophrenic angle, carina), then a live query.
-  gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-point", "(dd)", 250.0, 260.0);
-  gtk_widget_activate_action (GTK_WIDGET (page), "corr.pin", NULL);
-  gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-point", "(dd)", 500.0, 430.0);
-  gtk_widget_activate_action (GTK_WIDGET (page), "corr.pin", NULL);
-  gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-point", "(dd)", 320.0, 200.0);
-  gtk_widget_activate_action (GTK_WIDGET (page), "corr.pin", NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (pins); i++)
+    {
+      gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-point", "(dd)", pins[i][0], pins[i][1]);
+      gtk_widget_activate_action (GTK_WIDGET (page), "corr.pin", NULL);
+    }
   gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-point", "(dd)", 180.0, 330.0);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.grid", NULL);
   if (!save_window (window, argv[1], "correspondence.png"))
+    return 1;
+
+  // The pins propagated over the six radiographs, mapped with t-SNE.
+  map = px_window_get_embedding_map_page (window);
+  px_window_show_page (window, "embedding-map");
+  gtk_widget_activate_action (GTK_WIDGET (map), "map.run-pins", NULL);
+  if (!px_test_wait_for (map_idle, map, 120) || px_embedding_map_page_get_n_points (map) == 0)
+    return 1;
+  px_embedding_map_page_select_rect (map, -1e9, -1e9, 1e9, 1e9);
+  if (!save_window (window, argv[1], "embedding-map.png"))
     return 1;
 
   gtk_window_destroy (GTK_WINDOW (window));
