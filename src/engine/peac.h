@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// peac: the PEAC objective on a ViT student and its EMA teacher. A batch holds, per
+// sample, the clean crop 1, the student's crop 1 (cells shuffled, or appearance-distorted),
+// crop 2, the permutation and the grid pairing (views.h). The student runs on crop 1 and
+// crop 2 as one batch of 2B with caches (vit-train.h); the teacher, in eval mode and
+// without gradients, runs the inference forward on crop 2 and clean crop 1, so that each
+// consistency term is taken in both directions: student(crop 1) ↔ teacher(crop 2) and
+// student(crop 2) ↔ teacher(crop 1). Terms (per batch):
+//   order     cross-entropy of Linear(D → G²) on each crop-1 token of shuffled samples,
+//             the label being the token's original cell index;
+//   restore   MSE between the clean crop 1 and the decoder's output on the student's
+//             crop-1 tokens (Linear D → cell²·C per token = a 1×1 conv, pixel shuffle);
+//   global    w_global · Σ_directions mean_samples ‖ŝ − t̂‖², ŝ, t̂ the L2-normalised
+//             projector outputs (Linear–LN–ReLU–Linear–LN–ReLU–Linear, no final bias) of
+//             the mean patch token; default w_global = 1e5/8192 (the reference code's 1e5
+//             on an element mean over 8192 outputs);
+//   local     w_local · Σ_directions mean over matched cells of unshuffled samples of
+//             ‖ŝ − t̂‖² with a per-token projector of the same shape.
+// The teacher's backbone and heads follow the student by EMA with a momentum rising on a
+// half cosine from momentum0 to 1. No printing, no global state.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "distort.h"
+#include "params.h"
+#include "rng.h"
+#include "views.h"
+#include "vit.h"
+
+typedef struct {
+  int    proj_hidden;     // projector hidden width
+  int    proj_out;        // projector output width
+  double w_order, w_restore, w_global, w_local;
+  double p_shuffle;       // probability that a sample's crop 1 is cell-shuffled (0.5)
+  int    max_shift;       // largest crop offset difference in cells
+  double momentum0;       // EMA momentum at step 0 (0.999), cosine to 1 at total_steps
+  long   total_steps;
+  PeacDistortConfig distort;
+} PeacObjConfig;
+
+void peac_obj_defaults (PeacObjConfig *c, const VitConfig *vit);
+
+// One batch of B samples, crops of side S = G·cell with C = 3 channels, normalised.
+typedef struct {
+  int    B, G, cell, S;
+  float *x1, *x1s, *x2;   // [B, 3, S, S]: clean crop 1, the student's crop 1, crop 2
+  int   *shuffled;        // [B]
+  int   *perm;            // [B, G²]: token i of x1s shows crop-1 cell perm[i] (identity if not shuffled)
+  int   *pair;            // [B, G²]: crop-1 cell i ↔ crop-2 cell pair[i] or −1
+} PeacBatch;
+
+int  peac_batch_alloc (PeacBatch *b, int B, int G, int cell);
+void peac_batch_free (PeacBatch *b);
+// Fills sample k of the batch from a grey image [h, w] in [0, 1]: crop pair, pairing,
+// shuffle (probability p_shuffle) or distortions, normalisation (PEAC mean/std), 3
+// channels. Returns 0, or −1 when the image is too small for G + max_shift cells.
+int  peac_batch_fill (PeacBatch *b, int k, const float *grey, int h, int w,
+                      const PeacObjConfig *c, PeacRng *rng);
+
+typedef struct {
+  double order, restore, global, local, total;
+  int    n_shuffled, n_matched;
+} PeacLossTerms;
+
+typedef struct PeacObjective PeacObjective;
+
+// Student and teacher ViTs of config vit (weights initialised from seed, teacher = student),
+// heads for crops of the configured image size, batches of up to B samples.
+PeacObjective *peac_objective_new (const VitConfig *vit, const PeacObjConfig *c, int B,
+                                   uint64_t seed, char *err, size_t errlen);
+void           peac_objective_free (PeacObjective *o);
+// The student's parameters: backbone (timm names) and heads ("order.*", "decoder.*",
+// "proj_global.*", "proj_local.*"), with gradients and the teacher's copies mirroring them.
+VitModel      *peac_objective_student (PeacObjective *o);
+VitModel      *peac_objective_teacher (PeacObjective *o);
+PeacParams    *peac_objective_heads (PeacObjective *o, int teacher);
+// One flat view for the optimiser: the gradient arrays of backbone and heads.
+float         *peac_objective_grads (PeacObjective *o, int heads);
+// Forward and backward of the objective on a batch: zeroes then fills the gradients of
+// the student's backbone and heads; returns the total loss and its terms.
+double         peac_objective_step (PeacObjective *o, const PeacBatch *b, PeacLossTerms *t);
+// EMA of the teacher after optimiser step `step` (0-based): returns the momentum used.
+double         peac_objective_ema (PeacObjective *o, long step);
+double         peac_ema_momentum (const PeacObjConfig *c, long step);
