@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// train: the PEAC training session (see train.h). One step: B images drawn uniformly
+// with replacement from the session rng, a batch of crop pairs (peac_batch_fill), the
+// objective's forward and backward, the joint gradient norm (clipped when asked), AdamW or
+// SGD on the backbone and on the heads with the same learning rate, then the teacher's
+// EMA. Everything that shapes the next step (weights, moments, rng, step) is in the
+// checkpoint, so a resumed run repeats the uninterrupted one bit for bit on the same
+// thread count.
+#include "train.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+
+struct PeacTrainSession {
+  PeacTrainConfig c;
+  const PeacGrey *images;
+  int             n_images;
+  PeacObjective  *obj;
+  PeacOptimizer   opt[2];    // backbone, heads
+  unsigned char  *mask[2];
+  PeacRng         rng;
+  PeacBatch       batch;
+  long            step;
+};
+
+void
+peac_train_defaults (PeacTrainConfig *c, const VitConfig *vit, long steps)
+{
+  memset (c, 0, sizeof *c);
+  c->vit = *vit;
+  peac_obj_defaults (&c->obj, vit);
+  c->obj.total_steps = steps;
+  peac_optim_defaults (&c->opt);
+  c->opt.lr = 5e-4, c->opt.min_lr = 1e-6, c->opt.clip_norm = 3.0;
+  c->opt.total_steps = steps, c->opt.warmup_steps = steps / 10;
+  c->batch = 8;
+  c->seed = 1;
+}
+
+PeacTrainSession *
+peac_train_new (const PeacTrainConfig *c, const PeacGrey *images, int n, char *err,
+                size_t errlen)
+{
+  const int cell = c->vit.patch_size, G = c->vit.img_size / cell;
+  const int need = (G + c->obj.max_shift) * cell;
+  if (n <= 0 || c->batch <= 0 || c->opt.total_steps <= 0)
+    {
+      snprintf (err, errlen, "training needs images, a batch and a step count");
+      return NULL;
+    }
+  for (int i = 0; i < n; i++)
+    if (images[i].w < need || images[i].h < need)
+      {
+        snprintf (err, errlen, "training image %d is %d×%d; crops need at least %d×%d", i,
+                  images[i].w, images[i].h, need, need);
+        return NULL;
+      }
+  PeacTrainSession *s = calloc (1, sizeof *s);
+  s->c = *c, s->images = images, s->n_images = n;
+  s->c.obj.total_steps = c->opt.total_steps;
+  if (!(s->obj = peac_objective_new (&c->vit, &s->c.obj, c->batch, c->seed, err, errlen)))
+    goto fail;
+  PeacParams *p[2] = { vit_params (peac_objective_student (s->obj)),
+                       peac_objective_heads (s->obj, 0) };
+  PeacOptConfig oc = s->c.opt;
+  oc.clip_norm = 0; // clipped jointly in peac_train_run
+  for (int k = 0; k < 2; k++)
+    {
+      s->mask[k] = malloc (p[k]->total);
+      if (!s->mask[k] || peac_optim_init (&s->opt[k], &oc, p[k]->total) != 0)
+        {
+          snprintf (err, errlen, "training: out of memory");
+          goto fail;
+        }
+      peac_optim_decay_mask (p[k], s->mask[k]);
+    }
+  if (peac_batch_alloc (&s->batch, c->batch, G, cell) != 0)
+    {
+      snprintf (err, errlen, "training: out of memory");
+      goto fail;
+    }
+  peac_rng_seed (&s->rng, c->seed ^ 0x5eed5eedULL);
+  return s;
+fail:
+  peac_train_free (s);
+  return NULL;
+}
+
+void
+peac_train_free (PeacTrainSession *s)
+{
+  if (!s)
+    return;
+  peac_objective_free (s->obj);
+  for (int k = 0; k < 2; k++)
+    peac_optim_free (&s->opt[k]), free (s->mask[k]);
+  peac_batch_free (&s->batch);
+  free (s);
+}
+
+long peac_train_step_count (const PeacTrainSession *s) { return s->step; }
+PeacObjective *peac_train_objective (PeacTrainSession *s) { return s->obj; }
+
+PeacTrainStatus
+peac_train_run (PeacTrainSession *s, PeacTrainProgressFn cb, void *user,
+                const volatile int *abort_flag, char *err, size_t errlen)
+{
+  PeacParams *p[2] = { vit_params (peac_objective_student (s->obj)),
+                       peac_objective_heads (s->obj, 0) };
+  while (s->step < s->c.opt.total_steps)
+    {
+      if (abort_flag && *abort_flag)
+        return PEAC_TRAIN_ABORTED;
+      for (int k = 0; k < s->c.batch; k++)
+        {
+          const PeacGrey *g = &s->images[peac_rng_u64 (&s->rng) % (uint64_t) s->n_images];
+          if (peac_batch_fill (&s->batch, k, g->px, g->h, g->w, &s->c.obj, &s->rng) != 0)
+            {
+              snprintf (err, errlen, "training: an image is too small for the crops");
+              return PEAC_TRAIN_ERROR;
+            }
+        }
+      PeacTrainProgress pr = { 0 };
+      peac_objective_step (s->obj, &s->batch, &pr.loss);
+      float *g[2] = { peac_objective_grads (s->obj, 0), peac_objective_grads (s->obj, 1) };
+      const double n0 = peac_grad_norm (g[0], p[0]->total), n1 = peac_grad_norm (g[1], p[1]->total);
+      pr.grad_norm = sqrt (n0 * n0 + n1 * n1);
+      if (!isfinite (pr.loss.total) || !isfinite (pr.grad_norm))
+        {
+          snprintf (err, errlen, "training: the loss became non-finite at step %ld (%g); "
+                    "the step was not applied", s->step + 1, pr.loss.total);
+          return PEAC_TRAIN_NAN;
+        }
+      const double clip = s->c.opt.clip_norm;
+      if (clip > 0 && pr.grad_norm > clip)
+        {
+          const float k = (float) (clip / (pr.grad_norm + 1e-6));
+          for (int j = 0; j < 2; j++)
+            for (size_t i = 0; i < p[j]->total; i++)
+              g[j][i] *= k;
+        }
+      pr.lr = peac_optim_lr (&s->c.opt, s->step);
+      for (int j = 0; j < 2; j++)
+        peac_optim_step (&s->opt[j], p[j]->memory, g[j], s->mask[j]);
+      pr.momentum = peac_objective_ema (s->obj, s->step);
+      s->step++;
+      pr.step = s->step, pr.total_steps = s->c.opt.total_steps;
+      if (cb)
+        cb (user, &pr);
+    }
+  return PEAC_TRAIN_DONE;
+}
+
+// ---------------------------------------------------------------------------------------
+// Checkpoints
+
+static char *
+vit_json (const VitConfig *v)
+{
+  json_t *o = json_pack ("{s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:b, s:f, s:s}",
+                         "img_size", v->img_size, "patch_size", v->patch_size, "in_chans",
+                         v->in_chans, "embed_dim", v->embed_dim, "depth", v->depth,
+                         "num_heads", v->num_heads, "mlp_ratio",
+                         (double) v->mlp_hidden / v->embed_dim, "qkv_bias", v->qkv_bias,
+                         "layernorm_eps", (double) v->ln_eps, "gelu", "erf");
+  char *s = json_dumps (o, JSON_COMPACT | JSON_REAL_PRECISION (17));
+  json_decref (o);
+  return s;
+}
+
+// The session state: every number that is not a tensor, doubles at full precision.
+static char *
+state_json (const PeacTrainSession *s)
+{
+  const PeacTrainConfig *c = &s->c;
+  const PeacObjConfig *o = &c->obj;
+  const PeacOptConfig *p = &c->opt;
+  char rng[4][24];
+  for (int i = 0; i < 4; i++)
+    snprintf (rng[i], sizeof rng[i], "%" PRIu64, s->rng.s[i]);
+  json_t *j = json_pack (
+      "{s:I, s:I, s:i, s:[s,s,s,s], s:{s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:i, s:f, s:I,"
+      " s:{s:f, s:i, s:i, s:f, s:f, s:f}}, s:{s:i, s:f, s:f, s:I, s:I, s:f, s:f, s:f, s:f,"
+      " s:f, s:f}}",
+      "step", (json_int_t) s->step, "seed", (json_int_t) c->seed, "batch", c->batch, "rng",
+      rng[0], rng[1], rng[2], rng[3],
+      "objective", "proj_hidden", o->proj_hidden, "proj_out", o->proj_out, "w_order",
+      o->w_order, "w_restore", o->w_restore, "w_global", o->w_global, "w_local", o->w_local,
+      "p_shuffle", o->p_shuffle, "max_shift", o->max_shift, "momentum0", o->momentum0,
+      "total_steps", (json_int_t) o->total_steps, "distort", "p_shuffle",
+      o->distort.p_shuffle, "shuffle_windows", o->distort.shuffle_windows, "shuffle_max",
+      o->distort.shuffle_max, "p_bezier", o->distort.p_bezier, "p_paint",
+      o->distort.p_paint, "p_inpaint", o->distort.p_inpaint,
+      "optimiser", "kind", (int) p->kind, "lr", p->lr, "min_lr", p->min_lr, "warmup_steps",
+      (json_int_t) p->warmup_steps, "total_steps", (json_int_t) p->total_steps,
+      "weight_decay", p->weight_decay, "beta1", p->beta1, "beta2", p->beta2, "eps", p->eps,
+      "momentum", p->momentum, "clip_norm", p->clip_norm);
+  char *r = json_dumps (j, JSON_COMPACT | JSON_REAL_PRECISION (17));
+  json_decref (j);
+  return r;
+}
+
+int
+peac_train_save (PeacTrainSession *s, const char *path, char *err, size_t errlen)
+{
+  PeacParams *tab[4] = { vit_params (peac_objective_student (s->obj)),
+                         vit_params (peac_objective_teacher (s->obj)),
+                         peac_objective_heads (s->obj, 0), peac_objective_heads (s->obj, 1) };
+  const char *pre[4] = { "student.", "teacher.", "student_head.", "teacher_head." };
+  int n = 0;
+  for (int k = 0; k < 4; k++)
+    n += tab[k]->n;
+  PeacStWrite *w = calloc ((size_t) n + 4, sizeof *w);
+  char (*names)[PEAC_NAME_MAX + 16] = calloc ((size_t) n + 4, sizeof *names);
+  int64_t shapes[4];
+  int i = 0;
+  for (int k = 0; k < 4; k++)
+    for (int e = 0; e < tab[k]->n; e++, i++)
+      {
+        const PeacParam *q = &tab[k]->list[e];
+        snprintf (names[i], sizeof names[i], "%s%s", pre[k], q->name);
+        w[i] = (PeacStWrite) { names[i], q->ndim, q->shape, q->data, PEAC_DT_F32 };
+      }
+  const char *on[4] = { "optim.backbone.m", "optim.backbone.v", "optim.heads.m", "optim.heads.v" };
+  for (int k = 0; k < 4; k++, i++)
+    {
+      const PeacOptimizer *o = &s->opt[k / 2];
+      shapes[k] = (int64_t) o->n;
+      w[i] = (PeacStWrite) { on[k], 1, &shapes[k], k % 2 ? o->v : o->m, PEAC_DT_F32 };
+    }
+  char *cfg = vit_json (&s->c.vit), *st = state_json (s);
+  const char *meta[] = { "peac.arch", "vit", "peac.layout", "timm", "peac.config", cfg,
+                         "peac.train", st, "peac.source", "peac train", NULL };
+  int rc = peac_st_write (path, w, i, meta, err, errlen);
+  free (cfg), free (st), free (w), free (names);
+  return rc;
+}
+
+static double
+jnum (json_t *o, const char *k)
+{
+  return json_number_value (json_object_get (o, k));
+}
+
+static int
+parse_state (PeacTrainConfig *c, long *step, PeacRng *rng, const char *text)
+{
+  json_error_t je;
+  json_t *j = json_loads (text ? text : "", 0, &je);
+  json_t *o = json_object_get (j, "objective"), *p = json_object_get (j, "optimiser");
+  json_t *d = json_object_get (o, "distort"), *r = json_object_get (j, "rng");
+  if (!j || !o || !p || !d || json_array_size (r) != 4)
+    return json_decref (j), -1;
+  *step = (long) jnum (j, "step");
+  c->seed = (uint64_t) json_integer_value (json_object_get (j, "seed"));
+  c->batch = (int) jnum (j, "batch");
+  for (int i = 0; i < 4; i++)
+    {
+      const char *v = json_string_value (json_array_get (r, i));
+      rng->s[i] = strtoull (v ? v : "0", NULL, 10);
+    }
+  PeacObjConfig *b = &c->obj;
+  b->proj_hidden = (int) jnum (o, "proj_hidden"), b->proj_out = (int) jnum (o, "proj_out");
+  b->w_order = jnum (o, "w_order"), b->w_restore = jnum (o, "w_restore");
+  b->w_global = jnum (o, "w_global"), b->w_local = jnum (o, "w_local");
+  b->p_shuffle = jnum (o, "p_shuffle"), b->max_shift = (int) jnum (o, "max_shift");
+  b->momentum0 = jnum (o, "momentum0"), b->total_steps = (long) jnum (o, "total_steps");
+  b->distort.p_shuffle = jnum (d, "p_shuffle");
+  b->distort.shuffle_windows = (int) jnum (d, "shuffle_windows");
+  b->distort.shuffle_max = (int) jnum (d, "shuffle_max");
+  b->distort.p_bezier = jnum (d, "p_bezier"), b->distort.p_paint = jnum (d, "p_paint");
+  b->distort.p_inpaint = jnum (d, "p_inpaint");
+  PeacOptConfig *q = &c->opt;
+  q->kind = (PeacOptKind) jnum (p, "kind"), q->lr = jnum (p, "lr"), q->min_lr = jnum (p, "min_lr");
+  q->warmup_steps = (long) jnum (p, "warmup_steps"), q->total_steps = (long) jnum (p, "total_steps");
+  q->weight_decay = jnum (p, "weight_decay"), q->beta1 = jnum (p, "beta1");
+  q->beta2 = jnum (p, "beta2"), q->eps = jnum (p, "eps"), q->momentum = jnum (p, "momentum");
+  q->clip_norm = jnum (p, "clip_norm");
+  json_decref (j);
+  return 0;
+}
+
+static int
+read_into (const PeacSafetensors *st, const char *name, float *dst, size_t numel, char *err,
+           size_t errlen)
+{
+  const PeacStTensor *t = peac_st_find (st, name);
+  if (!t || t->numel != numel)
+    {
+      snprintf (err, errlen, "%s: %s '%s'", st->path, t ? "wrong size of" : "no tensor", name);
+      return -1;
+    }
+  return peac_st_read_f32 (st, t, dst, err, errlen);
+}
+
+PeacTrainSession *
+peac_train_resume (const char *path, const PeacGrey *images, int n, char *err, size_t errlen)
+{
+  PeacSafetensors *st = peac_st_open (path, err, errlen);
+  if (!st)
+    return NULL;
+  PeacTrainConfig c;
+  memset (&c, 0, sizeof c);
+  long step = 0;
+  PeacRng rng;
+  PeacTrainSession *s = NULL;
+  if (vit_config_parse (&c.vit, peac_st_meta (st, "peac.config"), err, errlen) != 0)
+    goto out;
+  if (parse_state (&c, &step, &rng, peac_st_meta (st, "peac.train")) != 0)
+    {
+      snprintf (err, errlen, "%s: no readable training state (peac.train)", path);
+      goto out;
+    }
+  if (!(s = peac_train_new (&c, images, n, err, errlen)))
+    goto out;
+  PeacParams *tab[4] = { vit_params (peac_objective_student (s->obj)),
+                         vit_params (peac_objective_teacher (s->obj)),
+                         peac_objective_heads (s->obj, 0), peac_objective_heads (s->obj, 1) };
+  const char *pre[4] = { "student.", "teacher.", "student_head.", "teacher_head." };
+  char name[PEAC_NAME_MAX + 16];
+  for (int k = 0; k < 4; k++)
+    for (int e = 0; e < tab[k]->n; e++)
+      {
+        const PeacParam *q = &tab[k]->list[e];
+        snprintf (name, sizeof name, "%s%s", pre[k], q->name);
+        if (read_into (st, name, q->data, q->numel, err, errlen) != 0)
+          goto fail;
+      }
+  const char *on[4] = { "optim.backbone.m", "optim.backbone.v", "optim.heads.m", "optim.heads.v" };
+  for (int k = 0; k < 4; k++)
+    {
+      PeacOptimizer *o = &s->opt[k / 2];
+      if (read_into (st, on[k], k % 2 ? o->v : o->m, o->n, err, errlen) != 0)
+        goto fail;
+      o->step = step;
+    }
+  s->step = step;
+  s->rng = rng;
+  goto out;
+fail:
+  peac_train_free (s);
+  s = NULL;
+out:
+  peac_st_close (st);
+  return s;
+}

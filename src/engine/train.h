@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// train: a PEAC training session that a CLI or a GUI worker drives. It owns the objective
+// (student, EMA teacher, heads), two optimisers (backbone and heads, clipped by their
+// joint gradient norm), the sampling rng and the step count; it draws batches from
+// caller-supplied grey images, reports each step through a callback, stops when an abort
+// flag is raised or the loss turns non-finite (without applying that step), and saves and
+// resumes checkpoints bit-exactly (weights of both branches, heads, optimiser moments,
+// rng state and step, in one safetensors file written atomically). No globals, no
+// printing, no signals: the caller maps those onto the abort flag.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "optim.h"
+#include "peac.h"
+#include "vit.h"
+
+typedef struct {
+  VitConfig     vit;
+  PeacObjConfig obj;
+  PeacOptConfig opt;     // total_steps is the run's length; the LR schedule and EMA use it
+  int           batch;
+  uint64_t      seed;
+} PeacTrainConfig;
+
+// Grey images in [0, 1], owned by the caller for the session's lifetime.
+typedef struct {
+  const float *px;
+  int          w, h;
+} PeacGrey;
+
+typedef struct {
+  long          step, total_steps; // step = steps completed
+  PeacLossTerms loss;
+  double        lr, momentum, grad_norm;
+} PeacTrainProgress;
+
+typedef void (*PeacTrainProgressFn) (void *user, const PeacTrainProgress *p);
+
+typedef enum {
+  PEAC_TRAIN_DONE = 0,     // reached total_steps
+  PEAC_TRAIN_ABORTED = 1,  // abort flag seen (between steps)
+  PEAC_TRAIN_NAN = 2,      // non-finite loss or gradient: the step was not applied
+  PEAC_TRAIN_ERROR = 3,
+} PeacTrainStatus;
+
+typedef struct PeacTrainSession PeacTrainSession;
+
+// Defaults for a ViT config: AdamW lr 5e-4 wd 0.05, 10% warm-up, batch 8, clip 3.
+void              peac_train_defaults (PeacTrainConfig *c, const VitConfig *vit, long steps);
+// A new session with freshly initialised weights. Images must each hold at least
+// (G + max_shift)·patch pixels per side. NULL with err.
+PeacTrainSession *peac_train_new (const PeacTrainConfig *c, const PeacGrey *images, int n,
+                                  char *err, size_t errlen);
+void              peac_train_free (PeacTrainSession *s);
+// Runs until total_steps, the abort flag (checked before each step; may be NULL) or a
+// non-finite loss. cb may be NULL.
+PeacTrainStatus   peac_train_run (PeacTrainSession *s, PeacTrainProgressFn cb, void *user,
+                                  const volatile int *abort_flag, char *err, size_t errlen);
+long              peac_train_step_count (const PeacTrainSession *s);
+PeacObjective    *peac_train_objective (PeacTrainSession *s);
+// Atomic checkpoint: teacher.* and student.* backbones (timm names, so `peac embed` loads
+// the teacher), teacher_head.* / student_head.*, optim.* moments, and the session state
+// in the `peac.train` metadata. Returns 0 or −1 with err.
+int               peac_train_save (PeacTrainSession *s, const char *path, char *err,
+                                   size_t errlen);
+// A session continuing from a checkpoint written by peac_train_save, with the images
+// given here; the configuration comes from the file. NULL with err.
+PeacTrainSession *peac_train_resume (const char *path, const PeacGrey *images, int n,
+                                     char *err, size_t errlen);
