@@ -16,14 +16,14 @@ typedef struct {
   int         n_tasks;
   int         n_threads;
   atomic_int  next;       // next task to hand out
-  int         active;     // workers still running this job (under lock)
+  atomic_int  active;     // workers still running this job
 } Job;
 
 static struct {
   pthread_mutex_t lock;
   pthread_cond_t  start, done;
   pthread_mutex_t call;   // one job at a time
-  unsigned long   generation;
+  atomic_ulong    generation; // written under lock, read by spinning workers
   unsigned long   spawn_generation; // generation before the job that created new workers
   Job            *job;
   int             n_workers;
@@ -32,6 +32,22 @@ static struct {
            PTHREAD_MUTEX_INITIALIZER, 0, 0, NULL, 0, { 0 } };
 
 static _Thread_local int in_task;
+
+// Before sleeping, a worker (and the caller waiting for the end of a job) watches the
+// counters for a short while: the regions of a forward pass follow each other within
+// microseconds, and waking a sleeping thread (on a VM, a halted vCPU) costs far more than
+// that. Kept short (tens of µs) so that idle workers hardly compete with other work.
+#ifndef PEAC_POOL_SPIN
+#define PEAC_POOL_SPIN 4000
+#endif
+
+static inline void
+cpu_relax (void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause ();
+#endif
+}
 
 static void
 run_tasks (Job *j, int thread)
@@ -46,16 +62,20 @@ static void *
 worker (void *arg)
 {
   const int id = (int) (long) arg; // 1 … n_workers
-  unsigned long seen = 0;
+  unsigned long seen;
   pthread_mutex_lock (&pool.lock);
   // A new worker is created for the job being launched: it starts from the generation
   // before that job's, so that it takes part in it.
   seen = pool.spawn_generation;
   for (;;)
     {
-      while (pool.generation == seen)
+      pthread_mutex_unlock (&pool.lock);
+      for (int i = 0; i < PEAC_POOL_SPIN && atomic_load (&pool.generation) == seen; i++)
+        cpu_relax ();
+      pthread_mutex_lock (&pool.lock);
+      while (atomic_load (&pool.generation) == seen)
         pthread_cond_wait (&pool.start, &pool.lock);
-      seen = pool.generation;
+      seen = atomic_load (&pool.generation);
       // The job of the current generation, unless it finished while this worker (not part
       // of it) was still asleep.
       Job *j = pool.job;
@@ -63,8 +83,9 @@ worker (void *arg)
         continue;
       pthread_mutex_unlock (&pool.lock);
       run_tasks (j, id);
+      int last = atomic_fetch_sub (&j->active, 1) == 1; // j may be gone after this
       pthread_mutex_lock (&pool.lock);
-      if (--j->active == 0)
+      if (last)
         pthread_cond_signal (&pool.done);
     }
   return NULL;
@@ -87,7 +108,7 @@ peac_parallel_for (int n_tasks, int n_threads, PeacTaskFn fn, void *ctx)
     }
   pthread_mutex_lock (&pool.call);
   pthread_mutex_lock (&pool.lock);
-  pool.spawn_generation = pool.generation;
+  pool.spawn_generation = atomic_load (&pool.generation);
   while (pool.n_workers < n_threads - 1)
     {
       int id = pool.n_workers + 1;
@@ -100,12 +121,14 @@ peac_parallel_for (int n_tasks, int n_threads, PeacTaskFn fn, void *ctx)
     n_threads = pool.n_workers + 1;
   Job j = { fn, ctx, n_tasks, n_threads, 0, n_threads - 1 };
   pool.job = &j;
-  pool.generation++;
+  atomic_fetch_add (&pool.generation, 1);
   pthread_cond_broadcast (&pool.start);
   pthread_mutex_unlock (&pool.lock);
   run_tasks (&j, 0);
+  for (int i = 0; i < PEAC_POOL_SPIN && atomic_load (&j.active) > 0; i++)
+    cpu_relax ();
   pthread_mutex_lock (&pool.lock);
-  while (j.active > 0)
+  while (atomic_load (&j.active) > 0)
     pthread_cond_wait (&pool.done, &pool.lock);
   pool.job = NULL;
   pthread_mutex_unlock (&pool.lock);
