@@ -3,7 +3,7 @@
 // PxEmbedder runs the model over studies in a GTask thread. The worker holds its own
 // reference to the model and the studies it embeds (their images are immutable), and
 // touches nothing else: each finished grid and each progress step is handed to the main
-// context with g_main_context_invoke, where it is cached on the study and announced.
+// thread in an idle source, where it is cached on the study and announced.
 // Requests made while a batch runs are queued and start when it ends, so the engine never
 // runs two forward passes at once.
 #include "config.h"
@@ -72,6 +72,20 @@ cache_key (int layer)
   return layer < 0 ? "px-embedding" : "px-embedding-layer";
 }
 
+// g_main_context_invoke() would call fn right here, in the worker, whenever the main
+// thread happens not to be iterating its loop; an idle source always runs on the thread
+// that iterates the default context.
+static void
+invoke_on_main (GSourceFunc fn,
+                gpointer    data)
+{
+  g_autoptr(GSource) source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, fn, data, NULL);
+  g_source_attach (source, NULL);
+}
+
 static gboolean
 on_landed (gpointer data)
 {
@@ -120,7 +134,7 @@ embed_thread (GTask        *task,
       landed->embedding = px_model_embed (batch->model, px_study_get_image (study), -1, &error);
       if (landed->embedding == NULL)
         landed->error = g_strdup (error->message);
-      g_main_context_invoke (NULL, on_landed, landed);
+      invoke_on_main (on_landed, landed);
     }
   g_task_return_boolean (task, TRUE);
 }

@@ -5,7 +5,7 @@
 // what is not loaded, embeds each image with its own reference to the model, samples the
 // token grid at every point, and runs t-SNE over all of them — or places them into an
 // existing map. Progress, with the current layout, reaches the main thread through
-// g_main_context_invoke; cancelling raises the t-SNE abort flag.
+// idle sources on the default main context; cancelling raises the t-SNE abort flag.
 #pragma once
 
 #include <gtk/gtk.h>

@@ -406,3 +406,33 @@ px_model_embed (PxModel       *self,
   embedding->layer = layer;
   return embedding;
 }
+
+/**
+ * px_model_forward_input:
+ * @input: (array): a normalised [3, side, side] tensor, side the model's input size
+ * @tokens: (array): receives [gh, gw, dim] (see px_model_get_grid())
+ *
+ * One forward pass on a prepared tensor, e.g. a training crop. Safe from any thread.
+ */
+gboolean
+px_model_forward_input (PxModel      *self,
+                        const float  *input,
+                        float        *tokens,
+                        GError      **error)
+{
+  int side, rc;
+  char err[512];
+
+  g_return_val_if_fail (PX_IS_MODEL (self), FALSE);
+
+  side = peac_model_img_size (self->model);
+  g_mutex_lock (&self->lock);
+  rc = peac_model_forward (self->model, input, 1, side, side, tokens, NULL, NULL, NULL, err, sizeof err);
+  g_mutex_unlock (&self->lock);
+  if (rc != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err);
+      return FALSE;
+    }
+  return TRUE;
+}

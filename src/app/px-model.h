@@ -55,5 +55,9 @@ PxEmbedding *px_model_embed           (PxModel       *self,
                                        const PxImage *image,
                                        int            layer,
                                        GError       **error);
+gboolean     px_model_forward_input   (PxModel       *self,
+                                       const float   *input,
+                                       float         *tokens,
+                                       GError       **error);
 
 G_END_DECLS

@@ -17,6 +17,7 @@
 #include "px-embedder.h"
 #include "px-embedding-map-page.h"
 #include "px-folder-scan.h"
+#include "px-grid-matching-page.h"
 #include "px-study-row.h"
 #include "px-tag-panel.h"
 #include "px-window.h"
@@ -48,6 +49,7 @@ struct _PxWindow
   AdwViewStack         *view_stack;
   PxCorrespondencePage *correspondence_page;
   PxEmbeddingMapPage   *embedding_map_page;
+  PxGridMatchingPage   *grid_matching_page;
   GFile                *focus_file;   // a map point to show once its image is open
   double                focus_x, focus_y;
   GtkLabel             *model_name_label;
@@ -863,6 +865,7 @@ px_window_class_init (PxWindowClass *klass)
   g_type_ensure (PX_TYPE_TAG_PANEL);
   g_type_ensure (PX_TYPE_CORRESPONDENCE_PAGE);
   g_type_ensure (PX_TYPE_EMBEDDING_MAP_PAGE);
+  g_type_ensure (PX_TYPE_GRID_MATCHING_PAGE);
 
   px_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class, "/org/peac/Explorer/px-window.ui");
@@ -871,6 +874,7 @@ px_window_class_init (PxWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PxWindow, view_stack);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, correspondence_page);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, embedding_map_page);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, grid_matching_page);
   gtk_widget_class_bind_template_callback (widget_class, on_open_point);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, model_name_label);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, model_description_label);
@@ -931,6 +935,8 @@ px_window_init (PxWindow *self)
   px_correspondence_page_set_embedder (self->correspondence_page, self->embedder);
   g_object_bind_property (self, "privacy", self->correspondence_page, "privacy", G_BINDING_SYNC_CREATE);
   px_embedding_map_page_set_embedder (self->embedding_map_page, self->embedder);
+  px_grid_matching_page_set_studies (self->grid_matching_page, G_LIST_MODEL (self->studies));
+  px_grid_matching_page_set_embedder (self->grid_matching_page, self->embedder);
   px_embedding_map_page_set_correspondence_page (self->embedding_map_page, self->correspondence_page);
   g_object_bind_property (self, "privacy", self->embedding_map_page, "privacy", G_BINDING_SYNC_CREATE);
 
@@ -1064,6 +1070,18 @@ px_window_get_embedding_map_page (PxWindow *self)
 }
 
 /**
+ * px_window_get_grid_matching_page:
+ *
+ * Returns: (transfer none): the grid-matching page
+ */
+PxGridMatchingPage *
+px_window_get_grid_matching_page (PxWindow *self)
+{
+  g_return_val_if_fail (PX_IS_WINDOW (self), NULL);
+  return self->grid_matching_page;
+}
+
+/**
  * px_window_open_model:
  *
  * Loads a safetensors checkpoint in the background and makes it the model in use; a file
@@ -1081,7 +1099,7 @@ px_window_open_model (PxWindow *self,
 
 /**
  * px_window_show_page:
- * @name: "viewer", "correspondence" or "embedding-map"
+ * @name: "viewer", "correspondence", "grid-matching" or "embedding-map"
  */
 void
 px_window_show_page (PxWindow   *self,

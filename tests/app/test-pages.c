@@ -14,6 +14,7 @@
 #include "px-application.h"
 #include "px-correspondence-page.h"
 #include "px-embedding-map-page.h"
+#include "px-grid-matching-page.h"
 #include "px-test-util.h"
 #include "px-window.h"
 
@@ -191,6 +192,12 @@ open_shifted_pair (PxWindow *window)
 
     probe_start (&probe);
     px_embedder_set_model (px_window_get_embedder (window), model);
+    // Nothing computed under the old model is taken for the new one.
+    for (guint i = 0; i < 2; i++)
+      {
+        g_autoptr(PxStudy) study = g_list_model_get_item (px_window_get_studies (window), i);
+        g_assert_null (px_embedder_lookup (px_window_get_embedder (window), study));
+      }
     g_assert_false (px_correspondence_page_get_ready (page));
     g_assert_true (px_test_wait_for (page_ready, page, 60));
     g_test_message ("worst main-loop gap while embedding again after a model change: %.1f ms",
@@ -512,6 +519,81 @@ test_embedding_map (void)
   g_assert_cmpuint (px_embedding_map_page_get_n_points (page), ==, n_points + expected_points (dir, ids[4]));
 }
 
+static gboolean
+grid_ready (gpointer data)
+{
+  return px_grid_matching_page_get_ready (data);
+}
+
+// The pairing rule of DESIGN.md, written out here independently of the engine.
+static void
+check_pairs (PxGridMatchingPage *page)
+{
+  int G = px_grid_matching_page_get_grid (page);
+  g_autofree int *pair = g_new (int, G * G);
+  int dr1, dc1, dr2, dc2, n, expected = 0;
+
+  px_grid_matching_page_get_offsets (page, &dr1, &dc1, &dr2, &dc2);
+  n = px_grid_matching_page_get_pairs (page, pair);
+  for (int r = 0; r < G; r++)
+    for (int c = 0; c < G; c++)
+      {
+        int r2 = r + dr1 - dr2, c2 = c + dc1 - dc2;
+        int want = r2 >= 0 && r2 < G && c2 >= 0 && c2 < G ? r2 * G + c2 : -1;
+
+        g_assert_cmpint (pair[r * G + c], ==, want);
+        expected += want >= 0;
+      }
+  g_assert_cmpint (n, ==, expected);
+  g_assert_cmpint (n, ==, (G - abs (dr1 - dr2)) * (G - abs (dc1 - dc2)));
+}
+
+static void
+test_grid_matching (void)
+{
+  PxWindow *window = new_window ();
+  PxGridMatchingPage *page = px_window_get_grid_matching_page (window);
+  g_autoptr(GFile) file = g_file_new_build_filename (g_getenv ("PEAC_SOURCE_DIR"), "data", "samples", SAMPLE, NULL);
+  g_autofree char *png = g_build_filename (tmp_dir, "grid.png", NULL);
+  g_autoptr(GError) error = NULL;
+  double matched, unmatched;
+  int dr1, dc1, dr2, dc2;
+  StallProbe probe;
+
+  g_application_open (G_APPLICATION (app), &file, 1, "");
+  g_assert_true (px_test_wait_for (is_idle, window, 60));
+  probe_start (&probe);
+  px_window_show_page (window, "grid-matching");
+  g_assert_true (px_test_wait_for (grid_ready, page, 60));
+  g_test_message ("worst main-loop gap while preparing the grid-matching page: %.1f ms", probe_stop (&probe));
+  g_assert_cmpint (px_grid_matching_page_get_grid (page), ==, 14);
+
+  // The pair sampled from the default seed, then fixed offsets, then another seed.
+  check_pairs (page);
+  gtk_widget_activate_action (GTK_WIDGET (page), "grid.set-offsets", "(iiii)", 0, 0, 2, 1);
+  px_grid_matching_page_get_offsets (page, &dr1, &dc1, &dr2, &dc2);
+  g_assert_cmpint (dr2, ==, 2);
+  g_assert_cmpint (dc2, ==, 1);
+  check_pairs (page);
+  g_assert_true (px_test_wait_for (grid_ready, page, 60));
+  g_assert_true (px_grid_matching_page_get_similarity (page, &matched, &unmatched));
+  g_test_message ("mean cosine: matched %.3f, unmatched %.3f", matched, unmatched);
+  // Matched cells hold identical pixels: the untrained model already sees them as closer.
+  g_assert_cmpfloat (matched, >, unmatched);
+  g_assert_cmpfloat (matched, <=, 1.0 + 1e-6);
+
+  for (int seed = 2; seed < 6; seed++)
+    {
+      gtk_spin_button_set_value (GTK_SPIN_BUTTON (find_child (GTK_WIDGET (page), GTK_TYPE_SPIN_BUTTON)), seed);
+      gtk_widget_activate_action (GTK_WIDGET (page), "grid.resample", NULL);
+      check_pairs (page);
+    }
+
+  gtk_widget_activate_action (GTK_WIDGET (page), "grid.shuffle", NULL);
+  g_assert_true (px_grid_matching_page_export (page, png, "png", 1200, 360, &error));
+  g_assert_no_error (error);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -541,6 +623,7 @@ main (int   argc,
   g_test_add_func ("/pages/correspondence/shifted-match", test_shifted_match);
   g_test_add_func ("/pages/correspondence/drawing-and-exports", test_drawing_and_exports);
   g_test_add_func ("/pages/embedding-map/run-place-export", test_embedding_map);
+  g_test_add_func ("/pages/grid-matching/pairs", test_grid_matching);
 
   ret = g_test_run ();
 
