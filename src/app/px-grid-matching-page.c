@@ -164,8 +164,8 @@ update_status (PxGridMatchingPage *self)
     text = g_strdup_printf (_("%d matched cell pairs; computing the model's similarities…"), self->n_pairs);
   else
     /* Translators: number of matched cell pairs, their mean cosine similarity, and the mean
-       over all unmatched pairs of cells for comparison */
-    text = g_strdup_printf (_("%d matched cell pairs: mean cosine similarity %.3f (unmatched pairs: %.3f)"),
+       over all unmatched pairs of cells for comparison, which is also where the colours start */
+    text = g_strdup_printf (_("%d matched cell pairs: mean cosine similarity %.3f (unmatched pairs: %.3f); colours run from the unmatched mean (dark) to 1 (yellow)"),
                             self->n_pairs, self->mean_matched, self->mean_unmatched);
   gtk_label_set_text (self->status_label, text);
 }
@@ -353,14 +353,19 @@ place (PxGridMatchingPage *self,
   return p;
 }
 
+// The ramp runs from the mean over unmatched pairs (darkest) to 1 (yellow): how far a
+// matched pair stands out from chance, which an absolute scale would hide when every cosine
+// of a model is close to 1.
 static void
-sim_colour (float   sim,
-            double *r,
-            double *g,
-            double *b)
+sim_colour (PxGridMatchingPage *self,
+            float               sim,
+            double             *r,
+            double             *g,
+            double             *b)
 {
-  // Cosine 0.5 … 1 over the whole viridis ramp; below 0.5 is the darkest.
-  px_match_viridis ((sim - 0.5) / 0.5, r, g, b);
+  double base = isfinite (self->mean_unmatched) ? MIN (self->mean_unmatched, 0.999) : 0.0;
+
+  px_match_viridis ((sim - base) / (1.0 - base), r, g, b);
 }
 
 static void
@@ -489,7 +494,7 @@ draw_view (PxGridMatchingPage *self,
       if (j < 0)
         continue;
       if (self->have_sim)
-        sim_colour (self->sim[i], &r, &g, &b);
+        sim_colour (self, self->sim[i], &r, &g, &b);
       else
         r = g = b = 0.8;
       cairo_set_source_rgba (cr, r, g, b, 0.35);

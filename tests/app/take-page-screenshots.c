@@ -3,7 +3,7 @@
 // take-page-screenshots: renders the analysis pages on the bundled sample radiographs
 // (Hannover and NIH, which may be shown) for the README: the correspondence page with a
 // live query, pins and the heat map, and the embedding map after a t-SNE run over the
-// samples. Usage: take-page-screenshots OUTPUT_FOLDER. Run under xvfb-run with the
+// samples, and the grid-matching page. Usage: take-page-screenshots OUTPUT_FOLDER. Run under xvfb-run with the
 // compiled schema (GSETTINGS_SCHEMA_DIR=BUILD/data GSETTINGS_BACKEND=memory).
 #include "config.h"
 
@@ -27,6 +27,12 @@ static gboolean
 map_idle (gpointer data)
 {
   return !px_embedding_map_page_get_busy (data);
+}
+
+static gboolean
+grid_ready (gpointer data)
+{
+  return px_grid_matching_page_get_ready (data);
 }
 
 static gboolean
@@ -103,6 +109,13 @@ main (int   argc,
   gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-point", "(dd)", 180.0, 330.0);
   gtk_widget_activate_action (GTK_WIDGET (page), "corr.grid", NULL);
   if (!save_window (window, argv[1], "correspondence.png"))
+    return 1;
+
+  // The training crops of the first radiograph with the model's agreement on their cells.
+  px_window_show_page (window, "grid-matching");
+  gtk_widget_activate_action (GTK_WIDGET (px_window_get_grid_matching_page (window)), "grid.shuffle", NULL);
+  if (!px_test_wait_for (grid_ready, px_window_get_grid_matching_page (window), 60) ||
+      !save_window (window, argv[1], "grid-matching.png"))
     return 1;
 
   // The pins propagated over the six radiographs, mapped with t-SNE.
