@@ -26,6 +26,13 @@ static const VitConfig small = { .img_size = 32, .patch_size = 8, .in_chans = 3,
                                  .embed_dim = 32, .depth = 2, .num_heads = 2,
                                  .mlp_hidden = 64, .qkv_bias = 1, .ln_eps = 1e-6f };
 
+// g_ptr_array_sort hands the comparator pointers to the elements.
+static int
+cmp_names (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
+}
+
 static void
 load_images (void)
 {
@@ -42,7 +49,7 @@ load_images (void)
     if (g_str_has_suffix (n, ".png"))
       g_ptr_array_add (names, g_strdup (n));
   g_dir_close (d);
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (names, cmp_names);
   PeacPreprocess pp = { SIDE, PEAC_MEAN, PEAC_STD, 0 };
   int k = 0;
   for (guint i = 0; i < names->len && k < N_IMAGES; i++)
