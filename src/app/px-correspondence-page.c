@@ -1059,6 +1059,23 @@ px_correspondence_page_get_answer (PxCorrespondencePage *self,
   return TRUE;
 }
 
+/**
+ * px_correspondence_page_get_buddies:
+ * @buddies: (array length=max) (out caller-allocates): the best-buddy pairs drawn
+ *
+ * Returns: how many are drawn (0 while the best-buddies toggle is off)
+ */
+int
+px_correspondence_page_get_buddies (PxCorrespondencePage *self,
+                                    PeacBuddy            *buddies,
+                                    int                   max)
+{
+  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), 0);
+
+  memcpy (buddies, self->scene.buddies, sizeof (PeacBuddy) * MIN (max, self->scene.n_buddies));
+  return MIN (max, self->scene.n_buddies);
+}
+
 guint
 px_correspondence_page_get_n_pins (PxCorrespondencePage *self)
 {

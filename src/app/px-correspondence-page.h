@@ -30,6 +30,9 @@ guint    px_correspondence_page_get_n_targets (PxCorrespondencePage *self);
 gboolean px_correspondence_page_get_answer    (PxCorrespondencePage *self,
                                                guint                 target,
                                                PeacMatch            *answer);
+int      px_correspondence_page_get_buddies   (PxCorrespondencePage *self,
+                                               PeacBuddy            *buddies,
+                                               int                   max);
 guint    px_correspondence_page_get_n_pins    (PxCorrespondencePage *self);
 gboolean px_correspondence_page_get_pin       (PxCorrespondencePage *self,
                                                guint                 pin,

@@ -6,7 +6,9 @@
 // the spin buttons, or dragging a crop, move a crop by whole cells. Every drawn pair comes
 // from peac_views_pairs(). A worker cuts both crops, runs the model on each (its own model
 // reference) and returns the cosine similarity of every matched pair and, as a baseline,
-// the mean over unmatched pairs; the main thread only draws.
+// the mean over unmatched pairs; the main thread only draws. The student's input is shown
+// as cut, with its cells shuffled, or through the engine's appearance distortions; the
+// models here have no decoder, so there is no restoration to show.
 #include "config.h"
 
 #include <cairo-svg.h>
@@ -18,6 +20,7 @@
 #include "px-grid-matching-page.h"
 #include "px-match-scene.h"
 #include "px-window.h"
+#include "distort.h"
 #include "views.h"
 
 #define MAX_SHIFT 4
@@ -40,6 +43,7 @@ struct _PxGridMatchingPage
   int                 partner[PEAC_VIEWS_MAX_GRID * PEAC_VIEWS_MAX_GRID];
   int                 n_pairs;
   int                 perm[PEAC_VIEWS_MAX_GRID * PEAC_VIEWS_MAX_GRID];
+  cairo_surface_t    *distorted;          // crop 1 through peac_distort_apply()
   float              *sim;                // [G·G] per crop-1 cell, valid when have_sim
   double              mean_matched, mean_unmatched;
   gboolean            have_sim;
@@ -223,7 +227,37 @@ compute_similarity (PxGridMatchingPage *self)
   update_status (self);
 }
 
-// After any change of the pair: the pairing, the student's permutation, the spin buttons.
+// The distorted student input: crop 1 in [0, 1], distorted with the training defaults.
+static void
+make_distorted (PxGridMatchingPage *self,
+                PeacRng            *rng)
+{
+  int S = self->grid * self->cell, stride;
+  g_autofree float *crop = g_new (float, (gsize) S * S);
+  PeacDistortConfig cfg;
+  guint8 *data;
+
+  g_clear_pointer (&self->distorted, cairo_surface_destroy);
+  peac_views_cut (&self->pair, 0, self->norm, 1, self->side, self->side, crop);
+  for (gsize i = 0; i < (gsize) S * S; i++)
+    crop[i] = CLAMP (crop[i] * PEAC_STD + PEAC_MEAN, 0.0f, 1.0f);
+  peac_distort_defaults (&cfg, S);
+  peac_distort_apply (crop, S, &cfg, rng);
+
+  self->distorted = cairo_image_surface_create (CAIRO_FORMAT_RGB24, S, S);
+  data = cairo_image_surface_get_data (self->distorted);
+  stride = cairo_image_surface_get_stride (self->distorted);
+  cairo_surface_flush (self->distorted);
+  for (int y = 0; y < S; y++)
+    for (int x = 0; x < S; x++)
+      {
+        guint32 g = (guint32) CLAMP (lrintf (crop[(gsize) y * S + x] * 255), 0, 255);
+        ((guint32 *) (data + (gsize) y * stride))[x] = 0xff000000u | (g << 16) | (g << 8) | g;
+      }
+  cairo_surface_mark_dirty (self->distorted);
+}
+
+// After any change of the pair: the pairing, the student's input, the spin buttons.
 static void
 pair_changed (PxGridMatchingPage *self)
 {
@@ -232,6 +266,7 @@ pair_changed (PxGridMatchingPage *self)
   self->n_pairs = peac_views_pairs (&self->pair, self->partner);
   peac_rng_seed (&rng, (guint64) gtk_adjustment_get_value (self->seed) + 1);
   peac_views_permutation (&rng, self->perm, self->grid * self->grid);
+  make_distorted (self, &rng);
 
   self->updating = TRUE;
   gtk_adjustment_set_value (self->dr1, self->pair.dr[0]);
@@ -480,7 +515,22 @@ draw_view (PxGridMatchingPage *self,
 
   draw_crop (self, cr, &p1, 0, FALSE);
   draw_crop (self, cr, &p2, 1, FALSE);
-  draw_crop (self, cr, &ps, 0, g_variant_get_boolean (g_action_group_get_action_state (G_ACTION_GROUP (self->actions), "shuffle")));
+  {
+    g_autoptr(GVariant) state = g_action_group_get_action_state (G_ACTION_GROUP (self->actions), "student");
+    const char *student = g_variant_get_string (state, NULL);
+
+    if (g_str_equal (student, "distorted") && self->distorted != NULL)
+      {
+        cairo_save (cr);
+        cairo_translate (cr, ps.x, ps.y);
+        cairo_scale (cr, ps.scale, ps.scale);
+        cairo_set_source_surface (cr, self->distorted, 0, 0);
+        cairo_paint (cr);
+        cairo_restore (cr);
+      }
+    else
+      draw_crop (self, cr, &ps, 0, g_str_equal (student, "shuffled"));
+  }
   draw_label (cr, &p1, _("Crop 1 (student)"));
   draw_label (cr, &p2, _("Crop 2 (teacher)"));
   draw_label (cr, &ps, _("Student input"));
@@ -596,7 +646,7 @@ set_offsets_action (GSimpleAction *action,
 }
 
 static void
-shuffle_change_state (GSimpleAction *action,
+student_change_state (GSimpleAction *action,
                       GVariant      *state,
                       gpointer       user_data)
 {
@@ -650,7 +700,7 @@ export_action (GSimpleAction *action,
 static const GActionEntry page_actions[] = {
   { "resample", resample_action },
   { "set-offsets", set_offsets_action, "(iiii)" },
-  { "shuffle", NULL, NULL, "false", shuffle_change_state },
+  { "student", NULL, "s", "'clean'", student_change_state },
   { "export", export_action, "s" },
 };
 
@@ -687,6 +737,7 @@ px_grid_matching_page_dispose (GObject *object)
   g_clear_object (&self->study);
   g_clear_object (&self->actions);
   g_clear_pointer (&self->image, cairo_surface_destroy);
+  g_clear_pointer (&self->distorted, cairo_surface_destroy);
   gtk_widget_dispose_template (GTK_WIDGET (self), PX_TYPE_GRID_MATCHING_PAGE);
   // The template's top box has no id, so it is unparented here.
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))))

@@ -3,7 +3,7 @@
 // PxGridMatchingPage: one radiograph with the two training crops PEAC cuts on a shared grid
 // (engine views), their overlap, every matched cell pair joined and coloured by the model's
 // cosine similarity between the two crops' tokens, the mean against unmatched pairs, and
-// the student's input with its cells shuffled.
+// the student's input: clean, with its cells shuffled, or distorted.
 #pragma once
 
 #include <gtk/gtk.h>

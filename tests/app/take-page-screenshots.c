@@ -113,7 +113,7 @@ main (int   argc,
 
   // The training crops of the first radiograph with the model's agreement on their cells.
   px_window_show_page (window, "grid-matching");
-  gtk_widget_activate_action (GTK_WIDGET (px_window_get_grid_matching_page (window)), "grid.shuffle", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (px_window_get_grid_matching_page (window)), "grid.student", "s", "shuffled");
   if (!px_test_wait_for (grid_ready, px_window_get_grid_matching_page (window), 60) ||
       !save_window (window, argv[1], "grid-matching.png"))
     return 1;

@@ -16,6 +16,7 @@
 #include "px-embedding-map-page.h"
 #include "px-grid-matching-page.h"
 #include "px-test-util.h"
+#include "model.h"
 #include "px-window.h"
 
 #define SAMPLE "hannover-4d98e1de.png"
@@ -214,6 +215,7 @@ test_shifted_match (void)
   PxWindow *window = new_window ();
   PxCorrespondencePage *page = open_shifted_pair (window);
   PeacMatch answer, nearest;
+  PeacBuddy buddies[32];
   int n = 0, n_found = 0;
 
   // Every interior source cell whose partner lies inside the target: the peak is the
@@ -244,6 +246,25 @@ test_shifted_match (void)
   gtk_widget_activate_action (GTK_WIDGET (page), "corr.mode", "s", "nearest");
   g_assert_true (px_correspondence_page_get_answer (page, 0, &nearest));
   g_assert_cmpfloat (nearest.sim, >=, answer.sim);
+
+  // Best buddies: drawn only when asked, as many as asked, and where a source cell has a
+  // partner in the target, its buddy is that shifted cell.
+  g_assert_cmpint (px_correspondence_page_get_buddies (page, buddies, G_N_ELEMENTS (buddies)), ==, 0);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.buddies", NULL);
+  n = px_correspondence_page_get_buddies (page, buddies, G_N_ELEMENTS (buddies));
+  g_assert_cmpint (n, ==, 12);
+  n_found = 0;
+  for (int i = 0; i < n; i++)
+    {
+      int G = SIDE / CELL, r = buddies[i].src / G, c = buddies[i].src % G;
+
+      if (r < SHIFT_Y || c < SHIFT_X)
+        continue;
+      g_assert_cmpint (buddies[i].tgt, ==, (r - SHIFT_Y) * G + c - SHIFT_X);
+      n_found++;
+    }
+  g_test_message ("%d of %d best buddies have a partner in the target, all of them right", n_found, n);
+  g_assert_cmpint (n_found, >=, n / 2);
 }
 
 static gboolean
@@ -518,6 +539,97 @@ test_embedding_map (void)
   px_window_show_page (window, "viewer");
   px_test_settle ();
   g_assert_cmpuint (px_embedding_map_page_get_n_points (page), ==, n_points + expected_points (dir, ids[4]));
+
+  // A click on a point opens its image on the correspondence page.
+  {
+    g_autoptr(GError) load_error = NULL;
+    g_autoptr(PxLandmarkSet) set = px_landmarks_load_jsrt (dir, ids[0], &load_error);
+    g_autoptr(GFile) expected_file = NULL;
+    g_autoptr(PxStudy) study = NULL;
+
+    g_assert_no_error (load_error);
+    expected_file = g_file_new_for_path (set->image_path);
+    g_signal_emit_by_name (page, "open-point", set->image_path, 512.0, 512.0);
+    g_assert_true (px_test_wait_for (is_idle, window, 60));
+    px_test_settle ();
+    g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 1);
+    study = g_list_model_get_item (px_window_get_studies (window), 0);
+    g_assert_true (g_file_equal (px_study_get_file (study), expected_file));
+    g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (px_window_get_correspondence_page (window))));
+    g_assert_true (px_correspondence_page_get_panel_study (px_window_get_correspondence_page (window), 0) == NULL);
+  }
+}
+
+static gboolean
+shows_model_error (gpointer data)
+{
+  return px_test_labels_contain (data, "Could not open the model");
+}
+
+static gboolean
+model_is (gpointer data)
+{
+  PxWindow *window = data;
+  const char *name = px_model_get_name (px_embedder_get_model (px_window_get_embedder (window)));
+
+  return g_str_equal (name, "vit-32.safetensors");
+}
+
+static void
+test_open_model (void)
+{
+  PxWindow *window = new_window ();
+  g_autofree char *path = g_build_filename (tmp_dir, "vit-32.safetensors", NULL);
+  g_autofree char *bad_path = g_build_filename (tmp_dir, "broken.safetensors", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFile) bad = g_file_new_for_path (bad_path);
+  PxModel *model;
+  PeacModel *m;
+  char err[256];
+  int gh, gw, dim;
+
+  // The starting model is the labelled micro model.
+  model = px_embedder_get_model (px_window_get_embedder (window));
+  g_assert_false (px_model_get_trained (model));
+  g_assert_nonnull (strstr (px_model_get_name (model), "untrained"));
+
+  m = peac_model_new (PEAC_ARCH_VIT, "timm",
+                      "{\"img_size\": 224, \"patch_size\": 32, \"embed_dim\": 48, \"depth\": 1, \"num_heads\": 2}",
+                      4, err, sizeof err);
+  g_assert_nonnull (m);
+  g_assert_cmpint (peac_model_save (m, path, err, sizeof err), ==, 0);
+  peac_model_free (m);
+
+  px_window_open_model (window, file);
+  g_assert_true (px_test_wait_for (model_is, window, 60));
+  model = px_embedder_get_model (px_window_get_embedder (window));
+  px_model_get_grid (model, &gh, &gw, &dim);
+  g_assert_cmpint (gh, ==, 7);
+  g_assert_cmpint (dim, ==, 48);
+  g_assert_nonnull (strstr (px_model_get_description (model), "7 × 7 grid"));
+  g_assert_true (px_model_get_trained (model));
+
+  // A file that is not a checkpoint: a toast, and the model stays.
+  g_assert_true (g_file_set_contents (bad_path, "not a checkpoint", -1, NULL));
+  px_window_open_model (window, bad);
+  g_assert_true (px_test_wait_for (shows_model_error, window, 30));
+  g_assert_true (model_is (window));
+}
+
+static guint8 *
+export_pixels (PxGridMatchingPage *page,
+               const char         *png)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  guint8 *bgra = g_malloc (1200 * 360 * 4);
+
+  g_assert_true (px_grid_matching_page_export (page, png, "png", 1200, 360, &error));
+  g_assert_no_error (error);
+  texture = gdk_texture_new_from_filename (png, &error);
+  g_assert_no_error (error);
+  gdk_texture_download (texture, bgra, 1200 * 4);
+  return bgra;
 }
 
 static gboolean
@@ -593,8 +705,34 @@ test_grid_matching (void)
       check_pairs (page);
     }
 
-  gtk_widget_activate_action (GTK_WIDGET (page), "grid.shuffle", NULL);
-  g_assert_true (px_grid_matching_page_export (page, png, "png", 1200, 360, &error));
+  // The student panel (the rightmost quarter) changes with the shuffled and the distorted
+  // input; the crops do not.
+  {
+    g_autofree guint8 *clean = NULL, *shuffled = NULL, *distorted = NULL;
+    gsize n_bytes = 1200 * 360 * 4;
+    guint64 d_shuffled = 0, d_distorted = 0, d_crops = 0;
+
+    clean = export_pixels (page, png);
+    gtk_widget_activate_action (GTK_WIDGET (page), "grid.student", "s", "shuffled");
+    shuffled = export_pixels (page, png);
+    gtk_widget_activate_action (GTK_WIDGET (page), "grid.student", "s", "distorted");
+    distorted = export_pixels (page, png);
+    for (gsize i = 0; i < n_bytes; i++)
+      {
+        int x = (int) (i / 4 % 1200);
+
+        if (x >= 900)
+          d_shuffled += clean[i] != shuffled[i], d_distorted += clean[i] != distorted[i];
+        else
+          d_crops += clean[i] != shuffled[i] || clean[i] != distorted[i];
+      }
+    g_test_message ("student panel bytes changed: shuffled %" G_GUINT64_FORMAT ", distorted %" G_GUINT64_FORMAT,
+                    d_shuffled, d_distorted);
+    g_assert_cmpuint (d_shuffled, >, 10000);
+    g_assert_cmpuint (d_distorted, >, 1000);
+    g_assert_cmpuint (d_crops, ==, 0);
+  }
+  g_assert_true (px_grid_matching_page_export (page, png, "svg", 1200, 360, &error));
   g_assert_no_error (error);
 }
 
@@ -628,6 +766,7 @@ main (int   argc,
   g_test_add_func ("/pages/correspondence/drawing-and-exports", test_drawing_and_exports);
   g_test_add_func ("/pages/embedding-map/run-place-export", test_embedding_map);
   g_test_add_func ("/pages/grid-matching/pairs", test_grid_matching);
+  g_test_add_func ("/pages/model/open", test_open_model);
 
   ret = g_test_run ();
 
