@@ -254,18 +254,72 @@ try_build_context (PxCorrespondencePage *self)
   refresh (self);
 }
 
-static cairo_surface_t *
-surface_for_study (PxStudy *study)
+static void
+surfaces_thread (GTask        *task,
+                 gpointer      source,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
 {
-  cairo_surface_t *surface = g_object_get_data (G_OBJECT (study), "px-match-surface");
+  GPtrArray *studies = task_data;
+  GPtrArray *surfaces = g_ptr_array_new_with_free_func ((GDestroyNotify) cairo_surface_destroy);
 
-  if (surface == NULL)
+  for (guint i = 0; i < studies->len; i++)
+    g_ptr_array_add (surfaces, px_match_surface_for_image (px_study_get_image (g_ptr_array_index (studies, i)),
+                                                           SURFACE_SIDE));
+  g_task_return_pointer (task, surfaces, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+on_surfaces (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(PxCorrespondencePage) self = user_data;
+  g_autoptr(GPtrArray) surfaces = g_task_propagate_pointer (G_TASK (result), NULL);
+  GPtrArray *studies = g_task_get_task_data (G_TASK (result));
+
+  for (guint i = 0; surfaces != NULL && i < studies->len; i++)
     {
-      surface = px_match_surface_for_image (px_study_get_image (study), SURFACE_SIDE);
-      g_object_set_data_full (G_OBJECT (study), "px-match-surface", surface,
+      PxStudy *study = g_ptr_array_index (studies, i);
+      cairo_surface_t *surface = g_ptr_array_index (surfaces, i);
+
+      g_object_set_data_full (G_OBJECT (study), "px-match-surface", cairo_surface_reference (surface),
                               (GDestroyNotify) cairo_surface_destroy);
+      g_object_set_data (G_OBJECT (study), "px-match-surface-pending", NULL);
+      for (int p = 0; p < self->scene.n_panels; p++)
+        if (self->scene.panels[p].surface == NULL &&
+            (p == 0 ? self->source : g_ptr_array_index (self->targets, p - 1)) == study)
+          self->scene.panels[p].surface = cairo_surface_reference (surface);
     }
-  return surface;
+  gtk_widget_queue_draw (GTK_WIDGET (self->area));
+}
+
+// The presentation of a large radiograph takes tens of milliseconds to render and shrink:
+// missing ones are made in a worker and cached on their studies.
+static void
+render_surfaces (PxCorrespondencePage *self,
+                 GPtrArray            *studies)
+{
+  g_autoptr(GPtrArray) missing = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GTask) task = NULL;
+
+  for (guint i = 0; i < studies->len; i++)
+    {
+      GObject *study = g_ptr_array_index (studies, i);
+
+      if (g_object_get_data (study, "px-match-surface") == NULL &&
+          g_object_get_data (study, "px-match-surface-pending") == NULL)
+        {
+          g_object_set_data (study, "px-match-surface-pending", GINT_TO_POINTER (TRUE));
+          g_ptr_array_add (missing, g_object_ref (study));
+        }
+    }
+  if (missing->len == 0)
+    return;
+  task = g_task_new (NULL, NULL, on_surfaces, g_object_ref (self));
+  g_task_set_source_tag (task, render_surfaces);
+  g_task_set_task_data (task, g_steal_pointer (&missing), (GDestroyNotify) g_ptr_array_unref);
+  g_task_run_in_thread (task, surfaces_thread);
 }
 
 static void
@@ -328,7 +382,9 @@ rebuild (PxCorrespondencePage *self)
       PxStudy *study = i == 0 ? self->source : g_ptr_array_index (self->targets, i - 1);
       const PxImage *image = px_study_get_image (study);
 
-      self->scene.panels[i].surface = cairo_surface_reference (surface_for_study (study));
+      cairo_surface_t *surface = g_object_get_data (G_OBJECT (study), "px-match-surface");
+
+      self->scene.panels[i].surface = surface != NULL ? cairo_surface_reference (surface) : NULL;
       self->scene.panels[i].width = image->width;
       self->scene.panels[i].height = image->height;
       self->scene.panels[i].label = panel_label (self, i);
@@ -340,6 +396,7 @@ rebuild (PxCorrespondencePage *self)
   for (guint i = 0; i < self->scene.pins->len; i++)
     memset (g_array_index (self->scene.pins, PxMatchPin, i).moved, 0, sizeof (gboolean) * PX_MATCH_MAX_TARGETS);
 
+  render_surfaces (self, wanted);
   if (self->embedder != NULL)
     px_embedder_request (self->embedder, (PxStudy **) wanted->pdata, wanted->len);
   try_build_context (self);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // PxGridMatchingPage lets one see PEAC's "stable grid-based matching". The radiograph is
-// squeezed to a square of (G + max_shift + 1) cells, as the model's input pipeline does,
+// squeezed (in a worker) to a square of (G + max_shift + 1) cells, as the input pipeline does,
 // and peac_views_sample() draws the lattice origin and both crops' offsets from the seed;
 // the spin buttons, or dragging a crop, move a crop by whole cells. Every drawn pair comes
 // from peac_views_pairs(). A worker cuts both crops, runs the model on each (its own model
@@ -314,43 +314,52 @@ on_offsets_changed (PxGridMatchingPage *self)
   pair_changed (self);
 }
 
+typedef struct {
+  PxStudy *study;
+  int      side;
+} PrepareJob;
+
 static void
-prepare_study (PxGridMatchingPage *self)
+prepare_job_free (PrepareJob *job)
 {
-  PxModel *model = self->embedder != NULL ? px_embedder_get_model (self->embedder) : NULL;
-  PeacPreprocess pp = { 0, PEAC_MEAN, PEAC_STD, 0 };
-  const PxImage *image;
-  g_autofree float *unit = NULL;
-  guint8 *data;
-  int gh, gw, dim, stride;
+  g_object_unref (job->study);
+  g_free (job);
+}
 
-  g_clear_pointer (&self->norm, g_free);
-  g_clear_pointer (&self->image, cairo_surface_destroy);
-  self->have_pair = self->have_sim = FALSE;
-  gtk_stack_set_visible_child_name (self->stack, self->study != NULL ? "view" : "empty");
-  if (self->study == NULL || model == NULL)
-    {
-      update_status (self);
-      return;
-    }
+// The squeeze of a whole radiograph to the working square reads every pixel: done in a
+// worker, like the model's passes.
+static void
+prepare_thread (GTask        *task,
+                gpointer      source,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  PrepareJob *job = task_data;
+  const PxImage *image = px_study_get_image (job->study);
+  PeacPreprocess pp = { job->side, PEAC_MEAN, PEAC_STD, 0 };
+  g_autofree float *unit = g_new (float, (gsize) image->width * image->height);
+  float *norm = g_new (float, 3 * (gsize) job->side * job->side);
 
-  px_model_get_grid (model, &gh, &gw, &dim);
-  self->grid = MIN (gh, PEAC_VIEWS_MAX_GRID);
-  self->cell = px_model_get_input_size (model) / self->grid;
-  self->side = (self->grid + MAX_SHIFT + 1) * self->cell;
-  gtk_adjustment_set_upper (self->dr1, MAX_SHIFT);
-  gtk_adjustment_set_upper (self->dc1, MAX_SHIFT);
-  gtk_adjustment_set_upper (self->dr2, MAX_SHIFT);
-  gtk_adjustment_set_upper (self->dc2, MAX_SHIFT);
-
-  // A few hundred pixels a side: quick enough for the main thread.
-  image = px_study_get_image (self->study);
-  unit = g_new (float, (gsize) image->width * image->height);
   px_image_to_unit (image, unit);
-  pp.size = self->side;
-  self->norm = g_new (float, 3 * (gsize) self->side * self->side);
-  peac_preprocess (unit, image->width, image->height, &pp, self->norm);
+  peac_preprocess (unit, image->width, image->height, &pp, norm);
+  g_task_return_pointer (task, norm, g_free);
+}
 
+static void
+on_prepared (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(PxGridMatchingPage) self = user_data;
+  PrepareJob *job = g_task_get_task_data (G_TASK (result));
+  g_autofree float *norm = g_task_propagate_pointer (G_TASK (result), NULL);
+  guint8 *data;
+  int stride;
+
+  // A newer study or model made this one stale.
+  if (norm == NULL || job->study != self->study || job->side != self->side)
+    return;
+  self->norm = g_steal_pointer (&norm);
   self->image = cairo_image_surface_create (CAIRO_FORMAT_RGB24, self->side, self->side);
   data = cairo_image_surface_get_data (self->image);
   stride = cairo_image_surface_get_stride (self->image);
@@ -365,6 +374,41 @@ prepare_study (PxGridMatchingPage *self)
       }
   cairo_surface_mark_dirty (self->image);
   resample (self);
+}
+
+static void
+prepare_study (PxGridMatchingPage *self)
+{
+  PxModel *model = self->embedder != NULL ? px_embedder_get_model (self->embedder) : NULL;
+  g_autoptr(GTask) task = NULL;
+  PrepareJob *job;
+  int gh, gw, dim;
+
+  g_clear_pointer (&self->norm, g_free);
+  g_clear_pointer (&self->image, cairo_surface_destroy);
+  self->have_pair = self->have_sim = FALSE;
+  gtk_stack_set_visible_child_name (self->stack, self->study != NULL ? "view" : "empty");
+  update_status (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self->area));
+  if (self->study == NULL || model == NULL)
+    return;
+
+  px_model_get_grid (model, &gh, &gw, &dim);
+  self->grid = MIN (gh, PEAC_VIEWS_MAX_GRID);
+  self->cell = px_model_get_input_size (model) / self->grid;
+  self->side = (self->grid + MAX_SHIFT + 1) * self->cell;
+  gtk_adjustment_set_upper (self->dr1, MAX_SHIFT);
+  gtk_adjustment_set_upper (self->dc1, MAX_SHIFT);
+  gtk_adjustment_set_upper (self->dr2, MAX_SHIFT);
+  gtk_adjustment_set_upper (self->dc2, MAX_SHIFT);
+
+  job = g_new0 (PrepareJob, 1);
+  job->study = g_object_ref (self->study);
+  job->side = self->side;
+  task = g_task_new (NULL, NULL, on_prepared, g_object_ref (self));
+  g_task_set_source_tag (task, prepare_study);
+  g_task_set_task_data (task, job, (GDestroyNotify) prepare_job_free);
+  g_task_run_in_thread (task, prepare_thread);
 }
 
 typedef struct {

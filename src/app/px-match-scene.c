@@ -416,7 +416,7 @@ px_match_scene_draw (const PxMatchScene *scene,
     {
       const PxMatchPanel *p = &scene->panels[i];
       Placement pl = place (scene, width, height, i);
-      double sw = cairo_image_surface_get_width (p->surface);
+      double sw = p->surface != NULL ? cairo_image_surface_get_width (p->surface) : 1;
 
       // The label sits right above the fitted image, clipped to the slot's width.
       cairo_save (cr);
@@ -428,12 +428,22 @@ px_match_scene_draw (const PxMatchScene *scene,
       cairo_show_text (cr, p->label != NULL ? p->label : "");
       cairo_restore (cr);
 
+      // Until its presentation is rendered (in a worker), a panel is a grey box.
       cairo_save (cr);
       cairo_translate (cr, pl.x, pl.y);
-      cairo_scale (cr, pl.scale * p->width / sw, pl.scale * p->width / sw);
-      cairo_set_source_surface (cr, p->surface, 0, 0);
-      cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_GOOD);
-      cairo_paint (cr);
+      if (p->surface != NULL)
+        {
+          cairo_scale (cr, pl.scale * p->width / sw, pl.scale * p->width / sw);
+          cairo_set_source_surface (cr, p->surface, 0, 0);
+          cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_GOOD);
+          cairo_paint (cr);
+        }
+      else
+        {
+          cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
+          cairo_rectangle (cr, 0, 0, p->width * pl.scale, p->height * pl.scale);
+          cairo_fill (cr);
+        }
       cairo_restore (cr);
 
       if (i > 0 && scene->heatmap && scene->has_query && scene->sim[i - 1] != NULL)

@@ -20,7 +20,7 @@ G_BEGIN_DECLS
 #define PX_MATCH_N_COLOURS 8
 
 typedef struct {
-  cairo_surface_t *surface;  // presentation, downscaled
+  cairo_surface_t *surface;  // presentation, downscaled; NULL while it is rendered
   double           width;    // image extent, pixels
   double           height;
   char            *label;    // shown above the panel (already privacy-filtered)
