@@ -4,58 +4,69 @@
 // ViT: gradients of multi-head scaled dot-product attention with respect to the packed
 // qkv rows, given the softmax probabilities that the forward kept. Additive bias and mask
 // (Swin) are constants here, so they need no gradient of their own. Parallel over
-// images × heads; each job writes only its own head's columns of dqkv, so no two threads
-// ever touch one value and the result does not depend on the thread count.
+// images × heads on the engine's pool; each job writes only its own head's columns of
+// dqkv, so no two threads ever touch one value and the result does not depend on the
+// thread count.
 #include "ops.h"
 #include "ops-internal.h"
 
 #include <cblas.h>
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
+
+#include "pool.h"
 
 // Per image b and head h, with S = scale·Q·Kᵀ (+ bias/mask), P = softmax(S), O = P·V:
 //   dP = dO · Vᵀ                      [N, N]
 //   dV += Pᵀ · dO                     [N, Dh]
 //   dS = P ⊙ (dP − rowsum(dP ⊙ P))    [N, N]
 //   dQ += scale · dS · K,   dK += scale · dSᵀ · Q
+typedef struct {
+  float *dqkv, *scratch;
+  const float *dout, *qkv, *att;
+  int N, H, Dh;
+} AttBwJob;
+
+static void
+attention_backward_job (void *ctx, int job, int thread)
+{
+  const AttBwJob *j = ctx;
+  const int N = j->N, H = j->H, Dh = j->Dh, C = H * Dh, ld = 3 * C;
+  const float scale = 1.0f / sqrtf ((float) Dh);
+  const int b = job / H, h = job % H;
+  const size_t off = (size_t) b * N * ld + (size_t) h * Dh;
+  const float *q = j->qkv + off, *k = q + C, *v = q + 2 * C;
+  float *dq = j->dqkv + off, *dk = dq + C, *dv = dq + 2 * C;
+  const float *p = j->att + (size_t) job * N * N;
+  const float *dO = j->dout + (size_t) b * N * C + (size_t) h * Dh;
+  float *ds = j->scratch + (size_t) thread * N * N;
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, N, N, Dh, 1.0f, dO, C, v, ld,
+               0.0f, ds, N);
+  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, N, Dh, N, 1.0f, p, N, dO, C,
+               1.0f, dv, ld);
+  for (int i = 0; i < N; i++)
+    {
+      float *r = ds + (size_t) i * N;
+      const float *pr = p + (size_t) i * N;
+      float s = 0.0f;
+      for (int c = 0; c < N; c++)
+        s += r[c] * pr[c];
+      for (int c = 0; c < N; c++)
+        r[c] = pr[c] * (r[c] - s);
+    }
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, N, Dh, N, scale, ds, N, k, ld,
+               1.0f, dq, ld);
+  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, N, Dh, N, scale, ds, N, q, ld,
+               1.0f, dk, ld);
+}
+
 void
 op_attention_backward (float *dqkv, float *scratch, const float *dout, const float *qkv,
                        const float *att, int B, int N, int H, int Dh)
 {
-  const int C = H * Dh, ld = 3 * C;
-  const float scale = 1.0f / sqrtf ((float) Dh);
-  const int nt = peac_threads_get ();
   peac_blas_single_thread ();
-#pragma omp parallel for num_threads (nt) schedule (dynamic, 1)
-  for (int job = 0; job < B * H; job++)
-    {
-      const int b = job / H, h = job % H;
-      const size_t off = (size_t) b * N * ld + (size_t) h * Dh;
-      const float *q = qkv + off, *k = q + C, *v = q + 2 * C;
-      float *dq = dqkv + off, *dk = dq + C, *dv = dq + 2 * C;
-      const float *p = att + (size_t) job * N * N;
-      const float *dO = dout + (size_t) b * N * C + (size_t) h * Dh;
-      float *ds = scratch + (size_t) omp_get_thread_num () * N * N;
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, N, N, Dh, 1.0f, dO, C, v, ld,
-                   0.0f, ds, N);
-      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, N, Dh, N, 1.0f, p, N, dO, C,
-                   1.0f, dv, ld);
-      for (int i = 0; i < N; i++)
-        {
-          float *r = ds + (size_t) i * N;
-          const float *pr = p + (size_t) i * N;
-          float s = 0.0f;
-          for (int j = 0; j < N; j++)
-            s += r[j] * pr[j];
-          for (int j = 0; j < N; j++)
-            r[j] = pr[j] * (r[j] - s);
-        }
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, N, Dh, N, scale, ds, N, k, ld,
-                   1.0f, dq, ld);
-      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, N, Dh, N, scale, ds, N, q, ld,
-                   1.0f, dk, ld);
-    }
+  AttBwJob j = { dqkv, scratch, dout, qkv, att, N, H, Dh };
+  peac_parallel_for (B * H, peac_threads_get (), attention_backward_job, &j);
 }
 
 // The same in plain loops with double accumulation, recomputing P from qkv (no cache).

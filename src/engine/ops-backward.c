@@ -5,17 +5,18 @@
 // training (class token + position embedding, mean pooling). Every backward ACCUMULATES
 // (+=) into its input gradient and its parameter gradients, llm.c style, so that branches
 // that share a tensor simply add up; any gradient pointer may be NULL to skip it. Row-major
-// everywhere, as the forwards. Work is split over peac_threads_get() OpenMP threads in a
-// fixed partition that never sums one value from two threads, so results are deterministic
-// for a given thread count (and in fact independent of it). GEMMs are single-threaded
-// OpenBLAS calls on column or row slices, as in the forward.
+// everywhere, as the forwards. Work is split over the engine's worker pool (pool.h,
+// peac_threads_get() threads) in a fixed partition that never sums one value from two
+// threads, so results are deterministic for a given thread count. GEMMs are
+// single-threaded OpenBLAS calls on column or row slices, as in the forward.
 #include "ops.h"
 #include "ops-internal.h"
 
 #include <cblas.h>
 #include <math.h>
-#include <omp.h>
 #include <string.h>
+
+#include "pool.h"
 
 // Threads for a loop of `work` multiply-adds: one below ~256k, else the engine's count.
 static int
@@ -30,45 +31,56 @@ threads_for (double work)
 //   dw[N, K]  += dout[M, N]ᵀ · in[M, K]
 //   db[N]     += Σ_m dout[m, :]
 
+typedef struct {
+  float *din, *dw, *db;
+  const float *dout, *in, *w;
+  int M, K, N, parts;
+} LinearJob;
+
+// Part t owns columns k0…k1 of din (and of w).
+static void
+linear_din_part (void *ctx, int t, int thread)
+{
+  const LinearJob *j = ctx;
+  (void) thread;
+  int k0 = (int) ((long) j->K * t / j->parts), k1 = (int) ((long) j->K * (t + 1) / j->parts);
+  if (k1 > k0)
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, j->M, k1 - k0, j->N, 1.0f,
+                 j->dout, j->N, j->w + k0, j->K, 1.0f, j->din + k0, j->K);
+}
+
+// Part t owns rows n0…n1 of dw (output features) and entries n0…n1 of db.
+static void
+linear_dw_part (void *ctx, int t, int thread)
+{
+  const LinearJob *j = ctx;
+  (void) thread;
+  int n0 = (int) ((long) j->N * t / j->parts), n1 = (int) ((long) j->N * (t + 1) / j->parts);
+  if (n1 <= n0)
+    return;
+  if (j->dw)
+    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, n1 - n0, j->K, j->M, 1.0f,
+                 j->dout + n0, j->N, j->in, j->K, 1.0f, j->dw + (size_t) n0 * j->K, j->K);
+  if (j->db)
+    for (int m = 0; m < j->M; m++)
+      {
+        const float *g = j->dout + (size_t) m * j->N;
+        for (int n = n0; n < n1; n++)
+          j->db[n] += g[n];
+      }
+}
+
 void
 op_linear_backward (float *din, float *dw, float *db, const float *dout, const float *in,
                     const float *w, int M, int K, int N)
 {
   peac_blas_single_thread ();
   const int nt = threads_for ((double) M * N * K);
-  // din: thread t owns columns k0…k1 of din (and of w).
+  LinearJob j = { din, dw, db, dout, in, w, M, K, N, nt };
   if (din)
-    {
-#pragma omp parallel for num_threads (nt) schedule (static)
-      for (int t = 0; t < nt; t++)
-        {
-          int k0 = (int) ((long) K * t / nt), k1 = (int) ((long) K * (t + 1) / nt);
-          if (k1 > k0)
-            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, M, k1 - k0, N, 1.0f,
-                         dout, N, w + k0, K, 1.0f, din + k0, K);
-        }
-    }
-  // dw, db: thread t owns rows n0…n1 of dw (output features).
+    peac_parallel_for (nt, nt, linear_din_part, &j);
   if (dw || db)
-    {
-#pragma omp parallel for num_threads (nt) schedule (static)
-      for (int t = 0; t < nt; t++)
-        {
-          int n0 = (int) ((long) N * t / nt), n1 = (int) ((long) N * (t + 1) / nt);
-          if (n1 <= n0)
-            continue;
-          if (dw)
-            cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, n1 - n0, K, M, 1.0f,
-                         dout + n0, N, in, K, 1.0f, dw + (size_t) n0 * K, K);
-          if (db)
-            for (int m = 0; m < M; m++)
-              {
-                const float *g = dout + (size_t) m * N;
-                for (int n = n0; n < n1; n++)
-                  db[n] += g[n];
-              }
-        }
-    }
+    peac_parallel_for (nt, nt, linear_dw_part, &j);
 }
 
 void
@@ -110,57 +122,76 @@ op_linear_backward_naive (float *din, float *dw, float *db, const float *dout,
 //   din += rstd · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂))
 //   dw  += Σ_rows dout · x̂,   db += Σ_rows dout
 
+typedef struct {
+  float *din, *dw, *db;
+  const float *dout, *in, *w, *mean, *rstd;
+  int M, C, parts;
+} LnJob;
+
+// Part t owns rows m0…m1 of din.
+static void
+layernorm_din_part (void *ctx, int t, int thread)
+{
+  const LnJob *j = ctx;
+  (void) thread;
+  const int C = j->C;
+  int m0 = (int) ((long) j->M * t / j->parts), m1 = (int) ((long) j->M * (t + 1) / j->parts);
+  for (int m = m0; m < m1; m++)
+    {
+      const float *g = j->dout + (size_t) m * C, *x = j->in + (size_t) m * C;
+      const float mu = j->mean[m], rs = j->rstd[m];
+      float sg = 0.0f, sgx = 0.0f;
+      for (int c = 0; c < C; c++)
+        {
+          float gh = g[c] * j->w[c], xh = (x[c] - mu) * rs;
+          sg += gh;
+          sgx += gh * xh;
+        }
+      sg /= (float) C;
+      sgx /= (float) C;
+      float *d = j->din + (size_t) m * C;
+      for (int c = 0; c < C; c++)
+        {
+          float gh = g[c] * j->w[c], xh = (x[c] - mu) * rs;
+          d[c] += rs * (gh - sg - xh * sgx);
+        }
+    }
+}
+
+// Part t owns columns c0…c1 of dw and db and walks every row.
+static void
+layernorm_dw_part (void *ctx, int t, int thread)
+{
+  const LnJob *j = ctx;
+  (void) thread;
+  const int C = j->C;
+  int c0 = (int) ((long) C * t / j->parts), c1 = (int) ((long) C * (t + 1) / j->parts);
+  for (int m = 0; m < j->M; m++)
+    {
+      const float *g = j->dout + (size_t) m * C, *x = j->in + (size_t) m * C;
+      const float mu = j->mean[m], rs = j->rstd[m];
+      for (int c = c0; c < c1; c++)
+        {
+          if (j->dw)
+            j->dw[c] += g[c] * (x[c] - mu) * rs;
+          if (j->db)
+            j->db[c] += g[c];
+        }
+    }
+}
+
 void
 op_layernorm_backward (float *din, float *dw, float *db, const float *dout, const float *in,
                        const float *w, const float *mean, const float *rstd, int M, int C)
 {
   int nt = threads_for ((double) M * C * 4);
+  LnJob j = { din, dw, db, dout, in, w, mean, rstd, M, C, nt > M ? (M > 0 ? M : 1) : nt };
   if (din)
-    {
-#pragma omp parallel for num_threads (nt) schedule (static)
-      for (int m = 0; m < M; m++)
-        {
-          const float *g = dout + (size_t) m * C, *x = in + (size_t) m * C;
-          const float mu = mean[m], rs = rstd[m];
-          float sg = 0.0f, sgx = 0.0f;
-          for (int c = 0; c < C; c++)
-            {
-              float gh = g[c] * w[c], xh = (x[c] - mu) * rs;
-              sg += gh;
-              sgx += gh * xh;
-            }
-          sg /= (float) C;
-          sgx /= (float) C;
-          float *d = din + (size_t) m * C;
-          for (int c = 0; c < C; c++)
-            {
-              float gh = g[c] * w[c], xh = (x[c] - mu) * rs;
-              d[c] += rs * (gh - sg - xh * sgx);
-            }
-        }
-    }
-  // Parameter gradients: thread t owns a slice of the C columns and walks every row.
+    peac_parallel_for (j.parts, j.parts, layernorm_din_part, &j);
   if (dw || db)
     {
-      if (nt > C)
-        nt = C;
-#pragma omp parallel for num_threads (nt) schedule (static)
-      for (int t = 0; t < nt; t++)
-        {
-          int c0 = (int) ((long) C * t / nt), c1 = (int) ((long) C * (t + 1) / nt);
-          for (int m = 0; m < M; m++)
-            {
-              const float *g = dout + (size_t) m * C, *x = in + (size_t) m * C;
-              const float mu = mean[m], rs = rstd[m];
-              for (int c = c0; c < c1; c++)
-                {
-                  if (dw)
-                    dw[c] += g[c] * (x[c] - mu) * rs;
-                  if (db)
-                    db[c] += g[c];
-                }
-            }
-        }
+      j.parts = nt > C ? C : nt;
+      peac_parallel_for (j.parts, j.parts, layernorm_dw_part, &j);
     }
 }
 
@@ -181,18 +212,30 @@ gelu_backward_chunk (float *din, const float *dout, const float *in, size_t n)
     }
 }
 
+typedef struct {
+  float *din;
+  const float *dout, *in;
+  size_t n;
+  int parts;
+} GeluJob;
+
+static void
+gelu_backward_part (void *ctx, int t, int thread)
+{
+  const GeluJob *j = ctx;
+  (void) thread;
+  size_t a = j->n * (size_t) t / (size_t) j->parts, z = j->n * (size_t) (t + 1) / (size_t) j->parts;
+  gelu_backward_chunk (j->din + a, j->dout + a, j->in + a, z - a);
+}
+
 void
 op_gelu_backward (float *din, const float *dout, const float *in, size_t n)
 {
   int nt = peac_threads_get ();
   if ((size_t) nt * 4096 > n)
     nt = 1;
-#pragma omp parallel num_threads (nt)
-  {
-    int t = omp_get_thread_num (), k = omp_get_num_threads ();
-    size_t a = n * (size_t) t / (size_t) k, z = n * (size_t) (t + 1) / (size_t) k;
-    gelu_backward_chunk (din + a, dout + a, in + a, z - a);
-  }
+  GeluJob j = { din, dout, in, n, nt };
+  peac_parallel_for (nt, nt, gelu_backward_part, &j);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -217,6 +260,33 @@ op_softmax_backward (float *dx, const float *dp, const float *p, int rows, int c
 // Patch embedding = im2col + Linear.  dw, db from the col matrix the forward filled;
 // din by dcol = dout · w followed by col2im (a sum over every patch a pixel lies in).
 
+typedef struct {
+  float *din;
+  const float *col;
+  int Cin, H, W, P, S, gh, gw, K;
+} Col2imJob;
+
+static void
+col2im_plane (void *ctx, int bc, int thread)
+{
+  const Col2imJob *j = ctx;
+  (void) thread;
+  const int bb = bc / j->Cin, c = bc % j->Cin, P = j->P;
+  float *plane = j->din + (size_t) bc * j->H * j->W;
+  for (int y = 0; y < j->gh; y++)
+    for (int x = 0; x < j->gw; x++)
+      {
+        const float *src = j->col + ((size_t) (bb * j->gh + y) * j->gw + x) * j->K
+                           + (size_t) c * P * P;
+        for (int i = 0; i < P; i++)
+          {
+            float *dst = plane + (size_t) (y * j->S + i) * j->W + (size_t) x * j->S;
+            for (int k = 0; k < P; k++)
+              dst[k] += src[i * P + k];
+          }
+      }
+}
+
 void
 op_patch_embed_backward (float *din, float *dw, float *db, float *col, const float *dout,
                          const float *w, int B, int Cin, int H, int W, int P, int S, int D)
@@ -229,24 +299,9 @@ op_patch_embed_backward (float *din, float *dw, float *db, float *col, const flo
   // col is no longer needed: it becomes dcol[rows, K] = dout[rows, D] · w[D, K].
   memset (col, 0, (size_t) rows * K * sizeof (float));
   op_linear_backward (col, NULL, NULL, dout, NULL, w, rows, K, D);
-  // col2im: each (image, channel) plane is owned by one thread (patches may overlap).
-#pragma omp parallel for num_threads (peac_threads_get ()) schedule (static)
-  for (int bc = 0; bc < B * Cin; bc++)
-    {
-      const int bb = bc / Cin, c = bc % Cin;
-      float *plane = din + (size_t) bc * H * W;
-      for (int y = 0; y < gh; y++)
-        for (int x = 0; x < gw; x++)
-          {
-            const float *src = col + ((size_t) (bb * gh + y) * gw + x) * K + (size_t) c * P * P;
-            for (int i = 0; i < P; i++)
-              {
-                float *dst = plane + (size_t) (y * S + i) * W + (size_t) x * S;
-                for (int j = 0; j < P; j++)
-                  dst[j] += src[i * P + j];
-              }
-          }
-    }
+  // col2im: each (image, channel) plane is owned by one task (patches may overlap).
+  Col2imJob j = { din, col, Cin, H, W, P, S, gh, gw, K };
+  peac_parallel_for (B * Cin, peac_threads_get (), col2im_plane, &j);
 }
 
 // ---------------------------------------------------------------------------------------
