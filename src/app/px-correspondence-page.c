@@ -2,7 +2,8 @@
 //
 // PxCorrespondencePage keeps the page's whole state — source, targets, match context,
 // query, pins, toggles — in the widget, so it survives switching pages. The targets are the
-// open studies that follow the source in the sidebar (up to eight). Once the embedder has
+// open studies that follow the source in the sidebar, up to eight, less those the user
+// unticked in the Targets popover. Once the embedder has
 // every grid under the model in use, one PeacMatchContext is built on the main thread (a
 // few milliseconds: one sgemm and RANSAC per target); queries against it take microseconds,
 // so hovering answers live. Pins keep their source point and are answered again whenever
@@ -33,6 +34,7 @@ struct _PxCorrespondencePage
 
   PxStudy              *source;
   GPtrArray            *targets;     // PxStudy
+  GHashTable           *excluded;    // PxStudy the user unticked as targets
   PeacMatchContext     *ctx;
   PxMatchScene          scene;
   PeacMatchMode         mode;
@@ -43,6 +45,7 @@ struct _PxCorrespondencePage
   double                drag_x, drag_y;
 
   GtkDropDown          *source_dropdown;
+  GtkBox               *targets_box;
   GtkStack             *stack;
   GtkDrawingArea       *area;
   GtkLabel             *status_label;
@@ -62,6 +65,7 @@ enum {
 static GParamSpec *properties [N_PROPS];
 
 static void rebuild (PxCorrespondencePage *self);
+static void update_target_list (PxCorrespondencePage *self);
 
 static gboolean
 get_flag (PxCorrespondencePage *self,
@@ -339,6 +343,55 @@ clear_scene_panels (PxCorrespondencePage *self)
 
 // Takes the source and targets from the studies and asks for their grids; the context is
 // built when the last one lands.
+static gboolean
+rebuild_idle (gpointer data)
+{
+  rebuild (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_target_toggled (GtkCheckButton       *button,
+                   PxCorrespondencePage *self)
+{
+  PxStudy *study = g_object_get_data (G_OBJECT (button), "px-study");
+
+  if (gtk_check_button_get_active (button))
+    g_hash_table_remove (self->excluded, study);
+  else
+    g_hash_table_add (self->excluded, g_object_ref (study));
+  // The rebuild replaces this very button: not from inside its own signal.
+  g_idle_add_full (G_PRIORITY_DEFAULT, rebuild_idle, g_object_ref (self), g_object_unref);
+}
+
+// One check button per open study other than the source; once eight are ticked the
+// others cannot be.
+static void
+update_target_list (PxCorrespondencePage *self)
+{
+  guint n = self->studies != NULL ? g_list_model_get_n_items (self->studies) : 0;
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->targets_box))))
+    gtk_box_remove (self->targets_box, child);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(PxStudy) study = g_list_model_get_item (self->studies, i);
+      GtkWidget *button;
+      gboolean active;
+
+      if (study == self->source)
+        continue;
+      active = g_ptr_array_find (self->targets, study, NULL);
+      button = gtk_check_button_new_with_label (px_study_get_title (study));
+      gtk_check_button_set_active (GTK_CHECK_BUTTON (button), active);
+      gtk_widget_set_sensitive (button, active || self->targets->len < PX_MATCH_MAX_TARGETS);
+      g_object_set_data_full (G_OBJECT (button), "px-study", g_object_ref (study), g_object_unref);
+      g_signal_connect (button, "toggled", G_CALLBACK (on_target_toggled), self);
+      gtk_box_append (self->targets_box, button);
+    }
+}
+
 static void
 rebuild (PxCorrespondencePage *self)
 {
@@ -367,7 +420,15 @@ rebuild (PxCorrespondencePage *self)
         }
     }
   for (guint k = 1; k < n && self->targets->len < PX_MATCH_MAX_TARGETS; k++)
-    g_ptr_array_add (self->targets, g_list_model_get_item (self->studies, (source_index + k) % n));
+    {
+      PxStudy *study = g_list_model_get_item (self->studies, (source_index + k) % n);
+
+      if (g_hash_table_contains (self->excluded, study))
+        g_object_unref (study);
+      else
+        g_ptr_array_add (self->targets, study);
+    }
+  update_target_list (self);
 
   gtk_stack_set_visible_child_name (self->stack, self->targets->len > 0 ? "view" : "empty");
   if (self->targets->len == 0)
@@ -642,6 +703,23 @@ move_query_action (GSimpleAction *action,
 }
 
 static void
+toggle_target_action (GSimpleAction *action,
+                      GVariant      *param,
+                      gpointer       user_data)
+{
+  PxCorrespondencePage *self = user_data;
+  g_autoptr(PxStudy) study = NULL;
+  guint index = (guint) g_variant_get_int32 (param);
+
+  if (self->studies == NULL || index >= g_list_model_get_n_items (self->studies))
+    return;
+  study = g_list_model_get_item (self->studies, index);
+  if (!g_hash_table_remove (self->excluded, study))
+    g_hash_table_add (self->excluded, g_object_ref (study));
+  rebuild (self);
+}
+
+static void
 pin_action (GSimpleAction *action,
             GVariant      *param,
             gpointer       user_data)
@@ -844,6 +922,7 @@ static const GActionEntry page_actions[] = {
   { "move-query", move_query_action, "(ii)" },
   { "opacity", opacity_action, "d" },
   { "pin", pin_action },
+  { "toggle-target", toggle_target_action, "i" },
   { "clear-pins", clear_pins_action },
   { "export-view", export_view_action, "s" },
   { "export-points", export_points_action, "s" },
@@ -878,6 +957,7 @@ px_correspondence_page_finalize (GObject *object)
   PxCorrespondencePage *self = (PxCorrespondencePage *)object;
 
   g_clear_pointer (&self->targets, g_ptr_array_unref);
+  g_clear_pointer (&self->excluded, g_hash_table_unref);
   g_clear_pointer (&self->scene.pins, g_array_unref);
 
   G_OBJECT_CLASS (px_correspondence_page_parent_class)->finalize (object);
@@ -951,6 +1031,7 @@ px_correspondence_page_class_init (PxCorrespondencePageClass *klass)
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/peac/Explorer/px-correspondence-page.ui");
   gtk_widget_class_bind_template_child (widget_class, PxCorrespondencePage, source_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, PxCorrespondencePage, targets_box);
   gtk_widget_class_bind_template_child (widget_class, PxCorrespondencePage, stack);
   gtk_widget_class_bind_template_child (widget_class, PxCorrespondencePage, area);
   gtk_widget_class_bind_template_child (widget_class, PxCorrespondencePage, status_label);
@@ -967,6 +1048,7 @@ px_correspondence_page_init (PxCorrespondencePage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->targets = g_ptr_array_new_with_free_func (g_object_unref);
+  self->excluded = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   self->scene.pins = g_array_new (FALSE, TRUE, sizeof (PxMatchPin));
   g_array_set_clear_func (self->scene.pins, pin_clear);
   self->scene.opacity = 0.5;

@@ -393,6 +393,16 @@ test_drawing_and_exports (void)
   g_assert_cmpfloat (fabs (x - px) + fabs (y - py), <, 0.02);
   g_assert_cmpint (answer.row, ==, qr - SHIFT_Y);
 
+  // Unticking the only target leaves none (the empty state); ticking it again restores
+  // the match, and the pins.
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.toggle-target", "i", 1);
+  g_assert_cmpuint (px_correspondence_page_get_n_targets (page), ==, 0);
+  g_assert_false (px_correspondence_page_get_ready (page));
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.toggle-target", "i", 1);
+  g_assert_cmpuint (px_correspondence_page_get_n_targets (page), ==, 1);
+  g_assert_true (px_test_wait_for (page_ready, page, 60));
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 1);
+
   // The page's state survives a visit to another page.
   px_window_show_page (window, "viewer");
   px_test_settle ();
