@@ -325,6 +325,13 @@ peac_objective_step (PeacObjective *o, const PeacBatch *bt, PeacLossTerms *terms
   const size_t img = (size_t) 3 * o->S * o->S;
   const PeacParams *hs = &o->heads[0], *ht = &o->heads[1];
   PeacLossTerms t = { 0 };
+  if (B <= 0 || B > o->Bmax || bt->G != G || bt->cell != o->cell)
+    {
+      t.total = NAN; // a batch of another geometry: nothing computed
+      if (terms)
+        *terms = t;
+      return NAN;
+    }
 
   // Inputs: student [x1s ; x2], teacher [x2 ; x1].
   memcpy (o->xs, bt->x1s, B * img * sizeof (float));

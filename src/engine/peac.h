@@ -80,7 +80,8 @@ PeacParams    *peac_objective_heads (PeacObjective *o, int teacher);
 // One flat view for the optimiser: the gradient arrays of backbone and heads.
 float         *peac_objective_grads (PeacObjective *o, int heads);
 // Forward and backward of the objective on a batch: zeroes then fills the gradients of
-// the student's backbone and heads; returns the total loss and its terms.
+// the student's backbone and heads; returns the total loss and its terms (NaN, with
+// nothing computed, for a batch larger than the objective's or of another grid).
 double         peac_objective_step (PeacObjective *o, const PeacBatch *b, PeacLossTerms *t);
 // EMA of the teacher after optimiser step `step` (0-based): returns the momentum used.
 double         peac_objective_ema (PeacObjective *o, long step);

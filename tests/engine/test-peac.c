@@ -128,6 +128,14 @@ test_gradients (void)
         }
       peac_objective_free (ok);
     }
+  // A batch of another grid or larger than the objective's is refused, not overrun.
+  PeacBatch big;
+  g_assert_cmpint (peac_batch_alloc (&big, 3, 4, 4), ==, 0);
+  g_assert_true (isnan (peac_objective_step (o, &big, NULL)));
+  peac_batch_free (&big);
+  g_assert_cmpint (peac_batch_alloc (&big, 2, 8, 2), ==, 0);
+  g_assert_true (isnan (peac_objective_step (o, &big, NULL)));
+  peac_batch_free (&big);
   // The teacher never received anything.
   g_assert_cmpint (memcmp (tcopy, vit_params (peac_objective_teacher (o))->memory, nv * 4), ==, 0);
   g_free (dir), g_free (gv), g_free (gh), g_free (tcopy);
