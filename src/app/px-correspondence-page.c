@@ -10,13 +10,13 @@
 // the context changes, except on targets where the user dragged them into place.
 #include "config.h"
 
-#include <cairo-svg.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <math.h>
 
 #include "px-application.h"
 #include "px-correspondence-page.h"
+#include "px-export.h"
 #include "px-landmarks.h"
 #include "px-match-scene.h"
 #include "px-window.h"
@@ -1272,6 +1272,20 @@ px_correspondence_page_view_point (PxCorrespondencePage *self,
   px_match_scene_to_view (&self->scene, width, height, panel, x, y, view_x, view_y);
 }
 
+static void
+draw_export (gpointer  data,
+             cairo_t  *cr,
+             double    width,
+             double    height)
+{
+  PxCorrespondencePage *self = data;
+
+  self->scene.opacity = gtk_adjustment_get_value (self->opacity);
+  self->scene.heatmap = get_flag (self, "heatmap");
+  self->scene.grid_layout = get_flag (self, "grid");
+  px_match_scene_draw (&self->scene, cr, width, height);
+}
+
 /**
  * px_correspondence_page_export_view:
  * @format: "png" or "svg"
@@ -1286,79 +1300,16 @@ px_correspondence_page_export_view (PxCorrespondencePage *self,
                                     double                height,
                                     GError              **error)
 {
-  cairo_surface_t *surface;
-  cairo_status_t status;
-  cairo_t *cr;
-
   g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), FALSE);
-
-  if (g_str_equal (format, "svg"))
-    surface = cairo_svg_surface_create (path, width, height);
-  else
-    surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, (int) ceil (width), (int) ceil (height));
-  cr = cairo_create (surface);
-  self->scene.opacity = gtk_adjustment_get_value (self->opacity);
-  self->scene.heatmap = get_flag (self, "heatmap");
-  self->scene.grid_layout = get_flag (self, "grid");
-  px_match_scene_draw (&self->scene, cr, width, height);
-  cairo_destroy (cr);
-  status = cairo_surface_status (surface);
-  if (status == CAIRO_STATUS_SUCCESS && !g_str_equal (format, "svg"))
-    status = cairo_surface_write_to_png (surface, path);
-  cairo_surface_finish (surface);
-  if (status == CAIRO_STATUS_SUCCESS)
-    status = cairo_surface_status (surface);
-  cairo_surface_destroy (surface);
-
-  if (status != CAIRO_STATUS_SUCCESS)
-    {
-      g_autofree char *name = g_path_get_basename (path);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   /* Translators: a file name, then the reason */
-                   _("Could not write “%s”: %s"), name, cairo_status_to_string (status));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static void
-csv_field (GString    *out,
-           const char *text)
-{
-  g_string_append_c (out, '"');
-  for (const char *p = text; *p; p++)
-    {
-      if (*p == '"')
-        g_string_append_c (out, '"');
-      g_string_append_c (out, *p);
-    }
-  g_string_append_c (out, '"');
-}
-
-static void
-json_string (GString    *out,
-             const char *text)
-{
-  g_string_append_c (out, '"');
-  for (const char *p = text; *p; p++)
-    {
-      if (*p == '"' || *p == '\\')
-        g_string_append_printf (out, "\\%c", *p);
-      else if ((guchar) *p < 0x20)
-        g_string_append_printf (out, "\\u%04x", *p);
-      else
-        g_string_append_c (out, *p);
-    }
-  g_string_append_c (out, '"');
+  return px_export_drawing (path, format, width, height, draw_export, self, error);
 }
 
 /**
  * px_correspondence_page_export_points:
  * @format: "csv" or "json"
  *
- * Writes every pin with its answer in every target. Coordinates are image pixels in the
- * pixel-centre convention of the landmark files. With privacy on, images are named
- * "source" and "target-N" instead of by their titles.
+ * Writes every pin with its answer in every target (see px_export_match_points()). With
+ * privacy on, images are named "source" and "target-N" instead of by their titles.
  */
 gboolean
 px_correspondence_page_export_points (PxCorrespondencePage *self,
@@ -1366,56 +1317,14 @@ px_correspondence_page_export_points (PxCorrespondencePage *self,
                                       const char           *format,
                                       GError              **error)
 {
-  g_autoptr(GString) out = g_string_new (NULL);
-  gboolean json = g_str_equal (format, "json");
-  char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE];
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
 
   g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), FALSE);
 
-  if (json)
-    g_string_append (out, "{\n  \"format\": \"peac-correspondence\",\n  \"version\": 1,\n  \"pins\": [");
-  else
-    g_string_append (out, "pin,image,role,x,y,found,confidence,corrected\n");
-
-  for (guint i = 0; i < self->scene.pins->len; i++)
-    {
-      const PxMatchPin *pin = &g_array_index (self->scene.pins, PxMatchPin, i);
-
-      for (int p = 0; p < self->scene.n_panels; p++)
-        {
-          g_autofree char *image = export_name (self, p);
-          const PeacMatch *m = p > 0 ? &pin->match[p - 1] : NULL;
-          gboolean found = p == 0 || m->found || pin->moved[p - 1];
-          double x = (p == 0 ? pin->x : m->x) - 0.5, y = (p == 0 ? pin->y : m->y) - 0.5;
-
-          g_ascii_formatd (a, sizeof a, "%.2f", x);
-          g_ascii_formatd (b, sizeof b, "%.2f", y);
-          g_ascii_formatd (c, sizeof c, "%.4f", p == 0 ? 1.0 : m->confidence);
-          if (json)
-            {
-              g_string_append (out, i == 0 && p == 0 ? "\n    { " : (p == 0 ? ",\n    { " : ",\n      { "));
-              g_string_append (out, "\"pin\": ");
-              json_string (out, pin->name);
-              g_string_append (out, ", \"image\": ");
-              json_string (out, image);
-              g_string_append_printf (out, ", \"role\": \"%s\", \"x\": %s, \"y\": %s, \"found\": %s,"
-                                      " \"confidence\": %s, \"corrected\": %s }",
-                                      p == 0 ? "source" : "target", a, b, found ? "true" : "false",
-                                      c, p > 0 && pin->moved[p - 1] ? "true" : "false");
-            }
-          else
-            {
-              csv_field (out, pin->name);
-              g_string_append_c (out, ',');
-              csv_field (out, image);
-              g_string_append_printf (out, ",%s,%s,%s,%d,%s,%d\n", p == 0 ? "source" : "target",
-                                      a, b, found, c, p > 0 && pin->moved[p - 1]);
-            }
-        }
-    }
-  if (json)
-    g_string_append (out, "\n  ]\n}\n");
-  return g_file_set_contents (path, out->str, (gssize) out->len, error);
+  for (int p = 0; p < self->scene.n_panels; p++)
+    g_ptr_array_add (names, export_name (self, p));
+  g_ptr_array_add (names, NULL);
+  return px_export_match_points (&self->scene, (const char * const *) names->pdata, path, format, error);
 }
 
 /**

@@ -7,12 +7,12 @@
 // tokens must live in the same space. The view fits the layout with equal axis scales.
 #include "config.h"
 
-#include <cairo-svg.h>
 #include <glib/gi18n.h>
 #include <math.h>
 
 #include "px-application.h"
 #include "px-embedding-map-page.h"
+#include "px-export.h"
 #include "px-map-job.h"
 #include "px-match-scene.h"
 #include "px-window.h"
@@ -275,6 +275,15 @@ draw_map (PxEmbeddingMapPage *self,
     }
   if (interactive && self->hover >= 0 && self->live_Y == NULL && self->map != NULL)
     draw_hover (self, cr, width, height);
+}
+
+static void
+draw_export (gpointer  data,
+             cairo_t  *cr,
+             double    width,
+             double    height)
+{
+  draw_map (data, cr, width, height, FALSE);
 }
 
 static void
@@ -693,20 +702,6 @@ on_leave (GtkEventControllerMotion *motion,
 }
 
 static void
-csv_field (GString    *out,
-           const char *text)
-{
-  g_string_append_c (out, '"');
-  for (const char *p = text; *p; p++)
-    {
-      if (*p == '"')
-        g_string_append_c (out, '"');
-      g_string_append_c (out, *p);
-    }
-  g_string_append_c (out, '"');
-}
-
-static void
 list_selection (PxEmbeddingMapPage *self,
                 GHashTable         *images)
 {
@@ -1113,10 +1108,6 @@ px_embedding_map_page_export (PxEmbeddingMapPage  *self,
                               double               height,
                               GError             **error)
 {
-  cairo_surface_t *surface;
-  cairo_status_t status;
-  cairo_t *cr;
-
   g_return_val_if_fail (PX_IS_EMBEDDING_MAP_PAGE (self), FALSE);
 
   if (self->map == NULL)
@@ -1138,36 +1129,15 @@ px_embedding_map_page_export (PxEmbeddingMapPage  *self,
           g_ascii_formatd (v[2], sizeof v[2], "%.5f", p->tx);
           g_ascii_formatd (v[3], sizeof v[3], "%.5f", p->ty);
           // Names come from file names and user labels: quoted, quotes doubled.
-          csv_field (out, image_name (self, p->image));
+          px_export_csv_field (out, image_name (self, p->image));
           g_string_append_c (out, ',');
-          csv_field (out, p->name);
+          px_export_csv_field (out, p->name);
           g_string_append_c (out, ',');
-          csv_field (out, p->label);
+          px_export_csv_field (out, p->label);
           g_string_append_printf (out, ",%s,%s,%s,%s\n", v[0], v[1], v[2], v[3]);
         }
       return g_file_set_contents (path, out->str, (gssize) out->len, error);
     }
 
-  if (g_str_equal (format, "svg"))
-    surface = cairo_svg_surface_create (path, width, height);
-  else
-    surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, (int) ceil (width), (int) ceil (height));
-  cr = cairo_create (surface);
-  draw_map (self, cr, width, height, FALSE);
-  cairo_destroy (cr);
-  status = cairo_surface_status (surface);
-  if (status == CAIRO_STATUS_SUCCESS && !g_str_equal (format, "svg"))
-    status = cairo_surface_write_to_png (surface, path);
-  cairo_surface_finish (surface);
-  if (status == CAIRO_STATUS_SUCCESS)
-    status = cairo_surface_status (surface);
-  cairo_surface_destroy (surface);
-  if (status != CAIRO_STATUS_SUCCESS)
-    {
-      g_autofree char *name = g_path_get_basename (path);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   _("Could not write “%s”: %s"), name, cairo_status_to_string (status));
-      return FALSE;
-    }
-  return TRUE;
+  return px_export_drawing (path, format, width, height, draw_export, self, error);
 }

@@ -11,12 +11,12 @@
 // models here have no decoder, so there is no restoration to show.
 #include "config.h"
 
-#include <cairo-svg.h>
 #include <glib/gi18n.h>
 #include <math.h>
 
 #include "preprocess.h"
 #include "px-application.h"
+#include "px-export.h"
 #include "px-grid-matching-page.h"
 #include "px-match-scene.h"
 #include "px-window.h"
@@ -604,6 +604,15 @@ draw_view (PxGridMatchingPage *self,
 }
 
 static void
+draw_export (gpointer  data,
+             cairo_t  *cr,
+             double    width,
+             double    height)
+{
+  draw_view (data, cr, width, height);
+}
+
+static void
 draw_area (GtkDrawingArea *area,
            cairo_t        *cr,
            int             width,
@@ -952,32 +961,7 @@ px_grid_matching_page_export (PxGridMatchingPage  *self,
                               double               height,
                               GError             **error)
 {
-  cairo_surface_t *surface;
-  cairo_status_t status;
-  cairo_t *cr;
-
   g_return_val_if_fail (PX_IS_GRID_MATCHING_PAGE (self), FALSE);
 
-  if (g_str_equal (format, "svg"))
-    surface = cairo_svg_surface_create (path, width, height);
-  else
-    surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, (int) ceil (width), (int) ceil (height));
-  cr = cairo_create (surface);
-  draw_view (self, cr, width, height);
-  cairo_destroy (cr);
-  status = cairo_surface_status (surface);
-  if (status == CAIRO_STATUS_SUCCESS && !g_str_equal (format, "svg"))
-    status = cairo_surface_write_to_png (surface, path);
-  cairo_surface_finish (surface);
-  if (status == CAIRO_STATUS_SUCCESS)
-    status = cairo_surface_status (surface);
-  cairo_surface_destroy (surface);
-  if (status != CAIRO_STATUS_SUCCESS)
-    {
-      g_autofree char *name = g_path_get_basename (path);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   _("Could not write “%s”: %s"), name, cairo_status_to_string (status));
-      return FALSE;
-    }
-  return TRUE;
+  return px_export_drawing (path, format, width, height, draw_export, self, error);
 }

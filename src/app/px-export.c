@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// Exports share one rule: what is written is what is shown. Drawings go through the
+// caller's own draw routine onto a PNG image surface or an SVG surface; a failed write is
+// an error naming the file. The points format is documented at px_export_match_points().
+#include "config.h"
+
+#include <cairo-svg.h>
+#include <glib/gi18n.h>
+#include <math.h>
+
+#include "px-export.h"
+
+/**
+ * px_export_drawing:
+ * @format: "png" or "svg"
+ *
+ * Calls @draw on a @width × @height surface and writes it to @path.
+ */
+gboolean
+px_export_drawing (const char  *path,
+                   const char  *format,
+                   double       width,
+                   double       height,
+                   PxDrawFunc   draw,
+                   gpointer     data,
+                   GError     **error)
+{
+  gboolean svg = g_str_equal (format, "svg");
+  cairo_surface_t *surface;
+  cairo_status_t status;
+  cairo_t *cr;
+
+  if (svg)
+    surface = cairo_svg_surface_create (path, width, height);
+  else
+    surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, (int) ceil (width), (int) ceil (height));
+  cr = cairo_create (surface);
+  draw (data, cr, width, height);
+  cairo_destroy (cr);
+  status = cairo_surface_status (surface);
+  if (status == CAIRO_STATUS_SUCCESS && !svg)
+    status = cairo_surface_write_to_png (surface, path);
+  cairo_surface_finish (surface);
+  if (status == CAIRO_STATUS_SUCCESS)
+    status = cairo_surface_status (surface);
+  cairo_surface_destroy (surface);
+
+  if (status != CAIRO_STATUS_SUCCESS)
+    {
+      g_autofree char *name = g_path_get_basename (path);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   /* Translators: a file name, then the reason */
+                   _("Could not write “%s”: %s"), name, cairo_status_to_string (status));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+// Quoted, quotes doubled (RFC 4180): names come from file names and user labels.
+void
+px_export_csv_field (GString    *out,
+                     const char *text)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = text; *p; p++)
+    {
+      if (*p == '"')
+        g_string_append_c (out, '"');
+      g_string_append_c (out, *p);
+    }
+  g_string_append_c (out, '"');
+}
+
+void
+px_export_json_string (GString    *out,
+                       const char *text)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = text; *p; p++)
+    {
+      if (*p == '"' || *p == '\\')
+        g_string_append_printf (out, "\\%c", *p);
+      else if ((guchar) *p < 0x20)
+        g_string_append_printf (out, "\\u%04x", *p);
+      else
+        g_string_append_c (out, *p);
+    }
+  g_string_append_c (out, '"');
+}
+
+/**
+ * px_export_match_points:
+ * @names: (array): one name per panel, as the export should call the images
+ * @format: "csv" or "json"
+ *
+ * Writes every pin with its answer in every target: CSV columns pin, image, role (source
+ * or target), x, y, found, confidence, corrected; JSON {"format": "peac-correspondence",
+ * "version": 1, "pins": [ the same fields per row ]}. Coordinates are image pixels in the
+ * pixel-centre convention of the landmark files.
+ */
+gboolean
+px_export_match_points (const PxMatchScene *scene,
+                        const char * const *names,
+                        const char         *path,
+                        const char         *format,
+                        GError            **error)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  gboolean json = g_str_equal (format, "json");
+  char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if (json)
+    g_string_append (out, "{\n  \"format\": \"peac-correspondence\",\n  \"version\": 1,\n  \"pins\": [");
+  else
+    g_string_append (out, "pin,image,role,x,y,found,confidence,corrected\n");
+
+  for (guint i = 0; i < scene->pins->len; i++)
+    {
+      const PxMatchPin *pin = &g_array_index (scene->pins, PxMatchPin, i);
+
+      for (int p = 0; p < scene->n_panels; p++)
+        {
+          const PeacMatch *m = p > 0 ? &pin->match[p - 1] : NULL;
+          gboolean found = p == 0 || m->found || pin->moved[p - 1];
+          gboolean corrected = p > 0 && pin->moved[p - 1];
+
+          g_ascii_formatd (a, sizeof a, "%.2f", (p == 0 ? pin->x : m->x) - 0.5);
+          g_ascii_formatd (b, sizeof b, "%.2f", (p == 0 ? pin->y : m->y) - 0.5);
+          g_ascii_formatd (c, sizeof c, "%.4f", p == 0 ? 1.0 : m->confidence);
+          if (json)
+            {
+              g_string_append (out, i == 0 && p == 0 ? "\n    { " : (p == 0 ? ",\n    { " : ",\n      { "));
+              g_string_append (out, "\"pin\": ");
+              px_export_json_string (out, pin->name);
+              g_string_append (out, ", \"image\": ");
+              px_export_json_string (out, names[p]);
+              g_string_append_printf (out, ", \"role\": \"%s\", \"x\": %s, \"y\": %s, \"found\": %s,"
+                                      " \"confidence\": %s, \"corrected\": %s }",
+                                      p == 0 ? "source" : "target", a, b, found ? "true" : "false",
+                                      c, corrected ? "true" : "false");
+            }
+          else
+            {
+              px_export_csv_field (out, pin->name);
+              g_string_append_c (out, ',');
+              px_export_csv_field (out, names[p]);
+              g_string_append_printf (out, ",%s,%s,%s,%d,%s,%d\n", p == 0 ? "source" : "target",
+                                      a, b, found, c, corrected);
+            }
+        }
+    }
+  if (json)
+    g_string_append (out, "\n  ]\n}\n");
+  return g_file_set_contents (path, out->str, (gssize) out->len, error);
+}

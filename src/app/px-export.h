@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// px-export: what the analysis pages write to files — a Cairo drawing as PNG or SVG (the
+// same routine that draws on screen), the correspondence points as CSV or JSON, and the
+// quoting both text formats need.
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "px-match-scene.h"
+
+G_BEGIN_DECLS
+
+typedef void (*PxDrawFunc) (gpointer data, cairo_t *cr, double width, double height);
+
+gboolean px_export_drawing      (const char          *path,
+                                 const char          *format,
+                                 double               width,
+                                 double               height,
+                                 PxDrawFunc           draw,
+                                 gpointer             data,
+                                 GError             **error);
+void     px_export_csv_field    (GString             *out,
+                                 const char          *text);
+void     px_export_json_string  (GString             *out,
+                                 const char          *text);
+gboolean px_export_match_points (const PxMatchScene  *scene,
+                                 const char * const  *names,
+                                 const char          *path,
+                                 const char          *format,
+                                 GError             **error);
+
+G_END_DECLS
