@@ -339,6 +339,10 @@ px_application_startup (GApplication *application)
     { "win.invert", { "<Control>i", NULL } },
     { "win.show-tags", { "F9", NULL } },
     { "win.close-study", { "<Control>w", NULL } },
+    { "win.show-page::viewer", { "<Alt>1", NULL } },
+    { "win.show-page::correspondence", { "<Alt>2", NULL } },
+    { "win.show-page::grid-matching", { "<Alt>3", NULL } },
+    { "win.show-page::embedding-map", { "<Alt>4", NULL } },
   };
   PxApplication *self = PX_APPLICATION (application);
   GtkRecentManager *manager;
