@@ -7,9 +7,13 @@
 // Images go through the engine's peac_preprocess (the same code the app uses), in batches;
 // `--layer N` reads block (ViT) or stage (Swin) N, `--stride S` gives ViT dense,
 // overlapping patch tokens with the position embedding resampled to the denser grid.
+// The same numbers also go out as NumPy .npy (grids as one float32 matrix [N·gh·gw, D],
+// pooled vectors in a second file [N, D]) or as CSV (one row per image: path, pooled
+// vector), chosen by --format or by the extension of -o.
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +21,7 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "model.h"
+#include "npy.h"
 #include "ops.h"
 #include "preprocess.h"
 #include "px-image.h"
@@ -27,6 +32,15 @@ usage (FILE *to)
   fprintf (to,
            "Usage: peac embed --model MODEL.safetensors [OPTIONS] IMAGE... -o OUT.safetensors\n\n"
            "Stores grid.<i> [gh, gw, D] and pooled.<i> [D] for the i-th image.\n\n"
+           "Formats (--format, or by the extension of OUT: .npy, .csv, else safetensors):\n"
+           "  safetensors  grid.<i>, pooled.<i> and the 'peac.embed' metadata (JSON)\n"
+           "  npy          OUT.npy: the grids as one float32 matrix [N*gh*gw, D], row\n"
+           "               (i*gh + r)*gw + c for image i, cell (r, c), i.e.\n"
+           "               np.load(OUT).reshape(N, gh, gw, D); OUT minus .npy plus\n"
+           "               .pooled.npy: the pooled vectors [N, D]\n"
+           "  csv          one row per image, images in command-line order: header\n"
+           "               name,p0,...,p<D-1>, then the image path and its pooled vector\n"
+           "               (readable by 'peac tsne --matrix OUT.csv', paths as labels)\n\n"
            "Options:\n"
            "  --size N        input side in pixels (default: the model's)\n"
            "  --mean M        normalisation mean (default 0.5056)\n"
@@ -36,13 +50,17 @@ usage (FILE *to)
            "  --stride S      ViT: patch stride in pixels (e.g. 8 for dense tokens)\n"
            "  --branch B      teacher (default) or student weights of a PEAC checkpoint\n"
            "  --batch N       images per forward pass (default 4)\n"
-           "  --f16           store grids and pooled vectors as F16\n"
+           "  --format F      safetensors, npy or csv (default: from OUT's extension)\n"
+           "  --f16           store grids and pooled vectors as F16 (safetensors only)\n"
            "  --threads N     threads (default: all cores)\n"
            "  -q, --quiet     no progress on stderr\n");
 }
 
+enum { FMT_SAFETENSORS, FMT_NPY, FMT_CSV };
+
 typedef struct {
   const char *model, *out, *branch;
+  int format;
   int size, crop, layer, stride, batch, threads, f16, quiet;
   float mean, std;
   const char **images;
@@ -52,7 +70,8 @@ typedef struct {
 static int
 parse_args (EmbedArgs *a, int argc, char **argv)
 {
-  *a = (EmbedArgs) { .crop = 1, .layer = -1, .batch = 4, .mean = PEAC_MEAN, .std = PEAC_STD };
+  *a = (EmbedArgs) { .crop = 1, .layer = -1, .batch = 4, .mean = PEAC_MEAN, .std = PEAC_STD,
+                     .format = -1 };
   a->images = calloc ((size_t) argc, sizeof (char *));
   for (int i = 1; i < argc; i++)
     {
@@ -83,6 +102,18 @@ parse_args (EmbedArgs *a, int argc, char **argv)
         a->batch = atoi (argv[++i]);
       else if (OPT ("--threads"))
         a->threads = atoi (argv[++i]);
+      else if (OPT ("--format"))
+        {
+          const char *f = argv[++i];
+          if (strcmp (f, "safetensors") == 0)
+            a->format = FMT_SAFETENSORS;
+          else if (strcmp (f, "npy") == 0)
+            a->format = FMT_NPY;
+          else if (strcmp (f, "csv") == 0)
+            a->format = FMT_CSV;
+          else
+            return fprintf (stderr, "peac embed: --format is safetensors, npy or csv, not '%s'\n", f), 2;
+        }
       else if (strcmp (s, "--f16") == 0)
         a->f16 = 1;
       else if (strcmp (s, "-q") == 0 || strcmp (s, "--quiet") == 0)
@@ -99,6 +130,15 @@ parse_args (EmbedArgs *a, int argc, char **argv)
     return fprintf (stderr, "peac embed: --batch, --size, --stride, --std or --layer out of range\n"), 2;
   if (a->branch && strcmp (a->branch, "teacher") && strcmp (a->branch, "student"))
     return fprintf (stderr, "peac embed: --branch must be teacher or student\n"), 2;
+  if (a->format < 0)
+    {
+      size_t n = strlen (a->out);
+      a->format = n >= 4 && g_ascii_strcasecmp (a->out + n - 4, ".npy") == 0   ? FMT_NPY
+                  : n >= 4 && g_ascii_strcasecmp (a->out + n - 4, ".csv") == 0 ? FMT_CSV
+                                                                               : FMT_SAFETENSORS;
+    }
+  if (a->f16 && a->format != FMT_SAFETENSORS)
+    return fprintf (stderr, "peac embed: --f16 applies to safetensors output only\n"), 2;
   return 0;
 }
 
@@ -126,6 +166,49 @@ load_input (const char *path, const PeacPreprocess *pp, float *dst)
   free (unit);
   px_image_free (img);
   return r;
+}
+
+// .npy: the grids as [N·gh·gw, D] in OUT, the pooled vectors [N, D] in OUT.pooled.npy
+// (OUT's .npy suffix replaced). npy.h writes 2-D matrices, hence the flattened leading axes.
+static int
+write_npy (const char *out, const float *grids, const float *pooled, int N, size_t G, int D,
+           char *err, size_t errlen)
+{
+  if ((size_t) N * G > INT32_MAX)
+    return snprintf (err, errlen, "%s: too many tokens for one .npy matrix", out), -1;
+  if (npy_write_matrix (out, grids, (int) (N * G), D, err, errlen) != 0)
+    return -1;
+  size_t n = strlen (out);
+  int strip = n >= 4 && g_ascii_strcasecmp (out + n - 4, ".npy") == 0 ? 4 : 0;
+  char *ppath = g_strdup_printf ("%.*s.pooled.npy", (int) (n - strip), out);
+  int r = npy_write_matrix (ppath, pooled, N, D, err, errlen);
+  g_free (ppath);
+  return r;
+}
+
+// CSV: header name,p0…p(D−1), then per image its path and pooled vector with 9 significant
+// digits, enough to read the same float32 back.
+static int
+write_csv (const char *out, const char *const *images, const float *pooled, int N, int D,
+           char *err, size_t errlen)
+{
+  FILE *f = fopen (out, "w");
+  if (!f)
+    return snprintf (err, errlen, "%s: %s", out, strerror (errno)), -1;
+  fputs ("name", f);
+  for (int d = 0; d < D; d++)
+    fprintf (f, ",p%d", d);
+  fputc ('\n', f);
+  for (int i = 0; i < N; i++)
+    {
+      fputs (images[i], f);
+      for (int d = 0; d < D; d++)
+        fprintf (f, ",%.9g", pooled[(size_t) i * D + d]);
+      fputc ('\n', f);
+    }
+  if (ferror (f) | (fclose (f) != 0))
+    return snprintf (err, errlen, "%s: write failed", out), -1;
+  return 0;
 }
 
 int
@@ -194,7 +277,28 @@ peac_cmd_embed (int argc, char **argv)
   if (!a.quiet && N > 1 && !status)
     fprintf (stderr, "\n");
 
-  if (!status)
+  if (!status && a.format != FMT_SAFETENSORS)
+    {
+      for (int i = 0; i < N && a.format == FMT_CSV; i++)
+        if (strpbrk (a.images[i], ",\n\""))
+          {
+            fprintf (stderr, "peac embed: %s: a path with a comma, quote or newline cannot "
+                     "go into CSV; use --format npy or safetensors\n", a.images[i]);
+            status = 1;
+            break;
+          }
+      if (!status && (a.format == FMT_NPY ? write_npy (a.out, grids, pooled, N, G, D, err, sizeof err)
+                                          : write_csv (a.out, a.images, pooled, N, D, err, sizeof err)) != 0)
+        {
+          fprintf (stderr, "peac embed: %s\n", err);
+          status = 1;
+        }
+      else if (!status && !a.quiet)
+        fprintf (stderr, "peac embed: wrote %s of %d image%s (grid %d×%d, dim %d) to %s\n",
+                 a.format == FMT_NPY ? "grids and pooled vectors" : "pooled vectors", N,
+                 N == 1 ? "" : "s", gh, gw, D, a.out);
+    }
+  else if (!status)
     {
       // Metadata: what was embedded and how, enough to redo it.
       json_t *j = json_object (), *imgs = json_array ();
