@@ -267,6 +267,74 @@ test_shifted_match (void)
   g_assert_cmpint (n_found, >=, n / 2);
 }
 
+static GtkGesture *
+find_drag_gesture (GtkWidget *widget)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_GESTURE_DRAG (controller))
+        return GTK_GESTURE (controller);
+    }
+  return NULL;
+}
+
+// The pointer, through the drawing area's own drag gesture: a click on the source pins a
+// point; in landmark mode a pin's marker on a target can be dragged to correct it.
+static void
+test_pointer (void)
+{
+  PxWindow *window = new_window ();
+  PxCorrespondencePage *page = open_shifted_pair (window);
+  GtkWidget *area = find_child (GTK_WIDGET (page), GTK_TYPE_DRAWING_AREA);
+  GtkGesture *drag = find_drag_gesture (area);
+  g_autofree char *json = g_build_filename (tmp_dir, "corrected.json", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  double w, h, vx, vy, x, y, px, py;
+  PeacMatch answer, moved;
+
+  g_assert_nonnull (drag);
+  g_assert_true (gtk_widget_get_mapped (area));
+  w = gtk_widget_get_width (area);
+  h = gtk_widget_get_height (area);
+
+  // Click at the centre of source cell (6, 7).
+  px_correspondence_page_view_point (page, w, h, 0, 7.5 * CELL, 6.5 * CELL, &vx, &vy);
+  g_signal_emit_by_name (drag, "drag-begin", vx, vy);
+  g_signal_emit_by_name (drag, "drag-end", 0.0, 0.0);
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 1);
+  g_assert_true (px_correspondence_page_get_pin (page, 0, 0, &px, &py, &answer));
+  g_assert_cmpfloat (fabs (px - 7.5 * CELL), <, 1.0);
+  g_assert_cmpfloat (fabs (py - 6.5 * CELL), <, 1.0);
+  g_assert_cmpint (answer.row, ==, 6 - SHIFT_Y);
+  g_assert_cmpint (answer.col, ==, 7 - SHIFT_X);
+
+  // Landmark mode: drag the pin's marker on the target by 3 cells right, 2 down.
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.landmarks", NULL);
+  px_correspondence_page_view_point (page, w, h, 1, answer.x, answer.y, &vx, &vy);
+  px_correspondence_page_view_point (page, w, h, 1, answer.x + 3 * CELL, answer.y + 2 * CELL, &x, &y);
+  g_signal_emit_by_name (drag, "drag-begin", vx, vy);
+  g_signal_emit_by_name (drag, "drag-update", x - vx, y - vy);
+  g_signal_emit_by_name (drag, "drag-end", x - vx, y - vy);
+  g_assert_true (px_correspondence_page_get_pin (page, 0, 0, &px, &py, &moved));
+  g_assert_cmpfloat (fabs (moved.x - (answer.x + 3 * CELL)), <, 1.0);
+  g_assert_cmpfloat (fabs (moved.y - (answer.y + 2 * CELL)), <, 1.0);
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 1);
+
+  // A corrected answer is kept when the pins are answered again, and exported as such.
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.mode", "s", "nearest");
+  g_assert_true (px_correspondence_page_get_pin (page, 0, 0, &px, &py, &moved));
+  g_assert_cmpfloat (fabs (moved.x - (answer.x + 3 * CELL)), <, 1.0);
+  g_assert_true (px_correspondence_page_export_points (page, json, "json", &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (json, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "\"corrected\": true"));
+}
+
 static gboolean
 is_yellow (const guint8 *bgra)
 {
@@ -774,6 +842,7 @@ main (int   argc,
 
   g_test_add_func ("/pages/correspondence/shifted-match", test_shifted_match);
   g_test_add_func ("/pages/correspondence/drawing-and-exports", test_drawing_and_exports);
+  g_test_add_func ("/pages/correspondence/pointer", test_pointer);
   g_test_add_func ("/pages/embedding-map/run-place-export", test_embedding_map);
   g_test_add_func ("/pages/grid-matching/pairs", test_grid_matching);
   g_test_add_func ("/pages/model/open", test_open_model);
