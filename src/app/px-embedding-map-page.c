@@ -1052,6 +1052,33 @@ px_embedding_map_page_get_point (PxEmbeddingMapPage  *self,
 }
 
 /**
+ * px_embedding_map_page_view_point:
+ *
+ * Where point @index of the map lies in a view (or export) of @width × @height.
+ */
+gboolean
+px_embedding_map_page_view_point (PxEmbeddingMapPage *self,
+                                  guint               index,
+                                  double              width,
+                                  double              height,
+                                  double             *view_x,
+                                  double             *view_y)
+{
+  const PxMapPoint *p;
+  Fit fit;
+
+  g_return_val_if_fail (PX_IS_EMBEDDING_MAP_PAGE (self), FALSE);
+
+  if (self->map == NULL || self->live_Y != NULL || index >= self->map->points->len)
+    return FALSE;
+  fit = fit_view (self, width, height);
+  p = &g_array_index (self->map->points, PxMapPoint, index);
+  *view_x = fit.ox + fit.scale * p->tx;
+  *view_y = fit.oy + fit.scale * p->ty;
+  return TRUE;
+}
+
+/**
  * px_embedding_map_page_get_error:
  *
  * Returns: (nullable): why the last run failed

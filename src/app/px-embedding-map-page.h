@@ -36,6 +36,12 @@ gboolean px_embedding_map_page_get_point     (PxEmbeddingMapPage   *self,
                                               const char          **landmark,
                                               float                *map_x,
                                               float                *map_y);
+gboolean px_embedding_map_page_view_point    (PxEmbeddingMapPage   *self,
+                                              guint                 index,
+                                              double                width,
+                                              double                height,
+                                              double               *view_x,
+                                              double               *view_y);
 const char *px_embedding_map_page_get_error  (PxEmbeddingMapPage   *self);
 guint    px_embedding_map_page_select_rect   (PxEmbeddingMapPage   *self,
                                               double                x0,

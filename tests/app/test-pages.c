@@ -625,9 +625,46 @@ test_embedding_map (void)
     g_autoptr(GFile) expected_file = NULL;
     g_autoptr(PxStudy) study = NULL;
 
+    GtkWidget *area = find_child (GTK_WIDGET (page), GTK_TYPE_DRAWING_AREA);
+    GtkEventController *motion = NULL;
+    g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (area);
+    g_autoptr(GdkTexture) before_hover = NULL, after_hover = NULL;
+    g_autofree guint8 *a = NULL, *b = NULL;
+    double w, h, vx, vy;
+    guint changed = 0;
+
     g_assert_no_error (load_error);
     expected_file = g_file_new_for_path (set->image_path);
-    g_signal_emit_by_name (page, "open-point", set->image_path, 512.0, 512.0);
+
+    px_window_show_page (window, "embedding-map");
+    px_test_settle ();
+    w = gtk_widget_get_width (area);
+    h = gtk_widget_get_height (area);
+    for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+      {
+        g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+        if (GTK_IS_EVENT_CONTROLLER_MOTION (controller))
+          motion = GTK_EVENT_CONTROLLER (controller);
+      }
+    g_assert_nonnull (motion);
+
+    // Hovering point 0 (of the first image) draws its patch in a framed box beside it.
+    g_assert_true (px_embedding_map_page_view_point (page, 0, w, h, &vx, &vy));
+    before_hover = px_test_render_widget (area);
+    g_signal_emit_by_name (motion, "motion", vx, vy);
+    px_test_settle ();
+    after_hover = px_test_render_widget (area);
+    a = px_test_texture_to_grey (before_hover);
+    b = px_test_texture_to_grey (after_hover);
+    for (int y = (int) vy + 14; y < MIN ((int) vy + 14 + 112, (int) h); y++)
+      for (int x = (int) vx + 14; x < MIN ((int) vx + 14 + 112, (int) w); x++)
+        changed += a[y * (int) w + x] != b[y * (int) w + x];
+    g_test_message ("hover box: %u pixels changed", changed);
+    g_assert_cmpuint (changed, >, 2000);
+
+    // A click on it opens the image on the correspondence page.
+    g_signal_emit_by_name (find_drag_gesture (area), "drag-begin", vx, vy);
+    g_signal_emit_by_name (find_drag_gesture (area), "drag-end", 0.0, 0.0);
     g_assert_true (px_test_wait_for (is_idle, window, 60));
     px_test_settle ();
     g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 1);
