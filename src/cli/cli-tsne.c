@@ -4,7 +4,14 @@
 // or CSV, optionally with a header and one text label column) to 2-D with the engine's
 // t-SNE and writes "x,y[,label]" CSV to stdout or -o FILE; --json prints the final KL
 // divergence and timings instead; --png/--svg draw the map with Cairo, coloured by label
-// with a legend. The landmark mode (--model/--landmarks) belongs to later work.
+// with a legend. The landmark mode, `peac tsne --model M --landmarks DIR [IMAGE...]`, maps
+// anatomical landmarks of many radiographs instead: each image of a JSRT-layout folder is
+// fed whole (resized to the model's input, no crop, as in eval-landmarks), and for each
+// selected landmark the embedding is the token grid sampled at the point — bilinearly
+// between the four surrounding cell centres (default) or, with --sample crop, the mean of
+// the tokens whose cell centres lie in a square of --crop-cells cells centred on it — L2-
+// normalised, because the model's tokens are compared by cosine everywhere else. The map
+// goes out as "image,landmark,x,y" CSV and the plots are coloured by landmark (or structure).
 #include "config.h"
 
 #include <cairo.h>
@@ -19,24 +26,36 @@
 #include <strings.h>
 #include <time.h>
 
+#include "cli-match.h"
 #include "cli.h"
+#include "model.h"
 #include "npy.h"
+#include "ops.h"
+#include "px-landmarks.h"
 #include "tsne.h"
 
 typedef struct {
   float *X;
   int N, D;
-  char **labels;        // [N] or NULL
+  char **labels;        // [N] or NULL; landmark mode: the landmark's name ("RL.0")
+  char **images;        // landmark mode only: [N] the image ID of each row
+  const char **structs; // landmark mode only: [N] the structure (static strings)
 } Matrix;
 
 static void
 matrix_free (Matrix *m)
 {
   free (m->X);
-  if (m->labels)
-    for (int i = 0; i < m->N; i++)
-      free (m->labels[i]);
+  for (int i = 0; i < m->N; i++)
+    {
+      if (m->labels)
+        free (m->labels[i]);
+      if (m->images)
+        free (m->images[i]);
+    }
   free (m->labels);
+  free (m->images);
+  free (m->structs);
 }
 
 static double
@@ -247,6 +266,10 @@ static const double palette[][3] = {
   { 0.12, 0.47, 0.71 }, { 1.00, 0.50, 0.05 }, { 0.17, 0.63, 0.17 }, { 0.84, 0.15, 0.16 },
   { 0.58, 0.40, 0.74 }, { 0.55, 0.34, 0.29 }, { 0.89, 0.47, 0.76 }, { 0.50, 0.50, 0.50 },
   { 0.74, 0.74, 0.13 }, { 0.09, 0.75, 0.81 },
+  // Lighter companions, so that 20 landmarks (5 structures × 4 points) stay distinct.
+  { 0.68, 0.78, 0.91 }, { 1.00, 0.73, 0.47 }, { 0.60, 0.87, 0.54 }, { 1.00, 0.60, 0.59 },
+  { 0.77, 0.69, 0.84 }, { 0.77, 0.61, 0.58 }, { 0.97, 0.71, 0.82 }, { 0.78, 0.78, 0.78 },
+  { 0.86, 0.86, 0.55 }, { 0.62, 0.85, 0.90 },
 };
 enum { N_PALETTE = sizeof palette / sizeof palette[0] };
 
@@ -364,14 +387,268 @@ write_plot (const char *path, int svg, const float *Y, int N, char **labels, cha
   return 0;
 }
 
+// ---- Landmark mode: embeddings of landmarks sampled from token grids.
+
+typedef enum { SAMPLE_POINT, SAMPLE_CROP } SampleMode;
+
+typedef struct {
+  const char *model, *dir;
+  char **images;         // restriction to these IDs / file names, or NULL
+  int n_images;
+  int max_images;        // 0 = all
+  int per_structure;     // 0 = every point
+  SampleMode sample;
+  double crop_cells;
+} LandmarkArgs;
+
+// The token at continuous cell coordinates (u, v) (cell c spans [c, c + 1)), bilinear
+// between the four surrounding cell centres, clamped to the grid at the border.
+static void
+sample_point (const float *tok, int gh, int gw, int dim, double u, double v, float *out)
+{
+  double fu = u - 0.5, fv = v - 0.5;
+  int c0 = (int) floor (fu), r0 = (int) floor (fv);
+  double wu = fu - c0, wv = fv - r0;
+  memset (out, 0, (size_t) dim * sizeof *out);
+  for (int k = 0; k < 4; k++)
+    {
+      int r = r0 + (k >> 1), c = c0 + (k & 1);
+      float w = (float) (((k & 1) ? wu : 1 - wu) * ((k >> 1) ? wv : 1 - wv));
+      r = r < 0 ? 0 : r >= gh ? gh - 1 : r;
+      c = c < 0 ? 0 : c >= gw ? gw - 1 : c;
+      const float *t = tok + ((size_t) r * gw + c) * dim;
+      for (int d = 0; d < dim; d++)
+        out[d] += w * t[d];
+    }
+}
+
+// The mean token of the cells whose centres lie in the side × side (cells) square centred
+// on (u, v); the containing cell when none does.
+static void
+sample_crop (const float *tok, int gh, int gw, int dim, double u, double v, double side,
+             float *out)
+{
+  int n = 0;
+  memset (out, 0, (size_t) dim * sizeof *out);
+  for (int r = 0; r < gh; r++)
+    for (int c = 0; c < gw; c++)
+      if (fabs (c + 0.5 - u) <= 0.5 * side && fabs (r + 0.5 - v) <= 0.5 * side)
+        {
+          const float *t = tok + ((size_t) r * gw + c) * dim;
+          for (int d = 0; d < dim; d++)
+            out[d] += t[d];
+          n++;
+        }
+  if (n == 0)
+    {
+      int c = (int) floor (u), r = (int) floor (v);
+      c = c < 0 ? 0 : c >= gw ? gw - 1 : c;
+      r = r < 0 ? 0 : r >= gh ? gh - 1 : r;
+      memcpy (out, tok + ((size_t) r * gw + c) * dim, (size_t) dim * sizeof *out);
+      return;
+    }
+  for (int d = 0; d < dim; d++)
+    out[d] /= (float) n;
+}
+
+// IMAGE arguments name a JSRT ID or its file ("JPCLN001", "JPCLN001.IMG.png", a path).
+static char *
+image_id (const char *arg)
+{
+  char *base = g_path_get_basename (arg);
+  base[strcspn (base, ".")] = '\0';
+  return base;
+}
+
+// Fills m with one L2-normalised embedding per (image, selected landmark). Returns 0, or −1
+// after printing a message naming the folder, image or model.
+static int
+landmark_matrix (const LandmarkArgs *a, Matrix *m, double *t_embed)
+{
+  memset (m, 0, sizeof *m);
+  GError *error = NULL;
+  char err[1024];
+  GStrv all = px_landmarks_jsrt_list (a->dir, &error);
+  if (!all)
+    {
+      fprintf (stderr, "peac tsne: %s: %s\n", a->dir, error->message);
+      g_error_free (error);
+      return -1;
+    }
+  GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
+  if (a->n_images > 0)
+    for (int i = 0; i < a->n_images; i++)
+      {
+        char *id = image_id (a->images[i]);
+        if (!g_strv_contains ((const char *const *) all, id))
+          {
+            fprintf (stderr, "peac tsne: %s: no image '%s' with all five landmark files\n",
+                     a->dir, a->images[i]);
+            g_free (id);
+            g_ptr_array_free (ids, TRUE);
+            g_strfreev (all);
+            return -1;
+          }
+        g_ptr_array_add (ids, id);
+      }
+  else
+    for (int i = 0; all[i]; i++)
+      g_ptr_array_add (ids, g_strdup (all[i]));
+  g_strfreev (all);
+  int n_img = (int) ids->len;
+  if (a->max_images > 0 && a->max_images < n_img)
+    n_img = a->max_images;
+  if (n_img < 1)
+    {
+      fprintf (stderr, "peac tsne: %s: no image with all five landmark files\n", a->dir);
+      g_ptr_array_free (ids, TRUE);
+      return -1;
+    }
+
+  PeacModel *model = peac_model_load (a->model, err, sizeof err);
+  if (!model)
+    {
+      fprintf (stderr, "peac tsne: %s\n", err);
+      g_ptr_array_free (ids, TRUE);
+      return -1;
+    }
+  int side = peac_model_img_size (model), gh, gw, dim;
+  peac_model_output_shape (model, side, side, &gh, &gw, &dim);
+  float *tok = malloc ((size_t) gh * gw * dim * sizeof *tok);
+  size_t cap = 0;
+  int rc = tok ? 0 : -1;
+  if (!tok)
+    fprintf (stderr, "peac tsne: out of memory for a %d×%d×%d token grid\n", gh, gw, dim);
+  double t0 = now_s ();
+  for (int i = 0; i < n_img && rc == 0; i++)
+    {
+      const char *id = g_ptr_array_index (ids, i);
+      PxLandmarkSet *set = px_landmarks_load_jsrt (a->dir, id, &error);
+      if (!set)
+        {
+          fprintf (stderr, "peac tsne: %s\n", error->message);
+          g_clear_error (&error);
+          rc = -1;
+          break;
+        }
+      CliInput in;
+      if (peac_cli_input_load (set->image_path, side, &in, err, sizeof err) != 0)
+        rc = -1;
+      else
+        {
+          if (peac_cli_embed_input (model, &in, tok, err, sizeof err) != 0)
+            rc = -1;
+          peac_cli_input_clear (&in);
+        }
+      if (rc != 0)
+        fprintf (stderr, "peac tsne: %s\n", err);
+      // Per structure, every point or K evenly spaced ones (index ⌊k·n/K⌋).
+      for (int s = 0; s < 5 && rc == 0; s++)
+        {
+          const char *sname = px_landmarks_jsrt_structures[s];
+          int n = 0, first = -1;
+          for (guint k = 0; k < px_landmark_set_size (set); k++)
+            {
+              const PxLandmark *l = px_landmark_set_get (set, k);
+              if (l->structure && !strcmp (l->structure, sname))
+                {
+                  if (first < 0)
+                    first = (int) k;
+                  n++;
+                }
+            }
+          int K = a->per_structure > 0 && a->per_structure < n ? a->per_structure : n;
+          for (int k = 0; k < K; k++)
+            {
+              const PxLandmark *l =
+                px_landmark_set_get (set, (guint) (first + (K == n ? k : (int) ((long) k * n / K))));
+              if ((size_t) m->N == cap)
+                {
+                  cap = cap ? 2 * cap : 256;
+                  float *nx = realloc (m->X, cap * dim * sizeof *nx);
+                  char **nl = realloc (m->labels, cap * sizeof *nl);
+                  if (nl) m->labels = nl;
+                  char **ni = realloc (m->images, cap * sizeof *ni);
+                  if (ni) m->images = ni;
+                  const char **ns = realloc (m->structs, cap * sizeof *ns);
+                  if (ns) m->structs = ns;
+                  if (nx) m->X = nx;
+                  if (!nx || !nl || !ni || !ns)
+                    {
+                      fprintf (stderr, "peac tsne: out of memory at %d landmarks\n", m->N);
+                      rc = -1;
+                      break;
+                    }
+                }
+              // Image pixels (pixel-centre) → continuous cell coordinates of the whole-image grid.
+              double u = (l->x + 0.5) * gw / set->image_width;
+              double v = (l->y + 0.5) * gh / set->image_height;
+              float *x = m->X + (size_t) m->N * dim;
+              if (a->sample == SAMPLE_CROP)
+                sample_crop (tok, gh, gw, dim, u, v, a->crop_cells, x);
+              else
+                sample_point (tok, gh, gw, dim, u, v, x);
+              double nn = 0;
+              for (int d = 0; d < dim; d++)
+                nn += (double) x[d] * x[d];
+              if (nn > 1e-24)
+                for (int d = 0; d < dim; d++)
+                  x[d] = (float) (x[d] / sqrt (nn));
+              m->labels[m->N] = strdup (l->name);
+              m->images[m->N] = strdup (id);
+              m->structs[m->N] = sname;
+              m->N++;
+            }
+        }
+      px_landmark_set_free (set);
+    }
+  *t_embed = now_s () - t0;
+  m->D = dim;
+  free (tok);
+  peac_model_free (model);
+  g_ptr_array_free (ids, TRUE);
+  if (rc == 0 && m->N < 2)
+    {
+      fprintf (stderr, "peac tsne: %s: fewer than two landmarks to map\n", a->dir);
+      rc = -1;
+    }
+  return rc;
+}
+
+// Distinct values of a list in which equal values are adjacent (rows of one image are).
+static int
+count_distinct (char **v, int n)
+{
+  int k = 0;
+  for (int i = 0; i < n; i++)
+    k += i == 0 || strcmp (v[i], v[i - 1]) != 0;
+  return k;
+}
+
 static void
 usage (FILE *to)
 {
   fprintf (to,
     "Usage: peac tsne --matrix FILE [OPTIONS]\n"
-    "       peac tsne --model M --landmarks DIR IMAGE...   (not available yet)\n\n"
+    "       peac tsne --model M --landmarks DIR [IMAGE...] [OPTIONS]\n\n"
     "Maps the rows of FILE (.npy float32/float64 N×D, or CSV with an optional header and\n"
     "one text label column) to 2-D and writes x,y[,label] CSV.\n\n"
+    "With --model and --landmarks, maps landmark embeddings instead: DIR is a JSRT-layout\n"
+    "folder (images_2048/<ID>.IMG.png, hybridgnet_landmarks_1024/{RL,LL,H,RCLA,LCLA}/<ID>.npy);\n"
+    "IMAGE... (IDs or image files) restricts it, default every image. Each image is fed\n"
+    "whole (resized to the model's input, no crop); each landmark's embedding is the token\n"
+    "grid sampled at the point, L2-normalised. Writes image,landmark,x,y CSV; plots are\n"
+    "coloured by landmark.\n"
+    "  --model M             PEAC checkpoint (safetensors)\n"
+    "  --landmarks DIR       JSRT-layout landmark folder\n"
+    "  --max-images N        use at most the first N images\n"
+    "  --points-per-structure K  K evenly spaced points of each structure, index floor(k*n/K)\n"
+    "                        (default 4, giving 20 landmarks; 0 = every point, 166)\n"
+    "  --sample point|crop   point: bilinear between the 4 nearest cell centres (default);\n"
+    "                        crop: mean token of the cells centred in a square around it\n"
+    "  --crop-cells C        side of that square in cells (default 3)\n"
+    "  --color-by landmark|structure  plot colours (default landmark)\n"
+    "  Perplexity defaults to min(30, (N - 1) / 3) here.\n\n"
     "Options:\n"
     "  -o, --output FILE     write the coordinates to FILE (default: stdout)\n"
     "      --perplexity P    effective number of neighbours (default 30)\n"
@@ -424,7 +701,8 @@ int
 peac_cmd_tsne (int argc, char **argv)
 {
   enum { O_PERP = 1000, O_THETA, O_EXACT, O_ITERS, O_SEED, O_THREADS, O_JSON, O_PNG, O_SVG,
-         O_MODEL, O_LANDMARKS, O_LR, O_INIT, O_KNN };
+         O_MODEL, O_LANDMARKS, O_LR, O_INIT, O_KNN, O_MAX_IMAGES, O_PPS, O_SAMPLE, O_CROP,
+         O_COLOR };
   static const struct option opts[] = {
     { "matrix", required_argument, NULL, 'm' },
     { "output", required_argument, NULL, 'o' },
@@ -442,6 +720,11 @@ peac_cmd_tsne (int argc, char **argv)
     { "svg", required_argument, NULL, O_SVG },
     { "model", required_argument, NULL, O_MODEL },
     { "landmarks", required_argument, NULL, O_LANDMARKS },
+    { "max-images", required_argument, NULL, O_MAX_IMAGES },
+    { "points-per-structure", required_argument, NULL, O_PPS },
+    { "sample", required_argument, NULL, O_SAMPLE },
+    { "crop-cells", required_argument, NULL, O_CROP },
+    { "color-by", required_argument, NULL, O_COLOR },
     { "quiet", no_argument, NULL, 'q' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -449,7 +732,8 @@ peac_cmd_tsne (int argc, char **argv)
   TsneParams p;
   tsne_params_init (&p);
   const char *matrix = NULL, *output = NULL, *png = NULL, *svg = NULL;
-  int json = 0, model = 0;
+  int json = 0, perplexity_set = 0, color_structure = 0;
+  LandmarkArgs la = { .per_structure = 4, .sample = SAMPLE_POINT, .crop_cells = 3.0 };
   Progress prog = { 0, -1, now_s () };
   double v;
   int c;
@@ -464,6 +748,7 @@ peac_cmd_tsne (int argc, char **argv)
       case O_PERP:
         if (parse_num ("--perplexity", optarg, 1e-3, &v)) return 2;
         p.perplexity = (float) v;
+        perplexity_set = 1;
         break;
       case O_THETA:
         if (parse_num ("--theta", optarg, 0.0, &v)) return 2;
@@ -500,32 +785,68 @@ peac_cmd_tsne (int argc, char **argv)
       case O_JSON: json = 1; break;
       case O_PNG: png = optarg; break;
       case O_SVG: svg = optarg; break;
-      case O_MODEL: case O_LANDMARKS: model = 1; break;
+      case O_MODEL: la.model = optarg; break;
+      case O_LANDMARKS: la.dir = optarg; break;
+      case O_MAX_IMAGES:
+        if (parse_num ("--max-images", optarg, 1.0, &v) || v > 1e7) return 2;
+        la.max_images = (int) v;
+        break;
+      case O_PPS:
+        if (parse_num ("--points-per-structure", optarg, 0.0, &v) || v > 1e6) return 2;
+        la.per_structure = (int) v;
+        break;
+      case O_SAMPLE:
+        if (!strcmp (optarg, "point")) la.sample = SAMPLE_POINT;
+        else if (!strcmp (optarg, "crop")) la.sample = SAMPLE_CROP;
+        else { fprintf (stderr, "peac tsne: --sample is point or crop, not '%s'\n", optarg); return 2; }
+        break;
+      case O_CROP:
+        if (parse_num ("--crop-cells", optarg, 1.0, &v) || v > 1e4) return 2;
+        la.crop_cells = v;
+        break;
+      case O_COLOR:
+        if (!strcmp (optarg, "landmark")) color_structure = 0;
+        else if (!strcmp (optarg, "structure")) color_structure = 1;
+        else { fprintf (stderr, "peac tsne: --color-by is landmark or structure, not '%s'\n", optarg); return 2; }
+        break;
       default: usage (stderr); return 2;
       }
-  if (model)
+  int landmark_mode = la.model || la.dir;
+  if (landmark_mode && (!la.model || !la.dir || matrix))
     {
-      fprintf (stderr, "peac tsne: mapping landmark embeddings of images (--model/--landmarks) "
-               "is not available yet; compute embeddings with 'peac embed' and pass them with "
-               "--matrix\n");
+      fprintf (stderr, "peac tsne: the landmark mode needs both --model and --landmarks, and "
+               "no --matrix\n");
       return 2;
     }
-  if (!matrix)
+  if (!landmark_mode && !matrix)
     {
-      fprintf (stderr, "peac tsne: --matrix FILE is required\n\n");
+      fprintf (stderr, "peac tsne: --matrix FILE (or --model and --landmarks) is required\n\n");
       usage (stderr);
       return 2;
     }
-  if (optind < argc)
+  if (!landmark_mode && optind < argc)
     {
       fprintf (stderr, "peac tsne: unexpected argument '%s'\n", argv[optind]);
       return 2;
     }
+  la.images = argv + optind;
+  la.n_images = argc - optind;
 
   char err[512];
   Matrix m;
-  double t_read0 = now_s ();
-  if (read_matrix (matrix, &m, err, sizeof err) != 0)
+  double t_read0 = now_s (), t_embed = 0.0;
+  if (landmark_mode)
+    {
+      peac_threads_set (p.n_threads);
+      if (landmark_matrix (&la, &m, &t_embed) != 0)
+        {
+          matrix_free (&m);
+          return 1;
+        }
+      if (!perplexity_set && p.perplexity > (m.N - 1) / 3.0f)
+        p.perplexity = fmaxf ((m.N - 1) / 3.0f, 1.0f);
+    }
+  else if (read_matrix (matrix, &m, err, sizeof err) != 0)
     {
       fprintf (stderr, "peac tsne: %s\n", err);
       matrix_free (&m);
@@ -547,7 +868,7 @@ peac_cmd_tsne (int argc, char **argv)
   double t_run0 = now_s ();
   if (tsne_run (&p, m.X, m.N, m.D, Y, &res, err, sizeof err) != 0)
     {
-      fprintf (stderr, "peac tsne: %s: %s\n", matrix, err);
+      fprintf (stderr, "peac tsne: %s: %s\n", landmark_mode ? la.dir : matrix, err);
       free (Y);
       matrix_free (&m);
       return 1;
@@ -569,8 +890,13 @@ peac_cmd_tsne (int argc, char **argv)
     out = stdout;
   if (out)
     {
-      fprintf (out, m.labels ? "x,y,label\n" : "x,y\n");
-      for (int i = 0; i < m.N; i++)
+      if (landmark_mode)
+        fprintf (out, "image,landmark,x,y\n");
+      else
+        fprintf (out, m.labels ? "x,y,label\n" : "x,y\n");
+      for (int i = 0; i < m.N && landmark_mode; i++)
+        fprintf (out, "%s,%s,%.7g,%.7g\n", m.images[i], m.labels[i], Y[2 * i], Y[2 * i + 1]);
+      for (int i = 0; i < m.N && !landmark_mode; i++)
         {
           fprintf (out, "%.7g,%.7g", Y[2 * i], Y[2 * i + 1]);
           if (m.labels)
@@ -583,17 +909,28 @@ peac_cmd_tsne (int argc, char **argv)
           rc = 1;
         }
     }
-  if (png && write_plot (png, 0, Y, m.N, m.labels, err, sizeof err) != 0)
+  char **plot_labels = color_structure && m.structs ? (char **) m.structs : m.labels;
+  if (png && write_plot (png, 0, Y, m.N, plot_labels, err, sizeof err) != 0)
     {
       fprintf (stderr, "peac tsne: %s\n", err);
       rc = 1;
     }
-  if (svg && write_plot (svg, 1, Y, m.N, m.labels, err, sizeof err) != 0)
+  if (svg && write_plot (svg, 1, Y, m.N, plot_labels, err, sizeof err) != 0)
     {
       fprintf (stderr, "peac tsne: %s\n", err);
       rc = 1;
     }
-  if (json)
+  if (json && landmark_mode)
+    printf ("{\"n\": %d, \"d\": %d, \"images\": %d, \"sample\": \"%s\", "
+            "\"kl_divergence\": %.6f, \"iterations\": %d, "
+            "\"exact\": %s, \"perplexity\": %g, \"theta\": %g, \"threads\": %d, "
+            "\"seed\": %llu, \"seconds\": {\"embed\": %.4f, \"affinities\": %.4f, "
+            "\"init\": %.4f, \"optimise\": %.4f, \"tsne\": %.4f}}\n",
+            m.N, m.D, count_distinct (m.images, m.N), la.sample == SAMPLE_CROP ? "crop" : "point",
+            res.kl, res.iters, res.exact ? "true" : "false", p.perplexity,
+            p.theta, p.n_threads, (unsigned long long) p.seed, t_embed, res.t_affinities,
+            res.t_init, res.t_optimise, t_run);
+  else if (json)
     printf ("{\"n\": %d, \"d\": %d, \"kl_divergence\": %.6f, \"iterations\": %d, "
             "\"exact\": %s, \"perplexity\": %g, \"theta\": %g, \"threads\": %d, "
             "\"seed\": %llu, \"seconds\": {\"read\": %.4f, \"affinities\": %.4f, "
