@@ -28,6 +28,7 @@
 
 #include "cli-match.h"
 #include "cli.h"
+#include "match.h"
 #include "model.h"
 #include "npy.h"
 #include "ops.h"
@@ -401,27 +402,6 @@ typedef struct {
   double crop_cells;
 } LandmarkArgs;
 
-// The token at continuous cell coordinates (u, v) (cell c spans [c, c + 1)), bilinear
-// between the four surrounding cell centres, clamped to the grid at the border.
-static void
-sample_point (const float *tok, int gh, int gw, int dim, double u, double v, float *out)
-{
-  double fu = u - 0.5, fv = v - 0.5;
-  int c0 = (int) floor (fu), r0 = (int) floor (fv);
-  double wu = fu - c0, wv = fv - r0;
-  memset (out, 0, (size_t) dim * sizeof *out);
-  for (int k = 0; k < 4; k++)
-    {
-      int r = r0 + (k >> 1), c = c0 + (k & 1);
-      float w = (float) (((k & 1) ? wu : 1 - wu) * ((k >> 1) ? wv : 1 - wv));
-      r = r < 0 ? 0 : r >= gh ? gh - 1 : r;
-      c = c < 0 ? 0 : c >= gw ? gw - 1 : c;
-      const float *t = tok + ((size_t) r * gw + c) * dim;
-      for (int d = 0; d < dim; d++)
-        out[d] += w * t[d];
-    }
-}
-
 // The mean token of the cells whose centres lie in the side × side (cells) square centred
 // on (u, v); the containing cell when none does.
 static void
@@ -587,7 +567,7 @@ landmark_matrix (const LandmarkArgs *a, Matrix *m, double *t_embed)
               if (a->sample == SAMPLE_CROP)
                 sample_crop (tok, gh, gw, dim, u, v, a->crop_cells, x);
               else
-                sample_point (tok, gh, gw, dim, u, v, x);
+                peac_match_sample_token (tok, gh, gw, dim, u, v, x);
               double nn = 0;
               for (int d = 0; d < dim; d++)
                 nn += (double) x[d] * x[d];

@@ -300,6 +300,25 @@ peac_match_affine (const PeacMatchContext *ctx, int target, double a[6])
 // ---------------------------------------------------------------------------------------
 // Queries
 
+void
+peac_match_sample_token (const float *tokens, int gh, int gw, int dim, double u, double v,
+                         float *out)
+{
+  // Bilinear weights between the four cell centres around (u, v), clamped at the border.
+  double fu = u - 0.5, fv = v - 0.5;
+  int c0 = (int) floor (fu), r0 = (int) floor (fv);
+  double wu = fu - c0, wv = fv - r0;
+  memset (out, 0, (size_t) dim * sizeof *out);
+  for (int k = 0; k < 4; k++)
+    {
+      int r = r0 + (k >> 1), c = c0 + (k & 1);
+      double w = ((k & 1) ? wu : 1 - wu) * ((k >> 1) ? wv : 1 - wv);
+      r = r < 0 ? 0 : r >= gh ? gh - 1 : r;
+      c = c < 0 ? 0 : c >= gw ? gw - 1 : c;
+      cblas_saxpy (dim, (float) w, tokens + (size_t) (r * gw + c) * dim, 1, out, 1);
+    }
+}
+
 static int
 query (const PeacMatchContext *ctx, int target, double u, double v, PeacMatchMode mode,
        PeacMatch *out, float *sim_map)
@@ -323,20 +342,7 @@ query (const PeacMatchContext *ctx, int target, double u, double v, PeacMatchMod
       if (!own)
         return -1;
       float *q = own + t->n;
-      // Bilinear weights between the four cell centres around (u, v), clamped at the border.
-      double fu = u - 0.5, fv = v - 0.5;
-      int c0 = (int) floor (fu), r0 = (int) floor (fv);
-      double wu = fu - c0, wv = fv - r0;
-      memset (q, 0, (size_t) ctx->dim * sizeof *q);
-      for (int k = 0; k < 4; k++)
-        {
-          int r = r0 + (k >> 1), c = c0 + (k & 1);
-          double w = ((k & 1) ? wu : 1 - wu) * ((k >> 1) ? wv : 1 - wv);
-          r = r < 0 ? 0 : r >= s->gh ? s->gh - 1 : r;
-          c = c < 0 ? 0 : c >= s->gw ? s->gw - 1 : c;
-          cblas_saxpy (ctx->dim, (float) w, s->tok + (size_t) (r * s->gw + c) * ctx->dim, 1,
-                       q, 1);
-        }
+      peac_match_sample_token (s->tok, s->gh, s->gw, ctx->dim, u, v, q);
       float nq = cblas_snrm2 (ctx->dim, q, 1);
       if (nq > 1e-12f)
         cblas_sscal (ctx->dim, 1.0f / nq, q, 1);

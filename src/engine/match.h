@@ -124,6 +124,12 @@ int peac_match_buddies (const PeacMatchContext *ctx, int target, PeacBuddy *out,
 int peac_match_buddies_spread (const PeacMatchContext *ctx, int target, int k,
                                PeacBuddy *out);
 
+// The token of a grid [gh, gw, dim] at continuous cell coordinates (u, v): bilinear between
+// the four surrounding cell centres, clamped to the grid at the border; not normalised.
+// What a query uses with params.bilinear; out [dim].
+void peac_match_sample_token (const float *tokens, int gh, int gw, int dim, double u,
+                              double v, float *out);
+
 // Pixel NCC baseline: for each of n points xy [n, 2] (source pixels, continuous), a
 // patch×patch template centred there is compared by zero-mean normalised cross-correlation
 // with every patch position of the target; out_xy [n, 2] receives the best position

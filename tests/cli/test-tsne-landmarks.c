@@ -6,12 +6,14 @@
 // selected landmark) — the first N images of the folder and, per structure, the points
 // ⌊k·n/K⌋ — with finite coordinates; --json reports a finite KL; the PNG is written; named
 // images and every point (K = 0) give 166 rows per image; a missing folder fails, naming it.
+// Also the engine's token sampler the landmark mode uses (peac_match_sample_token).
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <jansson.h>
 #include <math.h>
 #include <string.h>
 
+#include "match.h"
 #include "model.h"
 #include "px-landmarks.h"
 
@@ -190,6 +192,33 @@ test_named_all_points (void)
 }
 
 static void
+test_sample_token (void)
+{
+  // 2×3 grid, two channels: channel 0 = column, channel 1 = 10·row.
+  float tok[2 * 3 * 2], out[2];
+  for (int r = 0; r < 2; r++)
+    for (int c = 0; c < 3; c++)
+      {
+        tok[(r * 3 + c) * 2] = (float) c;
+        tok[(r * 3 + c) * 2 + 1] = 10.0f * r;
+      }
+  const double at[][4] = {
+    // u, v → expected channel 0, channel 1
+    { 0.5, 0.5, 0.0, 0.0 },     // a cell centre is that cell's token
+    { 2.5, 1.5, 2.0, 10.0 },
+    { 1.0, 1.0, 0.5, 5.0 },     // midway between four centres
+    { 1.75, 0.75, 1.25, 2.5 },
+    { -4.0, 9.0, 0.0, 10.0 },   // clamped to the border
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (at); i++)
+    {
+      peac_match_sample_token (tok, 2, 3, 2, at[i][0], at[i][1], out);
+      g_assert_cmpfloat (fabs (out[0] - at[i][2]), <, 1e-6);
+      g_assert_cmpfloat (fabs (out[1] - at[i][3]), <, 1e-5);
+    }
+}
+
+static void
 test_bad_input (void)
 {
   g_autofree char *missing = g_build_filename (tmp_dir, "no-such-folder", NULL);
@@ -225,6 +254,7 @@ main (int argc, char **argv)
   g_assert_nonnull (m);
   g_assert_cmpint (peac_model_save (m, model_path, err, sizeof err), ==, 0);
   peac_model_free (m);
+  g_test_add_func ("/tsne-landmarks/sample-token", test_sample_token);
   g_test_add_func ("/tsne-landmarks/three-images", test_three_images);
   g_test_add_func ("/tsne-landmarks/named-all-points", test_named_all_points);
   g_test_add_func ("/tsne-landmarks/bad-input", test_bad_input);
