@@ -279,17 +279,14 @@ draw_map (cairo_t *cr, int size, const float *Y, int N, char **labels)
 {
   cairo_set_source_rgb (cr, 1, 1, 1);
   cairo_paint (cr);
+  if (N < 1)
+    return;
   float x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   for (int i = 0; i < N; i++)
     {
       x0 = fminf (x0, Y[2 * i]); x1 = fmaxf (x1, Y[2 * i]);
       y0 = fminf (y0, Y[2 * i + 1]); y1 = fmaxf (y1, Y[2 * i + 1]);
     }
-  double margin = 0.05 * size;
-  double span = fmax (fmax (x1 - x0, y1 - y0), 1e-12);
-  double s = (size - 2 * margin) / span;
-  double ox = margin + 0.5 * ((size - 2 * margin) - s * (x1 - x0));
-  double oy = margin + 0.5 * ((size - 2 * margin) - s * (y1 - y0));
   // Label → class index in order of first appearance.
   int *cls = calloc ((size_t) N, sizeof *cls);
   const char **names = calloc ((size_t) N + 1, sizeof *names);
@@ -304,6 +301,23 @@ draw_map (cairo_t *cr, int size, const float *Y, int N, char **labels)
           names[n_cls++] = labels[i];
         cls[i] = c;
       }
+  // The legend's width, kept free of points on the right.
+  int shown = n_cls < 20 ? n_cls : 20;
+  double w = 0.0;
+  cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size (cr, 12.0);
+  for (int c = 0; c < shown; c++)
+    {
+      cairo_text_extents_t te;
+      cairo_text_extents (cr, names[c], &te);
+      w = fmax (w, te.x_advance);
+    }
+  double bw = w + 34, legend = n_cls > 0 ? fmin (bw + 16, 0.4 * size) : 0.0;
+  // Equal scales on both axes, the layout centred in the area left of the legend.
+  double margin = 0.05 * size, aw = size - legend - 2 * margin, ah = size - 2 * margin;
+  double s = fmin (aw / fmax (x1 - x0, 1e-12), ah / fmax (y1 - y0, 1e-12));
+  double ox = margin + 0.5 * (aw - s * (x1 - x0));
+  double oy = margin + 0.5 * (ah - s * (y1 - y0));
   double r = fmin (4.0, fmax (1.0, 5.0 - log10 ((double) N)));
   for (int i = 0; i < N; i++)
     {
@@ -315,17 +329,7 @@ draw_map (cairo_t *cr, int size, const float *Y, int N, char **labels)
     }
   if (n_cls > 0)
     {
-      int shown = n_cls < 20 ? n_cls : 20;
-      cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-      cairo_set_font_size (cr, 12.0);
-      double w = 0.0;
-      for (int c = 0; c < shown; c++)
-        {
-          cairo_text_extents_t te;
-          cairo_text_extents (cr, names[c], &te);
-          w = fmax (w, te.x_advance);
-        }
-      double bw = w + 34, bh = 18.0 * (shown + (n_cls > shown)) + 10;
+      double bh = 18.0 * (shown + (n_cls > shown)) + 10;
       double bx = size - bw - 8, by = 8;
       cairo_set_source_rgba (cr, 1, 1, 1, 0.85);
       cairo_rectangle (cr, bx, by, bw, bh);
