@@ -1,0 +1,761 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// PxTrainPage puts a PxTrainer on screen. Dataset folders are walked by px-folder-scan and
+// every candidate is then opened once in a worker, so the page can say how many files are
+// usable and list the unreadable ones with the reason before a run starts. The run's
+// settings are plain spin buttons and a preset; the trainer's properties drive the progress
+// bar, the message and the loss plot, all on the main thread. The checkpoint folder is
+// probed for an earlier run, which can be resumed with its own stored settings. "Use This
+// Model" loads the latest checkpoint's teacher (px_model_load_async) and hands it to the
+// window's PxEmbedder, which recomputes embeddings only when a page asks. A run that took
+// over a minute and ends while the window is not focused sends a notification.
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "px-application.h"
+#include "px-image.h"
+#include "px-folder-scan.h"
+#include "px-train-page.h"
+
+#define NOTIFY_AFTER_US (60 * G_USEC_PER_SEC)
+
+struct _PxTrainPage
+{
+  GtkWidget       parent_instance;
+
+  PxTrainer      *trainer;
+  PxEmbedder     *embedder;
+  GPtrArray      *folders;        // GFile
+  GPtrArray      *usable;         // char * paths
+  GPtrArray      *unreadable;     // char * "path: reason"
+  guint           scanning;
+  GCancellable   *cancellable;
+  char           *checkpoint_folder;
+  gboolean        can_resume;
+  gboolean        loading_model;
+  gint64          run_started;
+
+  GtkWidget      *paned;
+  GtkWidget      *dataset_group;
+  AdwActionRow   *dataset_row;
+  GtkSpinner     *scan_spinner;
+  AdwExpanderRow *unreadable_row;
+  GtkLabel       *unreadable_label;
+  AdwComboRow    *preset_row;
+  GtkAdjustment  *img_size;
+  GtkAdjustment  *steps;
+  GtkAdjustment  *batch;
+  GtkAdjustment  *lr;
+  GtkAdjustment  *seed;
+  GtkAdjustment  *threads;
+  GtkAdjustment  *save_every;
+  AdwActionRow   *folder_row;
+  AdwActionRow   *resume_row;
+  GtkProgressBar *progress_bar;
+  GtkLabel       *message_label;
+  PxLossPlot     *plot;
+  GtkToggleButton *log_toggle;
+  GtkAdjustment  *smoothing;
+};
+
+G_DEFINE_FINAL_TYPE (PxTrainPage, px_train_page, GTK_TYPE_WIDGET)
+
+typedef struct {
+  GPtrArray *usable;
+  GPtrArray *unreadable;
+} CheckResult;
+
+static void
+check_result_free (CheckResult *result)
+{
+  g_ptr_array_unref (result->usable);
+  g_ptr_array_unref (result->unreadable);
+  g_free (result);
+}
+
+static void
+update_actions (PxTrainPage *self)
+{
+  PxTrainerState state = px_trainer_get_state (self->trainer);
+  gboolean active = px_trainer_get_active (self->trainer);
+  gboolean ready = !active && self->scanning == 0 && self->usable->len > 0 &&
+                   self->checkpoint_folder != NULL;
+  gboolean have_checkpoint = px_trainer_get_saved_step (self->trainer) >= 0 ||
+                             (!active && self->can_resume);
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.start", ready);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.resume-checkpoint", ready && self->can_resume);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.pause", state == PX_TRAINER_RUNNING);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.resume", state == PX_TRAINER_PAUSED);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.cancel",
+                                 active && state != PX_TRAINER_STOPPING);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.use-model",
+                                 self->embedder != NULL && have_checkpoint && !self->loading_model);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.add-folder", !active);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.clear-folders",
+                                 !active && self->folders->len > 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.choose-folder", !active);
+}
+
+static void
+probe_folder (PxTrainPage *self)
+{
+  long step = 0, total = 0;
+
+  self->can_resume = self->checkpoint_folder != NULL &&
+                     px_trainer_probe_checkpoint (self->checkpoint_folder, &step, &total);
+  if (self->can_resume)
+    {
+      /* Translators: a checkpoint's progress, e.g. "Step 120 of 1000" */
+      g_autofree char *text = g_strdup_printf (_("Step %ld of %ld"), step, total);
+
+      adw_action_row_set_subtitle (self->resume_row, text);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->resume_row), self->can_resume);
+  update_actions (self);
+}
+
+static void
+update_dataset (PxTrainPage *self)
+{
+  g_autoptr(GString) names = g_string_new (NULL);
+  g_autofree char *counts = NULL;
+
+  for (guint i = 0; i < self->folders->len; i++)
+    {
+      g_autofree char *path = g_file_get_path (g_ptr_array_index (self->folders, i));
+
+      g_string_append_printf (names, "%s%s", i > 0 ? "\n" : "", path);
+    }
+  if (self->folders->len == 0)
+    adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->dataset_row), _("No folder yet"));
+  else
+    adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->dataset_row), names->str);
+
+  if (self->scanning > 0)
+    counts = g_strdup (_("Looking for radiographs…"));
+  else if (self->folders->len > 0)
+    counts = g_strdup_printf (ngettext ("%u usable radiograph", "%u usable radiographs",
+                                        self->usable->len), self->usable->len);
+  if (counts != NULL && self->unreadable->len > 0)
+    {
+      g_autofree char *more = g_strdup_printf (ngettext ("%s, %u unreadable file", "%s, %u unreadable files",
+                                                         self->unreadable->len),
+                                               counts, self->unreadable->len);
+      g_free (counts);
+      counts = g_steal_pointer (&more);
+    }
+  adw_action_row_set_subtitle (self->dataset_row, counts != NULL ? counts : "");
+  gtk_spinner_set_spinning (self->scan_spinner, self->scanning > 0);
+
+  {
+    g_autoptr(GString) list = g_string_new (NULL);
+
+    for (guint i = 0; i < self->unreadable->len; i++)
+      g_string_append_printf (list, "%s%s", i > 0 ? "\n" : "",
+                              (char *) g_ptr_array_index (self->unreadable, i));
+    gtk_label_set_text (self->unreadable_label, list->str);
+    gtk_widget_set_visible (GTK_WIDGET (self->unreadable_row), self->unreadable->len > 0);
+  }
+  update_actions (self);
+}
+
+// Worker: opens every candidate once; what fails is listed with its reason.
+static void
+check_thread (GTask        *task,
+              gpointer      source,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  GPtrArray *files = task_data;
+  CheckResult *result = g_new0 (CheckResult, 1);
+
+  result->usable = g_ptr_array_new_with_free_func (g_free);
+  result->unreadable = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < files->len && !g_cancellable_is_cancelled (cancellable); i++)
+    {
+      g_autofree char *path = g_file_get_path (g_ptr_array_index (files, i));
+      g_autoptr(GError) error = NULL;
+      g_autoptr(PxImage) image = px_image_load (path, &error);
+
+      if (image != NULL)
+        g_ptr_array_add (result->usable, g_steal_pointer (&path));
+      else
+        g_ptr_array_add (result->unreadable, g_strdup (error->message));
+    }
+  if (g_task_return_error_if_cancelled (task))
+    check_result_free (result);
+  else
+    g_task_return_pointer (task, result, (GDestroyNotify) check_result_free);
+}
+
+static void
+on_checked (GObject      *source,
+            GAsyncResult *res,
+            gpointer      data)
+{
+  g_autoptr(PxTrainPage) self = data;
+  CheckResult *result = g_task_propagate_pointer (G_TASK (res), NULL);
+
+  self->scanning--;
+  if (result != NULL)
+    {
+      for (guint i = 0; i < result->usable->len; i++)
+        g_ptr_array_add (self->usable, g_strdup (g_ptr_array_index (result->usable, i)));
+      for (guint i = 0; i < result->unreadable->len; i++)
+        g_ptr_array_add (self->unreadable, g_strdup (g_ptr_array_index (result->unreadable, i)));
+      check_result_free (result);
+    }
+  update_dataset (self);
+}
+
+static void
+on_scanned (GObject      *source,
+            GAsyncResult *res,
+            gpointer      data)
+{
+  g_autoptr(PxTrainPage) self = data;
+  g_autoptr(GError) error = NULL;
+  GPtrArray *files = px_folder_scan_finish (res, &error);
+  g_autoptr(GTask) task = NULL;
+
+  if (files == NULL)
+    {
+      self->scanning--;
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_ptr_array_add (self->unreadable, g_strdup (error->message));
+      update_dataset (self);
+      return;
+    }
+  task = g_task_new (NULL, self->cancellable, on_checked, g_object_ref (self));
+  g_task_set_source_tag (task, on_scanned);
+  g_task_set_task_data (task, files, (GDestroyNotify) g_ptr_array_unref);
+  g_task_run_in_thread (task, check_thread);
+}
+
+static char *
+format_duration (double seconds)
+{
+  long s = (long) (seconds + 0.5);
+
+  if (s >= 3600)
+    /* Translators: a duration in hours and minutes */
+    return g_strdup_printf (_("%ld h %02ld min"), s / 3600, (s / 60) % 60);
+  if (s >= 60)
+    /* Translators: a duration in minutes and seconds */
+    return g_strdup_printf (_("%ld min %02ld s"), s / 60, s % 60);
+  /* Translators: a duration in seconds */
+  return g_strdup_printf (_("%ld s"), s);
+}
+
+static void
+update_progress (PxTrainPage *self)
+{
+  PxTrainer *t = self->trainer;
+  g_autofree char *text = NULL;
+  double eta = px_trainer_get_eta (t);
+
+  gtk_progress_bar_set_fraction (self->progress_bar, px_trainer_get_fraction (t));
+  if (px_trainer_get_total_steps (t) == 0 || px_trainer_get_state (t) == PX_TRAINER_IDLE)
+    text = g_strdup (_("Not started"));
+  else if (eta >= 0 && px_trainer_get_active (t))
+    {
+      g_autofree char *left = format_duration (eta);
+
+      /* Translators: step, steps, throughput, time left */
+      text = g_strdup_printf (_("Step %ld of %ld · %.1f images/s · %s left"),
+                              px_trainer_get_step (t), px_trainer_get_total_steps (t),
+                              px_trainer_get_images_per_second (t), left);
+    }
+  else
+    text = g_strdup_printf (_("Step %ld of %ld"), px_trainer_get_step (t),
+                            px_trainer_get_total_steps (t));
+  gtk_progress_bar_set_text (self->progress_bar, text);
+}
+
+static void
+on_state_changed (PxTrainPage *self)
+{
+  const char *message = px_trainer_get_message (self->trainer);
+
+  switch (px_trainer_get_state (self->trainer))
+    {
+    case PX_TRAINER_PAUSED:
+      message = _("Paused between two steps");
+      break;
+
+    case PX_TRAINER_STOPPING:
+      message = _("Stopping after the current step…");
+      break;
+
+    case PX_TRAINER_RUNNING:
+      message = _("Training…");
+      break;
+
+    default:
+      break;
+    }
+  gtk_label_set_text (self->message_label, message != NULL ? message : "");
+  gtk_widget_set_sensitive (self->dataset_group, !px_trainer_get_active (self->trainer));
+  update_progress (self);
+  update_actions (self);
+}
+
+static void
+on_points_changed (PxTrainPage *self)
+{
+  px_loss_plot_points_changed (self->plot);
+}
+
+static void
+on_finished (PxTrainPage *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GApplication *app = g_application_get_default ();
+  PxTrainerState state = px_trainer_get_state (self->trainer);
+
+  probe_folder (self);
+  on_state_changed (self);
+  if (app != NULL && GTK_IS_WINDOW (root) && !gtk_window_is_active (GTK_WINDOW (root)) &&
+      g_get_monotonic_time () - self->run_started > NOTIFY_AFTER_US)
+    {
+      g_autoptr(GNotification) notification =
+        g_notification_new (state == PX_TRAINER_DONE ? _("Training finished")
+                                                     : _("Training stopped"));
+
+      g_notification_set_body (notification, px_trainer_get_message (self->trainer));
+      g_application_send_notification (app, "training", notification);
+    }
+}
+
+static void
+start_run (PxTrainPage *self,
+           gboolean     resume)
+{
+  g_autoptr(GError) error = NULL;
+  PxTrainOptions options;
+
+  px_train_page_get_options (self, &options);
+  self->run_started = g_get_monotonic_time ();
+  if (!px_trainer_start (self->trainer, &options, self->usable, self->checkpoint_folder,
+                         resume, &error))
+    gtk_label_set_text (self->message_label, error->message);
+}
+
+static void
+start_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  start_run (PX_TRAIN_PAGE (widget), FALSE);
+}
+
+static void
+resume_checkpoint_action (GtkWidget  *widget,
+                          const char *action_name,
+                          GVariant   *parameter)
+{
+  start_run (PX_TRAIN_PAGE (widget), TRUE);
+}
+
+static void
+pause_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  PxTrainPage *self = PX_TRAIN_PAGE (widget);
+
+  px_trainer_pause (self->trainer);
+  gtk_widget_action_set_enabled (widget, "train.pause", FALSE);
+}
+
+static void
+resume_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  px_trainer_resume (PX_TRAIN_PAGE (widget)->trainer);
+}
+
+static void
+cancel_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  px_trainer_cancel (PX_TRAIN_PAGE (widget)->trainer);
+}
+
+static void
+on_model_loaded (GObject      *source,
+                 GAsyncResult *res,
+                 gpointer      data)
+{
+  g_autoptr(PxTrainPage) self = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PxModel) model = px_model_load_finish (res, &error);
+
+  self->loading_model = FALSE;
+  if (model == NULL)
+    gtk_label_set_text (self->message_label, error->message);
+  else if (self->embedder != NULL)
+    {
+      px_embedder_set_model (self->embedder, model);
+      gtk_label_set_text (self->message_label,
+                          _("The latest checkpoint’s teacher is now the model in use"));
+    }
+  update_actions (self);
+}
+
+static void
+use_model_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  PxTrainPage *self = PX_TRAIN_PAGE (widget);
+  g_autofree char *path = g_build_filename (self->checkpoint_folder, PX_TRAINER_CHECKPOINT_NAME, NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+
+  self->loading_model = TRUE;
+  update_actions (self);
+  px_model_load_async (file, NULL, on_model_loaded, g_object_ref (self));
+}
+
+static void
+on_folder_chosen (GtkNativeDialog *dialog,
+                  int              response,
+                  gpointer         data)
+{
+  PxTrainPage *self = data;
+  gboolean checkpoints = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "px-checkpoints"));
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      G_GNUC_END_IGNORE_DEPRECATIONS
+      g_autofree char *path = g_file_get_path (file);
+
+      if (checkpoints && path != NULL)
+        px_train_page_set_checkpoint_folder (self, path);
+      else if (path != NULL)
+        px_train_page_add_folder (self, file);
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+  g_object_unref (self);
+}
+
+static void
+choose_folder (PxTrainPage *self,
+               gboolean     checkpoints)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkFileChooserNative *dialog;
+
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  dialog = gtk_file_chooser_native_new (checkpoints ? _("Checkpoint Folder") : _("Add Dataset Folder"),
+                                        GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                        GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                                        _("_Select"), _("_Cancel"));
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  g_object_set_data (G_OBJECT (dialog), "px-checkpoints", GINT_TO_POINTER (checkpoints));
+  g_signal_connect (dialog, "response", G_CALLBACK (on_folder_chosen), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+add_folder_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  choose_folder (PX_TRAIN_PAGE (widget), FALSE);
+}
+
+static void
+choose_folder_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  choose_folder (PX_TRAIN_PAGE (widget), TRUE);
+}
+
+static void
+clear_folders_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  PxTrainPage *self = PX_TRAIN_PAGE (widget);
+
+  g_cancellable_cancel (self->cancellable);
+  g_object_unref (self->cancellable);
+  self->cancellable = g_cancellable_new ();
+  g_ptr_array_set_size (self->folders, 0);
+  g_ptr_array_set_size (self->usable, 0);
+  g_ptr_array_set_size (self->unreadable, 0);
+  update_dataset (self);
+}
+
+static void
+px_train_page_dispose (GObject *object)
+{
+  PxTrainPage *self = (PxTrainPage *)object;
+  GtkWidget *child;
+
+  // A run outlives the page only until it has saved its checkpoint.
+  if (self->trainer != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->trainer, self);
+      px_trainer_cancel (self->trainer);
+    }
+  g_clear_object (&self->trainer);
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->embedder);
+  gtk_widget_dispose_template (GTK_WIDGET (self), PX_TYPE_TRAIN_PAGE);
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))))
+    gtk_widget_unparent (child);
+
+  G_OBJECT_CLASS (px_train_page_parent_class)->dispose (object);
+}
+
+static void
+px_train_page_finalize (GObject *object)
+{
+  PxTrainPage *self = (PxTrainPage *)object;
+
+  g_ptr_array_unref (self->folders);
+  g_ptr_array_unref (self->usable);
+  g_ptr_array_unref (self->unreadable);
+  g_free (self->checkpoint_folder);
+
+  G_OBJECT_CLASS (px_train_page_parent_class)->finalize (object);
+}
+
+static void
+px_train_page_class_init (PxTrainPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = px_train_page_dispose;
+  object_class->finalize = px_train_page_finalize;
+
+  px_ensure_resources ();
+  g_type_ensure (PX_TYPE_LOSS_PLOT);
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/peac/Explorer/px-train-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, paned);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, dataset_group);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, dataset_row);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, scan_spinner);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, unreadable_row);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, unreadable_label);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, preset_row);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, img_size);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, steps);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, batch);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, lr);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, seed);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, threads);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, save_every);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, folder_row);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, resume_row);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, progress_bar);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, message_label);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, plot);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, log_toggle);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, smoothing);
+
+  gtk_widget_class_install_action (widget_class, "train.start", NULL, start_action);
+  gtk_widget_class_install_action (widget_class, "train.pause", NULL, pause_action);
+  gtk_widget_class_install_action (widget_class, "train.resume", NULL, resume_action);
+  gtk_widget_class_install_action (widget_class, "train.cancel", NULL, cancel_action);
+  gtk_widget_class_install_action (widget_class, "train.use-model", NULL, use_model_action);
+  gtk_widget_class_install_action (widget_class, "train.resume-checkpoint", NULL, resume_checkpoint_action);
+  gtk_widget_class_install_action (widget_class, "train.add-folder", NULL, add_folder_action);
+  gtk_widget_class_install_action (widget_class, "train.clear-folders", NULL, clear_folders_action);
+  gtk_widget_class_install_action (widget_class, "train.choose-folder", NULL, choose_folder_action);
+}
+
+static void
+px_train_page_init (PxTrainPage *self)
+{
+  g_autofree char *folder = g_build_filename (g_get_user_data_dir (), "peac-explorer", "training", NULL);
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->trainer = px_trainer_new ();
+  self->folders = g_ptr_array_new_with_free_func (g_object_unref);
+  self->usable = g_ptr_array_new_with_free_func (g_free);
+  self->unreadable = g_ptr_array_new_with_free_func (g_free);
+  self->cancellable = g_cancellable_new ();
+
+  px_loss_plot_set_points (self->plot, px_trainer_get_points (self->trainer));
+  g_object_bind_property (self->log_toggle, "active", self->plot, "log-scale", G_BINDING_SYNC_CREATE);
+  g_object_bind_property (self->smoothing, "value", self->plot, "smoothing", G_BINDING_SYNC_CREATE);
+  g_signal_connect_swapped (self->trainer, "notify::state", G_CALLBACK (on_state_changed), self);
+  g_signal_connect_swapped (self->trainer, "notify::message", G_CALLBACK (on_state_changed), self);
+  g_signal_connect_swapped (self->trainer, "notify::step", G_CALLBACK (update_progress), self);
+  g_signal_connect_swapped (self->trainer, "notify::checkpoint", G_CALLBACK (update_actions), self);
+  g_signal_connect_swapped (self->trainer, "notify::n-points", G_CALLBACK (on_points_changed), self);
+  g_signal_connect_swapped (self->trainer, "finished", G_CALLBACK (on_finished), self);
+
+  px_train_page_set_checkpoint_folder (self, folder);
+  update_dataset (self);
+  on_state_changed (self);
+}
+
+GtkWidget *
+px_train_page_new (void)
+{
+  return g_object_new (PX_TYPE_TRAIN_PAGE, NULL);
+}
+
+/**
+ * px_train_page_set_embedder:
+ * @embedder: (nullable): whose model "Use This Model" replaces
+ */
+void
+px_train_page_set_embedder (PxTrainPage *self,
+                            PxEmbedder  *embedder)
+{
+  g_return_if_fail (PX_IS_TRAIN_PAGE (self));
+
+  g_set_object (&self->embedder, embedder);
+  update_actions (self);
+}
+
+/**
+ * px_train_page_add_folder:
+ *
+ * Adds @folder to the dataset and looks for radiographs below it in a worker.
+ */
+void
+px_train_page_add_folder (PxTrainPage *self,
+                          GFile       *folder)
+{
+  g_return_if_fail (PX_IS_TRAIN_PAGE (self));
+  g_return_if_fail (G_IS_FILE (folder));
+
+  for (guint i = 0; i < self->folders->len; i++)
+    if (g_file_equal (g_ptr_array_index (self->folders, i), folder))
+      return;
+  g_ptr_array_add (self->folders, g_object_ref (folder));
+  self->scanning++;
+  update_dataset (self);
+  px_folder_scan_async (folder, self->cancellable, on_scanned, g_object_ref (self));
+}
+
+gboolean
+px_train_page_get_scanning (PxTrainPage *self)
+{
+  g_return_val_if_fail (PX_IS_TRAIN_PAGE (self), FALSE);
+  return self->scanning > 0;
+}
+
+guint
+px_train_page_get_n_usable (PxTrainPage *self)
+{
+  g_return_val_if_fail (PX_IS_TRAIN_PAGE (self), 0);
+  return self->usable->len;
+}
+
+guint
+px_train_page_get_n_unreadable (PxTrainPage *self)
+{
+  g_return_val_if_fail (PX_IS_TRAIN_PAGE (self), 0);
+  return self->unreadable->len;
+}
+
+void
+px_train_page_set_checkpoint_folder (PxTrainPage *self,
+                                     const char  *folder)
+{
+  g_return_if_fail (PX_IS_TRAIN_PAGE (self));
+  g_return_if_fail (folder != NULL);
+
+  g_free (self->checkpoint_folder);
+  self->checkpoint_folder = g_strdup (folder);
+  adw_action_row_set_subtitle (self->folder_row, folder);
+  probe_folder (self);
+}
+
+const char *
+px_train_page_get_checkpoint_folder (PxTrainPage *self)
+{
+  g_return_val_if_fail (PX_IS_TRAIN_PAGE (self), NULL);
+  return self->checkpoint_folder;
+}
+
+void
+px_train_page_set_options (PxTrainPage          *self,
+                           const PxTrainOptions *options)
+{
+  g_return_if_fail (PX_IS_TRAIN_PAGE (self));
+
+  adw_combo_row_set_selected (self->preset_row, options->preset);
+  gtk_adjustment_set_value (self->img_size, options->img_size);
+  gtk_adjustment_set_value (self->steps, options->steps);
+  gtk_adjustment_set_value (self->batch, options->batch);
+  gtk_adjustment_set_value (self->lr, options->lr);
+  gtk_adjustment_set_value (self->seed, (double) options->seed);
+  gtk_adjustment_set_value (self->threads, options->threads);
+  gtk_adjustment_set_value (self->save_every, options->save_every);
+}
+
+void
+px_train_page_get_options (PxTrainPage    *self,
+                           PxTrainOptions *options)
+{
+  g_return_if_fail (PX_IS_TRAIN_PAGE (self));
+
+  px_trainer_options_defaults (options);
+  options->preset = (PxTrainPreset) adw_combo_row_get_selected (self->preset_row);
+  // The ViT needs whole patches.
+  options->img_size = MAX (32, (int) gtk_adjustment_get_value (self->img_size) / 16 * 16);
+  options->steps = (int) gtk_adjustment_get_value (self->steps);
+  options->batch = (int) gtk_adjustment_get_value (self->batch);
+  options->lr = gtk_adjustment_get_value (self->lr);
+  options->seed = (guint64) gtk_adjustment_get_value (self->seed);
+  options->threads = (int) gtk_adjustment_get_value (self->threads);
+  options->save_every = (int) gtk_adjustment_get_value (self->save_every);
+}
+
+/**
+ * px_train_page_get_can_resume:
+ *
+ * Returns: whether the checkpoint folder holds a run that can be resumed
+ */
+gboolean
+px_train_page_get_can_resume (PxTrainPage *self)
+{
+  g_return_val_if_fail (PX_IS_TRAIN_PAGE (self), FALSE);
+  return self->can_resume;
+}
+
+/**
+ * px_train_page_get_trainer:
+ *
+ * Returns: (transfer none): the page's trainer
+ */
+PxTrainer *
+px_train_page_get_trainer (PxTrainPage *self)
+{
+  g_return_val_if_fail (PX_IS_TRAIN_PAGE (self), NULL);
+  return self->trainer;
+}
+
+/**
+ * px_train_page_get_loss_plot:
+ *
+ * Returns: (transfer none): the loss curves
+ */
+PxLossPlot *
+px_train_page_get_loss_plot (PxTrainPage *self)
+{
+  g_return_val_if_fail (PX_IS_TRAIN_PAGE (self), NULL);
+  return self->plot;
+}

@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// GUI test of the training page under Xvfb, in a plain window and driven through its
+// train.* actions: a dataset folder of eight Hannover radiographs and one broken file is
+// scanned (8 usable, 1 unreadable and listed); a micro-preset run at 64 px starts, its
+// progress properties rise and the loss plot draws points; a pause stops the steps, the
+// run continues, and a stop writes a checkpoint at the step reached, with a log.csv that
+// has exactly one finite row per step. The real `peac train --resume` (argv[1]) continues
+// that checkpoint; the page then offers the run for resuming and resumes it itself, and
+// "Use This Model" makes the checkpoint's teacher the embedder's model. A 5 ms timeout on
+// the main loop reports the longest gap while training; it reports and does not assert.
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <sys/wait.h>
+
+#include "px-application.h"
+#include "px-test-util.h"
+#include "px-train-page.h"
+
+#define N_IMAGES 8
+
+static const char *peac_path;
+static char *tmp_dir;
+
+typedef struct {
+  gint64 last;
+  gint64 worst;
+  guint  id;
+} StallProbe;
+
+static gboolean
+probe_tick (gpointer data)
+{
+  StallProbe *probe = data;
+  gint64 now = g_get_monotonic_time ();
+
+  probe->worst = MAX (probe->worst, now - probe->last);
+  probe->last = now;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+probe_start (StallProbe *probe)
+{
+  probe->last = g_get_monotonic_time ();
+  probe->worst = 0;
+  probe->id = g_timeout_add_full (G_PRIORITY_HIGH, 5, probe_tick, probe, NULL);
+}
+
+static double
+probe_stop (StallProbe *probe)
+{
+  g_source_remove (probe->id);
+  return probe->worst / 1000.0;
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)))
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_remove (child);
+    }
+  g_rmdir (path);
+}
+
+// g_ptr_array_sort hands the comparator pointers to the elements.
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
+}
+
+// Eight radiographs (one in a subfolder, to see the walk recurse) and a file that only
+// pretends to be a PNG.
+static char *
+make_dataset (void)
+{
+  g_autofree char *src = g_build_filename (g_getenv ("PEAC_SHARED_DIR"), "data", "cxr",
+                                           "hannover-covid19", "png", NULL);
+  char *dataset = g_build_filename (tmp_dir, "dataset", NULL);
+  g_autofree char *sub = g_build_filename (dataset, "more", NULL);
+  g_autoptr(GDir) dir = g_dir_open (src, 0, NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *broken = g_build_filename (dataset, "broken.png", NULL);
+  const char *name;
+
+  if (dir == NULL)
+    return NULL;
+  while ((name = g_dir_read_name (dir)))
+    if (g_str_has_suffix (name, ".png"))
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  if (names->len < N_IMAGES)
+    return NULL;
+  g_assert_cmpint (g_mkdir_with_parents (sub, 0755), ==, 0);
+  for (guint i = 0; i < N_IMAGES; i++)
+    {
+      g_autofree char *from = g_build_filename (src, g_ptr_array_index (names, i), NULL);
+      g_autofree char *to = g_build_filename (i == 0 ? sub : dataset, g_ptr_array_index (names, i), NULL);
+      g_autofree char *bytes = NULL;
+      gsize len;
+
+      g_assert_true (g_file_get_contents (from, &bytes, &len, NULL));
+      g_assert_true (g_file_set_contents (to, bytes, len, NULL));
+    }
+  g_assert_true (g_file_set_contents (broken, "\x89PNG\r\n\x1a\nthis is not a PNG", -1, NULL));
+  return dataset;
+}
+
+static GtkWidget *
+find_child (GtkWidget *root,
+            GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_child (child, type);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+scan_done (gpointer data)
+{
+  return !px_train_page_get_scanning (data);
+}
+
+typedef struct {
+  PxTrainer *trainer;
+  long       step;
+} StepWait;
+
+static gboolean
+step_reached (gpointer data)
+{
+  StepWait *w = data;
+
+  return px_trainer_get_step (w->trainer) >= w->step ||
+         !px_trainer_get_active (w->trainer);
+}
+
+static gboolean
+never (gpointer data)
+{
+  return FALSE;
+}
+
+static gboolean
+is_paused (gpointer data)
+{
+  return px_trainer_get_state (data) == PX_TRAINER_PAUSED;
+}
+
+static gboolean
+is_finished (gpointer data)
+{
+  return !px_trainer_get_active (data);
+}
+
+static gboolean
+model_replaced (gpointer data)
+{
+  PxModel *model = px_embedder_get_model (data);
+
+  return model != NULL && px_model_get_trained (model);
+}
+
+// Checks that log.csv holds the header and one row per step 1 … last, all finite.
+static void
+assert_log_intact (const char *folder,
+                   long        last)
+{
+  g_autofree char *path = g_build_filename (folder, PX_TRAINER_LOG_NAME, NULL);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  long expected = 1;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  g_assert_true (g_str_has_prefix (lines[0], "step,total,order,restore,global,local"));
+  for (guint i = 1; lines[i] != NULL && lines[i][0] != '\0'; i++)
+    {
+      g_auto(GStrv) fields = g_strsplit (lines[i], ",", -1);
+
+      g_assert_cmpuint (g_strv_length (fields), ==, 8);
+      g_assert_cmpint (g_ascii_strtoll (fields[0], NULL, 10), ==, expected);
+      for (guint k = 1; k < 8; k++)
+        g_assert_true (isfinite (g_ascii_strtod (fields[k], NULL)));
+      expected++;
+    }
+  g_assert_cmpint (expected - 1, ==, last);
+}
+
+static void
+test_run (void)
+{
+  g_autofree char *dataset = make_dataset ();
+  g_autofree char *ckpt_dir = g_build_filename (tmp_dir, "run", NULL);
+  g_autofree char *ckpt = g_build_filename (ckpt_dir, PX_TRAINER_CHECKPOINT_NAME, NULL);
+  g_autoptr(GFile) folder = NULL;
+  g_autoptr(PxEmbedder) embedder = px_embedder_new ();
+  GtkWidget *window, *widget;
+  PxTrainPage *page;
+  PxTrainer *trainer;
+  PxTrainOptions options;
+  StallProbe probe;
+  StepWait wait;
+  long paused_at, stopped_at;
+  guint paused_points;
+
+  if (dataset == NULL)
+    {
+      g_test_skip ("no Hannover radiographs under PEAC_SHARED_DIR");
+      return;
+    }
+
+  window = gtk_window_new ();
+  widget = px_train_page_new ();
+  page = PX_TRAIN_PAGE (widget);
+  trainer = px_train_page_get_trainer (page);
+  gtk_window_set_child (GTK_WINDOW (window), widget);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 700);
+  gtk_window_present (GTK_WINDOW (window));
+  px_train_page_set_embedder (page, embedder);
+  px_train_page_set_checkpoint_folder (page, ckpt_dir);
+  g_assert_false (px_train_page_get_can_resume (page));
+  px_test_settle ();
+
+  // The dataset: counted in a worker, the broken file listed by name.
+  folder = g_file_new_for_path (dataset);
+  px_train_page_add_folder (page, folder);
+  g_assert_true (px_test_wait_for (scan_done, page, 60));
+  g_assert_cmpuint (px_train_page_get_n_usable (page), ==, N_IMAGES);
+  g_assert_cmpuint (px_train_page_get_n_unreadable (page), ==, 1);
+  g_assert_true (px_test_labels_contain (widget, "8 usable radiographs, 1 unreadable file"));
+  adw_expander_row_set_expanded (ADW_EXPANDER_ROW (find_child (widget, ADW_TYPE_EXPANDER_ROW)), TRUE);
+  px_test_settle ();
+  g_assert_true (px_test_labels_contain (widget, "broken.png"));
+
+  px_trainer_options_defaults (&options);
+  options.preset = PX_TRAIN_PRESET_MICRO;
+  options.img_size = 64;
+  options.steps = 400;
+  options.batch = 2;
+  options.threads = 2;
+  options.save_every = 5;
+  px_train_page_set_options (page, &options);
+
+  probe_start (&probe);
+  g_assert_true (gtk_widget_activate_action (widget, "train.start", NULL));
+  g_assert_true (px_trainer_get_active (trainer));
+  wait = (StepWait) { trainer, 6 };
+  g_assert_true (px_test_wait_for (step_reached, &wait, 60));
+  g_assert_true (px_trainer_get_active (trainer));
+  g_assert_cmpint (px_trainer_get_total_steps (trainer), ==, 400);
+  g_assert_cmpfloat (px_trainer_get_fraction (trainer), >, 0);
+  g_assert_cmpfloat (px_trainer_get_images_per_second (trainer), >, 0);
+  g_assert_cmpfloat (px_trainer_get_eta (trainer), >, 0);
+  g_assert_cmpuint (px_trainer_get_points (trainer)->len, ==, (guint) px_trainer_get_step (trainer));
+  g_assert_true (isfinite (g_array_index (px_trainer_get_points (trainer), PxLossPoint, 0).total));
+  px_test_settle ();
+  g_assert_cmpuint (px_loss_plot_get_n_drawn (px_train_page_get_loss_plot (page)), >, 0);
+  // A checkpoint exists from step 5, so the model can be used mid-run.
+  g_assert_cmpint (px_trainer_get_saved_step (trainer), >=, 5);
+
+  // Pause: once the worker confirms, no step completes.
+  g_assert_true (gtk_widget_activate_action (widget, "train.pause", NULL));
+  g_assert_true (px_test_wait_for (is_paused, trainer, 60));
+  paused_at = px_trainer_get_step (trainer);
+  paused_points = px_trainer_get_points (trainer)->len;
+  px_test_wait_for (never, NULL, 1);
+  px_test_settle ();
+  g_assert_cmpint (px_trainer_get_step (trainer), ==, paused_at);
+  g_assert_cmpuint (px_trainer_get_points (trainer)->len, ==, paused_points);
+  g_assert_false (gtk_widget_activate_action (widget, "train.start", NULL) &&
+                  px_trainer_get_state (trainer) != PX_TRAINER_PAUSED);
+
+  // Continue, then stop: the checkpoint is written at the step reached.
+  g_assert_true (gtk_widget_activate_action (widget, "train.resume", NULL));
+  wait = (StepWait) { trainer, paused_at + 3 };
+  g_assert_true (px_test_wait_for (step_reached, &wait, 60));
+  g_assert_cmpint (px_trainer_get_step (trainer), >=, paused_at + 3);
+  g_assert_true (gtk_widget_activate_action (widget, "train.cancel", NULL));
+  g_assert_true (px_test_wait_for (is_finished, trainer, 60));
+  g_test_message ("worst main-loop gap while training (micro, 64 px, batch 2, 2 threads): %.1f ms",
+                  probe_stop (&probe));
+  stopped_at = px_trainer_get_step (trainer);
+  g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_CANCELLED);
+  g_assert_cmpint (px_trainer_get_saved_step (trainer), ==, stopped_at);
+  g_assert_cmpstr (px_trainer_get_checkpoint (trainer), ==, ckpt);
+  g_assert_true (g_file_test (ckpt, G_FILE_TEST_IS_REGULAR));
+  assert_log_intact (ckpt_dir, stopped_at);
+  g_assert_true (px_train_page_get_can_resume (page));
+
+  // The command line continues the checkpoint (two steps, then stops and saves as on SIGINT).
+  {
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    g_autofree char *expect = g_strdup_printf ("resuming from step %ld", stopped_at);
+    g_autoptr(GError) error = NULL;
+    const char *argv[] = { peac_path, "train", "--resume", ckpt, "--threads", "2",
+                           "--stop-after", "2", dataset, NULL };
+    int status = 0;
+    long cli_step = 0;
+
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                 &out, &err, &status, &error));
+    g_assert_no_error (error);
+    g_test_message ("peac train --resume: %s", out);
+    g_assert_true (WIFEXITED (status));
+    g_assert_cmpint (WEXITSTATUS (status), ==, 130);
+    g_assert_nonnull (strstr (out, expect));
+    g_assert_true (px_trainer_probe_checkpoint (ckpt_dir, &cli_step, NULL));
+    g_assert_cmpint (cli_step, ==, stopped_at + 2);
+  }
+
+  // The page resumes the run the CLI left: from its step, with the log's history on the plot.
+  px_train_page_set_checkpoint_folder (page, ckpt_dir);
+  g_assert_true (px_train_page_get_can_resume (page));
+  g_assert_true (gtk_widget_activate_action (widget, "train.resume-checkpoint", NULL));
+  wait = (StepWait) { trainer, stopped_at + 4 };
+  g_assert_true (px_test_wait_for (step_reached, &wait, 60));
+  g_assert_true (px_trainer_get_active (trainer));
+  g_assert_cmpint (px_trainer_get_total_steps (trainer), ==, 400);
+  g_assert_cmpint (g_array_index (px_trainer_get_points (trainer), PxLossPoint, 0).step, ==, 1);
+  g_assert_true (gtk_widget_activate_action (widget, "train.cancel", NULL));
+  g_assert_true (px_test_wait_for (is_finished, trainer, 60));
+  g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_CANCELLED);
+  g_assert_cmpint (px_trainer_get_saved_step (trainer), >=, stopped_at + 4);
+
+  // Use This Model: the embedder's model becomes the checkpoint's trained teacher.
+  g_assert_false (px_model_get_trained (px_embedder_get_model (embedder)));
+  g_assert_true (gtk_widget_activate_action (widget, "train.use-model", NULL));
+  g_assert_true (px_test_wait_for (model_replaced, embedder, 60));
+  {
+    int gh, gw, dim;
+
+    px_model_get_grid (px_embedder_get_model (embedder), &gh, &gw, &dim);
+    g_assert_cmpint (gh, ==, 4);
+    g_assert_cmpint (gw, ==, 4);
+    g_assert_cmpint (dim, ==, 64);
+  }
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  px_test_settle ();
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(PxApplication) app = NULL;
+  int ret;
+
+  tmp_dir = g_dir_make_tmp ("peac-train-page-XXXXXX", NULL);
+  g_assert_nonnull (tmp_dir);
+  g_setenv ("HOME", tmp_dir, TRUE);
+  g_setenv ("XDG_DATA_HOME", tmp_dir, TRUE);
+  g_setenv ("XDG_CONFIG_HOME", tmp_dir, TRUE);
+  g_setenv ("XDG_CACHE_HOME", tmp_dir, TRUE);
+  g_setenv ("GTK_A11Y", "none", FALSE);
+  // As in test-pages: llvmpipe's GL frames would drown what the probe is meant to see.
+  g_setenv ("GSK_RENDERER", "cairo", FALSE);
+
+  g_test_init (&argc, &argv, NULL);
+  g_assert_cmpint (argc, >=, 2);
+  peac_path = argv[1];
+  gtk_init ();
+
+  app = px_application_new ("org.peac.Explorer.TrainTest", G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+
+  g_test_add_func ("/train-page/run-pause-stop-resume", test_run);
+
+  ret = g_test_run ();
+
+  g_clear_object (&app);
+  if (g_getenv ("PEAC_KEEP_TEST_OUTPUT") == NULL)
+    remove_tree (tmp_dir);
+  g_free (tmp_dir);
+  return ret;
+}
