@@ -9,6 +9,7 @@
 // that checkpoint; the page then offers the run for resuming and resumes it itself, and
 // "Use This Model" makes the checkpoint's teacher the embedder's model. A 5 ms timeout on
 // the main loop reports the longest gap while training; it reports and does not assert.
+// A diverging run stops with a message and leaves the checkpoint of its last finite step.
 #include "config.h"
 
 #include <adwaita.h>
@@ -363,6 +364,50 @@ test_run (void)
   px_test_settle ();
 }
 
+// A learning rate of 1e30 makes the loss non-finite on the second step: the run fails with
+// a message that says so, and the checkpoint of step 1 is what stays.
+static void
+test_nan_keeps_checkpoint (void)
+{
+  g_autofree char *dataset = g_build_filename (tmp_dir, "dataset", NULL);
+  g_autofree char *ckpt_dir = g_build_filename (tmp_dir, "nan", NULL);
+  g_autoptr(PxTrainer) trainer = px_trainer_new ();
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) dir = g_dir_open (dataset, 0, NULL);
+  PxTrainOptions options;
+  const char *name;
+  long step = -1;
+
+  if (dir == NULL)
+    {
+      g_test_skip ("no dataset (the run test was skipped)");
+      return;
+    }
+  while ((name = g_dir_read_name (dir)))
+    if (g_str_has_suffix (name, ".png") && !g_str_equal (name, "broken.png"))
+      g_ptr_array_add (paths, g_build_filename (dataset, name, NULL));
+
+  px_trainer_options_defaults (&options);
+  options.img_size = 64;
+  options.steps = 50;
+  options.batch = 2;
+  options.threads = 2;
+  options.save_every = 1;
+  options.lr = 1e30;
+  g_assert_true (px_trainer_start (trainer, &options, paths, ckpt_dir, FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_true (px_test_wait_for (is_finished, trainer, 60));
+  g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_FAILED);
+  g_test_message ("%s", px_trainer_get_message (trainer));
+  g_assert_nonnull (strstr (px_trainer_get_message (trainer), "finite"));
+  g_assert_cmpint (px_trainer_get_saved_step (trainer), ==, px_trainer_get_step (trainer));
+  g_assert_cmpint (px_trainer_get_step (trainer), >=, 1);
+  g_assert_true (px_trainer_probe_checkpoint (ckpt_dir, &step, NULL));
+  g_assert_cmpint (step, ==, px_trainer_get_step (trainer));
+  assert_log_intact (ckpt_dir, step);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -390,6 +435,7 @@ main (int   argc,
   g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
 
   g_test_add_func ("/train-page/run-pause-stop-resume", test_run);
+  g_test_add_func ("/train-page/nan-keeps-checkpoint", test_nan_keeps_checkpoint);
 
   ret = g_test_run ();
 
