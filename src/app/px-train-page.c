@@ -34,10 +34,10 @@ struct _PxTrainPage
   char           *checkpoint_folder;
   gboolean        can_resume;
   gboolean        loading_model;
+  gboolean        closing;        // the user chose to stop and close
   gint64          run_started;
 
   GtkWidget      *paned;
-  GtkWidget      *dataset_group;
   AdwActionRow   *dataset_row;
   GtkSpinner     *scan_spinner;
   AdwExpanderRow *unreadable_row;
@@ -289,15 +289,13 @@ on_state_changed (PxTrainPage *self)
       message = _("Stopping after the current step…");
       break;
 
-    case PX_TRAINER_RUNNING:
-      message = _("Training…");
-      break;
-
     default:
       break;
     }
   gtk_label_set_text (self->message_label, message != NULL ? message : "");
-  gtk_widget_set_sensitive (self->dataset_group, !px_trainer_get_active (self->trainer));
+  // A run keeps the settings it started with.
+  gtk_widget_set_sensitive (gtk_paned_get_start_child (GTK_PANED (self->paned)),
+                            !px_trainer_get_active (self->trainer));
   update_progress (self);
   update_actions (self);
 }
@@ -548,7 +546,6 @@ px_train_page_class_init (PxTrainPageClass *klass)
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/peac/Explorer/px-train-page.ui");
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, paned);
-  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, dataset_group);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, dataset_row);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, scan_spinner);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, unreadable_row);
@@ -734,6 +731,68 @@ px_train_page_get_can_resume (PxTrainPage *self)
 {
   g_return_val_if_fail (PX_IS_TRAIN_PAGE (self), FALSE);
   return self->can_resume;
+}
+
+static gboolean
+close_window_idle (gpointer data)
+{
+  gtk_window_close (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_close_response (AdwMessageDialog *dialog,
+                   const char       *response,
+                   gpointer          data)
+{
+  g_autoptr(PxTrainPage) self = data;
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+
+  if (!g_str_equal (response, "stop"))
+    return;
+  self->closing = TRUE;
+  // The trainer holds the application until its checkpoint is written, so the window can go now.
+  px_trainer_cancel (self->trainer);
+  // Not from inside the dialog's response: the dialog still refers to its parent.
+  if (GTK_IS_WINDOW (root))
+    g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, close_window_idle, g_object_ref (root), g_object_unref);
+}
+
+/**
+ * px_train_page_confirm_close:
+ *
+ * For the window's close-request handler: while a run is going, asks whether to stop it
+ * (a checkpoint is saved, then the window closes) or to keep training.
+ *
+ * Returns: %TRUE when the close must wait for the answer
+ */
+gboolean
+px_train_page_confirm_close (PxTrainPage *self)
+{
+  GtkRoot *root;
+  GtkWidget *dialog;
+
+  g_return_val_if_fail (PX_IS_TRAIN_PAGE (self), FALSE);
+
+  if (!px_trainer_get_active (self->trainer) || self->closing ||
+      px_trainer_get_state (self->trainer) == PX_TRAINER_STOPPING)
+    return FALSE;
+
+  root = gtk_widget_get_root (GTK_WIDGET (self));
+  dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                   _("Stop Training?"),
+                                   _("A model is being trained. Stopping saves a checkpoint that the run can be resumed from."));
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "keep", _("_Keep Training"),
+                                    "stop", _("_Stop and Close"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "stop",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "keep");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "keep");
+  g_signal_connect (dialog, "response", G_CALLBACK (on_close_response), g_object_ref (self));
+  gtk_window_present (GTK_WINDOW (dialog));
+  return TRUE;
 }
 
 /**

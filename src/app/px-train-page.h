@@ -33,6 +33,7 @@ void        px_train_page_set_options           (PxTrainPage          *self,
 void        px_train_page_get_options           (PxTrainPage          *self,
                                                  PxTrainOptions       *options);
 gboolean    px_train_page_get_can_resume        (PxTrainPage          *self);
+gboolean    px_train_page_confirm_close         (PxTrainPage          *self);
 PxTrainer  *px_train_page_get_trainer           (PxTrainPage          *self);
 PxLossPlot *px_train_page_get_loss_plot         (PxTrainPage          *self);
 

@@ -484,7 +484,10 @@ train_thread (gpointer data)
   self->worker_total = total;
   self->worker_saved = job->resume ? step : -1;
   g_mutex_unlock (&self->lock);
-  post (job, PX_TRAINER_RUNNING, NULL);
+  post (job, PX_TRAINER_RUNNING,
+        g_strdup_printf (ngettext ("Training on %d radiograph of %d × %d pixels",
+                                   "Training on %d radiographs of %d × %d pixels", n),
+                         n, side, side));
 
   job->first_step = step;
   job->started = g_get_monotonic_time ();

@@ -10,6 +10,7 @@
 // "Use This Model" makes the checkpoint's teacher the embedder's model. A 5 ms timeout on
 // the main loop reports the longest gap while training; it reports and does not assert.
 // A diverging run stops with a message and leaves the checkpoint of its last finite step.
+// Closing the window during a run asks whether to keep training or stop (with a checkpoint).
 #include "config.h"
 
 #include <adwaita.h>
@@ -408,6 +409,97 @@ test_nan_keeps_checkpoint (void)
   assert_log_intact (ckpt_dir, step);
 }
 
+static gboolean
+on_close_request (GtkWindow   *window,
+                  PxTrainPage *page)
+{
+  return px_train_page_confirm_close (page);
+}
+
+static AdwMessageDialog *
+find_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        return ADW_MESSAGE_DIALOG (window);
+    }
+  return NULL;
+}
+
+static gboolean
+dialog_shown (gpointer data)
+{
+  return find_dialog () != NULL;
+}
+
+static gboolean
+window_gone (gpointer data)
+{
+  return *(GtkWidget **) data == NULL;
+}
+
+// Closing the window while training asks first: "keep" leaves window and run alone, "stop"
+// closes the window and the run ends with a checkpoint.
+static void
+test_close_asks (void)
+{
+  g_autofree char *dataset = g_build_filename (tmp_dir, "dataset", NULL);
+  g_autofree char *ckpt_dir = g_build_filename (tmp_dir, "close", NULL);
+  g_autoptr(GFile) folder = g_file_new_for_path (dataset);
+  g_autoptr(PxTrainer) trainer = NULL;
+  GtkWidget *window, *widget;
+  PxTrainOptions options;
+  StepWait wait;
+  long step = -1;
+
+  if (!g_file_test (dataset, G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("no dataset (the run test was skipped)");
+      return;
+    }
+  window = gtk_window_new ();
+  g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
+  widget = px_train_page_new ();
+  trainer = g_object_ref (px_train_page_get_trainer (PX_TRAIN_PAGE (widget)));
+  gtk_window_set_child (GTK_WINDOW (window), widget);
+  g_signal_connect (window, "close-request", G_CALLBACK (on_close_request), widget);
+  gtk_window_present (GTK_WINDOW (window));
+  px_train_page_set_checkpoint_folder (PX_TRAIN_PAGE (widget), ckpt_dir);
+  px_train_page_add_folder (PX_TRAIN_PAGE (widget), folder);
+  g_assert_true (px_test_wait_for (scan_done, widget, 60));
+  px_trainer_options_defaults (&options);
+  options.img_size = 64;
+  options.steps = 400;
+  options.batch = 2;
+  options.threads = 2;
+  px_train_page_set_options (PX_TRAIN_PAGE (widget), &options);
+  g_assert_true (gtk_widget_activate_action (widget, "train.start", NULL));
+  wait = (StepWait) { trainer, 2 };
+  g_assert_true (px_test_wait_for (step_reached, &wait, 60));
+
+  gtk_window_close (GTK_WINDOW (window));
+  g_assert_true (px_test_wait_for (dialog_shown, NULL, 10));
+  adw_message_dialog_response (find_dialog (), "keep");
+  px_test_settle ();
+  g_assert_nonnull (window);
+  g_assert_true (px_trainer_get_active (trainer));
+  g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_RUNNING);
+
+  gtk_window_close (GTK_WINDOW (window));
+  g_assert_true (px_test_wait_for (dialog_shown, NULL, 10));
+  adw_message_dialog_response (find_dialog (), "stop");
+  g_assert_true (px_test_wait_for (window_gone, &window, 10));
+  g_assert_true (px_test_wait_for (is_finished, trainer, 60));
+  g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_CANCELLED);
+  g_assert_true (px_trainer_probe_checkpoint (ckpt_dir, &step, NULL));
+  g_assert_cmpint (step, ==, px_trainer_get_step (trainer));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -436,6 +528,7 @@ main (int   argc,
 
   g_test_add_func ("/train-page/run-pause-stop-resume", test_run);
   g_test_add_func ("/train-page/nan-keeps-checkpoint", test_nan_keeps_checkpoint);
+  g_test_add_func ("/train-page/close-asks", test_close_asks);
 
   ret = g_test_run ();
 

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// take-train-screenshot: renders the training page during a run on real radiographs for the
+// README. Usage: take-train-screenshot OUTPUT.png DATASET_FOLDER [STEPS]. The page is the
+// window's when the window has one, else it stands in a plain window. The run (micro
+// preset, 224 px, batch 8, 2 threads) goes into a temporary checkpoint folder that is
+// removed afterwards; the shot is taken once STEPS steps (default 60) are done. Run under
+// xvfb-run with the compiled schema (GSETTINGS_SCHEMA_DIR=BUILD/data GSETTINGS_BACKEND=memory).
+#include "config.h"
+
+#include <glib/gstdio.h>
+
+#include "px-application.h"
+#include "px-test-util.h"
+#include "px-train-page.h"
+#include "px-window.h"
+
+typedef struct {
+  PxTrainer *trainer;
+  long       step;
+} StepWait;
+
+static gboolean
+scan_done (gpointer data)
+{
+  return !px_train_page_get_scanning (data);
+}
+
+static gboolean
+step_reached (gpointer data)
+{
+  StepWait *w = data;
+
+  return px_trainer_get_step (w->trainer) >= w->step || !px_trainer_get_active (w->trainer);
+}
+
+static gboolean
+is_finished (gpointer data)
+{
+  return !px_trainer_get_active (data);
+}
+
+static GtkWidget *
+find_child (GtkWidget *root,
+            GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_child (child, type);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)))
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        remove_tree (child);
+      else
+        g_remove (child);
+    }
+  g_rmdir (path);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(PxApplication) app = NULL;
+  g_autoptr(GFile) folder = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("peac-train-shot-XXXXXX", NULL);
+  GtkWidget *window, *page;
+  PxTrainer *trainer;
+  PxTrainOptions options;
+  StepWait wait;
+  int ok;
+
+  if (argc < 3)
+    {
+      g_printerr ("usage: take-train-screenshot OUTPUT.png DATASET_FOLDER [STEPS]\n");
+      return 2;
+    }
+  g_setenv ("GSK_RENDERER", "cairo", FALSE);
+  gtk_init ();
+  app = px_application_new ("org.peac.Explorer.TrainScreenshot", G_APPLICATION_NON_UNIQUE);
+  g_application_register (G_APPLICATION (app), NULL, NULL);
+  g_application_activate (G_APPLICATION (app));
+  window = GTK_WIDGET (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  page = window != NULL ? find_child (window, PX_TYPE_TRAIN_PAGE) : NULL;
+  if (page != NULL)
+    px_window_show_page (PX_WINDOW (window), "training");
+  else
+    {
+      window = gtk_window_new ();
+      page = px_train_page_new ();
+      gtk_window_set_child (GTK_WINDOW (window), page);
+    }
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
+  gtk_window_present (GTK_WINDOW (window));
+  px_test_settle ();
+
+  trainer = px_train_page_get_trainer (PX_TRAIN_PAGE (page));
+  px_train_page_set_checkpoint_folder (PX_TRAIN_PAGE (page), tmp);
+  folder = g_file_new_for_commandline_arg (argv[2]);
+  px_train_page_add_folder (PX_TRAIN_PAGE (page), folder);
+  px_test_wait_for (scan_done, page, 600);
+
+  px_trainer_options_defaults (&options);
+  options.steps = 2000;
+  options.threads = 2;
+  px_train_page_set_options (PX_TRAIN_PAGE (page), &options);
+  gtk_widget_activate_action (page, "train.start", NULL);
+  wait = (StepWait) { trainer, argc > 3 ? atol (argv[3]) : 60 };
+  px_test_wait_for (step_reached, &wait, 600);
+  px_test_settle ();
+  texture = px_test_render_widget (window);
+  ok = gdk_texture_save_to_png (texture, argv[1]);
+  g_print ("%ld steps, %.1f images/s: %s\n", px_trainer_get_step (trainer),
+           px_trainer_get_images_per_second (trainer), px_trainer_get_message (trainer));
+
+  gtk_widget_activate_action (page, "train.cancel", NULL);
+  px_test_wait_for (is_finished, trainer, 600);
+  gtk_window_destroy (GTK_WINDOW (window));
+  px_test_settle ();
+  remove_tree (tmp);
+  return ok ? 0 : 1;
+}
