@@ -21,6 +21,9 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "checkpoint.h"
 #include "ops.h"
@@ -430,6 +433,10 @@ train_thread (gpointer data)
   int max_shift = 0, n = 0, side;
   guint n_paths = g_strv_length (job->paths);
 
+  // Below the main thread, so that on a machine with as many cores as training threads
+  // the window still gets the CPU when it needs it (Linux: nice is per thread, and the
+  // engine's pool threads started from here inherit it).
+  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 10);
   if (!run_geometry (job, &vit, &max_shift, &step, &total, err, sizeof err))
     {
       message = g_strdup (err);

@@ -4,7 +4,8 @@
 // README. Usage: take-train-screenshot OUTPUT.png DATASET_FOLDER [STEPS]. The page is the
 // window's when the window has one, else it stands in a plain window. The run (micro
 // preset, 224 px, batch 8, 2 threads) goes into a temporary checkpoint folder that is
-// removed afterwards; the shot is taken once STEPS steps (default 60) are done. Run under
+// removed afterwards; the shot is taken once STEPS steps (default 60) are done. The longest
+// main-loop gap while training is printed. Run under
 // xvfb-run with the compiled schema (GSETTINGS_SCHEMA_DIR=BUILD/data GSETTINGS_BACKEND=memory).
 #include "config.h"
 
@@ -14,6 +15,19 @@
 #include "px-test-util.h"
 #include "px-train-page.h"
 #include "px-window.h"
+
+static gint64 probe_last, probe_worst;
+
+// A high-priority 5 ms timeout: the longest gap between its runs is the worst main-loop stall.
+static gboolean
+probe_tick (gpointer data)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  probe_worst = MAX (probe_worst, now - probe_last);
+  probe_last = now;
+  return G_SOURCE_CONTINUE;
+}
 
 typedef struct {
   PxTrainer *trainer;
@@ -87,6 +101,7 @@ main (int   argc,
   PxTrainer *trainer;
   PxTrainOptions options;
   StepWait wait;
+  guint probe;
   int ok;
 
   if (argc < 3)
@@ -125,12 +140,16 @@ main (int   argc,
   px_train_page_set_options (PX_TRAIN_PAGE (page), &options);
   gtk_widget_activate_action (page, "train.start", NULL);
   wait = (StepWait) { trainer, argc > 3 ? atol (argv[3]) : 60 };
+  probe_last = g_get_monotonic_time ();
+  probe = g_timeout_add_full (G_PRIORITY_HIGH, 5, probe_tick, NULL, NULL);
   px_test_wait_for (step_reached, &wait, 600);
+  g_source_remove (probe);
   px_test_settle ();
   texture = px_test_render_widget (window);
   ok = gdk_texture_save_to_png (texture, argv[1]);
-  g_print ("%ld steps, %.1f images/s: %s\n", px_trainer_get_step (trainer),
-           px_trainer_get_images_per_second (trainer), px_trainer_get_message (trainer));
+  g_print ("%ld steps, %.1f images/s: %s; worst main-loop gap while training %.1f ms\n",
+           px_trainer_get_step (trainer), px_trainer_get_images_per_second (trainer),
+           px_trainer_get_message (trainer), probe_worst / 1000.0);
 
   gtk_widget_activate_action (page, "train.cancel", NULL);
   px_test_wait_for (is_finished, trainer, 600);
