@@ -211,6 +211,32 @@ assert_log_intact (const char *folder,
   g_assert_cmpint (expected - 1, ==, last);
 }
 
+// After a resume past steps that the command line made (it keeps no log.csv): rows still
+// strictly increasing, finite, and ending at the checkpoint's step.
+static void
+assert_log_increasing (const char *folder,
+                       long        last)
+{
+  g_autofree char *path = g_build_filename (folder, PX_TRAINER_LOG_NAME, NULL);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  long previous = 0;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 1; lines[i] != NULL && lines[i][0] != '\0'; i++)
+    {
+      g_auto(GStrv) fields = g_strsplit (lines[i], ",", -1);
+      long step = g_ascii_strtoll (fields[0], NULL, 10);
+
+      g_assert_cmpuint (g_strv_length (fields), ==, 8);
+      g_assert_cmpint (step, >, previous);
+      g_assert_true (isfinite (g_ascii_strtod (fields[1], NULL)));
+      previous = step;
+    }
+  g_assert_cmpint (previous, ==, last);
+}
+
 static void
 test_run (void)
 {
@@ -347,6 +373,7 @@ test_run (void)
   g_assert_true (px_test_wait_for (is_finished, trainer, 60));
   g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_CANCELLED);
   g_assert_cmpint (px_trainer_get_saved_step (trainer), >=, stopped_at + 4);
+  assert_log_increasing (ckpt_dir, px_trainer_get_saved_step (trainer));
 
   // Use This Model: the embedder's model becomes the checkpoint's trained teacher.
   g_assert_false (px_model_get_trained (px_embedder_get_model (embedder)));
