@@ -12,7 +12,8 @@
 // the calling thread when the main context is not being iterated), and only there do
 // properties change. The worker holds a reference to the trainer until its last idle has
 // run, and the application is held meanwhile, so closing the last window does not quit
-// before the checkpoint is on disk. The thread count is the engine's process-wide setting.
+// before the checkpoint is on disk; on the application's shutdown (a quit) the run is
+// stopped and waited for, checkpoint included. The thread count is the engine's process-wide setting.
 #include "config.h"
 
 #include <errno.h>
@@ -44,6 +45,7 @@ struct _PxTrainer
   char           *checkpoint;
   GArray         *points;          // PxLossPoint
   GThread        *thread;
+  gboolean        watching_shutdown;
 
   // Shared with the worker, under lock.
   GMutex          lock;
@@ -225,7 +227,9 @@ finish_idle (gpointer data)
   PxTrainer *self = job->self;
   GApplication *app = g_application_get_default ();
 
-  g_thread_join (g_steal_pointer (&self->thread));
+  // The shutdown handler may have joined the thread already.
+  if (self->thread != NULL)
+    g_thread_join (g_steal_pointer (&self->thread));
   self->state = PX_TRAINER_IDLE; // take_pending takes the worker's final state
   take_pending (self);
   if (self->saved_step >= 0)
@@ -545,6 +549,17 @@ out:
   return NULL;
 }
 
+// Quitting ends the main loop at once, whatever is held: stop the run here and wait for
+// its checkpoint, so that quitting during training never loses the steps done.
+static void
+on_app_shutdown (PxTrainer *self)
+{
+  if (self->thread == NULL)
+    return;
+  px_trainer_cancel (self);
+  g_thread_join (g_steal_pointer (&self->thread));
+}
+
 // ---------------------------------------------------------------------------------------
 
 static void
@@ -757,7 +772,12 @@ px_trainer_start (PxTrainer             *self,
   g_free (self->message);
   self->message = g_strdup (_("Loading radiographs…"));
   if (app != NULL)
-    g_application_hold (app);
+    {
+      g_application_hold (app);
+      if (!self->watching_shutdown)
+        g_signal_connect_object (app, "shutdown", G_CALLBACK (on_app_shutdown), self, G_CONNECT_SWAPPED);
+      self->watching_shutdown = TRUE;
+    }
   self->thread = g_thread_new ("px-trainer", train_thread, job);
 
   g_object_freeze_notify (G_OBJECT (self));

@@ -10,7 +10,8 @@
 // "Use This Model" makes the checkpoint's teacher the embedder's model. A 5 ms timeout on
 // the main loop reports the longest gap while training; it reports and does not assert.
 // A diverging run stops with a message and leaves the checkpoint of its last finite step.
-// Closing the window during a run asks whether to keep training or stop (with a checkpoint).
+// Closing the window during a run asks whether to keep training or stop (with a checkpoint);
+// quitting stops the run and waits for its checkpoint.
 #include "config.h"
 
 #include <adwaita.h>
@@ -25,6 +26,7 @@
 #define N_IMAGES 8
 
 static const char *peac_path;
+static gboolean app_shut_down;
 static char *tmp_dir;
 
 typedef struct {
@@ -527,6 +529,52 @@ test_close_asks (void)
   g_assert_cmpint (step, ==, px_trainer_get_step (trainer));
 }
 
+// Quitting (the application's shutdown) during a run stops it and waits for its checkpoint.
+// Runs last: the application is shut down for good.
+static void
+test_quit_saves (void)
+{
+  g_autofree char *dataset = g_build_filename (tmp_dir, "dataset", NULL);
+  g_autofree char *ckpt_dir = g_build_filename (tmp_dir, "quit", NULL);
+  g_autoptr(PxTrainer) trainer = px_trainer_new ();
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  PxTrainOptions options;
+  StepWait wait;
+  long step = -1;
+
+  if (!g_file_test (dataset, G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("no dataset (the run test was skipped)");
+      return;
+    }
+  g_ptr_array_add (paths, g_build_filename (dataset, "broken.png", NULL));
+  {
+    g_autoptr(GDir) dir = g_dir_open (dataset, 0, NULL);
+    const char *name;
+
+    while ((name = g_dir_read_name (dir)))
+      if (g_str_has_suffix (name, ".png"))
+        g_ptr_array_add (paths, g_build_filename (dataset, name, NULL));
+  }
+  px_trainer_options_defaults (&options);
+  options.img_size = 64;
+  options.steps = 400;
+  options.batch = 2;
+  options.threads = 2;
+  options.save_every = 0;
+  g_assert_true (px_trainer_start (trainer, &options, paths, ckpt_dir, FALSE, &error));
+  wait = (StepWait) { trainer, 2 };
+  g_assert_true (px_test_wait_for (step_reached, &wait, 60));
+  g_assert_false (px_trainer_probe_checkpoint (ckpt_dir, NULL, NULL));
+
+  g_signal_emit_by_name (g_application_get_default (), "shutdown");
+  app_shut_down = TRUE;
+  g_assert_false (px_trainer_get_active (trainer));
+  g_assert_true (px_trainer_probe_checkpoint (ckpt_dir, &step, NULL));
+  g_assert_cmpint (step, >=, 2);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -556,9 +604,14 @@ main (int   argc,
   g_test_add_func ("/train-page/run-pause-stop-resume", test_run);
   g_test_add_func ("/train-page/nan-keeps-checkpoint", test_nan_keeps_checkpoint);
   g_test_add_func ("/train-page/close-asks", test_close_asks);
+  g_test_add_func ("/train-page/quit-saves", test_quit_saves);
 
   ret = g_test_run ();
 
+  // Shut down outside g_application_run(), the application would warn when finalised that
+  // it is still on the bus; the process ends anyway.
+  if (app_shut_down)
+    (void) g_steal_pointer (&app);
   g_clear_object (&app);
   if (g_getenv ("PEAC_KEEP_TEST_OUTPUT") == NULL)
     remove_tree (tmp_dir);
