@@ -4,7 +4,8 @@
 // every candidate is then opened once in a worker, so the page can say how many files are
 // usable and list the unreadable ones with the reason before a run starts. The run's
 // settings are plain spin buttons and a preset; the trainer's properties drive the progress
-// bar, the message and the loss plot, all on the main thread. The checkpoint folder is
+// bar, the message, the loss plot and the live sample (both crops with their matched cells,
+// the student's input and its restoration), all on the main thread. The checkpoint folder is
 // probed for an earlier run, which can be resumed with its own stored settings. "Use This
 // Model" loads the latest checkpoint's teacher (px_model_load_async) and hands it to the
 // window's PxEmbedder, which recomputes embeddings only when a page asks. A run that took
@@ -12,6 +13,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <math.h>
 
 #include "px-application.h"
 #include "px-image.h"
@@ -55,6 +57,7 @@ struct _PxTrainPage
   GtkProgressBar *progress_bar;
   GtkLabel       *message_label;
   PxLossPlot     *plot;
+  GtkDrawingArea *sample_area;
   GtkToggleButton *log_toggle;
   GtkAdjustment  *smoothing;
 };
@@ -304,6 +307,111 @@ static void
 on_points_changed (PxTrainPage *self)
 {
   px_loss_plot_points_changed (self->plot);
+}
+
+static cairo_surface_t *
+grey_surface (const guint8 *grey,
+              int           side)
+{
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, side, side);
+  int stride = cairo_image_surface_get_stride (surface);
+  guint8 *data;
+
+  cairo_surface_flush (surface);
+  data = cairo_image_surface_get_data (surface);
+  for (int y = 0; y < side; y++)
+    for (int x = 0; x < side; x++)
+      {
+        guint8 v = grey[y * side + x];
+
+        ((guint32 *) (data + (gsize) y * stride))[x] = 0xff000000u | v << 16 | v << 8 | v;
+      }
+  cairo_surface_mark_dirty (surface);
+  return surface;
+}
+
+// The latest sample: crop 1 and crop 2 with their matched cells outlined in the same
+// colour, the student's input (shuffled or distorted) and the decoder's restoration.
+static void
+draw_sample (GtkDrawingArea *area,
+             cairo_t        *cr,
+             int             width,
+             int             height,
+             gpointer        data)
+{
+  PxTrainPage *self = data;
+  const PxTrainSample *sample = px_trainer_get_sample (self->trainer);
+  const char *titles[4];
+  const guint8 *images[4];
+  double label_h = 20, size, gap = 12;
+  int G;
+
+  if (sample == NULL)
+    return;
+  G = sample->grid;
+  titles[0] = _("Crop 1");
+  titles[1] = sample->shuffled ? _("Student input (shuffled)") : _("Student input (distorted)");
+  titles[2] = _("Restoration");
+  titles[3] = _("Crop 2");
+  images[0] = sample->clean;
+  images[1] = sample->input;
+  images[2] = sample->restored;
+  images[3] = sample->crop2;
+  size = MIN (height - label_h, (width - 3 * gap) / 4);
+  if (size < 16)
+    return;
+
+  for (int k = 0; k < 4; k++)
+    {
+      cairo_surface_t *surface = grey_surface (images[k], sample->side);
+      double x0 = k * (size + gap), s = size / sample->side, cs = size / G;
+      g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (GTK_WIDGET (area), titles[k]);
+      GdkRGBA fg;
+
+      G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+      gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (area)), &fg);
+      G_GNUC_END_IGNORE_DEPRECATIONS
+      gdk_cairo_set_source_rgba (cr, &fg);
+      pango_layout_set_width (layout, (int) (size * PANGO_SCALE));
+      pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
+      cairo_move_to (cr, x0, 0);
+      pango_cairo_show_layout (cr, layout);
+
+      cairo_save (cr);
+      cairo_translate (cr, x0, label_h);
+      cairo_scale (cr, s, s);
+      cairo_set_source_surface (cr, surface, 0, 0);
+      cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_GOOD);
+      cairo_paint (cr);
+      cairo_restore (cr);
+      cairo_surface_destroy (surface);
+
+      // Matched cells on the two crops: the same hue marks partners.
+      if (k == 0 || k == 3)
+        for (int i = 0; i < G * G; i++)
+          {
+            int j = sample->pair[i], cell = k == 0 ? i : j;
+            double hue;
+
+            if (j < 0)
+              continue;
+            hue = (double) i / (G * G);
+            cairo_set_source_rgba (cr, 0.5 + 0.5 * cos (2 * G_PI * hue),
+                                   0.5 + 0.5 * cos (2 * G_PI * (hue - 1.0 / 3)),
+                                   0.5 + 0.5 * cos (2 * G_PI * (hue - 2.0 / 3)), 0.8);
+            cairo_set_line_width (cr, 1.5);
+            cairo_rectangle (cr, x0 + (cell % G) * cs + 1.5, label_h + (cell / G) * cs + 1.5,
+                             cs - 3, cs - 3);
+            cairo_stroke (cr);
+          }
+    }
+}
+
+static void
+on_sample_changed (PxTrainPage *self)
+{
+  gtk_widget_set_visible (GTK_WIDGET (self->sample_area), px_trainer_get_sample (self->trainer) != NULL);
+  gtk_widget_queue_draw (GTK_WIDGET (self->sample_area));
 }
 
 static void
@@ -563,6 +671,7 @@ px_train_page_class_init (PxTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, message_label);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, plot);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, sample_area);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, log_toggle);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, smoothing);
 
@@ -599,6 +708,8 @@ px_train_page_init (PxTrainPage *self)
   g_signal_connect_swapped (self->trainer, "notify::checkpoint", G_CALLBACK (update_actions), self);
   g_signal_connect_swapped (self->trainer, "notify::n-points", G_CALLBACK (on_points_changed), self);
   g_signal_connect_swapped (self->trainer, "finished", G_CALLBACK (on_finished), self);
+  g_signal_connect_swapped (self->trainer, "notify::sample-step", G_CALLBACK (on_sample_changed), self);
+  gtk_drawing_area_set_draw_func (self->sample_area, draw_sample, self, NULL);
 
   px_train_page_set_checkpoint_folder (self, folder);
   update_dataset (self);

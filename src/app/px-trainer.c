@@ -5,7 +5,8 @@
 // The session's progress callback, in the worker, appends a row to the folder's log.csv,
 // queues a loss point, writes the checkpoint at every interval, and is where pausing
 // happens: the worker waits there on a GCond, between two steps, until resumed or
-// cancelled. Cancel raises the session's abort flag; the run then stops before its next
+// cancelled. About once a second it also cuts one fresh crop pair (own rng) and runs the
+// student and its restoration decoder on it, for the page's live sample. Cancel raises the session's abort flag; the run then stops before its next
 // step and the checkpoint is written (atomically, by peac_train_save). A non-finite loss
 // writes nothing, so the last good checkpoint stays. Everything the worker learns reaches
 // the main thread in idle sources (not g_main_context_invoke, which runs the function in
@@ -28,6 +29,7 @@
 
 #include "checkpoint.h"
 #include "ops.h"
+#include "peac-loss.h"
 #include "preprocess.h"
 #include "px-image.h"
 #include "px-trainer.h"
@@ -44,6 +46,7 @@ struct _PxTrainer
   char           *message;
   char           *checkpoint;
   GArray         *points;          // PxLossPoint
+  PxTrainSample  *sample;
   GThread        *thread;
   gboolean        watching_shutdown;
 
@@ -54,6 +57,7 @@ struct _PxTrainer
   gboolean        paused;
   gboolean        flush_scheduled;
   GArray         *pending;         // PxLossPoint not yet in points
+  PxTrainSample  *pending_sample;
   PxTrainerState  worker_state;
   long            worker_step, worker_total, worker_saved;
   double          worker_rate, worker_eta;
@@ -84,6 +88,7 @@ enum {
   PROP_MESSAGE,
   PROP_CHECKPOINT,
   PROP_N_POINTS,
+  PROP_SAMPLE_STEP,
   N_PROPS
 };
 
@@ -106,6 +111,11 @@ typedef struct {
   FILE             *log;
   long              first_step;
   gint64            started, paused_us;
+  const PeacGrey   *images;
+  int               n_images;
+  PeacObjConfig     obj;
+  PeacRng           sample_rng;
+  gint64            last_sample;
 } Job;
 
 static void
@@ -120,6 +130,19 @@ job_free (Job *job)
   g_free (job->log_path);
   g_object_unref (job->self);
   g_free (job);
+}
+
+static void
+sample_free (PxTrainSample *sample)
+{
+  if (sample == NULL)
+    return;
+  g_free (sample->clean);
+  g_free (sample->input);
+  g_free (sample->restored);
+  g_free (sample->crop2);
+  g_free (sample->pair);
+  g_free (sample);
 }
 
 static const char *
@@ -152,6 +175,12 @@ take_pending (PxTrainer *self)
   g_array_append_vals (self->points, self->pending->data, self->pending->len);
   g_array_set_size (self->pending, 0);
   self->flush_scheduled = FALSE;
+  if (self->pending_sample != NULL)
+    {
+      sample_free (self->sample);
+      self->sample = g_steal_pointer (&self->pending_sample);
+      g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_SAMPLE_STEP]);
+    }
   state = self->worker_state;
   self->step = self->worker_step;
   self->total_steps = self->worker_total;
@@ -359,6 +388,66 @@ trim_log (Job    *job,
   g_file_set_contents (job->log_path, kept->str, kept->len, NULL);
 }
 
+// Channel 0 of a normalised [3, side, side] crop as grey bytes.
+static guint8 *
+to_grey (const float *x,
+         int          side)
+{
+  guint8 *out = g_malloc ((gsize) side * side);
+
+  for (gsize i = 0; i < (gsize) side * side; i++)
+    out[i] = (guint8) (CLAMP (x[i] * PEAC_STD + PEAC_MEAN, 0, 1) * 255 + 0.5);
+  return out;
+}
+
+// Between two steps: one fresh crop pair from the session's images, through the student and
+// its restoration decoder, with the session's own sampling rules but a separate rng (the
+// run's stays untouched, so resuming remains bit-exact).
+static PxTrainSample *
+make_sample (Job  *job,
+             long  step)
+{
+  PeacObjective *o = peac_train_objective (job->session);
+  VitModel *student = peac_objective_student (o);
+  const VitConfig *vit = vit_config (student);
+  PeacParam *w = peac_params_find (peac_objective_heads (o, 0), "decoder.weight");
+  PeacParam *b = peac_params_find (peac_objective_heads (o, 0), "decoder.bias");
+  int G = vit->img_size / vit->patch_size, cell = vit->patch_size, S = G * cell;
+  int D = vit->embed_dim, K = cell * cell * 3;
+  const PeacGrey *image = &job->images[peac_rng_u64 (&job->sample_rng) % (guint64) job->n_images];
+  g_autofree float *tokens = g_new (float, (gsize) G * G * D);
+  g_autofree float *dec = g_new (float, (gsize) G * G * K);
+  g_autofree float *restored = g_new (float, (gsize) 3 * S * S);
+  PxTrainSample *sample;
+  PeacBatch batch;
+  char err[256];
+
+  if (w == NULL || b == NULL || peac_batch_alloc (&batch, 1, G, cell) != 0)
+    return NULL;
+  if (peac_batch_fill (&batch, 0, image->px, image->h, image->w, &job->obj, &job->sample_rng) != 0 ||
+      vit_forward (student, batch.x1s, 1, S, S, NULL, tokens, NULL, NULL, NULL, err, sizeof err) != 0)
+    {
+      peac_batch_free (&batch);
+      return NULL;
+    }
+  op_linear_forward (dec, tokens, w->data, b->data, G * G, D, K);
+  peac_pixel_shuffle_forward (restored, dec, 1, G, 3, cell);
+
+  sample = g_new0 (PxTrainSample, 1);
+  sample->grid = G;
+  sample->cell = cell;
+  sample->side = S;
+  sample->step = step;
+  sample->shuffled = batch.shuffled[0];
+  sample->clean = to_grey (batch.x1, S);
+  sample->input = to_grey (batch.x1s, S);
+  sample->restored = to_grey (restored, S);
+  sample->crop2 = to_grey (batch.x2, S);
+  sample->pair = g_memdup2 (batch.pair, sizeof (int) * G * G);
+  peac_batch_free (&batch);
+  return sample;
+}
+
 static void
 on_progress (void                    *user,
              const PeacTrainProgress *p)
@@ -373,6 +462,14 @@ on_progress (void                    *user,
   gboolean save = job->options.save_every > 0 && p->step % job->options.save_every == 0
                   && p->step < p->total_steps;
   long saved = -1;
+  PxTrainSample *sample = NULL;
+
+  // About once a second, so the sample costs a small share of a step on any model.
+  if (now - job->last_sample > G_USEC_PER_SEC || p->step == p->total_steps)
+    {
+      sample = make_sample (job, p->step);
+      job->last_sample = g_get_monotonic_time ();
+    }
 
   if (job->log != NULL)
     {
@@ -402,6 +499,11 @@ on_progress (void                    *user,
   self->worker_eta = steps_per_s > 0 ? (p->total_steps - p->step) / steps_per_s : -1;
   if (saved >= 0)
     self->worker_saved = saved;
+  if (sample != NULL)
+    {
+      sample_free (self->pending_sample);
+      self->pending_sample = sample;
+    }
   schedule_flush_locked (self);
 
   // Pausing: the session is between two steps here, so waiting costs nothing but time.
@@ -485,6 +587,11 @@ train_thread (gpointer data)
     }
   if (job->resume)
     trim_log (job, step, history);
+  job->images = images;
+  job->n_images = n;
+  peac_obj_defaults (&job->obj, &vit);
+  job->obj.max_shift = max_shift;
+  peac_rng_seed (&job->sample_rng, job->options.seed ^ 0x5eed5a3b1eULL);
   job->log = fopen (job->log_path, job->resume ? "a" : "w");
   if (job->log != NULL && !job->resume)
     fputs ("step,total,order,restore,global,local,lr,grad_norm\n", job->log);
@@ -571,6 +678,8 @@ px_trainer_finalize (GObject *object)
   g_cond_clear (&self->cond);
   g_array_unref (self->points);
   g_array_unref (self->pending);
+  sample_free (self->sample);
+  sample_free (self->pending_sample);
   g_free (self->message);
   g_free (self->worker_message);
   g_free (self->checkpoint);
@@ -628,6 +737,10 @@ px_trainer_get_property (GObject    *object,
       g_value_set_uint (value, self->points->len);
       break;
 
+    case PROP_SAMPLE_STEP:
+      g_value_set_long (value, self->sample != NULL ? self->sample->step : -1);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -662,6 +775,8 @@ px_trainer_class_init (PxTrainerClass *klass)
     g_param_spec_string ("checkpoint", NULL, NULL, NULL, flags);
   properties [PROP_N_POINTS] =
     g_param_spec_uint ("n-points", NULL, NULL, 0, G_MAXUINT, 0, flags);
+  properties [PROP_SAMPLE_STEP] =
+    g_param_spec_long ("sample-step", NULL, NULL, -1, G_MAXLONG, -1, flags);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -942,6 +1057,18 @@ px_trainer_get_points (PxTrainer *self)
 {
   g_return_val_if_fail (PX_IS_TRAINER (self), NULL);
   return self->points;
+}
+
+/**
+ * px_trainer_get_sample:
+ *
+ * Returns: (nullable): the latest crop pair with the student's input and restoration
+ */
+const PxTrainSample *
+px_trainer_get_sample (PxTrainer *self)
+{
+  g_return_val_if_fail (PX_IS_TRAINER (self), NULL);
+  return self->sample;
 }
 
 /**

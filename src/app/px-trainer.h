@@ -42,6 +42,18 @@ typedef struct {
   double total, order, restore, global, local;
 } PxLossPoint;
 
+// One training sample as the network saw it a moment ago: grey crops of side × side pixels.
+typedef struct {
+  int      grid, cell, side;
+  long     step;
+  gboolean shuffled;      // the student's crop 1 has its cells shuffled (else distorted)
+  guint8  *clean;         // crop 1
+  guint8  *input;         // the student's crop 1
+  guint8  *restored;      // the decoder's restoration of crop 1 from the student's tokens
+  guint8  *crop2;         // crop 2 (the teacher's)
+  int     *pair;          // [grid²]: crop-1 cell i ↔ crop-2 cell pair[i], or −1
+} PxTrainSample;
+
 #define PX_TYPE_TRAINER_STATE (px_trainer_state_get_type ())
 GType px_trainer_state_get_type (void) G_GNUC_CONST;
 
@@ -74,6 +86,7 @@ const char     *px_trainer_get_message        (PxTrainer             *self);
 const char     *px_trainer_get_checkpoint     (PxTrainer             *self);
 long            px_trainer_get_saved_step     (PxTrainer             *self);
 GArray         *px_trainer_get_points         (PxTrainer             *self);
+const PxTrainSample *px_trainer_get_sample    (PxTrainer             *self);
 gboolean        px_trainer_probe_checkpoint   (const char            *folder,
                                                long                  *step,
                                                long                  *total_steps);

@@ -3,7 +3,8 @@
 // GUI test of the training page under Xvfb, in a plain window and driven through its
 // train.* actions: a dataset folder of eight Hannover radiographs and one broken file is
 // scanned (8 usable, 1 unreadable and listed); a micro-preset run at 64 px starts, its
-// progress properties rise and the loss plot draws points; a pause stops the steps, the
+// progress properties rise, the loss plot draws points and the live sample's partner cells
+// hold identical pixels; a pause stops the steps, the
 // run continues, and a stop writes a checkpoint at the step reached, with a log.csv that
 // has exactly one finite row per step. The real `peac train --resume` (argv[1]) continues
 // that checkpoint; the page then offers the run for resuming and resumes it itself, and
@@ -308,6 +309,34 @@ test_run (void)
   g_assert_true (isfinite (g_array_index (px_trainer_get_points (trainer), PxLossPoint, 0).total));
   px_test_settle ();
   g_assert_cmpuint (px_loss_plot_get_n_drawn (px_train_page_get_loss_plot (page)), >, 0);
+  // The live sample: partner cells of the two crops hold the same pixels, and the student's
+  // restoration is an image, not a constant.
+  {
+    const PxTrainSample *sample = px_trainer_get_sample (trainer);
+    int n_pairs = 0, G, c;
+    guint8 lo = 255, hi = 0;
+
+    g_assert_nonnull (sample);
+    G = sample->grid;
+    c = sample->cell;
+    g_assert_cmpint (G, ==, 4);
+    g_assert_cmpint (sample->side, ==, 64);
+    for (int i = 0; i < G * G; i++)
+      {
+        int j = sample->pair[i];
+
+        if (j < 0)
+          continue;
+        n_pairs++;
+        for (int y = 0; y < c; y++)
+          g_assert_cmpmem (sample->clean + ((i / G) * c + y) * sample->side + (i % G) * c, c,
+                           sample->crop2 + ((j / G) * c + y) * sample->side + (j % G) * c, c);
+      }
+    g_assert_cmpint (n_pairs, >, 0);
+    for (int i = 0; i < sample->side * sample->side; i++)
+      lo = MIN (lo, sample->restored[i]), hi = MAX (hi, sample->restored[i]);
+    g_assert_cmpint (hi, >, lo);
+  }
   // A checkpoint exists from step 5, so the model can be used mid-run.
   g_assert_cmpint (px_trainer_get_saved_step (trainer), >=, 5);
 
