@@ -53,6 +53,7 @@ struct _PxTrainPage
   GtkAdjustment  *threads;
   GtkAdjustment  *save_every;
   AdwActionRow   *folder_row;
+  AdwActionRow   *steps_row;
   AdwActionRow   *resume_row;
   GtkProgressBar *progress_bar;
   GtkLabel       *message_label;
@@ -119,6 +120,20 @@ probe_folder (PxTrainPage *self)
   update_actions (self);
 }
 
+// Steps in epochs over the dataset, for those who think in epochs.
+static void
+update_epochs (PxTrainPage *self)
+{
+  g_autofree char *text = NULL;
+
+  if (self->usable->len > 0)
+    /* Translators: how many passes over the dataset the steps make */
+    text = g_strdup_printf (_("About %.1f epochs of this dataset"),
+                            gtk_adjustment_get_value (self->steps) *
+                            gtk_adjustment_get_value (self->batch) / self->usable->len);
+  adw_action_row_set_subtitle (self->steps_row, text != NULL ? text : "");
+}
+
 static void
 update_dataset (PxTrainPage *self)
 {
@@ -161,6 +176,7 @@ update_dataset (PxTrainPage *self)
     gtk_label_set_text (self->unreadable_label, list->str);
     gtk_widget_set_visible (GTK_WIDGET (self->unreadable_row), self->unreadable->len > 0);
   }
+  update_epochs (self);
   update_actions (self);
 }
 
@@ -667,6 +683,7 @@ px_train_page_class_init (PxTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, threads);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, save_every);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, folder_row);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, steps_row);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, resume_row);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, message_label);
@@ -710,6 +727,8 @@ px_train_page_init (PxTrainPage *self)
   g_signal_connect_swapped (self->trainer, "finished", G_CALLBACK (on_finished), self);
   g_signal_connect_swapped (self->trainer, "notify::sample-step", G_CALLBACK (on_sample_changed), self);
   gtk_drawing_area_set_draw_func (self->sample_area, draw_sample, self, NULL);
+  g_signal_connect_swapped (self->steps, "value-changed", G_CALLBACK (update_epochs), self);
+  g_signal_connect_swapped (self->batch, "value-changed", G_CALLBACK (update_epochs), self);
 
   px_train_page_set_checkpoint_folder (self, folder);
   update_dataset (self);

@@ -294,6 +294,8 @@ test_run (void)
   options.threads = 2;
   options.save_every = 5;
   px_train_page_set_options (page, &options);
+  // 400 steps of 2 images over 8 radiographs.
+  g_assert_true (px_test_labels_contain (widget, "About 100.0 epochs of this dataset"));
 
   probe_start (&probe);
   g_assert_true (gtk_widget_activate_action (widget, "train.start", NULL));
