@@ -85,8 +85,9 @@ update_actions (PxTrainPage *self)
   gboolean active = px_trainer_get_active (self->trainer);
   gboolean ready = !active && self->scanning == 0 && self->usable->len > 0 &&
                    self->checkpoint_folder != NULL;
-  gboolean have_checkpoint = px_trainer_get_saved_step (self->trainer) >= 0 ||
-                             (!active && self->can_resume);
+  // During a run the folder cannot change; between runs it is probed when it does.
+  gboolean have_checkpoint = active ? px_trainer_get_saved_step (self->trainer) >= 0
+                                    : self->can_resume;
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.start", ready);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.resume-checkpoint", ready && self->can_resume);

@@ -946,11 +946,14 @@ px_trainer_cancel (PxTrainer *self)
 {
   g_return_if_fail (PX_IS_TRAINER (self));
 
-  if (self->thread == NULL)
+  if (self->thread == NULL || self->abort_flag)
     return;
   g_mutex_lock (&self->lock);
   self->abort_flag = 1;
-  self->worker_state = PX_TRAINER_STOPPING;
+  // The worker may have posted its final state already; that one stands.
+  if (self->worker_state == PX_TRAINER_LOADING || self->worker_state == PX_TRAINER_RUNNING ||
+      self->worker_state == PX_TRAINER_PAUSED)
+    self->worker_state = PX_TRAINER_STOPPING;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
   self->state = PX_TRAINER_STOPPING;
