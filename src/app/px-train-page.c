@@ -3,7 +3,7 @@
 // PxTrainPage puts a PxTrainer on screen. Dataset folders are walked by px-folder-scan and
 // every candidate is then opened once in a worker, so the page can say how many files are
 // usable and list the unreadable ones with the reason before a run starts. The run's
-// settings are plain spin buttons and a preset; the trainer's properties drive the progress
+// settings are plain spin buttons and a preset, or a ViT model file to fine-tune; the trainer's properties drive the progress
 // bar, the message, the loss plot and the live sample (both crops with their matched cells,
 // the student's input and its restoration), all on the main thread. The checkpoint folder is
 // probed for an earlier run, which can be resumed with its own stored settings. "Use This
@@ -54,6 +54,8 @@ struct _PxTrainPage
   GtkAdjustment  *save_every;
   AdwActionRow   *folder_row;
   AdwActionRow   *steps_row;
+  AdwActionRow   *init_row;
+  char           *init_from;
   AdwActionRow   *resume_row;
   GtkProgressBar *progress_bar;
   GtkLabel       *message_label;
@@ -64,6 +66,12 @@ struct _PxTrainPage
 };
 
 G_DEFINE_FINAL_TYPE (PxTrainPage, px_train_page, GTK_TYPE_WIDGET)
+
+enum {
+  CHOOSE_DATASET,
+  CHOOSE_CHECKPOINTS,
+  CHOOSE_INIT,
+};
 
 typedef struct {
   GPtrArray *usable;
@@ -101,6 +109,8 @@ update_actions (PxTrainPage *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.clear-folders",
                                  !active && self->folders->len > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.choose-folder", !active);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.choose-init", !active);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.clear-init", !active && self->init_from != NULL);
 }
 
 static void
@@ -550,7 +560,7 @@ on_folder_chosen (GtkNativeDialog *dialog,
                   gpointer         data)
 {
   PxTrainPage *self = data;
-  gboolean checkpoints = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "px-checkpoints"));
+  int mode = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "px-mode"));
 
   if (response == GTK_RESPONSE_ACCEPT)
     {
@@ -559,8 +569,10 @@ on_folder_chosen (GtkNativeDialog *dialog,
       G_GNUC_END_IGNORE_DEPRECATIONS
       g_autofree char *path = g_file_get_path (file);
 
-      if (checkpoints && path != NULL)
+      if (mode == CHOOSE_CHECKPOINTS && path != NULL)
         px_train_page_set_checkpoint_folder (self, path);
+      else if (mode == CHOOSE_INIT && path != NULL)
+        px_train_page_set_init_from (self, path);
       else if (path != NULL)
         px_train_page_add_folder (self, file);
     }
@@ -571,19 +583,21 @@ on_folder_chosen (GtkNativeDialog *dialog,
 
 static void
 choose_folder (PxTrainPage *self,
-               gboolean     checkpoints)
+               int          mode)
 {
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   GtkFileChooserNative *dialog;
+  const char *title = mode == CHOOSE_CHECKPOINTS ? _("Checkpoint Folder")
+                    : mode == CHOOSE_INIT ? _("Model to Fine-Tune") : _("Add Dataset Folder");
 
   G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-  dialog = gtk_file_chooser_native_new (checkpoints ? _("Checkpoint Folder") : _("Add Dataset Folder"),
-                                        GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                        GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+  dialog = gtk_file_chooser_native_new (title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                        mode == CHOOSE_INIT ? GTK_FILE_CHOOSER_ACTION_OPEN
+                                                            : GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
                                         _("_Select"), _("_Cancel"));
   G_GNUC_END_IGNORE_DEPRECATIONS
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
-  g_object_set_data (G_OBJECT (dialog), "px-checkpoints", GINT_TO_POINTER (checkpoints));
+  g_object_set_data (G_OBJECT (dialog), "px-mode", GINT_TO_POINTER (mode));
   g_signal_connect (dialog, "response", G_CALLBACK (on_folder_chosen), g_object_ref (self));
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
@@ -593,7 +607,7 @@ add_folder_action (GtkWidget  *widget,
                    const char *action_name,
                    GVariant   *parameter)
 {
-  choose_folder (PX_TRAIN_PAGE (widget), FALSE);
+  choose_folder (PX_TRAIN_PAGE (widget), CHOOSE_DATASET);
 }
 
 static void
@@ -601,7 +615,23 @@ choose_folder_action (GtkWidget  *widget,
                       const char *action_name,
                       GVariant   *parameter)
 {
-  choose_folder (PX_TRAIN_PAGE (widget), TRUE);
+  choose_folder (PX_TRAIN_PAGE (widget), CHOOSE_CHECKPOINTS);
+}
+
+static void
+choose_init_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  choose_folder (PX_TRAIN_PAGE (widget), CHOOSE_INIT);
+}
+
+static void
+clear_init_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  px_train_page_set_init_from (PX_TRAIN_PAGE (widget), NULL);
 }
 
 static void
@@ -653,6 +683,7 @@ px_train_page_finalize (GObject *object)
   g_ptr_array_unref (self->usable);
   g_ptr_array_unref (self->unreadable);
   g_free (self->checkpoint_folder);
+  g_free (self->init_from);
 
   G_OBJECT_CLASS (px_train_page_parent_class)->finalize (object);
 }
@@ -685,6 +716,7 @@ px_train_page_class_init (PxTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, save_every);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, folder_row);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, steps_row);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, init_row);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, resume_row);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, message_label);
@@ -702,6 +734,8 @@ px_train_page_class_init (PxTrainPageClass *klass)
   gtk_widget_class_install_action (widget_class, "train.add-folder", NULL, add_folder_action);
   gtk_widget_class_install_action (widget_class, "train.clear-folders", NULL, clear_folders_action);
   gtk_widget_class_install_action (widget_class, "train.choose-folder", NULL, choose_folder_action);
+  gtk_widget_class_install_action (widget_class, "train.choose-init", NULL, choose_init_action);
+  gtk_widget_class_install_action (widget_class, "train.clear-init", NULL, clear_init_action);
 }
 
 static void
@@ -832,6 +866,7 @@ px_train_page_set_options (PxTrainPage          *self,
   gtk_adjustment_set_value (self->seed, (double) options->seed);
   gtk_adjustment_set_value (self->threads, options->threads);
   gtk_adjustment_set_value (self->save_every, options->save_every);
+  px_train_page_set_init_from (self, options->init_from);
 }
 
 void
@@ -840,6 +875,7 @@ px_train_page_get_options (PxTrainPage    *self,
 {
   g_return_if_fail (PX_IS_TRAIN_PAGE (self));
 
+  // options->init_from points into the page: valid until the page changes it.
   px_trainer_options_defaults (options);
   options->preset = (PxTrainPreset) adw_combo_row_get_selected (self->preset_row);
   // The ViT needs whole patches.
@@ -850,6 +886,23 @@ px_train_page_get_options (PxTrainPage    *self,
   options->seed = (guint64) gtk_adjustment_get_value (self->seed);
   options->threads = (int) gtk_adjustment_get_value (self->threads);
   options->save_every = (int) gtk_adjustment_get_value (self->save_every);
+  options->init_from = self->init_from;
+}
+
+/**
+ * px_train_page_set_init_from:
+ * @path: (nullable): a ViT model file to fine-tune, or %NULL for random weights
+ */
+void
+px_train_page_set_init_from (PxTrainPage *self,
+                             const char  *path)
+{
+  g_return_if_fail (PX_IS_TRAIN_PAGE (self));
+
+  g_free (self->init_from);
+  self->init_from = g_strdup (path);
+  adw_action_row_set_subtitle (self->init_row, path != NULL ? path : _("Random weights"));
+  update_actions (self);
 }
 
 /**

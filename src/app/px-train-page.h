@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// PxTrainPage: training a PEAC model from the app — dataset folders, the run's settings,
-// start, pause, continue and stop, progress with ETA and images/s, live loss curves,
-// checkpoints, resuming an earlier run, and making a checkpoint the model in use.
+// PxTrainPage: training a PEAC model from the app, from scratch or fine-tuning a ViT model
+// file — dataset folders, the run's settings, start, pause, continue and stop, progress
+// with ETA and images/s, a live sample, loss curves, checkpoints, resuming an earlier run,
+// and making a checkpoint the model in use.
 #pragma once
 
 #include <gtk/gtk.h>
@@ -32,6 +33,8 @@ void        px_train_page_set_options           (PxTrainPage          *self,
                                                  const PxTrainOptions *options);
 void        px_train_page_get_options           (PxTrainPage          *self,
                                                  PxTrainOptions       *options);
+void        px_train_page_set_init_from         (PxTrainPage          *self,
+                                                 const char           *path);
 gboolean    px_train_page_get_can_resume        (PxTrainPage          *self);
 gboolean    px_train_page_confirm_close         (PxTrainPage          *self);
 PxTrainer  *px_train_page_get_trainer           (PxTrainPage          *self);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "model.h"
 #include "ops.h"
 #include "peac-loss.h"
 #include "preprocess.h"
@@ -116,15 +117,19 @@ typedef struct {
   PeacObjConfig     obj;
   PeacRng           sample_rng;
   gint64            last_sample;
+  PeacModel        *init;          // fine-tuning: the model whose weights start the run
 } Job;
 
 static void
 job_free (Job *job)
 {
+  g_free ((char *) job->options.init_from);
   if (job->session != NULL)
     peac_train_free (job->session);
   if (job->log != NULL)
     fclose (job->log);
+  if (job->init != NULL)
+    peac_model_free (job->init);
   g_strfreev (job->paths);
   g_free (job->checkpoint);
   g_free (job->log_path);
@@ -299,6 +304,11 @@ run_geometry (Job        *job,
                                                preset_config (job->options.preset));
       PeacObjConfig obj;
 
+      if (job->init != NULL)
+        {
+          g_free (json);
+          json = g_strdup (peac_model_config_json (job->init));
+        }
       if (vit_config_parse (vit, json, err, errlen) != 0)
         return FALSE;
       peac_obj_defaults (&obj, vit);
@@ -329,6 +339,34 @@ run_geometry (Job        *job,
   json_decref (state);
   peac_st_close (st);
   return ok;
+}
+
+// Fine-tuning: every backbone weight of the new session's student and teacher is taken from
+// the model file; the heads stay freshly initialised. Fails unless every tensor matches.
+static gboolean
+copy_init_weights (Job   *job,
+                   char  *err,
+                   gsize  errlen)
+{
+  PeacObjective *o = peac_train_objective (job->session);
+  PeacParams *from = peac_model_params (job->init);
+  PeacParams *to[2] = { vit_params (peac_objective_student (o)), vit_params (peac_objective_teacher (o)) };
+
+  for (int k = 0; k < 2; k++)
+    for (int i = 0; i < to[k]->n; i++)
+      {
+        PeacParam *dst = &to[k]->list[i];
+        PeacParam *src = peac_params_find (from, dst->name);
+
+        if (src == NULL || src->numel != dst->numel)
+          {
+            g_snprintf (err, errlen, _("%s has no tensor %s of the right shape"),
+                        job->options.init_from, dst->name);
+            return FALSE;
+          }
+        memcpy (dst->data, src->data, dst->numel * sizeof (float));
+      }
+  return TRUE;
 }
 
 // A radiograph squeezed to side × side grey in [0, 1], as the network's preprocessing
@@ -543,6 +581,21 @@ train_thread (gpointer data)
   // the window still gets the CPU when it needs it (Linux: nice is per thread, and the
   // engine's pool threads started from here inherit it).
   setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 10);
+  if (job->options.init_from != NULL && !job->resume)
+    {
+      job->init = peac_model_load (job->options.init_from, err, sizeof err);
+      if (job->init != NULL && peac_model_arch (job->init) != PEAC_ARCH_VIT)
+        {
+          g_snprintf (err, sizeof err, _("%s is not a ViT: only ViT models can be fine-tuned"),
+                      job->options.init_from);
+          g_clear_pointer (&job->init, peac_model_free);
+        }
+      if (job->init == NULL)
+        {
+          message = g_strdup (err);
+          goto out;
+        }
+    }
   if (!run_geometry (job, &vit, &max_shift, &step, &total, err, sizeof err))
     {
       message = g_strdup (err);
@@ -580,7 +633,7 @@ train_thread (gpointer data)
       config.opt.lr = job->options.lr;
       job->session = peac_train_new (&config, images, n, err, sizeof err);
     }
-  if (job->session == NULL)
+  if (job->session == NULL || (job->init != NULL && !copy_init_weights (job, err, sizeof err)))
     {
       message = g_strdup (err);
       goto out;
@@ -862,6 +915,7 @@ px_trainer_start (PxTrainer             *self,
   job = g_new0 (Job, 1);
   job->self = g_object_ref (self);
   job->options = *options;
+  job->options.init_from = g_strdup (options->init_from);
   job->paths = g_new0 (char *, paths->len + 1);
   for (guint i = 0; i < paths->len; i++)
     job->paths[i] = g_strdup (g_ptr_array_index (paths, i));

@@ -35,6 +35,8 @@ typedef struct {
   guint64       seed;
   int           threads;      // 0: all cores
   int           save_every;   // steps between checkpoints; 0: only at the end
+  const char   *init_from;    // a ViT model file whose (teacher) weights start both branches,
+                              // its configuration replacing preset and image size; NULL: random
 } PxTrainOptions;
 
 typedef struct {

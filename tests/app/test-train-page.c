@@ -13,7 +13,8 @@
 // A diverging run stops with a message and leaves the checkpoint of its last finite step.
 // Closing the window during a run asks whether to keep training or stop (with a checkpoint);
 // quitting stops the run and waits for its checkpoint. A run stopped and resumed on the
-// page ends with a checkpoint byte-identical to an uninterrupted one.
+// page ends with a checkpoint byte-identical to an uninterrupted one. Fine-tuning starts
+// from a model file's teacher weights.
 #include "config.h"
 
 #include <adwaita.h>
@@ -21,6 +22,7 @@
 #include <math.h>
 #include <sys/wait.h>
 
+#include "model.h"
 #include "px-application.h"
 #include "px-test-util.h"
 #include "px-train-page.h"
@@ -633,6 +635,89 @@ test_resume_identical (void)
   assert_log_intact (dir_b, 12);
 }
 
+static double
+max_difference (const char *a,
+                const char *b,
+                const char *tensor)
+{
+  char err[256];
+  PeacModel *ma = peac_model_load (a, err, sizeof err);
+  PeacModel *mb = peac_model_load (b, err, sizeof err);
+  PeacParam *pa, *pb;
+  double worst = 0;
+
+  g_assert_nonnull (ma);
+  g_assert_nonnull (mb);
+  pa = peac_params_find (peac_model_params (ma), tensor);
+  pb = peac_params_find (peac_model_params (mb), tensor);
+  g_assert_nonnull (pa);
+  g_assert_nonnull (pb);
+  g_assert_cmpuint (pa->numel, ==, pb->numel);
+  for (size_t i = 0; i < pa->numel; i++)
+    worst = MAX (worst, fabs (pa->data[i] - pb->data[i]));
+  peac_model_free (ma);
+  peac_model_free (mb);
+  return worst;
+}
+
+// Fine-tuning: a one-step run at a tiny learning rate from the stopped run's checkpoint
+// keeps its teacher's weights (EMA of a barely moved student), while a run from scratch
+// with the same seed has others; the model file's configuration wins over the preset.
+static void
+test_fine_tune (void)
+{
+  g_autofree char *dataset = g_build_filename (tmp_dir, "dataset", NULL);
+  g_autofree char *init = g_build_filename (tmp_dir, "straight", PX_TRAINER_CHECKPOINT_NAME, NULL);
+  g_autofree char *dir_tuned = g_build_filename (tmp_dir, "tuned", NULL);
+  g_autofree char *dir_fresh = g_build_filename (tmp_dir, "fresh", NULL);
+  g_autofree char *tuned = g_build_filename (dir_tuned, PX_TRAINER_CHECKPOINT_NAME, NULL);
+  g_autofree char *fresh = g_build_filename (dir_fresh, PX_TRAINER_CHECKPOINT_NAME, NULL);
+  g_autoptr(PxTrainer) trainer = px_trainer_new ();
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  PxTrainOptions options;
+  double kept, other;
+
+  if (!g_file_test (init, G_FILE_TEST_IS_REGULAR))
+    {
+      g_test_skip ("no checkpoint (the resume test was skipped)");
+      return;
+    }
+  {
+    g_autoptr(GDir) dir = g_dir_open (dataset, 0, NULL);
+    const char *name;
+
+    while ((name = g_dir_read_name (dir)))
+      if (g_str_has_suffix (name, ".png") && !g_str_equal (name, "broken.png"))
+        g_ptr_array_add (paths, g_build_filename (dataset, name, NULL));
+  }
+  px_trainer_options_defaults (&options);
+  options.img_size = 224;  // the file's 64 must win
+  options.steps = 1;
+  options.batch = 2;
+  options.threads = 2;
+  options.lr = 1e-6;
+  options.seed = 7;
+  options.init_from = init;
+  run_to_end (trainer, &options, paths, dir_tuned, FALSE, 0);
+  g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_DONE);
+  options.init_from = NULL;
+  options.img_size = 64;
+  run_to_end (trainer, &options, paths, dir_fresh, FALSE, 0);
+  g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_DONE);
+
+  kept = max_difference (init, tuned, "blocks.0.attn.qkv.weight");
+  other = max_difference (init, fresh, "blocks.0.attn.qkv.weight");
+  g_test_message ("teacher qkv weights: fine-tuned differ by %.2g, fresh by %.2g", kept, other);
+  g_assert_cmpfloat (kept, <, 1e-3);
+  g_assert_cmpfloat (other, >, 1e-2);
+
+  // A file that is not a model fails with its name in the message.
+  options.init_from = dataset;
+  run_to_end (trainer, &options, paths, dir_fresh, FALSE, 0);
+  g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_FAILED);
+  g_assert_nonnull (strstr (px_trainer_get_message (trainer), "dataset"));
+}
+
 // Quitting (the application's shutdown) during a run stops it and waits for its checkpoint.
 // Runs last: the application is shut down for good.
 static void
@@ -709,6 +794,7 @@ main (int   argc,
   g_test_add_func ("/train-page/nan-keeps-checkpoint", test_nan_keeps_checkpoint);
   g_test_add_func ("/train-page/close-asks", test_close_asks);
   g_test_add_func ("/train-page/resume-identical", test_resume_identical);
+  g_test_add_func ("/train-page/fine-tune", test_fine_tune);
   g_test_add_func ("/train-page/quit-saves", test_quit_saves);
 
   ret = g_test_run ();
