@@ -2,8 +2,8 @@
 //
 // test-verify: `peac verify-reference` on every fixture in $PEAC_SHARED_DIR/reference
 // (each must pass: activations and outputs within 1e-4 · max(1, max|ref|) of real timm),
-// and on a copy of vit_micro with one weight perturbed, which must fail — so the check
-// can fail at all. Calls the command's function in-process.
+// and on copies of vit_micro with one weight or one reference gradient perturbed, which
+// must fail — so the check can fail at all. Calls the command's function in-process.
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -57,9 +57,10 @@ run_fixture (gconstpointer data)
   g_assert_cmpint (rc, ==, 0);
 }
 
-// Copies vit_micro with param.blocks.1.mlp.fc2.bias shifted by 1e-2 in one entry.
-static void
-test_detects_error (void)
+// Writes a copy of vit_micro with `name`[index] += delta (no change when name is NULL) and
+// returns verify-reference's exit status on it.
+static int
+verify_perturbed (const char *name, size_t index, float delta)
 {
   g_autofree char *src = g_strdup_printf ("%s/vit_micro.safetensors", refdir);
   char err[512];
@@ -75,29 +76,58 @@ test_detects_error (void)
         continue;
       bufs[n] = g_new (float, e->numel ? e->numel : 1);
       g_assert_cmpint (peac_st_read_f32 (st, e, bufs[n], err, sizeof err), ==, 0);
-      if (strcmp (e->name, "param.blocks.1.mlp.fc2.bias") == 0)
-        bufs[n][3] += 1e-2f, hit = 1;
+      if (name && strcmp (e->name, name) == 0)
+        {
+          g_assert_cmpuint (index, <, e->numel);
+          bufs[n][index] += delta, hit = 1;
+        }
       t[n] = (PeacStWrite) { e->name, e->ndim, e->shape, bufs[n], PEAC_DT_F32 };
       n++;
     }
-  g_assert_true (hit);
+  g_assert_true (hit || !name);
   const char *meta[2 * 8 + 1] = { 0 };
   for (int i = 0; i < st->n_meta && i < 8; i++)
     meta[2 * i] = st->meta_keys[i], meta[2 * i + 1] = st->meta_vals[i];
   g_autofree char *dir = g_dir_make_tmp ("peac-verify-XXXXXX", NULL);
   g_autofree char *dst = g_build_filename (dir, "perturbed.safetensors", NULL);
   g_assert_cmpint (peac_st_write (dst, t, n, meta, err, sizeof err), ==, 0);
-  char *argv[] = { "verify-reference", dst, NULL };
-  g_assert_cmpint (verify (2, argv), ==, 1);
-  // A file that is not a fixture: exit status 2.
-  g_assert_cmpint (g_file_set_contents (dst, "nonsense", -1, NULL), ==, TRUE);
-  g_assert_cmpint (verify (2, argv), ==, 2);
+  char *argv[] = { "verify-reference", "--threads", "2", dst, NULL };
+  int rc = verify (4, argv);
   g_unlink (dst);
   g_rmdir (dir);
   for (int i = 0; i < n; i++)
     g_free (bufs[i]);
   g_free (bufs), g_free (t);
   peac_st_close (st);
+  return rc;
+}
+
+// A weight shifted by 1e-2 in one entry changes the activations beyond 1e-4: exit 1.
+// A file that is not a fixture: exit 2.
+static void
+test_detects_error (void)
+{
+  g_assert_cmpint (verify_perturbed ("param.blocks.1.mlp.fc2.bias", 3, 1e-2f), ==, 1);
+
+  g_autofree char *dir = g_dir_make_tmp ("peac-verify-XXXXXX", NULL);
+  g_autofree char *dst = g_build_filename (dir, "nonsense.safetensors", NULL);
+  g_assert_true (g_file_set_contents (dst, "nonsense", -1, NULL));
+  char *argv[] = { "verify-reference", dst, NULL };
+  g_assert_cmpint (verify (2, argv), ==, 2);
+  g_unlink (dst);
+  g_rmdir (dir);
+}
+
+// The gradient half: the exact copy passes (every grad.* within 1e-3 · max(1, max|ref|)),
+// and a shifted reference gradient fails. max|grad.blocks.0.norm1.weight| ≈ 0.37, so a
+// 0.01 shift is a relative error of 1e-2 > 1e-3; grad.input's largest entry is ≈ 1.7.
+static void
+test_detects_gradient_error (void)
+{
+  g_assert_cmpint (verify_perturbed (NULL, 0, 0.0f), ==, 0);
+  g_assert_cmpint (verify_perturbed ("grad.blocks.0.norm1.weight", 5, 0.01f), ==, 1);
+  g_assert_cmpint (verify_perturbed ("grad.input", 1000, 0.01f), ==, 1);
+  g_assert_cmpint (verify_perturbed ("grad.pos_embed", 64 * 100 + 3, 0.05f), ==, 1);
 }
 
 int
@@ -118,5 +148,6 @@ main (int argc, char **argv)
       g_test_add_data_func (p, fixtures[i], run_fixture);
     }
   g_test_add_func ("/verify/detects-error", test_detects_error);
+  g_test_add_func ("/verify/detects-gradient-error", test_detects_gradient_error);
   return g_test_run ();
 }
