@@ -50,6 +50,7 @@ struct _PxWindow
   PxCorrespondencePage *correspondence_page;
   PxEmbeddingMapPage   *embedding_map_page;
   PxGridMatchingPage   *grid_matching_page;
+  PxTrainPage          *train_page;
   GFile                *focus_file;   // a map point to show once its image is open
   double                focus_x, focus_y;
   GtkLabel             *model_name_label;
@@ -728,6 +729,10 @@ px_window_close_request (GtkWindow *window)
   PxWindow *self = PX_WINDOW (window);
   int width, height;
 
+  // A training run asks first whether to stop (with a checkpoint) or keep training.
+  if (px_train_page_confirm_close (self->train_page))
+    return TRUE;
+
   g_cancellable_cancel (self->cancellable);
 
   gtk_window_get_default_size (window, &width, &height);
@@ -866,6 +871,7 @@ px_window_class_init (PxWindowClass *klass)
   g_type_ensure (PX_TYPE_CORRESPONDENCE_PAGE);
   g_type_ensure (PX_TYPE_EMBEDDING_MAP_PAGE);
   g_type_ensure (PX_TYPE_GRID_MATCHING_PAGE);
+  g_type_ensure (PX_TYPE_TRAIN_PAGE);
 
   px_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class, "/org/peac/Explorer/px-window.ui");
@@ -875,6 +881,7 @@ px_window_class_init (PxWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PxWindow, correspondence_page);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, embedding_map_page);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, grid_matching_page);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, train_page);
   gtk_widget_class_bind_template_callback (widget_class, on_open_point);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, model_name_label);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, model_description_label);
@@ -937,6 +944,7 @@ px_window_init (PxWindow *self)
   px_embedding_map_page_set_embedder (self->embedding_map_page, self->embedder);
   px_grid_matching_page_set_studies (self->grid_matching_page, G_LIST_MODEL (self->studies));
   px_grid_matching_page_set_embedder (self->grid_matching_page, self->embedder);
+  px_train_page_set_embedder (self->train_page, self->embedder);
   px_embedding_map_page_set_correspondence_page (self->embedding_map_page, self->correspondence_page);
   g_object_bind_property (self, "privacy", self->embedding_map_page, "privacy", G_BINDING_SYNC_CREATE);
 
@@ -1079,6 +1087,18 @@ px_window_get_grid_matching_page (PxWindow *self)
 {
   g_return_val_if_fail (PX_IS_WINDOW (self), NULL);
   return self->grid_matching_page;
+}
+
+/**
+ * px_window_get_train_page:
+ *
+ * Returns: (transfer none): the training page
+ */
+PxTrainPage *
+px_window_get_train_page (PxWindow *self)
+{
+  g_return_val_if_fail (PX_IS_WINDOW (self), NULL);
+  return self->train_page;
 }
 
 /**

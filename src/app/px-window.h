@@ -11,6 +11,7 @@
 #include "px-embedder.h"
 #include "px-embedding-map-page.h"
 #include "px-grid-matching-page.h"
+#include "px-train-page.h"
 #include "px-viewer.h"
 
 G_BEGIN_DECLS
@@ -31,6 +32,7 @@ PxEmbedder *px_window_get_embedder (PxWindow       *self);
 PxCorrespondencePage *px_window_get_correspondence_page (PxWindow *self);
 PxEmbeddingMapPage   *px_window_get_embedding_map_page  (PxWindow *self);
 PxGridMatchingPage   *px_window_get_grid_matching_page  (PxWindow *self);
+PxTrainPage          *px_window_get_train_page          (PxWindow *self);
 void        px_window_open_model   (PxWindow       *self,
                                     GFile          *file);
 void        px_window_show_page    (PxWindow       *self,
