@@ -14,7 +14,8 @@
 // Closing the window during a run asks whether to keep training or stop (with a checkpoint);
 // quitting stops the run and waits for its checkpoint. A run stopped and resumed on the
 // page ends with a checkpoint byte-identical to an uninterrupted one. Fine-tuning starts
-// from a model file's teacher weights.
+// from a model file's teacher weights. In the window, the page swaps the model in use and
+// the window's close asks first.
 #include "config.h"
 
 #include <adwaita.h>
@@ -26,6 +27,7 @@
 #include "px-application.h"
 #include "px-test-util.h"
 #include "px-train-page.h"
+#include "px-window.h"
 
 #define N_IMAGES 8
 
@@ -718,6 +720,74 @@ test_fine_tune (void)
   g_assert_nonnull (strstr (px_trainer_get_message (trainer), "dataset"));
 }
 
+static gboolean
+model_named (gpointer data)
+{
+  PxModel *model = px_embedder_get_model (px_window_get_embedder (data));
+
+  return model != NULL && g_str_equal (px_model_get_name (model), PX_TRAINER_CHECKPOINT_NAME);
+}
+
+// In the window: the page is in the view stack, "Use This Model" swaps the window's model
+// in use, and closing the window during a run asks first.
+static void
+test_in_window (void)
+{
+  g_autofree char *dataset = g_build_filename (tmp_dir, "dataset", NULL);
+  g_autofree char *ckpt_dir = g_build_filename (tmp_dir, "straight", NULL);
+  g_autofree char *run_dir = g_build_filename (tmp_dir, "window", NULL);
+  g_autoptr(GFile) folder = g_file_new_for_path (dataset);
+  GtkApplication *app = GTK_APPLICATION (g_application_get_default ());
+  PxWindow *window;
+  PxTrainPage *page;
+  g_autoptr(PxTrainer) trainer = NULL;  // outlives the window
+  PxTrainOptions options;
+  StepWait wait;
+
+  if (!g_file_test (ckpt_dir, G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("no checkpoint (the resume test was skipped)");
+      return;
+    }
+  g_application_activate (G_APPLICATION (app));
+  window = PX_WINDOW (gtk_application_get_active_window (app));
+  g_assert_true (PX_IS_WINDOW (window));
+  gtk_window_present (GTK_WINDOW (window));
+  page = px_window_get_train_page (window);
+  g_assert_true (PX_IS_TRAIN_PAGE (page));
+  trainer = g_object_ref (px_train_page_get_trainer (page));
+  px_window_show_page (window, "training");
+  px_test_settle ();
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (page)));
+
+  px_train_page_set_checkpoint_folder (page, ckpt_dir);
+  g_assert_true (px_train_page_get_can_resume (page));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "train.use-model", NULL));
+  g_assert_true (px_test_wait_for (model_named, window, 60));
+  g_assert_true (px_model_get_trained (px_embedder_get_model (px_window_get_embedder (window))));
+
+  px_train_page_set_checkpoint_folder (page, run_dir);
+  px_train_page_add_folder (page, folder);
+  g_assert_true (px_test_wait_for (scan_done, page, 60));
+  px_trainer_options_defaults (&options);
+  options.img_size = 64;
+  options.steps = 400;
+  options.batch = 2;
+  options.threads = 2;
+  px_train_page_set_options (page, &options);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "train.start", NULL));
+  wait = (StepWait) { trainer, 2 };
+  g_assert_true (px_test_wait_for (step_reached, &wait, 60));
+  gtk_window_close (GTK_WINDOW (window));
+  g_assert_true (px_test_wait_for (dialog_shown, NULL, 10));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
+  adw_message_dialog_response (find_dialog (), "stop");
+  g_assert_true (px_test_wait_for (is_finished, trainer, 60));
+  g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_CANCELLED);
+  g_assert_true (px_trainer_probe_checkpoint (run_dir, NULL, NULL));
+  px_test_settle ();
+}
+
 // Quitting (the application's shutdown) during a run stops it and waits for its checkpoint.
 // Runs last: the application is shut down for good.
 static void
@@ -795,6 +865,7 @@ main (int   argc,
   g_test_add_func ("/train-page/close-asks", test_close_asks);
   g_test_add_func ("/train-page/resume-identical", test_resume_identical);
   g_test_add_func ("/train-page/fine-tune", test_fine_tune);
+  g_test_add_func ("/train-page/in-window", test_in_window);
   g_test_add_func ("/train-page/quit-saves", test_quit_saves);
 
   ret = g_test_run ();
