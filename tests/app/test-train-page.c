@@ -10,7 +10,8 @@
 // that checkpoint; the page then offers the run for resuming and resumes it itself, and
 // "Use This Model" makes the checkpoint's teacher the embedder's model. A 5 ms timeout on
 // the main loop reports the longest gap while training; it reports and does not assert.
-// A diverging run stops with a message and leaves the checkpoint of its last finite step.
+// A diverging run stops with a message and leaves the checkpoint of its last finite step;
+// a checkpoint that cannot be written stops the run with a message.
 // Closing the window during a run asks whether to keep training or stop (with a checkpoint);
 // quitting stops the run and waits for its checkpoint. A run stopped and resumed on the
 // page ends with a checkpoint byte-identical to an uninterrupted one. Fine-tuning starts
@@ -474,6 +475,48 @@ test_nan_keeps_checkpoint (void)
   assert_log_intact (ckpt_dir, step);
 }
 
+// A checkpoint that cannot be written (here a folder sits where the file goes, as good as a
+// full disk for the writer) stops the run with a message that says so.
+static void
+test_unwritable_checkpoint (void)
+{
+  g_autofree char *dataset = g_build_filename (tmp_dir, "dataset", NULL);
+  g_autofree char *ckpt_dir = g_build_filename (tmp_dir, "unwritable", NULL);
+  g_autofree char *blocker = g_build_filename (ckpt_dir, PX_TRAINER_CHECKPOINT_NAME, NULL);
+  g_autoptr(PxTrainer) trainer = px_trainer_new ();
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  PxTrainOptions options;
+
+  if (!g_file_test (dataset, G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("no dataset (the run test was skipped)");
+      return;
+    }
+  g_assert_cmpint (g_mkdir_with_parents (blocker, 0755), ==, 0);
+  {
+    g_autoptr(GDir) dir = g_dir_open (dataset, 0, NULL);
+    const char *name;
+
+    while ((name = g_dir_read_name (dir)))
+      if (g_str_has_suffix (name, ".png") && !g_str_equal (name, "broken.png"))
+        g_ptr_array_add (paths, g_build_filename (dataset, name, NULL));
+  }
+  px_trainer_options_defaults (&options);
+  options.img_size = 64;
+  options.steps = 50;
+  options.batch = 2;
+  options.threads = 2;
+  options.save_every = 2;
+  g_assert_true (px_trainer_start (trainer, &options, paths, ckpt_dir, FALSE, &error));
+  g_assert_true (px_test_wait_for (is_finished, trainer, 60));
+  g_test_message ("%s", px_trainer_get_message (trainer));
+  g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_FAILED);
+  g_assert_cmpint (px_trainer_get_step (trainer), <, 50);
+  g_assert_cmpint (px_trainer_get_saved_step (trainer), ==, -1);
+  g_assert_nonnull (strstr (px_trainer_get_message (trainer), "checkpoint cannot be written"));
+}
+
 static gboolean
 on_close_request (GtkWindow   *window,
                   PxTrainPage *page)
@@ -862,6 +905,7 @@ main (int   argc,
 
   g_test_add_func ("/train-page/run-pause-stop-resume", test_run);
   g_test_add_func ("/train-page/nan-keeps-checkpoint", test_nan_keeps_checkpoint);
+  g_test_add_func ("/train-page/unwritable-checkpoint", test_unwritable_checkpoint);
   g_test_add_func ("/train-page/close-asks", test_close_asks);
   g_test_add_func ("/train-page/resume-identical", test_resume_identical);
   g_test_add_func ("/train-page/fine-tune", test_fine_tune);
