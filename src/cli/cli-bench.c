@@ -80,9 +80,11 @@ median (double *v, int n)
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-// The machine's own GEMM rate: C[n, n] = A · Bᵀ (the Linear layout), best of `reps`.
+// The machine's own GEMM rate on `threads` threads: C[n, n] = A · Bᵀ (the Linear layout)
+// with OpenBLAS's own threading, best of `reps`. The engine keeps OpenBLAS on one thread
+// (it splits GEMMs itself), so the probe sets OpenBLAS's count for itself and restores it.
 static double
-sgemm_gflops (int n, int reps)
+sgemm_gflops (int n, int reps, int threads)
 {
   size_t nn = (size_t) n * n;
   float *a = malloc (nn * sizeof (float)), *b = malloc (nn * sizeof (float));
@@ -95,6 +97,8 @@ sgemm_gflops (int n, int reps)
   for (size_t i = 0; i < nn; i++)
     a[i] = (float) (i % 13) * 0.01f, b[i] = (float) (i % 7) * 0.02f;
   double best = 1e30;
+  int saved = openblas_get_num_threads ();
+  openblas_set_num_threads (threads);
   for (int r = 0; r < reps + 1; r++)
     {
       double t0 = now ();
@@ -103,6 +107,7 @@ sgemm_gflops (int n, int reps)
       if (r > 0 && t < best)      // the first call warms the pages and OpenBLAS's buffers
         best = t;
     }
+  openblas_set_num_threads (saved);
   free (a), free (b), free (c);
   return 2.0 * n * n * (double) n / best / 1e9;
 }
@@ -287,7 +292,7 @@ peac_cmd_bench (int argc, char **argv)
   threads = peac_threads_get ();
   Plan plan = { 1, quick ? 1 : 7, quick ? 0.0 : 20.0 };
   const char *kernel = peac_blas_kernel ();
-  double gemm = sgemm_gflops (quick ? 1024 : 2048, quick ? 2 : 5);
+  double gemm = sgemm_gflops (quick ? 1024 : 2048, quick ? 2 : 5, threads);
   fprintf (stderr, "peac bench: OpenBLAS kernel %s, %d threads, sgemm %.1f GFLOP/s\n",
            kernel, threads, gemm);
 
@@ -300,7 +305,7 @@ peac_cmd_bench (int argc, char **argv)
     {
       // Probe again before each model and keep the best: on a shared machine one probe can
       // land in someone else's burst, and the share is meant against what the cores can do.
-      double g = sgemm_gflops (quick ? 1024 : 2048, quick ? 1 : 3);
+      double g = sgemm_gflops (quick ? 1024 : 2048, quick ? 1 : 3, threads);
       gemm = g > gemm ? g : gemm;
       PeacModel *pm = peac_model_new (sel[i]->arch, sel[i]->layout, sel[i]->config, 1, err, sizeof err);
       if (!pm)
