@@ -779,53 +779,12 @@ show_error (PxCorrespondencePage *self,
     g_warning ("%s", error->message);
 }
 
-typedef void (*ChosenFn) (PxCorrespondencePage *self, GFile *file, const char *format);
-
 static void
-on_chooser_response (GtkNativeDialog      *dialog,
-                     int                   response,
-                     PxCorrespondencePage *self)
+export_view_chosen (gpointer    data,
+                    GFile      *file,
+                    const char *format)
 {
-  ChosenFn callback = g_object_get_data (G_OBJECT (dialog), "px-callback");
-  const char *format = g_object_get_data (G_OBJECT (dialog), "px-format");
-
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      callback (self, file, format);
-    }
-  gtk_native_dialog_destroy (dialog);
-  g_object_unref (dialog);
-}
-
-static void
-choose_file (PxCorrespondencePage *self,
-             const char           *title,
-             GtkFileChooserAction  mode,
-             const char           *suggested,
-             const char           *format,
-             ChosenFn              callback)
-{
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-  GtkFileChooserNative *chooser =
-    gtk_file_chooser_native_new (title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, mode,
-                                 mode == GTK_FILE_CHOOSER_ACTION_SAVE ? _("_Save") : _("_Open"),
-                                 _("_Cancel"));
-
-  if (suggested != NULL)
-    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), suggested);
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  g_object_set_data (G_OBJECT (chooser), "px-callback", callback);
-  g_object_set_data_full (G_OBJECT (chooser), "px-format", g_strdup (format), g_free);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_chooser_response), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
-}
-
-static void
-export_view_chosen (PxCorrespondencePage *self,
-                    GFile                *file,
-                    const char           *format)
-{
+  PxCorrespondencePage *self = data;
   g_autofree char *path = g_file_get_path (file);
   g_autoptr(GError) error = NULL;
   double w = MAX (gtk_widget_get_width (GTK_WIDGET (self->area)), 800);
@@ -836,10 +795,11 @@ export_view_chosen (PxCorrespondencePage *self,
 }
 
 static void
-export_points_chosen (PxCorrespondencePage *self,
-                      GFile                *file,
-                      const char           *format)
+export_points_chosen (gpointer    data,
+                      GFile      *file,
+                      const char *format)
 {
+  PxCorrespondencePage *self = data;
   g_autofree char *path = g_file_get_path (file);
   g_autoptr(GError) error = NULL;
 
@@ -848,10 +808,11 @@ export_points_chosen (PxCorrespondencePage *self,
 }
 
 static void
-save_landmarks_chosen (PxCorrespondencePage *self,
-                       GFile                *file,
-                       const char           *format)
+save_landmarks_chosen (gpointer    data,
+                       GFile      *file,
+                       const char *format)
 {
+  PxCorrespondencePage *self = data;
   g_autofree char *path = g_file_get_path (file);
   g_autoptr(GError) error = NULL;
 
@@ -860,10 +821,11 @@ save_landmarks_chosen (PxCorrespondencePage *self,
 }
 
 static void
-load_landmarks_chosen (PxCorrespondencePage *self,
-                       GFile                *file,
-                       const char           *format)
+load_landmarks_chosen (gpointer    data,
+                       GFile      *file,
+                       const char *format)
 {
+  PxCorrespondencePage *self = data;
   g_autofree char *path = g_file_get_path (file);
   g_autoptr(GError) error = NULL;
 
@@ -879,7 +841,8 @@ export_view_action (GSimpleAction *action,
   const char *format = g_variant_get_string (param, NULL);
   g_autofree char *name = g_strdup_printf ("correspondence.%s", format);
 
-  choose_file (user_data, _("Export View"), GTK_FILE_CHOOSER_ACTION_SAVE, name, format, export_view_chosen);
+  px_export_choose_file (user_data, _("Export View"), GTK_FILE_CHOOSER_ACTION_SAVE, name, format,
+                         export_view_chosen, user_data);
 }
 
 static void
@@ -890,7 +853,8 @@ export_points_action (GSimpleAction *action,
   const char *format = g_variant_get_string (param, NULL);
   g_autofree char *name = g_strdup_printf ("points.%s", format);
 
-  choose_file (user_data, _("Export Points"), GTK_FILE_CHOOSER_ACTION_SAVE, name, format, export_points_chosen);
+  px_export_choose_file (user_data, _("Export Points"), GTK_FILE_CHOOSER_ACTION_SAVE, name, format,
+                         export_points_chosen, user_data);
 }
 
 static void
@@ -898,8 +862,8 @@ save_landmarks_action (GSimpleAction *action,
                        GVariant      *param,
                        gpointer       user_data)
 {
-  choose_file (user_data, _("Save Landmarks to Folder"), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-               NULL, NULL, save_landmarks_chosen);
+  px_export_choose_file (user_data, _("Save Landmarks to Folder"), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                         NULL, NULL, save_landmarks_chosen, user_data);
 }
 
 static void
@@ -907,8 +871,8 @@ load_landmarks_action (GSimpleAction *action,
                        GVariant      *param,
                        gpointer       user_data)
 {
-  choose_file (user_data, _("Load Landmarks of the Source"), GTK_FILE_CHOOSER_ACTION_OPEN,
-               NULL, NULL, load_landmarks_chosen);
+  px_export_choose_file (user_data, _("Load Landmarks of the Source"), GTK_FILE_CHOOSER_ACTION_OPEN,
+                         NULL, NULL, load_landmarks_chosen, user_data);
 }
 
 static const GActionEntry page_actions[] = {

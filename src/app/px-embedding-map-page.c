@@ -601,25 +601,18 @@ choose_folder_action (GSimpleAction *action,
 }
 
 static void
-on_export_chosen (GtkNativeDialog    *dialog,
-                  int                 response,
-                  PxEmbeddingMapPage *self)
+on_export_chosen (gpointer    data,
+                  GFile      *file,
+                  const char *format)
 {
-  const char *format = g_object_get_data (G_OBJECT (dialog), "px-format");
+  PxEmbeddingMapPage *self = data;
+  g_autofree char *path = g_file_get_path (file);
+  g_autoptr(GError) error = NULL;
+  double w = MAX (gtk_widget_get_width (GTK_WIDGET (self->area)), 800);
+  double h = MAX (gtk_widget_get_height (GTK_WIDGET (self->area)), 600);
 
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = g_file_get_path (file);
-      g_autoptr(GError) error = NULL;
-      double w = MAX (gtk_widget_get_width (GTK_WIDGET (self->area)), 800);
-      double h = MAX (gtk_widget_get_height (GTK_WIDGET (self->area)), 600);
-
-      if (path != NULL && !px_embedding_map_page_export (self, path, format, w, h, &error))
-        show_error (self, error->message);
-    }
-  gtk_native_dialog_destroy (dialog);
-  g_object_unref (dialog);
+  if (path != NULL && !px_embedding_map_page_export (self, path, format, w, h, &error))
+    show_error (self, error->message);
 }
 
 static void
@@ -627,19 +620,11 @@ export_action (GSimpleAction *action,
                GVariant      *param,
                gpointer       user_data)
 {
-  PxEmbeddingMapPage *self = user_data;
   const char *format = g_variant_get_string (param, NULL);
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   g_autofree char *name = g_strdup_printf ("embedding-map.%s", format);
-  GtkFileChooserNative *chooser =
-    gtk_file_chooser_native_new (_("Export Map"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                 GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), _("_Cancel"));
 
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  g_object_set_data_full (G_OBJECT (chooser), "px-format", g_strdup (format), g_free);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_export_chosen), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  px_export_choose_file (user_data, _("Export Map"), GTK_FILE_CHOOSER_ACTION_SAVE, name, format,
+                         on_export_chosen, user_data);
 }
 
 static const GActionEntry page_actions[] = {

@@ -154,3 +154,71 @@ px_export_match_points (const PxMatchScene *scene,
     g_string_append (out, "\n  ]\n}\n");
   return g_file_set_contents (path, out->str, (gssize) out->len, error);
 }
+
+typedef struct
+{
+  PxFileChosenFunc chosen;
+  gpointer data;
+  char *format;
+} ChooseFile;
+
+static void
+on_chooser_response (GtkNativeDialog *dialog,
+                     int              response,
+                     ChooseFile      *choose)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+
+      choose->chosen (choose->data, file, choose->format);
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+}
+
+static void
+choose_file_free (gpointer data)
+{
+  ChooseFile *choose = data;
+
+  g_free (choose->format);
+  g_free (choose);
+}
+
+/**
+ * px_export_choose_file:
+ * @page: the page asking; the dialog is modal to its window
+ * @mode: a save dialog accepts with "Save", any other with "Open"
+ * @suggested: (nullable): the file name to offer
+ * @format: (nullable): passed on to @chosen
+ *
+ * Opens a native file chooser and, once a file is accepted, calls @chosen with @data, the
+ * file and @format. Nothing is called when the dialog is cancelled.
+ */
+void
+px_export_choose_file (GtkWidget           *page,
+                       const char          *title,
+                       GtkFileChooserAction mode,
+                       const char          *suggested,
+                       const char          *format,
+                       PxFileChosenFunc     chosen,
+                       gpointer             data)
+{
+  GtkRoot *root = gtk_widget_get_root (page);
+  GtkFileChooserNative *chooser =
+    gtk_file_chooser_native_new (title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, mode,
+                                 mode == GTK_FILE_CHOOSER_ACTION_SAVE ? _("_Save") : _("_Open"),
+                                 _("_Cancel"));
+  ChooseFile *choose = g_new0 (ChooseFile, 1);
+
+  choose->chosen = chosen;
+  choose->data = data;
+  choose->format = g_strdup (format);
+  if (suggested != NULL)
+    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), suggested);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  g_object_set_data_full (G_OBJECT (chooser), "px-choose-file", choose, choose_file_free);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_chooser_response), choose);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}

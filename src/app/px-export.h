@@ -2,7 +2,8 @@
 //
 // px-export: what the analysis pages write to files — a Cairo drawing as PNG or SVG (the
 // same routine that draws on screen), the correspondence points as CSV or JSON, and the
-// quoting both text formats need.
+// quoting both text formats need; and the file chooser the pages open before they write
+// (or read) one.
 #pragma once
 
 #include <gtk/gtk.h>
@@ -12,6 +13,15 @@
 G_BEGIN_DECLS
 
 typedef void (*PxDrawFunc) (gpointer data, cairo_t *cr, double width, double height);
+typedef void (*PxFileChosenFunc) (gpointer data, GFile *file, const char *format);
+
+void     px_export_choose_file  (GtkWidget           *page,
+                                 const char          *title,
+                                 GtkFileChooserAction mode,
+                                 const char          *suggested,
+                                 const char          *format,
+                                 PxFileChosenFunc     chosen,
+                                 gpointer             data);
 
 gboolean px_export_drawing      (const char          *path,
                                  const char          *format,

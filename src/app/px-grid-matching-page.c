@@ -708,26 +708,21 @@ student_change_state (GSimpleAction *action,
 }
 
 static void
-on_export_chosen (GtkNativeDialog    *dialog,
-                  int                 response,
-                  PxGridMatchingPage *self)
+on_export_chosen (gpointer    data,
+                  GFile      *file,
+                  const char *format)
 {
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = g_file_get_path (file);
-      g_autoptr(GError) error = NULL;
-      GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  PxGridMatchingPage *self = data;
+  g_autofree char *path = g_file_get_path (file);
+  g_autoptr(GError) error = NULL;
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
 
-      if (path != NULL &&
-          !px_grid_matching_page_export (self, path, g_object_get_data (G_OBJECT (dialog), "px-format"),
-                                         MAX (gtk_widget_get_width (GTK_WIDGET (self->area)), 1000),
-                                         MAX (gtk_widget_get_height (GTK_WIDGET (self->area)), 300), &error) &&
-          PX_IS_WINDOW (root))
-        px_window_show_error (PX_WINDOW (root), error->message);
-    }
-  gtk_native_dialog_destroy (dialog);
-  g_object_unref (dialog);
+  if (path != NULL &&
+      !px_grid_matching_page_export (self, path, format,
+                                     MAX (gtk_widget_get_width (GTK_WIDGET (self->area)), 1000),
+                                     MAX (gtk_widget_get_height (GTK_WIDGET (self->area)), 300), &error) &&
+      PX_IS_WINDOW (root))
+    px_window_show_error (PX_WINDOW (root), error->message);
 }
 
 static void
@@ -735,19 +730,11 @@ export_action (GSimpleAction *action,
                GVariant      *param,
                gpointer       user_data)
 {
-  PxGridMatchingPage *self = user_data;
   const char *format = g_variant_get_string (param, NULL);
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   g_autofree char *name = g_strdup_printf ("grid-matching.%s", format);
-  GtkFileChooserNative *chooser =
-    gtk_file_chooser_native_new (_("Export View"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                 GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), _("_Cancel"));
 
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  g_object_set_data_full (G_OBJECT (chooser), "px-format", g_strdup (format), g_free);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_export_chosen), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  px_export_choose_file (user_data, _("Export View"), GTK_FILE_CHOOSER_ACTION_SAVE, name, format,
+                         on_export_chosen, user_data);
 }
 
 static const GActionEntry page_actions[] = {
