@@ -6,6 +6,8 @@
 // widget through its own GskRenderer, i.e. the pixels the window would show.
 #include "config.h"
 
+#include <glib/gstdio.h>
+
 #include "px-test-util.h"
 
 static gboolean
@@ -125,4 +127,95 @@ px_test_labels_contain (GtkWidget  *root,
     if (strstr (g_ptr_array_index (texts, i), needle) != NULL)
       return TRUE;
   return FALSE;
+}
+
+static gboolean
+probe_tick (gpointer data)
+{
+  PxTestStallProbe *probe = data;
+  gint64 now = g_get_monotonic_time ();
+
+  probe->worst = MAX (probe->worst, now - probe->last);
+  probe->last = now;
+  return G_SOURCE_CONTINUE;
+}
+
+/**
+ * px_test_probe_start:
+ * @priority: of the 5 ms timeout whose longest gap between runs is the worst stall
+ */
+void
+px_test_probe_start (PxTestStallProbe *probe,
+                     int               priority)
+{
+  probe->last = g_get_monotonic_time ();
+  probe->worst = 0;
+  probe->id = g_timeout_add_full (priority, 5, probe_tick, probe, NULL);
+}
+
+/**
+ * px_test_probe_stop:
+ *
+ * Returns: the worst main-loop gap since px_test_probe_start(), in milliseconds
+ */
+double
+px_test_probe_stop (PxTestStallProbe *probe)
+{
+  g_source_remove (probe->id);
+  return probe->worst / 1000.0;
+}
+
+// Removes @path and everything under it; symbolic links are removed, not followed.
+void
+px_test_remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)))
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        px_test_remove_tree (child);
+      else
+        g_remove (child);
+    }
+  g_rmdir (path);
+}
+
+/**
+ * px_test_make_home:
+ * @tmpl: a g_dir_make_tmp() template
+ *
+ * Makes a temporary folder the home, data, config and cache folder of this process, so a
+ * test neither reads nor writes the user's, and turns the accessibility backend off
+ * unless asked for (without a session bus it would warn on every window). Call before
+ * gtk_init(): GLib caches the user directories.
+ *
+ * Returns: the folder; hand it to px_test_remove_home() at the end
+ */
+char *
+px_test_make_home (const char *tmpl)
+{
+  char *home = g_dir_make_tmp (tmpl, NULL);
+
+  g_assert_nonnull (home);
+  g_setenv ("HOME", home, TRUE);
+  g_setenv ("XDG_DATA_HOME", home, TRUE);
+  g_setenv ("XDG_CONFIG_HOME", home, TRUE);
+  g_setenv ("XDG_CACHE_HOME", home, TRUE);
+  g_setenv ("GTK_A11Y", "none", FALSE);
+  return home;
+}
+
+// Removes and frees @home, unless PEAC_KEEP_TEST_OUTPUT keeps it for a human to look at.
+void
+px_test_remove_home (char *home)
+{
+  if (g_getenv ("PEAC_KEEP_TEST_OUTPUT") == NULL)
+    px_test_remove_tree (home);
+  else
+    g_printerr ("# test output kept in %s\n", home);
+  g_free (home);
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // Helpers shared by the GUI tests and the screenshot tool: wait on the main loop for a
-// condition, render a widget to a texture as the screen would show it, and collect the
-// text of every label under a widget.
+// condition, render a widget to a texture as the screen would show it, collect the
+// text of every label under a widget, measure main-loop stalls, and give each test run a
+// temporary home that is removed afterwards.
 #pragma once
 
 #include <gtk/gtk.h>
@@ -10,6 +11,12 @@
 G_BEGIN_DECLS
 
 typedef gboolean (*PxTestCondition) (gpointer data);
+
+typedef struct {
+  gint64 last;
+  gint64 worst;
+  guint  id;
+} PxTestStallProbe;
 
 gboolean    px_test_wait_for         (PxTestCondition  condition,
                                       gpointer         data,
@@ -20,5 +27,12 @@ guint8     *px_test_texture_to_grey  (GdkTexture      *texture);
 GPtrArray  *px_test_collect_labels   (GtkWidget       *root);
 gboolean    px_test_labels_contain   (GtkWidget       *root,
                                       const char      *needle);
+
+void        px_test_probe_start      (PxTestStallProbe *probe,
+                                      int               priority);
+double      px_test_probe_stop       (PxTestStallProbe *probe);
+void        px_test_remove_tree      (const char      *path);
+char       *px_test_make_home        (const char      *tmpl);
+void        px_test_remove_home      (char            *home);
 
 G_END_DECLS

@@ -16,19 +16,6 @@
 #include "px-train-page.h"
 #include "px-window.h"
 
-static gint64 probe_last, probe_worst;
-
-// A high-priority 5 ms timeout: the longest gap between its runs is the worst main-loop stall.
-static gboolean
-probe_tick (gpointer data)
-{
-  gint64 now = g_get_monotonic_time ();
-
-  probe_worst = MAX (probe_worst, now - probe_last);
-  probe_last = now;
-  return G_SOURCE_CONTINUE;
-}
-
 typedef struct {
   PxTrainer *trainer;
   long       step;
@@ -71,24 +58,6 @@ find_child (GtkWidget *root,
   return NULL;
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)))
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_remove (child);
-    }
-  g_rmdir (path);
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -101,7 +70,8 @@ main (int   argc,
   PxTrainer *trainer;
   PxTrainOptions options;
   StepWait wait;
-  guint probe;
+  PxTestStallProbe probe;
+  double worst_ms;
   int ok;
 
   if (argc < 3)
@@ -140,21 +110,21 @@ main (int   argc,
   px_train_page_set_options (PX_TRAIN_PAGE (page), &options);
   gtk_widget_activate_action (page, "train.start", NULL);
   wait = (StepWait) { trainer, argc > 3 ? atol (argv[3]) : 60 };
-  probe_last = g_get_monotonic_time ();
-  probe = g_timeout_add_full (G_PRIORITY_HIGH, 5, probe_tick, NULL, NULL);
+  // A high-priority probe: the longest gap between its runs is the worst main-loop stall.
+  px_test_probe_start (&probe, G_PRIORITY_HIGH);
   px_test_wait_for (step_reached, &wait, 600);
-  g_source_remove (probe);
+  worst_ms = px_test_probe_stop (&probe);
   px_test_settle ();
   texture = px_test_render_widget (window);
   ok = gdk_texture_save_to_png (texture, argv[1]);
   g_print ("%ld steps, %.1f images/s: %s; worst main-loop gap while training %.1f ms\n",
            px_trainer_get_step (trainer), px_trainer_get_images_per_second (trainer),
-           px_trainer_get_message (trainer), probe_worst / 1000.0);
+           px_trainer_get_message (trainer), worst_ms);
 
   gtk_widget_activate_action (page, "train.cancel", NULL);
   px_test_wait_for (is_finished, trainer, 600);
   gtk_window_destroy (GTK_WINDOW (window));
   px_test_settle ();
-  remove_tree (tmp);
+  px_test_remove_tree (tmp);
   return ok ? 0 : 1;
 }

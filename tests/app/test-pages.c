@@ -30,38 +30,6 @@
 static PxApplication *app;
 static char *tmp_dir;
 
-typedef struct {
-  gint64 last;
-  gint64 worst;
-  guint  id;
-} StallProbe;
-
-static gboolean
-probe_tick (gpointer data)
-{
-  StallProbe *probe = data;
-  gint64 now = g_get_monotonic_time ();
-
-  probe->worst = MAX (probe->worst, now - probe->last);
-  probe->last = now;
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-probe_start (StallProbe *probe)
-{
-  probe->last = g_get_monotonic_time ();
-  probe->worst = 0;
-  probe->id = g_timeout_add (5, probe_tick, probe);
-}
-
-static double
-probe_stop (StallProbe *probe)
-{
-  g_source_remove (probe->id);
-  return probe->worst / 1000.0;
-}
-
 static PxWindow *
 new_window (void)
 {
@@ -80,24 +48,6 @@ new_window (void)
   gtk_window_present (GTK_WINDOW (window));
   px_test_settle ();
   return window;
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)))
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_remove (child);
-    }
-  g_rmdir (path);
 }
 
 static GtkWidget *
@@ -167,7 +117,7 @@ open_shifted_pair (PxWindow *window)
   g_autoptr(GFile) b = NULL;
   PxCorrespondencePage *page = px_window_get_correspondence_page (window);
   GFile *files[2];
-  StallProbe probe;
+  PxTestStallProbe probe;
 
   g_assert_no_error (error);
   a = write_crop (image, CROP_X, CROP_Y, "crop-a.png");
@@ -179,20 +129,20 @@ open_shifted_pair (PxWindow *window)
   // GTK's first layout of the page.
   px_window_show_page (window, "correspondence");
   px_test_settle ();
-  probe_start (&probe);
+  px_test_probe_start (&probe, G_PRIORITY_DEFAULT);
   g_application_open (G_APPLICATION (app), files, 2, "");
   g_assert_true (px_test_wait_for (is_idle, window, 60));
   g_assert_true (px_test_wait_for (page_ready, page, 60));
   px_test_settle ();
   g_test_message ("worst main-loop gap while loading and embedding two crops: %.1f ms",
-                  probe_stop (&probe));
+                  px_test_probe_stop (&probe));
 
   // A model change drops the context; the grids are computed again in the worker while
   // the page stays on screen.
   {
     g_autoptr(PxModel) model = px_model_new_micro ();
 
-    probe_start (&probe);
+    px_test_probe_start (&probe, G_PRIORITY_DEFAULT);
     px_embedder_set_model (px_window_get_embedder (window), model);
     // Nothing computed under the old model is taken for the new one.
     for (guint i = 0; i < 2; i++)
@@ -203,7 +153,7 @@ open_shifted_pair (PxWindow *window)
     g_assert_false (px_correspondence_page_get_ready (page));
     g_assert_true (px_test_wait_for (page_ready, page, 60));
     g_test_message ("worst main-loop gap while embedding again after a model change: %.1f ms",
-                    probe_stop (&probe));
+                    px_test_probe_stop (&probe));
   }
   g_assert_cmpuint (px_correspondence_page_get_n_targets (page), ==, 1);
   return page;
@@ -525,7 +475,7 @@ test_embedding_map (void)
   g_autofree char *text = NULL;
   g_autofree float *before = NULL;
   guint n_points, expected = 0;
-  StallProbe probe;
+  PxTestStallProbe probe;
 
   if (dir == NULL)
     {
@@ -550,11 +500,11 @@ test_embedding_map (void)
 
   // Four images: one point per (image, landmark), the scatter drawn while converging.
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (find_child (GTK_WIDGET (page), GTK_TYPE_SPIN_BUTTON)), 4);
-  probe_start (&probe);
+  px_test_probe_start (&probe, G_PRIORITY_DEFAULT);
   gtk_widget_activate_action (GTK_WIDGET (page), "map.run", NULL);
   g_assert_true (px_test_wait_for (map_idle, page, 120));
   g_test_message ("worst main-loop gap while embedding 4 images and running t-SNE: %.1f ms",
-                  probe_stop (&probe));
+                  px_test_probe_stop (&probe));
   g_assert_null (px_embedding_map_page_get_error (page));
   n_points = px_embedding_map_page_get_n_points (page);
   g_assert_cmpuint (px_embedding_map_page_get_n_images (page), ==, 4);
@@ -596,10 +546,10 @@ test_embedding_map (void)
       const char *image, *landmark;
       g_assert_true (px_embedding_map_page_get_point (page, i, &image, &landmark, &before[2 * i], &before[2 * i + 1]));
     }
-  probe_start (&probe);
+  px_test_probe_start (&probe, G_PRIORITY_DEFAULT);
   gtk_widget_activate_action (GTK_WIDGET (page), "map.place-more", NULL);
   g_assert_true (px_test_wait_for (map_idle, page, 120));
-  g_test_message ("worst main-loop gap while placing one more image: %.1f ms", probe_stop (&probe));
+  g_test_message ("worst main-loop gap while placing one more image: %.1f ms", px_test_probe_stop (&probe));
   g_assert_null (px_embedding_map_page_get_error (page));
   g_assert_cmpuint (px_embedding_map_page_get_n_images (page), ==, 5);
   g_assert_cmpuint (px_embedding_map_page_get_n_points (page), ==, n_points + expected_points (dir, ids[4]));
@@ -795,17 +745,17 @@ test_grid_matching (void)
   g_autoptr(GError) error = NULL;
   double matched, unmatched;
   int dr1, dc1, dr2, dc2;
-  StallProbe probe;
+  PxTestStallProbe probe;
 
   px_window_show_page (window, "grid-matching");
   px_test_settle ();
-  probe_start (&probe);
+  px_test_probe_start (&probe, G_PRIORITY_DEFAULT);
   g_application_open (G_APPLICATION (app), &file, 1, "");
   g_assert_true (px_test_wait_for (is_idle, window, 60));
   g_assert_true (px_test_wait_for (grid_ready, page, 60));
   px_test_settle ();
   g_test_message ("worst main-loop gap while loading, preparing and embedding both crops: %.1f ms",
-                  probe_stop (&probe));
+                  px_test_probe_stop (&probe));
   g_assert_cmpint (px_grid_matching_page_get_grid (page), ==, 14);
 
   // The pair sampled from the default seed, then fixed offsets, then another seed.
@@ -866,13 +816,7 @@ main (int   argc,
 {
   int ret;
 
-  tmp_dir = g_dir_make_tmp ("peac-pages-XXXXXX", NULL);
-  g_assert_nonnull (tmp_dir);
-  g_setenv ("HOME", tmp_dir, TRUE);
-  g_setenv ("XDG_DATA_HOME", tmp_dir, TRUE);
-  g_setenv ("XDG_CONFIG_HOME", tmp_dir, TRUE);
-  g_setenv ("XDG_CACHE_HOME", tmp_dir, TRUE);
-  g_setenv ("GTK_A11Y", "none", FALSE);
+  tmp_dir = px_test_make_home ("peac-pages-XXXXXX");
   // Xvfb offers only llvmpipe, whose GL frames of this window take ~100 ms on a 2-core
   // machine and would drown what the stall probe is meant to see (the pages' own work);
   // the Cairo renderer draws the same pixels without that cost.
@@ -896,10 +840,7 @@ main (int   argc,
   ret = g_test_run ();
 
   g_clear_object (&app);
-  if (g_getenv ("PEAC_KEEP_TEST_OUTPUT") == NULL)
-    remove_tree (tmp_dir);
-  else
-    g_printerr ("# test output kept in %s\n", tmp_dir);
-  g_free (tmp_dir);
+  // PEAC_KEEP_TEST_OUTPUT keeps the output for a human to look at.
+  px_test_remove_home (tmp_dir);
   return ret;
 }

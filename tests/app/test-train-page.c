@@ -36,56 +36,6 @@ static const char *peac_path;
 static gboolean app_shut_down;
 static char *tmp_dir;
 
-typedef struct {
-  gint64 last;
-  gint64 worst;
-  guint  id;
-} StallProbe;
-
-static gboolean
-probe_tick (gpointer data)
-{
-  StallProbe *probe = data;
-  gint64 now = g_get_monotonic_time ();
-
-  probe->worst = MAX (probe->worst, now - probe->last);
-  probe->last = now;
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-probe_start (StallProbe *probe)
-{
-  probe->last = g_get_monotonic_time ();
-  probe->worst = 0;
-  probe->id = g_timeout_add_full (G_PRIORITY_HIGH, 5, probe_tick, probe, NULL);
-}
-
-static double
-probe_stop (StallProbe *probe)
-{
-  g_source_remove (probe->id);
-  return probe->worst / 1000.0;
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)))
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_remove (child);
-    }
-  g_rmdir (path);
-}
-
 // g_ptr_array_sort hands the comparator pointers to the elements.
 static int
 compare_names (gconstpointer a,
@@ -258,7 +208,7 @@ test_run (void)
   PxTrainPage *page;
   PxTrainer *trainer;
   PxTrainOptions options;
-  StallProbe probe;
+  PxTestStallProbe probe;
   StepWait wait;
   long paused_at, stopped_at;
   guint paused_points;
@@ -303,7 +253,7 @@ test_run (void)
   // 400 steps of 2 images over 8 radiographs.
   g_assert_true (px_test_labels_contain (widget, "About 100.0 epochs of this dataset"));
 
-  probe_start (&probe);
+  px_test_probe_start (&probe, G_PRIORITY_HIGH);
   g_assert_true (gtk_widget_activate_action (widget, "train.start", NULL));
   g_assert_true (px_trainer_get_active (trainer));
   wait = (StepWait) { trainer, 6 };
@@ -368,7 +318,7 @@ test_run (void)
   g_assert_true (gtk_widget_activate_action (widget, "train.cancel", NULL));
   g_assert_true (px_test_wait_for (is_finished, trainer, 60));
   g_test_message ("worst main-loop gap while training (micro, 64 px, batch 2, 2 threads): %.1f ms",
-                  probe_stop (&probe));
+                  px_test_probe_stop (&probe));
   stopped_at = px_trainer_get_step (trainer);
   g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_CANCELLED);
   g_assert_cmpint (px_trainer_get_saved_step (trainer), ==, stopped_at);
@@ -884,13 +834,7 @@ main (int   argc,
   g_autoptr(PxApplication) app = NULL;
   int ret;
 
-  tmp_dir = g_dir_make_tmp ("peac-train-page-XXXXXX", NULL);
-  g_assert_nonnull (tmp_dir);
-  g_setenv ("HOME", tmp_dir, TRUE);
-  g_setenv ("XDG_DATA_HOME", tmp_dir, TRUE);
-  g_setenv ("XDG_CONFIG_HOME", tmp_dir, TRUE);
-  g_setenv ("XDG_CACHE_HOME", tmp_dir, TRUE);
-  g_setenv ("GTK_A11Y", "none", FALSE);
+  tmp_dir = px_test_make_home ("peac-train-page-XXXXXX");
   // As in test-pages: llvmpipe's GL frames would drown what the probe is meant to see.
   g_setenv ("GSK_RENDERER", "cairo", FALSE);
 
@@ -919,8 +863,7 @@ main (int   argc,
   if (app_shut_down)
     (void) g_steal_pointer (&app);
   g_clear_object (&app);
-  if (g_getenv ("PEAC_KEEP_TEST_OUTPUT") == NULL)
-    remove_tree (tmp_dir);
-  g_free (tmp_dir);
+  // PEAC_KEEP_TEST_OUTPUT keeps the output for a human to look at.
+  px_test_remove_home (tmp_dir);
   return ret;
 }

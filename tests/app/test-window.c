@@ -56,24 +56,6 @@ find_descendant (GtkWidget *root,
   return NULL;
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)))
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_remove (child);
-    }
-  g_rmdir (path);
-}
-
 static gboolean
 is_idle (gpointer data)
 {
@@ -388,14 +370,7 @@ main (int   argc,
 
   // Recent files, caches and configuration go to a temporary home, set before GLib
   // caches the user directories.
-  tmp_dir = g_dir_make_tmp ("peac-gui-XXXXXX", NULL);
-  g_assert_nonnull (tmp_dir);
-  g_setenv ("HOME", tmp_dir, TRUE);
-  g_setenv ("XDG_DATA_HOME", tmp_dir, TRUE);
-  g_setenv ("XDG_CONFIG_HOME", tmp_dir, TRUE);
-  g_setenv ("XDG_CACHE_HOME", tmp_dir, TRUE);
-  // Without a session bus the accessibility backend would warn on every window.
-  g_setenv ("GTK_A11Y", "none", FALSE);
+  tmp_dir = px_test_make_home ("peac-gui-XXXXXX");
 
   g_test_init (&argc, &argv, NULL);
   gtk_init ();
@@ -417,11 +392,7 @@ main (int   argc,
   ret = g_test_run ();
 
   g_clear_object (&app);
-  // PEAC_KEEP_TEST_OUTPUT keeps the rendered PNGs for a human to look at.
-  if (g_getenv ("PEAC_KEEP_TEST_OUTPUT") == NULL)
-    remove_tree (tmp_dir);
-  else
-    g_printerr ("# test output kept in %s\n", tmp_dir);
-  g_free (tmp_dir);
+  // PEAC_KEEP_TEST_OUTPUT keeps the output for a human to look at.
+  px_test_remove_home (tmp_dir);
   return ret;
 }

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// peac-test-cli: what the tests that run the built `peac` as a real process share — run it
+// with arguments and capture stdout, stderr and the exit status, and write the random-init
+// ViT micro checkpoint the model-taking commands are run with.
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  char *out;
+  char *err;
+  int   status;
+} PeacTestRun;
+
+void  peac_test_run             (PeacTestRun        *r,
+                                 const char         *peac_path,
+                                 const char         *command,
+                                 const char * const *args);
+void  peac_test_run_clear       (PeacTestRun        *r);
+char *peac_test_write_micro_vit (const char         *dir);
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PeacTestRun, peac_test_run_clear)
+
+G_END_DECLS
