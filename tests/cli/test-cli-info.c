@@ -8,40 +8,9 @@
 
 #include <jansson.h>
 
+#include "peac-test-cli.h"
+
 static const char *peac_path;
-
-typedef struct {
-  char *out;
-  char *err;
-  int   status;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
-static void
-run_peac (Run *r, const char *const *args)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  int wait_status = 0;
-
-  g_ptr_array_add (argv, (char *) peac_path);
-  g_ptr_array_add (argv, "info");
-  for (int i = 0; args[i]; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r->out,
-                &r->err, &wait_status, &error);
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (wait_status));
-  r->status = WEXITSTATUS (wait_status);
-}
 
 static void
 assert_contains (const char *haystack, const char *needle)
@@ -54,11 +23,11 @@ static void
 test_dicom_summary (void)
 {
   g_autofree char *rle = io_test_data_path ("dicom/non-chest-format-coverage/WG04_RG2_RLE.dcm");
-  g_auto (Run) r = { 0 };
+  g_auto (PeacTestRun) r = { 0 };
 
   if (rle == NULL)
     return;
-  run_peac (&r, (const char *[]) { rle, NULL });
+  peac_test_run (&r, peac_path, "info", (const char *[]) { rle, NULL });
   g_assert_cmpint (r.status, ==, 0);
   g_assert_cmpstr (r.err, ==, "");
   assert_contains (r.out, rle);
@@ -78,12 +47,12 @@ static void
 test_jpeg2000_fails (void)
 {
   g_autofree char *j2k = io_test_data_path ("dicom/non-chest-format-coverage/WG04_RG2_J2KR.dcm");
-  g_auto (Run) r = { 0 };
+  g_auto (PeacTestRun) r = { 0 };
   g_autofree char *expect = NULL;
 
   if (j2k == NULL)
     return;
-  run_peac (&r, (const char *[]) { j2k, NULL });
+  peac_test_run (&r, peac_path, "info", (const char *[]) { j2k, NULL });
   g_assert_cmpint (r.status, ==, 1);
   g_assert_cmpstr (r.out, ==, "");
   expect = g_strdup_printf ("peac info: %s: unsupported transfer syntax: JPEG 2000", j2k);
@@ -96,12 +65,12 @@ test_mixed (void)
   g_autofree char *mono1 = io_test_data_path ("dicom/chest/gdcm-CR-MONO1-10-chest.dcm");
   g_autofree char *j2k = io_test_data_path ("dicom/non-chest-format-coverage/WG04_RG3_J2KI.dcm");
   g_autofree char *png = io_test_data_path ("landmarks/jsrt/images_2048/JPCLN004.IMG.png");
-  g_auto (Run) r = { 0 };
+  g_auto (PeacTestRun) r = { 0 };
   g_auto (GStrv) err_lines = NULL;
 
   if (mono1 == NULL || j2k == NULL || png == NULL)
     return;
-  run_peac (&r, (const char *[]) { mono1, j2k, "/nonexistent/x.dcm", png, NULL });
+  peac_test_run (&r, peac_path, "info", (const char *[]) { mono1, j2k, "/nonexistent/x.dcm", png, NULL });
   g_assert_cmpint (r.status, ==, 1);
   // Both good files are printed, in order.
   assert_contains (r.out, "440x440");
@@ -120,13 +89,13 @@ static void
 test_json (void)
 {
   g_autofree char *mono1 = io_test_data_path ("dicom/chest/gdcm-CR-MONO1-10-chest.dcm");
-  g_auto (Run) r = { 0 };
+  g_auto (PeacTestRun) r = { 0 };
   json_error_t jerr;
   json_t *root, *o, *w;
 
   if (mono1 == NULL)
     return;
-  run_peac (&r, (const char *[]) { "--json", mono1, "/nonexistent.png", NULL });
+  peac_test_run (&r, peac_path, "info", (const char *[]) { "--json", mono1, "/nonexistent.png", NULL });
   g_assert_cmpint (r.status, ==, 1);
   root = json_loads (r.out, 0, &jerr);
   if (root == NULL)
@@ -150,14 +119,14 @@ test_json (void)
 static void
 test_help_and_usage (void)
 {
-  g_auto (Run) help = { 0 };
-  g_auto (Run) none = { 0 };
+  g_auto (PeacTestRun) help = { 0 };
+  g_auto (PeacTestRun) none = { 0 };
 
-  run_peac (&help, (const char *[]) { "--help", NULL });
+  peac_test_run (&help, peac_path, "info", (const char *[]) { "--help", NULL });
   g_assert_cmpint (help.status, ==, 0);
   assert_contains (help.out, "--json");
   assert_contains (help.out, "FILE...");
-  run_peac (&none, (const char *[]) { NULL });
+  peac_test_run (&none, peac_path, "info", (const char *[]) { NULL });
   g_assert_cmpint (none.status, ==, 2);
   assert_contains (none.err, "no files");
 }

@@ -14,41 +14,12 @@
 #include <string.h>
 
 #include "match.h"
-#include "model.h"
+#include "peac-test-cli.h"
 #include "px-landmarks.h"
 
 static const char *peac_path;
 static char *model_path;
 static char *tmp_dir;
-
-typedef struct {
-  char *out, *err;
-  int status;
-} Run;
-
-static void
-run_peac (Run *r, const char *const *args)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  int wait_status = 0;
-  g_ptr_array_add (argv, (char *) peac_path);
-  for (int i = 0; args[i]; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r->out,
-                &r->err, &wait_status, &error);
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (wait_status));
-  r->status = WEXITSTATUS (wait_status);
-}
-
-static void
-run_clear (Run *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
 
 static char *
 jsrt_dir (void)
@@ -128,10 +99,10 @@ test_three_images (void)
     return;
   g_autofree char *csv = g_build_filename (tmp_dir, "map.csv", NULL);
   g_autofree char *png = g_build_filename (tmp_dir, "map.png", NULL);
-  Run r = { 0 };
+  PeacTestRun r = { 0 };
   const char *args[] = { "tsne", "--model", model_path, "--landmarks", dir, "--max-images",
                          "3", "--threads", "2", "--json", "-o", csv, "--png", png, NULL };
-  run_peac (&r, args);
+  peac_test_run (&r, peac_path, NULL, args);
   if (r.status != 0)
     g_printerr ("%s", r.err);
   g_assert_cmpint (r.status, ==, 0);
@@ -143,7 +114,7 @@ test_three_images (void)
   double kl = json_real_value (json_object_get (o, "kl_divergence"));
   g_assert_true (isfinite (kl) && kl > 0);
   json_decref (o);
-  run_clear (&r);
+  peac_test_run_clear (&r);
 
   // The first three IDs of the folder, four points of each of the five structures.
   g_autoptr (GError) error = NULL;
@@ -177,13 +148,13 @@ test_named_all_points (void)
   // One image by its file path, one by ID; every point, tokens averaged over a crop.
   g_autofree char *file = g_strdup_printf ("%s/images_2048/%s.IMG.png", dir, ids[4]);
   g_autofree char *csv = g_build_filename (tmp_dir, "all.csv", NULL);
-  Run r = { 0 };
+  PeacTestRun r = { 0 };
   const char *args[] = { "tsne", "--model", model_path, "--landmarks", dir, "-q",
                          "--points-per-structure", "0", "--sample", "crop", "--threads", "2",
                          file, ids[2], "-o", csv, NULL };
-  run_peac (&r, args);
+  peac_test_run (&r, peac_path, NULL, args);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  peac_test_run_clear (&r);
   g_autoptr (GHashTable) keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   expected_keys (dir, ids[4], 0, keys);
   expected_keys (dir, ids[2], 0, keys);
@@ -223,19 +194,19 @@ test_bad_input (void)
 {
   g_autofree char *missing = g_build_filename (tmp_dir, "no-such-folder", NULL);
   g_autofree char *csv = g_build_filename (tmp_dir, "bad.csv", NULL);
-  Run r = { 0 };
+  PeacTestRun r = { 0 };
   const char *args[] = { "tsne", "--model", model_path, "--landmarks", missing, "-o", csv, NULL };
-  run_peac (&r, args);
+  peac_test_run (&r, peac_path, NULL, args);
   g_assert_cmpint (r.status, !=, 0);
   g_assert_nonnull (strstr (r.err, missing));
   g_assert_false (g_file_test (csv, G_FILE_TEST_EXISTS));
-  run_clear (&r);
+  peac_test_run_clear (&r);
   // --landmarks without --model is a usage error.
   const char *args2[] = { "tsne", "--landmarks", tmp_dir, NULL };
-  run_peac (&r, args2);
+  peac_test_run (&r, peac_path, NULL, args2);
   g_assert_cmpint (r.status, ==, 2);
   g_assert_nonnull (strstr (r.err, "--model"));
-  run_clear (&r);
+  peac_test_run_clear (&r);
 }
 
 int
@@ -246,14 +217,7 @@ main (int argc, char **argv)
   peac_path = argv[1];
   tmp_dir = g_dir_make_tmp ("peac-tsne-lm-XXXXXX", NULL);
   g_assert_nonnull (tmp_dir);
-  model_path = g_build_filename (tmp_dir, "vit-micro.safetensors", NULL);
-  char err[256];
-  PeacModel *m = peac_model_new (PEAC_ARCH_VIT, "timm",
-    "{\"img_size\": 224, \"patch_size\": 16, \"embed_dim\": 64, \"depth\": 2, \"num_heads\": 2}",
-    3, err, sizeof err);
-  g_assert_nonnull (m);
-  g_assert_cmpint (peac_model_save (m, model_path, err, sizeof err), ==, 0);
-  peac_model_free (m);
+  model_path = peac_test_write_micro_vit (tmp_dir);
   g_test_add_func ("/tsne-landmarks/sample-token", test_sample_token);
   g_test_add_func ("/tsne-landmarks/three-images", test_three_images);
   g_test_add_func ("/tsne-landmarks/named-all-points", test_named_all_points);

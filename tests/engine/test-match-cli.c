@@ -12,34 +12,12 @@
 #include <math.h>
 #include <string.h>
 
-#include "model.h"
+#include "peac-test-cli.h"
 #include "px-landmarks.h"
 
 static const char *peac_path;
 static char *model_path;
 static char *tmp_dir;
-
-typedef struct {
-  char *out, *err;
-  int status;
-} Run;
-
-static void
-run_peac (Run *r, const char *const *args)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  int wait_status = 0;
-  g_ptr_array_add (argv, (char *) peac_path);
-  for (int i = 0; args[i]; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r->out,
-                &r->err, &wait_status, &error);
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (wait_status));
-  r->status = WEXITSTATUS (wait_status);
-}
 
 static char *
 shared_path (const char *rel)
@@ -61,10 +39,10 @@ test_match_self (void)
   g_autofree char *img = shared_path ("cxr/hannover-covid19/png/0a7faa2a.png");
   if (!img)
     return;
-  Run r = { 0 };
+  PeacTestRun r = { 0 };
   const char *args[] = { "match", "--model", model_path, "--point", "300,260", "--json",
                          img, img, NULL };
-  run_peac (&r, args);
+  peac_test_run (&r, peac_path, NULL, args);
   g_assert_cmpint (r.status, ==, 0);
   json_error_t jerr;
   json_t *o = json_loads (r.out, 0, &jerr);
@@ -83,14 +61,14 @@ test_match_self (void)
   g_free (r.out), g_free (r.err);
 
   const char *outside[] = { "match", "--model", model_path, "--point", "5000,10", img, img, NULL };
-  run_peac (&r, outside);
+  peac_test_run (&r, peac_path, NULL, outside);
   g_assert_cmpint (r.status, ==, 2);
   g_assert_nonnull (strstr (r.err, "outside"));
   g_free (r.out), g_free (r.err);
 
   const char *missing[] = { "match", "--model", model_path, "--point", "5,5", img,
                             "/nonexistent/x.png", NULL };
-  run_peac (&r, missing);
+  peac_test_run (&r, peac_path, NULL, missing);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, "/nonexistent/x.png"));
   g_free (r.out), g_free (r.err);
@@ -102,10 +80,10 @@ test_eval_two_images (void)
   g_autofree char *jsrt = shared_path ("landmarks/jsrt");
   if (!jsrt)
     return;
-  Run r = { 0 };
+  PeacTestRun r = { 0 };
   const char *args[] = { "eval-landmarks", "--model", model_path, "--data", jsrt,
                          "--images", "2", "--json", NULL };
-  run_peac (&r, args);
+  peac_test_run (&r, peac_path, NULL, args);
   if (r.status != 0)
     g_error ("eval-landmarks failed: %s", r.err);
   json_error_t jerr;
@@ -148,7 +126,7 @@ test_eval_two_images (void)
   g_free (r.out), g_free (r.err);
 
   const char *none[] = { "eval-landmarks", "--model", model_path, "--data", tmp_dir, NULL };
-  run_peac (&r, none);
+  peac_test_run (&r, peac_path, NULL, none);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, tmp_dir));
   g_free (r.out), g_free (r.err);
@@ -162,14 +140,7 @@ main (int argc, char **argv)
   peac_path = argv[1];
   tmp_dir = g_dir_make_tmp ("peac-match-cli-XXXXXX", NULL);
   g_assert_nonnull (tmp_dir);
-  model_path = g_build_filename (tmp_dir, "vit-micro.safetensors", NULL);
-  char err[256];
-  PeacModel *m = peac_model_new (PEAC_ARCH_VIT, "timm",
-    "{\"img_size\": 224, \"patch_size\": 16, \"embed_dim\": 64, \"depth\": 2, \"num_heads\": 2}",
-    3, err, sizeof err);
-  g_assert_nonnull (m);
-  g_assert_cmpint (peac_model_save (m, model_path, err, sizeof err), ==, 0);
-  peac_model_free (m);
+  model_path = peac_test_write_micro_vit (tmp_dir);
   g_test_add_func ("/match-cli/self", test_match_self);
   g_test_add_func ("/match-cli/eval-two-images", test_eval_two_images);
   int rc = g_test_run ();
