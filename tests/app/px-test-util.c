@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "px-test-util.h"
+#include "px-window.h"
 
 static gboolean
 on_timeout (gpointer data)
@@ -218,4 +219,28 @@ px_test_remove_home (char *home)
   else
     g_printerr ("# test output kept in %s\n", home);
   g_free (home);
+}
+
+// The first widget of @type at or under @root, depth first; NULL if there is none.
+GtkWidget *
+px_test_find_child (GtkWidget *root,
+                    GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = px_test_find_child (child, type);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+// A #PxTestCondition: @window (a #PxWindow) has finished loading.
+gboolean
+px_test_window_is_idle (gpointer window)
+{
+  return !px_window_get_loading (window);
 }

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // Helpers shared by the GUI tests and the screenshot tool: wait on the main loop for a
-// condition, render a widget to a texture as the screen would show it, collect the
-// text of every label under a widget, measure main-loop stalls, and give each test run a
-// temporary home that is removed afterwards.
+// condition, render a widget to a texture as the screen would show it, find a widget or
+// collect the text of every label under a widget, measure main-loop stalls, and give each
+// test run a temporary home that is removed afterwards.
 #pragma once
 
 #include <gtk/gtk.h>
@@ -28,6 +28,9 @@ GPtrArray  *px_test_collect_labels   (GtkWidget       *root);
 gboolean    px_test_labels_contain   (GtkWidget       *root,
                                       const char      *needle);
 
+GtkWidget  *px_test_find_child       (GtkWidget       *root,
+                                      GType            type);
+gboolean    px_test_window_is_idle   (gpointer         window);
 void        px_test_probe_start      (PxTestStallProbe *probe,
                                       int               priority);
 double      px_test_probe_stop       (PxTestStallProbe *probe);

@@ -41,23 +41,6 @@ is_finished (gpointer data)
   return !px_trainer_get_active (data);
 }
 
-static GtkWidget *
-find_child (GtkWidget *root,
-            GType      type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    return root;
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_child (child, type);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -85,7 +68,7 @@ main (int   argc,
   g_application_register (G_APPLICATION (app), NULL, NULL);
   g_application_activate (G_APPLICATION (app));
   window = GTK_WIDGET (gtk_application_get_active_window (GTK_APPLICATION (app)));
-  page = window != NULL ? find_child (window, PX_TYPE_TRAIN_PAGE) : NULL;
+  page = window != NULL ? px_test_find_child (window, PX_TYPE_TRAIN_PAGE) : NULL;
   if (page != NULL)
     px_window_show_page (PX_WINDOW (window), "training");
   else

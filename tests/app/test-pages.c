@@ -50,28 +50,6 @@ new_window (void)
   return window;
 }
 
-static GtkWidget *
-find_child (GtkWidget *root,
-            GType      type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    return root;
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_child (child, type);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
-static gboolean
-is_idle (gpointer data)
-{
-  return !px_window_get_loading (data);
-}
-
 static gboolean
 page_ready (gpointer data)
 {
@@ -131,7 +109,7 @@ open_shifted_pair (PxWindow *window)
   px_test_settle ();
   px_test_probe_start (&probe, G_PRIORITY_DEFAULT);
   g_application_open (G_APPLICATION (app), files, 2, "");
-  g_assert_true (px_test_wait_for (is_idle, window, 60));
+  g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
   g_assert_true (px_test_wait_for (page_ready, page, 60));
   px_test_settle ();
   g_test_message ("worst main-loop gap while loading and embedding two crops: %.1f ms",
@@ -239,7 +217,7 @@ test_pointer (void)
 {
   PxWindow *window = new_window ();
   PxCorrespondencePage *page = open_shifted_pair (window);
-  GtkWidget *area = find_child (GTK_WIDGET (page), GTK_TYPE_DRAWING_AREA);
+  GtkWidget *area = px_test_find_child (GTK_WIDGET (page), GTK_TYPE_DRAWING_AREA);
   GtkGesture *drag = find_drag_gesture (area);
   g_autofree char *json = g_build_filename (tmp_dir, "corrected.json", NULL);
   g_autofree char *text = NULL;
@@ -499,7 +477,8 @@ test_embedding_map (void)
   g_assert_cmpuint (px_embedding_map_page_get_n_points (page), ==, 0);
 
   // Four images: one point per (image, landmark), the scatter drawn while converging.
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (find_child (GTK_WIDGET (page), GTK_TYPE_SPIN_BUTTON)), 4);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (px_test_find_child (GTK_WIDGET (page), GTK_TYPE_SPIN_BUTTON)),
+                             4);
   px_test_probe_start (&probe, G_PRIORITY_DEFAULT);
   gtk_widget_activate_action (GTK_WIDGET (page), "map.run", NULL);
   g_assert_true (px_test_wait_for (map_idle, page, 120));
@@ -575,7 +554,7 @@ test_embedding_map (void)
     g_autoptr(GFile) expected_file = NULL;
     g_autoptr(PxStudy) study = NULL;
 
-    GtkWidget *area = find_child (GTK_WIDGET (page), GTK_TYPE_DRAWING_AREA);
+    GtkWidget *area = px_test_find_child (GTK_WIDGET (page), GTK_TYPE_DRAWING_AREA);
     GtkEventController *motion = NULL;
     g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (area);
     g_autoptr(GdkTexture) before_hover = NULL, after_hover = NULL;
@@ -624,7 +603,7 @@ test_embedding_map (void)
     // A click on it opens the image on the correspondence page.
     g_signal_emit_by_name (find_drag_gesture (area), "drag-begin", vx, vy);
     g_signal_emit_by_name (find_drag_gesture (area), "drag-end", 0.0, 0.0);
-    g_assert_true (px_test_wait_for (is_idle, window, 60));
+    g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
     px_test_settle ();
     g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 1);
     study = g_list_model_get_item (px_window_get_studies (window), 0);
@@ -751,7 +730,7 @@ test_grid_matching (void)
   px_test_settle ();
   px_test_probe_start (&probe, G_PRIORITY_DEFAULT);
   g_application_open (G_APPLICATION (app), &file, 1, "");
-  g_assert_true (px_test_wait_for (is_idle, window, 60));
+  g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
   g_assert_true (px_test_wait_for (grid_ready, page, 60));
   px_test_settle ();
   g_test_message ("worst main-loop gap while loading, preparing and embedding both crops: %.1f ms",
@@ -774,7 +753,9 @@ test_grid_matching (void)
 
   for (int seed = 2; seed < 6; seed++)
     {
-      gtk_spin_button_set_value (GTK_SPIN_BUTTON (find_child (GTK_WIDGET (page), GTK_TYPE_SPIN_BUTTON)), seed);
+      gtk_spin_button_set_value (GTK_SPIN_BUTTON (px_test_find_child (GTK_WIDGET (page),
+                                                                      GTK_TYPE_SPIN_BUTTON)),
+                                 seed);
       gtk_widget_activate_action (GTK_WIDGET (page), "grid.resample", NULL);
       check_pairs (page);
     }

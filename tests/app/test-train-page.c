@@ -81,23 +81,6 @@ make_dataset (void)
   return dataset;
 }
 
-static GtkWidget *
-find_child (GtkWidget *root,
-            GType      type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    return root;
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_child (child, type);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 static gboolean
 scan_done (gpointer data)
 {
@@ -238,7 +221,8 @@ test_run (void)
   g_assert_cmpuint (px_train_page_get_n_usable (page), ==, N_IMAGES);
   g_assert_cmpuint (px_train_page_get_n_unreadable (page), ==, 1);
   g_assert_true (px_test_labels_contain (widget, "8 usable radiographs, 1 unreadable file"));
-  adw_expander_row_set_expanded (ADW_EXPANDER_ROW (find_child (widget, ADW_TYPE_EXPANDER_ROW)), TRUE);
+  adw_expander_row_set_expanded (ADW_EXPANDER_ROW (px_test_find_child (widget, ADW_TYPE_EXPANDER_ROW)),
+                                 TRUE);
   px_test_settle ();
   g_assert_true (px_test_labels_contain (widget, "broken.png"));
 

@@ -39,29 +39,6 @@ new_window (void)
   return window;
 }
 
-static GtkWidget *
-find_descendant (GtkWidget *root,
-                 GType      type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    return root;
-  for (GtkWidget *child = gtk_widget_get_first_child (root);
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_descendant (child, type);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
-static gboolean
-is_idle (gpointer data)
-{
-  return !px_window_get_loading (data);
-}
-
 static gboolean
 viewer_ready (gpointer data)
 {
@@ -83,7 +60,7 @@ open_and_wait (PxWindow *window,
                GFile    *file)
 {
   g_application_open (G_APPLICATION (app), &file, 1, "");
-  g_assert_true (px_test_wait_for (is_idle, window, 60));
+  g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
   px_test_settle ();
 }
 
@@ -243,7 +220,7 @@ test_bad_file_toast (void)
   g_assert_true (g_file_set_contents (bad_path, (const char *) noise, sizeof noise, NULL));
 
   g_action_group_activate_action (G_ACTION_GROUP (app), "open-file", g_variant_new_string (bad_uri));
-  g_assert_true (px_test_wait_for (is_idle, window, 60));
+  g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
   px_test_settle ();
 
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
@@ -254,7 +231,7 @@ test_bad_file_toast (void)
   both[0] = bad;
   both[1] = good;
   g_application_open (G_APPLICATION (app), both, 2, "");
-  g_assert_true (px_test_wait_for (is_idle, window, 60));
+  g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
   g_assert_true (gtk_application_get_active_window (GTK_APPLICATION (app)) == GTK_WINDOW (window));
   g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 1);
   g_assert_cmpstr (px_study_get_title (px_window_get_study (window)), ==, "nih-00000001_000.png");
@@ -321,7 +298,7 @@ test_privacy_hides_patient (void)
   g_assert_true (px_test_labels_contain (GTK_WIDGET (window), "Patient hidden"));
 
   // The tag panel's model, not only its rows on screen, must be masked.
-  panel = PX_TAG_PANEL (find_descendant (GTK_WIDGET (window), PX_TYPE_TAG_PANEL));
+  panel = PX_TAG_PANEL (px_test_find_child (GTK_WIDGET (window), PX_TYPE_TAG_PANEL));
   g_assert_nonnull (panel);
   lines = px_tag_panel_get_lines (panel);
   g_assert_cmpuint (g_list_model_get_n_items (lines), >, 10);
