@@ -365,6 +365,23 @@ test_run (void)
   px_test_settle ();
 }
 
+// The usable images of the shared test dataset (the run test made it; NULL when it did not).
+static GPtrArray *
+dataset_images (const char *dataset)
+{
+  g_autoptr(GDir) dir = g_dir_open (dataset, 0, NULL);
+  GPtrArray *paths;
+  const char *name;
+
+  if (dir == NULL)
+    return NULL;
+  paths = g_ptr_array_new_with_free_func (g_free);
+  while ((name = g_dir_read_name (dir)))
+    if (g_str_has_suffix (name, ".png") && !g_str_equal (name, "broken.png"))
+      g_ptr_array_add (paths, g_build_filename (dataset, name, NULL));
+  return paths;
+}
+
 // A learning rate of 1e30 makes the loss non-finite on the second step: the run fails with
 // a message that says so, and the checkpoint of step 1 is what stays.
 static void
@@ -373,21 +390,16 @@ test_nan_keeps_checkpoint (void)
   g_autofree char *dataset = g_build_filename (tmp_dir, "dataset", NULL);
   g_autofree char *ckpt_dir = g_build_filename (tmp_dir, "nan", NULL);
   g_autoptr(PxTrainer) trainer = px_trainer_new ();
-  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) paths = dataset_images (dataset);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GDir) dir = g_dir_open (dataset, 0, NULL);
   PxTrainOptions options;
-  const char *name;
   long step = -1;
 
-  if (dir == NULL)
+  if (paths == NULL)
     {
       g_test_skip ("no dataset (the run test was skipped)");
       return;
     }
-  while ((name = g_dir_read_name (dir)))
-    if (g_str_has_suffix (name, ".png") && !g_str_equal (name, "broken.png"))
-      g_ptr_array_add (paths, g_build_filename (dataset, name, NULL));
 
   px_trainer_options_defaults (&options);
   options.img_size = 64;
@@ -418,7 +430,7 @@ test_unwritable_checkpoint (void)
   g_autofree char *ckpt_dir = g_build_filename (tmp_dir, "unwritable", NULL);
   g_autofree char *blocker = g_build_filename (ckpt_dir, PX_TRAINER_CHECKPOINT_NAME, NULL);
   g_autoptr(PxTrainer) trainer = px_trainer_new ();
-  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) paths = NULL;
   g_autoptr(GError) error = NULL;
   PxTrainOptions options;
 
@@ -428,14 +440,7 @@ test_unwritable_checkpoint (void)
       return;
     }
   g_assert_cmpint (g_mkdir_with_parents (blocker, 0755), ==, 0);
-  {
-    g_autoptr(GDir) dir = g_dir_open (dataset, 0, NULL);
-    const char *name;
-
-    while ((name = g_dir_read_name (dir)))
-      if (g_str_has_suffix (name, ".png") && !g_str_equal (name, "broken.png"))
-        g_ptr_array_add (paths, g_build_filename (dataset, name, NULL));
-  }
+  paths = dataset_images (dataset);
   px_trainer_options_defaults (&options);
   options.img_size = 64;
   options.steps = 50;
@@ -575,7 +580,7 @@ test_resume_identical (void)
   g_autofree char *ckpt_a = g_build_filename (dir_a, PX_TRAINER_CHECKPOINT_NAME, NULL);
   g_autofree char *ckpt_b = g_build_filename (dir_b, PX_TRAINER_CHECKPOINT_NAME, NULL);
   g_autoptr(PxTrainer) trainer = px_trainer_new ();
-  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) paths = NULL;
   g_autofree char *a = NULL, *b = NULL;
   gsize len_a, len_b;
   PxTrainOptions options;
@@ -585,14 +590,7 @@ test_resume_identical (void)
       g_test_skip ("no dataset (the run test was skipped)");
       return;
     }
-  {
-    g_autoptr(GDir) dir = g_dir_open (dataset, 0, NULL);
-    const char *name;
-
-    while ((name = g_dir_read_name (dir)))
-      if (g_str_has_suffix (name, ".png") && !g_str_equal (name, "broken.png"))
-        g_ptr_array_add (paths, g_build_filename (dataset, name, NULL));
-  }
+  paths = dataset_images (dataset);
   px_trainer_options_defaults (&options);
   options.img_size = 64;
   options.steps = 12;
@@ -652,7 +650,7 @@ test_fine_tune (void)
   g_autofree char *tuned = g_build_filename (dir_tuned, PX_TRAINER_CHECKPOINT_NAME, NULL);
   g_autofree char *fresh = g_build_filename (dir_fresh, PX_TRAINER_CHECKPOINT_NAME, NULL);
   g_autoptr(PxTrainer) trainer = px_trainer_new ();
-  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) paths = NULL;
   PxTrainOptions options;
   double kept, other;
 
@@ -661,14 +659,7 @@ test_fine_tune (void)
       g_test_skip ("no checkpoint (the resume test was skipped)");
       return;
     }
-  {
-    g_autoptr(GDir) dir = g_dir_open (dataset, 0, NULL);
-    const char *name;
-
-    while ((name = g_dir_read_name (dir)))
-      if (g_str_has_suffix (name, ".png") && !g_str_equal (name, "broken.png"))
-        g_ptr_array_add (paths, g_build_filename (dataset, name, NULL));
-  }
+  paths = dataset_images (dataset);
   px_trainer_options_defaults (&options);
   options.img_size = 224;  // the file's 64 must win
   options.steps = 1;
