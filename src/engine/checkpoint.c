@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -596,6 +598,77 @@ write_all (int fd, const void *buf, size_t n)
   return 0;
 }
 
+// Temporaries live beside the target (rename stays on one file system) and are named
+// PATH.tmp-PID-N: unique per process and call, and the PID tells a later writer whether
+// the one that left it behind (killed mid-write) is gone.
+static char *
+open_temp (const char *path, int *fd)
+{
+  static _Atomic unsigned counter;
+  size_t n = strlen (path) + 48;
+  char *tmp = malloc (n);
+  if (!tmp)
+    return errno = ENOMEM, NULL;
+  for (int tries = 0; tries < 100; tries++)
+    {
+      snprintf (tmp, n, "%s.tmp-%ld-%u", path, (long) getpid (), counter++);
+      *fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666); // umask applies
+      if (*fd >= 0)
+        return tmp;
+      if (errno != EEXIST)
+        break;
+    }
+  int e = errno;
+  free (tmp);
+  errno = e;
+  return NULL;
+}
+
+// Makes the rename itself durable. Best effort: some file systems refuse fsync on a
+// directory, and the new file is already complete under its name either way.
+static void
+sync_parent (const char *path)
+{
+  const char *slash = strrchr (path, '/');
+  char *dir = slash ? strndup (path, (size_t) (slash - path) + (slash == path)) : strdup (".");
+  if (!dir)
+    return;
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0)
+    fsync (fd), close (fd);
+  free (dir);
+}
+
+// Removes PATH.tmp-PID-N files whose writer process no longer exists (a kill -9 during a
+// save leaves one behind; with a large model each is as big as the checkpoint).
+static void
+sweep_stale_temps (const char *path)
+{
+  const char *slash = strrchr (path, '/');
+  const char *base = slash ? slash + 1 : path;
+  char *dir = slash ? strndup (path, (size_t) (slash - path) + (slash == path)) : strdup (".");
+  DIR *d = dir ? opendir (dir) : NULL;
+  size_t bl = strlen (base);
+  struct dirent *e;
+  while (d && (e = readdir (d)))
+    {
+      if (strncmp (e->d_name, base, bl) != 0 || strncmp (e->d_name + bl, ".tmp-", 5) != 0)
+        continue;
+      char *end;
+      long pid = strtol (e->d_name + bl + 5, &end, 10);
+      if (end == e->d_name + bl + 5 || *end != '-' || pid <= 0 || pid == (long) getpid ()
+          || kill ((pid_t) pid, 0) == 0 || errno != ESRCH)
+        continue;
+      size_t ln = strlen (dir) + strlen (e->d_name) + 2;
+      char *full = malloc (ln);
+      if (full)
+        snprintf (full, ln, "%s/%s", dir, e->d_name), unlink (full), free (full);
+    }
+  if (d)
+    closedir (d);
+  free (dir);
+}
+
 int
 peac_st_write (const char *path, const PeacStWrite *t, int n, const char *const *meta,
                char *err, size_t errlen)
@@ -645,13 +718,13 @@ peac_st_write (const char *path, const PeacStWrite *t, int n, const char *const 
   if (!header)
     return seterr (err, errlen, "%s: cannot encode the header", path), -1;
   size_t hl = strlen (header), padded = (hl + 7) & ~(size_t) 7; // 8-byte aligned data
-  char *tmp = malloc (strlen (path) + 16);
-  sprintf (tmp, "%s.tmp-XXXXXX", path);
-  int fd = mkstemp (tmp);
-  if (fd < 0)
+  int fd = -1;
+  char *tmp = open_temp (path, &fd);
+  if (!tmp)
     {
-      seterr (err, errlen, "%s: cannot create a temporary file: %s", path, strerror (errno));
-      free (header), free (tmp);
+      seterr (err, errlen, "%s: cannot create a temporary file beside it: %s (the previous "
+              "file, if any, is unchanged)", path, strerror (errno));
+      free (header);
       return -1;
     }
   uint8_t len8[8];
@@ -676,7 +749,12 @@ peac_st_write (const char *path, const PeacStWrite *t, int n, const char *const 
         {
           free (buf);
           buf = malloc (numel * 2);
-          bufn = numel;
+          bufn = buf ? numel : 0;
+          if (!buf)
+            {
+              bad = 1, errno = ENOMEM;
+              break;
+            }
         }
       for (size_t k = 0; k < numel; k++)
         buf[k] = t[i].dtype == PEAC_DT_F16 ? peac_f32_to_f16 (t[i].data[k])
@@ -684,25 +762,26 @@ peac_st_write (const char *path, const PeacStWrite *t, int n, const char *const 
       bad = write_all (fd, buf, numel * 2);
     }
   free (buf);
+  // Data on disk before the name points at it: after a crash, PATH is the old file or the
+  // complete new one, never a prefix.
   if (!bad)
     bad = fsync (fd) != 0;
   int saved = errno;
-  if (close (fd) != 0)
-    bad = 1;
-  if (!bad)
-    {
-      chmod (tmp, 0644);
-      if (rename (tmp, path) != 0)
-        bad = 1, saved = errno;
-    }
+  if (close (fd) != 0 && !bad)
+    bad = 1, saved = errno;
+  if (!bad && rename (tmp, path) != 0)
+    bad = 1, saved = errno;
   if (bad)
     {
       unlink (tmp);
-      seterr (err, errlen, "%s: cannot write: %s", path, strerror (saved));
+      seterr (err, errlen, "%s: cannot write: %s (the previous file, if any, is unchanged)",
+              path, strerror (saved));
       free (tmp);
       return -1;
     }
   free (tmp);
+  sync_parent (path);
+  sweep_stale_temps (path);
   return 0;
 }
 
