@@ -28,6 +28,7 @@ struct PeacTrainSession {
   PeacRng         rng;
   PeacBatch       batch;
   long            step;
+  char           *run_info; // the caller's JSON, saved as `peac.run`
 };
 
 void
@@ -102,11 +103,68 @@ peac_train_free (PeacTrainSession *s)
   for (int k = 0; k < 2; k++)
     peac_optim_free (&s->opt[k]), free (s->mask[k]);
   peac_batch_free (&s->batch);
+  free (s->run_info);
   free (s);
 }
 
 long peac_train_step_count (const PeacTrainSession *s) { return s->step; }
 PeacObjective *peac_train_objective (PeacTrainSession *s) { return s->obj; }
+const PeacTrainConfig *peac_train_config (const PeacTrainSession *s) { return &s->c; }
+const char *peac_train_run_info (const PeacTrainSession *s) { return s->run_info; }
+
+void
+peac_train_set_run_info (PeacTrainSession *s, const char *json)
+{
+  free (s->run_info);
+  s->run_info = json ? strdup (json) : NULL;
+}
+
+int
+peac_train_evaluate (PeacTrainSession *s, const PeacGrey *images, int n, uint64_t seed,
+                     PeacLossTerms *mean, char *err, size_t errlen)
+{
+  const int cell = s->c.vit.patch_size, G = s->c.vit.img_size / cell;
+  memset (mean, 0, sizeof *mean);
+  if (n <= 0)
+    {
+      snprintf (err, errlen, "evaluation needs images");
+      return -1;
+    }
+  PeacRng rng;
+  peac_rng_seed (&rng, seed);
+  for (int i0 = 0; i0 < n; i0 += s->c.batch)
+    {
+      const int m = n - i0 < s->c.batch ? n - i0 : s->c.batch;
+      PeacBatch b;
+      PeacLossTerms t;
+      if (peac_batch_alloc (&b, m, G, cell) != 0)
+        {
+          snprintf (err, errlen, "evaluation: out of memory");
+          return -1;
+        }
+      int bad = 0;
+      for (int k = 0; k < m && !bad; k++)
+        {
+          const PeacGrey *g = &images[i0 + k];
+          bad = peac_batch_fill (&b, k, g->px, g->h, g->w, &s->c.obj, &rng) != 0;
+        }
+      // The step fills the gradient buffers only; the next training step zeroes them.
+      if (!bad)
+        peac_objective_step (s->obj, &b, &t);
+      peac_batch_free (&b);
+      if (bad)
+        {
+          snprintf (err, errlen, "evaluation: image %d is too small for the crops", i0);
+          return -1;
+        }
+      mean->order += m * t.order, mean->restore += m * t.restore;
+      mean->global += m * t.global, mean->local += m * t.local, mean->total += m * t.total;
+      mean->n_shuffled += t.n_shuffled, mean->n_matched += t.n_matched;
+    }
+  mean->order /= n, mean->restore /= n, mean->global /= n, mean->local /= n;
+  mean->total /= n;
+  return 0;
+}
 
 PeacTrainStatus
 peac_train_run (PeacTrainSession *s, PeacTrainProgressFn cb, void *user,
@@ -175,22 +233,17 @@ vit_json (const VitConfig *v)
   return s;
 }
 
-// The session state: every number that is not a tensor, doubles at full precision.
-static char *
-state_json (const PeacTrainSession *s)
+// The configuration: every number of it, doubles at full precision.
+static json_t *
+config_object (const PeacTrainConfig *c)
 {
-  const PeacTrainConfig *c = &s->c;
   const PeacObjConfig *o = &c->obj;
   const PeacOptConfig *p = &c->opt;
-  char rng[4][24];
-  for (int i = 0; i < 4; i++)
-    snprintf (rng[i], sizeof rng[i], "%" PRIu64, s->rng.s[i]);
-  json_t *j = json_pack (
-      "{s:I, s:I, s:i, s:[s,s,s,s], s:{s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:i, s:f, s:I,"
+  return json_pack (
+      "{s:I, s:i, s:{s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:i, s:f, s:I,"
       " s:{s:f, s:i, s:i, s:f, s:f, s:f}}, s:{s:i, s:f, s:f, s:I, s:I, s:f, s:f, s:f, s:f,"
       " s:f, s:f}}",
-      "step", (json_int_t) s->step, "seed", (json_int_t) c->seed, "batch", c->batch, "rng",
-      rng[0], rng[1], rng[2], rng[3],
+      "seed", (json_int_t) c->seed, "batch", c->batch,
       "objective", "proj_hidden", o->proj_hidden, "proj_out", o->proj_out, "w_order",
       o->w_order, "w_restore", o->w_restore, "w_global", o->w_global, "w_local", o->w_local,
       "p_shuffle", o->p_shuffle, "max_shift", o->max_shift, "momentum0", o->momentum0,
@@ -202,6 +255,34 @@ state_json (const PeacTrainSession *s)
       (json_int_t) p->warmup_steps, "total_steps", (json_int_t) p->total_steps,
       "weight_decay", p->weight_decay, "beta1", p->beta1, "beta2", p->beta2, "eps", p->eps,
       "momentum", p->momentum, "clip_norm", p->clip_norm);
+}
+
+char *
+peac_train_config_json (const PeacTrainConfig *c)
+{
+  json_t *j = config_object (c);
+  char *v = vit_json (&c->vit);
+  json_object_set_new (j, "vit", json_loads (v, 0, NULL));
+  free (v);
+  char *r = json_dumps (j, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (15));
+  json_decref (j);
+  return r;
+}
+
+// The session state: the configuration, the step and the sampling rng.
+static char *
+state_json (const PeacTrainSession *s)
+{
+  json_t *j = config_object (&s->c);
+  json_t *rng = json_array ();
+  for (int i = 0; i < 4; i++)
+    {
+      char v[24];
+      snprintf (v, sizeof v, "%" PRIu64, s->rng.s[i]);
+      json_array_append_new (rng, json_string (v));
+    }
+  json_object_set_new (j, "step", json_integer ((json_int_t) s->step));
+  json_object_set_new (j, "rng", rng);
   char *r = json_dumps (j, JSON_COMPACT | JSON_REAL_PRECISION (17));
   json_decref (j);
   return r;
@@ -237,7 +318,8 @@ peac_train_save (PeacTrainSession *s, const char *path, char *err, size_t errlen
     }
   char *cfg = vit_json (&s->c.vit), *st = state_json (s);
   const char *meta[] = { "peac.arch", "vit", "peac.layout", "timm", "peac.config", cfg,
-                         "peac.train", st, "peac.source", "peac train", NULL };
+                         "peac.train", st, "peac.source", "peac train",
+                         s->run_info ? "peac.run" : NULL, s->run_info, NULL };
   int rc = peac_st_write (path, w, i, meta, err, errlen);
   free (cfg), free (st), free (w), free (names);
   return rc;
@@ -343,6 +425,7 @@ peac_train_resume (const char *path, const PeacGrey *images, int n, char *err, s
     }
   s->step = step;
   s->rng = rng;
+  peac_train_set_run_info (s, peac_st_meta (st, "peac.run"));
   goto out;
 fail:
   peac_train_free (s);

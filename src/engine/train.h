@@ -6,7 +6,9 @@
 // caller-supplied grey images, reports each step through a callback, stops when an abort
 // flag is raised or the loss turns non-finite (without applying that step), and saves and
 // resumes checkpoints bit-exactly (weights of both branches, heads, optimiser moments,
-// rng state and step, in one safetensors file written atomically). No globals, no
+// rng state and step, in one safetensors file written atomically), together with a run
+// description the caller owns (data folders, thread count: JSON text kept verbatim). It
+// also scores held-out images with the same objective and no update. No globals, no
 // printing, no signals: the caller maps those onto the abort flag.
 #pragma once
 
@@ -70,3 +72,20 @@ int               peac_train_save (PeacTrainSession *s, const char *path, char *
 // given here; the configuration comes from the file. NULL with err.
 PeacTrainSession *peac_train_resume (const char *path, const PeacGrey *images, int n,
                                      char *err, size_t errlen);
+const PeacTrainConfig *peac_train_config (const PeacTrainSession *s);
+// The configuration as indented JSON text for people (malloc'd; 15 significant digits):
+// "vit" (timm keys), "batch", "seed", "objective" (with "distort") and "optimiser" — the
+// keys of the checkpoint's `peac.train` state, which holds them at full precision.
+char             *peac_train_config_json (const PeacTrainConfig *c);
+// The caller's run description (JSON text, copied; NULL clears it): saved as the
+// checkpoint's `peac.run` metadata and restored by peac_train_resume. NULL when none.
+void              peac_train_set_run_info (PeacTrainSession *s, const char *json);
+const char       *peac_train_run_info (const PeacTrainSession *s);
+// Held-out loss: every image once, in batches of the session's batch size (the last one
+// smaller), crops drawn from an rng seeded with `seed` alone, so that every call sees the
+// same crops; the student and teacher as they are, no update, no change to anything a
+// later step reads (sampling rng, moments, weights). *mean is the terms averaged over the
+// images (each batch weighted by its size). Returns 0, or −1 with err.
+int               peac_train_evaluate (PeacTrainSession *s, const PeacGrey *images, int n,
+                                       uint64_t seed, PeacLossTerms *mean, char *err,
+                                       size_t errlen);

@@ -5,6 +5,8 @@
 // held-out batch; a run stopped by the abort flag, saved, and resumed from its checkpoint
 // ends bit-identical to the uninterrupted run; a NaN weight stops the run cleanly without a step; the
 // checkpoint loads as a model (the teacher branch) and leaves no temporary file behind.
+// Held-out evaluation between steps sees the same crops every time and changes nothing
+// the run depends on; the caller's run description survives save and resume.
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -21,6 +23,7 @@
 static PeacGrey images[N_IMAGES];
 static float *pixels[N_IMAGES];
 static int have_images;
+static double c_wg; // the global weight of the evaluation test's config
 
 static const VitConfig small = { .img_size = 32, .patch_size = 8, .in_chans = 3,
                                  .embed_dim = 32, .depth = 2, .num_heads = 2,
@@ -203,6 +206,77 @@ test_nan_stops (void)
   peac_train_free (s);
 }
 
+
+typedef struct { PeacTrainSession *s; PeacLossTerms first; int calls; } EvalCtx;
+
+static void
+on_step_eval (void *user, const PeacTrainProgress *p)
+{
+  EvalCtx *e = user;
+  PeacLossTerms t, again;
+  char err[256];
+  (void) p;
+  g_assert_cmpint (peac_train_evaluate (e->s, images + 8, 4, 77, &t, err, sizeof err), ==, 0);
+  g_assert_cmpint (peac_train_evaluate (e->s, images + 8, 4, 77, &again, err, sizeof err), ==, 0);
+  g_assert_true (isfinite (t.total) && t.restore > 0 && t.global > 0);
+  g_assert_cmpfloat (t.total, ==, again.total); // same crops, same weights
+  // Averages of weighted sums: equal up to rounding.
+  g_assert_cmpfloat_with_epsilon (t.total, t.order + t.restore + c_wg * t.global + t.local,
+                                  1e-12 * t.total);
+  if (e->calls++ == 0)
+    e->first = t;
+}
+
+static void
+test_evaluate_changes_nothing (void)
+{
+  if (!have_images)
+    return g_test_skip ("no Hannover radiographs (PEAC_SHARED_DIR)");
+  PeacTrainConfig c;
+  config (&c, 5);
+  c.batch = 3; // 4 held-out images: batches of 3 and 1
+  c_wg = c.obj.w_global;
+  char err[512];
+  PeacTrainSession *a = peac_train_new (&c, images, 8, err, sizeof err);
+  PeacTrainSession *b = peac_train_new (&c, images, 8, err, sizeof err);
+  g_assert_cmpint (peac_train_run (a, NULL, NULL, NULL, err, sizeof err), ==, PEAC_TRAIN_DONE);
+  EvalCtx e = { b };
+  g_assert_cmpint (peac_train_run (b, on_step_eval, &e, NULL, err, sizeof err), ==, PEAC_TRAIN_DONE);
+  g_assert_cmpint (e.calls, ==, 5);
+  PeacParams *pa = vit_params (peac_objective_student (peac_train_objective (a)));
+  PeacParams *pb = vit_params (peac_objective_student (peac_train_objective (b)));
+  g_assert_cmpint (memcmp (pa->memory, pb->memory, pa->total * 4), ==, 0);
+  PeacLossTerms t;
+  g_assert_cmpint (peac_train_evaluate (b, images, 0, 1, &t, err, sizeof err), ==, -1);
+  peac_train_free (a), peac_train_free (b);
+}
+
+static void
+test_run_info_kept (void)
+{
+  if (!have_images)
+    return g_test_skip ("no Hannover radiographs (PEAC_SHARED_DIR)");
+  PeacTrainConfig c;
+  config (&c, 2);
+  char err[512];
+  PeacTrainSession *s = peac_train_new (&c, images, N_IMAGES, err, sizeof err);
+  g_assert_null (peac_train_run_info (s));
+  peac_train_set_run_info (s, "{\"data\":[\"/x\"],\"threads\":2}");
+  g_autofree char *dir = g_dir_make_tmp ("peac-train-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "ckpt.safetensors", NULL);
+  g_assert_cmpint (peac_train_save (s, path, err, sizeof err), ==, 0);
+  PeacTrainSession *r = peac_train_resume (path, images, N_IMAGES, err, sizeof err);
+  g_assert_nonnull (r);
+  g_assert_cmpstr (peac_train_run_info (r), ==, "{\"data\":[\"/x\"],\"threads\":2}");
+  g_assert_cmpint (peac_train_config (r)->batch, ==, 4);
+  g_assert_cmpfloat (peac_train_config (r)->opt.lr, ==, 2e-3);
+  g_autofree char *json = peac_train_config_json (peac_train_config (r));
+  g_assert_nonnull (strstr (json, "\"embed_dim\": 32"));
+  g_assert_nonnull (strstr (json, "\"max_shift\": 2"));
+  peac_train_free (s), peac_train_free (r);
+  g_unlink (path), g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -211,6 +285,8 @@ main (int argc, char **argv)
   g_test_add_func ("/train/learns", test_learns);
   g_test_add_func ("/train/resume-bit-exact", test_resume_bit_exact);
   g_test_add_func ("/train/nan-stops", test_nan_stops);
+  g_test_add_func ("/train/evaluate-changes-nothing", test_evaluate_changes_nothing);
+  g_test_add_func ("/train/run-info-kept", test_run_info_kept);
   int rc = g_test_run ();
   for (int i = 0; i < N_IMAGES; i++)
     g_free (pixels[i]);
