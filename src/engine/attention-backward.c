@@ -6,9 +6,11 @@
 // (Swin) are constants here, so they need no gradient of their own. Parallel over
 // images × heads on the engine's pool; each job writes only its own head's columns of
 // dqkv, so no two threads ever touch one value and the result does not depend on the
-// thread count.
+// thread count. op_attention_backward_set (ops-train.h) writes instead of accumulating,
+// so the trainer needs no zeroed buffer.
 #include "ops.h"
 #include "ops-internal.h"
+#include "ops-train.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -25,7 +27,29 @@ typedef struct {
   float *dqkv, *scratch;
   const float *dout, *qkv, *att;
   int N, H, Dh;
+  float beta;     // 1: dqkv +=, 0: dqkv =
 } AttBwJob;
+
+// ds[N, N] ← p ⊙ (ds − rowsum(ds ⊙ p)), the softmax backward on the score tile.
+static PEAC_CLONES void
+softmax_backward_tile (float *ds, const float *p, int N)
+{
+  for (int i = 0; i < N; i++)
+    {
+      float *r = ds + (size_t) i * N;
+      const float *pr = p + (size_t) i * N;
+      float a[8] = { 0 };
+      int c = 0;
+      for (; c + 8 <= N; c += 8)
+        for (int l = 0; l < 8; l++)
+          a[l] += r[c + l] * pr[c + l];
+      for (; c < N; c++)
+        a[0] += r[c] * pr[c];
+      const float s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+      for (c = 0; c < N; c++)
+        r[c] = pr[c] * (r[c] - s);
+    }
+}
 
 static void
 attention_backward_job (void *ctx, int job, int thread)
@@ -43,21 +67,12 @@ attention_backward_job (void *ctx, int job, int thread)
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, N, N, Dh, 1.0f, dO, C, v, ld,
                0.0f, ds, N);
   cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, N, Dh, N, 1.0f, p, N, dO, C,
-               1.0f, dv, ld);
-  for (int i = 0; i < N; i++)
-    {
-      float *r = ds + (size_t) i * N;
-      const float *pr = p + (size_t) i * N;
-      float s = 0.0f;
-      for (int c = 0; c < N; c++)
-        s += r[c] * pr[c];
-      for (int c = 0; c < N; c++)
-        r[c] = pr[c] * (r[c] - s);
-    }
+               j->beta, dv, ld);
+  softmax_backward_tile (ds, p, N);
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, N, Dh, N, scale, ds, N, k, ld,
-               1.0f, dq, ld);
+               j->beta, dq, ld);
   cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, N, Dh, N, scale, ds, N, q, ld,
-               1.0f, dk, ld);
+               j->beta, dk, ld);
 }
 
 void
@@ -65,7 +80,16 @@ op_attention_backward (float *dqkv, float *scratch, const float *dout, const flo
                        const float *att, int B, int N, int H, int Dh)
 {
   peac_blas_single_thread ();
-  AttBwJob j = { dqkv, scratch, dout, qkv, att, N, H, Dh };
+  AttBwJob j = { dqkv, scratch, dout, qkv, att, N, H, Dh, 1.0f };
+  peac_parallel_for (B * H, peac_threads_get (), attention_backward_job, &j);
+}
+
+void
+op_attention_backward_set (float *dqkv, float *scratch, const float *dout, const float *qkv,
+                           const float *att, int B, int N, int H, int Dh)
+{
+  peac_blas_single_thread ();
+  AttBwJob j = { dqkv, scratch, dout, qkv, att, N, H, Dh, 0.0f };
   peac_parallel_for (B * H, peac_threads_get (), attention_backward_job, &j);
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // ops-backward: the backward twins of the ops in ops.c and patch.c (linear, LayerNorm,
-// exact GELU, row softmax, patch embedding) and the small token ops a ViT needs for
-// training (class token + position embedding, mean pooling). Every backward ACCUMULATES
+// exact GELU, row softmax, patch embedding), the small token ops a ViT needs for
+// training (class token + position embedding, mean pooling), and the fused variants the
+// ViT trainer runs (ops-train.h). Every backward ACCUMULATES
 // (+=) into its input gradient and its parameter gradients, llm.c style, so that branches
 // that share a tensor simply add up; any gradient pointer may be NULL to skip it. Row-major
 // everywhere, as the forwards. Work is split over the engine's worker pool (pool.h,
@@ -11,9 +12,11 @@
 // single-threaded OpenBLAS calls on column or row slices, as in the forward.
 #include "ops.h"
 #include "ops-internal.h"
+#include "ops-train.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pool.h"
@@ -380,4 +383,223 @@ op_mean_pool_backward (float *dx, const float *dout, int B, int T, int t0, int n
         for (int d = 0; d < D; d++)
           r[d] += g[d] / (float) n;
       }
+}
+
+// ---------------------------------------------------------------------------------------
+// Fused variants for the ViT trainer (ops-train.h).
+
+// d[i] *= gelu'(h[i]) over n values (exact GELU, as gelu_backward_chunk).
+static PEAC_CLONES void
+gelu_grad_inplace (float *d, const float *h, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      float x = h[i];
+      float e = peac_erfcf_pos (fabsf (x) * 0.70710678118654752f);
+      float cdf = x >= 0.0f ? 1.0f - 0.5f * e : 0.5f * e;
+      float pdf = 0.39894228040143268f * peac_expf (-0.5f * x * x);
+      d[i] *= cdf + x * pdf;
+    }
+}
+
+// db[n0:n1] += Σ_m dout[m, n0:n1]
+static PEAC_CLONES void
+bias_grad_cols (float *db, const float *dout, int M, int N, int n0, int n1)
+{
+  for (int m = 0; m < M; m++)
+    {
+      const float *g = dout + (size_t) m * N;
+      for (int n = n0; n < n1; n++)
+        db[n] += g[n];
+    }
+}
+
+typedef struct {
+  float *din, *dw, *db;
+  const float *gelu_in, *dout, *in, *w;
+  int M, K, N, accumulate, pw, pd;
+} FusedLinearJob;
+
+// Tasks 0 … pw−1: rows n0…n1 of dw and db (output features). Tasks pw … pw+pd−1: rows
+// m0…m1 of din (rows rounded to 8 except the last), then GELU' on those rows.
+static void
+fused_linear_part (void *ctx, int t, int thread)
+{
+  const FusedLinearJob *j = ctx;
+  (void) thread;
+  if (t < j->pw)
+    {
+      int n0 = (int) ((long) j->N * t / j->pw), n1 = (int) ((long) j->N * (t + 1) / j->pw);
+      if (n1 <= n0)
+        return;
+      if (j->dw)
+        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, n1 - n0, j->K, j->M, 1.0f,
+                     j->dout + n0, j->N, j->in, j->K, 1.0f, j->dw + (size_t) n0 * j->K, j->K);
+      if (j->db)
+        bias_grad_cols (j->db, j->dout, j->M, j->N, n0, n1);
+      return;
+    }
+  t -= j->pw;
+  int m0 = t == 0 ? 0 : (int) ((long) j->M * t / j->pd) & ~7;
+  int m1 = t == j->pd - 1 ? j->M : (int) ((long) j->M * (t + 1) / j->pd) & ~7;
+  if (m1 <= m0)
+    return;
+  // din[m0:m1, :] (=|+=) dout[m0:m1, :] · w
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m1 - m0, j->K, j->N, 1.0f,
+               j->dout + (size_t) m0 * j->N, j->N, j->w, j->K, j->accumulate ? 1.0f : 0.0f,
+               j->din + (size_t) m0 * j->K, j->K);
+  if (j->gelu_in)
+    gelu_grad_inplace (j->din + (size_t) m0 * j->K, j->gelu_in + (size_t) m0 * j->K,
+                       (size_t) (m1 - m0) * j->K);
+}
+
+void
+op_linear_backward_fused (float *din, int accumulate, const float *gelu_in, float *dw,
+                          float *db, const float *dout, const float *in, const float *w,
+                          int M, int K, int N)
+{
+  peac_blas_single_thread ();
+  const int nt = threads_for ((double) M * N * K);
+  FusedLinearJob j = { din, dw, db, din ? gelu_in : NULL, dout, in, w, M, K, N,
+                       accumulate, 0, 0 };
+  if (dw || db)
+    for (j.pw = nt; j.pw > 1 && N / j.pw < 16; j.pw--)
+      ;
+  // Input-gradient rows in twice as many parts as threads when each keeps ≥ 256 rows, so a
+  // thread held up by another process does not hold the other up for a whole half.
+  if (din)
+    j.pd = nt > 1 && M / (2 * nt) >= 256 ? 2 * nt : nt;
+  peac_parallel_for (j.pw + j.pd, nt, fused_linear_part, &j);
+}
+
+// LayerNorm, one pass: per row, din += rstd·(ĝ − mean ĝ − x̂·mean(ĝ·x̂)) with ĝ = dout·w,
+// and the block's partial dw += dout·x̂, db += dout.
+enum { LN_BLOCK = 64 };
+
+static PEAC_CLONES void
+layernorm_backward_rows (float *din, float *pdw, float *pdb, const float *dout,
+                         const float *in, const float *w, const float *mean,
+                         const float *rstd, int m0, int m1, int C)
+{
+  for (int m = m0; m < m1; m++)
+    {
+      const float *g = dout + (size_t) m * C, *x = in + (size_t) m * C;
+      const float mu = mean[m], rs = rstd[m];
+      float a[8] = { 0 }, b[8] = { 0 };
+      int c = 0;
+      for (; c + 8 <= C; c += 8)
+        for (int l = 0; l < 8; l++)
+          {
+            const float gh = g[c + l] * w[c + l], xh = (x[c + l] - mu) * rs;
+            a[l] += gh;
+            b[l] += gh * xh;
+          }
+      for (; c < C; c++)
+        {
+          const float gh = g[c] * w[c], xh = (x[c] - mu) * rs;
+          a[0] += gh;
+          b[0] += gh * xh;
+        }
+      float sg = 0.0f, sgx = 0.0f;
+      for (int l = 0; l < 8; l++)
+        sg += a[l], sgx += b[l];
+      sg /= (float) C;
+      sgx /= (float) C;
+      if (din)
+        {
+          float *d = din + (size_t) m * C;
+          for (c = 0; c < C; c++)
+            {
+              const float xh = (x[c] - mu) * rs;
+              d[c] += rs * (g[c] * w[c] - sg - xh * sgx);
+            }
+        }
+      if (pdw)
+        for (c = 0; c < C; c++)
+          pdw[c] += g[c] * (x[c] - mu) * rs;
+      if (pdb)
+        for (c = 0; c < C; c++)
+          pdb[c] += g[c];
+    }
+}
+
+typedef struct {
+  float *din, *part;
+  const float *dout, *in, *w, *mean, *rstd;
+  int M, C, has_dw, has_db;
+} FusedLnJob;
+
+static void
+fused_layernorm_part (void *ctx, int t, int thread)
+{
+  const FusedLnJob *j = ctx;
+  (void) thread;
+  const int m0 = t * LN_BLOCK, m1 = m0 + LN_BLOCK < j->M ? m0 + LN_BLOCK : j->M;
+  float *pdw = j->part ? j->part + (size_t) t * 2 * j->C : NULL;
+  if (pdw)
+    memset (pdw, 0, 2 * (size_t) j->C * sizeof (float));
+  layernorm_backward_rows (j->din, j->has_dw ? pdw : NULL, j->has_db ? pdw + j->C : NULL,
+                           j->dout, j->in, j->w, j->mean, j->rstd, m0, m1, j->C);
+}
+
+void
+op_layernorm_backward_fused (float *din, float *dw, float *db, const float *dout,
+                             const float *in, const float *w, const float *mean,
+                             const float *rstd, int M, int C)
+{
+  const int blocks = (M + LN_BLOCK - 1) / LN_BLOCK;
+  float *part = NULL;
+  if ((dw || db) && !(part = malloc ((size_t) blocks * 2 * C * sizeof (float))))
+    {
+      op_layernorm_backward (din, dw, db, dout, in, w, mean, rstd, M, C); // no scratch
+      return;
+    }
+  FusedLnJob j = { din, part, dout, in, w, mean, rstd, M, C, dw != NULL, db != NULL };
+  peac_parallel_for (blocks, threads_for ((double) M * C * 4), fused_layernorm_part, &j);
+  for (int k = 0; part && k < blocks; k++)
+    {
+      const float *p = part + (size_t) k * 2 * C;
+      for (int c = 0; dw && c < C; c++)
+        dw[c] += p[c];
+      for (int c = 0; db && c < C; c++)
+        db[c] += p[C + c];
+    }
+  free (part);
+}
+
+// ---------------------------------------------------------------------------------------
+// dst = a·dst + b·src
+
+typedef struct {
+  float *dst;
+  const float *src;
+  float a, b;
+  size_t n;
+  int parts;
+} AxpbyJob;
+
+static PEAC_CLONES void
+axpby_chunk (float *dst, float a, const float *src, float b, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    dst[i] = a * dst[i] + b * src[i];
+}
+
+static void
+axpby_part (void *ctx, int t, int thread)
+{
+  const AxpbyJob *j = ctx;
+  (void) thread;
+  size_t s = j->n * (size_t) t / (size_t) j->parts, e = j->n * (size_t) (t + 1) / (size_t) j->parts;
+  axpby_chunk (j->dst + s, j->a, j->src + s, j->b, e - s);
+}
+
+void
+op_axpby (float *dst, float a, const float *src, float b, size_t n)
+{
+  int nt = peac_threads_get ();
+  if ((size_t) nt * 65536 > n)
+    nt = 1;
+  AxpbyJob j = { dst, src, a, b, n, 4 * nt };
+  peac_parallel_for (j.parts, nt, axpby_part, &j);
 }

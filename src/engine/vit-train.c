@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "ops-train.h"
 
 typedef struct {
   float *x, *ln1, *mean1, *rstd1, *qkv, *att, *o, *mid, *ln2, *mean2, *rstd2, *h, *hg;
@@ -25,7 +26,7 @@ struct VitTrain {
   BlockCache *blk;          // [depth]
   float     *col, *patches, *xL, *out, *meanf, *rstdf;
   // backward scratch
-  float     *dx, *dln, *dqkv, *dh, *dh2, *dpatches, *scratch;
+  float     *dx, *dln, *dqkv, *dh, *dpatches, *scratch;
 };
 
 VitTrain *
@@ -49,7 +50,7 @@ vit_train_new (VitModel *m, int B, int H, int W, char *err, size_t errlen)
                            + 13 * 16;
   const size_t sc = op_attention_scratch_floats (t->T);
   const size_t total = c->depth * per_block + BG * K + BG * D + 2 * BT * D + 2 * BT
-                       + 2 * BT * D + 3 * BT * D + 2 * BT * Hd + BG * D + sc + 16 * 16;
+                       + 2 * BT * D + 3 * BT * D + BT * Hd + BG * D + sc + 16 * 16;
   t->arena = aligned_alloc (64, (total * sizeof (float) + 63) & ~(size_t) 63);
   t->blk = calloc ((size_t) c->depth, sizeof *t->blk);
   if (!t->arena || !t->blk)
@@ -72,7 +73,7 @@ vit_train_new (VitModel *m, int B, int H, int W, char *err, size_t errlen)
   t->col = TAKE (BG * K), t->patches = TAKE (BG * D), t->xL = TAKE (BT * D);
   t->out = TAKE (BT * D), t->meanf = TAKE (BT), t->rstdf = TAKE (BT);
   t->dx = TAKE (BT * D), t->dln = TAKE (BT * D), t->dqkv = TAKE (3 * BT * D);
-  t->dh = TAKE (BT * Hd), t->dh2 = TAKE (BT * Hd), t->dpatches = TAKE (BG * D);
+  t->dh = TAKE (BT * Hd), t->dpatches = TAKE (BG * D);
   t->scratch = TAKE (sc);
 #undef TAKE
   return t;
@@ -136,35 +137,29 @@ vit_train_backward (VitTrain *t, const float *dout, float *grads, float *dinput)
   const size_t nD = (size_t) BT * D;
 #define GR(ptr) ((ptr) ? grads + ((ptr) - base) : NULL)
   memset (t->dx, 0, nD * sizeof (float));
-  op_layernorm_backward (t->dx, GR (w->norm_w), GR (w->norm_b), dout, t->xL, w->norm_w,
-                         t->meanf, t->rstdf, BT, D);
+  op_layernorm_backward_fused (t->dx, GR (w->norm_w), GR (w->norm_b), dout, t->xL, w->norm_w,
+                               t->meanf, t->rstdf, BT, D);
   for (int l = c->depth - 1; l >= 0; l--)
     {
       const VitBlockWeights *bw = &w->blocks[l];
       BlockCache *k = &t->blk[l];
-      // MLP branch: dx is dL/dx_{l+1} = dL/dm through the residual.
-      memset (t->dh2, 0, (size_t) BT * Hd * sizeof (float));
-      op_linear_backward (t->dh2, GR (bw->fc2_w), GR (bw->fc2_b), t->dx, k->hg, bw->fc2_w, BT,
-                          Hd, D);
-      memset (t->dh, 0, (size_t) BT * Hd * sizeof (float));
-      op_gelu_backward (t->dh, t->dh2, k->h, (size_t) BT * Hd);
-      memset (t->dln, 0, nD * sizeof (float));
-      op_linear_backward (t->dln, GR (bw->fc1_w), GR (bw->fc1_b), t->dh, k->ln2, bw->fc1_w, BT,
-                          D, Hd);
-      op_layernorm_backward (t->dx, GR (bw->norm2_w), GR (bw->norm2_b), t->dln, k->mid,
-                             bw->norm2_w, k->mean2, k->rstd2, BT, D);
+      // MLP branch: dx is dL/dx_{l+1} = dL/dm through the residual. The fused backwards
+      // write their input gradients (no zeroing); dh = (dx · W₂) ⊙ GELU'(h) in one pass.
+      op_linear_backward_fused (t->dh, 0, k->h, GR (bw->fc2_w), GR (bw->fc2_b), t->dx, k->hg,
+                                bw->fc2_w, BT, Hd, D);
+      op_linear_backward_fused (t->dln, 0, NULL, GR (bw->fc1_w), GR (bw->fc1_b), t->dh, k->ln2,
+                                bw->fc1_w, BT, D, Hd);
+      op_layernorm_backward_fused (t->dx, GR (bw->norm2_w), GR (bw->norm2_b), t->dln, k->mid,
+                                   bw->norm2_w, k->mean2, k->rstd2, BT, D);
       // Attention branch: dx is now dL/dm = dL/dx_l through the residual.
-      memset (t->dln, 0, nD * sizeof (float));
-      op_linear_backward (t->dln, GR (bw->proj_w), GR (bw->proj_b), t->dx, k->o, bw->proj_w,
-                          BT, D, D);
-      memset (t->dqkv, 0, 3 * nD * sizeof (float));
-      op_attention_backward (t->dqkv, t->scratch, t->dln, k->qkv, k->att, B, T, t->NH,
-                             D / t->NH);
-      memset (t->dln, 0, nD * sizeof (float));
-      op_linear_backward (t->dln, GR (bw->qkv_w), GR (bw->qkv_b), t->dqkv, k->ln1, bw->qkv_w,
-                          BT, D, 3 * D);
-      op_layernorm_backward (t->dx, GR (bw->norm1_w), GR (bw->norm1_b), t->dln, k->x,
-                             bw->norm1_w, k->mean1, k->rstd1, BT, D);
+      op_linear_backward_fused (t->dln, 0, NULL, GR (bw->proj_w), GR (bw->proj_b), t->dx, k->o,
+                                bw->proj_w, BT, D, D);
+      op_attention_backward_set (t->dqkv, t->scratch, t->dln, k->qkv, k->att, B, T, t->NH,
+                                 D / t->NH);
+      op_linear_backward_fused (t->dln, 0, NULL, GR (bw->qkv_w), GR (bw->qkv_b), t->dqkv, k->ln1,
+                                bw->qkv_w, BT, D, 3 * D);
+      op_layernorm_backward_fused (t->dx, GR (bw->norm1_w), GR (bw->norm1_b), t->dln, k->x,
+                                   bw->norm1_w, k->mean1, k->rstd1, BT, D);
     }
   memset (t->dpatches, 0, (size_t) B * t->G * D * sizeof (float));
   op_cls_pos_backward (t->dpatches, GR (w->cls_token), GR (w->pos_embed), t->dx, B, t->G, D);
