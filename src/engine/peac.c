@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "ops-train.h"
 #include "peac-loss.h"
 #include "preprocess.h"
 #include "vit-train.h"
@@ -305,12 +306,7 @@ peac_objective_ema (PeacObjective *o, long step)
   PeacParams *pairs[2][2] = { { vit_params (o->teacher), vit_params (o->student) },
                               { &o->heads[1], &o->heads[0] } };
   for (int k = 0; k < 2; k++)
-    {
-      float *t = pairs[k][0]->memory;
-      const float *s = pairs[k][1]->memory;
-      for (size_t i = 0; i < pairs[k][0]->total; i++)
-        t[i] = a * t[i] + b * s[i];
-    }
+    op_axpby (pairs[k][0]->memory, a, pairs[k][1]->memory, b, pairs[k][0]->total);
   return m;
 }
 

@@ -26,11 +26,11 @@ test_schedule (void)
     g_assert_cmpfloat (peac_optim_lr (&c, s + 1), <, peac_optim_lr (&c, s));
 }
 
-// Runs `steps` updates of the engine and of a double reference; returns max |Δp|.
+// Runs `steps` updates of the engine and of a double reference on n values; returns
+// max |Δp|. Large n takes the chunked, threaded path (optim.c).
 static double
-compare_rule (PeacOptKind kind, double clip)
+compare_rule (PeacOptKind kind, double clip, size_t n)
 {
-  const size_t n = 257;
   PeacOptConfig c;
   peac_optim_defaults (&c);
   c.kind = kind, c.lr = 1e-2, c.min_lr = 1e-4, c.warmup_steps = 2, c.total_steps = 6;
@@ -89,13 +89,16 @@ compare_rule (PeacOptKind kind, double clip)
 static void
 test_rules (void)
 {
+  const size_t sizes[] = { 257, 140001 };
   for (int kind = 0; kind < 2; kind++)
     for (int clip = 0; clip < 2; clip++)
-      {
-        double e = compare_rule (kind, clip ? 5.0 : 0.0);
-        g_test_message ("%s clip=%d max|Δp| %.3g", kind ? "sgd" : "adamw", clip, e);
-        g_assert_cmpfloat (e, <, 1e-5);
-      }
+      for (int k = 0; k < 2; k++)
+        {
+          double e = compare_rule (kind, clip ? 5.0 : 0.0, sizes[k]);
+          g_test_message ("%s clip=%d n=%zu max|Δp| %.3g", kind ? "sgd" : "adamw", clip,
+                          sizes[k], e);
+          g_assert_cmpfloat (e, <, 1e-5);
+        }
 }
 
 static void
