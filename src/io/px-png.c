@@ -12,6 +12,9 @@
 #include <setjmp.h>
 #include <string.h>
 
+// Deflate's largest possible expansion on decompression (258-byte matches in 2-bit codes).
+#define PNG_MAX_DEFLATE_RATIO 1032u
+
 // Everything that must survive a longjmp lives here, on the heap, not in locals.
 typedef struct {
   const char   *path;
@@ -173,6 +176,23 @@ px_png_load (const char *path, const guint8 *data, gsize len, GError **error)
 
     if (!px_image_check_size (w, h, path, error))
       goto out;
+    // The pixel rows are deflate-compressed, and deflate cannot shrink data more than
+    // 1032:1, so a file too short to hold them is refused here, before gigabytes are
+    // allocated for a header of a few bytes (a 16384² IHDR alone asks for 1.25 GB).
+    {
+      guint64 bits = (guint64) depth * png_get_channels (png, info);
+      guint64 raw = (guint64) h * (((guint64) w * bits + 7) / 8);
+      guint64 left = ctx->len - ctx->pos;
+      if (raw > left * PNG_MAX_DEFLATE_RATIO + PNG_MAX_DEFLATE_RATIO)
+        {
+          px_image_set_error (error, PX_IMAGE_ERROR_CORRUPT, path,
+                              "truncated PNG: %u×%u pixels need at least %" G_GUINT64_FORMAT
+                              " bytes of compressed data, only %" G_GUINT64_FORMAT
+                              " bytes follow the header", (guint) w, (guint) h,
+                              raw / PNG_MAX_DEFLATE_RATIO, left);
+          goto out;
+        }
+    }
     ctx->file_depth = depth;
     ctx->color_type = color_type;
 
