@@ -121,19 +121,6 @@ peac_blas_choose_kernel (const char *corename, const PeacCpuFlags *cpu,
 }
 
 const char *
-peac_omp_choose_wait_policy (const char *env_wait_policy, const char *env_kernel,
-                             const char *env_no_fix, const char *env_guard)
-{
-  if (is_set (env_guard) || is_set (env_wait_policy))
-    return NULL;
-  if (is_set (env_no_fix) && strcmp (env_no_fix, "0") != 0)
-    return NULL;
-  if (is_set (env_kernel) && strcasecmp (env_kernel, "keep") == 0)
-    return NULL;
-  return "passive";
-}
-
-const char *
 peac_blas_kernel (void)
 {
   return openblas_get_corename ();
@@ -151,10 +138,7 @@ peac_blas_select_kernel (char **argv, int verbose)
   const char *k = peac_blas_choose_kernel (core, &cpu, getenv ("OPENBLAS_CORETYPE"),
                                            getenv ("PEAC_BLAS_KERNEL"),
                                            getenv ("PEAC_NO_KERNEL_FIX"), guard);
-  const char *w = peac_omp_choose_wait_policy (getenv ("OMP_WAIT_POLICY"),
-                                               getenv ("PEAC_BLAS_KERNEL"),
-                                               getenv ("PEAC_NO_KERNEL_FIX"), guard);
-  if (!k && !w)
+  if (!k)
     {
       if (verbose)
         fprintf (stderr, "peac: OpenBLAS kernel %s%s\n", core,
@@ -162,21 +146,14 @@ peac_blas_select_kernel (char **argv, int verbose)
                                   "PEAC_BLAS_KERNEL=keep opts out)" : "");
       return;
     }
-  if (verbose && k)
+  if (verbose)
     fprintf (stderr, "peac: OpenBLAS chose its %s kernel; restarting with "
-             "OPENBLAS_CORETYPE=%s%s%s\n", core, k, w ? " OMP_WAIT_POLICY=" : "", w ? w : "");
-  else if (verbose)
-    fprintf (stderr, "peac: restarting with OMP_WAIT_POLICY=%s\n", w);
+             "OPENBLAS_CORETYPE=%s\n", core, k);
   fflush (NULL);
-  if ((!k || setenv ("OPENBLAS_CORETYPE", k, 1) == 0)
-      && (!w || setenv ("OMP_WAIT_POLICY", w, 1) == 0)
-      && setenv ("PEAC_BLAS_REEXEC", "1", 1) == 0)
+  if (setenv ("OPENBLAS_CORETYPE", k, 1) == 0 && setenv ("PEAC_BLAS_REEXEC", "1", 1) == 0)
     execv ("/proc/self/exe", argv);
   // exec failed (no /proc?): carry on as we are.
-  if (k)
-    unsetenv ("OPENBLAS_CORETYPE");
-  if (w)
-    unsetenv ("OMP_WAIT_POLICY");
+  unsetenv ("OPENBLAS_CORETYPE");
   unsetenv ("PEAC_BLAS_REEXEC");
   if (verbose)
     fprintf (stderr, "peac: could not restart (%s); keeping OpenBLAS kernel %s\n",

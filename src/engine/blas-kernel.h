@@ -7,7 +7,7 @@
 // to re-exec the process with the variable set. The decision is a pure function (tested on
 // a table of cases); peac_blas_select_kernel applies it.
 //
-// Environment: OPENBLAS_CORETYPE (and OMP_WAIT_POLICY) set by anyone are always respected.
+// Environment: OPENBLAS_CORETYPE set by anyone is always respected.
 //   PEAC_BLAS_KERNEL=auto (default) fix a generic kernel from CPUID; =keep never change;
 //   =<name> (e.g. Haswell) use that kernel unless CPUID says the CPU lacks its instructions.
 //   PEAC_NO_KERNEL_FIX=1 is the same as keep. PEAC_BLAS_REEXEC marks the re-exec'ed process.
@@ -31,19 +31,12 @@ const char *peac_blas_best_kernel (const PeacCpuFlags *cpu);
 const char *peac_blas_choose_kernel (const char *corename, const PeacCpuFlags *cpu,
                                      const char *env_coretype, const char *env_kernel,
                                      const char *env_no_fix, const char *env_guard);
-// Pure decision for OpenMP's wait policy: "passive" when OMP_WAIT_POLICY is unset (and no
-// opt-out or guard is set), else NULL. The engine runs two thread pools on the same cores
-// (OpenMP loops, OpenBLAS GEMMs); libgomp's default spin-wait after each parallel region
-// takes the core OpenBLAS's next GEMM needs: on 2 cores Swin-B spent 1.75× the CPU time.
-// libgomp reads the variable in its constructor, so it too needs the re-exec.
-const char *peac_omp_choose_wait_policy (const char *env_wait_policy, const char *env_kernel,
-                                         const char *env_no_fix, const char *env_guard);
-// Applies both decisions to this process: when a better kernel or the wait policy is
-// chosen, sets OPENBLAS_CORETYPE / OMP_WAIT_POLICY and the guard and re-execs
-// /proc/self/exe with argv, once (does not return unless exec fails, in which case it
-// carries on as it is). Call it first thing in main, before any thread starts. verbose (or
-// PEAC_VERBOSE=1) reports on stderr. PEAC_BLAS_KERNEL=keep or PEAC_NO_KERNEL_FIX=1 turn
-// every change (and so the re-exec) off.
+// Applies the decision to this process: when a better kernel is chosen, sets
+// OPENBLAS_CORETYPE and the guard and re-execs /proc/self/exe with argv, once (does not
+// return unless exec fails, in which case it carries on as it is). When the kernel is
+// right already (the usual case) nothing happens and there is no re-exec. Call it first
+// thing in main, before any thread starts. verbose (or PEAC_VERBOSE=1) reports on stderr.
+// PEAC_BLAS_KERNEL=keep or PEAC_NO_KERNEL_FIX=1 turn it off.
 void        peac_blas_select_kernel (char **argv, int verbose);
 // The kernel OpenBLAS runs with (openblas_get_corename).
 const char *peac_blas_kernel (void);

@@ -54,7 +54,7 @@ void op_softmax_forward_naive(float *x, int rows, int cols);
 //                             when NULL, scratch must hold op_attention_scratch_floats(N)
 //                             floats (one N×N tile per thread) and att is not kept.
 // P = softmax(Q·Kᵀ / √Dh + bias + mask), out = P·V, per image and head. Images × heads run
-// in parallel over peac_threads_get() OpenMP threads, each GEMM single-threaded inside.
+// in parallel over peac_threads_get() threads of the engine's pool, each GEMM single-threaded.
 size_t op_attention_scratch_floats(int N);
 void op_attention_forward(float *out, float *att, float *scratch, const float *qkv,
                           const float *bias, const float *mask, int nmask,

@@ -9,6 +9,9 @@
 #include "ops.h"
 
 #include <stddef.h>
+#include <string.h>
+
+#include "pool.h"
 
 void
 swin_stage_window (int H, int W, int window, int *wh, int *ww, int *sh, int *sw)
@@ -70,62 +73,82 @@ src_row (int b, int H, int W, int r, int c, int sh, int sw)
   return ((size_t) b * H + y) * W + x;
 }
 
+// Window copies run over (image, window row) pairs on the engine's pool.
+typedef struct {
+  float       *dst;
+  const float *src;
+  int          H, W, C, wh, ww, sh, sw, add;
+} WindowJob;
+
+static void
+window_rows (void *ctx, int task, int thread)
+{
+  (void) thread;
+  const WindowJob *j = ctx;
+  const int nWh = j->H / j->wh, nWw = j->W / j->ww, C = j->C;
+  const int b = task / nWh, wr = task % nWh;
+  for (int wc = 0; wc < nWw; wc++)
+    for (int i = 0; i < j->wh; i++)
+      for (int jj = 0; jj < j->ww; jj++)
+        {
+          size_t w = ((((size_t) b * nWh + wr) * nWw + wc) * j->wh + i) * j->ww + jj;
+          size_t x = src_row (b, j->H, j->W, wr * j->wh + i, wc * j->ww + jj, j->sh, j->sw);
+          if (j->add)
+            {
+              float *d = j->dst + x * C;
+              const float *s = j->src + w * C;
+              for (int k = 0; k < C; k++)
+                d[k] += s[k];
+            }
+          else
+            memcpy (j->dst + w * C, j->src + x * C, (size_t) C * sizeof (float));
+        }
+}
+
 void
 swin_window_partition (float *win, const float *x, int B, int H, int W, int C,
                        int wh, int ww, int sh, int sw)
 {
-  int nWh = H / wh, nWw = W / ww;
-#pragma omp parallel for collapse(2) schedule(static) num_threads(peac_threads_get ())
-  for (int b = 0; b < B; b++)
-    for (int wr = 0; wr < nWh; wr++)
-      for (int wc = 0; wc < nWw; wc++)
-        for (int i = 0; i < wh; i++)
-          for (int j = 0; j < ww; j++)
-            {
-              size_t dst = ((((size_t) b * nWh + wr) * nWw + wc) * wh + i) * ww + j;
-              const float *s = x + src_row (b, H, W, wr * wh + i, wc * ww + j, sh, sw) * C;
-              float *d = win + dst * C;
-              for (int k = 0; k < C; k++)
-                d[k] = s[k];
-            }
+  WindowJob j = { win, x, H, W, C, wh, ww, sh, sw, 0 };
+  peac_parallel_for (B * (H / wh), peac_threads_get (), window_rows, &j);
 }
 
 void
 swin_window_reverse_add (float *x, const float *win, int B, int H, int W, int C,
                          int wh, int ww, int sh, int sw)
 {
-  int nWh = H / wh, nWw = W / ww;
-#pragma omp parallel for collapse(2) schedule(static) num_threads(peac_threads_get ())
-  for (int b = 0; b < B; b++)
-    for (int wr = 0; wr < nWh; wr++)
-      for (int wc = 0; wc < nWw; wc++)
-        for (int i = 0; i < wh; i++)
-          for (int j = 0; j < ww; j++)
-            {
-              size_t src = ((((size_t) b * nWh + wr) * nWw + wc) * wh + i) * ww + j;
-              float *d = x + src_row (b, H, W, wr * wh + i, wc * ww + j, sh, sw) * C;
-              const float *s = win + src * C;
-              for (int k = 0; k < C; k++)
-                d[k] += s[k];
-            }
+  WindowJob j = { x, win, H, W, C, wh, ww, sh, sw, 1 };
+  peac_parallel_for (B * (H / wh), peac_threads_get (), window_rows, &j);
+}
+
+typedef struct {
+  float       *out;
+  const float *x;
+  int          H, W, C;
+} MergeJob;
+
+// One output row of PatchMerging: out[b, r, c] = x[b, 2r, 2c] | x[b, 2r+1, 2c] |
+// x[b, 2r, 2c+1] | x[b, 2r+1, 2c+1] (the Microsoft/timm x0 x1 x2 x3 order).
+static void
+merge_row (void *ctx, int task, int thread)
+{
+  (void) thread;
+  static const int dr[4] = { 0, 1, 0, 1 }, dc[4] = { 0, 0, 1, 1 };
+  const MergeJob *j = ctx;
+  const int Ho = j->H / 2, Wo = j->W / 2, C = j->C, b = task / Ho, r = task % Ho;
+  for (int c = 0; c < Wo; c++)
+    {
+      float *d = j->out + (((size_t) b * Ho + r) * Wo + c) * 4 * C;
+      for (int q = 0; q < 4; q++)
+        memcpy (d + (size_t) q * C,
+                j->x + (((size_t) b * j->H + 2 * r + dr[q]) * j->W + 2 * c + dc[q]) * C,
+                (size_t) C * sizeof (float));
+    }
 }
 
 void
 swin_merge_gather (float *out, const float *x, int B, int H, int W, int C)
 {
-  static const int dr[4] = { 0, 1, 0, 1 }, dc[4] = { 0, 0, 1, 1 };
-  int Ho = H / 2, Wo = W / 2;
-#pragma omp parallel for collapse(2) schedule(static) num_threads(peac_threads_get ())
-  for (int b = 0; b < B; b++)
-    for (int r = 0; r < Ho; r++)
-      for (int c = 0; c < Wo; c++)
-        {
-          float *d = out + (((size_t) b * Ho + r) * Wo + c) * 4 * C;
-          for (int q = 0; q < 4; q++)
-            {
-              const float *s = x + (((size_t) b * H + 2 * r + dr[q]) * W + 2 * c + dc[q]) * C;
-              for (int k = 0; k < C; k++)
-                d[q * C + k] = s[k];
-            }
-        }
+  MergeJob j = { out, x, H, W, C };
+  peac_parallel_for (B * (H / 2), peac_threads_get (), merge_row, &j);
 }

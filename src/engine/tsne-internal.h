@@ -70,15 +70,7 @@ double tsne_dist2 (const float *a, const float *b, int D);
 // Seconds on a monotonic clock.
 double tsne_now (void);
 
-// A small pool of worker threads that wait passively (condition variable) between jobs.
-// t-SNE runs ~1000 short parallel steps; OpenMP's spinning barriers make each of them
-// wait a scheduler time slice whenever the machine is busier than its cores (a desktop
-// with the UI running, a shared build machine), so the optimiser uses this pool instead.
-// Work is handed out in chunks from an atomic counter; every task writes only its own
-// points' outputs, so results do not depend on which thread ran which chunk.
-typedef void (*TsneTaskFn) (void *ctx, int begin, int end);
-typedef struct TsnePool TsnePool;
-
-TsnePool *tsne_pool_new (int n_threads);    // NULL on failure; n_threads − 1 workers
-void      tsne_pool_run (TsnePool *pool, int n, int chunk, TsneTaskFn fn, void *ctx);
-void      tsne_pool_free (TsnePool *pool);
+// Parallel loops run on the engine's pool (pool.h: peac_parallel_range) in chunks handed
+// out from an atomic counter; every task writes only its own points' outputs (per-thread
+// scratch is indexed by the thread number), so results do not depend on which thread ran
+// which chunk.

@@ -10,10 +10,11 @@
 
 #include <cblas.h>
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "pool.h"
 
 double
 tsne_now (void)
@@ -153,6 +154,45 @@ refine_row (const float *x, const float *R, int D, int k, int32_t *idx, float *d
 // ---------------------------------------------------------------------------------------
 // Brute force through GEMM, in blocks of query rows so the distance block stays in cache.
 
+// Rows a of one query block: the k smallest of ‖q‖² + ‖r_j‖² − 2 G[a, j] through a
+// per-thread heap, sorted, then refined in double.
+typedef struct {
+  const float *R, *Q, *G, *rn, *qn;
+  float       *hd;
+  int32_t     *hi;
+  int          N, D, k, skip_base, q0;
+  int32_t     *idx;
+  float       *d2;
+} BruteJob;
+
+static void
+brute_rows (void *ctx, int begin, int end, int thread)
+{
+  const BruteJob *b = ctx;
+  const int N = b->N, k = b->k;
+  for (int a = begin; a < end; a++)
+    {
+      int q = b->q0 + a;
+      Heap h = { b->hd + (size_t) thread * k, b->hi + (size_t) thread * k, 0, k };
+      const float *g = b->G + (size_t) a * N;
+      int skip = b->skip_base >= 0 ? b->skip_base + q : -1;
+      for (int j = 0; j < N; j++)
+        {
+          if (j == skip)
+            continue;
+          float d = b->qn[q] + b->rn[j] - 2.0f * g[j];
+          if (d < 0.0f)
+            d = 0.0f;
+          if (d < heap_worst (&h) || h.n < k)
+            heap_push (&h, d, j);
+        }
+      int32_t *ri = b->idx + (size_t) q * k;
+      float *rd = b->d2 + (size_t) q * k;
+      heap_sorted (&h, ri, rd);
+      refine_row (b->Q + (size_t) q * b->D, b->R, b->D, k, ri, rd);
+    }
+}
+
 int
 tsne_knn_brute_query (const float *R, int N, const float *Q, int M, int D, int k,
                       int skip_base, int n_threads, int32_t *idx, float *d2)
@@ -181,29 +221,8 @@ tsne_knn_brute_query (const float *R, int N, const float *Q, int M, int D, int k
       // G[bq, N] = Q_block · Rᵀ
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, bq, N, D, 1.0f,
                    Q + (size_t) q0 * D, D, R, D, 0.0f, G, N);
-#pragma omp parallel for num_threads (n_threads) schedule (static)
-      for (int a = 0; a < bq; a++)
-        {
-          int q = q0 + a;
-          int t = omp_get_thread_num ();
-          Heap h = { hd + (size_t) t * k, hi + (size_t) t * k, 0, k };
-          const float *g = G + (size_t) a * N;
-          int skip = skip_base >= 0 ? skip_base + q : -1;
-          for (int j = 0; j < N; j++)
-            {
-              if (j == skip)
-                continue;
-              float d = qn[q] + rn[j] - 2.0f * g[j];
-              if (d < 0.0f)
-                d = 0.0f;
-              if (d < heap_worst (&h) || h.n < k)
-                heap_push (&h, d, j);
-            }
-          int32_t *ri = idx + (size_t) q * k;
-          float *rd = d2 + (size_t) q * k;
-          heap_sorted (&h, ri, rd);
-          refine_row (Q + (size_t) q * D, R, D, k, ri, rd);
-        }
+      BruteJob bj = { R, Q, G, rn, qn, hd, hi, N, D, k, skip_base, q0, idx, d2 };
+      peac_parallel_range (bq, 16, n_threads, brute_rows, &bj);
     }
   free (rn); free (qn); free (G); free (hd); free (hi);
   return 0;
@@ -356,6 +375,32 @@ vp_search (const VpTree *t, int root, const float *x, int self, Heap *h)
     }
 }
 
+// Points [begin, end): k nearest through the vantage-point tree, per-thread heaps.
+typedef struct {
+  VpTree      *t;
+  int          root;
+  const float *X;
+  int          D, k;
+  float       *hd;
+  int32_t     *hi, *idx;
+  float       *d2;
+} VpJob;
+
+static void
+vp_rows (void *ctx, int begin, int end, int thread)
+{
+  const VpJob *v = ctx;
+  const int k = v->k;
+  for (int i = begin; i < end; i++)
+    {
+      Heap h = { v->hd + (size_t) thread * k, v->hi + (size_t) thread * k, 0, k };
+      const float *x = v->X + (size_t) i * v->D;
+      vp_search (v->t, v->root, x, i, &h);
+      heap_sorted (&h, v->idx + (size_t) i * k, v->d2 + (size_t) i * k);
+      refine_row (x, v->X, v->D, k, v->idx + (size_t) i * k, v->d2 + (size_t) i * k);
+    }
+}
+
 int
 tsne_knn_vptree (const float *X, int N, int D, int k, uint64_t seed, int n_threads,
                  int32_t *idx, float *d2)
@@ -377,16 +422,8 @@ tsne_knn_vptree (const float *X, int N, int D, int k, uint64_t seed, int n_threa
     t.perm[i] = i;
   int root = vp_build (&t, 0, N);
 
-#pragma omp parallel for num_threads (n_threads) schedule (dynamic, 64)
-  for (int i = 0; i < N; i++)
-    {
-      int th = omp_get_thread_num ();
-      Heap h = { hd + (size_t) th * k, hi + (size_t) th * k, 0, k };
-      const float *x = X + (size_t) i * D;
-      vp_search (&t, root, x, i, &h);
-      heap_sorted (&h, idx + (size_t) i * k, d2 + (size_t) i * k);
-      refine_row (x, X, D, k, idx + (size_t) i * k, d2 + (size_t) i * k);
-    }
+  VpJob vj = { &t, root, X, D, k, hd, hi, idx, d2 };
+  peac_parallel_range (N, 64, n_threads, vp_rows, &vj);
   free (t.perm); free (t.nodes); free (t.dbuf); free (hd); free (hi);
   return 0;
 }

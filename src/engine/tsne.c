@@ -20,10 +20,11 @@
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "pool.h"
 
 void openblas_set_num_threads (int num_threads);
 
@@ -234,6 +235,61 @@ out:
   return rc;
 }
 
+// Rows of conditional affinities from k neighbour distances, over the engine's pool;
+// each row divided by `norm` when it is non-zero.
+typedef struct {
+  const float *d2;
+  float       *out;
+  int          k;
+  double       perplexity;
+  float        norm;
+} CalibrateJob;
+
+static void
+calibrate_rows (void *ctx, int begin, int end, int thread)
+{
+  (void) thread;
+  const CalibrateJob *j = ctx;
+  for (int i = begin; i < end; i++)
+    {
+      float *o = j->out + (size_t) i * j->k;
+      tsne_calibrate_row (j->d2 + (size_t) i * j->k, j->k, j->perplexity, o);
+      if (j->norm != 0.0f)
+        for (int a = 0; a < j->k; a++)
+          o[a] /= j->norm;
+    }
+}
+
+// Dense rows: P[i, j] ← conditional affinity from ‖x_i‖² + ‖x_j‖² − 2 x_i·x_j (already
+// in P as the GEMM part), with per-thread row buffers of N floats.
+typedef struct {
+  float       *P;
+  const float *nrm;
+  int          N;
+  double       perplexity;
+  float       *row, *pr;
+} DenseJob;
+
+static void
+dense_rows (void *ctx, int begin, int end, int thread)
+{
+  const DenseJob *d = ctx;
+  const int N = d->N;
+  float *row = d->row + (size_t) thread * N, *pr = d->pr + (size_t) thread * N;
+  for (int i = begin; i < end; i++)
+    {
+      float *Pi = d->P + (size_t) i * N;
+      int m = 0;
+      for (int j = 0; j < N; j++)
+        if (j != i)
+          row[m++] = fmaxf (0.0f, Pi[j] + d->nrm[i] + d->nrm[j]);
+      tsne_calibrate_row (row, m, d->perplexity, pr);
+      m = 0;
+      for (int j = 0; j < N; j++)
+        Pi[j] = j == i ? 0.0f : pr[m++];
+    }
+}
+
 int
 tsne_affinities_sparse (const float *X, int N, int D, double perplexity, TsneKnn knn,
                         uint64_t seed, int n_threads, TsneSparseP *P)
@@ -247,9 +303,8 @@ tsne_affinities_sparse (const float *X, int N, int D, double perplexity, TsneKnn
   int rc = -1;
   if (idx && d2 && cond && tsne_knn (X, N, D, k, knn, seed, n_threads, idx, d2) == 0)
     {
-#pragma omp parallel for num_threads (n_threads) schedule (static)
-      for (int i = 0; i < N; i++)
-        tsne_calibrate_row (d2 + (size_t) i * k, k, perplexity, cond + (size_t) i * k);
+      CalibrateJob cj = { d2, cond, k, perplexity, 0.0f };
+      peac_parallel_range (N, 64, n_threads, calibrate_rows, &cj);
       rc = symmetrise (N, k, idx, cond, P);
     }
   free (idx); free (d2); free (cond);
@@ -268,26 +323,16 @@ tsne_affinities_dense (const float *X, int N, int D, double perplexity, int n_th
     nrm[i] = cblas_sdot (D, X + (size_t) i * D, 1, X + (size_t) i * D, 1);
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, N, N, D, -2.0f, X, D, X, D,
                0.0f, P, N);
-#pragma omp parallel num_threads (n_threads)
-  {
-    float *row = malloc ((size_t) N * sizeof *row);
-    float *pr = malloc ((size_t) N * sizeof *pr);
-#pragma omp for schedule (static)
-    for (int i = 0; i < N; i++)
-      {
-        float *Pi = P + (size_t) i * N;
-        int m = 0;
-        for (int j = 0; j < N; j++)
-          if (j != i)
-            row[m++] = fmaxf (0.0f, Pi[j] + nrm[i] + nrm[j]);
-        tsne_calibrate_row (row, m, perplexity, pr);
-        m = 0;
-        for (int j = 0; j < N; j++)
-          Pi[j] = j == i ? 0.0f : pr[m++];
-      }
-    free (row);
-    free (pr);
-  }
+  DenseJob dj = { P, nrm, N, perplexity, NULL, NULL };
+  dj.row = malloc ((size_t) n_threads * N * sizeof *dj.row);
+  dj.pr = malloc ((size_t) n_threads * N * sizeof *dj.pr);
+  if (!dj.row || !dj.pr)
+    {
+      free (dj.row), free (dj.pr), free (nrm);
+      return -1;
+    }
+  peac_parallel_range (N, 16, n_threads, dense_rows, &dj);
+  free (dj.row), free (dj.pr);
   free (nrm);
   // Symmetrise in place: P ← (C + Cᵀ) / Σ.
   double total = 0.0;
@@ -501,7 +546,6 @@ typedef struct {
   const float *Pd;          // dense [N, N] (exact) or NULL
   const TsneSparseP *Ps;    // sparse (Barnes-Hut) or NULL
   TsneQuadTree tree;
-  TsnePool *pool;
   double *zi, *ei;          // per-point partial sums
   double *fr;               // per-point repulsion [N, 2]
   int *groups, groups_cap;  // Barnes-Hut: the cells walked as groups
@@ -514,7 +558,7 @@ typedef struct {
 } Objective;
 
 static TSNE_CLONES void
-exact_task (void *ctx, int begin, int end)
+exact_task (void *ctx, int begin, int end, int thread)
 {
   Objective *o = ctx;
   int N = o->N;
@@ -577,7 +621,7 @@ finish_grad (Objective *o, float *grad)
 }
 
 static TSNE_CLONES void
-bh_task (void *ctx, int begin, int end)
+bh_task (void *ctx, int begin, int end, int thread)
 {
   Objective *o = ctx;
   const TsneSparseP *P = o->Ps;
@@ -638,7 +682,7 @@ objective_eval (Objective *o, const float *Y, float ex, int want_kl, float *grad
   o->want_kl = want_kl;
   o->grad = grad;
   if (o->Pd)
-    tsne_pool_run (o->pool, o->N, 16, exact_task, o);
+    peac_parallel_range (o->N, 16, o->n_threads, exact_task, o);
   else
     {
       if (tsne_qt_build (&o->tree, Y, o->N) != 0)
@@ -646,7 +690,7 @@ objective_eval (Objective *o, const float *Y, float ex, int want_kl, float *grad
       int ng = tsne_qt_groups (&o->tree, &o->groups, &o->groups_cap);
       if (ng < 0)
         return NAN;
-      tsne_pool_run (o->pool, ng, 4, bh_task, o);
+      peac_parallel_range (ng, 4, o->n_threads, bh_task, o);
     }
   return finish_grad (o, grad);
 }
@@ -785,12 +829,6 @@ tsne_run (const TsneParams *p, const float *X, int N, int D, float *Y,
   float *Pd = NULL;
   int rc = -1;
   res->exact = p->theta == 0.0f;
-  o.pool = tsne_pool_new (p->n_threads);
-  if (!o.pool)
-    {
-      snprintf (err, errlen, "could not start %d threads", p->n_threads);
-      return -1;
-    }
 
   double t0 = tsne_now ();
   if (res->exact)
@@ -867,7 +905,6 @@ out2:
   free (o.zt); free (o.fxt); free (o.fyt); free (o.groups);
   free (d.g); free (d.upd); free (d.gains);
 out:
-  tsne_pool_free (o.pool);
   tsne_qt_free (&o.tree);
   tsne_sparse_free (&Ps);
   free (Pd);
@@ -893,7 +930,6 @@ typedef struct {
   const int32_t *idx;     // [M, k] into old (j < N) ∪ new (j − N)
   const float *pv;        // [M, k] p_ij
   TsneQuadTree told, tnew;
-  TsnePool *pool;
   double Zoo;
   double *zo, *zn, *ei, *fr;
   // The evaluation in flight.
@@ -921,8 +957,32 @@ repel_exact (const float *Y, int n, float x, float y, int self, double *z, doubl
   *z += zs; *fx += sx; *fy += sy;
 }
 
+// Old–old repulsion normaliser, one term per old point (the old map does not move).
+typedef struct {
+  const Placement *pl;
+  double          *zrow;
+} ZooJob;
+
 static void
-place_task (void *ctx, int begin, int end)
+zoo_rows (void *ctx, int begin, int end, int thread)
+{
+  (void) thread;
+  const ZooJob *zj = ctx;
+  const Placement *pl = zj->pl;
+  const float *Y = pl->Y_old;
+  for (int j = begin; j < end; j++)
+    {
+      double z = 0.0, fx = 0.0, fy = 0.0;
+      if (pl->theta > 0.0f)
+        tsne_qt_repulsion (&pl->told, Y[2 * j], Y[2 * j + 1], j, pl->theta, &z, &fx, &fy);
+      else
+        repel_exact (Y, pl->N, Y[2 * j], Y[2 * j + 1], j, &z, &fx, &fy);
+      zj->zrow[j] = z;
+    }
+}
+
+static void
+place_task (void *ctx, int begin, int end, int thread)
 {
   Placement *pl = ctx;
   int N = pl->N, M = pl->M, k = pl->k;
@@ -977,7 +1037,7 @@ place_grad (void *ctx, const float *Yall, float ex, int want_kl, float *grad)
   pl->ex = ex;
   pl->want_kl = want_kl;
   pl->grad = grad;
-  tsne_pool_run (pl->pool, M, 16, place_task, pl);
+  peac_parallel_range (M, 16, pl->n_threads, place_task, pl);
   double Z = pl->Zoo, E = 0.0, Pm = 0.0;
   for (int i = 0; i < M; i++)
     {
@@ -1021,7 +1081,6 @@ tsne_place (const TsneParams *p, const float *X_old, const float *Y_old, int N,
   pl.zn = malloc ((size_t) M * sizeof (double));
   pl.ei = malloc ((size_t) M * sizeof (double));
   pl.fr = malloc ((size_t) 2 * M * sizeof (double));
-  pl.pool = tsne_pool_new (p->n_threads);
   Descent d = { .p = p, .N = N + M, .M = M, .lr = auto_lr (p, N + M), .max_iter = p->max_iter,
                 .grad = place_grad, .ctx = &pl, .kl = -1.0f };
   d.g = malloc ((size_t) 2 * M * sizeof *d.g);
@@ -1029,7 +1088,7 @@ tsne_place (const TsneParams *p, const float *X_old, const float *Y_old, int N,
   d.gains = malloc ((size_t) 2 * M * sizeof *d.gains);
   int rc = -1;
   if (!io || !dn_o || !in || !dn_n || !idx || !d2 || !pv || !Yall || !pl.zo || !pl.zn ||
-      !pl.ei || !pl.fr || !d.g || !d.upd || !d.gains || !pl.pool)
+      !pl.ei || !pl.fr || !d.g || !d.upd || !d.gains)
     {
       snprintf (err, errlen, "out of memory for placing %d points", M);
       goto out;
@@ -1061,13 +1120,8 @@ tsne_place (const TsneParams *p, const float *X_old, const float *Y_old, int N,
             }
         }
     }
-#pragma omp parallel for num_threads (p->n_threads) schedule (static)
-  for (int i = 0; i < M; i++)
-    {
-      tsne_calibrate_row (d2 + (size_t) i * k, k, p->perplexity, pv + (size_t) i * k);
-      for (int a = 0; a < k; a++)
-        pv[(size_t) i * k + a] /= (float) (N + M);
-    }
+  CalibrateJob cj = { d2, pv, k, p->perplexity, (float) (N + M) };
+  peac_parallel_range (M, 64, p->n_threads, calibrate_rows, &cj);
   pl.idx = idx;
   pl.pv = pv;
   res->t_affinities = tsne_now () - t0;
@@ -1114,16 +1168,8 @@ tsne_place (const TsneParams *p, const float *X_old, const float *Y_old, int N,
       snprintf (err, errlen, "out of memory for placing %d points", M);
       goto out;
     }
-#pragma omp parallel for num_threads (p->n_threads) schedule (dynamic, 128)
-  for (int j = 0; j < N; j++)
-    {
-      double z = 0.0, fx = 0.0, fy = 0.0;
-      if (p->theta > 0.0f)
-        tsne_qt_repulsion (&pl.told, Y_old[2 * j], Y_old[2 * j + 1], j, p->theta, &z, &fx, &fy);
-      else
-        repel_exact (Y_old, N, Y_old[2 * j], Y_old[2 * j + 1], j, &z, &fx, &fy);
-      zrow[j] = z;
-    }
+  ZooJob zj = { &pl, zrow };
+  peac_parallel_range (N, 128, p->n_threads, zoo_rows, &zj);
   pl.Zoo = 0.0;
   for (int j = 0; j < N; j++)
     pl.Zoo += zrow[j];
@@ -1153,6 +1199,5 @@ out:
   free (d.g); free (d.upd); free (d.gains);
   tsne_qt_free (&pl.told);
   tsne_qt_free (&pl.tnew);
-  tsne_pool_free (pl.pool);
   return rc;
 }

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// test-blas-kernel: the OpenBLAS kernel and OpenMP wait-policy decisions on tables of CPUs
-// and environments, and end to end: this program re-runs itself as a child that calls
-// peac_blas_select_kernel with OPENBLAS_CORETYPE unset, and the re-exec'ed child must
-// report the chosen kernel from openblas_get_corename (Prescott, which every x86-64 CPU
-// runs, so the test is safe anywhere) and the wait policy libgomp was started with.
+// test-blas-kernel: the OpenBLAS kernel decision on a table of CPUs and environments, and
+// end to end: this program re-runs itself as a child that calls peac_blas_select_kernel
+// with OPENBLAS_CORETYPE unset, and the re-exec'ed child must report the chosen kernel from
+// openblas_get_corename (Prescott, which every x86-64 CPU runs, so the test is safe
+// anywhere); a child whose kernel is already right must not restart at all.
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
@@ -77,18 +77,6 @@ test_decision_table (void)
 }
 
 static void
-test_wait_policy (void)
-{
-  g_assert_cmpstr (peac_omp_choose_wait_policy (NULL, NULL, NULL, NULL), ==, "passive");
-  g_assert_cmpstr (peac_omp_choose_wait_policy ("", "auto", "0", ""), ==, "passive");
-  g_assert_cmpstr (peac_omp_choose_wait_policy (NULL, "Haswell", NULL, NULL), ==, "passive");
-  g_assert_null (peac_omp_choose_wait_policy ("active", NULL, NULL, NULL));   // the user's
-  g_assert_null (peac_omp_choose_wait_policy (NULL, "keep", NULL, NULL));
-  g_assert_null (peac_omp_choose_wait_policy (NULL, NULL, "1", NULL));
-  g_assert_null (peac_omp_choose_wait_policy (NULL, NULL, NULL, "1"));        // loop guard
-}
-
-static void
 test_best_kernel (void)
 {
   PeacCpuFlags f = AVX512BF16;
@@ -110,7 +98,7 @@ test_best_kernel (void)
 
 // Runs this program as `--child` with the given environment changes; returns its stdout.
 static char *
-run_child (const char *kernel, const char *coretype, const char *wait, char **err_out)
+run_child (const char *kernel, const char *coretype, char **err_out)
 {
   g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
   g_assert_nonnull (self);
@@ -118,9 +106,6 @@ run_child (const char *kernel, const char *coretype, const char *wait, char **er
   env = g_environ_unsetenv (env, "OPENBLAS_CORETYPE");
   env = g_environ_unsetenv (env, "PEAC_BLAS_REEXEC");
   env = g_environ_unsetenv (env, "PEAC_NO_KERNEL_FIX");
-  env = g_environ_unsetenv (env, "OMP_WAIT_POLICY");
-  if (wait)
-    env = g_environ_setenv (env, "OMP_WAIT_POLICY", wait, TRUE);
   env = g_environ_setenv (env, "PEAC_VERBOSE", "1", TRUE);
   env = g_environ_setenv (env, "PEAC_BLAS_KERNEL", kernel, TRUE);
   if (coretype)
@@ -145,32 +130,33 @@ test_reexec (void)
   // this OpenBLAS already runs Prescott, ask for Core2.
   const char *want = g_ascii_strcasecmp (peac_blas_kernel (), "Prescott") == 0 ? "Core2" : "Prescott";
   g_autofree char *err = NULL;
-  g_autofree char *out = run_child (want, NULL, NULL, &err);
+  g_autofree char *out = run_child (want, NULL, &err);
   g_test_message ("child stdout: %s; stderr: %s", out, err);
-  g_autofree char *expect = g_strdup_printf ("kernel=%s wait=passive reexec=1\n", want);
+  g_autofree char *expect = g_strdup_printf ("kernel=%s reexec=1\n", want);
   g_assert_cmpstr (out, ==, expect);
-  g_autofree char *note = g_strdup_printf ("restarting with OPENBLAS_CORETYPE=%s "
-                                           "OMP_WAIT_POLICY=passive", want);
+  g_autofree char *note = g_strdup_printf ("restarting with OPENBLAS_CORETYPE=%s\n", want);
   g_assert_nonnull (strstr (err, note));
   g_assert_null (strstr (strstr (err, "restarting") + 1, "restarting"));   // once, no loop
 
-  // Variables the user set are left alone: no restart, no guard.
+  // A kernel the user set is left alone: no restart, no guard.
   g_autofree char *err2 = NULL;
-  g_autofree char *out2 = run_child ("auto", want, "active", &err2);
-  g_autofree char *expect2 = g_strdup_printf ("kernel=%s wait=active reexec=0\n", want);
+  g_autofree char *out2 = run_child ("auto", want, &err2);
+  g_autofree char *expect2 = g_strdup_printf ("kernel=%s reexec=0\n", want);
   g_assert_cmpstr (out2, ==, expect2);
   g_assert_null (strstr (err2, "restarting"));
 
-  // The user's kernel, our wait policy: one restart that keeps the kernel.
+  // The kernel OpenBLAS chose by itself is already the best CPUID allows (auto asks for
+  // nothing better): no restart — the usual start-up costs no exec.
   g_autofree char *err3 = NULL;
-  g_autofree char *out3 = run_child ("auto", want, NULL, &err3);
-  g_autofree char *expect3 = g_strdup_printf ("kernel=%s wait=passive reexec=1\n", want);
+  g_autofree char *out3 = run_child (peac_blas_kernel (), NULL, &err3);
+  g_autofree char *expect3 = g_strdup_printf ("kernel=%s reexec=0\n", peac_blas_kernel ());
   g_assert_cmpstr (out3, ==, expect3);
+  g_assert_null (strstr (err3, "restarting"));
 
-  // keep: nothing changes, whatever is unset.
+  // keep: nothing changes.
   g_autofree char *err4 = NULL;
-  g_autofree char *out4 = run_child ("keep", NULL, NULL, &err4);
-  g_autofree char *expect4 = g_strdup_printf ("kernel=%s wait=(unset) reexec=0\n", peac_blas_kernel ());
+  g_autofree char *out4 = run_child ("keep", NULL, &err4);
+  g_autofree char *expect4 = g_strdup_printf ("kernel=%s reexec=0\n", peac_blas_kernel ());
   g_assert_cmpstr (out4, ==, expect4);
 #else
   g_test_skip ("the kernel choice only applies to x86-64");
@@ -184,15 +170,12 @@ main (int argc, char **argv)
     {
       peac_blas_select_kernel (argv, 0);
       const char *g = g_getenv ("PEAC_BLAS_REEXEC");
-      const char *w = g_getenv ("OMP_WAIT_POLICY");
-      printf ("kernel=%s wait=%s reexec=%d\n", peac_blas_kernel (), w ? w : "(unset)",
-              g && *g ? 1 : 0);
+      printf ("kernel=%s reexec=%d\n", peac_blas_kernel (), g && *g ? 1 : 0);
       return 0;
     }
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/blas-kernel/decision-table", test_decision_table);
   g_test_add_func ("/blas-kernel/best-kernel", test_best_kernel);
-  g_test_add_func ("/blas-kernel/wait-policy", test_wait_policy);
   g_test_add_func ("/blas-kernel/reexec", test_reexec);
   return g_test_run ();
 }
