@@ -828,7 +828,7 @@ print_json (const Task *t, const Row *rows, int nrows)
       json_array_append_new (jr, o);
     }
   json_object_set_new (j, "results", jr);
-  char *s = json_dumps (j, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
+  char *s = json_dumps (j, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (10));
   puts (s);
   free (s);
   json_decref (j);
