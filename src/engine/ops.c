@@ -174,17 +174,8 @@ layernorm_rows (float *out, float *mean, float *rstd, const float *in, const flo
     {
       const float *x = in + (size_t) i * C;
       float *o = out + (size_t) i * C;
-      float s = 0.0f;
-      for (int c = 0; c < C; c++)
-        s += x[c];
-      float mu = s / (float) C;
-      float v = 0.0f;
-      for (int c = 0; c < C; c++)
-        {
-          float d = x[c] - mu;
-          v += d * d;
-        }
-      float rs = 1.0f / sqrtf (v / (float) C + eps);
+      float mu = peac_sum16 (x, C) / (float) C;
+      float rs = 1.0f / sqrtf (peac_sumsq16 (x, mu, C) / (float) C + eps);
       for (int c = 0; c < C; c++)
         o[c] = (x[c] - mu) * rs * w[c] + b[c];
       if (mean)
@@ -291,17 +282,10 @@ softmax_rows (float *x, int rows, int cols)
 PEAC_CLONES void
 peac_softmax_row (float *x, int n)
 {
-  float m = x[0];
-  for (int j = 1; j < n; j++)
-    m = x[j] > m ? x[j] : m;
-  float s = 0.0f;
+  float m = peac_max16 (x, n);
   for (int j = 0; j < n; j++)
-    {
-      float e = peac_expf (x[j] - m);
-      x[j] = e;
-      s += e;
-    }
-  float inv = 1.0f / s;
+    x[j] = peac_expf (x[j] - m);
+  float inv = 1.0f / peac_sum16 (x, n);
   for (int j = 0; j < n; j++)
     x[j] *= inv;
 }
