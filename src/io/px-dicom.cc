@@ -158,8 +158,9 @@ read_windows (DcmDataset *ds, PxImage *image)
       Float64 c = 0, w = 0;
       OFString explanation;
       if (ds->findAndGetFloat64 (DCM_WindowCenter, c, i).bad ()
-          || ds->findAndGetFloat64 (DCM_WindowWidth, w, i).bad () || !(w > 0))
-        continue;
+          || ds->findAndGetFloat64 (DCM_WindowWidth, w, i).bad () || !(w > 0)
+          || !std::isfinite (c) || !std::isfinite (w))
+        continue; // DS accepts "nan" and "inf"; such a window cannot be drawn
       PxWindowPreset *p = &image->windows[image->n_windows++];
       p->center = c;
       p->width = w;
@@ -363,6 +364,17 @@ load (const char *path, GError **error)
       px_image_free (image);
       return nullptr;
     }
+  // A finite but huge slope or intercept (DS "1e300") overflows float: refuse it rather
+  // than hand infinities to every consumer of modality units.
+  for (size_t i = 0, n = (size_t) cols * rows; i < n; i++)
+    if (!std::isfinite (image->pixels[i]))
+      {
+        px_image_set_error (error, PX_IMAGE_ERROR_CORRUPT, path,
+                            "rescale slope %g and intercept %g take pixel values beyond "
+                            "the float range", slope, intercept);
+        px_image_free (image);
+        return nullptr;
+      }
 
   unsigned long frames = dimg->getNumberOfFrames ();
   image->bits_allocated = alloc;
