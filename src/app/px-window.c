@@ -18,6 +18,7 @@
 #include "px-embedding-map-page.h"
 #include "px-folder-scan.h"
 #include "px-grid-matching-page.h"
+#include "px-probe-page.h"
 #include "px-study-row.h"
 #include "px-tag-panel.h"
 #include "px-window.h"
@@ -51,6 +52,7 @@ struct _PxWindow
   PxEmbeddingMapPage   *embedding_map_page;
   PxGridMatchingPage   *grid_matching_page;
   PxTrainPage          *train_page;
+  PxProbePage          *probe_page;
   GFile                *focus_file;   // a map point to show once its image is open
   double                focus_x, focus_y;
   GtkLabel             *model_name_label;
@@ -872,6 +874,7 @@ px_window_class_init (PxWindowClass *klass)
   g_type_ensure (PX_TYPE_EMBEDDING_MAP_PAGE);
   g_type_ensure (PX_TYPE_GRID_MATCHING_PAGE);
   g_type_ensure (PX_TYPE_TRAIN_PAGE);
+  g_type_ensure (PX_TYPE_PROBE_PAGE);
 
   px_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class, "/org/peac/Explorer/px-window.ui");
@@ -882,6 +885,7 @@ px_window_class_init (PxWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PxWindow, embedding_map_page);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, grid_matching_page);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, train_page);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, probe_page);
   gtk_widget_class_bind_template_callback (widget_class, on_open_point);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, model_name_label);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, model_description_label);
@@ -945,6 +949,7 @@ px_window_init (PxWindow *self)
   px_grid_matching_page_set_studies (self->grid_matching_page, G_LIST_MODEL (self->studies));
   px_grid_matching_page_set_embedder (self->grid_matching_page, self->embedder);
   px_train_page_set_embedder (self->train_page, self->embedder);
+  px_probe_page_set_embedder (self->probe_page, self->embedder);
   px_embedding_map_page_set_correspondence_page (self->embedding_map_page, self->correspondence_page);
   g_object_bind_property (self, "privacy", self->embedding_map_page, "privacy", G_BINDING_SYNC_CREATE);
 

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// test-probe-page: the linear-probe page in the window. With the micro model in use and a
+// label CSV of 15 shared NIH radiographs (two made-up findings, a split column), a run in
+// the worker ends with one AUC per finding in [0, 1], their mean inside its bootstrap
+// interval, the rows on the page, and exports as PNG and CSV; a stop ends the run with
+// "Stopped"; a label file naming a missing image fails with the file, line and image.
+#include <glib/gstdio.h>
+#include <math.h>
+
+#include "px-application.h"
+#include "px-probe-page.h"
+#include "px-test-util.h"
+#include "px-window.h"
+
+enum { N_TRAIN = 10, N_VAL = 5 };
+
+static PxApplication *app;
+static char *tmp_dir, *nih;
+
+static PxWindow *
+new_window (void)
+{
+  PxWindow *window;
+
+  g_application_activate (G_APPLICATION (app));
+  window = PX_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  g_assert_true (PX_IS_WINDOW (window));
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 700);
+  gtk_window_present (GTK_WINDOW (window));
+  px_test_settle ();
+  return window;
+}
+
+static gboolean
+page_idle (gpointer data)
+{
+  return !px_probe_page_get_running (data);
+}
+
+// image,split,a,b with absolute paths of every 9th NIH radiograph.
+static GFile *
+write_labels (const char *name,
+              gboolean    missing)
+{
+  g_autoptr(GDir) dir = g_dir_open (nih, 0, NULL);
+  g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) csv = g_string_new ("image,split,a,b\n");
+  g_autofree char *path = g_build_filename (tmp_dir, name, NULL);
+  const char *entry;
+
+  while ((entry = g_dir_read_name (dir)) != NULL)
+    g_ptr_array_add (all, g_strdup (entry));
+  g_ptr_array_sort (all, (GCompareFunc) g_strcmp0);
+  g_assert_cmpuint (all->len, >=, 9 * (N_TRAIN + N_VAL));
+  for (int i = 0; i < N_TRAIN + N_VAL; i++)
+    {
+      g_autofree char *img = g_build_filename (nih, g_ptr_array_index (all, 9 * i), NULL);
+
+      g_string_append_printf (csv, "%s,%s,%d,%d\n", missing && i == 1 ? "nope.png" : img,
+                              i < N_TRAIN ? "train" : "val", i % 2, (i / 2) % 2);
+    }
+  g_assert_true (g_file_set_contents (path, csv->str, -1, NULL));
+  return g_file_new_for_path (path);
+}
+
+static PxProbePage *
+probe_page (PxWindow *window)
+{
+  GtkWidget *page = px_test_find_child (GTK_WIDGET (window), PX_TYPE_PROBE_PAGE);
+  g_autoptr(PxModel) model = px_model_new_micro ();
+
+  g_assert_nonnull (page);
+  px_embedder_set_model (px_window_get_embedder (window), model);
+  px_window_show_page (window, "linear-probe");
+  px_test_settle ();
+  return PX_PROBE_PAGE (page);
+}
+
+static void
+test_run_and_export (void)
+{
+  PxWindow *window;
+  PxProbePage *page;
+  g_autoptr(GFile) labels = NULL;
+  PxTestStallProbe probe;
+  double lo, hi, mean, sum = 0;
+  g_autofree char *png = g_build_filename (tmp_dir, "roc.png", NULL);
+  g_autofree char *csv = g_build_filename (tmp_dir, "auc.csv", NULL);
+  g_autofree char *bytes = NULL, *text = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize len;
+
+  if (nih == NULL)
+    return g_test_skip ("no NIH radiographs (PEAC_SHARED_DIR)");
+  window = new_window ();
+  page = probe_page (window);
+  labels = write_labels ("labels.csv", FALSE);
+  // Nothing to export before a run.
+  g_assert_false (px_probe_page_export (page, png, "png", &error));
+  g_assert_nonnull (strstr (error->message, "no results to export yet"));
+  g_clear_error (&error);
+
+  px_probe_page_set_labels_file (page, labels);
+  px_test_probe_start (&probe, G_PRIORITY_DEFAULT);
+  g_assert_true (px_probe_page_run (page));
+  g_assert_true (px_probe_page_get_running (page));
+  g_assert_false (px_probe_page_run (page));   // one run at a time
+  g_assert_true (px_test_wait_for (page_idle, page, 120));
+  g_test_message ("worst main-loop gap during the probe: %.1f ms", px_test_probe_stop (&probe));
+  g_assert_cmpstr (px_probe_page_get_status (page), ==, "Done");
+
+  g_assert_cmpint (px_probe_page_get_n_classes (page), ==, 2);
+  for (int c = 0; c < 2; c++)
+    {
+      const char *name;
+      double auc = px_probe_page_get_class_auc (page, c, &name);
+
+      g_assert_cmpstr (name, ==, c == 0 ? "a" : "b");
+      g_assert_cmpfloat (auc, >=, 0);
+      g_assert_cmpfloat (auc, <=, 1);
+      sum += auc;
+    }
+  mean = px_probe_page_get_mean_auc (page, &lo, &hi);
+  g_assert_cmpfloat_with_epsilon (mean, sum / 2, 1e-12);
+  g_assert_cmpfloat (lo, <=, mean);
+  g_assert_cmpfloat (hi, >=, mean);
+  px_test_settle ();
+  {
+    g_autofree char *shown = g_strdup_printf ("%.3f", px_probe_page_get_class_auc (page, 0, NULL));
+
+    g_assert_true (px_test_labels_contain (GTK_WIDGET (page), shown));
+    g_assert_true (px_test_labels_contain (GTK_WIDGET (page), "5 validation radiographs; probe trained on 10"));
+  }
+
+  g_assert_true (px_probe_page_export (page, png, "png", &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (png, &bytes, &len, NULL));
+  g_assert_cmpuint (len, >, 1000);
+  g_assert_cmpint (memcmp (bytes, "\x89PNG", 4), ==, 0);
+  g_assert_true (px_probe_page_export (page, csv, "csv", &error));
+  g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
+  {
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+    g_autofree char *row = g_strdup_printf ("\"a\",%.6f,,", px_probe_page_get_class_auc (page, 0, NULL));
+
+    g_assert_cmpstr (lines[0], ==, "class,auc,fpr,tpr");
+    g_assert_cmpstr (lines[1], ==, row);
+    g_assert_true (g_str_has_prefix (lines[3], "\"a\",,0,0"));   // each curve starts at (0, 0)
+  }
+
+  // Stopped right after the start: the worker sees the flag before the next image.
+  g_assert_true (px_probe_page_run (page));
+  px_probe_page_cancel (page);
+  g_assert_true (px_test_wait_for (page_idle, page, 60));
+  g_assert_cmpstr (px_probe_page_get_status (page), ==, "Stopped");
+  // The earlier result stays.
+  g_assert_cmpint (px_probe_page_get_n_classes (page), ==, 2);
+  gtk_window_destroy (GTK_WINDOW (window));
+  px_test_settle ();
+}
+
+static void
+test_missing_image (void)
+{
+  PxWindow *window;
+  PxProbePage *page;
+  g_autoptr(GFile) labels = NULL;
+
+  if (nih == NULL)
+    return g_test_skip ("no NIH radiographs (PEAC_SHARED_DIR)");
+  window = new_window ();
+  page = probe_page (window);
+  labels = write_labels ("bad.csv", TRUE);
+  px_probe_page_set_labels_file (page, labels);
+  g_assert_true (px_probe_page_run (page));
+  g_assert_true (px_test_wait_for (page_idle, page, 60));
+  g_assert_nonnull (strstr (px_probe_page_get_status (page), "bad.csv:3: image “nope.png” not found"));
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (page), "bad.csv:3"));
+  gtk_window_destroy (GTK_WINDOW (window));
+  px_test_settle ();
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  const char *shared = g_getenv ("PEAC_SHARED_DIR");
+  int ret;
+
+  tmp_dir = px_test_make_home ("peac-probe-page-XXXXXX");
+  g_setenv ("GSK_RENDERER", "cairo", FALSE);
+  g_test_init (&argc, &argv, NULL);
+  gtk_init ();
+  nih = shared != NULL ? g_build_filename (shared, "data", "cxr", "nih-more", "png_512", NULL) : NULL;
+  if (nih != NULL && !g_file_test (nih, G_FILE_TEST_IS_DIR))
+    g_clear_pointer (&nih, g_free);
+
+  app = px_application_new ("org.peac.Explorer.ProbeTest", G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+
+  g_test_add_func ("/probe-page/run-and-export", test_run_and_export);
+  g_test_add_func ("/probe-page/missing-image", test_missing_image);
+  ret = g_test_run ();
+
+  g_clear_object (&app);
+  px_test_remove_home (tmp_dir);
+  g_free (nih);
+  return ret;
+}
