@@ -106,7 +106,6 @@ put('landmarks', 'csv-crlf-nan', 'x,y\r\n1,2\r\nnan,inf\r\n')
 # -- model configurations (peac.config metadata) ----------------------------------------
 put('model-config', 'vit-tiny', '{"img_size": 224, "patch_size": 16, "in_chans": 3, "embed_dim": 192, "depth": 12, "num_heads": 3, "mlp_ratio": 4.0, "qkv_bias": true, "gelu": "erf"}')
 put('model-config', 'vit-pairs', '{"img_size": [224, 224], "patch_size": [16, 16], "global_pool": "token", "class_token": true, "reg_tokens": 0}')
-put('model-config', 'vit-huge-ratio', '{"mlp_ratio": 1e300, "embed_dim": 768}')
+# vit-mlp-ratio-1e300 and swin-embed-dim-2pow30 are in fuzz/findings/model-config/ (open findings).
 put('model-config', 'swin-tiny', '{"img_size": 224, "patch_size": 4, "embed_dim": 96, "window_size": 7, "depths": [2, 2, 6, 2], "num_heads": [3, 6, 12, 24], "mlp_ratio": 4.0, "ln_eps": 1e-5}')
-put('model-config', 'swin-deep', '{"embed_dim": 1073741824, "depths": [1, 1, 1, 1, 1, 1, 1, 1], "num_heads": [1, 1, 1, 1, 1, 1, 1, 1]}')
 put('model-config', 'not-object', '42')
