@@ -312,7 +312,7 @@ peac_finetune_load_head (const char *path, PeacHead *h, char ***classes, char *e
       const char *fj = peac_st_meta (st, "peac.finetune");
       json_t *j = fj ? json_loads (fj, 0, NULL) : NULL;
       json_t *a = j ? json_object_get (j, "classes") : NULL;
-      *classes = calloc ((size_t) h->k, sizeof (char *));
+      *classes = calloc ((size_t) h->k + 1, sizeof (char *)); // NULL-terminated
       for (int c = 0; c < h->k; c++)
         {
           json_t *s = a ? json_array_get (a, (size_t) c) : NULL;

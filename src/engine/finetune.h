@@ -98,7 +98,8 @@ int  peac_finetune_save (const char *path, PeacModel *m, const PeacHead *h,
                          const char *const *classes, const char *extra_json, char *err,
                          size_t errlen);
 // Reads the head of a file written by peac_finetune_save (the backbone loads through
-// peac_model_load). classes (may be NULL) gets k strings (free each and the array).
+// peac_model_load). classes (may be NULL) gets k strings and a NULL (free each and the
+// array, or g_strfreev).
 int  peac_finetune_load_head (const char *path, PeacHead *h, char ***classes, char *err,
                               size_t errlen);
 
