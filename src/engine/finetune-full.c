@@ -165,14 +165,13 @@ peac_finetune_full (VitModel *m, PeacHead *h, const PeacFinetuneConfig *c,
   float *hbest = malloc (nh * sizeof *hbest);
   float *x = malloc ((size_t) B * 3 * S * S * sizeof *x);
   float *dout = calloc ((size_t) B * T * D, sizeof *dout);
-  float *z = malloc ((size_t) B * K * sizeof *z);
   float *pooled = malloc ((size_t) (nva > 0 ? nva : 1) * D * sizeof *pooled);
   float *prob = malloc ((size_t) (nva > 0 ? nva : 1) * K * sizeof *prob);
   unsigned char *mask = malloc (n), *hmask = malloc (nh);
   int *perm = malloc ((size_t) ntr * sizeof *perm);
   PeacOptimizer ob = { 0 }, oh = { 0 };
   int rc = -1;
-  if (!grads || !best || !theta || !gh || !hbest || !x || !dout || !z || !pooled || !prob
+  if (!grads || !best || !theta || !gh || !hbest || !x || !dout || !pooled || !prob
       || !mask || !hmask || !perm)
     {
       snprintf (err, errlen, "fine-tune: out of memory");
@@ -298,7 +297,7 @@ out:
   peac_optim_free (&ob), peac_optim_free (&oh);
   vit_train_free (t);
   free (grads), free (best), free (theta), free (gh), free (hbest), free (x), free (dout);
-  free (z), free (pooled), free (prob), free (mask), free (hmask), free (perm);
+  free (pooled), free (prob), free (mask), free (hmask), free (perm);
   return rc;
 }
 
