@@ -885,6 +885,30 @@ differ:
   return 0;
 }
 
+// Training images that are also validation or test images make the AUC meaningless (a
+// file without a split column given to both --train and --val, say): refused, named.
+static int
+overlap (const Split *tr, const Split *other)
+{
+  GHashTable *seen = g_hash_table_new (g_str_hash, g_str_equal);
+  int shared = 0, first = -1;
+  for (int i = 0; i < tr->lab.n; i++)
+    g_hash_table_add (seen, tr->resolved[i]);
+  for (int i = 0; i < other->lab.n; i++)
+    if (g_hash_table_contains (seen, other->resolved[i]))
+      {
+        shared++;
+        if (first < 0)
+          first = i;
+      }
+  g_hash_table_destroy (seen);
+  if (shared)
+    fprintf (stderr, "peac finetune: %d %s images are also training images (first: %s:%d, "
+             "%s); give separate files or a split column (train/val/test)\n", shared,
+             other->role, other->file, other->lab.line[first], other->lab.paths[first]);
+  return shared;
+}
+
 int
 peac_cmd_finetune (int argc, char **argv)
 {
@@ -906,6 +930,8 @@ peac_cmd_finetune (int argc, char **argv)
     goto out;
   t.ev = a.test ? &t.te : &t.va;
   t.k = t.tr.lab.k;
+  if (overlap (&t.tr, &t.va) || (a.test && overlap (&t.tr, &t.te)))
+    goto out;
 
   // The architecture of --model, for its random-init twin.
   PeacModel *m0 = peac_model_load_ex (a.model, NULL, NULL, 0, err, sizeof err);

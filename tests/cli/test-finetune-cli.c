@@ -7,7 +7,8 @@
 // ROC CSV holds a curve from (0, 0) to (1, 1) per class and model, the PNG is a PNG, and
 // the saved model reloads (backbone through peac_model_load, head through
 // peac_finetune_load_head) to the very scores of scores.csv; the same for --mode full.
-// Bad label files fail with exit 1 naming the file, the line and the reason.
+// Bad label files fail with exit 1 naming the file, the line and the reason, and so do
+// validation rows that are training rows too.
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <jansson.h>
@@ -299,6 +300,12 @@ test_bad_labels (void)
                 ":3: column 'tb' is 'yes', not 0 or 1");
   expect_error (good, (const char *[]) { "--labels", "tb,Mass", NULL },
                 ": unknown label column 'Mass'");
+  // Without a split column, one file given to --train and --val would score the
+  // training images themselves: refused, naming the first shared row.
+  {
+    g_autofree char *msg = g_strdup_printf (":2, %s); give separate files", names[0]);
+    expect_error (good, NULL, msg);
+  }
   // Options out of range exit 2.
   const char *args[] = { "--model", model_path, "--train", csv_path, "--val", csv_path,
                          "--mode", "fast", NULL };
