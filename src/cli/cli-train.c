@@ -1,28 +1,33 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // cli-train: `peac train` — PEAC self-supervised training of a ViT on radiographs, driven
-// through the engine's session API (train.h). Images (files or folders of PNG, JPEG or
-// DICOM) are loaded once, each squeezed to a square of (G + max_shift)·patch pixels so
-// that crop pairs fit; progress goes to stdout, one line per logged step. Checkpoints are
-// written atomically every --save-every steps and at the end; SIGINT/SIGTERM stop the run
-// between steps, save, and exit 130/143; a non-finite loss stops without saving over the
-// last good checkpoint (exit 1). --resume continues a checkpoint bit-exactly (same thread
-// count) with the configuration stored in it.
+// through the engine's session API (train.h). This file is the command's flow: options
+// (cli-train-opts.c) resolved into a configuration or, with --resume, the checkpoint's;
+// output paths (--out DIR holds checkpoint.safetensors and log.csv); data loaded once
+// (cli-train-data.c), each image squeezed to a square of (G + max_shift)·patch pixels so
+// that crop pairs fit; progress on stdout (a bar redrawn with \r on a terminal, plain
+// lines otherwise), every step in the CSV log, the held-out loss every --val-every steps.
+// Checkpoints are written atomically every --save-every steps and at the end, with the
+// data folders and thread count as `peac.run`, so `--resume CKPT` needs nothing else;
+// SIGINT/SIGTERM stop between steps, save, and exit 130/143; a non-finite loss stops
+// without saving over the last good checkpoint (exit 1).
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <jansson.h>
 
 #include "checkpoint.h"
+#include "cli-train.h"
 #include "cli.h"
 #include "ops.h"
-#include "preprocess.h"
-#include "px-image.h"
-#include "train.h"
 
 // The only process state: set by the signal handler, read by the session between steps.
 static volatile int stop_signal;
@@ -33,126 +38,107 @@ on_signal (int sig)
   stop_signal = sig;
 }
 
+#define VAL_SEED 0x7a1d5eedULL
+
 typedef struct {
-  int   every;
-  int   quiet;
-  long  stop_after;   // > 0: stop (as if interrupted) once this many steps are done
-  long  start;
-  volatile int *flag;
+  const TrainArgs  *a;
   PeacTrainSession *s;
-  const char *out;
-  int   save_every;
-  int   save_failed;
+  const char       *ckpt;
+  TrainLog          log;
+  const PeacGrey   *val;
+  int               n_val, n_images, tty, bar_drawn, save_failed;
+  long              start;
+  gint64            t0, last_draw, val_us;
 } RunCtx;
+
+static void
+format_eta (char *buf, size_t n, double s)
+{
+  if (!isfinite (s) || s < 0)
+    snprintf (buf, n, "?");
+  else if (s >= 3600)
+    snprintf (buf, n, "%d:%02d:%02d", (int) (s / 3600), (int) fmod (s / 60, 60), (int) fmod (s, 60));
+  else
+    snprintf (buf, n, "%d:%02d", (int) (s / 60), (int) fmod (s, 60));
+}
 
 static void
 progress (void *user, const PeacTrainProgress *p)
 {
   RunCtx *c = user;
-  if (!c->quiet && (p->step % c->every == 0 || p->step == p->total_steps))
+  const TrainArgs *a = c->a;
+  const int batch = peac_train_config (c->s)->batch;
+  const double epoch = (double) p->step * batch / c->n_images;
+  const int last = p->step == p->total_steps;
+  char err[512];
+
+  PeacLossTerms val, *vp = NULL;
+  if (c->n_val && ((a->val_every > 0 && p->step % a->val_every == 0) || last))
     {
-      printf ("step %ld/%ld  loss %.5f  order %.4f  restore %.4f  global %.4f  local %.4f  "
-              "lr %.3g  ema %.6f  |g| %.3g\n", p->step, p->total_steps, p->loss.total,
-              p->loss.order, p->loss.restore, p->loss.global, p->loss.local, p->lr,
-              p->momentum, p->grad_norm);
-      fflush (stdout);
+      const gint64 t = g_get_monotonic_time ();
+      if (peac_train_evaluate (c->s, c->val, c->n_val, VAL_SEED, &val, err, sizeof err) == 0)
+        vp = &val;
+      else
+        fprintf (stderr, "peac train: %s\n", err);
+      c->val_us += g_get_monotonic_time () - t;
     }
-  if (c->save_every > 0 && p->step % c->save_every == 0 && p->step < p->total_steps)
+  train_log_row (&c->log, p, epoch, vp);
+
+  const gint64 now = g_get_monotonic_time ();
+  const double secs = (double) (now - c->t0 - c->val_us) / 1e6, done = (double) (p->step - c->start);
+  const double ips = secs > 0 ? done * batch / secs : 0;
+  char eta[32];
+  format_eta (eta, sizeof eta, secs / done * (double) (p->total_steps - p->step));
+  if (!a->quiet && vp)
+    printf ("%sval at step %ld: loss %.5f  order %.4f  restore %.4f  global %.4f  local %.4f\n",
+            c->tty && c->bar_drawn ? "\r\033[K" : "", p->step, vp->total, vp->order, vp->restore,
+            vp->global, vp->local);
+  if (a->quiet)
+    ;
+  else if (c->tty && (last || vp || now - c->last_draw > 100000))
     {
-      char err[512];
-      if (peac_train_save (c->s, c->out, err, sizeof err) != 0)
-        fprintf (stderr, "peac train: %s\n", err), c->save_failed = 1, *c->flag = 1;
+      char bar[13], line[256];
+      const int fill = (int) (12.0 * (double) p->step / (double) p->total_steps);
+      for (int i = 0; i < 12; i++)
+        bar[i] = i < fill ? '#' : '.';
+      bar[12] = 0;
+      snprintf (line, sizeof line, "[%s] %ld/%ld ep %.2f loss %.4f o %.3f r %.3f g %.3f "
+                "l %.3f  %.1f img/s  ETA %s", bar, p->step, p->total_steps, epoch,
+                p->loss.total, p->loss.order, p->loss.restore, p->loss.global, p->loss.local,
+                ips, eta);
+      // One line, never wrapped (which would break the \r redraw); ASCII only.
+      struct winsize ws;
+      const int cols = ioctl (STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20 ? ws.ws_col : 80;
+      if ((int) strlen (line) > cols - 1)
+        line[cols - 1] = 0;
+      printf ("\r%s\033[K", line);
+      c->bar_drawn = 1, c->last_draw = now;
     }
-  if (c->stop_after > 0 && p->step - c->start >= c->stop_after)
-    *c->flag = SIGINT;
+  else if (!c->tty && (p->step % a->log_every == 0 || last))
+    printf ("step %ld/%ld  epoch %.2f  loss %.5f  order %.4f  restore %.4f  global %.4f  "
+            "local %.4f  lr %.3g  |g| %.3g  %.1f img/s  ETA %s\n", p->step, p->total_steps,
+            epoch, p->loss.total, p->loss.order, p->loss.restore, p->loss.global, p->loss.local,
+            p->lr, p->grad_norm, ips, eta);
+  fflush (stdout);
+
+  if (a->save_every > 0 && p->step % a->save_every == 0 && !last)
+    if (peac_train_save (c->s, c->ckpt, err, sizeof err) != 0)
+      fprintf (stderr, "peac train: %s\n", err), c->save_failed = 1, stop_signal = SIGINT;
+  if (a->stop_after > 0 && p->step - c->start >= a->stop_after)
+    stop_signal = SIGINT;
 }
 
+// What a checkpoint to resume holds besides tensors: its ViT, crop shift and run info.
 static int
-is_image_name (const char *n)
-{
-  const char *ext[] = { ".png", ".jpg", ".jpeg", ".dcm", ".PNG", ".JPG", ".JPEG", ".DCM" };
-  for (size_t i = 0; i < G_N_ELEMENTS (ext); i++)
-    if (g_str_has_suffix (n, ext[i]))
-      return 1;
-  return 0;
-}
-
-// Files given, and the image files of folders given (sorted, not recursive).
-// g_ptr_array_sort hands the comparator pointers to the elements.
-static int
-cmp_names (gconstpointer a, gconstpointer b)
-{
-  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
-}
-
-static GPtrArray *
-collect (char **paths, int n)
-{
-  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
-  for (int i = 0; i < n; i++)
-    {
-      if (!g_file_test (paths[i], G_FILE_TEST_IS_DIR))
-        {
-          g_ptr_array_add (out, g_strdup (paths[i]));
-          continue;
-        }
-      GDir *d = g_dir_open (paths[i], 0, NULL);
-      GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
-      const char *e;
-      while (d && (e = g_dir_read_name (d)))
-        if (is_image_name (e))
-          g_ptr_array_add (names, g_build_filename (paths[i], e, NULL));
-      if (d)
-        g_dir_close (d);
-      g_ptr_array_sort (names, cmp_names);
-      for (guint k = 0; k < names->len; k++)
-        g_ptr_array_add (out, g_strdup (names->pdata[k]));
-      g_ptr_array_unref (names);
-    }
-  return out;
-}
-
-// Loads an image as grey [side, side] in [0, 1] (whole image squeezed, antialiased).
-static float *
-load_grey (const char *path, int side)
-{
-  GError *error = NULL;
-  PxImage *img = px_image_load (path, &error);
-  if (!img)
-    {
-      fprintf (stderr, "peac train: %s\n", error->message);
-      g_error_free (error);
-      return NULL;
-    }
-  float *unit = malloc ((size_t) img->width * img->height * sizeof (float));
-  float *x = malloc ((size_t) 3 * side * side * sizeof (float));
-  float *g = malloc ((size_t) side * side * sizeof (float));
-  PeacPreprocess pp = { side, PEAC_MEAN, PEAC_STD, 0 };
-  int ok = unit && x && g;
-  if (ok)
-    {
-      px_image_to_unit (img, unit);
-      ok = peac_preprocess (unit, img->width, img->height, &pp, x) == 0;
-    }
-  if (ok)
-    for (size_t i = 0; i < (size_t) side * side; i++)
-      g[i] = x[i] * PEAC_STD + PEAC_MEAN;
-  else
-    fprintf (stderr, "peac train: %s: cannot preprocess\n", path), free (g), g = NULL;
-  free (unit), free (x);
-  px_image_free (img);
-  return g;
-}
-
-// The crop geometry a checkpoint was trained with (its ViT and max_shift).
-static int
-resume_geometry (const char *path, VitConfig *vit, int *max_shift, char *err, size_t errlen)
+read_resume (const char *path, VitConfig *vit, int *max_shift, json_t **run, char *err,
+             size_t errlen)
 {
   PeacSafetensors *st = peac_st_open (path, err, errlen);
   if (!st)
     return -1;
   int rc = vit_config_parse (vit, peac_st_meta (st, "peac.config"), err, errlen);
-  json_t *j = rc ? NULL : json_loads (peac_st_meta (st, "peac.train") ? peac_st_meta (st, "peac.train") : "", 0, NULL);
+  const char *state = peac_st_meta (st, "peac.train");
+  json_t *j = rc ? NULL : json_loads (state ? state : "", 0, NULL);
   json_t *v = json_object_get (json_object_get (j, "objective"), "max_shift");
   if (!rc && !json_is_integer (v))
     {
@@ -161,168 +147,275 @@ resume_geometry (const char *path, VitConfig *vit, int *max_shift, char *err, si
     }
   if (!rc)
     *max_shift = (int) json_integer_value (v);
+  const char *r = peac_st_meta (st, "peac.run");
+  *run = r ? json_loads (r, 0, NULL) : NULL;
   json_decref (j);
   peac_st_close (st);
   return rc;
 }
 
-static void
-usage (FILE *to)
+// A checkpoint's configuration for --print-config: its ViT, training state and run, as
+// stored (the state's doubles at full precision).
+static char *
+checkpoint_config (const char *path)
 {
-  fprintf (to,
-    "Usage: peac train [OPTIONS] --out CKPT IMAGE|FOLDER...\n"
-    "       peac train [OPTIONS] --resume CKPT [--out CKPT2] IMAGE|FOLDER...\n\n"
-    "PEAC self-supervised training of a ViT (student + EMA teacher).\n\n"
-    "  --config JSON       ViT config (timm keys; default ViT-Ti/16 at 224:\n"
-    "                      {\"embed_dim\":192,\"depth\":12,\"num_heads\":3})\n"
-    "  --steps N           optimiser steps (default 1000)   --batch N (default 8)\n"
-    "  --optimizer NAME    adamw (default) or sgd           --lr X (default 5e-4)\n"
-    "  --warmup N          warm-up steps (default steps/10) --weight-decay X (0.05)\n"
-    "  --clip X            clip the gradient norm (default 3; 0 = off)\n"
-    "  --max-shift N       largest crop offset in cells (default grid/2)\n"
-    "  --seed N            (default 1)                      --threads N (default: all)\n"
-    "  --save-every N      checkpoint every N steps (default 100; 0 = only at the end)\n"
-    "  --log-every N       print every N steps (default 1)  --quiet\n"
-    "  --stop-after N      stop after N steps of this run and save, as on SIGINT\n"
-    "Only train on data you may use; the file written holds student.* and teacher.*\n"
-    "weights (peac embed and match load the teacher), heads and optimiser state.\n");
+  char err[512];
+  PeacSafetensors *st = peac_st_open (path, err, sizeof err);
+  json_t *j = json_object ();
+  const char *keys[][2] = { { "vit", "peac.config" }, { "train", "peac.train" }, { "run", "peac.run" } };
+  for (size_t i = 0; st && i < G_N_ELEMENTS (keys); i++)
+    {
+      const char *m = peac_st_meta (st, keys[i][1]);
+      json_t *v = m ? json_loads (m, 0, NULL) : NULL;
+      if (v)
+        json_object_set_new (j, keys[i][0], v);
+    }
+  if (st)
+    peac_st_close (st);
+  char *r = json_dumps (j, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (17));
+  json_decref (j);
+  return r;
+}
+
+static char *
+run_info (const TrainArgs *a, GPtrArray *data, const char *val, long val_every)
+{
+  json_t *d = json_array ();
+  for (guint i = 0; i < data->len; i++)
+    json_array_append_new (d, json_string (data->pdata[i]));
+  json_t *j = json_pack ("{s:s?, s:o, s:s?, s:I, s:i, s:I}", "preset", a->preset, "data", d, "val", val, "val_every",
+                         (json_int_t) val_every, "threads", peac_threads_get (),
+                         "save_every", (json_int_t) a->save_every);
+  char *r = json_dumps (j, JSON_COMPACT);
+  json_decref (j);
+  return r;
+}
+
+// --out: a .safetensors file, or a folder holding checkpoint.safetensors; the log beside.
+static int
+output_paths (const char *out, const char *log, char **ckpt, char **log_path)
+{
+  char *dir;
+  if (g_str_has_suffix (out, ".safetensors"))
+    {
+      *ckpt = g_strdup (out);
+      dir = g_path_get_dirname (out);
+      char *base = g_path_get_basename (out);
+      base[strlen (base) - strlen (".safetensors")] = 0;
+      char *name = strcmp (base, "checkpoint") == 0 ? g_strdup ("log.csv")
+                                                    : g_strconcat (base, ".log.csv", NULL);
+      *log_path = g_build_filename (dir, name, NULL);
+      g_free (base), g_free (name);
+    }
+  else
+    {
+      dir = g_strdup (out);
+      *ckpt = g_build_filename (dir, "checkpoint.safetensors", NULL);
+      *log_path = g_build_filename (dir, "log.csv", NULL);
+    }
+  if (log)
+    g_free (*log_path), *log_path = g_strdup (log);
+  // An --out folder is created; a file's folder must exist (a typo should not make one).
+  int rc = 0;
+  if (!g_str_has_suffix (out, ".safetensors") && g_mkdir_with_parents (dir, 0755) != 0)
+    fprintf (stderr, "peac train: cannot create the folder %s: %s\n", dir, g_strerror (errno)), rc = -1;
+  else if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    fprintf (stderr, "peac train: cannot write %s: no folder %s\n", *ckpt, dir), rc = -1;
+  g_free (dir);
+  return rc;
 }
 
 int
 peac_cmd_train (int argc, char **argv)
 {
-  const char *out = NULL, *resume = NULL, *cfg_json = NULL, *optim = "adamw";
-  long steps = 1000, warmup = -1, stop_after = 0;
-  int batch = 8, threads = 0, save_every = 100, every = 1, quiet = 0, max_shift = 0;
-  double lr = 5e-4, wd = 0.05, clip = 3.0;
-  unsigned long long seed = 1;
-  int first_path = argc;
-  for (int i = 1; i < argc; i++)
-    {
-      const char *a = argv[i];
-      int has = i + 1 < argc;
-#define OPT(name) (strcmp (a, name) == 0 && has)
-      if (strcmp (a, "--help") == 0 || strcmp (a, "-h") == 0)
-        return usage (stdout), 0;
-      else if (OPT ("--out")) out = argv[++i];
-      else if (OPT ("--resume")) resume = argv[++i];
-      else if (OPT ("--config")) cfg_json = argv[++i];
-      else if (OPT ("--optimizer")) optim = argv[++i];
-      else if (OPT ("--steps")) steps = atol (argv[++i]);
-      else if (OPT ("--warmup")) warmup = atol (argv[++i]);
-      else if (OPT ("--stop-after")) stop_after = atol (argv[++i]);
-      else if (OPT ("--batch")) batch = atoi (argv[++i]);
-      else if (OPT ("--threads")) threads = atoi (argv[++i]);
-      else if (OPT ("--save-every")) save_every = atoi (argv[++i]);
-      else if (OPT ("--log-every")) every = atoi (argv[++i]);
-      else if (OPT ("--max-shift")) max_shift = atoi (argv[++i]);
-      else if (OPT ("--lr")) lr = atof (argv[++i]);
-      else if (OPT ("--weight-decay")) wd = atof (argv[++i]);
-      else if (OPT ("--clip")) clip = atof (argv[++i]);
-      else if (OPT ("--seed")) seed = strtoull (argv[++i], NULL, 10);
-      else if (strcmp (a, "--quiet") == 0) quiet = 1;
-      else if (a[0] == '-')
-        return fprintf (stderr, "peac train: unknown option or missing value '%s'\n", a), 2;
-      else
-        {
-          first_path = i;
-          break;
-        }
-#undef OPT
-    }
-  if (!out)
-    out = resume;
-  if (!out || first_path >= argc || steps <= 0 || batch <= 0 || every <= 0
-      || (strcmp (optim, "adamw") != 0 && strcmp (optim, "sgd") != 0))
-    return usage (stderr), 2;
-  peac_threads_set (threads);
-
+  TrainArgs a;
+  train_args_init (&a);
+  int status = train_args_parse (&a, argc, argv);
   char err[1024];
+  char *ckpt = NULL, *log_path = NULL, *resume_file = NULL, *info = NULL, *val_abs = NULL;
+  json_t *run = NULL;
+  GPtrArray *data = g_ptr_array_new_with_free_func (g_free), *files = NULL, *vfiles = NULL;
+  PeacGrey *imgs = NULL, *vimgs = NULL;
+  int n = 0, n_val = 0;
+  PeacTrainSession *s = NULL;
   PeacTrainConfig c;
   VitConfig vit;
-  if (vit_config_parse (&vit, cfg_json ? cfg_json
-                        : "{\"embed_dim\":192,\"depth\":12,\"num_heads\":3}", err, sizeof err))
-    return fprintf (stderr, "peac train: %s\n", err), 2;
-  peac_train_defaults (&c, &vit, steps);
-  c.batch = batch, c.seed = seed;
-  c.opt.kind = strcmp (optim, "sgd") == 0 ? PEAC_OPT_SGD : PEAC_OPT_ADAMW;
-  c.opt.lr = lr, c.opt.weight_decay = wd, c.opt.clip_norm = clip;
-  if (warmup >= 0)
-    c.opt.warmup_steps = warmup;
-  if (max_shift > 0)
-    c.obj.max_shift = max_shift;
-  if (resume && resume_geometry (resume, &vit, &c.obj.max_shift, err, sizeof err) != 0)
-    return fprintf (stderr, "peac train: %s\n", err), 2;
-
-  // Images, squeezed to the side the crops need.
-  const int G = vit.img_size / vit.patch_size;
-  int side = (G + c.obj.max_shift) * vit.patch_size;
-  GPtrArray *files = collect (argv + first_path, argc - first_path);
-  PeacGrey *imgs = calloc (files->len ? files->len : 1, sizeof *imgs);
-  int n = 0, status = 2;
-  PeacTrainSession *s = NULL;
-  for (guint i = 0; i < files->len; i++)
+  if (status != 0)
+    goto out;
+  if (a.help)
     {
-      float *g = load_grey (files->pdata[i], side);
-      if (g)
-        imgs[n++] = (PeacGrey) { g, side, side };
-    }
-  if (n == 0)
-    {
-      fprintf (stderr, "peac train: no usable image among %u file(s)\n", files->len);
+      train_usage (stdout);
       goto out;
     }
-  s = resume ? peac_train_resume (resume, imgs, n, err, sizeof err)
-             : peac_train_new (&c, imgs, n, err, sizeof err);
+  status = 2;
+  if (a.resume && a.hyper_name)
+    {
+      fprintf (stderr, "peac train: %s cannot be given with --resume: the run continues with "
+               "the configuration stored in %s\n", a.hyper_name, a.resume);
+      goto out;
+    }
+
+  // The configuration: the checkpoint's, or the preset and options.
+  int max_shift = 0;
+  if (a.resume)
+    {
+      resume_file = g_file_test (a.resume, G_FILE_TEST_IS_DIR)
+                      ? g_build_filename (a.resume, "checkpoint.safetensors", NULL)
+                      : g_strdup (a.resume);
+      if (read_resume (resume_file, &vit, &max_shift, &run, err, sizeof err) != 0)
+        {
+          fprintf (stderr, "peac train: %s\n", err);
+          goto out;
+        }
+    }
+  else
+    {
+      if (train_preset_vit (&vit, a.preset, a.config_json, err, sizeof err) != 0)
+        {
+          fprintf (stderr, "peac train: %s\n", err);
+          goto out;
+        }
+      train_args_apply (&a, &vit, &c);
+      max_shift = c.obj.max_shift;
+    }
+  if (a.print_config)
+    {
+      char *j = a.resume ? checkpoint_config (resume_file) : peac_train_config_json (&c);
+      printf ("%s\n", j);
+      free (j);
+      status = 0;
+      goto out;
+    }
+
+  if (!a.out && !a.resume)
+    {
+      fprintf (stderr, "peac train: --out DIR is required (see peac train --help)\n");
+      goto out;
+    }
+
+  // The run's options: the command line's, else those the checkpoint recorded.
+  const char *val = a.val;
+  long val_every = a.val_every;
+  if (run && !a.data->len)
+    for (size_t i = 0; i < json_array_size (json_object_get (run, "data")); i++)
+      g_ptr_array_add (data, g_strdup (json_string_value (json_array_get (json_object_get (run, "data"), i))));
+  for (guint i = 0; i < a.data->len; i++)
+    g_ptr_array_add (data, g_canonicalize_filename (a.data->pdata[i], NULL));
+  if (run && !val)
+    val = json_string_value (json_object_get (run, "val"));
+  val_abs = val ? g_canonicalize_filename (val, NULL) : NULL;
+  if (run && !train_args_given (&a, "--val-every") && json_object_get (run, "val_every"))
+    val_every = (long) json_integer_value (json_object_get (run, "val_every"));
+  a.val_every = val_every;
+  int threads = a.threads;
+  if (run && !a.threads_given)
+    threads = (int) json_integer_value (json_object_get (run, "threads"));
+  if (!data->len)
+    {
+      fprintf (stderr, "peac train: no training images: give --data DIR (see peac train --help)\n");
+      goto out;
+    }
+  if (output_paths (a.out ? a.out : a.resume, a.log, &ckpt, &log_path) != 0)
+    goto out;
+  peac_threads_set (threads);
+
+  // Images, squeezed to the side the crops need.
+  const int side = (vit.img_size / vit.patch_size + max_shift) * vit.patch_size;
+  files = train_collect (data);
+  n = train_load (files, side, &imgs);
+  if (n == 0)
+    {
+      fprintf (stderr, "peac train: no usable image among %u file(s) found\n", files->len);
+      goto out;
+    }
+  if (val_abs)
+    {
+      GPtrArray *vp = g_ptr_array_new ();
+      g_ptr_array_add (vp, val_abs);
+      vfiles = train_collect (vp);
+      g_ptr_array_unref (vp);
+      n_val = train_load (vfiles, side, &vimgs);
+      if (n_val == 0)
+        {
+          fprintf (stderr, "peac train: --val %s: no usable image\n", val_abs);
+          goto out;
+        }
+    }
+  s = a.resume ? peac_train_resume (resume_file, imgs, n, err, sizeof err)
+               : peac_train_new (&c, imgs, n, err, sizeof err);
   if (!s)
     {
       fprintf (stderr, "peac train: %s\n", err);
       goto out;
     }
-  if (!quiet)
-    printf ("peac train: %d images of %d×%d, %s from step %ld\n", n, side, side,
-            resume ? "resuming" : "starting", peac_train_step_count (s));
+  // The preset's name, for the record: a new run's (tiny unless given), or the one recorded.
+  char *preset = a.resume ? g_strdup (json_string_value (json_object_get (run, "preset")))
+                          : g_strdup (a.preset ? a.preset : "tiny");
+  g_free (a.preset);
+  a.preset = preset;
+  info = run_info (&a, data, val_abs, val_every);
+  peac_train_set_run_info (s, info);
+
+  status = 1;
+  RunCtx ctx = { .a = &a, .s = s, .ckpt = ckpt, .val = vimgs, .n_val = n_val, .n_images = n,
+                 .tty = isatty (STDOUT_FILENO), .start = peac_train_step_count (s),
+                 .t0 = g_get_monotonic_time () };
+  if (train_log_open (&ctx.log, log_path, a.resume != NULL, ctx.start, err, sizeof err) != 0)
+    {
+      fprintf (stderr, "peac train: cannot write the log: %s\n", err);
+      goto out;
+    }
+  if (!a.quiet)
+    printf ("peac train: %d images of %d×%d%s, %s from step %ld of %ld; log %s\n", n, side,
+            side, n_val ? " (+ held-out)" : "", a.resume ? "resuming" : "starting",
+            ctx.start, peac_train_config (s)->opt.total_steps, log_path);
+  fflush (stdout);
 
   struct sigaction sa;
   memset (&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sigaction (SIGINT, &sa, NULL);
   sigaction (SIGTERM, &sa, NULL);
-  RunCtx ctx = { every, quiet, stop_after, peac_train_step_count (s), &stop_signal, s, out,
-                 save_every, 0 };
   PeacTrainStatus st = peac_train_run (s, progress, &ctx, &stop_signal, err, sizeof err);
   signal (SIGINT, SIG_DFL);
   signal (SIGTERM, SIG_DFL);
+  train_log_close (&ctx.log);
+  if (ctx.tty && ctx.bar_drawn && !a.quiet)
+    printf ("\n");
   if (st == PEAC_TRAIN_NAN || st == PEAC_TRAIN_ERROR || ctx.save_failed)
     {
       if (!ctx.save_failed)
         fprintf (stderr, "peac train: %s\n", err);
-      status = 1;
       goto out;
     }
-  if (peac_train_save (s, out, err, sizeof err) != 0)
+  if (peac_train_save (s, ckpt, err, sizeof err) != 0)
     {
       fprintf (stderr, "peac train: %s\n", err);
-      status = 1;
       goto out;
     }
   if (st == PEAC_TRAIN_ABORTED)
     {
       fprintf (stderr, "peac train: stopped at step %ld; checkpoint saved to %s\n",
-               peac_train_step_count (s), out);
+               peac_train_step_count (s), ckpt);
       status = 128 + (stop_signal ? stop_signal : SIGINT);
     }
   else
     {
-      if (!quiet)
-        printf ("peac train: done, %ld steps; checkpoint %s\n", peac_train_step_count (s), out);
+      if (!a.quiet)
+        printf ("peac train: done, %ld steps; checkpoint %s\n", peac_train_step_count (s), ckpt);
       status = 0;
     }
 out:
   peac_train_free (s);
-  for (int i = 0; i < n; i++)
-    free ((float *) imgs[i].px);
-  free (imgs);
-  g_ptr_array_unref (files);
+  train_images_free (imgs, n);
+  train_images_free (vimgs, n_val);
+  if (files)
+    g_ptr_array_unref (files);
+  if (vfiles)
+    g_ptr_array_unref (vfiles);
+  g_ptr_array_unref (data);
+  json_decref (run);
+  g_free (ckpt), g_free (log_path), g_free (resume_file), free (info), g_free (val_abs);
+  train_args_clear (&a);
   return status;
 }
