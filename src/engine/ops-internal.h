@@ -38,7 +38,8 @@ peac_expf (float x)
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   float y = p * r * r + r + 1.0f;
-  int32_t bits = ((int32_t) n + 127) << 23;
+  // Shifted as unsigned: a NaN x gives n + 127 < 0, and a NaN result either way.
+  uint32_t bits = (uint32_t) ((int32_t) n + 127) << 23;
   float scale;
   memcpy (&scale, &bits, sizeof scale);
   return y * scale;
