@@ -3,9 +3,14 @@
 #
 # The README's two commands on a fresh Debian 12 machine:
 #   ./dev.sh run    install what is missing, build, launch PEAC Explorer on the samples
-#   ./dev.sh test   install what is missing, build, run every test suite (GUI under Xvfb)
-# Builds go to a folder under $TMPDIR (override with PEAC_BUILD_DIR), so the checkout and
-# ../shared are never written to.
+#   ./dev.sh test   install what is missing, build, run every test suite (GUI under Xvfb),
+#                   then build a second tree with AddressSanitizer + UBSan and run the
+#                   engine, io, cli, crash and fuzz suites there (`./dev.sh test ARGS...`
+#                   passes ARGS to meson test on the first tree and skips the second)
+#   ./dev.sh asan [ARGS...]      only the sanitizer tree's run
+#   ./dev.sh valgrind [ARGS...]  the engine and io test programs under valgrind memcheck
+# Builds go to a folder under $TMPDIR (override with PEAC_BUILD_DIR; the sanitizer tree is
+# the same name with -asan), so the checkout and ../shared are never written to.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -15,7 +20,7 @@ packages=(
   libglib2.0-dev libglib2.0-dev-bin libgtk-4-dev libadwaita-1-dev
   libopenblas-dev libjansson-dev libpng-dev libjpeg-dev libdcmtk-dev
   desktop-file-utils appstream adwaita-icon-theme librsvg2-common
-  xvfb xauth dcmtk
+  xvfb xauth dcmtk valgrind
 )
 
 install_missing() {
@@ -42,6 +47,55 @@ build() {
   ninja -C "$builddir" >&2
 }
 
+# The sanitizer tree: gcc's ASan + UBSan, every UBSan finding fatal (-fno-sanitize-recover),
+# no GUI (its suite needs a display and GTK's own leaks would drown the project's).
+build_asan() {
+  build
+  asandir=$builddir-asan
+  if [ ! -f "$asandir/build.ninja" ]; then
+    meson setup "$asandir" "$here" -Dapp=disabled -Db_sanitize=address,undefined \
+      -Db_lundef=false -Dc_args=-fno-sanitize-recover=all \
+      -Dcpp_args=-fno-sanitize-recover=all >&2
+  fi
+  ninja -C "$asandir" >&2
+}
+
+# Suppressions in tests/sanitizers/ cover libraries outside the project only.
+run_asan() {
+  local supp=$here/tests/sanitizers suites=() s
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=0
+  export LSAN_OPTIONS=suppressions=$supp/lsan.supp:print_suppressions=0
+  export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:suppressions=$supp/ubsan.supp
+  # OpenBLAS's and OpenMP's worker threads are not the code under test; one thread keeps
+  # the run small on a two-core machine.
+  export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+  local listed
+  listed=$(meson test -C "$asandir" --list 2>/dev/null)
+  for s in engine io cli crash fuzz; do
+    if grep -q "^peac-explorer:$s / " <<<"$listed"; then
+      suites+=(--suite "$s")
+    fi
+  done
+  meson test -C "$asandir" --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
+    "${suites[@]}" "$@"
+}
+
+# Memcheck over the io suite and the engine tests that run in seconds (the numerical ones,
+# test-vit, test-swin, test-backward, test-tsne, test-train, test-verify, take minutes
+# each under valgrind: `./dev.sh valgrind --suite engine` runs them all). Any invalid
+# access or definite leak fails the test (exit 99); suppressions cover outside libraries.
+valgrind_tests=(test-image test-png test-jpeg test-dicom test-malformed test-landmarks
+  test-ops test-checkpoint test-blas-kernel test-views test-train-optim test-peac-loss
+  test-peac-distort test-peac test-peac-reference test-match test-embed test-match-vit)
+run_valgrind() {
+  [ $# -gt 0 ] || set -- "${valgrind_tests[@]}"
+  OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 meson test -C "$builddir" --print-errorlogs \
+    --num-processes 2 --timeout-multiplier 20 \
+    --wrapper "valgrind --quiet --error-exitcode=99 --leak-check=full
+      --errors-for-leak-kinds=definite --show-leak-kinds=definite
+      --suppressions=$here/tests/sanitizers/valgrind.supp" "$@"
+}
+
 case "${1:-}" in
   run)
     shift
@@ -58,11 +112,31 @@ case "${1:-}" in
     install_missing
     build
     # The GUI suite needs a display; every suite runs under one Xvfb server.
-    exec xvfb-run -a -s '-screen 0 1600x1000x24' \
-      meson test -C "$builddir" --print-errorlogs --num-processes 2 "$@"
+    if [ $# -gt 0 ]; then
+      exec xvfb-run -a -s '-screen 0 1600x1000x24' \
+        meson test -C "$builddir" --print-errorlogs --num-processes 2 "$@"
+    fi
+    xvfb-run -a -s '-screen 0 1600x1000x24' \
+      meson test -C "$builddir" --print-errorlogs --num-processes 2
+    echo "dev.sh: the sanitizer build (ASan + UBSan)" >&2
+    build_asan
+    run_asan
+    ;;
+  asan)
+    shift
+    install_missing
+    build_asan
+    run_asan "$@"
+    ;;
+  valgrind)
+    shift
+    install_missing
+    build
+    run_valgrind "$@"
     ;;
   *)
-    echo "usage: $0 run [FILES...] | test [MESON-TEST-ARGS...]" >&2
+    echo "usage: $0 run [FILES...] | test [MESON-TEST-ARGS...] | asan [MESON-TEST-ARGS...]" \
+         "| valgrind [MESON-TEST-ARGS...]" >&2
     exit 2
     ;;
 esac
