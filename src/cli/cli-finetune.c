@@ -863,7 +863,10 @@ print_table (const Task *t, const Row *rows, int nrows)
         {
           double m, s;
           mean_std (rows[r].cls + c, a->seeds, t->k, &m, &s);
-          printf (" %14.4f", m);
+          if (isnan (m))
+            printf (" %14s", "n/a");   // one outcome only among the evaluation images
+          else
+            printf (" %14.4f", m);
         }
       printf ("\n");
     }
