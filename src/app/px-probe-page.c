@@ -7,7 +7,9 @@
 // reads token grids, as every page of the app does), trains the probe with an abort flag
 // raised by the page's GCancellable, and scores the validation rows. Progress reaches the
 // page on the main thread through g_main_context_invoke; the result replaces the list
-// and the curves. Without a split column every fifth row is held out for validation.
+// and the curves. Without a split column every fifth row is held out for validation. A
+// labelled folder (one subfolder of radiographs per finding) is turned into the same CSV
+// text in the worker: one 0/1 column per subfolder.
 #include "config.h"
 
 #include <adwaita.h>
@@ -18,6 +20,7 @@
 #include "finetune.h"
 #include "preprocess.h"
 #include "px-export.h"
+#include "px-folder-scan.h"
 #include "px-probe-page.h"
 #include "px-window.h"
 
@@ -221,6 +224,87 @@ embed_image (PxModel    *model,
   return TRUE;
 }
 
+// Radiographs directly inside dir, sorted by name, appended to files.
+static void
+list_radiographs (const char *dir,
+                  GPtrArray  *files)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
+
+      if (g_file_test (path, G_FILE_TEST_IS_REGULAR) && px_file_is_radiograph_candidate (path))
+        g_ptr_array_add (files, g_steal_pointer (&path));
+    }
+}
+
+// A labelled folder as label CSV text: image (absolute path), then one column per
+// subfolder (sorted), 1 in the column of the image's subfolder. NULL with error when
+// fewer than two subfolders hold radiographs.
+static char *
+folder_labels (const char *root,
+               GError    **error)
+{
+  g_autoptr(GDir) d = g_dir_open (root, 0, error);
+  g_autoptr(GPtrArray) classes = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) cls = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  GString *csv;
+  const char *name;
+
+  if (d == NULL)
+    return NULL;
+  while ((name = g_dir_read_name (d)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *sub = g_build_filename (root, g_ptr_array_index (names, i), NULL);
+      guint before = rows->len;
+
+      if (!g_file_test (sub, G_FILE_TEST_IS_DIR))
+        continue;
+      list_radiographs (sub, rows);
+      if (rows->len == before)
+        continue;
+      for (guint r = before; r < rows->len; r++)
+        g_array_append_val (cls, classes->len);
+      g_ptr_array_add (classes, g_strdup (g_ptr_array_index (names, i)));
+    }
+  if (classes->len < 2)
+    {
+      g_autofree char *base = g_path_get_basename (root);
+
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   _("%s: a labelled folder needs at least two subfolders of radiographs, one per finding"),
+                   base);
+      return NULL;
+    }
+  csv = g_string_new ("image");
+  for (guint c = 0; c < classes->len; c++)
+    {
+      g_string_append_c (csv, ',');
+      px_export_csv_field (csv, g_ptr_array_index (classes, c));
+    }
+  g_string_append_c (csv, '\n');
+  for (guint r = 0; r < rows->len; r++)
+    {
+      px_export_csv_field (csv, g_ptr_array_index (rows, r));
+      for (guint c = 0; c < classes->len; c++)
+        g_string_append (csv, c == (guint) g_array_index (cls, int, r) ? ",1" : ",0");
+      g_string_append_c (csv, '\n');
+    }
+  return g_string_free (csv, FALSE);
+}
+
 static void
 probe_thread (GTask        *task,
               gpointer      source,
@@ -243,7 +327,15 @@ probe_thread (GTask        *task,
   PeacHead head = { 0 };
   int has_split, ntr = 0, nva = 0, k;
 
-  if (csv_path == NULL || !g_file_get_contents (csv_path, &text, NULL, &error))
+  if (csv_path != NULL && g_file_test (csv_path, G_FILE_TEST_IS_DIR))
+    {
+      if ((text = folder_labels (csv_path, &error)) == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+    }
+  else if (csv_path == NULL || !g_file_get_contents (csv_path, &text, NULL, &error))
     {
       if (error == NULL)
         error = g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("%s: not a local file"), name);
@@ -525,6 +617,8 @@ update_actions (PxProbePage *self)
   g_simple_action_set_enabled (G_SIMPLE_ACTION (a), self->result != NULL);
   a = g_action_map_lookup_action (G_ACTION_MAP (self->actions), "choose");
   g_simple_action_set_enabled (G_SIMPLE_ACTION (a), !running);
+  a = g_action_map_lookup_action (G_ACTION_MAP (self->actions), "choose-folder");
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (a), !running);
 }
 
 static void
@@ -573,6 +667,15 @@ choose_action (GSimpleAction *action,
 }
 
 static void
+choose_folder_action (GSimpleAction *action,
+                      GVariant      *param,
+                      gpointer       data)
+{
+  px_export_choose_file (data, _("Choose a Labelled Folder"), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                         NULL, NULL, on_labels_chosen, data);
+}
+
+static void
 run_action (GSimpleAction *action,
             GVariant      *param,
             gpointer       data)
@@ -616,6 +719,7 @@ export_action (GSimpleAction *action,
 
 static const GActionEntry page_actions[] = {
   { "choose", choose_action },
+  { "choose-folder", choose_folder_action },
   { "run", run_action },
   { "stop", stop_action },
   { "export", export_action, "s" },

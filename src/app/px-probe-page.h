@@ -5,7 +5,8 @@
 // a worker embeds every radiograph with the model in use, trains a linear probe (the
 // engine's finetune.h) on the training rows and shows, for the validation rows, the ROC
 // AUC of each finding, the mean AUC with its bootstrap interval, and the ROC curves;
-// the curves export as PNG or SVG and the figures as CSV.
+// the curves export as PNG or SVG and the figures as CSV. Instead of a CSV, a labelled
+// folder works too: one subfolder of radiographs per finding.
 #pragma once
 
 #include <gtk/gtk.h>
@@ -20,6 +21,7 @@ G_DECLARE_FINAL_TYPE (PxProbePage, px_probe_page, PX, PROBE_PAGE, GtkWidget)
 
 void        px_probe_page_set_embedder    (PxProbePage *self,
                                            PxEmbedder  *embedder);
+// A label CSV or a labelled folder.
 void        px_probe_page_set_labels_file (PxProbePage *self,
                                            GFile       *file);
 gboolean    px_probe_page_run             (PxProbePage *self);

@@ -4,7 +4,8 @@
 // label CSV of 15 shared NIH radiographs (two made-up findings, a split column), a run in
 // the worker ends with one AUC per finding in [0, 1], their mean and its bootstrap
 // interval, the rows on the page, and exports as PNG and CSV; a stop ends the run with
-// "Stopped"; a label file naming a missing image fails with the file, line and image.
+// "Stopped"; a label file naming a missing image fails with the file, line and image; a
+// labelled folder (a subfolder per finding) runs the same way.
 #include <glib/gstdio.h>
 #include <math.h>
 
@@ -183,6 +184,81 @@ test_missing_image (void)
   px_test_settle ();
 }
 
+// A labelled folder: effusion/ and normal/ with 6 NIH radiographs each (copies), and a
+// text file that is not a radiograph. Every fifth image is held out: 10 train, 2 val.
+static void
+test_labelled_folder (void)
+{
+  PxWindow *window;
+  PxProbePage *page;
+  g_autofree char *root = g_build_filename (tmp_dir, "labelled", NULL);
+  g_autofree char *lonely = g_build_filename (tmp_dir, "lonely", NULL);
+  g_autoptr(GFile) folder = NULL;
+  g_autoptr(GDir) dir = NULL;
+  const char *entry;
+  int copied = 0;
+
+  if (nih == NULL)
+    return g_test_skip ("no NIH radiographs (PEAC_SHARED_DIR)");
+  dir = g_dir_open (nih, 0, NULL);
+  for (int c = 0; c < 2; c++)
+    {
+      g_autofree char *sub = g_build_filename (root, c == 0 ? "effusion" : "normal", NULL);
+
+      g_assert_cmpint (g_mkdir_with_parents (sub, 0700), ==, 0);
+    }
+  while ((entry = g_dir_read_name (dir)) != NULL && copied < 12)
+    {
+      g_autofree char *src = g_build_filename (nih, entry, NULL);
+      g_autofree char *dst = g_build_filename (root, copied < 6 ? "effusion" : "normal", entry, NULL);
+      g_autofree char *bytes = NULL;
+      gsize len;
+
+      g_assert_true (g_file_get_contents (src, &bytes, &len, NULL));
+      g_assert_true (g_file_set_contents (dst, bytes, len, NULL));
+      copied++;
+    }
+  {
+    g_autofree char *note = g_build_filename (root, "normal", "README.txt", NULL);
+
+    g_assert_true (g_file_set_contents (note, "not a radiograph", -1, NULL));
+  }
+  window = new_window ();
+  page = probe_page (window);
+  folder = g_file_new_for_path (root);
+  px_probe_page_set_labels_file (page, folder);
+  g_assert_true (px_probe_page_run (page));
+  g_assert_true (px_test_wait_for (page_idle, page, 120));
+  g_assert_cmpstr (px_probe_page_get_status (page), ==, "Done");
+  g_assert_cmpint (px_probe_page_get_n_classes (page), ==, 2);
+  {
+    const char *name;
+
+    px_probe_page_get_class_auc (page, 0, &name);
+    g_assert_cmpstr (name, ==, "effusion");
+    px_probe_page_get_class_auc (page, 1, &name);
+    g_assert_cmpstr (name, ==, "normal");
+  }
+  px_test_settle ();
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (page), "2 validation radiographs; probe trained on 10"));
+
+  // One subfolder is not a labelled folder.
+  {
+    g_autofree char *sub = g_build_filename (lonely, "only", NULL);
+    g_autoptr(GFile) one = g_file_new_for_path (lonely);
+    g_autofree char *src = g_build_filename (root, "normal", NULL);
+
+    g_assert_cmpint (g_mkdir_with_parents (sub, 0700), ==, 0);
+    g_assert_cmpint (g_rename (src, sub), ==, 0);
+    px_probe_page_set_labels_file (page, one);
+    g_assert_true (px_probe_page_run (page));
+    g_assert_true (px_test_wait_for (page_idle, page, 60));
+    g_assert_nonnull (strstr (px_probe_page_get_status (page), "lonely: a labelled folder needs at least two subfolders"));
+  }
+  gtk_window_destroy (GTK_WINDOW (window));
+  px_test_settle ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -204,6 +280,7 @@ main (int   argc,
 
   g_test_add_func ("/probe-page/run-and-export", test_run_and_export);
   g_test_add_func ("/probe-page/missing-image", test_missing_image);
+  g_test_add_func ("/probe-page/labelled-folder", test_labelled_folder);
   ret = g_test_run ();
 
   g_clear_object (&app);
