@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "ops-train.h"
 
 void
 peac_relu_forward (float *out, const float *in, size_t n)
@@ -227,6 +228,14 @@ peac_projector_forward (const PeacProjector *p, float *y, float *cache, const fl
   op_linear_forward (y, k.r2, p->w3, NULL, M, p->Hd, p->O);
 }
 
+// d[i] = 0 where in[i] ≤ 0: ReLU's backward applied in place (d = dout · [in > 0]).
+static void
+relu_mask (float *d, const float *in, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    d[i] = in[i] > 0.0f ? d[i] : 0.0f;
+}
+
 void
 peac_projector_backward (const PeacProjector *p, PeacProjectorGrads *g, float *dx,
                          float *scratch, const float *dy, const float *cache, const float *x,
@@ -235,17 +244,17 @@ peac_projector_backward (const PeacProjector *p, PeacProjectorGrads *g, float *d
   Cache k = split (p, cache, M);
   const size_t a = (size_t) M * p->Hd, bytes = a * sizeof (float);
   float *A = scratch, *B = scratch + a;
-  memset (A, 0, bytes); // dr2
-  op_linear_backward (A, g->w3, NULL, dy, k.r2, p->w3, M, p->Hd, p->O);
-  memset (B, 0, bytes); // dn2
-  peac_relu_backward (B, A, k.n2, a);
-  memset (A, 0, bytes); // dh2
-  op_layernorm_backward (A, g->ln2_w, g->ln2_b, B, k.h2, p->ln2_w, k.mean2, k.rstd2, M, p->Hd);
-  memset (B, 0, bytes); // dr1
-  op_linear_backward (B, g->w2, g->b2, A, k.r1, p->w2, M, p->Hd, p->Hd);
-  memset (A, 0, bytes); // dn1
-  peac_relu_backward (A, B, k.n1, a);
-  memset (B, 0, bytes); // dh1
-  op_layernorm_backward (B, g->ln1_w, g->ln1_b, A, k.h1, p->ln1_w, k.mean1, k.rstd1, M, p->Hd);
-  op_linear_backward (dx, g->w1, g->b1, B, x, p->w1, M, p->D, p->Hd);
+  // The fused backwards write their input gradients, and ReLU's backward masks in place,
+  // so only LayerNorm's accumulating outputs need zeroing.
+  op_linear_backward_fused (A, 0, NULL, g->w3, NULL, dy, k.r2, p->w3, M, p->Hd, p->O); // dr2
+  relu_mask (A, k.n2, a);                                                             // dn2
+  memset (B, 0, bytes);
+  op_layernorm_backward_fused (B, g->ln2_w, g->ln2_b, A, k.h2, p->ln2_w, k.mean2, k.rstd2, M,
+                               p->Hd);                                                // dh2
+  op_linear_backward_fused (A, 0, NULL, g->w2, g->b2, B, k.r1, p->w2, M, p->Hd, p->Hd); // dr1
+  relu_mask (A, k.n1, a);                                                             // dn1
+  memset (B, 0, bytes);
+  op_layernorm_backward_fused (B, g->ln1_w, g->ln1_b, A, k.h1, p->ln1_w, k.mean1, k.rstd1, M,
+                               p->Hd);                                                // dh1
+  op_linear_backward_fused (dx, 1, NULL, g->w1, g->b1, B, x, p->w1, M, p->D, p->Hd);
 }
