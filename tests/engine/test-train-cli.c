@@ -77,6 +77,17 @@ test_resume_identical (void)
   g_assert_true (g_file_get_contents (b, &cb, &lb, NULL));
   g_assert_cmpuint (la, ==, lb);
   g_assert_true (memcmp (ca, cb, la) == 0);
+  // --out FILE.safetensors: the log is NAME.log.csv beside it, one row per step, and the
+  // stopped-and-resumed run's is the same text.
+  g_autofree char *log_a = g_build_filename (tmp_dir, "a.log.csv", NULL);
+  g_autofree char *log_b = g_build_filename (tmp_dir, "b.log.csv", NULL);
+  g_autofree char *ta = NULL, *tb = NULL;
+  g_assert_true (g_file_get_contents (log_a, &ta, NULL, NULL));
+  g_assert_true (g_file_get_contents (log_b, &tb, NULL, NULL));
+  g_assert_cmpstr (ta, ==, tb);
+  g_auto (GStrv) rows = g_strsplit (ta, "\n", -1);
+  g_assert_cmpuint (g_strv_length (rows), ==, 8); // header, 6 steps, empty tail
+  g_assert_true (g_str_has_prefix (rows[6], "6,"));
   // The checkpoint is a model: peac embed reads its teacher.
   g_autofree char *npy = g_build_filename (tmp_dir, "emb.safetensors", NULL);
   g_autofree char *eout = NULL, *eerr = NULL;
@@ -85,7 +96,7 @@ test_resume_identical (void)
   g_spawn_sync (NULL, eargv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &eout, &eerr, &st, NULL);
   g_test_message ("embed: %s", eerr);
   g_assert_true (WIFEXITED (st) && WEXITSTATUS (st) == 0);
-  g_unlink (a), g_unlink (b), g_unlink (npy);
+  g_unlink (a), g_unlink (b), g_unlink (npy), g_unlink (log_a), g_unlink (log_b);
 }
 
 static void
