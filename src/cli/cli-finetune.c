@@ -48,6 +48,7 @@ usage (FILE *to)
     "  --images DIR           folder the image paths are relative to\n"
     "  --label-fraction F     train on a seeded subset of F of the training rows (default 1)\n"
     "  --seeds N              repeat with seeds 0..N-1, report mean ± std (default 1)\n"
+    "  --views N              linear: also N cached augmented views per training image\n"
     "  --random-init          use a random-init model of M's architecture instead of M\n"
     "  --compare [M2 ...]     also run a random-init model and the checkpoints M2...\n"
     "  --epochs N             (default: linear 100, full 20)\n"
@@ -73,7 +74,7 @@ typedef struct {
   const char *model, *train, *val, *test, *images, *image_col, *labels, *out_dir, *save;
   const char **compare;
   int n_compare, compare_random;
-  int mode, seeds, random_init, json, threads, quiet, bootstrap, hflip;
+  int mode, seeds, random_init, json, threads, quiet, bootstrap, hflip, views;
   int epochs, batch, patience;
   double fraction, lr, backbone_lr, wd, rotate, min_scale;
 } FtArgs;
@@ -137,6 +138,8 @@ parse_args (FtArgs *a, int argc, char **argv)
         a->fraction = strtod (argv[++i], NULL);
       else if (OPT ("--seeds"))
         a->seeds = atoi (argv[++i]);
+      else if (OPT ("--views"))
+        a->views = atoi (argv[++i]);
       else if (strcmp (s, "--random-init") == 0)
         a->random_init = 1;
       else if (strcmp (s, "--compare") == 0)
@@ -187,6 +190,8 @@ parse_args (FtArgs *a, int argc, char **argv)
     return fprintf (stderr, "peac finetune: --seeds, --bootstrap or --threads out of range\n"), 2;
   if ((a->epochs != -1 && a->epochs < 1) || (a->batch != -1 && a->batch < 1))
     return fprintf (stderr, "peac finetune: --epochs and --batch must be at least 1\n"), 2;
+  if (a->views < 0 || a->views > 16)
+    return fprintf (stderr, "peac finetune: --views must be in 0…16\n"), 2;
   if (a->min_scale != -1 && !(a->min_scale > 0 && a->min_scale <= 1))
     return fprintf (stderr, "peac finetune: --min-scale must be in (0, 1]\n"), 2;
   return 0;
@@ -338,6 +343,44 @@ split_embed (PeacModel *m, const Split *s, int S, int D, float *pooled, int quie
   return rc;
 }
 
+// V augmented views of every image of a split (the fine-tuning augmentation), pooled:
+// view v of image i goes to out[(v·n + i)·D]. Seeded per image: the same views for every
+// model and seed.
+static int
+split_embed_views (PeacModel *m, const Split *s, int S, int D, int V, const PeacAugConfig *aug,
+                   float *out, int quiet)
+{
+  const int n = s->lab.n;
+  float *x = malloc ((size_t) V * 3 * S * S * sizeof *x), *pooled = malloc ((size_t) V * D * sizeof *pooled);
+  char err[512];
+  int rc = x && pooled ? 0 : -1;
+  for (int i = 0; i < n && rc == 0; i++)
+    {
+      int w, h, pw, ph;
+      float *g = load_grey (s, i, &w, &h), *small = NULL;
+      if (!g || !(small = peac_aug_prepare (g, w, h, S, &pw, &ph)))
+        rc = -1;
+      PeacRng rng;
+      peac_rng_seed (&rng, 0x7f4a7c15ull * (uint64_t) (i + 1));
+      for (int v = 0; v < V && rc == 0; v++)
+        peac_aug_view (small, pw, ph, S, PEAC_MEAN, PEAC_STD, aug, &rng, x + (size_t) v * 3 * S * S);
+      if (rc == 0 && peac_model_forward (m, x, V, S, S, NULL, pooled, NULL, NULL, err, sizeof err) != 0)
+        {
+          fprintf (stderr, "peac finetune: %s\n", err);
+          rc = -1;
+        }
+      for (int v = 0; v < V && rc == 0; v++)
+        memcpy (out + ((size_t) v * n + i) * D, pooled + (size_t) v * D, (size_t) D * sizeof *out);
+      free (g), free (small);
+      if (!quiet && rc == 0 && isatty (STDERR_FILENO))
+        fprintf (stderr, "\rpeac finetune: augmented views of %s: %d/%d", s->role, i + 1, n);
+    }
+  if (!quiet && isatty (STDERR_FILENO))
+    fprintf (stderr, "\n");
+  free (x), free (pooled);
+  return rc;
+}
+
 // ---- One model through the protocol
 
 typedef struct {
@@ -430,7 +473,8 @@ run_row (Task *t, Row *r, int is_main)
   int gh, gw, D;
   peac_model_output_shape (m, S, S, &gh, &gw, &D);
   int rc = -1, *idx = g_new (int, ntr);
-  float *ysub = g_new (float, (size_t) ntr * k), *prob = g_new (float, (size_t) nev * k);
+  const int V1 = a->mode == MODE_LINEAR ? 1 + a->views : 1;   // blocks of training rows
+  float *ysub = g_new (float, (size_t) V1 * ntr * k), *prob = g_new (float, (size_t) nev * k);
   float *xtr = NULL, *xva = NULL, *xev = NULL, *xsub = NULL, *val = NULL;
   PeacGrey *grey = NULL;
   char err[1024];
@@ -443,13 +487,15 @@ run_row (Task *t, Row *r, int is_main)
   if (a->mode == MODE_LINEAR)
     {
       // Every image embedded once; the probe runs on the cached vectors.
-      xtr = g_new (float, (size_t) ntr * D), xva = g_new (float, (size_t) nva * D);
-      xsub = g_new (float, (size_t) ntr * D);
+      xtr = g_new (float, (size_t) V1 * ntr * D), xva = g_new (float, (size_t) nva * D);
+      xsub = g_new (float, (size_t) V1 * ntr * D);
       double t0 = now_s ();
       if (split_embed (m, &t->tr, S, D, xtr, a->quiet) != 0
-          || split_embed (m, &t->va, S, D, xva, a->quiet) != 0)
+          || split_embed (m, &t->va, S, D, xva, a->quiet) != 0
+          || (a->views > 0 && split_embed_views (m, &t->tr, S, D, a->views, &fc.aug,
+                                                 xtr + (size_t) ntr * D, a->quiet) != 0))
         goto out;
-      int n_emb = ntr + nva;
+      int n_emb = ntr * V1 + nva;
       if (t->ev == &t->te)
         {
           xev = g_new (float, (size_t) nev * D);
@@ -495,7 +541,8 @@ run_row (Task *t, Row *r, int is_main)
   for (int s = 0; s < a->seeds && !stop_flag; s++)
     {
       int n = peac_labels_subset (ntr, a->fraction, (uint64_t) s, idx);
-      gather (t->tr.lab.y, k, idx, n, ysub);
+      for (int v = 0; v < V1; v++)   // the chosen rows' labels, once per block of views
+        gather (t->tr.lab.y, k, idx, n, ysub + (size_t) v * n * k);
       PeacHead h;
       if (peac_head_init (&h, D, k) != 0)
         goto out;
@@ -504,10 +551,11 @@ run_row (Task *t, Row *r, int is_main)
       int st;
       if (a->mode == MODE_LINEAR)
         {
-          gather (xtr, D, idx, n, xsub);
+          for (int v = 0; v < V1; v++)
+            gather (xtr + (size_t) v * ntr * D, D, idx, n, xsub + (size_t) v * n * D);
           pc.seed = (uint64_t) s;
-          st = peac_probe_train (&h, &pc, xsub, ysub, n, xva, t->va.lab.y, nva, on_epoch, &log,
-                                 &stop_flag, &best, err, sizeof err);
+          st = peac_probe_train (&h, &pc, xsub, ysub, n * V1, xva, t->va.lab.y, nva, on_epoch,
+                                 &log, &stop_flag, &best, err, sizeof err);
         }
       else
         {
@@ -796,6 +844,8 @@ print_json (const Task *t, const Row *rows, int nrows)
   json_object_set_new (j, "n_eval", json_integer (t->ev->lab.n));
   json_object_set_new (j, "label_fraction", json_real (a->fraction));
   json_object_set_new (j, "seeds", json_integer (a->seeds));
+  if (a->mode == MODE_LINEAR)
+    json_object_set_new (j, "views", json_integer (a->views));
   for (int r = 0; r < nrows; r++)
     {
       const Row *w = &rows[r];

@@ -6,7 +6,8 @@
 // probe with --compare, two seeds and --json reports both rows with AUCs in [0, 1], the
 // ROC CSV holds a curve from (0, 0) to (1, 1) per class and model, the PNG is a PNG, and
 // the saved model reloads (backbone through peac_model_load, head through
-// peac_finetune_load_head) to the very scores of scores.csv; the same for --mode full.
+// peac_finetune_load_head) to the very scores of scores.csv; the same for --mode full;
+// --views adds cached augmented views to the probe's training rows.
 // Bad label files fail with exit 1 naming the file, the line and the reason, and so do
 // validation rows that are training rows too.
 #include <glib.h>
@@ -234,6 +235,42 @@ test_linear_compare (void)
   g_assert_cmpint (e.status, ==, 0);
 }
 
+// --views 2: two cached augmented views per training image join the probe's training
+// rows; the evaluation scores move away from the plain probe's (same seed, same epochs).
+static void
+test_linear_views (void)
+{
+  if (!have_data ())
+    return;
+  g_autofree char *out = tmp_file ("views"), *plain = tmp_file ("plain");
+  const char *args[] = { "--model", model_path, "--train", csv_path, "--val", csv_path,
+                         "--images", nih, "--epochs", "20", "--json", "--out-dir", out,
+                         "--views", "2", "-q", NULL };
+  const char *args0[] = { "--model", model_path, "--train", csv_path, "--val", csv_path,
+                          "--images", nih, "--epochs", "20", "--json", "--out-dir", plain,
+                          "-q", NULL };
+  g_auto (PeacTestRun) r;
+  g_auto (PeacTestRun) r0;
+  json_t *j = run_json (&r, args), *j0 = run_json (&r0, args0);
+  g_assert_cmpint (json_integer_value (json_object_get (j, "views")), ==, 2);
+  g_assert_cmpint (json_integer_value (json_object_get (j0, "views")), ==, 0);
+  double m = json_real_value (json_object_get (json_array_get (json_object_get (j, "results"), 0), "mean_auc"));
+  g_assert_cmpfloat (m, >=, 0);
+  g_assert_cmpfloat (m, <=, 1);
+  json_decref (j), json_decref (j0);
+  g_autofree char *sv = g_build_filename (out, "scores.csv", NULL), *s0 = g_build_filename (plain, "scores.csv", NULL);
+  g_autofree char *tv = NULL, *t0 = NULL;
+  g_assert_true (g_file_get_contents (sv, &tv, NULL, NULL));
+  g_assert_true (g_file_get_contents (s0, &t0, NULL, NULL));
+  g_assert_cmpstr (tv, !=, t0);
+  // Out of range: exit 2.
+  const char *bad[] = { "--model", model_path, "--train", csv_path, "--val", csv_path,
+                        "--views", "99", NULL };
+  g_auto (PeacTestRun) rb;
+  peac_test_run (&rb, peac_path, "finetune", bad);
+  g_assert_cmpint (rb.status, ==, 2);
+}
+
 static void
 test_full (void)
 {
@@ -345,6 +382,7 @@ main (int argc, char **argv)
     }
   g_ptr_array_unref (all);
   g_test_add_func ("/finetune-cli/linear-compare", test_linear_compare);
+  g_test_add_func ("/finetune-cli/linear-views", test_linear_views);
   g_test_add_func ("/finetune-cli/full", test_full);
   g_test_add_func ("/finetune-cli/bad-labels", test_bad_labels);
   int rc = g_test_run ();
