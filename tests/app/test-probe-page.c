@@ -136,6 +136,15 @@ test_run_and_export (void)
     g_assert_true (px_test_labels_contain (GTK_WIDGET (page), "5 validation radiographs; probe trained on 10"));
   }
 
+  // PEAC_KEEP_TEST_OUTPUT keeps the page as drawn, for a human to look at.
+  if (g_getenv ("PEAC_KEEP_TEST_OUTPUT") != NULL)
+    {
+      g_autoptr(GdkTexture) shot = px_test_render_widget (GTK_WIDGET (window));
+      g_autofree char *where = g_build_filename (tmp_dir, "page.png", NULL);
+
+      g_assert_true (gdk_texture_save_to_png (shot, where));
+      g_test_message ("page drawn to %s", where);
+    }
   g_assert_true (px_probe_page_export (page, png, "png", &error));
   g_assert_no_error (error);
   g_assert_true (g_file_get_contents (png, &bytes, &len, NULL));
