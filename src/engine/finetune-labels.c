@@ -181,6 +181,8 @@ peac_labels_parse (PeacLabels *out, const char *text, const char *file, const ch
   size_t bufcap = 0;
   const char *p = text;
   int *cls = NULL;
+  if ((unsigned char) p[0] == 0xEF && (unsigned char) p[1] == 0xBB && (unsigned char) p[2] == 0xBF)
+    p += 3;   // a UTF-8 byte-order mark, as spreadsheet programs write
 
   int got = next_record (&p, &line, &hdr, &buf, &bufcap);
   if (got <= 0)

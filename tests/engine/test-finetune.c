@@ -257,6 +257,11 @@ test_labels_parse (void)
   g_assert_cmpint (peac_labels_parse (&l, "image,tb\n\"x.png,1\n", "s.csv", NULL, NULL, NULL,
                                       err, sizeof err), ==, -1);
   g_assert_cmpstr (err, ==, "s.csv:2: unterminated quoted field");
+  // A spreadsheet's byte-order mark does not hide the image column.
+  g_assert_cmpint (peac_labels_parse (&l, "\xEF\xBB\xBFimage,tb\nx.png,1\n", "b.csv", NULL, NULL,
+                                      NULL, err, sizeof err), ==, 0);
+  g_assert_cmpstr (l.paths[0], ==, "x.png");
+  peac_labels_free (&l);
   g_assert_cmpint (peac_labels_parse (&l, "", "e.csv", NULL, NULL, NULL, err, sizeof err), ==,
                    -1);
   g_assert_cmpstr (err, ==, "e.csv: empty file: no header line");
