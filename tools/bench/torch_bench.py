@@ -8,7 +8,9 @@
 # once --budget seconds are spent) after --warmup untimed ones.
 # PyTorch is at its best here with torch.set_num_threads(1) and OpenBLAS doing the
 # threading (OPENBLAS_NUM_THREADS, set by `peac bench`): torch's own threads on top of
-# OpenBLAS's oversubscribe the cores. Run with Debian's interpreter: /usr/bin/python3.
+# OpenBLAS's oversubscribe the cores. --threads 0 leaves torch's default thread count (the
+# "as installed" column, run without OPENBLAS_*/OMP_* variables). Run with Debian's
+# interpreter: /usr/bin/python3.
 import argparse
 import json
 import statistics
@@ -177,12 +179,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--batches", default="1,8")
-    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads; 0 = torch's default")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--reps", type=int, default=7, help="at most this many timed runs")
     ap.add_argument("--budget", type=float, default=20.0, help="stop after 3 runs once this many seconds are spent")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     for name in args.models.split(","):
         if name not in MODELS:
@@ -200,7 +203,7 @@ def main():
                     model(x)
                     times.append(time.perf_counter() - t0)
             print(json.dumps({"model": name, "batch": batch, "torch_ms": 1e3 * statistics.median(times),
-                              "threads": args.threads, "torch_version": torch.__version__}), flush=True)
+                              "threads": torch.get_num_threads(), "torch_version": torch.__version__}), flush=True)
 
 
 if __name__ == "__main__":
