@@ -160,8 +160,26 @@ peac_model_load_ex (const char *path, const char *branch, char *warn, size_t war
       peac_st_close (st);
       return NULL;
     }
+  // Every parameter comes from a float tensor of the file: a configuration that needs far
+  // more than the file holds is refused before its table is allocated (a 300-byte file
+  // could otherwise declare gigabytes of parameters). Up to 16 Mi floats (64 MiB) of slack,
+  // so that a small model short of a few tensors still gets the list of missing names.
+  size_t have = 0;
+  for (int i = 0; i < st->n; i++)
+    if (st->tensors[i].dtype == PEAC_DT_F32 || st->tensors[i].dtype == PEAC_DT_F16
+        || st->tensors[i].dtype == PEAC_DT_BF16 || st->tensors[i].dtype == PEAC_DT_F64)
+      have += st->tensors[i].numel;
   char e2[400];
+  peac_params_limit (have + ((size_t) 16 << 20));
   PeacModel *m = model_build (arch, layout, config, e2, sizeof e2);
+  size_t refused = peac_params_limit (0);
+  if (!m && refused)
+    {
+      snprintf (err, errlen, "%s: its configuration declares %zu parameters, far more than "
+                "the %zu float values the file holds", path, refused, have);
+      peac_st_close (st);
+      return NULL;
+    }
   if (!m)
     {
       snprintf (err, errlen, "%s: %s", path, e2);

@@ -48,9 +48,28 @@ peac_params_add (PeacParams *p, const char *name, int ndim, const int64_t *shape
   return p->n++;
 }
 
+// Largest table peac_params_alloc may allocate on this thread (0 = any), and the largest
+// one it refused since the limit was last set.
+static _Thread_local size_t alloc_limit, alloc_refused;
+
+size_t
+peac_params_limit (size_t max_floats)
+{
+  size_t refused = alloc_refused;
+  alloc_limit = max_floats;
+  alloc_refused = 0;
+  return refused;
+}
+
 int
 peac_params_alloc (PeacParams *p)
 {
+  if (alloc_limit && p->total > alloc_limit)
+    {
+      if (p->total > alloc_refused)
+        alloc_refused = p->total;
+      return -1;
+    }
   size_t bytes = ((p->total * sizeof (float)) + 63) & ~(size_t) 63;
   p->memory = aligned_alloc (64, bytes ? bytes : 64);
   if (!p->memory)

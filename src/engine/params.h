@@ -33,7 +33,12 @@ typedef struct {
 void       peac_params_init (PeacParams *p);
 // Registers a tensor; returns its index, or −1 on a duplicate name or bad shape.
 int        peac_params_add (PeacParams *p, const char *name, int ndim, const int64_t *shape);
-// Allocates `memory` (zeroed) and points every entry into it. Returns 0, or −1 on OOM.
+// Allocates `memory` (zeroed) and points every entry into it. Returns 0, or −1 on OOM
+// or when the table is larger than the limit below.
 int        peac_params_alloc (PeacParams *p);
+// Refuses, on this thread, tables of more than max_floats floats (0 = no limit): a model
+// built from a file cannot need more parameters than the file holds. Returns the size of
+// the largest table refused since the previous call (0 if none).
+size_t     peac_params_limit (size_t max_floats);
 PeacParam *peac_params_find (const PeacParams *p, const char *name);
 void       peac_params_free (PeacParams *p);
