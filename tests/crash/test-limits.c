@@ -6,8 +6,8 @@
 // declared size would fail and show up as an "out of memory" error (or a crash) instead of
 // the specific refusal asserted here: images beyond PX_IMAGE_MAX_SIDE / PX_IMAGE_MAX_PIXELS
 // (PNG, JPEG, DICOM), a DICOM whose pixel data element declares 512 MiB in a file of a few
-// hundred bytes, and safetensors files whose tensor table declares gigabytes past the end
-// of the file. Skipped under AddressSanitizer, which reserves terabytes of shadow memory.
+// hundred bytes, safetensors files whose tensor table declares gigabytes past the end of
+// the file, and a model file whose configuration declares 8 GiB of parameters in 16 bytes. Skipped under AddressSanitizer, which reserves terabytes of shadow memory.
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
@@ -255,6 +255,29 @@ test_safetensors_beyond_file (void)
 }
 
 static void
+test_model_config_beyond_file (void)
+{
+  if (g_test_subprocess ())
+    {
+      // A valid 16-byte tensor table whose model configuration declares a ViT of about two
+      // billion parameters (8 GiB): refused before the parameter table is allocated.
+      g_autofree char *path = write_safetensors ("config.safetensors",
+        "{\"__metadata__\":{\"peac.arch\":\"vit\",\"peac.config\":\"{\\\"img_size\\\":224,"
+        "\\\"patch_size\\\":16,\\\"embed_dim\\\":2048,\\\"depth\\\":40,\\\"num_heads\\\":1}\"},"
+        "\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 16);
+      cap_address_space ();
+      char err[512];
+      g_assert_null (peac_model_load (path, err, sizeof err));
+      g_test_message ("%s", err);
+      g_assert_true (g_str_has_prefix (err, path));
+      g_assert_nonnull (strstr (err, "far more than the 4 float values the file holds"));
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
+static void
 test_safetensors_header_beyond_file (void)
 {
   if (g_test_subprocess ())
@@ -298,6 +321,7 @@ main (int argc, char **argv)
       g_test_add_func ("/limits/dicom-beyond-max-size", test_dicom_huge);
       g_test_add_func ("/limits/dicom-pixel-data-beyond-file", test_dicom_pixel_data_beyond_file);
       g_test_add_func ("/limits/safetensors-tensor-beyond-file", test_safetensors_beyond_file);
+      g_test_add_func ("/limits/model-config-beyond-file", test_model_config_beyond_file);
       g_test_add_func ("/limits/safetensors-header-beyond-file",
                        test_safetensors_header_beyond_file);
     }
