@@ -170,6 +170,12 @@ def main():
         {'a': {'dtype': 'F32', 'shape': [-4], 'data_offsets': [0, 16]}}, bytes(16))))
     embed('no peac.arch metadata (not a model)', write('noarch.safetensors', safetensors(
         {'a': {'dtype': 'F32', 'shape': [4], 'data_offsets': [0, 16]}}, bytes(16))))
+    embed('config declaring 2 billion parameters, 16 bytes of tensors',
+          write('bigcfg.safetensors', safetensors(
+              {'__metadata__': {'peac.arch': 'vit', 'peac.config': json.dumps(
+                  {'img_size': 224, 'patch_size': 16, 'embed_dim': 2048, 'depth': 40,
+                   'num_heads': 1})},
+               'w': {'dtype': 'F32', 'shape': [4], 'data_offsets': [0, 16]}}, bytes(16))))
     hl = struct.unpack('<Q', gb[:8])[0]
     hdr = json.loads(gb[8:8 + hl])
     hdr['__metadata__']['peac.config'] = '{"img_size":32,"patch_size":8,"embed_dim":48,"depth":2,"num_heads":2}'
