@@ -12,6 +12,7 @@
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
+#include <dcmtk/dcmdata/dcpxitem.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmimage/diregist.h>
 #include <dcmtk/dcmimgle/dcmimage.h>
@@ -73,6 +74,58 @@ is_jpeg2000 (E_TransferSyntax xfer)
   return xfer == EXS_JPEG2000LosslessOnly || xfer == EXS_JPEG2000
          || xfer == EXS_JPEG2000MulticomponentLosslessOnly
          || xfer == EXS_JPEG2000Multicomponent;
+}
+
+// DCMTK 3.6.7 reads the bit depth of the first JPEG fragment with a marker walk
+// (DJCodecDecoder::scanJpegDataForBitDepth) that never ends on some malformed marker
+// sequences (fuzz/regressions/dicom/). The same walk is done here first, strictly: SOI,
+// then only table and application segments with sane lengths, up to a frame header
+// (SOFn) inside the fragment. Streams that do not pass are refused; those that do follow
+// the same path through DCMTK's walk, which then stops at the same frame header.
+bool
+jpeg_fragment_reaches_sof (const Uint8 *d, Uint32 n)
+{
+  if (d == nullptr || n < 4 || d[0] != 0xff || d[1] != 0xd8)
+    return false;
+  Uint32 off = 2;
+  while (off + 4 < n)
+    {
+      if (d[off] != 0xff)
+        return false;
+      Uint8 m = d[off + 1];
+      if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc)
+        return true; // SOF0…SOF15
+      bool segment = m == 0xc4 || m == 0xcc || (m >= 0xdb && m <= 0xdf)
+                     || (m >= 0xe0 && m <= 0xef) || m == 0xfe;
+      Uint32 len = (Uint32) d[off + 2] << 8 | d[off + 3];
+      if (!segment || len < 2 || len > 0xfffd)
+        return false;
+      off += 2 + len;
+    }
+  return false;
+}
+
+bool
+is_dcmjpeg_syntax (E_TransferSyntax xfer)
+{
+  return xfer >= EXS_JPEGProcess1 && xfer <= EXS_JPEGProcess14SV1;
+}
+
+// The first fragment (item 1; item 0 is the offset table) of encapsulated pixel data.
+bool
+first_fragment (DcmElement *pixel_elem, E_TransferSyntax xfer, const Uint8 *&data, Uint32 &len)
+{
+  DcmPixelData *pd = dynamic_cast<DcmPixelData *> (pixel_elem);
+  DcmPixelSequence *seq = nullptr;
+  DcmPixelItem *item = nullptr;
+  Uint8 *bytes = nullptr;
+  if (pd == nullptr || pd->getEncapsulatedRepresentation (xfer, nullptr, seq).bad ()
+      || seq == nullptr || seq->getItem (item, 1).bad () || item == nullptr
+      || item->getUint8Array (bytes).bad ())
+    return false;
+  data = bytes;
+  len = item->getLength ();
+  return true;
 }
 
 // One "(gggg,eeee) Name: value" line; elements inside sequence items get one '>' per
@@ -286,6 +339,17 @@ load (const char *path, GError **error)
   // is the most useful reason when that fails.
   if (xf.isEncapsulated ())
     {
+      const Uint8 *frag = nullptr;
+      Uint32 frag_len = 0;
+      if (is_dcmjpeg_syntax (xfer)
+          && !(first_fragment (pixel_elem, xfer, frag, frag_len)
+               && jpeg_fragment_reaches_sof (frag, frag_len)))
+        {
+          px_image_set_error (error, PX_IMAGE_ERROR_CORRUPT, path,
+                              "cannot decode %s pixel data: the first fragment is not a "
+                              "JPEG stream (SOI, tables, frame header)", xf.getXferName ());
+          return nullptr;
+        }
       st = ds->chooseRepresentation (EXS_LittleEndianExplicit, nullptr);
       if (st.bad () || !ds->canWriteXfer (EXS_LittleEndianExplicit))
         {

@@ -14,6 +14,8 @@
 
 // Deflate's largest possible expansion on decompression (258-byte matches in 2-bit codes).
 #define PNG_MAX_DEFLATE_RATIO 1032u
+// Largest ancillary chunk libpng may allocate (its documented default, 8 MB).
+#define PNG_MAX_CHUNK_BYTES 8000000u
 
 // Everything that must survive a longjmp lives here, on the heap, not in locals.
 typedef struct {
@@ -164,6 +166,15 @@ px_png_load (const char *path, const guint8 *data, gsize len, GError **error)
   png_set_read_fn (png, ctx, png_ctx_read);
   // Our own limits are checked below with a clearer error; let libpng's be wider.
   png_set_user_limits (png, 0x7fffffff, 0x7fffffff);
+  // A chunk's declared length is allocated before it is read, and libpng's default has
+  // no bound: a 1.3 KB file with a zTXt chunk of 2 GB made it allocate 2 GB (found by
+  // fuzz-png). Text, ICC profiles and suggested palettes are never used here, so skip
+  // them unread, and bound what any other ancillary chunk may ask for.
+  {
+    static const png_byte unused[] = "tEXt\0zTXt\0iTXt\0iCCP\0sPLT\0eXIf\0";
+    png_set_keep_unknown_chunks (png, PNG_HANDLE_CHUNK_NEVER, unused, 6);
+    png_set_chunk_malloc_max (png, PNG_MAX_CHUNK_BYTES);
+  }
   png_read_info (png, info);
 
   {
