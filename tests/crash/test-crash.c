@@ -113,8 +113,9 @@ test_kill_during_saves (void)
       GPid pid = spawn_train (have ? resume_argv : fresh_argv);
       resumes += have;
       // Start-up (reading 4 PNGs, building the model) takes some tens of ms; the delay
-      // reaches past it into the steps, each of which ends with a save.
-      g_usleep ((gulong) g_test_rand_int_range (20000, 400000));
+      // reaches past it into the steps, each of which ends with a save. Until a first
+      // checkpoint exists it reaches further, so a slow (loaded, sanitised) machine gets one.
+      g_usleep ((gulong) g_test_rand_int_range (20000, have ? 400000 : 1500000));
       g_assert_cmpint (kill (pid, SIGKILL), ==, 0);
       int status = 0;
       g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
