@@ -24,6 +24,14 @@
 #include "px-probe-page.h"
 #include "px-window.h"
 
+// g_ptr_array_sort hands its function pointers to the elements, not the strings.
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return g_strcmp0 (*(char * const *) a, *(char * const *) b);
+}
+
 typedef struct {
   int     k, n_train, n_val;
   char  **names;      // [k]
@@ -235,7 +243,7 @@ list_radiographs (const char *dir,
 
   while (d != NULL && (name = g_dir_read_name (d)) != NULL)
     g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (names, compare_names);
   for (guint i = 0; i < names->len; i++)
     {
       g_autofree char *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
@@ -264,7 +272,7 @@ folder_labels (const char *root,
     return NULL;
   while ((name = g_dir_read_name (d)) != NULL)
     g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (names, compare_names);
   for (guint i = 0; i < names->len; i++)
     {
       g_autofree char *sub = g_build_filename (root, g_ptr_array_index (names, i), NULL);

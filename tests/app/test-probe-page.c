@@ -14,6 +14,14 @@
 #include "px-test-util.h"
 #include "px-window.h"
 
+// g_ptr_array_sort hands its function pointers to the elements, not the strings.
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return g_strcmp0 (*(char * const *) a, *(char * const *) b);
+}
+
 enum { N_TRAIN = 10, N_VAL = 5 };
 
 static PxApplication *app;
@@ -52,7 +60,7 @@ write_labels (const char *name,
 
   while ((entry = g_dir_read_name (dir)) != NULL)
     g_ptr_array_add (all, g_strdup (entry));
-  g_ptr_array_sort (all, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (all, compare_names);
   g_assert_cmpuint (all->len, >=, 9 * (N_TRAIN + N_VAL));
   for (int i = 0; i < N_TRAIN + N_VAL; i++)
     {

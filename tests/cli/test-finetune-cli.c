@@ -22,6 +22,13 @@
 #include "preprocess.h"
 #include "px-image.h"
 
+// g_ptr_array_sort hands its function pointers to the elements, not the strings.
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
+}
+
 enum { N_TRAIN = 10, N_VAL = 6 };
 
 static const char *peac_path;
@@ -375,7 +382,7 @@ main (int argc, char **argv)
     g_clear_pointer (&nih, g_free);
   else
     {
-      g_ptr_array_sort (all, (GCompareFunc) g_strcmp0);
+      g_ptr_array_sort (all, compare_names);
       for (int i = 0; i < N_TRAIN + N_VAL; i++)
         names[i] = g_strdup (g_ptr_array_index (all, i * 7));
       write_csv ();
