@@ -283,7 +283,7 @@ static void
 px_embedder_init (PxEmbedder *self)
 {
   self->queue = g_ptr_array_new_with_free_func (g_object_unref);
-  self->model = px_model_new_micro ();
+  self->model = px_model_new_default ();
   // The engine's pool would take every core; one stays free for the main loop.
   peac_threads_set (MAX (1, (int) g_get_num_processors () - 1));
 }

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// PxModel owns one engine model and what the app shows about it. Until a bundled model
-// exists the app starts with a micro ViT built from a fixed seed: the same weights on every
-// run, so correspondences are reproducible, and labelled as untrained wherever its name
-// appears. Checkpoints load in a worker; their peac.* metadata becomes the description.
+// PxModel owns one engine model and what the app shows about it. The app starts with the
+// default model ($PEAC_MODEL, else the bundled one: model-find.h); without one, with a
+// micro ViT built from a fixed seed: the same weights on every run, so correspondences are
+// reproducible, and labelled as untrained wherever its name appears. Checkpoints load in a worker; their peac.* metadata becomes the description.
 // Forward passes take a lock, because the engine keeps per-model workspaces.
 #include "config.h"
 
@@ -12,6 +12,7 @@
 
 #include "checkpoint.h"
 #include "model.h"
+#include "model-find.h"
 #include "preprocess.h"
 #include "px-model.h"
 
@@ -257,6 +258,44 @@ px_model_new_micro (void)
   return wrap (model, _("Micro ViT, untrained (random init)"), FALSE,
                g_strdup_printf ("%s\n%s", summary,
                                 _("Random weights from a fixed seed: a stand-in until a trained model is opened. Matches show image similarity, not learned anatomy.")));
+}
+
+/**
+ * px_model_new_default:
+ *
+ * The model the app starts with: $PEAC_MODEL, else the bundled model (the source tree's
+ * data/models when run from a build, else the installed one), loaded here — an F16
+ * ViT-Ti takes a fraction of a second. Without either, or when it fails to load, the
+ * micro stand-in, whose description then says why.
+ *
+ * Returns: (transfer full): the default model
+ */
+PxModel *
+px_model_new_default (void)
+{
+  const char *dirs[] = PEAC_MODEL_SEARCH_DIRS (PEAC_SOURCE_DIR, PKGDATADIR);
+  char path[4096], err[2048];
+  PeacModel *model = NULL;
+
+  if (peac_model_find_default (dirs, path, sizeof path, err, sizeof err) == 0)
+    model = peac_model_load (path, err, sizeof err);
+  if (model != NULL)
+    {
+      g_autofree char *basename = g_path_get_basename (path);
+      PeacSafetensors *st = peac_st_open (path, err, sizeof err);
+      PxModel *self = wrap (model, basename, TRUE, describe (model, st));
+      if (st != NULL)
+        peac_st_close (st);
+      return self;
+    }
+  g_debug ("%s", err);
+  {
+    PxModel *micro = px_model_new_micro ();
+    char *d = g_strdup_printf ("%s\n%s", micro->description, err);
+    g_free (micro->description);
+    micro->description = d;
+    return micro;
+  }
 }
 
 void

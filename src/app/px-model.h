@@ -36,6 +36,7 @@ void         px_embedding_token_at (const PxEmbedding *embedding,
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PxEmbedding, px_embedding_unref)
 
 PxModel     *px_model_new_micro     (void);
+PxModel     *px_model_new_default   (void);
 void         px_model_load_async    (GFile               *file,
                                      GCancellable        *cancellable,
                                      GAsyncReadyCallback  callback,

@@ -20,6 +20,8 @@
 
 #include "checkpoint.h"
 #include "cli.h"
+#include "config.h"
+#include "model-find.h"
 #include "model.h"
 #include "npy.h"
 #include "ops.h"
@@ -30,8 +32,9 @@ static void
 usage (FILE *to)
 {
   fprintf (to,
-           "Usage: peac embed --model MODEL.safetensors [OPTIONS] IMAGE... -o OUT.safetensors\n\n"
-           "Stores grid.<i> [gh, gw, D] and pooled.<i> [D] for the i-th image.\n\n"
+           "Usage: peac embed [--model MODEL.safetensors] [OPTIONS] IMAGE... -o OUT.safetensors\n\n"
+           "Stores grid.<i> [gh, gw, D] and pooled.<i> [D] for the i-th image. Without\n"
+           "--model: $PEAC_MODEL, else the bundled model.\n\n"
            "Formats (--format, or by the extension of OUT: .npy, .csv, else safetensors):\n"
            "  safetensors  grid.<i>, pooled.<i> and the 'peac.embed' metadata (JSON)\n"
            "  npy          OUT.npy: the grids as one float32 matrix [N*gh*gw, D], row\n"
@@ -124,8 +127,16 @@ parse_args (EmbedArgs *a, int argc, char **argv)
         a->images[a->n_images++] = s;
 #undef OPT
     }
-  if (!a->model || !a->out || !a->n_images)
+  if (!a->out || !a->n_images)
     return usage (stderr), 2;
+  // No --model: $PEAC_MODEL, else the bundled model (model-find.h).
+  static char found[4096];
+  const char *dirs[] = PEAC_MODEL_SEARCH_DIRS (PEAC_SOURCE_DIR, PKGDATADIR);
+  char ferr[2048];
+  if (!a->model && peac_model_find_default (dirs, found, sizeof found, ferr, sizeof ferr) != 0)
+    return fprintf (stderr, "peac embed: %s\n", ferr), 2;
+  if (!a->model)
+    a->model = found;
   if (a->batch < 1 || a->size < 0 || a->stride < 0 || !(a->std > 0) || a->layer < -1)
     return fprintf (stderr, "peac embed: --batch, --size, --stride, --std or --layer out of range\n"), 2;
   if (a->branch && strcmp (a->branch, "teacher") && strcmp (a->branch, "student"))

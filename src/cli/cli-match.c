@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
+#include "model-find.h"
 #include "match.h"
 #include "ops.h"
 #include "preprocess.h"
@@ -101,7 +103,8 @@ usage (FILE *to)
     "whole to the model, resized to its input side. Points are image pixels, (0, 0) being\n"
     "the centre of the top-left pixel.\n\n"
     "Options:\n"
-    "  -m, --model FILE      model checkpoint (safetensors with peac.* metadata)\n"
+    "  -m, --model FILE      model checkpoint (safetensors with peac.* metadata;\n"
+    "                        default: $PEAC_MODEL, else the bundled model)\n"
     "  -p, --point X,Y       the point in A\n"
     "      --mode MODE       guided (default: search near the RANSAC affine's prediction)\n"
     "                        or nearest (best token anywhere)\n"
@@ -178,11 +181,19 @@ peac_cmd_match (int argc, char **argv)
       default: usage (stderr); return 2;
       }
   int n_img = argc - optind;
-  if (!model_path || !have_point || n_img < 2)
+  if (!have_point || n_img < 2)
     {
       usage (stderr);
       return 2;
     }
+  // No --model: $PEAC_MODEL, else the bundled model (model-find.h).
+  static char found[4096];
+  const char *dirs[] = PEAC_MODEL_SEARCH_DIRS (PEAC_SOURCE_DIR, PKGDATADIR);
+  char ferr[2048];
+  if (!model_path && peac_model_find_default (dirs, found, sizeof found, ferr, sizeof ferr) != 0)
+    return fprintf (stderr, "peac match: %s\n", ferr), 2;
+  if (!model_path)
+    model_path = found;
   peac_threads_set (threads);
   char err[1024];
   PeacModel *m = peac_model_load (model_path, err, sizeof err);
