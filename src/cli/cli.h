@@ -16,3 +16,4 @@ int peac_cmd_match (int argc, char **argv);
 int peac_cmd_eval_landmarks (int argc, char **argv);
 int peac_cmd_tsne (int argc, char **argv);
 int peac_cmd_train (int argc, char **argv);
+int peac_cmd_export (int argc, char **argv);
