@@ -17,3 +17,4 @@ int peac_cmd_eval_landmarks (int argc, char **argv);
 int peac_cmd_tsne (int argc, char **argv);
 int peac_cmd_train (int argc, char **argv);
 int peac_cmd_export (int argc, char **argv);
+int peac_cmd_eval_reid (int argc, char **argv);

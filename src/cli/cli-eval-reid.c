@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// cli-eval-reid: `peac eval-reid --model M --pairs followup_pairs.csv --root DIR` scores
+// patient re-identification with pooled embeddings. The images are those named in the
+// pairs file (columns patient_id, image_a, image_b; paths relative to --root), optionally
+// only of the patients listed in --patients (one id per line, '#' comments). Every image is
+// embedded once (peac_preprocess at the model's input side, short side + centre crop, the
+// pooled vector: ViT class token, Swin token mean) and then is a query against all the
+// others: top-1 is the share of queries whose nearest other image (cosine) is of the same
+// patient, top-5 the share with one such image among the five nearest. --random-init
+// scores the same architecture with seeded random weights, the baseline.
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "cli-eval-reid.h"
+#include "cli.h"
+#include "model.h"
+#include "ops.h"
+#include "preprocess.h"
+#include "px-image.h"
+
+int
+peac_reid_score (const float *emb, int n, int dim, const int *patient, PeacReidScore *out)
+{
+  memset (out, 0, sizeof *out);
+  if (n < 1 || dim < 1)
+    return -1;
+  // unit [n, dim]: rows scaled to length 1, so a dot product is the cosine.
+  float *unit = malloc ((size_t) n * dim * sizeof (float));
+  if (!unit)
+    return -1;
+  for (int i = 0; i < n; i++)
+    {
+      double ss = 0;
+      for (int d = 0; d < dim; d++)
+        ss += (double) emb[(size_t) i * dim + d] * emb[(size_t) i * dim + d];
+      const float s = ss > 0 ? (float) (1.0 / sqrt (ss)) : 0.f;
+      for (int d = 0; d < dim; d++)
+        unit[(size_t) i * dim + d] = emb[(size_t) i * dim + d] * s;
+    }
+  out->n_images = n;
+  for (int i = 0; i < n; i++)
+    {
+      int seen = 0;
+      for (int j = 0; j < i && !seen; j++)
+        seen = patient[j] == patient[i];
+      out->n_patients += !seen;
+    }
+  // Per query: the five best other images by cosine, kept sorted (ties: lower index).
+  for (int q = 0; q < n; q++)
+    {
+      int has_mate = 0;
+      for (int j = 0; j < n && !has_mate; j++)
+        has_mate = j != q && patient[j] == patient[q];
+      if (!has_mate)
+        continue;
+      int best[5], nb = 0;
+      float bs[5];
+      for (int j = 0; j < n; j++)
+        {
+          if (j == q)
+            continue;
+          double dot = 0;
+          for (int d = 0; d < dim; d++)
+            dot += (double) unit[(size_t) q * dim + d] * unit[(size_t) j * dim + d];
+          const float s = (float) dot;
+          int k = nb < 5 ? nb : 5;
+          while (k > 0 && s > bs[k - 1])
+            k--;
+          if (k >= 5)
+            continue;
+          for (int m = (nb < 5 ? nb : 4); m > k; m--)
+            best[m] = best[m - 1], bs[m] = bs[m - 1];
+          best[k] = j, bs[k] = s;
+          if (nb < 5)
+            nb++;
+        }
+      out->n_queries++;
+      out->top1_hits += patient[best[0]] == patient[q];
+      int hit5 = 0;
+      for (int k = 0; k < nb; k++)
+        hit5 |= patient[best[k]] == patient[q];
+      out->top5_hits += hit5;
+    }
+  if (out->n_queries)
+    {
+      out->top1 = (double) out->top1_hits / out->n_queries;
+      out->top5 = (double) out->top5_hits / out->n_queries;
+    }
+  free (unit);
+  return 0;
+}
+
+static void
+usage (FILE *to)
+{
+  fprintf (to,
+           "Usage: peac eval-reid --model M --pairs PAIRS.csv --root DIR [OPTIONS]\n\n"
+           "Patient re-identification with pooled embeddings: for each image of the\n"
+           "pairs file, is its nearest other image (cosine) of the same patient?\n\n"
+           "Options:\n"
+           "  --model FILE      model checkpoint (safetensors with peac.* metadata)\n"
+           "  --pairs FILE      CSV with columns patient_id, image_a, image_b\n"
+           "  --root DIR        folder the image paths are relative to (default: '.')\n"
+           "  --patients FILE   only these patients (one id per line, '#' comments)\n"
+           "  --random-init     the model's architecture with random weights (baseline)\n"
+           "  --seed N          seed of --random-init (default 1)\n"
+           "  --branch B        teacher (default) or student weights\n"
+           "  --threads N       threads (default: all cores)\n"
+           "  --json            one JSON object on stdout\n"
+           "  -q, --quiet       no progress on stderr\n");
+}
+
+// The ids listed in path, one per line; NULL with a message on error.
+static GHashTable *
+read_patients (const char *path)
+{
+  char *text = NULL;
+  GError *e = NULL;
+  if (!g_file_get_contents (path, &text, NULL, &e))
+    {
+      fprintf (stderr, "peac eval-reid: %s\n", e->message);
+      g_error_free (e);
+      return NULL;
+    }
+  GHashTable *set = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  char **lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      char *s = g_strstrip (*l);
+      if (*s && *s != '#')
+        g_hash_table_add (set, g_strdup (s));
+    }
+  g_strfreev (lines), g_free (text);
+  return set;
+}
+
+static int
+column (char **cells, const char *name)
+{
+  for (int i = 0; cells[i]; i++)
+    if (strcmp (g_strstrip (cells[i]), name) == 0)
+      return i;
+  return -1;
+}
+
+// Unique images of the pairs file (of the chosen patients) in first-seen order, with a
+// patient index each. Returns the count, or −1 with a message naming the file and line.
+static int
+read_pairs (const char *path, GHashTable *keep, GPtrArray *images, GArray *patient,
+            GPtrArray *patient_ids)
+{
+  char *text = NULL;
+  GError *e = NULL;
+  if (!g_file_get_contents (path, &text, NULL, &e))
+    {
+      fprintf (stderr, "peac eval-reid: %s\n", e->message);
+      g_error_free (e);
+      return -1;
+    }
+  char **lines = g_strsplit (text, "\n", -1);
+  g_free (text);
+  int rc = 0, cp = -1, ca = -1, cb = -1;
+  char **head = lines[0] ? g_strsplit (lines[0], ",", -1) : NULL;
+  if (head)
+    cp = column (head, "patient_id"), ca = column (head, "image_a"), cb = column (head, "image_b");
+  g_strfreev (head);
+  if (cp < 0 || ca < 0 || cb < 0)
+    {
+      fprintf (stderr, "peac eval-reid: %s: line 1: no patient_id, image_a and image_b columns\n", path);
+      g_strfreev (lines);
+      return -1;
+    }
+  GHashTable *seen = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTable *pid = g_hash_table_new (g_str_hash, g_str_equal);
+  const int need = MAX (cp, MAX (ca, cb));
+  for (int ln = 1; lines[ln] && rc == 0; ln++)
+    {
+      char *s = g_strstrip (lines[ln]);
+      if (!*s)
+        continue;
+      char **c = g_strsplit (s, ",", -1);
+      if ((int) g_strv_length (c) <= need || strchr (s, '"'))
+        {
+          fprintf (stderr, "peac eval-reid: %s: line %d: %s\n", path, ln + 1,
+                   strchr (s, '"') ? "quoted fields are not supported" : "too few columns");
+          rc = -1;
+        }
+      else if (!keep || g_hash_table_contains (keep, g_strstrip (c[cp])))
+        {
+          const char *p = g_strstrip (c[cp]);
+          if (!g_hash_table_contains (pid, p))
+            {
+              g_ptr_array_add (patient_ids, g_strdup (p));
+              g_hash_table_insert (pid, patient_ids->pdata[patient_ids->len - 1],
+                                   GINT_TO_POINTER (patient_ids->len - 1));
+            }
+          const int k = GPOINTER_TO_INT (g_hash_table_lookup (pid, p));
+          const int cols[2] = { ca, cb };
+          for (int t = 0; t < 2; t++)
+            {
+              const char *img = g_strstrip (c[cols[t]]);
+              if (!*img || g_hash_table_contains (seen, img))
+                continue;
+              g_ptr_array_add (images, g_strdup (img));
+              g_hash_table_add (seen, images->pdata[images->len - 1]);
+              g_array_append_val (patient, k);
+            }
+        }
+      g_strfreev (c);
+    }
+  g_hash_table_destroy (seen), g_hash_table_destroy (pid);
+  g_strfreev (lines);
+  return rc ? -1 : (int) images->len;
+}
+
+// The pooled embedding of one image file into out[dim]; −1 with a message naming the file.
+static int
+embed_one (PeacModel *m, const char *path, float *input, int S, float *out)
+{
+  GError *e = NULL;
+  PxImage *img = px_image_load (path, &e);
+  if (!img)
+    {
+      fprintf (stderr, "peac eval-reid: %s\n", e->message);
+      g_error_free (e);
+      return -1;
+    }
+  float *unit = malloc ((size_t) img->width * img->height * sizeof (float));
+  PeacPreprocess pp = { S, PEAC_MEAN, PEAC_STD, 1 };
+  int rc = -1;
+  char err[512];
+  if (!unit)
+    fprintf (stderr, "peac eval-reid: %s: out of memory\n", path);
+  else
+    {
+      px_image_to_unit (img, unit);
+      if (peac_preprocess (unit, img->width, img->height, &pp, input) != 0)
+        fprintf (stderr, "peac eval-reid: %s: cannot preprocess\n", path);
+      else if (peac_model_forward (m, input, 1, S, S, NULL, out, NULL, NULL, err, sizeof err) != 0)
+        fprintf (stderr, "peac eval-reid: %s: %s\n", path, err);
+      else
+        rc = 0;
+    }
+  free (unit);
+  px_image_free (img);
+  return rc;
+}
+
+int
+peac_cmd_eval_reid (int argc, char **argv)
+{
+  const char *model = NULL, *pairs = NULL, *root = ".", *patients = NULL, *branch = NULL;
+  int random_init = 0, json = 0, quiet = 0, threads = 0;
+  unsigned long long seed = 1;
+  for (int i = 1; i < argc; i++)
+    {
+      const char *s = argv[i];
+      int more = i + 1 < argc;
+#define OPT(name) (strcmp (s, name) == 0 && more)
+      if (strcmp (s, "--help") == 0 || strcmp (s, "-h") == 0)
+        return usage (stdout), 0;
+      else if (OPT ("--model") || OPT ("-m"))
+        model = argv[++i];
+      else if (OPT ("--pairs"))
+        pairs = argv[++i];
+      else if (OPT ("--root"))
+        root = argv[++i];
+      else if (OPT ("--patients"))
+        patients = argv[++i];
+      else if (OPT ("--branch"))
+        branch = argv[++i];
+      else if (OPT ("--seed"))
+        seed = strtoull (argv[++i], NULL, 10);
+      else if (OPT ("--threads"))
+        threads = atoi (argv[++i]);
+      else if (strcmp (s, "--random-init") == 0)
+        random_init = 1;
+      else if (strcmp (s, "--json") == 0)
+        json = 1;
+      else if (strcmp (s, "-q") == 0 || strcmp (s, "--quiet") == 0)
+        quiet = 1;
+      else
+        return fprintf (stderr, "peac eval-reid: unknown or incomplete option '%s'\n", s), 2;
+#undef OPT
+    }
+  if (!model || !pairs)
+    return usage (stderr), 2;
+  if (branch && strcmp (branch, "teacher") && strcmp (branch, "student"))
+    return fprintf (stderr, "peac eval-reid: --branch must be teacher or student\n"), 2;
+  peac_threads_set (threads);
+
+  GHashTable *keep = patients ? read_patients (patients) : NULL;
+  if (patients && !keep)
+    return 1;
+  GPtrArray *images = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *pids = g_ptr_array_new_with_free_func (g_free);
+  GArray *patient = g_array_new (FALSE, FALSE, sizeof (int));
+  int n = read_pairs (pairs, keep, images, patient, pids), status = 0;
+  if (n == 0)
+    fprintf (stderr, "peac eval-reid: %s: no images%s\n", pairs,
+             keep ? " of the patients listed in --patients" : ""), status = 1;
+  else if (n < 0)
+    status = 1;
+
+  char err[1024];
+  PeacModel *m = NULL;
+  if (!status)
+    {
+      m = peac_model_load_ex (model, branch, NULL, 0, err, sizeof err);
+      if (m && random_init)
+        {
+          PeacModel *r = peac_model_new (peac_model_arch (m), peac_model_layout (m),
+                                         peac_model_config_json (m), seed, err, sizeof err);
+          peac_model_free (m);
+          m = r;
+        }
+      if (!m)
+        fprintf (stderr, "peac eval-reid: %s\n", err), status = 1;
+    }
+  float *emb = NULL, *input = NULL;
+  int S = 0, dim = 0;
+  if (!status)
+    {
+      int gh, gw;
+      S = peac_model_img_size (m);
+      peac_model_output_shape (m, S, S, &gh, &gw, &dim);
+      emb = malloc ((size_t) n * dim * sizeof (float));
+      input = malloc ((size_t) 3 * S * S * sizeof (float));
+      if (!emb || !input)
+        fprintf (stderr, "peac eval-reid: out of memory\n"), status = 1;
+    }
+  for (int i = 0; i < n && !status; i++)
+    {
+      char *path = g_build_filename (root, images->pdata[i], NULL);
+      status = embed_one (m, path, input, S, emb + (size_t) i * dim) ? 1 : 0;
+      g_free (path);
+      if (!quiet && !status)
+        fprintf (stderr, "\rpeac eval-reid: %d/%d images", i + 1, n);
+    }
+  if (!quiet && n > 0 && !status)
+    fprintf (stderr, "\n");
+  PeacReidScore sc;
+  if (!status && peac_reid_score (emb, n, dim, (const int *) patient->data, &sc) != 0)
+    fprintf (stderr, "peac eval-reid: out of memory\n"), status = 1;
+  if (!status && json)
+    {
+      json_t *j = json_pack ("{s:s, s:b, s:i, s:i, s:i, s:i, s:f, s:f}", "model", model,
+                             "random_init", random_init, "images", sc.n_images,
+                             "patients", sc.n_patients, "queries", sc.n_queries, "dim", dim,
+                             "top1", sc.top1, "top5", sc.top5);
+      char *t = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+      printf ("%s\n", t);
+      free (t), json_decref (j);
+    }
+  else if (!status)
+    printf ("model %s%s\nimages %d  patients %d  queries %d  dim %d\n"
+            "top-1 %.4f (%d/%d)  top-5 %.4f (%d/%d)\n", model,
+            random_init ? " (random init)" : "", sc.n_images, sc.n_patients, sc.n_queries,
+            dim, sc.top1, sc.top1_hits, sc.n_queries, sc.top5, sc.top5_hits, sc.n_queries);
+  free (emb), free (input);
+  if (m)
+    peac_model_free (m);
+  g_ptr_array_free (images, TRUE), g_ptr_array_free (pids, TRUE);
+  g_array_free (patient, TRUE);
+  if (keep)
+    g_hash_table_destroy (keep);
+  return status;
+}
