@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# recipe.sh: the one command that trains, evaluates and exports the bundled model.
+# It trains `peac train --preset tiny --seed 1` on the images of train.txt (split.py:
+# Hannover minus the held-out patients, plus NIH; never JSRT, Shenzhen or Montgomery) in
+# chunks of --eval-every steps; after each chunk it exports the teacher and appends a row
+# to learning-curve.csv from `peac eval-landmarks` (JSRT, evaluation only). Re-running it
+# continues the run from its checkpoint (an interrupted chunk restarts from the last
+# --save-every checkpoint). At the end it exports data/models/peac-vit-tiny.safetensors
+# (F16, at most 50 MB) and writes the model card's figures into OUT/card/.
+# --smoke runs the same pipeline with the micro preset on a few images in a minute or two,
+# into a temporary folder, and never touches data/models.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+data=$(cd "$repo/.." && pwd)/shared/data
+peac=""
+out="${XDG_CACHE_HOME:-$HOME/.cache}/peac-explorer/bundled-model"
+steps=12500 batch=8 threads=0 eval_every=500 save_every=100 eval_pairs=400
+smoke=0 preset=tiny seed=1 out_given=0
+
+usage () {
+  cat <<EOF
+Usage: tools/bundled-model/recipe.sh [OPTIONS]
+
+  --steps N        optimiser steps of the whole run (default $steps: ~100k views at batch 8)
+  --batch N        images per step (default $batch)
+  --threads N      threads (default: all cores)
+  --eval-every N   steps between learning-curve rows (default $eval_every)
+  --save-every N   steps between checkpoints (default $save_every)
+  --eval-pairs N   landmark pairs per learning-curve row (default $eval_pairs; the
+                   final evaluation uses all pairs)
+  --out DIR        run folder: checkpoint, logs, curve, card (default $out)
+  --data DIR       the shared data folder (default $data)
+  --peac PATH      the peac executable (default: the newest build in the checkout, else PATH)
+  --smoke          micro preset, 8 steps, a row every 4, 12 images, 4 landmark
+                   images; a temporary --out unless one is given
+EOF
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --steps) steps=$2; shift 2 ;;
+    --batch) batch=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --eval-every) eval_every=$2; shift 2 ;;
+    --save-every) save_every=$2; shift 2 ;;
+    --eval-pairs) eval_pairs=$2; shift 2 ;;
+    --out) out=$2; out_given=1; shift 2 ;;
+    --data) data=$2; shift 2 ;;
+    --peac) peac=$2; shift 2 ;;
+    --smoke) smoke=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "recipe.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+if [ -z "$peac" ]; then
+  for p in "$repo"/_build/src/cli/peac "$repo"/build/src/cli/peac; do
+    [ -x "$p" ] && { [ -z "$peac" ] || [ "$p" -nt "$peac" ]; } && peac=$p
+  done
+  [ -z "$peac" ] && peac=$(command -v peac || true)
+fi
+[ -x "$peac" ] || { echo "recipe.sh: no peac executable (build the project or pass --peac)" >&2; exit 1; }
+[ -f "$data/cxr-followup/followup_pairs.csv" ] || { echo "recipe.sh: $data: not the shared data folder (--data)" >&2; exit 1; }
+
+final_model="$repo/data/models/peac-vit-tiny.safetensors"
+landmark_opts=()
+if [ "$smoke" = 1 ]; then
+  preset=micro steps=8 batch=4 eval_every=4 save_every=2 eval_pairs=6
+  [ "$out_given" = 1 ] || out=$(mktemp -d "${TMPDIR:-/tmp}/peac-recipe-smoke.XXXXXX")
+  final_model="$out/peac-vit-micro.safetensors"
+  landmark_opts=(--images 4)
+fi
+mkdir -p "$out/card"
+ckpt="$out/checkpoint.safetensors"
+curve="$out/learning-curve.csv"
+teacher="$out/teacher.safetensors"
+echo "recipe.sh: peac $peac, run folder $out" >&2
+
+# The split is deterministic: recompute it and insist it matches the committed lists.
+python3 "$here/split.py" --data "$data" --out "$out/split" >&2
+for f in train.txt heldout-patients.txt; do
+  cmp -s "$here/$f" "$out/split/$f" || { echo "recipe.sh: $f differs from split.py's output in $out/split" >&2; exit 1; }
+done
+mapfile -t train < "$here/train.txt"
+[ "$smoke" = 1 ] && train=("${train[@]:0:12}")
+train=("${train[@]/#/$data/}")
+
+# The checkpoint's step (0 when there is none yet).
+step_of () {
+  [ -f "$ckpt" ] || { echo 0; return; }
+  "$peac" train --resume "$ckpt" --print-config | python3 -c 'import json,sys; print(json.load(sys.stdin)["train"]["step"])'
+}
+
+# One learning-curve row: export the teacher, score it on landmark pairs.
+curve_row () {
+  local s=$1
+  "$peac" export "$ckpt" -o "$teacher" --dtype f32 -q
+  "$peac" eval-landmarks --model "$teacher" --data "$data/landmarks/jsrt" --pairs "$eval_pairs" \
+    --threads "$threads" "${landmark_opts[@]}" --json > "$out/eval-$s.json"
+  [ -f "$curve" ] || echo "step,views,script_s,mre_px,median_px,pck1,pck2,pck4,nearest_mre_px,identity_mre_px,ncc_mre_px,random_mre_px" > "$curve"
+  python3 - "$out/eval-$s.json" "$s" "$batch" "$SECONDS" >> "$curve" <<'EOF'
+import json, sys
+j = json.load(open(sys.argv[1])); s, b, t = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+m, b_ = j["model"], j["baselines"]
+print(f'{s},{s * b},{t},{m["mre_px"]:.2f},{m["median_px"]:.2f},{m["pck1"]:.4f},{m["pck2"]:.4f},'
+      f'{m["pck4"]:.4f},{j["model_nearest"]["mre_px"]:.2f},{b_["identity"]["mre_px"]:.2f},'
+      f'{b_["ncc"]["mre_px"]:.2f},{b_["random_init"]["mre_px"]:.2f}')
+EOF
+  tail -n 1 "$curve" >&2
+}
+
+step=$(step_of)
+while [ "$step" -lt "$steps" ]; do
+  chunk=$(( eval_every - step % eval_every ))
+  [ $(( step + chunk )) -gt "$steps" ] && chunk=$(( steps - step ))
+  set +e
+  if [ -f "$ckpt" ]; then
+    nice -n 10 "$peac" train --resume "$ckpt" --stop-after "$chunk" --threads "$threads" --log-every 10
+  else
+    nice -n 10 "$peac" train --preset "$preset" --seed "$seed" --steps "$steps" --batch "$batch" \
+      --threads "$threads" --save-every "$save_every" --log-every 10 --stop-after "$chunk" \
+      --out "$ckpt" "${train[@]}"
+  fi
+  rc=$?
+  set -e
+  # 130: stopped after the chunk (or interrupted) with the checkpoint saved.
+  [ "$rc" = 0 ] || [ "$rc" = 130 ] || { echo "recipe.sh: peac train failed ($rc)" >&2; exit "$rc"; }
+  new=$(step_of)
+  [ "$new" -gt "$step" ] || { echo "recipe.sh: no progress past step $step" >&2; exit 1; }
+  step=$new
+  curve_row "$step"
+done
+
+# The shipped file: F16 teacher, at most 50 MB.
+mkdir -p "$(dirname "$final_model")"
+"$peac" export "$ckpt" -o "$final_model" --dtype f16
+size=$(stat -c %s "$final_model")
+[ "$size" -le 50000000 ] || { echo "recipe.sh: $final_model is $size bytes, over 50 MB" >&2; exit 1; }
+
+# The model card's figures, all from this one run.
+card="$out/card"
+"$peac" eval-landmarks --model "$final_model" --data "$data/landmarks/jsrt" --threads "$threads" \
+  "${landmark_opts[@]}" > "$card/eval-landmarks.txt"
+"$peac" eval-landmarks --model "$final_model" --data "$data/landmarks/jsrt" --threads "$threads" \
+  "${landmark_opts[@]}" --json > "$card/eval-landmarks.json"
+reid=(--pairs "$data/cxr-followup/followup_pairs.csv" --root "$data" --patients "$here/heldout-patients.txt" --threads "$threads" -q)
+{
+  "$peac" eval-reid --model "$final_model" "${reid[@]}"
+  "$peac" eval-reid --model "$final_model" "${reid[@]}" --random-init
+} > "$card/eval-reid.txt"
+"$peac" eval-reid --model "$final_model" "${reid[@]}" --json > "$card/eval-reid.json"
+"$peac" eval-reid --model "$final_model" "${reid[@]}" --random-init --json >> "$card/eval-reid.json"
+cp "$out/log.csv" "$card/loss.csv"
+cp "$curve" "$card/learning-curve.csv"
+plot="no plot (matplotlib missing): see loss.csv and learning-curve.csv"
+for py in python3 /usr/bin/python3; do
+  if "$py" "$here/plot.py" "$card/loss.csv" "$card/learning-curve.csv" "$card/loss.png" 2>/dev/null; then
+    plot="loss.png"; break
+  fi
+done
+{
+  echo "model $final_model ($size bytes), $step steps at batch $batch, preset $preset, seed $seed"
+  echo "curve: learning-curve.csv; loss: loss.csv; plot: $plot"
+} > "$card/summary.txt"
+cat "$card/summary.txt" "$card/eval-landmarks.txt" "$card/eval-reid.txt"
+echo "recipe.sh: figures in $card" >&2
