@@ -16,5 +16,6 @@ int peac_cmd_match (int argc, char **argv);
 int peac_cmd_eval_landmarks (int argc, char **argv);
 int peac_cmd_tsne (int argc, char **argv);
 int peac_cmd_train (int argc, char **argv);
+int peac_cmd_finetune (int argc, char **argv);
 int peac_cmd_export (int argc, char **argv);
 int peac_cmd_eval_reid (int argc, char **argv);

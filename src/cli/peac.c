@@ -26,6 +26,7 @@ static const PeacCommand commands[] = {
   { "eval-landmarks", peac_cmd_eval_landmarks, "Score landmark correspondence against baselines" },
   { "tsne", peac_cmd_tsne, "Map embeddings to 2-D with t-SNE" },
   { "train", peac_cmd_train, "Train a ViT with the PEAC objective (student + EMA teacher)" },
+  { "finetune", peac_cmd_finetune, "Linear probe or fine-tune on labelled radiographs (ROC AUC)" },
   { "export", peac_cmd_export, "Write one backbone of a checkpoint as a model file (F16)" },
   { "eval-reid", peac_cmd_eval_reid, "Score patient re-identification with pooled embeddings" },
 };
