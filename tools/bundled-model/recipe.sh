@@ -5,7 +5,8 @@
 # It trains `peac train --preset tiny --seed 1` on the images of train.txt (split.py:
 # Hannover minus the held-out patients, plus NIH; never JSRT, Shenzhen or Montgomery) in
 # chunks of --eval-every steps; after each chunk it exports the teacher and appends a row
-# to learning-curve.csv from `peac eval-landmarks` (JSRT, evaluation only). Re-running it
+# to learning-curve.csv from `peac eval-landmarks` (JSRT, evaluation only) and `peac
+# eval-reid` (held-out patients). Re-running it
 # continues the run from its checkpoint (an interrupted chunk restarts from the last
 # --save-every checkpoint). At the end it exports data/models/peac-vit-tiny.safetensors
 # (F16, at most 50 MB) and writes the model card's figures into OUT/card/.
@@ -95,31 +96,42 @@ step_of () {
   "$peac" train --resume "$ckpt" --print-config | python3 -c 'import json,sys; print(json.load(sys.stdin)["train"]["step"])'
 }
 
+reid=(--pairs "$data/cxr-followup/followup_pairs.csv" --root "$data" --patients "$here/heldout-patients.txt" --threads "$threads" -q)
+
 # One learning-curve row: export the teacher, score it on landmark pairs.
 curve_row () {
   local s=$1
   "$peac" export "$ckpt" -o "$teacher" --dtype f32 -q
   "$peac" eval-landmarks --model "$teacher" --data "$data/landmarks/jsrt" --pairs "$eval_pairs" \
     --threads "$threads" "${landmark_opts[@]}" --json > "$out/eval-$s.json"
-  [ -f "$curve" ] || echo "step,views,script_s,mre_px,median_px,pck1,pck2,pck4,nearest_mre_px,identity_mre_px,ncc_mre_px,random_mre_px" > "$curve"
-  python3 - "$out/eval-$s.json" "$s" "$batch" "$SECONDS" >> "$curve" <<'EOF'
+  "$peac" eval-reid --model "$teacher" "${reid[@]}" --json > "$out/reid-$s.json"
+  [ -f "$curve" ] || echo "step,views,train_s,mre_px,median_px,pck1,pck2,pck4,nearest_mre_px,identity_mre_px,ncc_mre_px,random_mre_px,reid_top1" > "$curve"
+  python3 - "$out/eval-$s.json" "$out/reid-$s.json" "$s" "$batch" "$(cat "$wall")" >> "$curve" <<'EOF'
 import json, sys
-j = json.load(open(sys.argv[1])); s, b, t = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+j, r = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+s, b, t = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 m, b_ = j["model"], j["baselines"]
 print(f'{s},{s * b},{t},{m["mre_px"]:.2f},{m["median_px"]:.2f},{m["pck1"]:.4f},{m["pck2"]:.4f},'
       f'{m["pck4"]:.4f},{j["model_nearest"]["mre_px"]:.2f},{b_["identity"]["mre_px"]:.2f},'
-      f'{b_["ncc"]["mre_px"]:.2f},{b_["random_init"]["mre_px"]:.2f}')
+      f'{b_["ncc"]["mre_px"]:.2f},{b_["random_init"]["mre_px"]:.2f},{r["top1"]:.4f}')
 EOF
   tail -n 1 "$curve" >&2
 }
 
+# Ctrl-C: peac train saves its checkpoint and exits 130; the recipe stops there too.
+interrupted=0
+trap 'interrupted=1' INT TERM
+thread_opt=()
+[ "$threads" != 0 ] && thread_opt=(--threads "$threads")
+wall="$out/train-seconds"   # training wall time summed over every session of the run
 step=$(step_of)
 while [ "$step" -lt "$steps" ]; do
   chunk=$(( eval_every - step % eval_every ))
   [ $(( step + chunk )) -gt "$steps" ] && chunk=$(( steps - step ))
   set +e
+  t0=$SECONDS
   if [ -f "$ckpt" ]; then
-    nice -n 10 "$peac" train --resume "$ckpt" --stop-after "$chunk" --threads "$threads" --log-every 10
+    nice -n 10 "$peac" train --resume "$ckpt" --stop-after "$chunk" "${thread_opt[@]}" --log-every 10
   else
     nice -n 10 "$peac" train --preset "$preset" --seed "$seed" --steps "$steps" --batch "$batch" \
       --threads "$threads" --save-every "$save_every" --log-every 10 --stop-after "$chunk" \
@@ -127,6 +139,8 @@ while [ "$step" -lt "$steps" ]; do
   fi
   rc=$?
   set -e
+  echo $(( $(cat "$wall" 2>/dev/null || echo 0) + SECONDS - t0 )) > "$wall"
+  [ "$interrupted" = 0 ] || { echo "recipe.sh: interrupted at step $(step_of); run it again to continue" >&2; exit 130; }
   # 130: stopped after the chunk (or interrupted) with the checkpoint saved.
   [ "$rc" = 0 ] || [ "$rc" = 130 ] || { echo "recipe.sh: peac train failed ($rc)" >&2; exit "$rc"; }
   new=$(step_of)
@@ -147,7 +161,6 @@ card="$out/card"
   "${landmark_opts[@]}" > "$card/eval-landmarks.txt"
 "$peac" eval-landmarks --model "$final_model" --data "$data/landmarks/jsrt" --threads "$threads" \
   "${landmark_opts[@]}" --json > "$card/eval-landmarks.json"
-reid=(--pairs "$data/cxr-followup/followup_pairs.csv" --root "$data" --patients "$here/heldout-patients.txt" --threads "$threads" -q)
 {
   "$peac" eval-reid --model "$final_model" "${reid[@]}"
   "$peac" eval-reid --model "$final_model" "${reid[@]}" --random-init
@@ -164,6 +177,7 @@ for py in python3 /usr/bin/python3; do
 done
 {
   echo "model $final_model ($size bytes), $step steps at batch $batch, preset $preset, seed $seed"
+  echo "training wall time $(cat "$wall" 2>/dev/null || echo '?') s on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(uname -sm)"
   echo "curve: learning-curve.csv; loss: loss.csv; plot: $plot"
 } > "$card/summary.txt"
 cat "$card/summary.txt" "$card/eval-landmarks.txt" "$card/eval-reid.txt"
