@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// cli-bench: `peac bench`, forward-pass speed against named peers on this machine in one
-// run: the engine's latency (batch 1) and throughput (batch 8) for ViT-Ti/S/B-16 at 224 and
-// Swin-B/4 w7 at 448 (random weights, timm configs), the achieved GFLOP/s and its share of
-// this machine's own cblas_sgemm rate (measured here, same threads, same OpenBLAS kernel,
-// best of the probes taken before each model),
-// and the same models in PyTorch on CPU (tools/bench/torch_bench.py under Debian's
-// /usr/bin/python3, right after each model; the faster of torch.set_num_threads(1) over
-// OPENBLAS_NUM_THREADS = our threads and the reverse, since torch's threads on top of
-// OpenBLAS's oversubscribe; skipped with a note when torch is missing). Medians after
-// warm-up.
+// cli-bench: `peac bench`, speed against named peers on this machine in one run. Inference
+// rows: the engine's latency (batch 1) and throughput (batch 8) for ViT-Ti/S/B-16 at 224
+// and Swin-B/4 w7 at 448 (random weights, timm configs), the achieved GFLOP/s and its share
+// of this machine's own cblas_sgemm rate (measured here, same threads, same OpenBLAS
+// kernel, best of the probes taken before each model), and the same models in PyTorch on
+// CPU (tools/bench/torch_bench.py under Debian's /usr/bin/python3, right after each model):
+// tuned — the faster of torch.set_num_threads(1) over OPENBLAS_NUM_THREADS = our threads
+// and the reverse, since torch's threads on top of OpenBLAS's oversubscribe — and as
+// installed (torch's default threads, no thread variables set). Training rows (PEAC steps
+// of ViT-Ti/S, cli-bench-train.c) follow the same pattern. PyTorch is skipped with a note
+// when missing. Medians after warm-up; --infer-only / --train-only run one part.
 #include "config.h"
 
 #include <cblas.h>
@@ -22,6 +23,7 @@
 
 #include "blas-kernel.h"
 #include "cli.h"
+#include "cli-bench.h"
 #include "model.h"
 #include "ops.h"
 
@@ -50,16 +52,13 @@ typedef struct {
   const BenchModel *m;
   int    batch;
   double peac_ms, torch_ms, gflops;   // torch_ms < 0: not measured
+  double torch_default_ms;            // PyTorch as installed (default threads); < 0: not measured
   int    torch_threads, torch_blas;   // the PyTorch set-up that gave torch_ms
 } Row;
 
-typedef struct {
-  int    warmup, reps;                // untimed runs; at most `reps` timed runs …
-  double budget_s;                    // … stopping early (after 3) once this much is spent
-} Plan;
 
-static double
-now (void)
+double
+bench_now (void)
 {
   struct timespec t;
   clock_gettime (CLOCK_MONOTONIC, &t);
@@ -73,8 +72,8 @@ cmp_double (const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-static double
-median (double *v, int n)
+double
+bench_median (double *v, int n)
 {
   qsort (v, (size_t) n, sizeof *v, cmp_double);
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
@@ -83,8 +82,8 @@ median (double *v, int n)
 // The machine's own GEMM rate on `threads` threads: C[n, n] = A · Bᵀ (the Linear layout)
 // with OpenBLAS's own threading, best of `reps`. The engine keeps OpenBLAS on one thread
 // (it splits GEMMs itself), so the probe sets OpenBLAS's count for itself and restores it.
-static double
-sgemm_gflops (int n, int reps, int threads)
+double
+bench_sgemm_gflops (int n, int reps, int threads)
 {
   size_t nn = (size_t) n * n;
   float *a = malloc (nn * sizeof (float)), *b = malloc (nn * sizeof (float));
@@ -101,9 +100,9 @@ sgemm_gflops (int n, int reps, int threads)
   openblas_set_num_threads (threads);
   for (int r = 0; r < reps + 1; r++)
     {
-      double t0 = now ();
+      double t0 = bench_now ();
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-      double t = now () - t0;
+      double t = bench_now () - t0;
       if (r > 0 && t < best)      // the first call warms the pages and OpenBLAS's buffers
         best = t;
     }
@@ -114,7 +113,7 @@ sgemm_gflops (int n, int reps, int threads)
 
 // Median forward time of one batch in ms; −1 with a message on failure.
 static double
-time_forward (PeacModel *pm, int B, int S, const Plan *plan, char *err, size_t errlen)
+time_forward (PeacModel *pm, int B, int S, const BenchPlan *plan, char *err, size_t errlen)
 {
   size_t n = (size_t) B * 3 * S * S;
   int gh, gw, dim;
@@ -142,23 +141,29 @@ time_forward (PeacModel *pm, int B, int S, const Plan *plan, char *err, size_t e
   double spent = 0;
   while (k < plan->reps && (k < 3 || spent < plan->budget_s))
     {
-      double t0 = now ();
+      double t0 = bench_now ();
       if (peac_model_forward (pm, x, B, S, S, f, p, NULL, NULL, err, errlen) != 0)
         goto out;
-      t[k] = now () - t0;
+      t[k] = bench_now () - t0;
       spent += t[k++];
     }
-  ms = 1e3 * median (t, k);
+  ms = 1e3 * bench_median (t, k);
 out:
   free (x), free (f), free (p), free (t);
   return ms;
 }
 
 // Whether the peer can run at all; NULL or a note saying why not.
-static const char *
-torch_available (char *note, size_t notelen)
+const char *
+bench_python (void)
 {
-  const char *py = getenv ("PEAC_PYTHON") ? getenv ("PEAC_PYTHON") : "/usr/bin/python3";
+  return getenv ("PEAC_PYTHON") ? getenv ("PEAC_PYTHON") : "/usr/bin/python3";
+}
+
+const char *
+bench_torch_available (char *note, size_t notelen)
+{
+  const char *py = bench_python ();
   char probe[1200];
   snprintf (probe, sizeof probe, "'%.1000s' -c 'import torch' >/dev/null 2>&1", py);
   if (system (probe) != 0)
@@ -170,13 +175,32 @@ torch_available (char *note, size_t notelen)
   return NULL;
 }
 
+void
+bench_child_threads (int tthreads, int blas)
+{
+  // Only for the child: our own OpenBLAS and OpenMP read theirs at start-up.
+  char nt[16];
+  if (tthreads <= 0)
+    {
+      unsetenv ("OPENBLAS_NUM_THREADS"), unsetenv ("OMP_NUM_THREADS");
+      unsetenv ("OPENBLAS_CORETYPE"), unsetenv ("GOTO_NUM_THREADS");
+      return;
+    }
+  snprintf (nt, sizeof nt, "%d", blas);
+  setenv ("OPENBLAS_NUM_THREADS", nt, 1);
+  snprintf (nt, sizeof nt, "%d", tthreads);
+  setenv ("OMP_NUM_THREADS", nt, 1);
+}
+
 // Runs the PyTorch peer on `names`; fills torch_ms of matching rows. Returns NULL or a note.
 // tthreads: torch.set_num_threads; blas: OPENBLAS_NUM_THREADS. Keeps the faster result.
+// tthreads = 0: PyTorch as installed (its default threads, no OpenBLAS or OpenMP variables
+// set) into torch_default_ms instead.
 static const char *
-run_torch (Row *rows, int nrows, const char *names, int tthreads, int blas, const Plan *plan,
+run_torch (Row *rows, int nrows, const char *names, int tthreads, int blas, const BenchPlan *plan,
            char *note, size_t notelen)
 {
-  const char *py = getenv ("PEAC_PYTHON") ? getenv ("PEAC_PYTHON") : "/usr/bin/python3";
+  const char *py = bench_python ();
   const char *script = getenv ("PEAC_TORCH_BENCH");
   char path[1024], cmd[4096];
   if (!script)
@@ -184,12 +208,7 @@ run_torch (Row *rows, int nrows, const char *names, int tthreads, int blas, cons
       snprintf (path, sizeof path, "%s/tools/bench/torch_bench.py", PEAC_SOURCE_DIR);
       script = path;
     }
-  // Only for the child: our own OpenBLAS and OpenMP read theirs at start-up.
-  char nt[16];
-  snprintf (nt, sizeof nt, "%d", blas);
-  setenv ("OPENBLAS_NUM_THREADS", nt, 1);
-  snprintf (nt, sizeof nt, "%d", tthreads);
-  setenv ("OMP_NUM_THREADS", nt, 1);
+  bench_child_threads (tthreads, blas);
   snprintf (cmd, sizeof cmd, "'%s' '%s' --models %s --batches 1,8 --threads %d --warmup %d "
             "--reps %d --budget %g", py, script, names, tthreads, plan->warmup, plan->reps,
             plan->budget_s);
@@ -209,7 +228,9 @@ run_torch (Row *rows, int nrows, const char *names, int tthreads, int blas, cons
         if (strcmp (rows[i].m->name, mn) == 0 && rows[i].batch == b)
           {
             double ms = json_number_value (json_object_get (o, "torch_ms"));
-            if (ms > 0 && (rows[i].torch_ms <= 0 || ms < rows[i].torch_ms))
+            if (tthreads <= 0)
+              rows[i].torch_default_ms = ms > 0 ? ms : -1;
+            else if (ms > 0 && (rows[i].torch_ms <= 0 || ms < rows[i].torch_ms))
               rows[i].torch_ms = ms, rows[i].torch_threads = tthreads, rows[i].torch_blas = blas;
           }
       json_decref (o);
@@ -225,51 +246,30 @@ run_torch (Row *rows, int nrows, const char *names, int tthreads, int blas, cons
 static void
 usage (FILE *to)
 {
-  fprintf (to, "Usage: peac bench [--json] [--threads N] [--models LIST] [--quick] [--no-torch]\n\n"
-           "Forward latency (batch 1) and throughput (batch 8), engine vs PyTorch on CPU.\n"
-           "  --models LIST  comma-separated subset of:");
+  fprintf (to, "Usage: peac bench [--json] [--threads N] [--models LIST] [--train-models LIST]\n"
+           "                  [--train-batch N] [--infer-only | --train-only] [--quick] [--no-torch]\n\n"
+           "Forward latency (batch 1) and throughput (batch 8), and PEAC training throughput,\n"
+           "engine vs PyTorch on CPU.\n"
+           "  --models LIST        inference rows, a comma-separated subset of:");
   for (size_t i = 0; i < N_MODELS; i++)
     fprintf (to, " %s", models[i].name);
-  fprintf (to, "\n  --threads N    threads for the engine and OpenBLAS (default: all cores)\n"
-           "  --quick        fewer repetitions and a smaller sgemm probe\n"
-           "  --json         one JSON object per row instead of the table\n"
-           "  --no-torch     skip the PyTorch peer\n"
-           "Environment: PEAC_PYTHON (default /usr/bin/python3), PEAC_TORCH_BENCH (script).\n");
+  fprintf (to, "\n  --train-models LIST  training rows, a subset of the ViTs (default vit_tiny,vit_small)\n"
+           "  --train-batch N      training batch (default 8)\n"
+           "  --infer-only         inference rows only\n"
+           "  --train-only         training rows only\n"
+           "  --threads N          threads for the engine and OpenBLAS (default: all cores)\n"
+           "  --quick              fewer repetitions and a smaller sgemm probe\n"
+           "  --json               one JSON object per row instead of the tables\n"
+           "  --no-torch           skip the PyTorch peers\n"
+           "Environment: PEAC_PYTHON (default /usr/bin/python3), PEAC_TORCH_BENCH and\n"
+           "PEAC_TORCH_TRAIN_BENCH (scripts).\n");
 }
 
-int
-peac_cmd_bench (int argc, char **argv)
+// Resolves a comma-separated model list into sel (at most N_MODELS); −1 on an unknown name
+// (or, with vit_only, a model that is not a ViT).
+static int
+resolve_models (const char *list, int vit_only, const BenchModel **sel)
 {
-  int json = 0, threads = 0, quick = 0, torch = 1;
-  const char *list = "vit_tiny,vit_small,vit_base,swin_base";
-  for (int i = 1; i < argc; i++)
-    {
-      if (strcmp (argv[i], "--json") == 0)
-        json = 1;
-      else if (strcmp (argv[i], "--quick") == 0)
-        quick = 1;
-      else if (strcmp (argv[i], "--no-torch") == 0)
-        torch = 0;
-      else if (strcmp (argv[i], "-v") == 0 || strcmp (argv[i], "--verbose") == 0)
-        ;
-      else if (strcmp (argv[i], "--threads") == 0 && i + 1 < argc && atoi (argv[i + 1]) > 0)
-        threads = atoi (argv[++i]);
-      else if (strcmp (argv[i], "--models") == 0 && i + 1 < argc)
-        list = argv[++i];
-      else if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
-        {
-          usage (stdout);
-          return 0;
-        }
-      else
-        {
-          fprintf (stderr, "peac bench: unknown or incomplete option '%s'\n\n", argv[i]);
-          usage (stderr);
-          return 2;
-        }
-    }
-  // Resolve the model list.
-  const BenchModel *sel[N_MODELS];
   int nsel = 0;
   char *dup = strdup (list);
   for (char *save = NULL, *tok = strtok_r (dup, ",", &save); tok; tok = strtok_r (NULL, ",", &save))
@@ -277,54 +277,51 @@ peac_cmd_bench (int argc, char **argv)
       size_t k = 0;
       while (k < N_MODELS && strcmp (models[k].name, tok) != 0)
         k++;
-      if (k == N_MODELS || nsel == (int) N_MODELS)
+      if (k == N_MODELS || nsel == (int) N_MODELS || (vit_only && models[k].arch != PEAC_ARCH_VIT))
         {
-          fprintf (stderr, "peac bench: unknown model '%s'\n\n", tok);
-          usage (stderr);
+          fprintf (stderr, "peac bench: unknown %smodel '%s'\n\n", vit_only ? "training " : "", tok);
           free (dup);
-          return 2;
+          return -1;
         }
       sel[nsel++] = &models[k];
     }
   free (dup);
+  return nsel;
+}
 
-  peac_threads_set (threads);
-  threads = peac_threads_get ();
-  Plan plan = { 1, quick ? 1 : 7, quick ? 0.0 : 20.0 };
-  const char *kernel = peac_blas_kernel ();
-  double gemm = sgemm_gflops (quick ? 1024 : 2048, quick ? 2 : 5, threads);
-  fprintf (stderr, "peac bench: OpenBLAS kernel %s, %d threads, sgemm %.1f GFLOP/s\n",
-           kernel, threads, gemm);
-
-  char note[512];
-  const char *tnote = torch ? torch_available (note, sizeof note) : "PyTorch skipped (--no-torch)";
-  Row rows[N_BATCHES * N_MODELS];
+// The inference rows: engine, then right after each model the PyTorch peer tuned (the
+// faster of two thread set-ups) and as installed. Returns the row count or −1.
+static int
+bench_inference (Row *rows, const BenchModel **sel, int nsel, int threads, int quick,
+                 const BenchPlan *plan, double *gemm, const char **tnote, char *note,
+                 size_t notelen)
+{
   int nrows = 0;
   char err[512];
   for (int i = 0; i < nsel; i++)
     {
       // Probe again before each model and keep the best: on a shared machine one probe can
       // land in someone else's burst, and the share is meant against what the cores can do.
-      double g = sgemm_gflops (quick ? 1024 : 2048, quick ? 1 : 3, threads);
-      gemm = g > gemm ? g : gemm;
+      double g = bench_sgemm_gflops (quick ? 1024 : 2048, quick ? 1 : 3, threads);
+      *gemm = g > *gemm ? g : *gemm;
       PeacModel *pm = peac_model_new (sel[i]->arch, sel[i]->layout, sel[i]->config, 1, err, sizeof err);
       if (!pm)
         {
           fprintf (stderr, "peac bench: %s: %s\n", sel[i]->name, err);
-          return 1;
+          return -1;
         }
       for (int b = 0; b < N_BATCHES; b++)
         {
           Row *r = &rows[nrows++];
           r->m = sel[i];
           r->batch = batches[b];
-          r->torch_ms = -1;
-          r->peac_ms = time_forward (pm, r->batch, sel[i]->size, &plan, err, sizeof err);
+          r->torch_ms = r->torch_default_ms = -1;
+          r->peac_ms = time_forward (pm, r->batch, sel[i]->size, plan, err, sizeof err);
           if (r->peac_ms < 0)
             {
               fprintf (stderr, "peac bench: %s batch %d: %s\n", sel[i]->name, r->batch, err);
               peac_model_free (pm);
-              return 1;
+              return -1;
             }
           r->gflops = peac_model_flops (pm, sel[i]->size, sel[i]->size) * r->batch
                       / (r->peac_ms * 1e-3) / 1e9;
@@ -336,34 +333,40 @@ peac_cmd_bench (int argc, char **argv)
       // one, load drifts over minutes).
       // PyTorch at its best: torch's threads on top of OpenBLAS's oversubscribe, so either
       // one torch thread over N OpenBLAS threads or N torch threads over one; the faster.
-      if (!tnote)
-        tnote = run_torch (rows + nrows - N_BATCHES, N_BATCHES, sel[i]->name, 1, threads, &plan,
-                           note, sizeof note);
-      if (!tnote && threads > 1)
-        tnote = run_torch (rows + nrows - N_BATCHES, N_BATCHES, sel[i]->name, threads, 1, &plan,
-                           note, sizeof note);
-      if (!tnote)
-        {
-          for (int r = nrows - N_BATCHES; r < nrows; r++)
-            if (rows[r].torch_ms > 0)
-              fprintf (stderr, "peac bench: %-10s batch %d  %9.1f ms  (PyTorch, %d torch × %d "
-                       "OpenBLAS threads)\n", sel[i]->name, rows[r].batch, rows[r].torch_ms,
-                       rows[r].torch_threads, rows[r].torch_blas);
-        }
+      // Then PyTorch as a user runs it: default threads, no environment set.
+      Row *mine = rows + nrows - N_BATCHES;
+      if (!*tnote)
+        *tnote = run_torch (mine, N_BATCHES, sel[i]->name, 1, threads, plan, note, notelen);
+      if (!*tnote && threads > 1)
+        *tnote = run_torch (mine, N_BATCHES, sel[i]->name, threads, 1, plan, note, notelen);
+      if (!*tnote)
+        *tnote = run_torch (mine, N_BATCHES, sel[i]->name, 0, 0, plan, note, notelen);
+      if (!*tnote)
+        for (int r = 0; r < N_BATCHES; r++)
+          if (mine[r].torch_ms > 0)
+            fprintf (stderr, "peac bench: %-10s batch %d  %9.1f ms  (PyTorch, %d torch × %d "
+                     "OpenBLAS threads), %.1f ms as installed\n", sel[i]->name, mine[r].batch,
+                     mine[r].torch_ms, mine[r].torch_threads, mine[r].torch_blas,
+                     mine[r].torch_default_ms);
     }
-  if (tnote)
-    fprintf (stderr, "peac bench: %s\n", tnote);
+  return nrows;
+}
 
+static void
+print_inference (const Row *rows, int nrows, int json, int threads, const char *kernel,
+                 double gemm, const char *tnote)
+{
   if (!json)
     {
-      printf ("OpenBLAS kernel %s, %d threads, cblas_sgemm %.1f GFLOP/s\n\n", kernel, threads, gemm);
-      printf ("%-16s %5s %11s %11s %7s %9s %8s %7s\n", "model", "batch", "peac ms", "torch ms",
-              "ratio", "img/s", "GFLOP/s", "sgemm%");
+      printf ("Inference\n");
+      printf ("%-16s %5s %10s %10s %6s %10s %7s %8s %8s %7s\n", "model", "batch", "peac ms",
+              "torch ms", "ratio", "torch dflt", "ratio_d", "img/s", "GFLOP/s", "sgemm%");
     }
   for (int i = 0; i < nrows; i++)
     {
       const Row *r = &rows[i];
       double ratio = r->torch_ms > 0 ? r->peac_ms / r->torch_ms : -1;
+      double ratio_d = r->torch_default_ms > 0 ? r->torch_default_ms / r->peac_ms : -1;
       if (json)
         {
           json_t *o = json_pack ("{s:s, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:s}",
@@ -380,6 +383,9 @@ peac_cmd_bench (int argc, char **argv)
               json_object_set_new (o, "torch_threads", json_integer (r->torch_threads));
               json_object_set_new (o, "torch_openblas_threads", json_integer (r->torch_blas));
             }
+          json_object_set_new (o, "torch_ms_default", r->torch_default_ms > 0
+                               ? json_real (r->torch_default_ms) : json_null ());
+          json_object_set_new (o, "ratio_default", ratio_d > 0 ? json_real (ratio_d) : json_null ());
           if (tnote)
             json_object_set_new (o, "torch_note", json_string (tnote));
           char *s = json_dumps (o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (6));
@@ -389,17 +395,208 @@ peac_cmd_bench (int argc, char **argv)
         }
       else
         {
-          char tms[32] = "—", rat[32] = "—";
+          char tms[32] = "—", rat[32] = "—", dms[32] = "—", drat[32] = "—";
           if (r->torch_ms > 0)
             snprintf (tms, sizeof tms, "%.1f", r->torch_ms), snprintf (rat, sizeof rat, "%.2f", ratio);
-          printf ("%-16s %5d %11.1f %11s %7s %9.1f %8.1f %6.0f%%\n", r->m->label, r->batch,
-                  r->peac_ms, tms, rat, r->batch / (r->peac_ms * 1e-3), r->gflops,
-                  100 * r->gflops / gemm);
+          if (r->torch_default_ms > 0)
+            snprintf (dms, sizeof dms, "%.1f", r->torch_default_ms),
+              snprintf (drat, sizeof drat, "%.2f", ratio_d);
+          printf ("%-16s %5d %10.1f %10s %6s %10s %7s %8.1f %8.1f %6.0f%%\n", r->m->label,
+                  r->batch, r->peac_ms, tms, rat, dms, drat, r->batch / (r->peac_ms * 1e-3),
+                  r->gflops, 100 * r->gflops / gemm);
         }
     }
   if (!json)
-    printf ("\nratio = peac ms / torch ms (below 1: the engine is faster). PyTorch: %s\n",
+    printf ("\nratio = peac ms / torch ms (below 1: the engine is faster). PyTorch: %s.\n"
+            "torch dflt = PyTorch as installed (default threads, no OpenBLAS/OpenMP variables);"
+            " ratio_d = torch dflt / peac ms (goal ≥ 3).\n\n",
             tnote ? tnote : "the faster of 1 torch × N OpenBLAS threads and N torch × 1 "
                             "OpenBLAS thread, same kernel, run right after each model");
+}
+
+// The training rows: the engine's step, then right after it PyTorch's (the faster of the
+// two thread set-ups). Returns the row count or −1.
+static int
+bench_training (BenchTrainRow *rows, const BenchModel **sel, int nsel, int batch, int threads,
+                int quick, const BenchPlan *plan, double *gemm, const char **tnote,
+                char *note, size_t notelen)
+{
+  char err[512];
+  for (int i = 0; i < nsel; i++)
+    {
+      double g = bench_sgemm_gflops (quick ? 1024 : 2048, quick ? 1 : 3, threads);
+      *gemm = g > *gemm ? g : *gemm;
+      BenchTrainRow *r = &rows[i];
+      *r = (BenchTrainRow) { sel[i]->name, sel[i]->label, sel[i]->config, batch, 0, 0, -1, 0, 0, 0 };
+      if (bench_train_peac (r, plan, err, sizeof err) != 0)
+        {
+          fprintf (stderr, "peac bench: training %s: %s\n", sel[i]->name, err);
+          return -1;
+        }
+      fprintf (stderr, "peac bench: train %-10s batch %d  %9.1f ms/step  %6.1f GFLOP/s  "
+               "(max RSS %.0f MB)\n", r->name, batch, r->peac_ms, r->gflop / (r->peac_ms * 1e-3),
+               r->maxrss_kb / 1024.0);
+      if (!*tnote)
+        *tnote = bench_train_torch (r, 1, threads, plan, note, notelen);
+      if (!*tnote && threads > 1)
+        *tnote = bench_train_torch (r, threads, 1, plan, note, notelen);
+      if (!*tnote && r->torch_ms > 0)
+        fprintf (stderr, "peac bench: train %-10s batch %d  %9.1f ms/step  (PyTorch, %d torch × "
+                 "%d OpenBLAS threads)\n", r->name, batch, r->torch_ms, r->torch_threads,
+                 r->torch_blas);
+    }
+  return nsel;
+}
+
+static void
+print_training (const BenchTrainRow *rows, int nrows, int json, int threads, const char *kernel,
+                double gemm, const char *tnote)
+{
+  if (!json)
+    {
+      printf ("PEAC training (both crops: student forward + backward, EMA teacher forward, "
+              "heads, AdamW)\n");
+      printf ("%-16s %5s %10s %10s %6s %8s %8s %8s %7s\n", "model", "batch", "peac ms",
+              "torch ms", "ratio", "img/s", "torch/s", "GFLOP/s", "sgemm%");
+    }
+  for (int i = 0; i < nrows; i++)
+    {
+      const BenchTrainRow *r = &rows[i];
+      const double ips = r->batch / (r->peac_ms * 1e-3), gf = r->gflop / (r->peac_ms * 1e-3);
+      const double tips = r->torch_ms > 0 ? r->batch / (r->torch_ms * 1e-3) : -1;
+      const double ratio = r->torch_ms > 0 ? ips / tips : -1;
+      if (json)
+        {
+          json_t *o = json_pack ("{s:s, s:s, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:s}",
+                                 "kind", "train", "model", r->name, "batch", r->batch,
+                                 "input", 224, "threads", threads, "peac_ms", r->peac_ms,
+                                 "images_per_s", ips, "gflop_per_step", r->gflop,
+                                 "gflops", gf, "sgemm_gflops", gemm, "sgemm_share", gf / gemm,
+                                 "kernel", kernel);
+          json_object_set_new (o, "torch_ms", r->torch_ms > 0 ? json_real (r->torch_ms) : json_null ());
+          json_object_set_new (o, "torch_images_per_s", tips > 0 ? json_real (tips) : json_null ());
+          json_object_set_new (o, "ratio", ratio > 0 ? json_real (ratio) : json_null ());
+          if (r->torch_ms > 0)
+            {
+              json_object_set_new (o, "torch_threads", json_integer (r->torch_threads));
+              json_object_set_new (o, "torch_openblas_threads", json_integer (r->torch_blas));
+            }
+          json_object_set_new (o, "max_rss_mb", json_real (r->maxrss_kb / 1024.0));
+          if (tnote)
+            json_object_set_new (o, "torch_note", json_string (tnote));
+          char *s = json_dumps (o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (6));
+          printf ("%s\n", s);
+          free (s);
+          json_decref (o);
+        }
+      else
+        {
+          char tms[32] = "—", rat[32] = "—", tps[32] = "—";
+          if (r->torch_ms > 0)
+            snprintf (tms, sizeof tms, "%.1f", r->torch_ms), snprintf (rat, sizeof rat, "%.2f", ratio),
+              snprintf (tps, sizeof tps, "%.2f", tips);
+          printf ("%-16s %5d %10.1f %10s %6s %8.2f %8s %8.1f %6.0f%%\n", r->label, r->batch,
+                  r->peac_ms, tms, rat, ips, tps, gf, 100 * gf / gemm);
+        }
+    }
+  if (!json)
+    printf ("\nms per training step of `batch` images; ratio = peac img/s / torch img/s (above 1: "
+            "the engine is faster). PyTorch: %s.\n",
+            tnote ? tnote : "tools/bench/torch_train_bench.py, the faster of 1 torch × N "
+                            "OpenBLAS threads and N torch × 1 OpenBLAS thread");
+}
+
+int
+peac_cmd_bench (int argc, char **argv)
+{
+  int json = 0, threads = 0, quick = 0, torch = 1, infer = 1, train = 1, tbatch = 8;
+  const char *list = "vit_tiny,vit_small,vit_base,swin_base", *tlist = "vit_tiny,vit_small";
+  for (int i = 1; i < argc; i++)
+    {
+      if (strcmp (argv[i], "--json") == 0)
+        json = 1;
+      else if (strcmp (argv[i], "--quick") == 0)
+        quick = 1;
+      else if (strcmp (argv[i], "--no-torch") == 0)
+        torch = 0;
+      else if (strcmp (argv[i], "--infer-only") == 0)
+        train = 0;
+      else if (strcmp (argv[i], "--train-only") == 0)
+        infer = 0;
+      else if (strcmp (argv[i], "-v") == 0 || strcmp (argv[i], "--verbose") == 0)
+        ;
+      else if (strcmp (argv[i], "--threads") == 0 && i + 1 < argc && atoi (argv[i + 1]) > 0)
+        threads = atoi (argv[++i]);
+      else if (strcmp (argv[i], "--train-batch") == 0 && i + 1 < argc && atoi (argv[i + 1]) > 0)
+        tbatch = atoi (argv[++i]);
+      else if (strcmp (argv[i], "--models") == 0 && i + 1 < argc)
+        list = argv[++i];
+      else if (strcmp (argv[i], "--train-models") == 0 && i + 1 < argc)
+        tlist = argv[++i];
+      else if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
+        {
+          usage (stdout);
+          return 0;
+        }
+      else
+        {
+          fprintf (stderr, "peac bench: unknown or incomplete option '%s'\n\n", argv[i]);
+          usage (stderr);
+          return 2;
+        }
+    }
+  if (!infer && !train)
+    {
+      fprintf (stderr, "peac bench: --infer-only and --train-only exclude each other\n\n");
+      usage (stderr);
+      return 2;
+    }
+  const BenchModel *sel[N_MODELS], *tsel[N_MODELS];
+  int nsel = infer ? resolve_models (list, 0, sel) : 0;
+  int ntsel = train ? resolve_models (tlist, 1, tsel) : 0;
+  if (nsel < 0 || ntsel < 0)
+    {
+      usage (stderr);
+      return 2;
+    }
+
+  peac_threads_set (threads);
+  threads = peac_threads_get ();
+  BenchPlan plan = { 1, quick ? 1 : 7, quick ? 0.0 : 20.0 };
+  // Training steps are seconds long: fewer of them, and a budget of their own.
+  BenchPlan tplan = { 1, quick ? 1 : 5, quick ? 0.0 : 30.0 };
+  const char *kernel = peac_blas_kernel ();
+  double gemm = bench_sgemm_gflops (quick ? 1024 : 2048, quick ? 2 : 5, threads);
+  fprintf (stderr, "peac bench: OpenBLAS kernel %s, %d threads, sgemm %.1f GFLOP/s\n",
+           kernel, threads, gemm);
+
+  // One note per part: a failed peer run in one part leaves the other's rows alone.
+  char note[512], tnote_buf[512];
+  const char *skip = "PyTorch skipped (--no-torch)";
+  const char *tnote = !torch ? skip : nsel > 0 ? bench_torch_available (note, sizeof note) : NULL;
+  const char *tnote_train = !torch ? skip
+                            : ntsel > 0 ? bench_torch_available (tnote_buf, sizeof tnote_buf) : NULL;
+  Row rows[N_BATCHES * N_MODELS];
+  BenchTrainRow trows[N_MODELS];
+  int nrows = 0, ntrows = 0;
+  if (nsel > 0
+      && (nrows = bench_inference (rows, sel, nsel, threads, quick, &plan, &gemm, &tnote, note,
+                                   sizeof note)) < 0)
+    return 1;
+  if (ntsel > 0
+      && (ntrows = bench_training (trows, tsel, ntsel, tbatch, threads, quick, &tplan, &gemm,
+                                   &tnote_train, tnote_buf, sizeof tnote_buf)) < 0)
+    return 1;
+  if (tnote && nrows)
+    fprintf (stderr, "peac bench: %s\n", tnote);
+  if (tnote_train && ntrows)
+    fprintf (stderr, "peac bench: training: %s\n", tnote_train);
+
+  if (!json)
+    printf ("OpenBLAS kernel %s, %d threads, cblas_sgemm %.1f GFLOP/s\n\n", kernel, threads, gemm);
+  if (nrows)
+    print_inference (rows, nrows, json, threads, kernel, gemm, tnote);
+  if (ntrows)
+    print_training (trows, ntrows, json, threads, kernel, gemm, tnote_train);
   return 0;
 }
