@@ -14,6 +14,13 @@ int
 peac_model_find_default (const char *const *dirs, char *buf, size_t n, char *err, size_t errlen)
 {
   const char *env = getenv (PEAC_MODEL_ENV);
+  if (env && strcmp (env, "none") == 0)
+    {
+      snprintf (err, errlen, "no model given and %s=none", PEAC_MODEL_ENV);
+      if (n)
+        buf[0] = 0;
+      return -1;
+    }
   if (env && *env)
     {
       if (access (env, R_OK) != 0)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // model-find: which model file to use when the user names none. The environment variable
-// PEAC_MODEL wins (it must name a readable file); otherwise the first folder of a list
+// PEAC_MODEL wins (it must name a readable file; "none" means no default model, which the
+// tests set so that a bundled model or a developer's setting cannot change them); otherwise the first folder of a list
 // that holds the bundled model file does. Callers pass the folders from their config.h:
 // the source tree's data/models (a build run in place) and the installed
 // $datadir/peac-explorer/models, in that order (PEAC_MODEL_SEARCH_DIRS).

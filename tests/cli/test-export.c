@@ -234,6 +234,11 @@ test_find_default (void)
   g_setenv (PEAC_MODEL_ENV, gone, TRUE);
   g_assert_cmpint (peac_model_find_default (dirs, path, sizeof path, err, sizeof err), ==, -1);
   g_assert_nonnull (strstr (err, gone));
+  // "none": no default even though the folders hold one.
+  g_setenv (PEAC_MODEL_ENV, "none", TRUE);
+  g_assert_cmpint (peac_model_find_default (dirs, path, sizeof path, err, sizeof err), ==, -1);
+  g_assert_nonnull (strstr (err, "none"));
+  g_assert_cmpstr (path, ==, "");
   g_unsetenv (PEAC_MODEL_ENV);
   g_unlink (in_a), g_unlink (in_b), g_unlink (other);
   g_rmdir (a), g_rmdir (b);
