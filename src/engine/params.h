@@ -12,6 +12,9 @@
 
 #define PEAC_MAX_DIMS 4
 #define PEAC_NAME_MAX 128
+// The largest integer a model configuration may hold (sizes, depths, heads): far above
+// any real model, low enough that products of two of them fit comfortably in int64.
+#define PEAC_CONFIG_INT_MAX (1 << 20)
 
 typedef struct {
   char    name[PEAC_NAME_MAX]; // canonical name: timm layout for ViT, Microsoft/SimMIM for Swin

@@ -54,7 +54,11 @@ static int
 json_int (json_t *o, const char *key, int def)
 {
   json_t *v = json_object_get (o, key);
-  return json_is_integer (v) ? (int) json_integer_value (v) : def;
+  if (!json_is_integer (v))
+    return def;
+  // Out of range (sizes are far below 2^20; larger ones overflow int products such as
+  // embed_dim << stage): −1, which the checks below refuse.
+  return llabs (json_integer_value (v)) <= PEAC_CONFIG_INT_MAX ? (int) json_integer_value (v) : -1;
 }
 
 static double
@@ -73,7 +77,8 @@ json_int_array (json_t *o, const char *key, int *out, int max)
   for (size_t i = 0; i < json_array_size (a); i++)
     {
       json_t *v = json_array_get (a, i);
-      if (!json_is_integer (v) || json_integer_value (v) <= 0)
+      if (!json_is_integer (v) || json_integer_value (v) <= 0
+          || json_integer_value (v) > PEAC_CONFIG_INT_MAX)
         return -1;
       out[i] = (int) json_integer_value (v);
     }
@@ -111,10 +116,10 @@ swin_config_parse (SwinConfig *cfg, const char *json, char *err, size_t errlen)
     bad = "only the exact (erf) GELU is supported";
   cfg->num_stages = nd;
   if (!bad && (cfg->img_size <= 0 || cfg->patch_size <= 0 || cfg->in_chans <= 0
-               || cfg->embed_dim <= 0 || cfg->window_size <= 0 || cfg->mlp_ratio <= 0
+               || cfg->embed_dim <= 0 || cfg->window_size <= 0 || !(cfg->mlp_ratio > 0 && cfg->mlp_ratio <= 64)
                || !(cfg->ln_eps > 0)))
-    bad = "img_size, patch_size, in_chans, embed_dim, window_size, mlp_ratio and "
-          "layernorm_eps must be positive";
+    bad = "img_size, patch_size, in_chans, embed_dim, window_size, mlp_ratio (at most 64) "
+          "and layernorm_eps must be positive, and sizes at most 2^20";
   for (int s = 0; !bad && s < nd; s++)
     if (((cfg->embed_dim << s) % cfg->num_heads[s]) != 0)
       bad = "every stage's width must be divisible by its number of heads";

@@ -37,14 +37,17 @@ get_int (json_t *o, const char *k, int def, int *out, char *err, size_t errlen)
   json_t *v = json_object_get (o, k);
   if (!v || json_is_null (v))
     return *out = def, 0;
-  if (json_is_integer (v))
+  // Every size is far below 2^20; larger values would overflow the int products below.
+  if (json_is_integer (v) && llabs (json_integer_value (v)) <= PEAC_CONFIG_INT_MAX)
     return *out = (int) json_integer_value (v), 0;
   // timm writes img_size/patch_size as [h, w] pairs in some configs: accept squares.
   if (json_is_array (v) && json_array_size (v) == 2
       && json_is_integer (json_array_get (v, 0))
-      && json_integer_value (json_array_get (v, 0)) == json_integer_value (json_array_get (v, 1)))
+      && json_integer_value (json_array_get (v, 0)) == json_integer_value (json_array_get (v, 1))
+      && llabs (json_integer_value (json_array_get (v, 0))) <= PEAC_CONFIG_INT_MAX)
     return *out = (int) json_integer_value (json_array_get (v, 0)), 0;
-  snprintf (err, errlen, "peac.config: '%s' must be an integer", k);
+  snprintf (err, errlen, "peac.config: '%s' must be an integer of at most %d", k,
+            PEAC_CONFIG_INT_MAX);
   return -1;
 }
 
@@ -71,6 +74,11 @@ vit_config_parse (VitConfig *cfg, const char *json, char *err, size_t errlen)
   double ratio = 4.0;
   if ((v = json_object_get (o, "mlp_ratio")) && json_is_number (v))
     ratio = json_number_value (v);
+  if (!(ratio > 0.0 && ratio <= 64.0))
+    {
+      snprintf (err, errlen, "peac.config: mlp_ratio %g is outside (0, 64]", ratio);
+      goto out;
+    }
   cfg->mlp_hidden = (int) (ratio * cfg->embed_dim + 0.5);
   cfg->qkv_bias = !(v = json_object_get (o, "qkv_bias")) || json_is_true (v);
   cfg->ln_eps = 1e-6f;
