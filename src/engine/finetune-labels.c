@@ -50,14 +50,32 @@ rec_push (Record *r, const char *s, size_t len)
   return 0;
 }
 
+// Consumes one line end at *s — "\r\n", "\n" or a lone "\r" (old Mac files) — and
+// returns 1, or returns 0.
+static int
+line_end (const char **s)
+{
+  if (**s == '\r')
+    {
+      (*s)++;
+      if (**s == '\n')
+        (*s)++;
+      return 1;
+    }
+  if (**s == '\n')
+    return (*s)++, 1;
+  return 0;
+}
+
 // Reads one record starting at *p (advanced past its line end). Returns 1 with a record,
-// 0 at the end of the text, −1 on an unterminated quote or OOM. *line counts lines.
+// 0 at the end of the text, −1 on an unterminated quote or OOM. *line counts lines (every
+// kind of line end, so that the numbers in messages match what an editor shows).
 static int
 next_record (const char **p, int *line, Record *r, char **buf, size_t *cap)
 {
   const char *s = *p;
-  while (*s == '\r' || *s == '\n')   // blank lines
-    *line += *s++ == '\n';
+  while (line_end (&s))   // blank lines
+    (*line)++;
   if (!*s)
     return 0;
   r->line = *line;
@@ -81,7 +99,7 @@ next_record (const char **p, int *line, Record *r, char **buf, size_t *cap)
             return -1;
           else if (!quoted && (!*s || *s == ',' || *s == '\n' || *s == '\r'))
             break;
-          if (*s == '\n')
+          if (*s == '\n' || (*s == '\r' && s[1] != '\n'))
             (*line)++;
           if (len + 1 >= *cap)
             {
@@ -100,10 +118,8 @@ next_record (const char **p, int *line, Record *r, char **buf, size_t *cap)
           s++;
           continue;
         }
-      if (*s == '\r')
-        s++;
-      if (*s == '\n')
-        s++, (*line)++;
+      if (line_end (&s))
+        (*line)++;
       break;
     }
   *p = s;
