@@ -286,24 +286,6 @@ test_embed_default (void)
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
 }
 
-static void
-remove_tree (const char *path)
-{
-  GDir *d = g_dir_open (path, 0, NULL);
-  const char *nm;
-  while (d && (nm = g_dir_read_name (d)))
-    {
-      g_autofree char *p = g_build_filename (path, nm, NULL);
-      if (g_file_test (p, G_FILE_TEST_IS_DIR) && !g_file_test (p, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (p);
-      else
-        g_unlink (p);
-    }
-  if (d)
-    g_dir_close (d);
-  g_rmdir (path);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -327,7 +309,7 @@ main (int argc, char **argv)
   g_test_add_func ("/export/find-default", test_find_default);
   g_test_add_func ("/export/embed-default", test_embed_default);
   int rc = g_test_run ();
-  remove_tree (tmp_dir);
+  peac_test_remove_tree (tmp_dir);
   g_free (tmp_dir), g_free (ckpt), g_free (img[0]), g_free (img[1]);
   return rc;
 }

@@ -64,24 +64,6 @@ have_data (void)
 }
 
 // The temp folder: files and one level of output folders.
-static void
-remove_tree (const char *path)
-{
-  GDir *d = g_dir_open (path, 0, NULL);
-  const char *nm;
-  while (d && (nm = g_dir_read_name (d)))
-    {
-      g_autofree char *p = g_build_filename (path, nm, NULL);
-      if (g_file_test (p, G_FILE_TEST_IS_DIR) && !g_file_test (p, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (p);
-      else
-        g_unlink (p);
-    }
-  if (d)
-    g_dir_close (d);
-  g_rmdir (path);
-}
-
 static json_t *
 run_json (PeacTestRun *r, const char *const *args)
 {
@@ -393,6 +375,6 @@ main (int argc, char **argv)
   g_test_add_func ("/finetune-cli/full", test_full);
   g_test_add_func ("/finetune-cli/bad-labels", test_bad_labels);
   int rc = g_test_run ();
-  remove_tree (tmp_dir);
+  peac_test_remove_tree (tmp_dir);
   return rc;
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // peac-test-cli: what the tests that run the built `peac` as a real process share — run it
-// with arguments and capture stdout, stderr and the exit status, and write the random-init
-// ViT micro checkpoint the model-taking commands are run with.
+// with arguments and capture stdout, stderr and the exit status, write the random-init
+// ViT micro checkpoint the model-taking commands are run with, and clean up temporary trees.
 #pragma once
 
 #include <glib.h>
@@ -21,6 +21,8 @@ void  peac_test_run             (PeacTestRun        *r,
                                  const char * const *args);
 void  peac_test_run_clear       (PeacTestRun        *r);
 char *peac_test_write_micro_vit (const char         *dir);
+// Deletes path and everything below it (symbolic links themselves, never their targets).
+void  peac_test_remove_tree     (const char         *path);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PeacTestRun, peac_test_run_clear)
 

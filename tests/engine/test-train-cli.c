@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "peac-test-cli.h"
+
 static const char *peac_path;
 static char *tmp_dir;
 static char *images[6];
@@ -184,24 +186,6 @@ run_plain (const char *const *args, char **out, char **err)
   if (err)
     *err = g_steal_pointer (&e);
   return WEXITSTATUS (wait_status);
-}
-
-static void
-remove_tree (const char *path)
-{
-  GDir *d = g_dir_open (path, 0, NULL);
-  const char *n;
-  while (d && (n = g_dir_read_name (d)))
-    {
-      g_autofree char *p = g_build_filename (path, n, NULL);
-      if (g_file_test (p, G_FILE_TEST_IS_DIR) && !g_file_test (p, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (p);
-      else
-        g_unlink (p);
-    }
-  if (d)
-    g_dir_close (d);
-  g_rmdir (path);
 }
 
 typedef struct {
@@ -373,7 +357,7 @@ test_micro_learns_and_resumes (void)
   g_assert_nonnull (strstr (out, "\"preset\": \"micro\""));
   g_assert_nonnull (strstr (out, "\"lr\": 0.002"));
   free_log (a), free_log (b);
-  remove_tree (root);
+  peac_test_remove_tree (root);
 }
 
 static void
@@ -453,7 +437,7 @@ test_bad_values (void)
   g_assert_nonnull (strstr (err, "skipped"));
   g_assert_nonnull (strstr (err, "bad.jpg"));
   g_assert_nonnull (strstr (err, "no usable image"));
-  remove_tree (empty), remove_tree (out_dir);
+  peac_test_remove_tree (empty), peac_test_remove_tree (out_dir);
 }
 
 int
@@ -483,6 +467,6 @@ main (int argc, char **argv)
   g_test_add_func ("/train-cli/presets", test_presets);
   g_test_add_func ("/train-cli/bad-values", test_bad_values);
   int rc = g_test_run ();
-  remove_tree (tmp_dir);
+  peac_test_remove_tree (tmp_dir);
   return rc;
 }

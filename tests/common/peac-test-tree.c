@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// peac-test-tree: removal of a test's temporary folder tree. Its own object file in the
+// helper library, so that tests which only need this do not pull in the engine.
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "peac-test-cli.h"
+
+void
+peac_test_remove_tree (const char *path)
+{
+  GDir *d = g_dir_open (path, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d)))
+    {
+      g_autofree char *p = g_build_filename (path, name, NULL);
+      if (g_file_test (p, G_FILE_TEST_IS_DIR) && !g_file_test (p, G_FILE_TEST_IS_SYMLINK))
+        peac_test_remove_tree (p);
+      else
+        g_unlink (p);
+    }
+  if (d)
+    g_dir_close (d);
+  g_rmdir (path);
+}
