@@ -13,12 +13,13 @@
 int
 peac_model_find_default (const char *const *dirs, char *buf, size_t n, char *err, size_t errlen)
 {
+  if (!buf || n == 0)
+    return snprintf (err, errlen, "model lookup: no room for the path"), -1;
   const char *env = getenv (PEAC_MODEL_ENV);
   if (env && strcmp (env, "none") == 0)
     {
       snprintf (err, errlen, "no model given and %s=none", PEAC_MODEL_ENV);
-      if (n)
-        buf[0] = 0;
+      buf[0] = 0;
       return -1;
     }
   if (env && *env)
@@ -45,7 +46,6 @@ peac_model_find_default (const char *const *dirs, char *buf, size_t n, char *err
   if (used < errlen)
     snprintf (err + used, errlen - used, "; give one with --model FILE or %s=FILE",
               PEAC_MODEL_ENV);
-  if (n)
-    buf[0] = 0;
+  buf[0] = 0;
   return -1;
 }
