@@ -331,42 +331,63 @@ jnum (json_t *o, const char *k)
   return json_number_value (json_object_get (o, k));
 }
 
+// A whole number of the state in [0, hi], or −1 (and *bad set): a checkpoint is untrusted
+// input, and converting an out-of-range double to an integer is undefined behaviour.
+static long
+jint (json_t *o, const char *k, double hi, int *bad)
+{
+  double v = jnum (o, k);
+  if (!(v >= 0.0 && v <= hi))
+    {
+      *bad = 1;
+      return -1;
+    }
+  return (long) v;
+}
+
+#define STATE_INT_MAX  ((double) (1 << 20))
+#define STATE_LONG_MAX 9.0e15
+
 static int
 parse_state (PeacTrainConfig *c, long *step, PeacRng *rng, const char *text)
 {
+  int bad = 0;
   json_error_t je;
   json_t *j = json_loads (text ? text : "", 0, &je);
   json_t *o = json_object_get (j, "objective"), *p = json_object_get (j, "optimiser");
   json_t *d = json_object_get (o, "distort"), *r = json_object_get (j, "rng");
   if (!j || !o || !p || !d || json_array_size (r) != 4)
     return json_decref (j), -1;
-  *step = (long) jnum (j, "step");
+  *step = jint (j, "step", STATE_LONG_MAX, &bad);
   c->seed = (uint64_t) json_integer_value (json_object_get (j, "seed"));
-  c->batch = (int) jnum (j, "batch");
+  c->batch = (int) jint (j, "batch", STATE_INT_MAX, &bad);
   for (int i = 0; i < 4; i++)
     {
       const char *v = json_string_value (json_array_get (r, i));
       rng->s[i] = strtoull (v ? v : "0", NULL, 10);
     }
   PeacObjConfig *b = &c->obj;
-  b->proj_hidden = (int) jnum (o, "proj_hidden"), b->proj_out = (int) jnum (o, "proj_out");
+  b->proj_hidden = (int) jint (o, "proj_hidden", STATE_INT_MAX, &bad);
+  b->proj_out = (int) jint (o, "proj_out", STATE_INT_MAX, &bad);
   b->w_order = jnum (o, "w_order"), b->w_restore = jnum (o, "w_restore");
   b->w_global = jnum (o, "w_global"), b->w_local = jnum (o, "w_local");
-  b->p_shuffle = jnum (o, "p_shuffle"), b->max_shift = (int) jnum (o, "max_shift");
-  b->momentum0 = jnum (o, "momentum0"), b->total_steps = (long) jnum (o, "total_steps");
+  b->p_shuffle = jnum (o, "p_shuffle"), b->max_shift = (int) jint (o, "max_shift", STATE_INT_MAX, &bad);
+  b->momentum0 = jnum (o, "momentum0"), b->total_steps = jint (o, "total_steps", STATE_LONG_MAX, &bad);
   b->distort.p_shuffle = jnum (d, "p_shuffle");
-  b->distort.shuffle_windows = (int) jnum (d, "shuffle_windows");
-  b->distort.shuffle_max = (int) jnum (d, "shuffle_max");
+  b->distort.shuffle_windows = (int) jint (d, "shuffle_windows", STATE_INT_MAX, &bad);
+  b->distort.shuffle_max = (int) jint (d, "shuffle_max", STATE_INT_MAX, &bad);
   b->distort.p_bezier = jnum (d, "p_bezier"), b->distort.p_paint = jnum (d, "p_paint");
   b->distort.p_inpaint = jnum (d, "p_inpaint");
   PeacOptConfig *q = &c->opt;
-  q->kind = (PeacOptKind) jnum (p, "kind"), q->lr = jnum (p, "lr"), q->min_lr = jnum (p, "min_lr");
-  q->warmup_steps = (long) jnum (p, "warmup_steps"), q->total_steps = (long) jnum (p, "total_steps");
+  q->kind = (PeacOptKind) jint (p, "kind", 16, &bad);
+  q->lr = jnum (p, "lr"), q->min_lr = jnum (p, "min_lr");
+  q->warmup_steps = jint (p, "warmup_steps", STATE_LONG_MAX, &bad);
+  q->total_steps = jint (p, "total_steps", STATE_LONG_MAX, &bad);
   q->weight_decay = jnum (p, "weight_decay"), q->beta1 = jnum (p, "beta1");
   q->beta2 = jnum (p, "beta2"), q->eps = jnum (p, "eps"), q->momentum = jnum (p, "momentum");
   q->clip_norm = jnum (p, "clip_norm");
   json_decref (j);
-  return 0;
+  return bad ? -1 : 0;
 }
 
 static int
