@@ -24,15 +24,7 @@ static char *tmp_dir;
 static char *
 jsrt_dir (void)
 {
-  const char *shared = g_getenv ("PEAC_SHARED_DIR");
-  char *p = shared ? g_build_filename (shared, "data", "landmarks", "jsrt", NULL) : NULL;
-  if (!p || !g_file_test (p, G_FILE_TEST_IS_DIR))
-    {
-      g_test_skip ("JSRT landmarks missing (PEAC_SHARED_DIR)");
-      g_free (p);
-      return NULL;
-    }
-  return p;
+  return peac_test_shared_path ("landmarks/jsrt");
 }
 
 // The "ID,name" keys the CLI should emit for image id with K points per structure.

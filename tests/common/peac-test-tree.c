@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// peac-test-tree: removal of a test's temporary folder tree. Its own object file in the
-// helper library, so that tests which only need this do not pull in the engine.
+// peac-test-tree: the file-system helpers of the CLI tests — a path under ../shared/data
+// (or a skip when it is missing) and removal of a temporary folder tree. Its own object
+// file in the helper library, so that tests which only need these do not pull in the engine.
 #include <glib.h>
 #include <glib/gstdio.h>
 
@@ -23,4 +24,18 @@ peac_test_remove_tree (const char *path)
   if (d)
     g_dir_close (d);
   g_rmdir (path);
+}
+
+char *
+peac_test_shared_path (const char *rel)
+{
+  const char *shared = g_getenv ("PEAC_SHARED_DIR");
+  char *p = shared ? g_build_filename (shared, "data", rel, NULL) : NULL;
+  if (!p || !g_file_test (p, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("shared data missing (PEAC_SHARED_DIR)");
+      g_free (p);
+      return NULL;
+    }
+  return p;
 }

@@ -19,24 +19,10 @@ static const char *peac_path;
 static char *model_path;
 static char *tmp_dir;
 
-static char *
-shared_path (const char *rel)
-{
-  const char *shared = g_getenv ("PEAC_SHARED_DIR");
-  char *p = shared ? g_build_filename (shared, "data", rel, NULL) : NULL;
-  if (!p || !g_file_test (p, G_FILE_TEST_EXISTS))
-    {
-      g_test_skip ("shared data missing (PEAC_SHARED_DIR)");
-      g_free (p);
-      return NULL;
-    }
-  return p;
-}
-
 static void
 test_match_self (void)
 {
-  g_autofree char *img = shared_path ("cxr/hannover-covid19/png/0a7faa2a.png");
+  g_autofree char *img = peac_test_shared_path ("cxr/hannover-covid19/png/0a7faa2a.png");
   if (!img)
     return;
   PeacTestRun r = { 0 };
@@ -77,7 +63,7 @@ test_match_self (void)
 static void
 test_eval_two_images (void)
 {
-  g_autofree char *jsrt = shared_path ("landmarks/jsrt");
+  g_autofree char *jsrt = peac_test_shared_path ("landmarks/jsrt");
   if (!jsrt)
     return;
   PeacTestRun r = { 0 };
