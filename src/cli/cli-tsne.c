@@ -16,7 +16,6 @@
 
 #include <cairo.h>
 #include <cairo-svg.h>
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -28,6 +27,7 @@
 
 #include "cli-match.h"
 #include "cli.h"
+#include "csv-matrix.h"
 #include "match.h"
 #include "model.h"
 #include "npy.h"
@@ -67,25 +67,7 @@ now_s (void)
   return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-// ---- CSV: comma-separated, optional header row (any non-numeric field in the first row),
-// at most one label column (named "label" in the header, or holding non-numbers).
-
-static char *
-trim (char *s)
-{
-  while (isspace ((unsigned char) *s))
-    s++;
-  char *e = s + strlen (s);
-  while (e > s && isspace ((unsigned char) e[-1]))
-    *--e = '\0';
-  if (e - s >= 2 && ((s[0] == '"' && e[-1] == '"') || (s[0] == '\'' && e[-1] == '\'')))
-    {
-      e[-1] = '\0';
-      s++;
-    }
-  return s;
-}
-
+// A whole field that strtod reads as a number.
 static int
 is_number (const char *s, double *v)
 {
@@ -99,144 +81,6 @@ is_number (const char *s, double *v)
   if (v)
     *v = x;
   return 1;
-}
-
-// Splits a line in place into at most cap fields; returns the count (or cap + 1 if more).
-static int
-split (char *line, char **f, int cap)
-{
-  int n = 0;
-  char *s = line;
-  for (;;)
-    {
-      char *c = strchr (s, ',');
-      if (n == cap)
-        return cap + 1;
-      if (c)
-        *c = '\0';
-      f[n++] = trim (s);
-      if (!c)
-        return n;
-      s = c + 1;
-    }
-}
-
-static int
-read_csv (const char *path, Matrix *m, char *err, size_t errlen)
-{
-  FILE *fp = fopen (path, "r");
-  if (!fp)
-    {
-      snprintf (err, errlen, "%s: %s", path, strerror (errno));
-      return -1;
-    }
-  enum { MAXF = 65536 };
-  char **f = malloc (MAXF * sizeof *f);
-  char *line = NULL;
-  size_t lcap = 0;
-  ssize_t len;
-  int lineno = 0, ncols = -1, label_col = -1, header_done = 0, rc = -1;
-  size_t cap = 0;
-  m->N = 0;
-  while ((len = getline (&line, &lcap, fp)) >= 0)
-    {
-      lineno++;
-      char *t = trim (line);
-      if (!*t || *t == '#')
-        continue;
-      int n = split (t, f, MAXF);
-      if (n > MAXF)
-        {
-          snprintf (err, errlen, "%s:%d: more than %d columns", path, lineno, MAXF);
-          goto out;
-        }
-      if (!header_done)
-        {
-          // First row: all numbers → data. One text field not named like a label
-          // column → data whose text column is the label. Otherwise a header, in which a
-          // column called label/class/name carries the labels.
-          header_done = 1;
-          ncols = n;
-          int numeric = 0, text_col = -1;
-          for (int c = 0; c < n; c++)
-            if (is_number (f[c], NULL))
-              numeric++;
-            else
-              text_col = c;
-          if (numeric < n)
-            {
-              int named = -1;
-              for (int c = 0; c < n; c++)
-                if (!strcasecmp (f[c], "label") || !strcasecmp (f[c], "class") ||
-                    !strcasecmp (f[c], "name"))
-                  named = c;
-              if (numeric == n - 1 && named < 0)
-                label_col = text_col;
-              else
-                {
-                  label_col = named;
-                  continue;
-                }
-            }
-        }
-      if (n != ncols)
-        {
-          snprintf (err, errlen, "%s:%d: %d fields where earlier rows have %d", path, lineno, n, ncols);
-          goto out;
-        }
-      int D = ncols - (label_col >= 0);
-      if (D < 1)
-        {
-          snprintf (err, errlen, "%s: no numeric columns", path);
-          goto out;
-        }
-      if ((size_t) m->N == cap)
-        {
-          cap = cap ? 2 * cap : 1024;
-          float *nx = realloc (m->X, cap * D * sizeof *nx);
-          char **nl = label_col >= 0 ? realloc (m->labels, cap * sizeof *nl) : NULL;
-          if (!nx || (label_col >= 0 && !nl))
-            {
-              if (nx) m->X = nx;
-              if (nl) m->labels = nl;
-              snprintf (err, errlen, "%s: out of memory at line %d", path, lineno);
-              goto out;
-            }
-          m->X = nx;
-          if (label_col >= 0)
-            m->labels = nl;
-        }
-      int d = 0;
-      for (int c = 0; c < ncols; c++)
-        {
-          if (c == label_col)
-            {
-              m->labels[m->N] = strdup (f[c]);
-              continue;
-            }
-          double v;
-          if (!is_number (f[c], &v) || !isfinite (v))
-            {
-              snprintf (err, errlen, "%s:%d: field %d ('%.40s') is not a finite number", path,
-                        lineno, c + 1, f[c]);
-              goto out;
-            }
-          m->X[(size_t) m->N * D + d++] = (float) v;
-        }
-      m->D = D;
-      m->N++;
-    }
-  if (m->N == 0)
-    {
-      snprintf (err, errlen, "%s: no data rows", path);
-      goto out;
-    }
-  rc = 0;
-out:
-  free (f);
-  free (line);
-  fclose (fp);
-  return rc;
 }
 
 static int
@@ -257,7 +101,11 @@ read_matrix (const char *path, Matrix *m, char *err, size_t errlen)
           }
       return 0;
     }
-  return read_csv (path, m, err, errlen);
+  PeacCsvMatrix c;
+  if (peac_csv_read_matrix (path, &c, err, errlen) != 0)
+    return -1;
+  m->X = c.X, m->N = c.N, m->D = c.D, m->labels = c.labels;
+  return 0;
 }
 
 // ---- Drawing: points fitted into a square with a margin, one colour per label (in the
