@@ -62,10 +62,12 @@ step_gflop (const PeacTrainConfig *c, PeacObjective *o)
   const double F = vit_flops (m, v->img_size, v->img_size, 0);
   const double patch_din = 2.0 * G * K * D; // the patch embedding's dinput, skipped
   const double Hd = c->obj.proj_hidden, O = c->obj.proj_out;
-  const double proj = 2.0 * (D * Hd + Hd * Hd + Hd * O); // one projector row, forward
+  const double Hl = c->obj.local_hidden, Ol = c->obj.local_out;
+  const double pg = 2.0 * (D * Hd + Hd * Hd + Hd * O); // one global projector row, forward
+  const double pl = 2.0 * (D * Hl + Hl * Hl + Hl * Ol); // one local projector row
   double f = B2 * (3.0 * F - patch_din) + B2 * F;         // student fwd+bwd, teacher fwd
   f += 3.0 * 2.0 * rows1 * D * (G + K);                   // order and decoder heads
-  f += 4.0 * proj * (B2 + rows2);                         // global and local projectors
+  f += 4.0 * (pg * B2 + pl * rows2);                      // both projectors, both branches
   return f / 1e9;
 }
 

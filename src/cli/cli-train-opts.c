@@ -63,11 +63,15 @@ static const Spec specs[] = {
     "ViT keys (timm names: img_size, patch_size, embed_dim, depth, num_heads,\n"
     "mlp_ratio, qkv_bias) overriding the preset's" },
   SECTION ("Objective"),
-  { "--proj-hidden", "N", K_INT, CFG (obj.proj_hidden), 1, 65536,
-    "hidden width of the global and the local projector (one setting for both;\n"
-    "default 2 × embed_dim; reference 8192 global, 512 local)" },
-  { "--proj-out", "N", K_INT, CFG (obj.proj_out), 1, 65536,
-    "output width of both projectors (default embed_dim)" },
+  { "--proj-hidden", "N", K_INT, CFG (obj.proj_hidden), 1, PEAC_PROJ_MAX,
+    "hidden width of the global projector (default 2 × embed_dim; reference 8192)" },
+  { "--proj-out", "N", K_INT, CFG (obj.proj_out), 1, PEAC_PROJ_MAX,
+    "output width of the global projector (default embed_dim; reference 8192)" },
+  { "--local-hidden", "N", K_INT, CFG (obj.local_hidden), 1, PEAC_PROJ_MAX,
+    "hidden width of the local (per-token) projector (default 2 × embed_dim;\n"
+    "reference 512)" },
+  { "--local-out", "N", K_INT, CFG (obj.local_out), 1, PEAC_PROJ_MAX,
+    "output width of the local projector (default embed_dim; reference 512)" },
   { "--w-order", "X", K_REAL, CFG (obj.w_order), 0, 1e12, "weight of the order loss (default 1)" },
   { "--w-restore", "X", K_REAL, CFG (obj.w_restore), 0, 1e12,
     "weight of the restoration loss (default 1)" },

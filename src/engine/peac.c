@@ -31,6 +31,8 @@ peac_obj_defaults (PeacObjConfig *c, const VitConfig *vit)
   memset (c, 0, sizeof *c);
   c->proj_hidden = 2 * vit->embed_dim;
   c->proj_out = vit->embed_dim;
+  c->local_hidden = 2 * vit->embed_dim;
+  c->local_out = vit->embed_dim;
   c->w_order = 1.0, c->w_restore = 1.0, c->w_global = 1e5 / 8192.0, c->w_local = 1.0;
   c->p_shuffle = 0.5;
   const int G = vit->img_size / vit->patch_size;
@@ -117,7 +119,8 @@ peac_batch_fill (PeacBatch *b, int k, const float *grey, int h, int w, const Pea
 struct PeacObjective {
   PeacObjConfig c;
   VitConfig     vc;
-  int           Bmax, G, GG, cell, S, D, T, K, Hd, O;
+  int           Bmax, G, GG, cell, S, D, T, K;
+  int           Hd, O, Hl, Ol;   // global and local projector widths (hidden, out)
   VitModel     *student, *teacher;
   PeacParams    heads[2];      // [0] student, [1] teacher
   float        *grads_vit, *grads_heads;
@@ -154,7 +157,7 @@ add (PeacParams *p, const char *name, int ndim, int64_t a, int64_t b)
 }
 
 static int
-register_heads (PeacParams *p, int GG, int D, int K, int Hd, int O)
+register_heads (PeacParams *p, int GG, int D, int K, const int hidden[2], const int out[2])
 {
   int bad = add (p, "order.weight", 2, GG, D);
   bad |= add (p, "order.bias", 1, GG, 0);
@@ -163,13 +166,15 @@ register_heads (PeacParams *p, int GG, int D, int K, int Hd, int O)
   const char *pre[2] = { "proj_global", "proj_local" };
   const char *sfx[9] = { "0.weight", "0.bias", "1.weight", "1.bias", "3.weight", "3.bias",
                          "4.weight", "4.bias", "6.weight" };
-  // Linear D→Hd, LN, (ReLU), Linear Hd→Hd, LN, (ReLU), Linear Hd→O: nn.Sequential indices.
-  const int64_t s0[9] = { Hd, Hd, Hd, Hd, Hd, Hd, Hd, Hd, O };
-  const int64_t s1[9] = { D, 0, 0, 0, Hd, 0, 0, 0, Hd };
   char n[PEAC_NAME_MAX];
   for (int k = 0; k < 2; k++)
     for (int i = 0; i < 9; i++)
       {
+        // Linear D→Hd, LN, (ReLU), Linear Hd→Hd, LN, (ReLU), Linear Hd→O: nn.Sequential
+        // indices; k = 0 global, 1 local.
+        const int64_t Hd = hidden[k], O = out[k];
+        const int64_t s0[9] = { Hd, Hd, Hd, Hd, Hd, Hd, Hd, Hd, O };
+        const int64_t s1[9] = { D, 0, 0, 0, Hd, 0, 0, 0, Hd };
         snprintf (n, sizeof n, "%s.%s", pre[k], sfx[i]);
         bad |= add (p, n, s1[i] ? 2 : 1, s0[i], s1[i]);
       }
@@ -191,10 +196,11 @@ projector (const PeacObjective *o, const PeacParams *p, const char *pre)
                          "4.weight", "4.bias", "6.weight" };
   for (int i = 0; i < 9; i++)
     snprintf (n[i], sizeof n[i], "%s.%s", pre, sfx[i]);
+  const int local = strcmp (pre, "proj_local") == 0;
   PeacProjector r = { hp (p, NULL, n[0]), hp (p, NULL, n[1]), hp (p, NULL, n[2]),
                       hp (p, NULL, n[3]), hp (p, NULL, n[4]), hp (p, NULL, n[5]),
                       hp (p, NULL, n[6]), hp (p, NULL, n[7]), hp (p, NULL, n[8]),
-                      o->D, o->Hd, o->O, 1e-5f };
+                      o->D, local ? o->Hl : o->Hd, local ? o->Ol : o->O, 1e-5f };
   return r;
 }
 
@@ -214,17 +220,27 @@ PeacObjective *
 peac_objective_new (const VitConfig *vit, const PeacObjConfig *c, int B, uint64_t seed,
                     char *err, size_t errlen)
 {
+  const int widths[4] = { c->proj_hidden, c->proj_out, c->local_hidden, c->local_out };
+  for (int i = 0; i < 4; i++)
+    if (widths[i] < 1 || widths[i] > PEAC_PROJ_MAX)
+      {
+        snprintf (err, errlen, "PEAC: projector width %d outside [1, %d]", widths[i],
+                  PEAC_PROJ_MAX);
+        return NULL;
+      }
   PeacObjective *o = calloc (1, sizeof *o);
   o->c = *c, o->vc = *vit, o->Bmax = B;
   o->cell = vit->patch_size, o->G = vit->img_size / vit->patch_size, o->GG = o->G * o->G;
   o->S = vit->img_size, o->D = vit->embed_dim, o->T = o->GG + 1;
   o->K = 3 * o->cell * o->cell, o->Hd = c->proj_hidden, o->O = c->proj_out;
+  o->Hl = c->local_hidden, o->Ol = c->local_out;
+  const int hidden[2] = { o->Hd, o->Hl }, out[2] = { o->O, o->Ol };
   peac_params_init (&o->heads[0]), peac_params_init (&o->heads[1]);
   if (!(o->student = vit_create (vit, err, errlen)) || !(o->teacher = vit_create (vit, err, errlen))
       || !(o->vt = vit_train_new (o->student, 2 * B, o->S, o->S, err, errlen)))
     goto fail;
-  if (register_heads (&o->heads[0], o->GG, o->D, o->K, o->Hd, o->O)
-      || register_heads (&o->heads[1], o->GG, o->D, o->K, o->Hd, o->O))
+  if (register_heads (&o->heads[0], o->GG, o->D, o->K, hidden, out)
+      || register_heads (&o->heads[1], o->GG, o->D, o->K, hidden, out))
     {
       snprintf (err, errlen, "PEAC: cannot build the heads (out of memory?)");
       goto fail;
@@ -240,14 +256,16 @@ peac_objective_new (const VitConfig *vit, const PeacObjConfig *c, int B, uint64_
   o->grads_heads = calloc (o->heads[0].total, sizeof (float));
   const size_t B2 = 2 * (size_t) B, img = (size_t) 3 * o->S * o->S, GG = o->GG, D = o->D;
   const size_t rows1 = (size_t) B * GG, rows2 = B2 * GG, Hd = o->Hd, O = o->O;
+  const size_t Hl = o->Hl, Ol = o->Ol;
   const PeacProjector pg = projector (o, &o->heads[0], "proj_global");
+  const PeacProjector pl = projector (o, &o->heads[0], "proj_local");
   const size_t cg = peac_projector_cache_floats (&pg, (int) B2);
-  const size_t cl = peac_projector_cache_floats (&pg, (int) rows2);
+  const size_t cl = peac_projector_cache_floats (&pl, (int) rows2);
   size_t sizes[] = { B2 * img, B2 * img, rows2 * D, B2 * o->T * D, rows2 * D, rows2 * D,
                      rows1 * GG, rows1 * GG, rows1 * GG, rows1 * o->K, rows1 * o->K,
                      B * img, B * img, B2 * D, B2 * D, B2 * D, B2 * O, B2 * O, B2 * O, cg, cg,
-                     2 * B2 * Hd, rows2 * O, rows2 * O, rows2 * O, rows2, rows2 * O, cl, cl,
-                     2 * rows2 * Hd };
+                     2 * B2 * Hd, rows2 * Ol, rows2 * Ol, rows2 * Ol, rows2, rows2 * Ol, cl, cl,
+                     2 * rows2 * Hl };
   float **dst[] = { &o->xs, &o->xt, &o->feat, &o->dtok, &o->P, &o->dP, &o->logits, &o->probs,
                     &o->dlogits, &o->dec, &o->ddec, &o->img, &o->dimg, &o->mean_s,
                     &o->mean_t, &o->dmean, &o->ga, &o->gt, &o->dga, &o->cache_g,
@@ -317,7 +335,7 @@ double
 peac_objective_step (PeacObjective *o, const PeacBatch *bt, PeacLossTerms *terms)
 {
   const int B = bt->B, B2 = 2 * B, G = o->G, GG = o->GG, D = o->D, T = o->T, K = o->K;
-  const int O = o->O, rows1 = B * GG, rows2 = B2 * GG;
+  const int O = o->O, Ol = o->Ol, rows1 = B * GG, rows2 = B2 * GG;
   const size_t img = (size_t) 3 * o->S * o->S;
   const PeacParams *hs = &o->heads[0], *ht = &o->heads[1];
   PeacLossTerms t = { 0 };
@@ -383,12 +401,13 @@ peac_objective_step (PeacObjective *o, const PeacBatch *bt, PeacLossTerms *terms
             continue;
           // student crop 1 cell i ↔ teacher crop 2 cell j;  student crop 2 cell j ↔ teacher crop 1 cell i
           const size_t r1 = (size_t) b * GG + i, r2 = (size_t) (B + b) * GG + j;
-          memcpy (o->target + r1 * O, o->lt + ((size_t) b * GG + j) * O, O * sizeof (float));
-          memcpy (o->target + r2 * O, o->lt + ((size_t) (B + b) * GG + i) * O, O * sizeof (float));
+          memcpy (o->target + r1 * Ol, o->lt + ((size_t) b * GG + j) * Ol, Ol * sizeof (float));
+          memcpy (o->target + r2 * Ol, o->lt + ((size_t) (B + b) * GG + i) * Ol, Ol * sizeof (float));
           o->wrow[r1] = o->wrow[r2] = 1.0f;
           t.n_matched++;
         }
-  t.local = t.n_matched ? kg * peac_nmse_forward (o->la, o->target, o->wrow, rows2, O) : 0.0;
+  const double kl = 2.0 * Ol; // the same sum-over-outputs scale for the local width
+  t.local = t.n_matched ? kl * peac_nmse_forward (o->la, o->target, o->wrow, rows2, Ol) : 0.0;
   t.total = o->c.w_order * t.order + o->c.w_restore * t.restore + o->c.w_global * t.global
             + o->c.w_local * t.local;
 
@@ -417,8 +436,8 @@ peac_objective_step (PeacObjective *o, const PeacBatch *bt, PeacLossTerms *terms
   if (t.n_matched)
     {
       PeacProjectorGrads gl = projector_grads (o, "proj_local");
-      memset (o->dla, 0, (size_t) rows2 * O * sizeof (float));
-      peac_nmse_backward (o->dla, o->la, o->target, o->wrow, rows2, O, (float) (o->c.w_local * kg));
+      memset (o->dla, 0, (size_t) rows2 * Ol * sizeof (float));
+      peac_nmse_backward (o->dla, o->la, o->target, o->wrow, rows2, Ol, (float) (o->c.w_local * kl));
       peac_projector_backward (&pls, &gl, o->dP, o->scratch_l, o->dla, o->cache_l, o->P, rows2);
     }
   for (int b = 0; b < B2; b++)

@@ -31,8 +31,10 @@
 #include "vit.h"
 
 typedef struct {
-  int    proj_hidden;     // projector hidden width
-  int    proj_out;        // projector output width
+  int    proj_hidden;     // global projector: hidden width (1 .. PEAC_PROJ_MAX)
+  int    proj_out;        //                   output width
+  int    local_hidden;    // local (per-token) projector: hidden width
+  int    local_out;       //                              output width
   double w_order, w_restore, w_global, w_local;
   double p_shuffle;       // probability that a sample's crop 1 is cell-shuffled (0.5)
   int    max_shift;       // largest crop offset difference in cells
@@ -41,6 +43,10 @@ typedef struct {
   PeacDistortConfig distort;
 } PeacObjConfig;
 
+// The largest projector width peac_objective_new accepts.
+#define PEAC_PROJ_MAX 65536
+
+// Defaults: both projectors 2·D hidden, D out (the reference uses 8192 global, 512 local).
 void peac_obj_defaults (PeacObjConfig *c, const VitConfig *vit);
 
 // One batch of B samples, crops of side S = G·cell with C = 3 channels, normalised.

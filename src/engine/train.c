@@ -240,11 +240,12 @@ config_object (const PeacTrainConfig *c)
   const PeacObjConfig *o = &c->obj;
   const PeacOptConfig *p = &c->opt;
   return json_pack (
-      "{s:I, s:i, s:{s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:i, s:f, s:I,"
+      "{s:I, s:i, s:{s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:i, s:f, s:I,"
       " s:{s:f, s:i, s:i, s:f, s:f, s:f}}, s:{s:i, s:f, s:f, s:I, s:I, s:f, s:f, s:f, s:f,"
       " s:f, s:f}}",
       "seed", (json_int_t) c->seed, "batch", c->batch,
-      "objective", "proj_hidden", o->proj_hidden, "proj_out", o->proj_out, "w_order",
+      "objective", "proj_hidden", o->proj_hidden, "proj_out", o->proj_out,
+      "local_hidden", o->local_hidden, "local_out", o->local_out, "w_order",
       o->w_order, "w_restore", o->w_restore, "w_global", o->w_global, "w_local", o->w_local,
       "p_shuffle", o->p_shuffle, "max_shift", o->max_shift, "momentum0", o->momentum0,
       "total_steps", (json_int_t) o->total_steps, "distort", "p_shuffle",
@@ -269,23 +270,24 @@ peac_train_config_json (const PeacTrainConfig *c)
   return r;
 }
 
-// The session state: the configuration, the step and the sampling rng.
-static char *
-state_json (const PeacTrainSession *s)
+char *
+peac_train_state_json (const PeacTrainConfig *c, long step, const PeacRng *rng)
 {
-  json_t *j = config_object (&s->c);
-  json_t *rng = json_array ();
+  json_t *j = config_object (c);
+  if (!j)
+    return NULL;
+  json_t *r = json_array ();
   for (int i = 0; i < 4; i++)
     {
       char v[24];
-      snprintf (v, sizeof v, "%" PRIu64, s->rng.s[i]);
-      json_array_append_new (rng, json_string (v));
+      snprintf (v, sizeof v, "%" PRIu64, rng->s[i]);
+      json_array_append_new (r, json_string (v));
     }
-  json_object_set_new (j, "step", json_integer ((json_int_t) s->step));
-  json_object_set_new (j, "rng", rng);
-  char *r = json_dumps (j, JSON_COMPACT | JSON_REAL_PRECISION (17));
+  json_object_set_new (j, "step", json_integer ((json_int_t) step));
+  json_object_set_new (j, "rng", r);
+  char *t = json_dumps (j, JSON_COMPACT | JSON_REAL_PRECISION (17));
   json_decref (j);
-  return r;
+  return t;
 }
 
 int
@@ -316,7 +318,7 @@ peac_train_save (PeacTrainSession *s, const char *path, char *err, size_t errlen
       shapes[k] = (int64_t) o->n;
       w[i] = (PeacStWrite) { on[k], 1, &shapes[k], k % 2 ? o->v : o->m, PEAC_DT_F32 };
     }
-  char *cfg = vit_json (&s->c.vit), *st = state_json (s);
+  char *cfg = vit_json (&s->c.vit), *st = peac_train_state_json (&s->c, s->step, &s->rng);
   const char *meta[] = { "peac.arch", "vit", "peac.layout", "timm", "peac.config", cfg,
                          "peac.train", st, "peac.source", "peac train",
                          s->run_info ? "peac.run" : NULL, s->run_info, NULL };
@@ -348,8 +350,8 @@ jint (json_t *o, const char *k, double hi, int *bad)
 #define STATE_INT_MAX  ((double) (1 << 20))
 #define STATE_LONG_MAX 9.0e15
 
-static int
-parse_state (PeacTrainConfig *c, long *step, PeacRng *rng, const char *text)
+int
+peac_train_state_parse (PeacTrainConfig *c, long *step, PeacRng *rng, const char *text)
 {
   int bad = 0;
   json_error_t je;
@@ -369,6 +371,12 @@ parse_state (PeacTrainConfig *c, long *step, PeacRng *rng, const char *text)
   PeacObjConfig *b = &c->obj;
   b->proj_hidden = (int) jint (o, "proj_hidden", STATE_INT_MAX, &bad);
   b->proj_out = (int) jint (o, "proj_out", STATE_INT_MAX, &bad);
+  // Checkpoints written before the local projector had widths of its own share the
+  // global ones.
+  b->local_hidden = json_object_get (o, "local_hidden")
+                        ? (int) jint (o, "local_hidden", STATE_INT_MAX, &bad) : b->proj_hidden;
+  b->local_out = json_object_get (o, "local_out")
+                     ? (int) jint (o, "local_out", STATE_INT_MAX, &bad) : b->proj_out;
   b->w_order = jnum (o, "w_order"), b->w_restore = jnum (o, "w_restore");
   b->w_global = jnum (o, "w_global"), b->w_local = jnum (o, "w_local");
   b->p_shuffle = jnum (o, "p_shuffle"), b->max_shift = (int) jint (o, "max_shift", STATE_INT_MAX, &bad);
@@ -416,7 +424,7 @@ peac_train_resume (const char *path, const PeacGrey *images, int n, char *err, s
   PeacTrainSession *s = NULL;
   if (vit_config_parse (&c.vit, peac_st_meta (st, "peac.config"), err, errlen) != 0)
     goto out;
-  if (parse_state (&c, &step, &rng, peac_st_meta (st, "peac.train")) != 0)
+  if (peac_train_state_parse (&c, &step, &rng, peac_st_meta (st, "peac.train")) != 0)
     {
       snprintf (err, errlen, "%s: no readable training state (peac.train)", path);
       goto out;

@@ -77,6 +77,14 @@ const PeacTrainConfig *peac_train_config (const PeacTrainSession *s);
 // "vit" (timm keys), "batch", "seed", "objective" (with "distort") and "optimiser" — the
 // keys of the checkpoint's `peac.train` state, which holds them at full precision.
 char             *peac_train_config_json (const PeacTrainConfig *c);
+// The checkpoint's `peac.train` state: the configuration without "vit", the step and the
+// rng, compact, doubles at full precision (malloc'd).
+char             *peac_train_state_json (const PeacTrainConfig *c, long step, const PeacRng *rng);
+// Parses such a state (untrusted text: every integer range-checked) into c's objective,
+// optimiser, batch and seed (c->vit untouched), *step and *rng. A state without the local
+// projector's widths gets the global ones (older checkpoints). 0, or −1 if it is not one.
+int               peac_train_state_parse (PeacTrainConfig *c, long *step, PeacRng *rng,
+                                          const char *text);
 // The caller's run description (JSON text, copied; NULL clears it): saved as the
 // checkpoint's `peac.run` metadata and restored by peac_train_resume. NULL when none.
 void              peac_train_set_run_info (PeacTrainSession *s, const char *json);

@@ -63,6 +63,7 @@ build (PeacBatch *b, PeacObjConfig *c)
   peac_obj_defaults (c, &vit);
 #define NUM(k) json_number_value (json_object_get (o, k))
   c->proj_hidden = (int) NUM ("proj_hidden"), c->proj_out = (int) NUM ("proj_out");
+  c->local_hidden = (int) NUM ("local_hidden"), c->local_out = (int) NUM ("local_out");
   c->w_order = NUM ("w_order"), c->w_restore = NUM ("w_restore");
   c->w_global = NUM ("w_global"), c->w_local = NUM ("w_local");
   c->momentum0 = NUM ("momentum0"), c->total_steps = (long) NUM ("ema_total");

@@ -61,6 +61,7 @@ test_gradients (void)
   PeacObjConfig c;
   peac_obj_defaults (&c, &tiny);
   c.proj_hidden = 12, c.proj_out = 6, c.max_shift = 2;
+  c.local_hidden = 10, c.local_out = 4; // the local projector has widths of its own
   char err[256];
   PeacObjective *o = peac_objective_new (&tiny, &c, 2, 1, err, sizeof err);
   g_assert_nonnull (o);

@@ -386,7 +386,8 @@ test_presets (void)
     }
   // --config overrides the preset; options reach their fields.
   const char *args[] = { "train", "--preset", "small", "--config", "{\"depth\": 3}",
-                         "--lr=0.01", "--w-global", "7", "--proj-out", "48", "--p-bezier",
+                         "--lr=0.01", "--w-global", "7", "--proj-out", "48", "--local-hidden",
+                         "640", "--local-out=96", "--p-bezier",
                          "0.25", "--optimizer", "sgd", "--steps", "200", "--print-config",
                          NULL };
   g_autofree char *out = NULL;
@@ -396,6 +397,9 @@ test_presets (void)
   g_assert_nonnull (strstr (out, "\"lr\": 0.01,"));
   g_assert_nonnull (strstr (out, "\"w_global\": 7.0,"));
   g_assert_nonnull (strstr (out, "\"proj_out\": 48,"));
+  g_assert_nonnull (strstr (out, "\"proj_hidden\": 768,")); // the global default is kept
+  g_assert_nonnull (strstr (out, "\"local_hidden\": 640,"));
+  g_assert_nonnull (strstr (out, "\"local_out\": 96,"));
   g_assert_nonnull (strstr (out, "\"p_bezier\": 0.25,"));
   g_assert_nonnull (strstr (out, "\"kind\": 1,"));
   g_assert_nonnull (strstr (out, "\"warmup_steps\": 20,")); // steps/10

@@ -142,6 +142,7 @@ test_resume_bit_exact (void)
     return g_test_skip ("no Hannover radiographs (PEAC_SHARED_DIR)");
   PeacTrainConfig c;
   config (&c, 6);
+  c.obj.local_hidden = 40, c.obj.local_out = 24; // widths of its own for the local projector
   char err[512];
   PeacTrainSession *a = peac_train_new (&c, images, N_IMAGES, err, sizeof err);
   g_assert_cmpint (peac_train_run (a, NULL, NULL, NULL, err, sizeof err), ==, PEAC_TRAIN_DONE);
@@ -158,6 +159,9 @@ test_resume_bit_exact (void)
   if (!r)
     g_error ("%s", err);
   g_assert_cmpint (peac_train_step_count (r), ==, 3);
+  g_assert_cmpint (peac_train_config (r)->obj.local_hidden, ==, 40);
+  g_assert_cmpint (peac_train_config (r)->obj.local_out, ==, 24);
+  g_assert_cmpint (peac_train_config (r)->obj.proj_hidden, ==, 64);
   g_assert_cmpint (peac_train_run (r, NULL, NULL, NULL, err, sizeof err), ==, PEAC_TRAIN_DONE);
   PeacObjective *oa = peac_train_objective (a), *or = peac_train_objective (r);
   for (int t = 0; t < 2; t++)
@@ -277,6 +281,52 @@ test_run_info_kept (void)
   g_unlink (path), g_rmdir (dir);
 }
 
+// The peac.train state: written and read back field for field; a state from before the
+// local projector had widths of its own reads with the global ones; integers out of range
+// are refused.
+static void
+test_state_parse (void)
+{
+  PeacTrainConfig c, r;
+  config (&c, 9);
+  c.obj.proj_hidden = 96, c.obj.proj_out = 48, c.obj.local_hidden = 20, c.obj.local_out = 12;
+  c.opt.lr = 1.0 / 3.0;
+  PeacRng rng = { { 1, UINT64_MAX, 3, 4 } }, rng2;
+  long step = -1;
+  g_autofree char *text = peac_train_state_json (&c, 7, &rng);
+  memset (&r, 0, sizeof r);
+  g_assert_cmpint (peac_train_state_parse (&r, &step, &rng2, text), ==, 0);
+  g_assert_cmpint (step, ==, 7);
+  g_assert_cmpint (memcmp (&rng, &rng2, sizeof rng), ==, 0);
+  g_assert_cmpint (r.obj.proj_hidden, ==, 96);
+  g_assert_cmpint (r.obj.proj_out, ==, 48);
+  g_assert_cmpint (r.obj.local_hidden, ==, 20);
+  g_assert_cmpint (r.obj.local_out, ==, 12);
+  g_assert_cmpfloat (r.opt.lr, ==, 1.0 / 3.0);
+  g_assert_cmpint (r.batch, ==, 4);
+  g_assert_cmpint (r.opt.total_steps, ==, 9);
+  // The older state: no local_hidden / local_out keys.
+  GString *old = g_string_new (text);
+  g_assert_cmpint (g_string_replace (old, "\"local_hidden\":20,\"local_out\":12,", "", 1), ==, 1);
+  memset (&r, 0, sizeof r);
+  g_assert_cmpint (peac_train_state_parse (&r, &step, &rng2, old->str), ==, 0);
+  g_assert_cmpint (r.obj.local_hidden, ==, 96);
+  g_assert_cmpint (r.obj.local_out, ==, 48);
+  g_string_free (old, TRUE);
+  // Out of range or not a state.
+  const char *bad[][2] = { { "\"step\":7", "\"step\":-7" }, { "\"batch\":4", "\"batch\":1e300" },
+                           { "\"local_out\":12", "\"local_out\":-12" } };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      GString *t = g_string_new (text);
+      g_assert_cmpint (g_string_replace (t, bad[i][0], bad[i][1], 1), ==, 1);
+      g_assert_cmpint (peac_train_state_parse (&r, &step, &rng2, t->str), ==, -1);
+      g_string_free (t, TRUE);
+    }
+  g_assert_cmpint (peac_train_state_parse (&r, &step, &rng2, "[]"), ==, -1);
+  g_assert_cmpint (peac_train_state_parse (&r, &step, &rng2, NULL), ==, -1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -287,6 +337,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/nan-stops", test_nan_stops);
   g_test_add_func ("/train/evaluate-changes-nothing", test_evaluate_changes_nothing);
   g_test_add_func ("/train/run-info-kept", test_run_info_kept);
+  g_test_add_func ("/train/state-parse", test_state_parse);
   int rc = g_test_run ();
   for (int i = 0; i < N_IMAGES; i++)
     g_free (pixels[i]);

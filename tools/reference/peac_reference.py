@@ -23,7 +23,8 @@ import torch.nn.functional as F
 IMG, PATCH, DIM, DEPTH, HEADS, MLP = 16, 4, 16, 1, 2, 32
 G = IMG // PATCH
 GG = G * G
-PROJ_HIDDEN, PROJ_OUT = 24, 8
+PROJ_HIDDEN, PROJ_OUT = 24, 8      # global projector
+LOCAL_HIDDEN, LOCAL_OUT = 20, 12    # local projector: widths of its own
 W_ORDER, W_RESTORE, W_GLOBAL, W_LOCAL = 1.0, 1.0, 1e5 / 8192, 1.0
 MEAN, STD = 0.5056, 0.252
 EMA_STEP, EMA_TOTAL, MOMENTUM0 = 3, 10, 0.999
@@ -70,10 +71,10 @@ class ViT(nn.Module):
         return self.norm(x)
 
 
-def projector():
-    return nn.Sequential(nn.Linear(DIM, PROJ_HIDDEN), nn.LayerNorm(PROJ_HIDDEN), nn.ReLU(),
-                         nn.Linear(PROJ_HIDDEN, PROJ_HIDDEN), nn.LayerNorm(PROJ_HIDDEN),
-                         nn.ReLU(), nn.Linear(PROJ_HIDDEN, PROJ_OUT, bias=False))
+def projector(hidden, out):
+    return nn.Sequential(nn.Linear(DIM, hidden), nn.LayerNorm(hidden), nn.ReLU(),
+                         nn.Linear(hidden, hidden), nn.LayerNorm(hidden),
+                         nn.ReLU(), nn.Linear(hidden, out, bias=False))
 
 
 class Heads(nn.Module):
@@ -81,8 +82,8 @@ class Heads(nn.Module):
         super().__init__()
         self.order = nn.Linear(DIM, GG)
         self.decoder = nn.Conv2d(DIM, 3 * PATCH * PATCH, 1)
-        self.proj_global = projector()
-        self.proj_local = projector()
+        self.proj_global = projector(PROJ_HIDDEN, PROJ_OUT)
+        self.proj_local = projector(LOCAL_HIDDEN, LOCAL_OUT)
 
 
 def randomise(module, gen):
@@ -220,7 +221,8 @@ def main():
                 T[prefix + name] = m * pt + (1 - m) * ps
     cfg = {"img_size": IMG, "patch_size": PATCH, "embed_dim": DIM, "depth": DEPTH,
            "num_heads": HEADS, "mlp_ratio": MLP / DIM, "layernorm_eps": 1e-6}
-    obj = {"proj_hidden": PROJ_HIDDEN, "proj_out": PROJ_OUT, "w_order": W_ORDER,
+    obj = {"proj_hidden": PROJ_HIDDEN, "proj_out": PROJ_OUT, "local_hidden": LOCAL_HIDDEN,
+           "local_out": LOCAL_OUT, "w_order": W_ORDER,
            "w_restore": W_RESTORE, "w_global": W_GLOBAL, "w_local": W_LOCAL,
            "ema_step": EMA_STEP, "ema_total": EMA_TOTAL, "momentum0": MOMENTUM0,
            "matched_per_direction": n}
