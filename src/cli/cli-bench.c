@@ -175,6 +175,9 @@ bench_torch_available (char *note, size_t notelen)
   return NULL;
 }
 
+// --torch-kernel: the OpenBLAS kernel of the "as installed" PyTorch run, or NULL for none.
+static const char *as_installed_kernel;
+
 void
 bench_child_threads (int tthreads, int blas)
 {
@@ -184,6 +187,8 @@ bench_child_threads (int tthreads, int blas)
     {
       unsetenv ("OPENBLAS_NUM_THREADS"), unsetenv ("OMP_NUM_THREADS");
       unsetenv ("OPENBLAS_CORETYPE"), unsetenv ("GOTO_NUM_THREADS");
+      if (as_installed_kernel)
+        setenv ("OPENBLAS_CORETYPE", as_installed_kernel, 1);
       return;
     }
   snprintf (nt, sizeof nt, "%d", blas);
@@ -247,7 +252,8 @@ static void
 usage (FILE *to)
 {
   fprintf (to, "Usage: peac bench [--json] [--threads N] [--models LIST] [--train-models LIST]\n"
-           "                  [--train-batch N] [--infer-only | --train-only] [--quick] [--no-torch]\n\n"
+           "                  [--train-batch N] [--infer-only | --train-only] [--quick] [--no-torch]\n"
+           "                  [--torch-kernel NAME]\n\n"
            "Forward latency (batch 1) and throughput (batch 8), and PEAC training throughput,\n"
            "engine vs PyTorch on CPU.\n"
            "  --models LIST        inference rows, a comma-separated subset of:");
@@ -261,6 +267,9 @@ usage (FILE *to)
            "  --quick              fewer repetitions and a smaller sgemm probe\n"
            "  --json               one JSON object per row instead of the tables\n"
            "  --no-torch           skip the PyTorch peers\n"
+           "  --torch-kernel NAME  run the as-installed PyTorch column with OPENBLAS_CORETYPE=NAME;\n"
+           "                       Prescott is what OpenBLAS falls back to on a CPU it does not\n"
+           "                       recognise (PyTorch as installed there)\n"
            "Environment: PEAC_PYTHON (default /usr/bin/python3), PEAC_TORCH_BENCH and\n"
            "PEAC_TORCH_TRAIN_BENCH (scripts).\n");
 }
@@ -386,6 +395,8 @@ print_inference (const Row *rows, int nrows, int json, int threads, const char *
           json_object_set_new (o, "torch_ms_default", r->torch_default_ms > 0
                                ? json_real (r->torch_default_ms) : json_null ());
           json_object_set_new (o, "ratio_default", ratio_d > 0 ? json_real (ratio_d) : json_null ());
+          if (as_installed_kernel)
+            json_object_set_new (o, "torch_default_kernel", json_string (as_installed_kernel));
           if (tnote)
             json_object_set_new (o, "torch_note", json_string (tnote));
           char *s = json_dumps (o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (6));
@@ -408,10 +419,13 @@ print_inference (const Row *rows, int nrows, int json, int threads, const char *
     }
   if (!json)
     printf ("\nratio = peac ms / torch ms (below 1: the engine is faster). PyTorch: %s.\n"
-            "torch dflt = PyTorch as installed (default threads, no OpenBLAS/OpenMP variables);"
+            "torch dflt = PyTorch as installed (default threads, no OpenBLAS/OpenMP variables%s%s%s);"
             " ratio_d = torch dflt / peac ms (goal ≥ 3).\n\n",
             tnote ? tnote : "the faster of 1 torch × N OpenBLAS threads and N torch × 1 "
-                            "OpenBLAS thread, same kernel, run right after each model");
+                            "OpenBLAS thread, same kernel, run right after each model",
+            as_installed_kernel ? " but OPENBLAS_CORETYPE=" : "",
+            as_installed_kernel ? as_installed_kernel : "",
+            as_installed_kernel ? ", --torch-kernel" : "");
 }
 
 // The training rows: the engine's step, then right after it PyTorch's (the faster of the
@@ -533,6 +547,8 @@ peac_cmd_bench (int argc, char **argv)
         list = argv[++i];
       else if (strcmp (argv[i], "--train-models") == 0 && i + 1 < argc)
         tlist = argv[++i];
+      else if (strcmp (argv[i], "--torch-kernel") == 0 && i + 1 < argc && argv[i + 1][0])
+        as_installed_kernel = argv[++i];
       else if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
         {
           usage (stdout);
