@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -294,7 +293,8 @@ run_geometry (Job        *job,
               gsize       errlen)
 {
   PeacSafetensors *st;
-  json_t *state, *shift;
+  PeacTrainConfig c = { 0 };
+  PeacRng rng;
   gboolean ok;
 
   if (!job->resume)
@@ -320,23 +320,19 @@ run_geometry (Job        *job,
 
   if ((st = peac_st_open (job->checkpoint, err, errlen)) == NULL)
     return FALSE;
+  // The engine's own reader of the state (range-checked, the one resume uses).
   ok = vit_config_parse (vit, peac_st_meta (st, "peac.config"), err, errlen) == 0;
-  state = ok && peac_st_meta (st, "peac.train") ? json_loads (peac_st_meta (st, "peac.train"), 0, NULL) : NULL;
-  shift = json_object_get (json_object_get (state, "objective"), "max_shift");
-  if (ok && !json_is_integer (shift))
+  if (ok && peac_train_state_parse (&c, step, &rng, peac_st_meta (st, "peac.train")) != 0)
     {
       g_snprintf (err, errlen, _("%s is not a training checkpoint"), job->checkpoint);
       ok = FALSE;
     }
   if (ok)
     {
-      *max_shift = (int) json_integer_value (shift);
-      *step = (long) json_integer_value (json_object_get (state, "step"));
-      *total = (long) json_integer_value (json_object_get (json_object_get (state, "objective"),
-                                                           "total_steps"));
-      job->options.batch = (int) json_integer_value (json_object_get (state, "batch"));
+      *max_shift = c.obj.max_shift;
+      *total = c.obj.total_steps;
+      job->options.batch = c.batch;
     }
-  json_decref (state);
   peac_st_close (st);
   return ok;
 }
