@@ -109,3 +109,38 @@ put('model-config', 'vit-pairs', '{"img_size": [224, 224], "patch_size": [16, 16
 # vit-mlp-ratio-1e300 and swin-embed-dim-2pow30 are in fuzz/findings/model-config/ (open findings).
 put('model-config', 'swin-tiny', '{"img_size": 224, "patch_size": 4, "embed_dim": 96, "window_size": 7, "depths": [2, 2, 6, 2], "num_heads": [3, 6, 12, 24], "mlp_ratio": 4.0, "ln_eps": 1e-5}')
 put('model-config', 'not-object', '42')
+
+# -- t-SNE CSV matrices (peac tsne --matrix) --------------------------------------------
+put('csv-matrix', 'numbers', '0.5,1,-2\n3,4e-3,5\n')
+put('csv-matrix', 'header-label', 'label,a,b\ncat,1,2\ndog,3,4\n# comment\n\n')
+put('csv-matrix', 'text-column', '1,2,"cat"\n3,4,\'dog\'\n')
+put('csv-matrix', 'header-only', 'a,b,c\n')
+put('csv-matrix', 'ragged', 'a,b\n1,2\n3\n')
+put('csv-matrix', 'not-finite', '1,2\nnan,inf\n')
+put('csv-matrix', 'overflow', '1e39,2\n')
+put('csv-matrix', 'crlf', 'class,x\r\nA,1\r\nB,2\r\n')
+put('csv-matrix', 'no-numbers', 'name\nfoo\n')
+
+# -- training state (peac.train metadata of a checkpoint) -------------------------------
+state = {'seed': 1, 'batch': 8,
+         'objective': {'proj_hidden': 384, 'proj_out': 192, 'local_hidden': 256, 'local_out': 128,
+                       'w_order': 1.0, 'w_restore': 1.0, 'w_global': 12.20703125,
+                       'w_local': 1.0, 'p_shuffle': 0.5, 'max_shift': 7, 'momentum0': 0.999,
+                       'total_steps': 12500,
+                       'distort': {'p_shuffle': 0.5, 'shuffle_windows': 100, 'shuffle_max': 8,
+                                   'p_bezier': 0.5, 'p_paint': 0.9, 'p_inpaint': 0.2}},
+         'optimiser': {'kind': 0, 'lr': 5e-4, 'min_lr': 1e-6, 'warmup_steps': 1250,
+                       'total_steps': 12500, 'weight_decay': 0.05, 'beta1': 0.9,
+                       'beta2': 0.999, 'eps': 1e-8, 'momentum': 0.9, 'clip_norm': 3.0},
+         'step': 500, 'rng': ['1', '18446744073709551615', '3', '4']}
+put('train-state', 'valid', json.dumps(state, separators=(',', ':')))
+old = json.loads(json.dumps(state))
+del old['objective']['local_hidden'], old['objective']['local_out']
+put('train-state', 'no-local-widths', json.dumps(old))
+for key, val, name in (('step', -1, 'negative-step'), ('batch', 1e300, 'huge-batch'),
+                       ('rng', ['1', '2'], 'short-rng'), ('step', 2.5, 'fraction-step')):
+    bad = json.loads(json.dumps(state))
+    bad[key] = val
+    put('train-state', name, json.dumps(bad))
+put('train-state', 'truncated', json.dumps(state)[:120])
+put('train-state', 'not-object', '[]')
