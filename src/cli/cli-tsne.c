@@ -67,22 +67,6 @@ now_s (void)
   return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-// A whole field that strtod reads as a number.
-static int
-is_number (const char *s, double *v)
-{
-  if (!*s)
-    return 0;
-  char *end;
-  errno = 0;
-  double x = strtod (s, &end);
-  if (*end != '\0' || errno == ERANGE)
-    return 0;
-  if (v)
-    *v = x;
-  return 1;
-}
-
 static int
 read_matrix (const char *path, Matrix *m, char *err, size_t errlen)
 {
@@ -520,7 +504,7 @@ static int
 parse_num (const char *opt, const char *s, double lo, double *out)
 {
   double v;
-  if (!is_number (s, &v) || !(v >= lo))
+  if (!peac_csv_number (s, &v) || !(v >= lo))
     {
       fprintf (stderr, "peac tsne: %s expects a number ≥ %g, got '%s'\n", opt, lo, s);
       return -1;

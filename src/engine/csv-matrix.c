@@ -37,8 +37,8 @@ trim (char *s)
   return s;
 }
 
-static int
-is_number (const char *s, double *v)
+int
+peac_csv_number (const char *s, double *v)
 {
   if (!*s)
     return 0;
@@ -127,7 +127,7 @@ peac_csv_read_matrix (const char *path, PeacCsvMatrix *m, char *err, size_t errl
           int numeric = 0, text_col = -1, named = -1;
           for (int c = 0; c < n; c++)
             {
-              if (is_number (f[c], NULL))
+              if (peac_csv_number (f[c], NULL))
                 numeric++;
               else
                 text_col = c;
@@ -194,7 +194,7 @@ peac_csv_read_matrix (const char *path, PeacCsvMatrix *m, char *err, size_t errl
           double v;
           if (c == label_col)
             continue;
-          if (!is_number (f[c], &v) || !isfinite (v) || fabs (v) > 3.4028234663852886e38)
+          if (!peac_csv_number (f[c], &v) || !isfinite (v) || fabs (v) > 3.4028234663852886e38)
             {
               snprintf (err, errlen, "%s:%d: field %d ('%.40s') is not a finite number", path,
                         lineno, c + 1, f[c]);

@@ -19,5 +19,8 @@ typedef struct {
 } PeacCsvMatrix;
 
 // Reads path into m (zeroed first). Returns 0, or −1 with err set and m empty.
+// 1 when the whole of s is a number strtod reads without overflow (stored in *v if v is
+// not NULL), else 0: the field rule of the reader, for callers that parse alike.
+int  peac_csv_number (const char *s, double *v);
 int  peac_csv_read_matrix (const char *path, PeacCsvMatrix *m, char *err, size_t errlen);
 void peac_csv_matrix_free (PeacCsvMatrix *m);

@@ -6,10 +6,10 @@
 // out-of-float-range numbers, no data, no numeric column, a missing file), each naming
 // the file and, where there is one, the line.
 #include <glib.h>
-#include <glib/gstdio.h>
 #include <string.h>
 
 #include "csv-matrix.h"
+#include "peac-test-cli.h"
 
 static char *dir;
 
@@ -112,15 +112,7 @@ main (int argc, char **argv)
   g_test_add_func ("/csv-matrix/labels", test_labels);
   g_test_add_func ("/csv-matrix/refusals", test_refusals);
   int rc = g_test_run ();
-  GDir *d = g_dir_open (dir, 0, NULL);
-  const char *n;
-  while ((n = g_dir_read_name (d)))
-    {
-      g_autofree char *p = g_build_filename (dir, n, NULL);
-      g_unlink (p);
-    }
-  g_dir_close (d);
-  g_rmdir (dir);
+  peac_test_remove_tree (dir);
   g_free (dir);
   return rc;
 }
