@@ -181,8 +181,18 @@ static const char *as_installed_kernel;
 void
 bench_child_threads (int tthreads, int blas)
 {
-  // Only for the child: our own OpenBLAS and OpenMP read theirs at start-up.
+  // Only for the child: our own OpenBLAS and OpenMP read theirs at start-up. The kernel
+  // this process runs on (OPENBLAS_CORETYPE as the start-up fix left it) is saved on the
+  // first call, so that a tuned run after an as-installed one gets it back.
+  static int saved;
+  static char *kernel;
   char nt[16];
+  if (!saved)
+    {
+      const char *k = getenv ("OPENBLAS_CORETYPE");
+      kernel = k ? strdup (k) : NULL;
+      saved = 1;
+    }
   if (tthreads <= 0)
     {
       unsetenv ("OPENBLAS_NUM_THREADS"), unsetenv ("OMP_NUM_THREADS");
@@ -191,6 +201,10 @@ bench_child_threads (int tthreads, int blas)
         setenv ("OPENBLAS_CORETYPE", as_installed_kernel, 1);
       return;
     }
+  if (kernel)
+    setenv ("OPENBLAS_CORETYPE", kernel, 1);
+  else
+    unsetenv ("OPENBLAS_CORETYPE");
   snprintf (nt, sizeof nt, "%d", blas);
   setenv ("OPENBLAS_NUM_THREADS", nt, 1);
   snprintf (nt, sizeof nt, "%d", tthreads);
