@@ -184,6 +184,17 @@ def main():
     hdr['__metadata__']['peac.config'] = '{"img_size":32,"patch_size":8,"embed_dim":32,"depth":2,"num_heads":2}'
     embed('a tensor missing', write('miss.safetensors', safetensors(hdr) + gb[8 + hl:]))
 
+    # The training state of a checkpoint, through `peac train --resume`.
+    hdr = json.loads(gb[8:8 + hl])
+    state = json.loads(hdr['__metadata__']['peac.train'])
+    state['step'] = -5
+    hdr['__metadata__']['peac.train'] = json.dumps(state)
+    run('checkpoint', 'training state with a negative step',
+        ['train', '--resume', write('step.safetensors', safetensors(hdr) + gb[8 + hl:]), '--quiet'])
+    del hdr['__metadata__']['peac.train']
+    run('checkpoint', 'a model file, not a training checkpoint',
+        ['train', '--resume', write('model.safetensors', safetensors(hdr) + gb[8 + hl:]), '--quiet'])
+
     # .npy matrices, through `peac tsne --matrix`.
     tsne = lambda what, f: run('npy', what, ['tsne', '--matrix', f, '-o', path('xy.csv')])
     npy_head = lambda d: b'\x93NUMPY\x01\x00' + struct.pack('<H', len(d)) + d
@@ -195,6 +206,13 @@ def main():
     tsne('header not a dict', write('hdr.npy', npy_head(b'garbage\n') + bytes(8)))
     tsne('shape 10^12 rows', write('big.npy', npy_head(
         b"{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 8), }\n") + bytes(32)))
+
+    # CSV matrices, through `peac tsne --matrix`.
+    csv = lambda what, f: run('csv', what, ['tsne', '--matrix', f, '-o', path('xy.csv')])
+    csv('a row with fewer fields', write('ragged.csv', b'a,b\n1,2\n3\n'))
+    csv('a word among the numbers', write('word.csv', b'1,2\n3,x\n'))
+    csv('a number beyond float range', write('huge.csv', b'1,2\n3,1e39\n'))
+    csv('only a header', write('header.csv', b'label,a,b\n'))
 
     # Command lines.
     run('arguments', 'unknown command', ['frobnicate'])

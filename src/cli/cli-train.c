@@ -138,18 +138,19 @@ read_resume (const char *path, VitConfig *vit, int *max_shift, json_t **run, cha
     return -1;
   int rc = vit_config_parse (vit, peac_st_meta (st, "peac.config"), err, errlen);
   const char *state = peac_st_meta (st, "peac.train");
-  json_t *j = rc ? NULL : json_loads (state ? state : "", 0, NULL);
-  json_t *v = json_object_get (json_object_get (j, "objective"), "max_shift");
-  if (!rc && !json_is_integer (v))
+  PeacTrainConfig c = { 0 };
+  long step;
+  PeacRng rng;
+  if (!rc && peac_train_state_parse (&c, &step, &rng, state) != 0)
     {
-      snprintf (err, errlen, "%s: not a peac train checkpoint (no peac.train state)", path);
+      snprintf (err, errlen, "%s: not a peac train checkpoint (%s)", path,
+                state ? "its peac.train state is not readable" : "no peac.train state");
       rc = -1;
     }
   if (!rc)
-    *max_shift = (int) json_integer_value (v);
+    *max_shift = c.obj.max_shift;
   const char *r = peac_st_meta (st, "peac.run");
   *run = r ? json_loads (r, 0, NULL) : NULL;
-  json_decref (j);
   peac_st_close (st);
   return rc;
 }
@@ -265,6 +266,7 @@ peac_cmd_train (int argc, char **argv)
       if (read_resume (resume_file, &vit, &max_shift, &run, err, sizeof err) != 0)
         {
           fprintf (stderr, "peac train: %s\n", err);
+          status = 1; // a file that cannot be used, not a bad command line
           goto out;
         }
     }
@@ -346,6 +348,7 @@ peac_cmd_train (int argc, char **argv)
   if (!s)
     {
       fprintf (stderr, "peac train: %s\n", err);
+      status = 1;
       goto out;
     }
   // The preset's name, for the record: a new run's (tiny unless given), or the one recorded.

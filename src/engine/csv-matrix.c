@@ -159,8 +159,8 @@ peac_csv_read_matrix (const char *path, PeacCsvMatrix *m, char *err, size_t errl
         }
       if (n != ncols)
         {
-          snprintf (err, errlen, "%s:%d: %d fields where the first row has %d", path, lineno,
-                    n, ncols);
+          snprintf (err, errlen, "%s:%d: %d field%s where the first row has %d", path, lineno,
+                    n, n == 1 ? "" : "s", ncols);
           goto out;
         }
       if ((size_t) m->N == cap)

@@ -75,7 +75,7 @@ static void
 test_refusals (void)
 {
   const char *cases[][3] = {
-    { "ragged.csv", "a,b\n1,2\n3\n", "ragged.csv:3: 1 fields where the first row has 2" },
+    { "ragged.csv", "a,b\n1,2\n3\n", "ragged.csv:3: 1 field where the first row has 2" },
     { "nan.csv", "label,v\nx,1\ny,nan\n", "nan.csv:3: field 2 ('nan') is not a finite number" },
     { "big.csv", "1,1e39\n", "big.csv:1: field 2 ('1e39') is not a finite number" },
     { "empty.csv", "# nothing\n\n", "empty.csv: no data rows" },
