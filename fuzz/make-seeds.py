@@ -137,6 +137,11 @@ put('train-state', 'valid', json.dumps(state, separators=(',', ':')))
 old = json.loads(json.dumps(state))
 del old['objective']['local_hidden'], old['objective']['local_out']
 put('train-state', 'no-local-widths', json.dumps(old))
+nce = json.loads(json.dumps(state))
+nce['objective']['local_temp'] = 0.1
+put('train-state', 'local-temp', json.dumps(nce))
+nce['objective']['local_temp'] = -1
+put('train-state', 'negative-local-temp', json.dumps(nce))
 for key, val, name in (('step', -1, 'negative-step'), ('batch', 1e300, 'huge-batch'),
                        ('rng', ['1', '2'], 'short-rng'), ('step', 2.5, 'fraction-step')):
     bad = json.loads(json.dumps(state))

@@ -82,6 +82,10 @@ static const Spec specs[] = {
     "any projector width w" },
   { "--w-local", "X", K_REAL, CFG (obj.w_local), 0, 1e12,
     "weight of the local term (same form as the global one; default 1)" },
+  { "--local-temp", "T", K_REAL, CFG (obj.local_temp), 0, 100,
+    "0 (default): the paper's local term, the MSE of matched projections; T > 0:\n"
+    "dense InfoNCE at temperature T instead (the partner cell is the positive,\n"
+    "every other cell of the other crop a negative; 0.1 is a usual choice)" },
   { "--p-shuffle", "P", K_REAL, CFG (obj.p_shuffle), 0, 1,
     "probability that a sample's crop 1 is cell-shuffled for the order branch\n"
     "(default 0.5); other samples get the appearance distortions" },

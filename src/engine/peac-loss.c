@@ -5,6 +5,7 @@
 // projector reuses the engine's Linear and LayerNorm ops and their backward twins.
 #include "peac-loss.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -189,6 +190,104 @@ peac_nmse_backward (float *da, const float *a, const float *b, const float *w, i
         {
           double ah = ai[d] / na, dh = k * (ah - bi[d] / nb);
           g[d] += (float) ((dh - ah * dot) / na);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Dense InfoNCE. Cache: â [S·n, D], k̂ [S·n, D], probabilities [S, n, n], ‖a‖ [S·n], and
+// one group's dâ [n, D] for the backward.
+
+size_t
+peac_nce_cache_floats (int S, int n, int D)
+{
+  return (size_t) S * n * (2 * (size_t) D + n + 1) + (size_t) n * D;
+}
+
+double
+peac_nce_forward (float *cache, const float *a, const float *k, const int *lab, int S, int n,
+                  int D, double tau, int *count)
+{
+  const size_t rows = (size_t) S * n;
+  float *ah = cache, *kh = ah + rows * D, *p = kh + rows * D, *na = p + rows * n;
+  for (size_t r = 0; r < rows; r++)
+    {
+      const double nr = row_norm (a + r * D, D), nk = row_norm (k + r * D, D);
+      na[r] = (float) nr;
+      for (int d = 0; d < D; d++)
+        ah[r * D + d] = (float) (a[r * D + d] / nr), kh[r * D + d] = (float) (k[r * D + d] / nk);
+    }
+  double L = 0.0;
+  int c = 0;
+  for (int s = 0; s < S; s++)
+    {
+      // logits [n, n] = Â_s · K̂_sᵀ / τ, then a row softmax in place.
+      float *ps = p + (size_t) s * n * n;
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, n, n, D, (float) (1.0 / tau),
+                   ah + (size_t) s * n * D, D, kh + (size_t) s * n * D, D, 0.0f, ps, n);
+      for (int i = 0; i < n; i++)
+        {
+          float *row = ps + (size_t) i * n;
+          float mx = row[0];
+          for (int m = 1; m < n; m++)
+            mx = row[m] > mx ? row[m] : mx;
+          double z = 0.0;
+          for (int m = 0; m < n; m++)
+            z += exp ((double) row[m] - mx);
+          const int l = lab[(size_t) s * n + i];
+          if (l >= 0)
+            L += log (z) - ((double) row[l] - mx), c++;
+          for (int m = 0; m < n; m++)
+            row[m] = (float) (exp ((double) row[m] - mx) / z);
+        }
+    }
+  *count = c;
+  return c ? L / c : 0.0;
+}
+
+void
+peac_nce_backward (float *da, float *cache, const int *lab, int S, int n, int D, double tau,
+                   int count, float scale)
+{
+  if (count <= 0)
+    return;
+  const size_t rows = (size_t) S * n;
+  float *ah = cache, *kh = ah + rows * D, *p = kh + rows * D, *na = p + rows * n;
+  float *dah = na + rows;
+  const float k = (float) (scale / (tau * count));
+  for (int s = 0; s < S; s++)
+    {
+      // dlogits = (P − Y) · scale/(τ·count) on labelled rows, 0 elsewhere (in place: the
+      // probabilities are not needed again).
+      float *ps = p + (size_t) s * n * n;
+      for (int i = 0; i < n; i++)
+        {
+          float *row = ps + (size_t) i * n;
+          const int l = lab[(size_t) s * n + i];
+          if (l < 0)
+            {
+              memset (row, 0, (size_t) n * sizeof (float));
+              continue;
+            }
+          row[l] -= 1.0f;
+          for (int m = 0; m < n; m++)
+            row[m] *= k;
+        }
+      // dÂ_s [n, D] = dlogits · K̂_s
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n, D, n, 1.0f, ps, n,
+                   kh + (size_t) s * n * D, D, 0.0f, dah, D);
+      for (int i = 0; i < n; i++)
+        {
+          const size_t r = (size_t) s * n + i;
+          if (lab[r] < 0)
+            continue;
+          const float *ar = ah + r * D, *dr = dah + (size_t) i * D;
+          double dot = 0.0;
+          for (int d = 0; d < D; d++)
+            dot += (double) ar[d] * dr[d];
+          float *g = da + r * D;
+          for (int d = 0; d < D; d++)
+            g[d] += (float) ((dr[d] - ar[d] * dot) / na[r]);
         }
     }
 }

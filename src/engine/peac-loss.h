@@ -61,3 +61,19 @@ void   peac_projector_forward (const PeacProjector *p, float *y, float *cache, c
 void   peac_projector_backward (const PeacProjector *p, PeacProjectorGrads *g, float *dx,
                                 float *scratch, const float *dy, const float *cache,
                                 const float *x, int M);
+
+// Dense InfoNCE of L2-normalised rows (the contrastive local term, PeacObjConfig
+// local_temp > 0). Rows come in S groups of n (one group = the cells of one sample):
+// â = a/‖a‖, k̂ = k/‖k‖ per row of D; for group s and row i with label l = lab[s·n + i] ≥ 0
+//   logits_m = â_{s,i} · k̂_{s,m} / τ   over the n key rows m of the same group,
+//   L = mean over labelled rows of −log softmax(logits)_l.
+// The partner cell is the positive, every other cell of the same crop a negative, so the
+// term cannot be met by tokens that are all alike. Backward (k is the teacher's: no
+// gradient): dâ_{s,i} = scale/(τ·count) Σ_m (p_m − δ_ml) k̂_{s,m}, da += (dâ − â(â·dâ))/‖a‖.
+// cache: peac_nce_cache_floats(S, n, D) floats, filled by the forward and used up by the
+// backward (which turns the probabilities into dlogits in place: one backward per forward).
+size_t peac_nce_cache_floats (int S, int n, int D);
+double peac_nce_forward (float *cache, const float *a, const float *k, const int *lab, int S,
+                         int n, int D, double tau, int *count);
+void   peac_nce_backward (float *da, float *cache, const int *lab, int S, int n, int D,
+                          double tau, int count, float scale);

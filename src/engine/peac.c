@@ -10,7 +10,9 @@
 //   global:  nMSE(proj_g(mean_t tok), proj_g'(mean_t feat)) — row b of the student batch
 //            (crop 1) meets row b of the teacher batch (crop 2), row B + b (crop 2) meets
 //            row B + b (crop 1): both directions in one pass
-//   local:   nMSE(proj_l(P), proj_l'(feat) gathered at each student token's partner)
+//   local:   nMSE(proj_l(P), proj_l'(feat) gathered at each student token's partner), or
+//            with local_temp τ > 0 the dense InfoNCE of proj_l(P) against all proj_l'(feat)
+//            cells of the same sample's other crop, the partner being the positive
 // and the backward runs the same chain in reverse into dtok, then through the student.
 #include "peac.h"
 
@@ -129,7 +131,8 @@ struct PeacObjective {
   float *xs, *xt, *feat, *dtok, *P, *dP, *logits, *probs, *dlogits, *dec, *ddec, *img, *dimg;
   float *mean_s, *mean_t, *dmean, *ga, *gt, *dga, *cache_g, *cache_gt, *scratch_g;
   float *la, *lt, *target, *wrow, *dla, *cache_l, *cache_lt, *scratch_l;
-  int   *labels;
+  float *nce;                  // InfoNCE cache (local_temp > 0 only)
+  int   *labels, *nce_lab;     // order labels [B·G²]; InfoNCE partner per student row [2B·G²]
 };
 
 static void
@@ -265,19 +268,20 @@ peac_objective_new (const VitConfig *vit, const PeacObjConfig *c, int B, uint64_
                      rows1 * GG, rows1 * GG, rows1 * GG, rows1 * o->K, rows1 * o->K,
                      B * img, B * img, B2 * D, B2 * D, B2 * D, B2 * O, B2 * O, B2 * O, cg, cg,
                      2 * B2 * Hd, rows2 * Ol, rows2 * Ol, rows2 * Ol, rows2, rows2 * Ol, cl, cl,
-                     2 * rows2 * Hl };
+                     2 * rows2 * Hl, c->local_temp > 0 ? peac_nce_cache_floats ((int) B2, (int) GG, (int) Ol) : 0 };
   float **dst[] = { &o->xs, &o->xt, &o->feat, &o->dtok, &o->P, &o->dP, &o->logits, &o->probs,
                     &o->dlogits, &o->dec, &o->ddec, &o->img, &o->dimg, &o->mean_s,
                     &o->mean_t, &o->dmean, &o->ga, &o->gt, &o->dga, &o->cache_g,
                     &o->cache_gt, &o->scratch_g, &o->la, &o->lt, &o->target, &o->wrow,
-                    &o->dla, &o->cache_l, &o->cache_lt, &o->scratch_l };
+                    &o->dla, &o->cache_l, &o->cache_lt, &o->scratch_l, &o->nce };
   const int nbuf = (int) (sizeof sizes / sizeof sizes[0]);
   size_t total = 0;
   for (int i = 0; i < nbuf; i++)
     total += (sizes[i] + 15) & ~(size_t) 15;
   o->arena = aligned_alloc (64, total * sizeof (float));
   o->labels = malloc (rows1 * sizeof (int));
-  if (!o->arena || !o->labels || !o->grads_vit || !o->grads_heads)
+  o->nce_lab = malloc (rows2 * sizeof (int));
+  if (!o->arena || !o->labels || !o->nce_lab || !o->grads_vit || !o->grads_heads)
     {
       snprintf (err, errlen, "PEAC: out of memory (%zu MB of buffers)", total * 4 >> 20);
       goto fail;
@@ -299,7 +303,7 @@ peac_objective_free (PeacObjective *o)
   vit_train_free (o->vt);
   vit_free (o->student), vit_free (o->teacher);
   peac_params_free (&o->heads[0]), peac_params_free (&o->heads[1]);
-  free (o->grads_vit), free (o->grads_heads), free (o->arena), free (o->labels);
+  free (o->grads_vit), free (o->grads_heads), free (o->arena), free (o->labels), free (o->nce_lab);
   free (o);
 }
 
@@ -392,6 +396,8 @@ peac_objective_step (PeacObjective *o, const PeacBatch *bt, PeacLossTerms *terms
   peac_projector_forward (&pls, o->la, o->cache_l, o->P, rows2);
   peac_projector_forward (&plt, o->lt, o->cache_lt, o->feat, rows2);
   memset (o->wrow, 0, (size_t) rows2 * sizeof (float));
+  for (int r = 0; r < rows2; r++)
+    o->nce_lab[r] = -1;
   for (int b = 0; b < B; b++)
     if (!bt->shuffled[b])
       for (int i = 0; i < GG; i++)
@@ -404,10 +410,20 @@ peac_objective_step (PeacObjective *o, const PeacBatch *bt, PeacLossTerms *terms
           memcpy (o->target + r1 * Ol, o->lt + ((size_t) b * GG + j) * Ol, Ol * sizeof (float));
           memcpy (o->target + r2 * Ol, o->lt + ((size_t) (B + b) * GG + i) * Ol, Ol * sizeof (float));
           o->wrow[r1] = o->wrow[r2] = 1.0f;
+          // InfoNCE: student row s·GG + i is scored against teacher rows s·GG + m; the
+          // teacher batch [x2 ; x1] puts the other crop of student sample s at row s.
+          o->nce_lab[r1] = j, o->nce_lab[r2] = i;
           t.n_matched++;
         }
   const double kl = 2.0 * Ol; // the same sum-over-outputs scale for the local width
-  t.local = t.n_matched ? kl * peac_nmse_forward (o->la, o->target, o->wrow, rows2, Ol) : 0.0;
+  const double tau = o->c.local_temp;
+  int nce_count = 0;
+  if (tau > 0)
+    t.local = t.n_matched ? peac_nce_forward (o->nce, o->la, o->lt, o->nce_lab, B2, GG, Ol, tau,
+                                              &nce_count)
+                          : 0.0;
+  else
+    t.local = t.n_matched ? kl * peac_nmse_forward (o->la, o->target, o->wrow, rows2, Ol) : 0.0;
   t.total = o->c.w_order * t.order + o->c.w_restore * t.restore + o->c.w_global * t.global
             + o->c.w_local * t.local;
 
@@ -437,7 +453,12 @@ peac_objective_step (PeacObjective *o, const PeacBatch *bt, PeacLossTerms *terms
     {
       PeacProjectorGrads gl = projector_grads (o, "proj_local");
       memset (o->dla, 0, (size_t) rows2 * Ol * sizeof (float));
-      peac_nmse_backward (o->dla, o->la, o->target, o->wrow, rows2, Ol, (float) (o->c.w_local * kl));
+      if (tau > 0)
+        peac_nce_backward (o->dla, o->nce, o->nce_lab, B2, GG, Ol, tau, nce_count,
+                           (float) o->c.w_local);
+      else
+        peac_nmse_backward (o->dla, o->la, o->target, o->wrow, rows2, Ol,
+                            (float) (o->c.w_local * kl));
       peac_projector_backward (&pls, &gl, o->dP, o->scratch_l, o->dla, o->cache_l, o->P, rows2);
     }
   for (int b = 0; b < B2; b++)

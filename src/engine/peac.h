@@ -36,6 +36,10 @@ typedef struct {
   int    local_hidden;    // local (per-token) projector: hidden width
   int    local_out;       //                              output width
   double w_order, w_restore, w_global, w_local;
+  // 0: the paper's local term (MSE of matched projections). τ > 0: dense InfoNCE at
+  // temperature τ instead — the matched teacher cell is the positive, the other cells of
+  // the same teacher crop are negatives (see peac-loss.h, docs/training.md).
+  double local_temp;
   double p_shuffle;       // probability that a sample's crop 1 is cell-shuffled (0.5)
   int    max_shift;       // largest crop offset difference in cells
   double momentum0;       // EMA momentum at step 0 (0.999), cosine to 1 at total_steps

@@ -240,14 +240,14 @@ config_object (const PeacTrainConfig *c)
   const PeacObjConfig *o = &c->obj;
   const PeacOptConfig *p = &c->opt;
   return json_pack (
-      "{s:I, s:i, s:{s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:i, s:f, s:I,"
+      "{s:I, s:i, s:{s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:f, s:I,"
       " s:{s:f, s:i, s:i, s:f, s:f, s:f}}, s:{s:i, s:f, s:f, s:I, s:I, s:f, s:f, s:f, s:f,"
       " s:f, s:f}}",
       "seed", (json_int_t) c->seed, "batch", c->batch,
       "objective", "proj_hidden", o->proj_hidden, "proj_out", o->proj_out,
       "local_hidden", o->local_hidden, "local_out", o->local_out, "w_order",
       o->w_order, "w_restore", o->w_restore, "w_global", o->w_global, "w_local", o->w_local,
-      "p_shuffle", o->p_shuffle, "max_shift", o->max_shift, "momentum0", o->momentum0,
+      "local_temp", o->local_temp, "p_shuffle", o->p_shuffle, "max_shift", o->max_shift, "momentum0", o->momentum0,
       "total_steps", (json_int_t) o->total_steps, "distort", "p_shuffle",
       o->distort.p_shuffle, "shuffle_windows", o->distort.shuffle_windows, "shuffle_max",
       o->distort.shuffle_max, "p_bezier", o->distort.p_bezier, "p_paint",
@@ -379,6 +379,10 @@ peac_train_state_parse (PeacTrainConfig *c, long *step, PeacRng *rng, const char
                      ? (int) jint (o, "local_out", STATE_INT_MAX, &bad) : b->proj_out;
   b->w_order = jnum (o, "w_order"), b->w_restore = jnum (o, "w_restore");
   b->w_global = jnum (o, "w_global"), b->w_local = jnum (o, "w_local");
+  // Checkpoints from before the contrastive local term trained the paper's MSE (τ = 0).
+  b->local_temp = json_object_get (o, "local_temp") ? jnum (o, "local_temp") : 0.0;
+  if (!(b->local_temp >= 0.0 && b->local_temp <= 1e6))
+    bad = 1;
   b->p_shuffle = jnum (o, "p_shuffle"), b->max_shift = (int) jint (o, "max_shift", STATE_INT_MAX, &bad);
   b->momentum0 = jnum (o, "momentum0"), b->total_steps = jint (o, "total_steps", STATE_LONG_MAX, &bad);
   b->distort.p_shuffle = jnum (d, "p_shuffle");

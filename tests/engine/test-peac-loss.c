@@ -219,6 +219,79 @@ test_mse (void)
 }
 
 // ---------------------------------------------------------------------------------------
+// Dense InfoNCE, straight from its definition in double.
+
+typedef struct { double *a, *k; const int *lab; int S, n, D; double tau; } NceCtx;
+
+static double
+nce_loss (void *p)
+{
+  NceCtx *c = p;
+  double L = 0.0;
+  int count = 0;
+  for (int s = 0; s < c->S; s++)
+    for (int i = 0; i < c->n; i++)
+      {
+        const int l = c->lab[s * c->n + i];
+        if (l < 0)
+          continue;
+        const double *a = c->a + (size_t) (s * c->n + i) * c->D;
+        double na = 0.0, z = 0.0, pos = 0.0;
+        for (int d = 0; d < c->D; d++)
+          na += a[d] * a[d];
+        for (int m = 0; m < c->n; m++)
+          {
+            const double *k = c->k + (size_t) (s * c->n + m) * c->D;
+            double nk = 0.0, dot = 0.0;
+            for (int d = 0; d < c->D; d++)
+              nk += k[d] * k[d], dot += a[d] * k[d];
+            const double logit = dot / sqrt (na * nk) / c->tau;
+            z += exp (logit);
+            if (m == l)
+              pos = logit;
+          }
+        L += log (z) - pos, count++;
+      }
+  return 0.7 * L / count; // scale 0.7
+}
+
+static void
+test_nce (void)
+{
+  GRand *r = g_rand_new_with_seed (24);
+  const int S = 3, n = 5, D = 7;
+  // Group 1 has no labelled row at all; rows may share a partner.
+  const int lab[15] = { 2, -1, 0, 4, 4, -1, -1, -1, -1, -1, 1, 3, -1, 0, 2 };
+  NceCtx c = { g_new (double, S * n * D), g_new (double, S * n * D), lab, S, n, D, 0.3 };
+  fill (r, c.a, S * n * D, -1, 1), fill (r, c.k, S * n * D, -1, 1);
+  float *a = to_float (c.a, S * n * D), *k = to_float (c.k, S * n * D);
+  float *cache = g_new (float, peac_nce_cache_floats (S, n, D));
+  float *da = g_new0 (float, S * n * D);
+  int count = 0;
+  const double L = peac_nce_forward (cache, a, k, lab, S, n, D, c.tau, &count);
+  g_assert_cmpint (count, ==, 8);
+  g_assert_cmpfloat (fabs (0.7 * L - nce_loss (&c)), <, 1e-5);
+  peac_nce_backward (da, cache, lab, S, n, D, c.tau, count, 0.7f);
+  double *g = fd_grad (nce_loss, &c, c.a, S * n * D);
+  for (int i = 0; i < n; i++) // unlabelled rows get no gradient
+    for (int d = 0; d < D; d++)
+      g_assert_cmpfloat (da[(size_t) (1 * n + i) * D + d], ==, 0.0f);
+  check ("infonce", da, g, S * n * D);
+  // Keys equal to the rows themselves, partner = own cell: the loss falls as τ falls.
+  const int diag[5] = { 0, 1, 2, 3, 4 };
+  double prev = INFINITY;
+  for (double tau = 1.0; tau >= 0.05; tau /= 4)
+    {
+      double l = peac_nce_forward (cache, a, a, diag, 1, n, D, tau, &count);
+      g_assert_cmpfloat (l, <, prev);
+      prev = l;
+    }
+  g_assert_cmpfloat (prev, <, 0.05);
+  g_free (c.a), g_free (c.k), g_free (a), g_free (k), g_free (cache), g_free (da), g_free (g);
+  g_rand_free (r);
+}
+
+// ---------------------------------------------------------------------------------------
 // Projector: every parameter and the input, packed in one double array.
 
 typedef struct { double *v, *R; int M, D, Hd, O; size_t off[10]; } ProjCtx; // off[9] = x
@@ -315,6 +388,7 @@ main (int argc, char **argv)
   g_test_add_func ("/peac-loss/shuffle-relu", test_shuffle_relu);
   g_test_add_func ("/peac-loss/cross-entropy", test_ce);
   g_test_add_func ("/peac-loss/mse", test_mse);
+  g_test_add_func ("/peac-loss/infonce", test_nce);
   g_test_add_func ("/peac-loss/projector", test_projector);
   return g_test_run ();
 }

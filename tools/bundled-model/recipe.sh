@@ -20,7 +20,7 @@ data=$(cd "$repo/.." && pwd)/shared/data
 peac=""
 out="${XDG_CACHE_HOME:-$HOME/.cache}/peac-explorer/bundled-model"
 steps=12500 batch=8 threads=0 eval_every=500 save_every=100 eval_pairs=400
-smoke=0 preset=tiny seed=1 out_given=0 model_out=""
+smoke=0 preset=tiny seed=1 out_given=0 model_out="" local_temp=0
 
 usage () {
   cat <<EOF
@@ -37,6 +37,9 @@ Usage: tools/bundled-model/recipe.sh [OPTIONS]
   --data DIR       the shared data folder (default $data)
   --peac PATH      the peac executable (default: the newest build in the checkout, else PATH)
   --model-out FILE the shipped model (default data/models/peac-vit-tiny.safetensors)
+  --local-temp T   peac train --local-temp of a new run (default $local_temp: the paper's
+                   MSE local term; T > 0: the contrastive local term); a resumed run keeps
+                   the value it was started with
   --smoke          micro preset, 8 steps, a row every 4, 12 images, 4 landmark
                    images; a temporary --out unless one is given
 EOF
@@ -54,6 +57,7 @@ while [ $# -gt 0 ]; do
     --data) data=$2; shift 2 ;;
     --peac) peac=$2; shift 2 ;;
     --model-out) model_out=$2; shift 2 ;;
+    --local-temp) local_temp=$2; shift 2 ;;
     --smoke) smoke=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "recipe.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -138,7 +142,7 @@ while [ "$step" -lt "$steps" ]; do
   else
     nice -n 10 "$peac" train --preset "$preset" --seed "$seed" --steps "$steps" --batch "$batch" \
       --threads "$threads" --save-every "$save_every" --log-every 10 --stop-after "$chunk" \
-      --out "$ckpt" "${train[@]}"
+      --local-temp "$local_temp" --out "$ckpt" "${train[@]}"
   fi
   rc=$?
   set -e
