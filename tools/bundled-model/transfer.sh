@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# transfer.sh: the transfer table of the model card (issue 10) in one command. It runs
+# `peac finetune --compare` on the 14 NIH ChestX-ray14 findings of nih-more (train split →
+# validation split) for a model and its random-init twin: linear probe and full
+# fine-tuning, at 25 % and 100 % of the training labels, 3 seeds each. JSON per row into
+# OUT/, then one Markdown table (mean validation AUC ± std over seeds) on stdout and in
+# OUT/transfer.md. --modes linear skips fine-tuning (hours on 2 cores).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+data=$(cd "$repo/.." && pwd)/shared/data
+peac="" model="$repo/data/models/peac-vit-tiny.safetensors" out="" seeds=3
+modes="linear full" fractions="0.25 1"
+
+usage () {
+  cat <<USAGE
+Usage: tools/bundled-model/transfer.sh --out DIR [OPTIONS]
+
+  --model FILE       the model (default: the bundled $model)
+  --out DIR          JSON per row and transfer.md
+  --peac PATH        the peac executable (default: the newest build in the checkout, else PATH)
+  --data DIR         the shared data folder (default $data)
+  --modes "M..."     linear and/or full (default "$modes")
+  --fractions "F..." label fractions (default "$fractions")
+  --seeds N          seeds per row (default $seeds)
+USAGE
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --model) model=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --peac) peac=$2; shift 2 ;;
+    --data) data=$2; shift 2 ;;
+    --modes) modes=$2; shift 2 ;;
+    --fractions) fractions=$2; shift 2 ;;
+    --seeds) seeds=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "transfer.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+[ -n "$out" ] || { echo "transfer.sh: --out DIR is required" >&2; usage >&2; exit 2; }
+if [ -z "$peac" ]; then
+  for p in "$repo"/_build/src/cli/peac "$repo"/build/src/cli/peac; do
+    [ -x "$p" ] && { [ -z "$peac" ] || [ "$p" -nt "$peac" ]; } && peac=$p
+  done
+  [ -z "$peac" ] && peac=$(command -v peac || true)
+fi
+[ -x "$peac" ] || { echo "transfer.sh: no peac executable (build the project or pass --peac)" >&2; exit 1; }
+[ -f "$model" ] || { echo "transfer.sh: $model: no such model" >&2; exit 1; }
+labels="$data/cxr/nih-more/labels.csv"
+[ -f "$labels" ] || { echo "transfer.sh: $labels missing (--data)" >&2; exit 1; }
+mkdir -p "$out"
+
+for mode in $modes; do
+  for f in $fractions; do
+    j="$out/$mode-$f.json"
+    [ -s "$j" ] && { echo "transfer.sh: $j exists, kept" >&2; continue; }
+    echo "transfer.sh: $mode, label fraction $f, $seeds seeds" >&2
+    "$peac" finetune --model "$model" --compare --train "$labels" --val "$labels" \
+      --images "$data/cxr/nih-more/png_512" --mode "$mode" --label-fraction "$f" \
+      --seeds "$seeds" --json > "$j.part"
+    mv "$j.part" "$j"
+  done
+done
+
+python3 - "$out" $modes -- $fractions > "$out/transfer.md" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+cut = sys.argv.index('--')
+modes, fractions = sys.argv[2:cut], sys.argv[cut + 1:]
+print('| mode | labels | model | validation mean AUC ± std | 95 % CI (seed 0) | per seed |')
+print('|---|---|---|---|---|---|')
+for mode in modes:
+    for f in fractions:
+        j = json.load(open(os.path.join(out, f'{mode}-{f}.json')))
+        for r in j['results']:
+            name = 'random init' if r['random_init'] else os.path.basename(r['model'])
+            lo, hi = r['ci95_seed0']
+            seeds = ', '.join(f'{v:.3f}' for v in r['mean_auc_per_seed'])
+            used = j.get('n_train_used', j['n_train'])
+            print(f"| {mode} | {float(f) * 100:g} % ({used} of {j['n_train']}) | {name} | "
+                  f"{r['mean_auc']:.3f} ± {r['std_auc']:.3f} | {lo:.3f}–{hi:.3f} | {seeds} |")
+PY
+cat "$out/transfer.md"
