@@ -83,7 +83,7 @@ usage (FILE *to)
     "                        or nearest\n"
     "      --init-seed S     weights seed of the random-init model (default 1)\n"
     "      --subcell S       softargmax (default), quadratic or none\n"
-    "      --radius R        guided search radius in cells (default 2)\n"
+    "      --radius R        guided confidence window in cells (default 2)\n"
     "      --pixel-mm MM     size of a 1024-frame pixel (default 0.35: JSRT 0.175 mm at 2048)\n"
     "      --threads T       threads (default: all cores)\n"
     "      --json            print the figures as JSON\n");

@@ -106,9 +106,11 @@ usage (FILE *to)
     "  -m, --model FILE      model checkpoint (safetensors with peac.* metadata;\n"
     "                        default: $PEAC_MODEL, else the bundled model)\n"
     "  -p, --point X,Y       the point in A\n"
-    "      --mode MODE       guided (default: search near the RANSAC affine's prediction)\n"
-    "                        or nearest (best token anywhere)\n"
-    "      --radius R        guided search radius in cells (default 2)\n"
+    "      --mode MODE       guided (default: the point mapped through the feature-metric\n"
+    "                        registration of the two grids) or nearest (best token\n"
+    "                        anywhere)\n"
+    "      --radius R        guided: an answer is confident only when the similarity\n"
+    "                        peak within R cells lies within a cell of it (default 2)\n"
     "      --threads T       threads (default: all cores)\n"
     "      --json            print the answers as JSON\n");
 }

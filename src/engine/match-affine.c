@@ -3,8 +3,11 @@
 // match-affine: what a match context derives from each similarity matrix beyond argmaxes —
 // the best buddies (mutual nearest neighbours) with their distinctiveness, the robust
 // source→target affine fitted by RANSAC over them (deterministic splitmix64 sampling,
-// minimal 3-point hypotheses, least-squares refit on the inliers), and the selection of a
-// few distinctive buddies spread over the image (k-means with a farthest-point start).
+// minimal 3-point hypotheses, least-squares refit on the inliers), the feature-metric
+// registration that then sets the affine the guided mode uses (the affine under which the
+// source cells are, on average, most similar to the target where they land), and the
+// selection of a few distinctive buddies spread over the image (k-means with a
+// farthest-point start).
 // All geometry is in cell coordinates: source cell (r, c) sits at (c + ½, r + ½).
 #include "match-internal.h"
 
@@ -221,6 +224,91 @@ fit_ransac (const PeacMatchContext *ctx, MatchGrid *t)
   return 0;
 }
 
+// Feature-metric registration score of a source-cells → target-cells affine A, on the
+// centred similarities when the context has them:
+//   R(A) = mean over the source cells i that land on the target of bilerp(sim[i, ·], A·(u_i, v_i))
+// the target similarity at the cell centre's image, bilinear between target cell centres
+// (a mix of unit tokens, not renormalised, so bilinear on the similarity row equals the dot
+// with the interpolated token). Cells that land off the target have no partner and are left
+// out rather than counted as 0 (which would favour maps that keep every cell on the target
+// over the right one); under 60 % of the cells on the target scores −∞.
+static double
+reg_score (const MatchGrid *s, const MatchGrid *t, const double A[6])
+{
+  double sum = 0.0;
+  int on = 0;
+  for (int i = 0; i < s->n; i++)
+    {
+      double x, y;
+      match_affine_apply (A, i % s->gw + 0.5, i / s->gw + 0.5, &x, &y);
+      x -= 0.5, y -= 0.5; // index space: the centre of target cell c is at c
+      if (!(x >= 0.0 && y >= 0.0 && x <= t->gw - 1 && y <= t->gh - 1))
+        continue;
+      on++;
+      int x0 = (int) x, y0 = (int) y;
+      int x1 = x0 + 1 < t->gw ? x0 + 1 : x0, y1 = y0 + 1 < t->gh ? y0 + 1 : y0;
+      double fx = x - x0, fy = y - y0;
+      const float *row = (t->csim ? t->csim : t->sim) + (size_t) i * t->n;
+      sum += (1 - fy) * ((1 - fx) * row[y0 * t->gw + x0] + fx * row[y0 * t->gw + x1])
+             + fy * ((1 - fx) * row[y1 * t->gw + x0] + fx * row[y1 * t->gw + x1]);
+    }
+  return on >= 0.6 * s->n ? sum / on : -INFINITY;
+}
+
+// Registration: a coarse search over axis scales (0.8–1.2 of the grid rescale, about the
+// image centres) and translations (±18 % of the target grid), plus the RANSAC affine as a
+// candidate, then coordinate ascent on all six parameters with halving steps. Replaces
+// t->A (and t->Ainv) when it scores higher than the RANSAC affine. Deterministic.
+static void
+fit_registration (const PeacMatchContext *ctx, MatchGrid *t)
+{
+  const MatchGrid *s = &ctx->src;
+  const double rw = (double) t->gw / s->gw, rh = (double) t->gh / s->gh;
+  const double csu = s->gw / 2.0, csv = s->gh / 2.0, ctu = t->gw / 2.0, ctv = t->gh / 2.0;
+  double best[6], best_r = reg_score (s, t, t->A);
+  memcpy (best, t->A, sizeof best);
+  for (int a = 0; a < 5; a++)
+    for (int b = 0; b < 5; b++)
+      for (int i = 0; i < 7; i++)
+        for (int j = 0; j < 7; j++)
+          {
+            const double kx = (0.8 + 0.1 * a) * rw, ky = (0.8 + 0.1 * b) * rh;
+            const double tx = (i - 3) * 0.06 * t->gw, ty = (j - 3) * 0.06 * t->gh;
+            const double A[6] = { kx, 0, ctu - kx * csu + tx, 0, ky, ctv - ky * csv + ty };
+            const double r = reg_score (s, t, A);
+            if (r > best_r)
+              best_r = r, memcpy (best, A, sizeof best);
+          }
+  // Steps: linear terms in units of the rescale, offsets in target cells.
+  double step[6] = { 0.04 * rw, 0.04 * rw, 0.5, 0.04 * rh, 0.04 * rh, 0.5 };
+  for (int round = 0; round < 200; round++)
+    {
+      int improved = 0;
+      for (int k = 0; k < 6; k++)
+        for (int sign = -1; sign <= 1; sign += 2)
+          {
+            double A[6];
+            memcpy (A, best, sizeof A);
+            A[k] += sign * step[k];
+            if (!plausible (A, rw * rh))
+              continue;
+            const double r = reg_score (s, t, A);
+            if (r > best_r + 1e-12)
+              best_r = r, memcpy (best, A, sizeof best), improved = 1;
+          }
+      if (!improved)
+        {
+          for (int k = 0; k < 6; k++)
+            step[k] *= 0.5;
+          if (step[2] < 0.01)
+            break;
+        }
+    }
+  memcpy (t->A, best, sizeof best);
+  t->reg_score = best_r;
+  invert_affine (t->A, t->Ainv);
+}
+
 int
 match_fit_target (PeacMatchContext *ctx, MatchGrid *t)
 {
@@ -252,7 +340,10 @@ match_fit_target (PeacMatchContext *ctx, MatchGrid *t)
       b->sim = row[j];
       b->distinct = mf < mb ? mf : mb;
     }
-  return fit_ransac (ctx, t);
+  if (fit_ransac (ctx, t) < 0)
+    return -1;
+  fit_registration (ctx, t);
+  return 0;
 }
 
 int

@@ -13,15 +13,19 @@ typedef struct {
   int     gh, gw, n;     // n = gh·gw cells
   double  cw, ch;        // cell size in pixels
   float  *tok;           // [n, dim] L2-normalised tokens (zero rows stay zero)
+  float  *ctok;          // [n, dim] the same after subtracting the mean token (centre only)
   // Targets only:
   float  *sim;           // [Ns, n] cosine similarity source cell × target cell
+  float  *csim;          // [Ns, n] the same between centred tokens (centre only)
   int    *fwd;           // [Ns] best target cell of each source cell
   int    *bwd;           // [n] best source cell of each target cell
   PeacBuddy *buddies;    // mutual nearest neighbours, in source-cell order
   int     n_buddies;
   double  A[6];          // source cells → target cells: u' = A0 u + A1 v + A2, v' = A3 u + A4 v + A5
   double  Ainv[6];
-  int     inliers;       // RANSAC inliers of A (0: fallback rescale)
+  int     inliers;       // RANSAC inliers (0: too few buddies; RANSAC then fell back to
+                         // the rescale); A itself is the registration's (match-affine.c)
+  double  reg_score;     // mean similarity of the source cells at their images under A
 } MatchGrid;
 
 struct PeacMatchContext {

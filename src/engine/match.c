@@ -24,6 +24,7 @@ peac_match_params_default (PeacMatchParams *p)
   p->temperature = 0.05f;
   p->min_confidence = 0.2f;
   p->bilinear = 0;
+  p->centre = 1;
   p->ransac_iters = 512;
   p->ransac_tol = 1.0f;
   p->seed = 1;
@@ -147,8 +148,24 @@ subcell (const float *map, int gh, int gw, int best, PeacSubcell how, float temp
 // ---------------------------------------------------------------------------------------
 // Context
 
+// Rows of x [n, dim] scaled to unit length (zero rows stay zero).
+static void
+normalise_rows (float *x, int n, int dim)
+{
+  for (int i = 0; i < n; i++)
+    {
+      float *y = x + (size_t) i * dim;
+      double ss = 0;
+      for (int k = 0; k < dim; k++)
+        ss += (double) y[k] * y[k];
+      float s = ss > 1e-24 ? (float) (1.0 / sqrt (ss)) : 0.0f;
+      for (int k = 0; k < dim; k++)
+        y[k] *= s;
+    }
+}
+
 static int
-grid_init (MatchGrid *g, const PeacGrid *in, int dim, char *err, size_t errlen)
+grid_init (MatchGrid *g, const PeacGrid *in, int dim, int centre, char *err, size_t errlen)
 {
   if (!in->tokens || in->gh <= 0 || in->gw <= 0 || !(in->width > 0) || !(in->height > 0))
     {
@@ -166,17 +183,29 @@ grid_init (MatchGrid *g, const PeacGrid *in, int dim, char *err, size_t errlen)
       snprintf (err, errlen, "match: out of memory");
       return -1;
     }
-  for (int i = 0; i < g->n; i++)
+  memcpy (g->tok, in->tokens, (size_t) g->n * dim * sizeof *g->tok);
+  if (centre)
     {
-      const float *x = in->tokens + (size_t) i * dim;
-      float *y = g->tok + (size_t) i * dim;
-      double ss = 0;
+      // The registration's copy: minus the grid's mean token, then normalised.
+      g->ctok = malloc ((size_t) g->n * dim * sizeof *g->ctok);
+      if (!g->ctok)
+        {
+          snprintf (err, errlen, "match: out of memory");
+          return -1;
+        }
+      memcpy (g->ctok, in->tokens, (size_t) g->n * dim * sizeof *g->ctok);
       for (int k = 0; k < dim; k++)
-        ss += (double) x[k] * x[k];
-      float s = ss > 1e-24 ? (float) (1.0 / sqrt (ss)) : 0.0f;
-      for (int k = 0; k < dim; k++)
-        y[k] = x[k] * s;
+        {
+          double m = 0;
+          for (int i = 0; i < g->n; i++)
+            m += g->ctok[(size_t) i * dim + k];
+          m /= g->n;
+          for (int i = 0; i < g->n; i++)
+            g->ctok[(size_t) i * dim + k] -= (float) m;
+        }
+      normalise_rows (g->ctok, g->n, dim);
     }
+  normalise_rows (g->tok, g->n, dim);
   return 0;
 }
 
@@ -184,7 +213,9 @@ static void
 grid_clear (MatchGrid *g)
 {
   free (g->tok);
+  free (g->ctok);
   free (g->sim);
+  free (g->csim);
   free (g->fwd);
   free (g->bwd);
   free (g->buddies);
@@ -207,7 +238,7 @@ peac_match_context_new (const PeacGrid *source, const PeacGrid *targets, int n_t
     ctx->p = *params;
   else
     peac_match_params_default (&ctx->p);
-  if (grid_init (&ctx->src, source, dim, err, errlen) < 0)
+  if (grid_init (&ctx->src, source, dim, ctx->p.centre, err, errlen) < 0)
     goto fail;
   ctx->tgt = calloc ((size_t) (n_targets ? n_targets : 1), sizeof *ctx->tgt);
   if (!ctx->tgt)
@@ -217,7 +248,7 @@ peac_match_context_new (const PeacGrid *source, const PeacGrid *targets, int n_t
   for (int t = 0; t < n_targets; t++)
     {
       MatchGrid *g = &ctx->tgt[t];
-      if (grid_init (g, &targets[t], dim, err, errlen) < 0)
+      if (grid_init (g, &targets[t], dim, ctx->p.centre, err, errlen) < 0)
         goto fail;
       int Nt = g->n;
       g->sim = malloc ((size_t) Ns * Nt * sizeof *g->sim);
@@ -228,6 +259,14 @@ peac_match_context_new (const PeacGrid *source, const PeacGrid *targets, int n_t
       // S[Ns, Nt] = Src[Ns, dim] · Tgt[Nt, dim]ᵀ
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, Ns, Nt, dim, 1.0f,
                    ctx->src.tok, dim, g->tok, dim, 0.0f, g->sim, Nt);
+      if (g->ctok)
+        {
+          // The same for the centred copies, which only the registration reads.
+          if (!(g->csim = malloc ((size_t) Ns * Nt * sizeof *g->csim)))
+            goto oom;
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, Ns, Nt, dim, 1.0f,
+                       ctx->src.ctok, dim, g->ctok, dim, 0.0f, g->csim, Nt);
+        }
       for (int i = 0; i < Ns; i++)
         {
           const float *row = g->sim + (size_t) i * Nt;
@@ -415,36 +454,45 @@ query (const PeacMatchContext *ctx, int target, double u, double v, PeacMatchMod
         out->n_top++;
     }
 
-  // Sub-cell refinement, then the query's own offset from the matched token's position,
-  // carried through the local linear map (guided: the affine; nearest: the grid rescale).
-  float pu, pv;
-  subcell (map, t->gh, t->gw, best, p->subcell, p->temperature, &pu, &pv);
-  double du = u - au, dv = v - av;
   if (mode == PEAC_MATCH_GUIDED)
     {
-      pu += (float) (t->A[0] * du + t->A[1] * dv);
-      pv += (float) (t->A[3] * du + t->A[4] * dv);
+      // The answer is the registration's image of the query point itself. The similarity
+      // map only grades it: the similarity of its cell against the best elsewhere (outside
+      // its 3×3 neighbourhood) and how far the peak within the radius lies from it.
+      double mu, mv;
+      match_affine_apply (t->A, u, v, &mu, &mv);
+      int mc = (int) floor (mu), mr = (int) floor (mv);
+      mc = mc < 0 ? 0 : mc >= t->gw ? t->gw - 1 : mc;
+      mr = mr < 0 ? 0 : mr >= t->gh ? t->gh - 1 : mr;
+      out->x = (float) (mu * t->cw);
+      out->y = (float) (mv * t->ch);
+      out->row = mr, out->col = mc;
+      out->sim = map[mr * t->gw + mc];
+      float other = -INFINITY;
+      for (int j = 0; j < t->n; j++)
+        if ((abs (j / t->gw - mr) > 1 || abs (j % t->gw - mc) > 1) && map[j] > other)
+          other = map[j];
+      out->second = other;
+      out->margin = match_margin (out->sim, other);
+      int dr = abs (best / t->gw - mr), dc = abs (best % t->gw - mc);
+      out->cycle = (float) (dr > dc ? dr : dc);
+      out->confidence = out->cycle <= 1.0f ? out->margin : 0.0f;
+      out->found = out->confidence >= p->min_confidence;
+      free (own);
+      return 0;
     }
-  else
-    {
-      pu += (float) (du * t->gw / s->gw);
-      pv += (float) (dv * t->gh / s->gh);
-    }
+
+  // Sub-cell refinement, then the query's own offset from the matched token's position,
+  // carried through the grid rescale.
+  float pu, pv;
+  subcell (map, t->gh, t->gw, best, p->subcell, p->temperature, &pu, &pv);
+  pu += (float) ((u - au) * t->gw / s->gw);
+  pv += (float) ((v - av) * t->gh / s->gh);
   out->x = (float) (pu * t->cw);
   out->y = (float) (pv * t->ch);
 
-  // Cycle check: the peak cell's best source cell, searched the same way.
-  int back;
-  if (mode == PEAC_MATCH_GUIDED)
-    {
-      double bu, bv;
-      match_affine_apply (t->Ainv, out->col + 0.5, out->row + 0.5, &bu, &bv);
-      float b1, b2;
-      back = match_find_peak (t->sim + best, s->gh, s->gw, (size_t) t->n, (float) bu,
-                              (float) bv, p->radius, &b1, &b2);
-    }
-  else
-    back = t->bwd[best];
+  // Cycle check: the peak cell's best source cell.
+  int back = t->bwd[best];
   int dr = abs (back / s->gw - qr), dc = abs (back % s->gw - qc);
   out->cycle = (float) (dr > dc ? dr : dc);
   out->confidence = out->cycle <= 1.0f ? out->margin : 0.0f;

@@ -3,13 +3,17 @@
 // match: dense correspondence between the token grids of one source image and N target
 // images. A match context copies and L2-normalises every grid once, computes each
 // source×target cosine-similarity matrix with one sgemm, the mutual nearest neighbours
-// ("best buddies") and a robust source→target affine fitted by RANSAC over them; after that
-// a query (a point in the source) costs a few microseconds per target. Two modes: *nearest*
-// (argmax over the whole target grid) and *guided* (argmax within a radius of the query
-// mapped through the affine). Every answer carries a confidence that combines the margin of
-// the best over the second-best similarity (second best outside the peak's 3×3
-// neighbourhood) with a cycle check (matching the peak back lands within one cell of the
-// query); below the context's threshold the answer is an explicit "no match". Landmark
+// ("best buddies"), a robust source→target affine fitted by RANSAC over them, and then the
+// feature-metric registration: the affine under which the source cells are, on average,
+// most similar to the target where they land (a coarse search, the RANSAC affine as one
+// candidate, then coordinate ascent). After that a query (a point in the source) costs a few
+// microseconds per target. Two modes: *nearest* (argmax over the whole target grid) and
+// *guided* (the query point mapped through the registration). Every answer carries a
+// confidence that combines the margin of its cell's similarity over the best elsewhere
+// (outside its 3×3 neighbourhood) with a consistency check — nearest: matching the peak
+// back lands within one cell of the query; guided: the similarity peak within the radius
+// lies within one cell of the answer. Below the context's threshold the answer is an
+// explicit "no match". Landmark
 // propagation, the spread best-buddy selection and a pixel NCC template-matching baseline
 // live here too. The context is immutable after creation, so any number of threads may
 // query it at once; nothing here keeps global state, and results are deterministic.
@@ -24,7 +28,7 @@
 #include <stdint.h>
 
 typedef enum {
-  PEAC_MATCH_GUIDED = 0,   // default: search a neighbourhood of the affine-mapped query
+  PEAC_MATCH_GUIDED = 0,   // default: the query mapped through the registration affine
   PEAC_MATCH_NEAREST = 1,  // plain nearest token over the whole target
 } PeacMatchMode;
 
@@ -42,19 +46,25 @@ typedef struct {
 } PeacGrid;
 
 typedef struct {
-  float       radius;         // guided search radius in target cells (cell centres within)
+  float       radius;         // guided: radius in target cells of the window whose similarity
+                              // peak must lie within a cell of the answer to be confident
   PeacSubcell subcell;
   float       temperature;    // soft-argmax temperature, in cosine-similarity units
   float       min_confidence; // answers below this are "no match"
   int         bilinear;       // 1: query token bilinearly interpolated at the point and
                               //    renormalised; 0: the containing cell's token, with the
                               //    point's offset inside its cell carried over
+  int         centre;         // 1: the registration compares grids minus their mean token,
+                              // weighing what sets a cell apart from the rest of its image
+                              // rather than what all its cells share (queries, buddies and
+                              // the nearest mode use the plain tokens either way)
   int         ransac_iters;
   float       ransac_tol;     // inlier distance in target cells
   uint64_t    seed;           // RANSAC sampling seed
 } PeacMatchParams;
 
 // radius 2, soft-argmax at T = 0.05, min_confidence 0.2 (Lowe ratio 0.8), containing-cell tokens,
+// centred registration,
 // 512 RANSAC iterations with a 1-cell tolerance, seed 1.
 void peac_match_params_default (PeacMatchParams *p);
 
@@ -105,8 +115,8 @@ int peac_match_query_cell (const PeacMatchContext *ctx, int target, int row, int
 int peac_match_propagate (const PeacMatchContext *ctx, const float *xy, int n,
                           PeacMatchMode mode, PeacMatch *out);
 
-// The fitted source→target affine in pixels: x' = a0·x + a1·y + a2, y' = a3·x + a4·y + a5.
-// Returns its RANSAC inlier count (0: too few buddies, a is the plain rescale of the grids).
+// The registration's source→target affine in pixels: x' = a0·x + a1·y + a2,
+// y' = a3·x + a4·y + a5. Returns the RANSAC inlier count of the buddies (0: too few).
 int peac_match_affine (const PeacMatchContext *ctx, int target, double a[6]);
 
 // A mutual nearest-neighbour pair: source cell s ↔ target cell t (indices r·gw + c).

@@ -170,7 +170,7 @@ test_shifted_match (void)
   g_assert_cmpint (answer.col, ==, 5 - SHIFT_X);
 
   // The nearest mode searches the whole target: its peak is at least as similar as the
-  // guided one, which searches near the fitted affine.
+  // guided answer, the point mapped through the registration.
   gtk_widget_activate_action (GTK_WIDGET (page), "corr.mode", "s", "nearest");
   g_assert_true (px_correspondence_page_get_answer (page, 0, &nearest));
   g_assert_cmpfloat (nearest.sim, >=, answer.sim);
