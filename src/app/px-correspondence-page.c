@@ -130,6 +130,12 @@ update_status (PxCorrespondencePage *self)
           /* Translators: target name, matched cell (row, column) and the match confidence */
           g_string_append_printf (text, _("%s: cell (%d, %d), confidence %.2f"),
                                   name, a->row, a->col, a->confidence);
+        else if (self->mode == PEAC_MATCH_GUIDED)
+          /* The registration always answers; the embedding just does not single the
+           * answer out locally. */
+          /* Translators: target name and matched cell (row, column) */
+          g_string_append_printf (text, _("%s: cell (%d, %d), not confirmed by the embedding"),
+                                  name, a->row, a->col);
         else
           /* Translators: target name; the model found no confident match there */
           g_string_append_printf (text, _("%s: no match"), name);

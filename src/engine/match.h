@@ -94,9 +94,11 @@ typedef struct {
                       // the target (also in guided mode)
   float margin;       // 1 − d(sim)/d(second), d(s) = √(2 − 2s) the Euclidean distance of
                       // unit tokens (Lowe's ratio test), clamped to [0, 1]
-  float cycle;        // Chebyshev distance, in source cells, from the query's cell to the
-                      // back-match of the peak cell (same mode as the forward search)
-  float confidence;   // margin if cycle ≤ 1, else 0
+  float cycle;        // nearest: Chebyshev distance, in source cells, from the query's
+                      // cell to the back-match of the peak cell; guided: in target cells,
+                      // from the answer's cell to the similarity peak within the radius
+  float confidence;   // margin if cycle ≤ 1, else 0 (guided: the margin of the answer's
+                      // cell over the best outside its 3×3 neighbourhood)
   int   n_top;        // top-k cells of the searched set, best first: index r·gw + c
   int   top[PEAC_MATCH_TOPK];
   float top_sim[PEAC_MATCH_TOPK];
