@@ -84,6 +84,9 @@ usage (FILE *to)
     "      --init-seed S     weights seed of the random-init model (default 1)\n"
     "      --subcell S       softargmax (default), quadratic or none\n"
     "      --radius R        guided confidence window in cells (default 2)\n"
+    "      --stride S        ViT: dense tokens at a patch stride of S pixels for the\n"
+    "                        model and the random-init baseline (default: the patch\n"
+    "                        size); PCK thresholds stay in patch cells\n"
     "      --pixel-mm MM     size of a 1024-frame pixel (default 0.35: JSRT 0.175 mm at 2048)\n"
     "      --threads T       threads (default: all cores)\n"
     "      --json            print the figures as JSON\n");
@@ -129,7 +132,7 @@ tally_json (Tally *t, size_t pairs, double cell, double mm, int with_found)
 
 static int
 load_sample (const char *dir, const char *id, PeacModel *m, PeacModel *mr, int side,
-             size_t per, Sample *s, char *err, size_t errlen)
+             int patch, int stride, size_t per, Sample *s, char *err, size_t errlen)
 {
   GError *error = NULL;
   PxLandmarkSet *set = px_landmarks_load_jsrt (dir, id, &error);
@@ -161,16 +164,19 @@ load_sample (const char *dir, const char *id, PeacModel *m, PeacModel *mr, int s
         if (l->structure && !strcmp (l->structure, px_landmarks_jsrt_structures[k]))
           s->structure[i] = k;
     }
-  CliInput in;
+  CliInput in, dense = { 0 };
   int rc = peac_cli_input_load (set->image_path, side, &in, err, errlen);
+  if (rc == 0 && stride)
+    rc = peac_cli_input_load_dense (set->image_path, side, patch, stride, &dense, err, errlen);
   px_landmark_set_free (set);
   if (rc < 0)
-    return -1;
+    return peac_cli_input_clear (&in), -1;
   s->plane = in.plane;   // kept for NCC (NCC ignores the normalisation); freed with the sample
-  if (peac_cli_embed_input (m, &in, s->tok, err, errlen) < 0
-      || peac_cli_embed_input (mr, &in, s->tok_rand, err, errlen) < 0)
-    return -1;
-  return 0;
+  const CliInput *e = stride ? &dense : &in;
+  rc = peac_cli_embed_input (m, e, s->tok, err, errlen) < 0
+       || peac_cli_embed_input (mr, e, s->tok_rand, err, errlen) < 0 ? -1 : 0;
+  peac_cli_input_clear (&dense);
+  return rc;
 }
 
 static void
@@ -202,7 +208,7 @@ int
 peac_cmd_eval_landmarks (int argc, char **argv)
 {
   enum { O_PAIRS = 1000, O_SEED, O_IMAGES, O_MODE, O_INIT_SEED, O_SUBCELL, O_RADIUS,
-         O_PIXEL_MM, O_THREADS, O_JSON };
+         O_PIXEL_MM, O_THREADS, O_JSON, O_STRIDE };
   static const struct option opts[] = {
     { "model", required_argument, NULL, 'm' },
     { "data", required_argument, NULL, 'd' },
@@ -213,6 +219,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
     { "init-seed", required_argument, NULL, O_INIT_SEED },
     { "subcell", required_argument, NULL, O_SUBCELL },
     { "radius", required_argument, NULL, O_RADIUS },
+    { "stride", required_argument, NULL, O_STRIDE },
     { "pixel-mm", required_argument, NULL, O_PIXEL_MM },
     { "threads", required_argument, NULL, O_THREADS },
     { "json", no_argument, NULL, O_JSON },
@@ -222,7 +229,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
   const char *model_path = NULL, *dir = NULL;
   long pairs_wanted = 0, max_images = 0;
   uint64_t seed = 1, init_seed = 1;
-  int json = 0, threads = 0, c;
+  int json = 0, threads = 0, c, stride = 0;
   double pixel_mm = 0.35;
   PeacMatchMode rand_mode = PEAC_MATCH_GUIDED;
   PeacMatchParams mp;
@@ -238,6 +245,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
       case O_IMAGES: max_images = atol (optarg); break;
       case O_INIT_SEED: init_seed = strtoull (optarg, NULL, 10); break;
       case O_RADIUS: mp.radius = (float) atof (optarg); break;
+      case O_STRIDE: stride = atoi (optarg); break;
       case O_PIXEL_MM: pixel_mm = atof (optarg); break;
       case O_THREADS: threads = atoi (optarg); break;
       case O_JSON: json = 1; break;
@@ -264,7 +272,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
       default: usage (stderr); return 2;
       }
   if (!model_path || !dir || optind != argc || pairs_wanted < 0 || max_images < 0
-      || !(mp.radius > 0) || !(pixel_mm > 0))
+      || !(mp.radius > 0) || !(pixel_mm > 0) || stride < 0)
     {
       usage (stderr);
       return 2;
@@ -301,6 +309,19 @@ peac_cmd_eval_landmarks (int argc, char **argv)
                        init_seed, err, sizeof err);
   int rc = 1, side = peac_model_img_size (m), gh, gw, dim;
   peac_model_output_shape (m, side, side, &gh, &gw, &dim);
+  const int patch = side / gw;   // PCK thresholds stay in these cells at any stride
+  PeacForwardOptions fo = PEAC_FORWARD_DEFAULT;
+  fo.stride = stride == patch ? 0 : stride;
+  if (stride && (peac_model_arch (m) != PEAC_ARCH_VIT
+                 || peac_cli_dense_pad (side, patch, stride, err, sizeof err) < 0))
+    {
+      fprintf (stderr, "peac eval-landmarks: --stride: %s\n",
+               peac_model_arch (m) != PEAC_ARCH_VIT ? "only ViT models have a patch stride" : err);
+      peac_model_free (m), peac_model_free (mr);
+      g_strfreev (ids);
+      return 2;
+    }
+  peac_model_output_shape_ex (m, &fo, side, side, &gh, &gw, &dim);
   size_t per = (size_t) gh * gw * dim;
   Sample *smp = calloc ((size_t) n_img, sizeof *smp);
   Tally tally[N_METHODS] = { 0 };
@@ -313,7 +334,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
       goto done;
     }
   for (int i = 0; i < n_img; i++)
-    if (load_sample (dir, ids[i], m, mr, side, per, &smp[i], err, sizeof err) < 0)
+    if (load_sample (dir, ids[i], m, mr, side, patch, stride, per, &smp[i], err, sizeof err) < 0)
       {
         fprintf (stderr, "peac eval-landmarks: %s: %s\n", ids[i], err);
         goto done;
@@ -369,7 +390,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
         goto done;
       }
 
-  double cell_in = (double) side / gw, t_match = 0, t_ncc = 0;
+  double cell_in = patch, t_match = 0, t_ncc = 0;
   for (long p = 0; p < n_pairs; p++)
     {
       const Sample *a = &smp[pair_a[p]], *b = &smp[pair_b[p]];
@@ -420,17 +441,18 @@ peac_cmd_eval_landmarks (int argc, char **argv)
         }
     }
 
-  double cell = FRAME / gw;
+  double cell = FRAME * patch / side; // the model's patch in the 1024 frame, at any stride
   json_t *res[N_METHODS];
   for (int k = 0; k < N_METHODS; k++)
     res[k] = tally_json (&tally[k], (size_t) n_pairs, cell, pixel_mm,
                          k == M_GUIDED || k == M_NEAREST || k == M_RANDOM);
   if (json)
     {
-      json_t *out = json_pack ("{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:s, s:i, s:i, s:i, s:i, s:f, s:s, s:I, s:I, s:f, s:f, s:f}}",
+      json_t *out = json_pack ("{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:s, s:i, s:i, s:i, s:i, s:i, s:f, s:s, s:I, s:I, s:f, s:f, s:f}}",
         "model", res[M_GUIDED], "model_nearest", res[M_NEAREST],
         "baselines", "identity", res[M_IDENTITY], "ncc", res[M_NCC], "random_init", res[M_RANDOM],
-        "config", "data", dir, "images", n_img, "input", side, "grid", gw, "dim", dim,
+        "config", "data", dir, "images", n_img, "input", side, "grid", gw, "stride",
+        stride ? stride : patch, "dim", dim,
         "cell_px", cell, "random_init_mode", rand_mode == PEAC_MATCH_GUIDED ? "guided" : "nearest",
         "seed", (json_int_t) seed, "init_seed", (json_int_t) init_seed,
         "embed_s", t_embed, "match_s", t_match, "ncc_s", t_ncc);

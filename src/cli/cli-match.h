@@ -13,14 +13,26 @@
 typedef struct {
   int    width, height;  // the radiograph's own size
   int    side;           // model input side
+  int    stride;         // ViT patch stride of the forward pass (0: the patch size)
   float *plane;          // [side, side] one normalised input channel (all three are equal)
 } CliInput;
+
+// Dense tokens: with a ViT patch p and a stride s < p, token c is centred at s·c + p/2.
+// Resizing the radiograph to side − (p − s) and padding it by (p − s)/2 on every side
+// (edge pixels repeated) puts token c's centre at (c + ½)·s of the radiograph, so the grid
+// of (side − p)/s + 1 tokens tiles the whole image as match.h's grids assume. Returns the
+// padding, or −1 with err set when the stride does not tile the input that way.
+int  peac_cli_dense_pad (int side, int patch, int stride, char *err, size_t errlen);
 
 // Loads path (PNG, JPEG, DICOM) as presentation grey and preprocesses it whole to
 // side×side with the PEAC statistics. Returns 0, or −1 with a message naming the file in err.
 int  peac_cli_input_load (const char *path, int side, CliInput *in, char *err, size_t errlen);
+// The same for dense tokens at stride (0: the patch size, as peac_cli_input_load): the
+// radiograph resized and padded by peac_cli_dense_pad.
+int  peac_cli_input_load_dense (const char *path, int side, int patch, int stride,
+                                CliInput *in, char *err, size_t errlen);
 void peac_cli_input_clear (CliInput *in);
-// tokens [gh, gw, dim] of the input (the plane replicated to 3 channels). Returns 0 or −1
-// with err set.
+// tokens [gh, gw, dim] of the input (the plane replicated to 3 channels), at the input's
+// stride. Returns 0 or −1 with err set.
 int  peac_cli_embed_input (PeacModel *m, const CliInput *in, float *tokens, char *err,
                            size_t errlen);
