@@ -20,7 +20,7 @@ data=$(cd "$repo/.." && pwd)/shared/data
 peac=""
 out="${XDG_CACHE_HOME:-$HOME/.cache}/peac-explorer/bundled-model"
 steps=12500 batch=8 threads=0 eval_every=500 save_every=100 eval_pairs=400
-smoke=0 preset=tiny seed=1 out_given=0 model_out="" local_temp=0
+smoke=0 preset=tiny seed=1 out_given=0 model_out="" local_temp=0.1 dense=8 card_now=0
 
 usage () {
   cat <<EOF
@@ -37,9 +37,13 @@ Usage: tools/bundled-model/recipe.sh [OPTIONS]
   --data DIR       the shared data folder (default $data)
   --peac PATH      the peac executable (default: the newest build in the checkout, else PATH)
   --model-out FILE the shipped model (default data/models/peac-vit-tiny.safetensors)
-  --local-temp T   peac train --local-temp of a new run (default $local_temp: the paper's
-                   MSE local term; T > 0: the contrastive local term); a resumed run keeps
-                   the value it was started with
+  --local-temp T   peac train --local-temp of a new run (default $local_temp: the contrastive
+                   local term; 0: the paper's MSE term); a resumed run keeps the value it
+                   was started with
+  --dense S        the card's second landmark table uses tokens at patch stride S
+                   (default $dense; 0: none)
+  --card-now       no more training: export the checkpoint as it is and write the card
+                   (an interim model; the card says at which step)
   --smoke          micro preset, 8 steps, a row every 4, 12 images, 4 landmark
                    images; a temporary --out unless one is given
 EOF
@@ -58,6 +62,8 @@ while [ $# -gt 0 ]; do
     --peac) peac=$2; shift 2 ;;
     --model-out) model_out=$2; shift 2 ;;
     --local-temp) local_temp=$2; shift 2 ;;
+    --dense) dense=$2; shift 2 ;;
+    --card-now) card_now=1; shift ;;
     --smoke) smoke=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "recipe.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -132,7 +138,8 @@ thread_opt=()
 [ "$threads" != 0 ] && thread_opt=(--threads "$threads")
 wall="$out/train-seconds"   # training wall time summed over every session of the run
 step=$(step_of)
-while [ "$step" -lt "$steps" ]; do
+[ "$card_now" = 1 ] && { [ -f "$ckpt" ] || { echo "recipe.sh: --card-now: no checkpoint in $out" >&2; exit 1; }; }
+while [ "$card_now" = 0 ] && [ "$step" -lt "$steps" ]; do
   chunk=$(( eval_every - step % eval_every ))
   [ $(( step + chunk )) -gt "$steps" ] && chunk=$(( steps - step ))
   set +e
@@ -168,14 +175,21 @@ card="$out/card"
 # once as JSON, the table rendered from it.
 "$peac" eval-landmarks --model "$final_model" --data "$data/landmarks/jsrt" --threads "$threads" \
   "${landmark_opts[@]}" --json > "$card/eval-landmarks.json"
-python3 - "$card/eval-landmarks.json" > "$card/eval-landmarks.txt" <<'EOF'
+tables=("$card/eval-landmarks.json")
+if [ "$dense" != 0 ] && [ "$smoke" = 0 ]; then
+  "$peac" eval-landmarks --model "$final_model" --data "$data/landmarks/jsrt" --threads "$threads" \
+    --stride "$dense" --json > "$card/eval-landmarks-dense.json"
+  tables+=("$card/eval-landmarks-dense.json")
+fi
+render="$card/render-landmarks.py"
+cat > "$render" <<'EOF'
 import json, sys
 j = json.load(open(sys.argv[1]))
 c = j["config"]
 rows = [("model (guided)", j["model"]), ("model (nearest)", j["model_nearest"])] + \
        [(k, v) for k, v in j["baselines"].items()]
 print(f'{rows[0][1]["pairs"]} ordered pairs of {c["images"]} images, {c["grid"]}x{c["grid"]} grid '
-      f'(cell {c["cell_px"]:.1f} px in the 1024 frame)\n')
+      f'(stride {c.get("stride", "patch")} px; PCK cell {c["cell_px"]:.1f} px in the 1024 frame)\n')
 print("| method | MRE px | MRE mm | median px | PCK@1 | PCK@2 | PCK@4 |")
 print("|---|---|---|---|---|---|---|")
 for name, r in rows:
@@ -187,7 +201,9 @@ print("| method | " + " | ".join(structs) + " |")
 print("|---|" + "---|" * len(structs))
 for name, r in rows:
     print(f"| {name} | " + " | ".join(f'{r["per_structure_mre_px"][s]:.1f}' for s in structs) + " |")
+print()
 EOF
+for t in "${tables[@]}"; do python3 "$render" "$t"; done > "$card/eval-landmarks.txt"
 {
   "$peac" eval-reid --model "$final_model" "${reid[@]}"
   "$peac" eval-reid --model "$final_model" "${reid[@]}" --random-init
@@ -203,7 +219,7 @@ for py in python3 /usr/bin/python3; do
   fi
 done
 {
-  echo "model $final_model ($size bytes), $step steps at batch $batch, preset $preset, seed $seed"
+  echo "model $final_model ($size bytes), $step of $steps steps at batch $batch, preset $preset, seed $seed"
   echo "training wall time $(cat "$wall" 2>/dev/null || echo '?') s on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(uname -sm)"
   echo "curve: learning-curve.csv; loss: loss.csv; plot: $plot"
 } > "$card/summary.txt"
