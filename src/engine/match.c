@@ -454,6 +454,7 @@ query (const PeacMatchContext *ctx, int target, double u, double v, PeacMatchMod
         out->n_top++;
     }
 
+  int dr, dc;
   if (mode == PEAC_MATCH_GUIDED)
     {
       // The answer is the registration's image of the query point itself. The similarity
@@ -474,26 +475,23 @@ query (const PeacMatchContext *ctx, int target, double u, double v, PeacMatchMod
           other = map[j];
       out->second = other;
       out->margin = match_margin (out->sim, other);
-      int dr = abs (best / t->gw - mr), dc = abs (best % t->gw - mc);
-      out->cycle = (float) (dr > dc ? dr : dc);
-      out->confidence = out->cycle <= 1.0f ? out->margin : 0.0f;
-      out->found = out->confidence >= p->min_confidence;
-      free (own);
-      return 0;
+      // Consistency: the peak within the radius against the answer's cell.
+      dr = abs (best / t->gw - mr), dc = abs (best % t->gw - mc);
     }
-
-  // Sub-cell refinement, then the query's own offset from the matched token's position,
-  // carried through the grid rescale.
-  float pu, pv;
-  subcell (map, t->gh, t->gw, best, p->subcell, p->temperature, &pu, &pv);
-  pu += (float) ((u - au) * t->gw / s->gw);
-  pv += (float) ((v - av) * t->gh / s->gh);
-  out->x = (float) (pu * t->cw);
-  out->y = (float) (pv * t->ch);
-
-  // Cycle check: the peak cell's best source cell.
-  int back = t->bwd[best];
-  int dr = abs (back / s->gw - qr), dc = abs (back % s->gw - qc);
+  else
+    {
+      // Sub-cell refinement, then the query's own offset from the matched token's
+      // position, carried through the grid rescale.
+      float pu, pv;
+      subcell (map, t->gh, t->gw, best, p->subcell, p->temperature, &pu, &pv);
+      pu += (float) ((u - au) * t->gw / s->gw);
+      pv += (float) ((v - av) * t->gh / s->gh);
+      out->x = (float) (pu * t->cw);
+      out->y = (float) (pv * t->ch);
+      // Cycle check: the peak cell's best source cell against the query's cell.
+      int back = t->bwd[best];
+      dr = abs (back / s->gw - qr), dc = abs (back % s->gw - qc);
+    }
   out->cycle = (float) (dr > dc ? dr : dc);
   out->confidence = out->cycle <= 1.0f ? out->margin : 0.0f;
   out->found = out->confidence >= p->min_confidence;

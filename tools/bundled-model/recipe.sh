@@ -70,13 +70,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-if [ -z "$peac" ]; then
-  for p in "$repo"/_build/src/cli/peac "$repo"/build/src/cli/peac; do
-    [ -x "$p" ] && { [ -z "$peac" ] || [ "$p" -nt "$peac" ]; } && peac=$p
-  done
-  [ -z "$peac" ] && peac=$(command -v peac || true)
-fi
-[ -x "$peac" ] || { echo "recipe.sh: no peac executable (build the project or pass --peac)" >&2; exit 1; }
+. "$here/find-peac.sh" recipe.sh
 [ -f "$data/cxr-followup/followup_pairs.csv" ] || { echo "recipe.sh: $data: not the shared data folder (--data)" >&2; exit 1; }
 
 final_model="$repo/data/models/peac-vit-tiny.safetensors"

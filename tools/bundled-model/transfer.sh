@@ -43,13 +43,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$out" ] || { echo "transfer.sh: --out DIR is required" >&2; usage >&2; exit 2; }
-if [ -z "$peac" ]; then
-  for p in "$repo"/_build/src/cli/peac "$repo"/build/src/cli/peac; do
-    [ -x "$p" ] && { [ -z "$peac" ] || [ "$p" -nt "$peac" ]; } && peac=$p
-  done
-  [ -z "$peac" ] && peac=$(command -v peac || true)
-fi
-[ -x "$peac" ] || { echo "transfer.sh: no peac executable (build the project or pass --peac)" >&2; exit 1; }
+. "$here/find-peac.sh" transfer.sh
 [ -f "$model" ] || { echo "transfer.sh: $model: no such model" >&2; exit 1; }
 labels="$data/cxr/nih-more/labels.csv"
 [ -f "$labels" ] || { echo "transfer.sh: $labels missing (--data)" >&2; exit 1; }
