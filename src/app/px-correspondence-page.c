@@ -757,6 +757,7 @@ mode_change_state (GSimpleAction *action,
 
   g_simple_action_set_state (action, state);
   self->mode = g_str_equal (g_variant_get_string (state, NULL), "nearest") ? PEAC_MATCH_NEAREST : PEAC_MATCH_GUIDED;
+  self->scene.guided = self->mode == PEAC_MATCH_GUIDED;
   answer_query (self);
   for (guint i = 0; i < self->scene.pins->len; i++)
     answer_pin (self, &g_array_index (self->scene.pins, PxMatchPin, i));
@@ -1022,6 +1023,7 @@ px_correspondence_page_init (PxCorrespondencePage *self)
   self->scene.pins = g_array_new (FALSE, TRUE, sizeof (PxMatchPin));
   g_array_set_clear_func (self->scene.pins, pin_clear);
   self->scene.opacity = 0.5;
+  self->scene.guided = self->mode == PEAC_MATCH_GUIDED;
   self->drag_pin = -1;
 
   self->actions = g_simple_action_group_new ();
