@@ -37,11 +37,11 @@ def write(name, data):
     return path(name)
 
 
-def run(group, what, args, fsize=None):
+def run(group, what, args, fsize=None, extra_env=None):
     def limit():
         if fsize is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-    env = dict(os.environ, OPENBLAS_NUM_THREADS='1', OMP_NUM_THREADS='1')
+    env = dict(os.environ, OPENBLAS_NUM_THREADS='1', OMP_NUM_THREADS='1', **(extra_env or {}))
     p = subprocess.run([peac] + args, capture_output=True, text=True, preexec_fn=limit,
                        env=env, timeout=120)
     lines = [l for l in p.stderr.splitlines()
@@ -52,7 +52,8 @@ def run(group, what, args, fsize=None):
     short = lambda t: (t.replace(tmp + '/', '').replace(tmp, 'TMPDIR')
                        .replace(shared + '/', '../shared/').replace(os.path.join(here, ''), ''))
     msg = short(msg)
-    cmd = ' '.join(['peac'] + [short(a) for a in args])
+    cmd = ' '.join(['%s=%s' % (k, short(v)) for k, v in (extra_env or {}).items()]
+                   + ['peac'] + [short(a) for a in args])
     rows.append((group, what, cmd, msg, p.returncode))
 
 
@@ -219,7 +220,10 @@ def main():
     run('arguments', 'unknown option', ['train', '--out', path('x.safetensors'), '--frob', sample])
     run('arguments', 'option without its value', ['train', '--out'])
     run('arguments', 'non-numeric --steps', ['train', '--steps', 'many', '--out', path('x.safetensors'), sample])
-    run('arguments', 'embed without --model', ['embed', sample, '-o', path('e.safetensors')])
+    # Without --model the bundled model is used; a PEAC_MODEL naming a missing file is not.
+    run('arguments', 'embed without --model, PEAC_MODEL missing',
+        ['embed', sample, '-o', path('e.safetensors')],
+        extra_env={'PEAC_MODEL': path('missing.safetensors')})
     run('arguments', 'train without images', ['train', '--out', path('x.safetensors')])
 
     # Outputs.

@@ -75,8 +75,10 @@ for mode in modes:
             name = 'random init' if r['random_init'] else os.path.basename(r['model'])
             lo, hi = r['ci95_seed0']
             seeds = ', '.join(f'{v:.3f}' for v in r['mean_auc_per_seed'])
+            # One seed has no spread to report.
+            spread = f"{r['std_auc']:.3f}" if len(r['mean_auc_per_seed']) > 1 else 'n/a'
             used = j.get('n_train_used', j['n_train'])
             print(f"| {mode} | {float(f) * 100:g} % ({used} of {j['n_train']}) | {name} | "
-                  f"{r['mean_auc']:.3f} ± {r['std_auc']:.3f} | {lo:.3f}–{hi:.3f} | {seeds} |")
+                  f"{r['mean_auc']:.3f} ± {spread} | {lo:.3f}–{hi:.3f} | {seeds} |")
 PY
 cat "$out/transfer.md"
