@@ -131,7 +131,7 @@ embed_thread (GTask        *task,
       landed = g_new0 (Landed, 1);
       landed->self = g_object_ref (source);
       landed->study = g_object_ref (study);
-      landed->embedding = px_model_embed (batch->model, px_study_get_image (study), -1, &error);
+      landed->embedding = px_model_embed_dense (batch->model, px_study_get_image (study), &error);
       if (landed->embedding == NULL)
         landed->error = g_strdup (error->message);
       invoke_on_main (on_landed, landed);

@@ -377,20 +377,14 @@ px_model_get_grid (PxModel *self,
     *dim = d;
 }
 
-/**
- * px_model_embed:
- * @layer: -1 for the model's output, else the block (see PeacForwardOptions)
- *
- * Feeds the whole image, squeezed to the model's input side as `peac match` does, and
- * returns its token grid. Safe to call from any thread.
- *
- * Returns: (transfer full): the embedding, or %NULL with @error set
- */
-PxEmbedding *
-px_model_embed (PxModel       *self,
-                const PxImage *image,
-                int            layer,
-                GError       **error)
+// The token grid of the whole image squeezed to the model's input side (and, dense,
+// padded for tokens at half the patch stride).
+static PxEmbedding *
+embed (PxModel       *self,
+       const PxImage *image,
+       int            layer,
+       gboolean       dense,
+       GError       **error)
 {
   PeacForwardOptions options = PEAC_FORWARD_DEFAULT;
   PeacPreprocess pp = { 0, PEAC_MEAN, PEAC_STD, 0 };
@@ -398,7 +392,7 @@ px_model_embed (PxModel       *self,
   g_autofree float *input = NULL;
   g_autofree float *tokens = NULL;
   PxEmbedding *embedding;
-  int side, gh, gw, dim, rc;
+  int side, gh, gw, dim, rc, pad;
   char err[512];
 
   g_return_val_if_fail (PX_IS_MODEL (self), NULL);
@@ -406,6 +400,17 @@ px_model_embed (PxModel       *self,
   side = peac_model_img_size (self->model);
   options.layer = layer;
   peac_model_output_shape_ex (self->model, &options, side, side, &gh, &gw, &dim);
+  // Dense: a ViT at half its patch stride, the input edge-padded so that the tokens tile
+  // the image (preprocess.h); a model whose grid cannot tile that way stays on its patches.
+  if (dense && gw > 0 && peac_model_arch (self->model) == PEAC_ARCH_VIT
+      && (pad = peac_dense_pad (side, side / gw, side / gw / 2)) > 0)
+    {
+      options.stride = side / gw / 2;
+      peac_model_output_shape_ex (self->model, &options, side + 2 * pad, side + 2 * pad, &gh,
+                                  &gw, &dim);
+    }
+  else
+    pad = 0;
   if (gh <= 0 || gw <= 0 || dim <= 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -422,6 +427,15 @@ px_model_embed (PxModel       *self,
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("The image cannot be preprocessed"));
       return NULL;
+    }
+
+  if (pad > 0)
+    {
+      float *padded = g_new (float, (gsize) 3 * (side + 2 * pad) * (side + 2 * pad));
+      peac_pad_edges (input, 3, side, pad, padded);
+      g_free (input);
+      input = padded;
+      side += 2 * pad;
     }
 
   g_mutex_lock (&self->lock);
@@ -444,6 +458,41 @@ px_model_embed (PxModel       *self,
   embedding->model_serial = self->serial;
   embedding->layer = layer;
   return embedding;
+}
+
+/**
+ * px_model_embed:
+ * @layer: -1 for the model's output, else the block (see PeacForwardOptions)
+ *
+ * Feeds the whole image, squeezed to the model's input side as `peac match` does, and
+ * returns its token grid. Safe to call from any thread.
+ *
+ * Returns: (transfer full): the embedding, or %NULL with @error set
+ */
+PxEmbedding *
+px_model_embed (PxModel       *self,
+                const PxImage *image,
+                int            layer,
+                GError       **error)
+{
+  return embed (self, image, layer, FALSE, error);
+}
+
+/**
+ * px_model_embed_dense:
+ *
+ * As px_model_embed() for the model's output, but a ViT's tokens come at half its patch
+ * stride, tiling the image with cells of half the patch (`peac eval-landmarks --stride`):
+ * what the correspondence page registers and matches on. Other models give their grid.
+ *
+ * Returns: (transfer full): the embedding, or %NULL with @error set
+ */
+PxEmbedding *
+px_model_embed_dense (PxModel       *self,
+                      const PxImage *image,
+                      GError       **error)
+{
+  return embed (self, image, -1, TRUE, error);
 }
 
 /**

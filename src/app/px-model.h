@@ -56,6 +56,9 @@ PxEmbedding *px_model_embed           (PxModel       *self,
                                        const PxImage *image,
                                        int            layer,
                                        GError       **error);
+PxEmbedding *px_model_embed_dense     (PxModel       *self,
+                                       const PxImage *image,
+                                       GError       **error);
 gboolean     px_model_forward_input   (PxModel       *self,
                                        const float   *input,
                                        float         *tokens,

@@ -312,8 +312,9 @@ peac_cmd_eval_landmarks (int argc, char **argv)
   const int patch = side / gw;   // PCK thresholds stay in these cells at any stride
   PeacForwardOptions fo = PEAC_FORWARD_DEFAULT;
   fo.stride = stride == patch ? 0 : stride;
-  if (stride && (peac_model_arch (m) != PEAC_ARCH_VIT
-                 || peac_cli_dense_pad (side, patch, stride, err, sizeof err) < 0))
+  const int pad = stride && peac_model_arch (m) == PEAC_ARCH_VIT
+                  ? peac_cli_dense_pad (side, patch, stride, err, sizeof err) : 0;
+  if (stride && (peac_model_arch (m) != PEAC_ARCH_VIT || pad < 0))
     {
       fprintf (stderr, "peac eval-landmarks: --stride: %s\n",
                peac_model_arch (m) != PEAC_ARCH_VIT ? "only ViT models have a patch stride" : err);
@@ -321,7 +322,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
       g_strfreev (ids);
       return 2;
     }
-  peac_model_output_shape_ex (m, &fo, side, side, &gh, &gw, &dim);
+  peac_model_output_shape_ex (m, &fo, side + 2 * pad, side + 2 * pad, &gh, &gw, &dim);
   size_t per = (size_t) gh * gw * dim;
   Sample *smp = calloc ((size_t) n_img, sizeof *smp);
   Tally tally[N_METHODS] = { 0 };

@@ -27,16 +27,11 @@
 int
 peac_cli_dense_pad (int side, int patch, int stride, char *err, size_t errlen)
 {
-  if (stride <= 0 || stride == patch)
-    return 0;
-  if (stride > patch || (patch - stride) % 2 || (side - patch) % stride)
-    {
-      snprintf (err, errlen, "stride %d does not tile a %d-px input with %d-px patches "
-                "(it must divide %d and leave an even overlap)", stride, side, patch,
-                side - patch);
-      return -1;
-    }
-  return (patch - stride) / 2;
+  int pad = peac_dense_pad (side, patch, stride);
+  if (pad < 0)
+    snprintf (err, errlen, "stride %d does not tile a %d-px input with %d-px patches (it "
+              "must divide %d and leave an even overlap)", stride, side, patch, side);
+  return pad;
 }
 
 int
@@ -44,31 +39,23 @@ peac_cli_input_load_dense (const char *path, int side, int patch, int stride, Cl
                            char *err, size_t errlen)
 {
   int pad = peac_cli_dense_pad (side, patch, stride, err, errlen);
-  if (pad < 0 || peac_cli_input_load (path, side - 2 * pad, in, err, errlen) < 0)
+  if (pad < 0 || peac_cli_input_load (path, side, in, err, errlen) < 0)
     return -1;
   in->stride = stride == patch ? 0 : stride;
   if (pad == 0)
     return 0;
-  const int inner = side - 2 * pad;
-  float *plane = malloc ((size_t) side * side * sizeof *plane);
+  const int n = side + 2 * pad;
+  float *plane = malloc ((size_t) n * n * sizeof *plane);
   if (!plane)
     {
       snprintf (err, errlen, "%s: out of memory", path);
       peac_cli_input_clear (in);
       return -1;
     }
-  for (int y = 0; y < side; y++)
-    {
-      int sy = y - pad < 0 ? 0 : y - pad >= inner ? inner - 1 : y - pad;
-      for (int x = 0; x < side; x++)
-        {
-          int sx = x - pad < 0 ? 0 : x - pad >= inner ? inner - 1 : x - pad;
-          plane[(size_t) y * side + x] = in->plane[(size_t) sy * inner + sx];
-        }
-    }
+  peac_pad_edges (in->plane, 1, side, pad, plane);
   free (in->plane);
   in->plane = plane;
-  in->side = side;
+  in->side = n;
   return 0;
 }
 

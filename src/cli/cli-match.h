@@ -12,23 +12,19 @@
 
 typedef struct {
   int    width, height;  // the radiograph's own size
-  int    side;           // model input side
+  int    side;           // input side fed to the model (the model's, plus dense padding)
   int    stride;         // ViT patch stride of the forward pass (0: the patch size)
   float *plane;          // [side, side] one normalised input channel (all three are equal)
 } CliInput;
 
-// Dense tokens: with a ViT patch p and a stride s < p, token c is centred at s·c + p/2.
-// Resizing the radiograph to side − (p − s) and padding it by (p − s)/2 on every side
-// (edge pixels repeated) puts token c's centre at (c + ½)·s of the radiograph, so the grid
-// of (side − p)/s + 1 tokens tiles the whole image as match.h's grids assume. Returns the
-// padding, or −1 with err set when the stride does not tile the input that way.
+// peac_dense_pad (preprocess.h) with a message in err when the stride does not tile side.
 int  peac_cli_dense_pad (int side, int patch, int stride, char *err, size_t errlen);
 
 // Loads path (PNG, JPEG, DICOM) as presentation grey and preprocesses it whole to
 // side×side with the PEAC statistics. Returns 0, or −1 with a message naming the file in err.
 int  peac_cli_input_load (const char *path, int side, CliInput *in, char *err, size_t errlen);
 // The same for dense tokens at stride (0: the patch size, as peac_cli_input_load): the
-// radiograph resized and padded by peac_cli_dense_pad.
+// side×side input padded by peac_dense_pad, so in->side becomes side + 2·pad.
 int  peac_cli_input_load_dense (const char *path, int side, int patch, int stride,
                                 CliInput *in, char *err, size_t errlen);
 void peac_cli_input_clear (CliInput *in);

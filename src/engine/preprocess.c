@@ -95,3 +95,28 @@ peac_preprocess (const float *grey, int w, int h, const PeacPreprocess *p, float
   free (tmp), free (col), free (res);
   return 0;
 }
+
+int
+peac_dense_pad (int side, int patch, int stride)
+{
+  if (stride <= 0 || stride == patch)
+    return 0;
+  if (stride > patch || (patch - stride) % 2 || side % stride)
+    return -1;
+  return (patch - stride) / 2;
+}
+
+void
+peac_pad_edges (const float *in, int C, int side, int pad, float *out)
+{
+  const int n = side + 2 * pad;
+  for (int c = 0; c < C; c++)
+    for (int y = 0; y < n; y++)
+      {
+        const int sy = y < pad ? 0 : y - pad >= side ? side - 1 : y - pad;
+        const float *row = in + ((size_t) c * side + sy) * side;
+        float *o = out + ((size_t) c * n + y) * n;
+        for (int x = 0; x < n; x++)
+          o[x] = row[x < pad ? 0 : x - pad >= side ? side - 1 : x - pad];
+      }
+}

@@ -26,3 +26,12 @@ int peac_preprocess (const float *grey, int w, int h, const PeacPreprocess *p, f
 // 1-D antialiased bilinear resampling (exposed for tests): src [n_in] → dst [n_out] with
 // sample stride 1, covering output samples first…first+count−1 of the full n_out.
 void peac_resample_1d (const float *src, int n_in, float *dst, int n_out, int first, int count);
+
+// Dense ViT tokens. At patch p and stride s < p, token c of an input is centred at
+// s·c + p/2. Padding a side-pixel image by (p − s)/2 on every side (edge pixels repeated)
+// puts token c's centre at (c + ½)·s of the image, so the side/s tokens tile the image
+// exactly, as the patch grid does at s = p. Returns the padding (0 for s = p or s ≤ 0), or
+// −1 when s does not tile side that way (s > p, p − s odd, or side not a multiple of s).
+int  peac_dense_pad (int side, int patch, int stride);
+// out [C, n, n], n = side + 2·pad: in [C, side, side] with its edge pixels repeated.
+void peac_pad_edges (const float *in, int C, int side, int pad, float *out);
