@@ -4,9 +4,9 @@
 // A lie in B (and C…)? Each image is fed whole to the model (resized to its input side, no
 // crop), the token grids go into one match context with A as the source, and the point is
 // answered per target in the guided (default) or nearest mode, with confidence, cycle
-// check, top-k cells and the fitted affine; "no match" is printed as such. Points are image
-// pixels with the pixel-centre convention of the landmark files. Also home of the helpers
-// cli-eval-landmarks.c shares (cli-match.h).
+// check, top-k cells and the fitted affine; "no match" (nearest) and "unconfirmed" (guided)
+// are printed as such. Points are image pixels with the pixel-centre convention of the
+// landmark files. Also home of the helpers cli-eval-landmarks.c shares (cli-match.h).
 #include "cli-match.h"
 
 #include <getopt.h>
@@ -148,6 +148,8 @@ usage (FILE *to)
     "                        anywhere)\n"
     "      --radius R        guided: an answer is confident only when the similarity\n"
     "                        peak within R cells lies within a cell of it (default 2)\n"
+    "      --stride S        ViT: dense tokens at a patch stride of S pixels (the app's\n"
+    "                        correspondence page uses half the patch; default: the patch)\n"
     "      --threads T       threads (default: all cores)\n"
     "      --json            print the answers as JSON\n");
 }
@@ -167,12 +169,13 @@ parse_point (const char *s, double *x, double *y)
 int
 peac_cmd_match (int argc, char **argv)
 {
-  enum { O_MODE = 1000, O_RADIUS, O_THREADS, O_JSON };
+  enum { O_MODE = 1000, O_RADIUS, O_THREADS, O_JSON, O_STRIDE };
   static const struct option opts[] = {
     { "model", required_argument, NULL, 'm' },
     { "point", required_argument, NULL, 'p' },
     { "mode", required_argument, NULL, O_MODE },
     { "radius", required_argument, NULL, O_RADIUS },
+    { "stride", required_argument, NULL, O_STRIDE },
     { "threads", required_argument, NULL, O_THREADS },
     { "json", no_argument, NULL, O_JSON },
     { "help", no_argument, NULL, 'h' },
@@ -180,7 +183,7 @@ peac_cmd_match (int argc, char **argv)
   };
   const char *model_path = NULL;
   double px = 0, py = 0;
-  int have_point = 0, json = 0, threads = 0, c;
+  int have_point = 0, json = 0, threads = 0, c, stride = 0;
   PeacMatchMode mode = PEAC_MATCH_GUIDED;
   PeacMatchParams mp;
   peac_match_params_default (&mp);
@@ -215,6 +218,14 @@ peac_cmd_match (int argc, char **argv)
           }
         break;
       case O_THREADS: threads = atoi (optarg); break;
+      case O_STRIDE:
+        stride = atoi (optarg);
+        if (stride <= 0)
+          {
+            fprintf (stderr, "peac match: --stride expects a positive number of pixels\n");
+            return 2;
+          }
+        break;
       case O_JSON: json = 1; break;
       case 'h': usage (stdout); return 0;
       default: usage (stderr); return 2;
@@ -243,6 +254,21 @@ peac_cmd_match (int argc, char **argv)
     }
   int side = peac_model_img_size (m), gh, gw, dim;
   peac_model_output_shape (m, side, side, &gh, &gw, &dim);
+  const int patch = side / gw;
+  if (stride && stride != patch)
+    {
+      int pad = peac_model_arch (m) == PEAC_ARCH_VIT
+                ? peac_cli_dense_pad (side, patch, stride, err, sizeof err) : -1;
+      if (pad < 0)
+        {
+          fprintf (stderr, "peac match: --stride: %s\n", peac_model_arch (m) == PEAC_ARCH_VIT
+                   ? err : "only ViT models have a patch stride");
+          peac_model_free (m);
+          return 2;
+        }
+      PeacForwardOptions fo = { stride, -1 };
+      peac_model_output_shape_ex (m, &fo, side + 2 * pad, side + 2 * pad, &gh, &gw, &dim);
+    }
   size_t per = (size_t) gh * gw * dim;
   float *tok = malloc ((size_t) n_img * per * sizeof *tok);
   PeacGrid *grids = calloc ((size_t) n_img, sizeof *grids);
@@ -258,7 +284,7 @@ peac_cmd_match (int argc, char **argv)
     {
       CliInput in;
       const char *path = argv[optind + i];
-      if (peac_cli_input_load (path, side, &in, err, sizeof err) < 0
+      if (peac_cli_input_load_dense (path, side, patch, stride, &in, err, sizeof err) < 0
           || peac_cli_embed_input (m, &in, tok + i * per, err, sizeof err) < 0)
         {
           fprintf (stderr, "peac match: %s\n", err);
@@ -311,6 +337,11 @@ peac_cmd_match (int argc, char **argv)
             printf ("%s: (%.1f, %.1f)  cell (%d, %d)  sim %.3f  confidence %.2f\n",
                     argv[optind + 1 + t], a.x - 0.5, a.y - 0.5, a.row, a.col, a.sim,
                     a.confidence);
+          else if (mode == PEAC_MATCH_GUIDED)
+            // The registration always answers; the map just does not single it out.
+            printf ("%s: (%.1f, %.1f)  cell (%d, %d)  sim %.3f  unconfirmed (confidence %.2f,"
+                    " peak %.0f cells away)\n", argv[optind + 1 + t], a.x - 0.5, a.y - 0.5,
+                    a.row, a.col, a.sim, a.confidence, a.cycle);
           else
             printf ("%s: no match  (best candidate (%.1f, %.1f), sim %.3f, confidence %.2f,"
                     " cycle %.0f cells)\n", argv[optind + 1 + t], a.x - 0.5, a.y - 0.5,
