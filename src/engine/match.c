@@ -409,19 +409,11 @@ query (const PeacMatchContext *ctx, int target, double u, double v, PeacMatchMod
   float s1, s2;
   int best = match_find_peak (map, t->gh, t->gw, 1, (float) cu, (float) cv, radius, &s1, &s2);
 
+  // Nearest: the peak and its runner-up (the guided answer sets its own below).
   memset (out, 0, sizeof *out);
   out->row = best / t->gw;
   out->col = best % t->gw;
   out->sim = s1;
-  if (radius >= 0)
-    {
-      // The runner-up is sought over the whole target even when the search was local: a
-      // guided peak that something far away rivals is no more trustworthy for it.
-      int br = best / t->gw, bc = best % t->gw;
-      for (int j = 0; j < t->n; j++)
-        if ((abs (j / t->gw - br) > 1 || abs (j % t->gw - bc) > 1) && map[j] > s2)
-          s2 = map[j];
-    }
   out->second = s2;
   out->margin = match_margin (s1, s2);
 
