@@ -132,19 +132,7 @@ count_inliers (const double *P, const double *Q, int n, const double A[6], doubl
   return m;
 }
 
-static void
-invert_affine (const double A[6], double B[6])
-{
-  double det = A[0] * A[4] - A[1] * A[3];
-  B[0] = A[4] / det;
-  B[1] = -A[1] / det;
-  B[3] = -A[3] / det;
-  B[4] = A[0] / det;
-  B[2] = -(B[0] * A[2] + B[1] * A[5]);
-  B[5] = -(B[3] * A[2] + B[4] * A[5]);
-}
-
-// RANSAC over the buddies; leaves t->A, t->Ainv and t->inliers.
+// RANSAC over the buddies; leaves t->A and t->inliers.
 static int
 fit_ransac (const PeacMatchContext *ctx, MatchGrid *t)
 {
@@ -220,7 +208,6 @@ fit_ransac (const PeacMatchContext *ctx, MatchGrid *t)
       free (P);
       free (idx);
     }
-  invert_affine (t->A, t->Ainv);
   return 0;
 }
 
@@ -258,7 +245,7 @@ reg_score (const MatchGrid *s, const MatchGrid *t, const double A[6])
 // Registration: a coarse search over axis scales (0.8–1.2 of the grid rescale, about the
 // image centres) and translations (±18 % of the target grid), plus the RANSAC affine as a
 // candidate, then coordinate ascent on all six parameters with halving steps. Replaces
-// t->A (and t->Ainv) when it scores higher than the RANSAC affine. Deterministic.
+// t->A when it scores higher than the RANSAC affine. Deterministic.
 static void
 fit_registration (const PeacMatchContext *ctx, MatchGrid *t)
 {
@@ -305,8 +292,6 @@ fit_registration (const PeacMatchContext *ctx, MatchGrid *t)
         }
     }
   memcpy (t->A, best, sizeof best);
-  t->reg_score = best_r;
-  invert_affine (t->A, t->Ainv);
 }
 
 int

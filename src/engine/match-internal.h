@@ -22,10 +22,8 @@ typedef struct {
   PeacBuddy *buddies;    // mutual nearest neighbours, in source-cell order
   int     n_buddies;
   double  A[6];          // source cells → target cells: u' = A0 u + A1 v + A2, v' = A3 u + A4 v + A5
-  double  Ainv[6];
   int     inliers;       // RANSAC inliers (0: too few buddies; RANSAC then fell back to
                          // the rescale); A itself is the registration's (match-affine.c)
-  double  reg_score;     // mean similarity of the source cells at their images under A
 } MatchGrid;
 
 struct PeacMatchContext {
