@@ -166,9 +166,9 @@ load_sample (const char *dir, const char *id, PeacModel *m, PeacModel *mr, int s
     }
   CliInput in, dense = { 0 };
   int rc = peac_cli_input_load (set->image_path, side, &in, err, errlen);
-  if (rc == 0 && stride)
-    rc = peac_cli_input_load_dense (set->image_path, side, patch, stride, &dense, err, errlen);
   px_landmark_set_free (set);
+  if (rc == 0 && stride)
+    rc = peac_cli_input_dense (&in, patch, stride, &dense, err, errlen);
   if (rc < 0)
     return peac_cli_input_clear (&in), -1;
   s->plane = in.plane;   // kept for NCC (NCC ignores the normalisation); freed with the sample

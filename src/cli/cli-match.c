@@ -35,28 +35,36 @@ peac_cli_dense_pad (int side, int patch, int stride, char *err, size_t errlen)
 }
 
 int
+peac_cli_input_dense (const CliInput *in, int patch, int stride, CliInput *out, char *err,
+                      size_t errlen)
+{
+  int pad = peac_cli_dense_pad (in->side, patch, stride, err, errlen);
+  if (pad < 0)
+    return -1;
+  *out = *in;
+  out->stride = stride == patch ? 0 : stride;
+  out->side = in->side + 2 * pad;
+  out->plane = malloc ((size_t) out->side * out->side * sizeof *out->plane);
+  if (!out->plane)
+    {
+      snprintf (err, errlen, "out of memory");
+      return -1;
+    }
+  peac_pad_edges (in->plane, 1, in->side, pad, out->plane);
+  return 0;
+}
+
+int
 peac_cli_input_load_dense (const char *path, int side, int patch, int stride, CliInput *in,
                            char *err, size_t errlen)
 {
-  int pad = peac_cli_dense_pad (side, patch, stride, err, errlen);
-  if (pad < 0 || peac_cli_input_load (path, side, in, err, errlen) < 0)
+  CliInput whole;
+  memset (in, 0, sizeof *in);
+  if (peac_cli_input_load (path, side, &whole, err, errlen) < 0)
     return -1;
-  in->stride = stride == patch ? 0 : stride;
-  if (pad == 0)
-    return 0;
-  const int n = side + 2 * pad;
-  float *plane = malloc ((size_t) n * n * sizeof *plane);
-  if (!plane)
-    {
-      snprintf (err, errlen, "%s: out of memory", path);
-      peac_cli_input_clear (in);
-      return -1;
-    }
-  peac_pad_edges (in->plane, 1, side, pad, plane);
-  free (in->plane);
-  in->plane = plane;
-  in->side = n;
-  return 0;
+  int rc = peac_cli_input_dense (&whole, patch, stride, in, err, errlen);
+  peac_cli_input_clear (&whole);
+  return rc;
 }
 
 int

@@ -23,8 +23,11 @@ int  peac_cli_dense_pad (int side, int patch, int stride, char *err, size_t errl
 // Loads path (PNG, JPEG, DICOM) as presentation grey and preprocesses it whole to
 // side×side with the PEAC statistics. Returns 0, or −1 with a message naming the file in err.
 int  peac_cli_input_load (const char *path, int side, CliInput *in, char *err, size_t errlen);
-// The same for dense tokens at stride (0: the patch size, as peac_cli_input_load): the
-// side×side input padded by peac_dense_pad, so in->side becomes side + 2·pad.
+// out: a copy of the loaded in for dense tokens at stride (0 or the patch size: a plain
+// copy), padded by peac_dense_pad, so out->side is in->side + 2·pad. in is unchanged.
+int  peac_cli_input_dense (const CliInput *in, int patch, int stride, CliInput *out,
+                           char *err, size_t errlen);
+// peac_cli_input_load, then peac_cli_input_dense.
 int  peac_cli_input_load_dense (const char *path, int side, int patch, int stride,
                                 CliInput *in, char *err, size_t errlen);
 void peac_cli_input_clear (CliInput *in);
