@@ -665,8 +665,9 @@ mean_std (const double *v, int n, int stride, double *mean, double *std)
   for (int i = 0; i < n; i++)
     if (!isnan (v[(size_t) i * stride]))
       s2 += (v[(size_t) i * stride] - *mean) * (v[(size_t) i * stride] - *mean);
-  // Sample standard deviation (n − 1), as tables of repeated runs report.
-  *std = c > 1 ? sqrt (s2 / (c - 1)) : 0;
+  // Sample standard deviation (n − 1), as tables of repeated runs report; one run has
+  // no spread (NaN: null in JSON, n/a in the table), rather than a misleading 0.
+  *std = c > 1 ? sqrt (s2 / (c - 1)) : NAN;
 }
 
 // ---- Outputs
@@ -898,7 +899,10 @@ print_table (const Task *t, const Row *rows, int nrows)
     {
       double m, s;
       mean_std (rows[r].mean, a->seeds, 1, &m, &s);
-      printf ("%-28.28s %.4f ± %.4f    [%.4f, %.4f]   %.1f\n", rows[r].name, m, s,
+      char spread[16] = "n/a   ";
+      if (!isnan (s))
+        snprintf (spread, sizeof spread, "%.4f", s);
+      printf ("%-28.28s %.4f ± %s    [%.4f, %.4f]   %.1f\n", rows[r].name, m, spread,
               rows[r].ci_lo, rows[r].ci_hi,
               a->mode == MODE_LINEAR ? rows[r].embed_ms : rows[r].train_s);
     }
