@@ -5,7 +5,8 @@
 // against itself answers the point where it was asked, confidently; bad points and files
 // fail with a message and a non-zero exit. eval-landmarks on two JSRT images: the JSON
 // layout, both ordered pairs, the identity baseline equal to the landmark distance computed
-// here from the files, and ordered PCK values.
+// here from the files, ordered PCK values, and model-minus-baseline margins that agree with
+// the tables.
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <jansson.h>
@@ -108,6 +109,29 @@ test_eval_two_images (void)
   double got = json_real_value (json_object_get (methods[2], "mre_px"));
   g_assert_cmpfloat (fabs (got - want), <, 1e-3 * want);
   g_assert_cmpint (json_integer_value (json_object_get (methods[2], "points")), ==, 2 * n);
+
+  // Margins: model minus each baseline. With two images, every resample that keeps a pair
+  // draws each image once, so the interval collapses onto the estimate.
+  json_t *margins = json_object_get (o, "margins");
+  for (int k = 2; k < 5; k++)
+    {
+      const char *name = k == 2 ? "identity" : k == 3 ? "ncc" : "random_init";
+      json_t *mj = json_object_get (margins, name);
+      g_assert_nonnull (mj);
+      double d = json_real_value (json_object_get (mj, "mre_diff_px"));
+      double want_d = json_real_value (json_object_get (methods[0], "mre_px"))
+                      - json_real_value (json_object_get (methods[k], "mre_px"));
+      g_assert_cmpfloat (fabs (d - want_d), <, 1e-3);
+      double dk = json_real_value (json_object_get (mj, "pck1_diff"));
+      double want_k = json_real_value (json_object_get (methods[0], "pck1"))
+                      - json_real_value (json_object_get (methods[k], "pck1"));
+      g_assert_cmpfloat (fabs (dk - want_k), <, 1e-5);
+      json_t *ci = json_object_get (mj, "mre_diff_ci95");
+      g_assert_cmpfloat (fabs (json_real_value (json_array_get (ci, 0)) - d), <, 1e-3);
+      g_assert_cmpfloat (fabs (json_real_value (json_array_get (ci, 1)) - d), <, 1e-3);
+      double won = json_real_value (json_object_get (mj, "pairs_better"));
+      g_assert_true (won == 0 || won == 0.5 || won == 1);
+    }
   json_decref (o);
   g_free (r.out), g_free (r.err);
 

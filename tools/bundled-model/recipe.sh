@@ -195,6 +195,17 @@ print("| method | " + " | ".join(structs) + " |")
 print("|---|" + "---|" * len(structs))
 for name, r in rows:
     print(f"| {name} | " + " | ".join(f'{r["per_structure_mre_px"][s]:.1f}' for s in structs) + " |")
+if "margins" in j:
+    def ci(v, f):
+        return "–" if v is None else f"[{v[0]:{f}}, {v[1]:{f}}]"
+    print(f'\nModel (guided) minus each baseline; 95 % intervals from {c.get("bootstrap", "?")} '
+          'resamples of the images\n')
+    print("| baseline | MRE px | 95 % interval | PCK@1 | 95 % interval | pairs the model wins |")
+    print("|---|---|---|---|---|---|")
+    for name, m in j["margins"].items():
+        print(f'| {name} | {m["mre_diff_px"]:+.1f} | {ci(m["mre_diff_ci95"], "+.1f")} | '
+              f'{m["pck1_diff"]:+.3f} | {ci(m["pck1_diff_ci95"], "+.3f")} | '
+              f'{100 * m["pairs_better"]:.1f} % |')
 print()
 EOF
 for t in "${tables[@]}"; do python3 "$render" "$t"; done > "$card/eval-landmarks.txt"
