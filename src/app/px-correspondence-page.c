@@ -1320,10 +1320,11 @@ px_correspondence_page_get_panel_study (PxCorrespondencePage *self,
  * px_correspondence_page_dup_landmarks:
  * @panel: 0 for the source, t + 1 for target t
  *
- * The pins as landmarks of @panel's image (pixel-centre convention, palette colours): on a
- * target only those found there or corrected by hand, unless @with_rejected asks for the
- * rejected candidates of "no match" answers too. The image path is the file's base name,
- * left out with privacy on.
+ * The pins as landmarks of @panel's image (pixel-centre convention, palette colours). On a
+ * target: the answers found there or corrected by hand; the guided mode's unconfirmed
+ * answers (a registration always answers), marked unconfirmed; and, when @with_rejected
+ * asks for them, the rejected candidates of nearest-mode "no match" answers, marked so too.
+ * The image path is the file's base name, left out with privacy on.
  *
  * Returns: (transfer full): a new landmark set
  */
@@ -1349,13 +1350,16 @@ px_correspondence_page_dup_landmarks (PxCorrespondencePage *self,
       double r, g, b;
       char colour[8];
 
-      if (panel > 0 && !m->found && !pin->moved[panel - 1] && !with_rejected)
+      gboolean unconfirmed = panel > 0 && !m->found && !pin->moved[panel - 1];
+
+      if (unconfirmed && !self->scene.guided && !with_rejected)
         continue;
       px_match_palette (pin->colour, &r, &g, &b);
       g_snprintf (colour, sizeof colour, "#%02x%02x%02x", (int) lround (r * 255),
                   (int) lround (g * 255), (int) lround (b * 255));
       px_landmark_set_add (set, pin->name, NULL, -1, (panel == 0 ? pin->x : m->x) - 0.5,
                            (panel == 0 ? pin->y : m->y) - 0.5, colour);
+      px_landmark_set_get (set, px_landmark_set_size (set) - 1)->unconfirmed = unconfirmed;
     }
   return set;
 }

@@ -46,7 +46,8 @@ read_point (PxLandmarkSet *set, json_t *p, size_t i, const char *path, GHashTabl
     return invalid (error, path, "landmark %zu is not an object", i);
   json_t *name = json_object_get (p, "name"), *x = json_object_get (p, "x"),
          *y = json_object_get (p, "y"), *color = json_object_get (p, "color"),
-         *structure = json_object_get (p, "structure"), *index = json_object_get (p, "index");
+         *structure = json_object_get (p, "structure"), *index = json_object_get (p, "index"),
+         *confirmed = json_object_get (p, "confirmed");
   if (!json_is_string (name) || json_string_length (name) == 0)
     return invalid (error, path, "landmark %zu: \"name\" must be a non-empty string", i);
   const char *n = json_string_value (name);
@@ -64,11 +65,14 @@ read_point (PxLandmarkSet *set, json_t *p, size_t i, const char *path, GHashTabl
   if (index && !(json_is_integer (index) && json_integer_value (index) >= 0
                  && json_integer_value (index) <= G_MAXINT))
     return invalid (error, path, "landmark \"%s\": \"index\" must be an integer ≥ 0", n);
+  if (confirmed && !json_is_boolean (confirmed))
+    return invalid (error, path, "landmark \"%s\": \"confirmed\" must be true or false", n);
   g_hash_table_add (seen, (gpointer) n);
   px_landmark_set_add (set, n, structure ? json_string_value (structure) : NULL,
                        index ? (int) json_integer_value (index) : -1,
                        json_number_value (x), json_number_value (y),
                        color ? json_string_value (color) : NULL);
+  px_landmark_set_get (set, px_landmark_set_size (set) - 1)->unconfirmed = json_is_false (confirmed);
   return TRUE;
 }
 
@@ -181,6 +185,8 @@ px_landmarks_save_json (const PxLandmarkSet *set, const char *path, GError **err
         json_object_set_new (p, "structure", json_string (l->structure));
       if (l->index >= 0)
         json_object_set_new (p, "index", json_integer (l->index));
+      if (l->unconfirmed)
+        json_object_set_new (p, "confirmed", json_false ());
       json_array_append_new (points, p);
     }
   json_object_set_new (root, "landmarks", points);

@@ -23,7 +23,9 @@
 //       { "name": "carina",                required non-empty string, unique in the file
 //         "x": 1010.5, "y": 655.25,        required finite numbers, image pixels
 //         "color": "#e01b24",              optional "#rrggbb"
-//         "structure": "RL", "index": 3 }  optional group name and index ≥ 0 within it
+//         "structure": "RL", "index": 3,   optional group name and index ≥ 0 within it
+//         "confirmed": false }             optional boolean: false marks a propagated answer
+//                                          the embedding did not confirm (absent: true)
 //     ]
 //   }
 //
@@ -51,6 +53,7 @@ typedef struct {
   int    index;      // index within the structure, −1 when none
   double x, y;       // image pixels, pixel-centre convention
   char  *color;      // "#rrggbb" or NULL
+  gboolean unconfirmed; // a propagated answer the embedding did not confirm ("confirmed": false)
 } PxLandmark;
 
 typedef struct {

@@ -393,6 +393,14 @@ test_drawing_and_exports (void)
   g_assert_no_error (error);
   source_json = g_build_filename (folder, "crop-a.png.landmarks.json", NULL);
   g_assert_true (g_file_test (source_json, G_FILE_TEST_IS_REGULAR));
+  {
+    // The target's file holds the pin's confident answer, without a "confirmed": false.
+    g_autofree char *target_json = g_build_filename (folder, "crop-b.png.landmarks.json", NULL);
+    g_autoptr (PxLandmarkSet) target = px_landmarks_load_json (target_json, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (px_landmark_set_size (target), ==, 1);
+    g_assert_false (px_landmark_set_get (target, 0)->unconfirmed);
+  }
   gtk_widget_activate_action (GTK_WIDGET (page), "corr.clear-pins", NULL);
   g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 0);
   g_assert_true (px_correspondence_page_load_landmarks (page, source_json, &error));

@@ -210,6 +210,7 @@ test_json_round_trip (void)
   px_landmark_set_add (set, "carina", NULL, -1, 320.125, 200.0 / 3.0, "#e01b24");
   px_landmark_set_add (set, "RL.3", "RL", 3, -0.5, 1e-7, NULL);
   px_landmark_set_add (set, "Zwerchfell rechts", NULL, -1, 639.5, 523.25, "#00FF7f");
+  px_landmark_set_get (set, 2)->unconfirmed = TRUE;
   g_autoptr (GError) error = NULL;
   g_assert_true (px_landmarks_save_json (set, path, &error));
   g_assert_no_error (error);
@@ -235,6 +236,7 @@ test_json_round_trip (void)
       g_assert_cmpstr (a->structure, ==, b->structure);
       g_assert_cmpstr (a->color, ==, b->color);
       g_assert_cmpint (a->index, ==, b->index);
+      g_assert_cmpint (a->unconfirmed, ==, b->unconfirmed);
       g_assert_cmpfloat (a->x, ==, b->x);   // exact: written with 17 significant digits
       g_assert_cmpfloat (a->y, ==, b->y);
     }
@@ -243,6 +245,10 @@ test_json_round_trip (void)
   g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
   g_assert_nonnull (strstr (text, "\"format\": \"peac-landmarks\""));
   g_assert_nonnull (strstr (text, "\"version\": 1"));
+  // Only the unconfirmed point carries the key.
+  g_assert_nonnull (strstr (text, "\"confirmed\": false"));
+  g_assert_null (strstr (text, "\"confirmed\": true"));
+  g_assert_true (strstr (text, "\"confirmed\"") == g_strrstr (text, "\"confirmed\""));
 
   // Unsaveable: a point without a name.
   px_landmark_set_add (set, "", NULL, -1, 1, 1, NULL);
@@ -276,6 +282,8 @@ test_json_malformed (void)
       "height", PX_LANDMARKS_ERROR_INVALID },
     { "{\"format\": \"peac-landmarks\", \"version\": 1, \"landmarks\": [{\"name\": \"a\", \"x\": 1, \"y\": 2,"
       " \"index\": -1}]}", "index", PX_LANDMARKS_ERROR_INVALID },
+    { "{\"format\": \"peac-landmarks\", \"version\": 1, \"landmarks\": [{\"name\": \"a\", \"x\": 1, \"y\": 2,"
+      " \"confirmed\": 0}]}", "\"confirmed\"", PX_LANDMARKS_ERROR_INVALID },
   };
   char *dir = io_test_tmpdir ();
   for (guint k = 0; k < G_N_ELEMENTS (bad); k++)
