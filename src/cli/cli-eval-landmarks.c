@@ -12,6 +12,8 @@
 // How clear the model's lead is gets its own figures: against each baseline, the difference
 // in MRE and PCK@1 with a 95 % bootstrap interval that resamples images (a pair's two
 // images carry the dependence between pairs), and the share of pairs the model wins.
+// One more row is a bound, not a baseline: the affine fitted by least squares to each
+// pair's own answers, the least error any one-affine-per-pair matcher could reach.
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
@@ -30,9 +32,9 @@
 #define FRAME 1024.0
 #define N_STRUCT 5
 
-enum { M_GUIDED, M_NEAREST, M_IDENTITY, M_NCC, M_RANDOM, N_METHODS };
+enum { M_GUIDED, M_NEAREST, M_IDENTITY, M_NCC, M_RANDOM, M_ORACLE, N_METHODS };
 static const char *const method_names[N_METHODS] = {
-  "model", "model_nearest", "identity", "ncc", "random_init",
+  "model", "model_nearest", "identity", "ncc", "random_init", "affine_oracle",
 };
 
 typedef struct {
@@ -82,7 +84,8 @@ usage (FILE *to)
     "Predicts every landmark of image A in image B for ordered pairs of a JSRT-layout\n"
     "folder (images_2048/<ID>.IMG.png, hybridgnet_landmarks_1024/{RL,LL,H,RCLA,LCLA}/<ID>.npy)\n"
     "and reports radial errors in the 1024 frame for the model (guided and nearest) and\n"
-    "the identity, pixel-NCC and random-init baselines on the same pairs.\n\n"
+    "the identity, pixel-NCC and random-init baselines on the same pairs; as a bound,\n"
+    "the affine fitted by least squares to each pair's answers.\n\n"
     "Options:\n"
     "  -m, --model FILE      model checkpoint\n"
     "  -d, --data DIR        landmark folder (JSRT layout)\n"
@@ -140,6 +143,42 @@ tally_json (Tally *t, size_t pairs, double cell, double mm, int with_found)
                          json_real (t->s_n[s] ? t->s_sum[s] / t->s_n[s] : 0.0));
   json_object_set_new (o, "per_structure_mre_px", per);
   return o;
+}
+
+// The least-squares affine from a's n points to b's, applied to a's points:
+// [x' y'] = [x y 1]·M, M [3, 2] from the normal equations (XᵀX) M = Xᵀ Y, solved by
+// Cramer's rule on the 3 × 3 system (centred coordinates keep it well conditioned).
+// Falls back to the mean translation when the points are collinear.
+static void
+affine_oracle (const float *a, const float *b, int n, float *pred)
+{
+  double ma[2] = { 0 }, mb[2] = { 0 };
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < 2; k++)
+      ma[k] += a[2 * i + k] / n, mb[k] += b[2 * i + k] / n;
+  // Centred: the translation is mb − L·ma, and L [2, 2] solves C L = R with
+  // C = Σ da daᵀ [2, 2], R = Σ da dbᵀ [2, 2].
+  double c00 = 0, c01 = 0, c11 = 0, r[2][2] = { { 0 } };
+  for (int i = 0; i < n; i++)
+    {
+      double dx = a[2 * i] - ma[0], dy = a[2 * i + 1] - ma[1];
+      double ex = b[2 * i] - mb[0], ey = b[2 * i + 1] - mb[1];
+      c00 += dx * dx, c01 += dx * dy, c11 += dy * dy;
+      r[0][0] += dx * ex, r[0][1] += dx * ey, r[1][0] += dy * ex, r[1][1] += dy * ey;
+    }
+  double det = c00 * c11 - c01 * c01, l[2][2] = { { 0 } };
+  if (fabs (det) > 1e-9 * (c00 * c11 + 1e-30))
+    for (int k = 0; k < 2; k++)
+      {
+        l[0][k] = (c11 * r[0][k] - c01 * r[1][k]) / det;
+        l[1][k] = (c00 * r[1][k] - c01 * r[0][k]) / det;
+      }
+  for (int i = 0; i < n; i++)
+    {
+      double dx = a[2 * i] - ma[0], dy = a[2 * i + 1] - ma[1];
+      for (int k = 0; k < 2; k++)
+        pred[2 * i + k] = (float) (mb[k] + dx * l[0][k] + dy * l[1][k]);
+    }
 }
 
 static int
@@ -513,6 +552,8 @@ peac_cmd_eval_landmarks (int argc, char **argv)
             }
           else if (method == M_IDENTITY)
             memcpy (pred, a->xy, (size_t) n * 2 * sizeof *pred);
+          else if (method == M_ORACLE)
+            affine_oracle (a->xy, b->xy, n, pred);
           else
             {
               // NCC at the model's input resolution: 1024 frame ↔ side×side, continuous.
@@ -560,10 +601,10 @@ peac_cmd_eval_landmarks (int argc, char **argv)
                          k == M_GUIDED || k == M_NEAREST || k == M_RANDOM);
   if (json)
     {
-      json_t *out = json_pack ("{s:o, s:o, s:{s:o, s:o, s:o}, s:o, s:{s:s, s:i, s:i, s:i, s:i, s:i, s:f, s:s, s:I, s:I, s:i, s:f, s:f, s:f}}",
+      json_t *out = json_pack ("{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o}, s:o, s:{s:s, s:i, s:i, s:i, s:i, s:i, s:f, s:s, s:I, s:I, s:i, s:f, s:f, s:f}}",
         "model", res[M_GUIDED], "model_nearest", res[M_NEAREST],
         "baselines", "identity", res[M_IDENTITY], "ncc", res[M_NCC], "random_init", res[M_RANDOM],
-        "margins", margins,
+        "bounds", "affine_oracle", res[M_ORACLE], "margins", margins,
         "config", "data", dir, "images", n_img, "input", side, "grid", gw, "stride",
         stride ? stride : patch, "dim", dim,
         "cell_px", cell, "random_init_mode", rand_mode == PEAC_MATCH_GUIDED ? "guided" : "nearest",
@@ -595,6 +636,8 @@ peac_cmd_eval_landmarks (int argc, char **argv)
           else
             printf ("%6s\n", "-");
         }
+      printf ("(affine_oracle: the least-squares affine fitted to each pair's answers, a bound "
+              "for matchers that map a pair by one affine)\n");
       printf ("\nMRE px per structure\n%-15s", "method");
       for (int s = 0; s < N_STRUCT; s++)
         printf (" %7s", px_landmarks_jsrt_structures[s]);

@@ -181,7 +181,8 @@ import json, sys
 j = json.load(open(sys.argv[1]))
 c = j["config"]
 rows = [("model (guided)", j["model"]), ("model (nearest)", j["model_nearest"])] + \
-       [(k, v) for k, v in j["baselines"].items()]
+       [(k, v) for k, v in j["baselines"].items()] + \
+       [(f"{k} (a bound, fitted to the answers)", v) for k, v in j.get("bounds", {}).items()]
 print(f'{rows[0][1]["pairs"]} ordered pairs of {c["images"]} images, {c["grid"]}x{c["grid"]} grid '
       f'(stride {c.get("stride", "patch")} px; PCK cell {c["cell_px"]:.1f} px in the 1024 frame)\n')
 print("| method | MRE px | MRE mm | median px | PCK@1 | PCK@2 | PCK@4 |")
