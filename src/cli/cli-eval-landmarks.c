@@ -146,9 +146,9 @@ tally_json (Tally *t, size_t pairs, double cell, double mm, int with_found)
 }
 
 // The least-squares affine from a's n points to b's, applied to a's points:
-// [x' y'] = [x y 1]·M, M [3, 2] from the normal equations (XᵀX) M = Xᵀ Y, solved by
-// Cramer's rule on the 3 × 3 system (centred coordinates keep it well conditioned).
-// Falls back to the mean translation when the points are collinear.
+// b ≈ L (a − ā) + b̄ with L [2, 2]. Centring takes the translation out of the normal
+// equations, leaving C L = R (C = Σ da daᵀ, R = Σ da dbᵀ, da = a − ā, db = b − b̄), solved
+// in closed form. Falls back to the mean translation when the points are collinear.
 static void
 affine_oracle (const float *a, const float *b, int n, float *pred)
 {
@@ -156,8 +156,6 @@ affine_oracle (const float *a, const float *b, int n, float *pred)
   for (int i = 0; i < n; i++)
     for (int k = 0; k < 2; k++)
       ma[k] += a[2 * i + k] / n, mb[k] += b[2 * i + k] / n;
-  // Centred: the translation is mb − L·ma, and L [2, 2] solves C L = R with
-  // C = Σ da daᵀ [2, 2], R = Σ da dbᵀ [2, 2].
   double c00 = 0, c01 = 0, c11 = 0, r[2][2] = { { 0 } };
   for (int i = 0; i < n; i++)
     {
