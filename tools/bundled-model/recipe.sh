@@ -20,7 +20,7 @@ data=$(cd "$repo/.." && pwd)/shared/data
 peac=""
 out="${XDG_CACHE_HOME:-$HOME/.cache}/peac-explorer/bundled-model"
 steps=12500 batch=8 threads=0 eval_every=500 save_every=100 eval_pairs=400
-smoke=0 preset=tiny seed=1 out_given=0 model_out="" local_temp=0.1 dense=8 card_now=0
+smoke=0 preset=tiny seed=1 out_given=0 model_out="" local_temp=0.1 dense=8 card_now=0 until=0
 
 usage () {
   cat <<EOF
@@ -44,6 +44,9 @@ Usage: tools/bundled-model/recipe.sh [OPTIONS]
                    (default $dense; 0: none)
   --card-now       no more training: export the checkpoint as it is and write the card
                    (an interim model; the card says at which step)
+  --until N        train only up to step N of the run's schedule (curve rows included),
+                   then stop without exporting; with --card-now afterwards this makes
+                   the interim model of step N
   --smoke          micro preset, 8 steps, a row every 4, 12 images, 4 landmark
                    images; a temporary --out unless one is given
 EOF
@@ -64,6 +67,7 @@ while [ $# -gt 0 ]; do
     --local-temp) local_temp=$2; shift 2 ;;
     --dense) dense=$2; shift 2 ;;
     --card-now) card_now=1; shift ;;
+    --until) until=$2; shift 2 ;;
     --smoke) smoke=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "recipe.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -133,9 +137,11 @@ thread_opt=()
 wall="$out/train-seconds"   # training wall time summed over every session of the run
 step=$(step_of)
 [ "$card_now" = 1 ] && { [ -f "$ckpt" ] || { echo "recipe.sh: --card-now: no checkpoint in $out" >&2; exit 1; }; }
-while [ "$card_now" = 0 ] && [ "$step" -lt "$steps" ]; do
+stop=$steps
+[ "$until" -gt 0 ] && [ "$until" -lt "$steps" ] && stop=$until
+while [ "$card_now" = 0 ] && [ "$step" -lt "$stop" ]; do
   chunk=$(( eval_every - step % eval_every ))
-  [ $(( step + chunk )) -gt "$steps" ] && chunk=$(( steps - step ))
+  [ $(( step + chunk )) -gt "$stop" ] && chunk=$(( stop - step ))
   set +e
   t0=$SECONDS
   if [ -f "$ckpt" ]; then
@@ -156,6 +162,11 @@ while [ "$card_now" = 0 ] && [ "$step" -lt "$steps" ]; do
   step=$new
   curve_row "$step"
 done
+
+if [ "$card_now" = 0 ] && [ "$step" -lt "$steps" ]; then
+  echo "recipe.sh: stopped at step $step of $steps (--until); --card-now exports it, a run without --until continues" >&2
+  exit 0
+fi
 
 # The shipped file: F16 teacher, at most 50 MB.
 mkdir -p "$(dirname "$final_model")"
