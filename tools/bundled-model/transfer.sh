@@ -6,7 +6,7 @@
 # validation split) for a model and its random-init twin: linear probe and full
 # fine-tuning, at 25 % and 100 % of the training labels, 3 seeds each. JSON per row into
 # OUT/, then one Markdown table (mean validation AUC ± std over seeds) on stdout and in
-# OUT/transfer.md. --modes linear skips fine-tuning (hours on 2 cores).
+# OUT/transfer.md. --modes linear skips fine-tuning (about 70 minutes on 2 cores).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
