@@ -79,6 +79,8 @@ cmp_float (const void *a, const void *b)
 static void
 usage (FILE *to)
 {
+  PeacMatchParams dflt;
+  peac_match_params_default (&dflt);
   fprintf (to,
     "Usage: peac eval-landmarks --model M --data DIR [OPTIONS]\n\n"
     "Predicts every landmark of image A in image B for ordered pairs of a JSRT-layout\n"
@@ -97,6 +99,8 @@ usage (FILE *to)
     "      --init-seed S     weights seed of the random-init model (default 1)\n"
     "      --subcell S       softargmax (default), quadratic or none\n"
     "      --radius R        guided confidence window in cells (default 2)\n"
+    "      --symmetric 0|1   guided: 1 fits the registration both ways and averages\n"
+    "                        (default %d)\n"
     "      --stride S        ViT: dense tokens at a patch stride of S pixels for the\n"
     "                        model and the random-init baseline (default: the patch\n"
     "                        size); PCK thresholds stay in patch cells\n"
@@ -104,7 +108,7 @@ usage (FILE *to)
     "      --bootstrap N     image resamples of the model-minus-baseline intervals\n"
     "                        (default 1000; seeded by --seed)\n"
     "      --threads T       threads (default: all cores)\n"
-    "      --json            print the figures as JSON\n");
+    "      --json            print the figures as JSON\n", dflt.symmetric);
 }
 
 static void
@@ -329,7 +333,7 @@ int
 peac_cmd_eval_landmarks (int argc, char **argv)
 {
   enum { O_PAIRS = 1000, O_SEED, O_IMAGES, O_MODE, O_INIT_SEED, O_SUBCELL, O_RADIUS,
-         O_PIXEL_MM, O_THREADS, O_JSON, O_STRIDE, O_BOOTSTRAP };
+         O_PIXEL_MM, O_THREADS, O_JSON, O_STRIDE, O_BOOTSTRAP, O_SYMMETRIC };
   static const struct option opts[] = {
     { "model", required_argument, NULL, 'm' },
     { "data", required_argument, NULL, 'd' },
@@ -343,6 +347,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
     { "stride", required_argument, NULL, O_STRIDE },
     { "pixel-mm", required_argument, NULL, O_PIXEL_MM },
     { "bootstrap", required_argument, NULL, O_BOOTSTRAP },
+    { "symmetric", required_argument, NULL, O_SYMMETRIC },
     { "threads", required_argument, NULL, O_THREADS },
     { "json", no_argument, NULL, O_JSON },
     { "help", no_argument, NULL, 'h' },
@@ -370,6 +375,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
       case O_STRIDE: stride = atoi (optarg); break;
       case O_PIXEL_MM: pixel_mm = atof (optarg); break;
       case O_BOOTSTRAP: reps = atoi (optarg); break;
+      case O_SYMMETRIC: mp.symmetric = atoi (optarg); break;
       case O_THREADS: threads = atoi (optarg); break;
       case O_JSON: json = 1; break;
       case O_MODE:
@@ -395,7 +401,8 @@ peac_cmd_eval_landmarks (int argc, char **argv)
       default: usage (stderr); return 2;
       }
   if (!model_path || !dir || optind != argc || pairs_wanted < 0 || max_images < 0
-      || !(mp.radius > 0) || !(pixel_mm > 0) || stride < 0 || reps < 0 || reps > 1000000)
+      || !(mp.radius > 0) || !(pixel_mm > 0) || stride < 0 || reps < 0 || reps > 1000000
+      || (mp.symmetric != 0 && mp.symmetric != 1))
     {
       usage (stderr);
       return 2;
@@ -599,14 +606,14 @@ peac_cmd_eval_landmarks (int argc, char **argv)
                          k == M_GUIDED || k == M_NEAREST || k == M_RANDOM);
   if (json)
     {
-      json_t *out = json_pack ("{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o}, s:o, s:{s:s, s:i, s:i, s:i, s:i, s:i, s:f, s:s, s:I, s:I, s:i, s:f, s:f, s:f}}",
+      json_t *out = json_pack ("{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o}, s:o, s:{s:s, s:i, s:i, s:i, s:i, s:i, s:f, s:s, s:I, s:I, s:i, s:i, s:f, s:f, s:f}}",
         "model", res[M_GUIDED], "model_nearest", res[M_NEAREST],
         "baselines", "identity", res[M_IDENTITY], "ncc", res[M_NCC], "random_init", res[M_RANDOM],
         "bounds", "affine_oracle", res[M_ORACLE], "margins", margins,
         "config", "data", dir, "images", n_img, "input", side, "grid", gw, "stride",
         stride ? stride : patch, "dim", dim,
         "cell_px", cell, "random_init_mode", rand_mode == PEAC_MATCH_GUIDED ? "guided" : "nearest",
-        "seed", (json_int_t) seed, "init_seed", (json_int_t) init_seed, "bootstrap", reps,
+        "seed", (json_int_t) seed, "init_seed", (json_int_t) init_seed, "bootstrap", reps, "symmetric", mp.symmetric,
         "embed_s", t_embed, "match_s", t_match, "ncc_s", t_ncc);
       char *s = json_dumps (out, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (6));
       puts (s);

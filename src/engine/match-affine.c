@@ -219,9 +219,19 @@ fit_ransac (const PeacMatchContext *ctx, MatchGrid *t)
 // with the interpolated token). Cells that land off the target have no partner and are left
 // out rather than counted as 0 (which would favour maps that keep every cell on the target
 // over the right one); under 60 % of the cells on the target scores −∞.
+// The backward registration (target cells → source cells) reads the same matrix by
+// columns: Dir names the grid mapped from, the grid mapped onto, and the strides of
+// sim[from cell i, onto cell k] = sim[i·row + k·col].
+typedef struct {
+  const MatchGrid *from, *onto;
+  const float     *sim;
+  size_t           row, col;
+} RegDir;
+
 static double
-reg_score (const MatchGrid *s, const MatchGrid *t, const double A[6])
+reg_score (const RegDir *d, const double A[6])
 {
+  const MatchGrid *s = d->from, *t = d->onto;
   double sum = 0.0;
   int on = 0;
   for (int i = 0; i < s->n; i++)
@@ -235,11 +245,24 @@ reg_score (const MatchGrid *s, const MatchGrid *t, const double A[6])
       int x0 = (int) x, y0 = (int) y;
       int x1 = x0 + 1 < t->gw ? x0 + 1 : x0, y1 = y0 + 1 < t->gh ? y0 + 1 : y0;
       double fx = x - x0, fy = y - y0;
-      const float *row = (t->csim ? t->csim : t->sim) + (size_t) i * t->n;
-      sum += (1 - fy) * ((1 - fx) * row[y0 * t->gw + x0] + fx * row[y0 * t->gw + x1])
-             + fy * ((1 - fx) * row[y1 * t->gw + x0] + fx * row[y1 * t->gw + x1]);
+      const float *row = d->sim + (size_t) i * d->row;
+      const size_t c = d->col;
+      sum += (1 - fy) * ((1 - fx) * row[(size_t) (y0 * t->gw + x0) * c]
+                         + fx * row[(size_t) (y0 * t->gw + x1) * c])
+             + fy * ((1 - fx) * row[(size_t) (y1 * t->gw + x0) * c]
+                     + fx * row[(size_t) (y1 * t->gw + x1) * c]);
     }
   return on >= 0.6 * s->n ? sum / on : -INFINITY;
+}
+
+// The inverse of an affine with a non-zero determinant (plausible() guarantees one).
+static void
+affine_invert (const double A[6], double out[6])
+{
+  const double det = A[0] * A[4] - A[1] * A[3];
+  out[0] = A[4] / det, out[1] = -A[1] / det, out[3] = -A[3] / det, out[4] = A[0] / det;
+  out[2] = -(out[0] * A[2] + out[1] * A[5]);
+  out[5] = -(out[3] * A[2] + out[4] * A[5]);
 }
 
 // Registration: a coarse search over axis scales (0.8–1.2 of the grid rescale, about the
@@ -247,13 +270,13 @@ reg_score (const MatchGrid *s, const MatchGrid *t, const double A[6])
 // candidate, then coordinate ascent on all six parameters with halving steps. Replaces
 // t->A when it scores higher than the RANSAC affine. Deterministic.
 static void
-fit_registration (const PeacMatchContext *ctx, MatchGrid *t)
+register_dir (const RegDir *d, double A_io[6])
 {
-  const MatchGrid *s = &ctx->src;
+  const MatchGrid *s = d->from, *t = d->onto;
   const double rw = (double) t->gw / s->gw, rh = (double) t->gh / s->gh;
   const double csu = s->gw / 2.0, csv = s->gh / 2.0, ctu = t->gw / 2.0, ctv = t->gh / 2.0;
-  double best[6], best_r = reg_score (s, t, t->A);
-  memcpy (best, t->A, sizeof best);
+  double best[6], best_r = reg_score (d, A_io);
+  memcpy (best, A_io, sizeof best);
   for (int a = 0; a < 5; a++)
     for (int b = 0; b < 5; b++)
       for (int i = 0; i < 7; i++)
@@ -262,7 +285,7 @@ fit_registration (const PeacMatchContext *ctx, MatchGrid *t)
             const double kx = (0.8 + 0.1 * a) * rw, ky = (0.8 + 0.1 * b) * rh;
             const double tx = (i - 3) * 0.06 * t->gw, ty = (j - 3) * 0.06 * t->gh;
             const double A[6] = { kx, 0, ctu - kx * csu + tx, 0, ky, ctv - ky * csv + ty };
-            const double r = reg_score (s, t, A);
+            const double r = reg_score (d, A);
             if (r > best_r)
               best_r = r, memcpy (best, A, sizeof best);
           }
@@ -279,7 +302,7 @@ fit_registration (const PeacMatchContext *ctx, MatchGrid *t)
             A[k] += sign * step[k];
             if (!plausible (A, rw * rh))
               continue;
-            const double r = reg_score (s, t, A);
+            const double r = reg_score (d, A);
             if (r > best_r + 1e-12)
               best_r = r, memcpy (best, A, sizeof best), improved = 1;
           }
@@ -291,7 +314,30 @@ fit_registration (const PeacMatchContext *ctx, MatchGrid *t)
             break;
         }
     }
-  memcpy (t->A, best, sizeof best);
+  memcpy (A_io, best, sizeof best);
+}
+
+// The source → target registration, starting from the RANSAC affine in t->A. Symmetric
+// (p.symmetric): also target → source, from the RANSAC affine's inverse, and t->A becomes
+// the mean of the forward affine and the backward one's inverse, so that neither grid's
+// border cells nor its own idiosyncrasies decide the answer alone.
+static void
+fit_registration (const PeacMatchContext *ctx, MatchGrid *t)
+{
+  const MatchGrid *s = &ctx->src;
+  const float *sim = t->csim ? t->csim : t->sim;
+  const RegDir fwd = { s, t, sim, (size_t) t->n, 1 };
+  double back[6], inv[6];
+  if (ctx->p.symmetric)
+    affine_invert (t->A, back);
+  register_dir (&fwd, t->A);
+  if (!ctx->p.symmetric)
+    return;
+  const RegDir bwd = { t, s, sim, 1, (size_t) t->n };
+  register_dir (&bwd, back);
+  affine_invert (back, inv);
+  for (int k = 0; k < 6; k++)
+    t->A[k] = 0.5 * (t->A[k] + inv[k]);
 }
 
 int

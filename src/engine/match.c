@@ -25,6 +25,7 @@ peac_match_params_default (PeacMatchParams *p)
   p->min_confidence = 0.2f;
   p->bilinear = 0;
   p->centre = 1;
+  p->symmetric = 1;
   p->ransac_iters = 512;
   p->ransac_tol = 1.0f;
   p->seed = 1;

@@ -58,13 +58,17 @@ typedef struct {
                               // weighing what sets a cell apart from the rest of its image
                               // rather than what all its cells share (queries, buddies and
                               // the nearest mode use the plain tokens either way)
+  int         symmetric;      // 1: the registration is fitted both ways and the answer uses
+                              // the mean of the forward affine and the backward one's inverse
+                              // (on 400 JSRT pairs: 50.2 → 48.4 px on the patch grid,
+                              // 40.1 → 39.4 px at stride 8; twice the registration's cost)
   int         ransac_iters;
   float       ransac_tol;     // inlier distance in target cells
   uint64_t    seed;           // RANSAC sampling seed
 } PeacMatchParams;
 
 // radius 2, soft-argmax at T = 0.05, min_confidence 0.2 (Lowe ratio 0.8), containing-cell tokens,
-// centred registration,
+// centred and symmetric registration,
 // 512 RANSAC iterations with a 1-cell tolerance, seed 1.
 void peac_match_params_default (PeacMatchParams *p);
 

@@ -5,7 +5,8 @@
 // mean — a legitimate token grid for testing the matcher, independent of any network).
 // A copy translated by whole cells must match every cell to its partner with high
 // confidence in both modes; a blanked region must answer "no match"; guided matching must
-// recover a known affine warp to within half a cell; best buddies, their spread selection
+// recover a known affine warp to within half a cell, with the registration fitted one way
+// or both ways; best buddies, their spread selection
 // and the pixel NCC baseline are checked on the same images.
 #include <glib.h>
 #include <math.h>
@@ -309,7 +310,7 @@ warp (const float *src, float *dst, double scale, double deg, double tx, double 
 }
 
 static void
-check_warp (double scale, double deg, double tx, double ty, PeacSubcell how)
+check_warp (double scale, double deg, double tx, double ty, PeacSubcell how, int symmetric)
 {
   float *a = g_new (float, W * H), *b = g_new (float, W * H);
   texture (a, W, H, 23, 8);
@@ -318,6 +319,7 @@ check_warp (double scale, double deg, double tx, double ty, PeacSubcell how)
   PeacMatchParams p;
   peac_match_params_default (&p);
   p.subcell = how;
+  p.symmetric = symmetric;
   PeacMatchContext *ctx = context_for (a, b, 3.0f, &p);
   double A[6];
   g_assert_cmpint (peac_match_affine (ctx, 0, A), >=, 20);
@@ -342,8 +344,8 @@ check_warp (double scale, double deg, double tx, double ty, PeacSubcell how)
         n++;
       }
   g_assert_cmpint (n, >, 100);
-  g_test_message ("warp s=%.2f rot=%.1f°: mean error guided %.3f, nearest %.3f cells (%d points)",
-                  scale, deg, err[0] / n, err[1] / n, n);
+  g_test_message ("warp s=%.2f rot=%.1f°%s: mean error guided %.3f, nearest %.3f cells (%d points)",
+                  scale, deg, symmetric ? " (symmetric)" : "", err[0] / n, err[1] / n, n);
   g_assert_cmpfloat (err[0] / n, <, 0.5);
   g_assert_cmpfloat (err[0], <, err[1]);
   peac_match_context_free (ctx);
@@ -354,8 +356,11 @@ check_warp (double scale, double deg, double tx, double ty, PeacSubcell how)
 static void
 test_affine_warp (void)
 {
-  check_warp (1.08, 4.0, 10.3, -7.6, PEAC_SUBCELL_SOFTARGMAX);
-  check_warp (0.92, -3.0, -6.0, 12.5, PEAC_SUBCELL_QUADRATIC);
+  for (int symmetric = 0; symmetric < 2; symmetric++)
+    {
+      check_warp (1.08, 4.0, 10.3, -7.6, PEAC_SUBCELL_SOFTARGMAX, symmetric);
+      check_warp (0.92, -3.0, -6.0, 12.5, PEAC_SUBCELL_QUADRATIC, symmetric);
+    }
 }
 
 static void
