@@ -1357,9 +1357,10 @@ px_correspondence_page_dup_landmarks (PxCorrespondencePage *self,
       px_match_palette (pin->colour, &r, &g, &b);
       g_snprintf (colour, sizeof colour, "#%02x%02x%02x", (int) lround (r * 255),
                   (int) lround (g * 255), (int) lround (b * 255));
-      px_landmark_set_add (set, pin->name, NULL, -1, (panel == 0 ? pin->x : m->x) - 0.5,
-                           (panel == 0 ? pin->y : m->y) - 0.5, colour);
-      px_landmark_set_get (set, px_landmark_set_size (set) - 1)->unconfirmed = unconfirmed;
+      PxLandmark *l = px_landmark_set_add (set, pin->name, NULL, -1,
+                                           (panel == 0 ? pin->x : m->x) - 0.5,
+                                           (panel == 0 ? pin->y : m->y) - 0.5, colour);
+      l->unconfirmed = unconfirmed;
     }
   return set;
 }

@@ -68,11 +68,11 @@ read_point (PxLandmarkSet *set, json_t *p, size_t i, const char *path, GHashTabl
   if (confirmed && !json_is_boolean (confirmed))
     return invalid (error, path, "landmark \"%s\": \"confirmed\" must be true or false", n);
   g_hash_table_add (seen, (gpointer) n);
-  px_landmark_set_add (set, n, structure ? json_string_value (structure) : NULL,
-                       index ? (int) json_integer_value (index) : -1,
-                       json_number_value (x), json_number_value (y),
-                       color ? json_string_value (color) : NULL);
-  px_landmark_set_get (set, px_landmark_set_size (set) - 1)->unconfirmed = json_is_false (confirmed);
+  PxLandmark *l = px_landmark_set_add (set, n, structure ? json_string_value (structure) : NULL,
+                                       index ? (int) json_integer_value (index) : -1,
+                                       json_number_value (x), json_number_value (y),
+                                       color ? json_string_value (color) : NULL);
+  l->unconfirmed = json_is_false (confirmed);
   return TRUE;
 }
 

@@ -45,7 +45,7 @@ px_landmark_set_free (PxLandmarkSet *set)
   g_free (set);
 }
 
-void
+PxLandmark *
 px_landmark_set_add (PxLandmarkSet *set, const char *name, const char *structure,
                      int index, double x, double y, const char *color)
 {
@@ -58,6 +58,7 @@ px_landmark_set_add (PxLandmarkSet *set, const char *name, const char *structure
     .color = g_strdup (color),
   };
   g_array_append_val (set->points, l);
+  return &g_array_index (set->points, PxLandmark, set->points->len - 1);
 }
 
 guint

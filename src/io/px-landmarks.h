@@ -69,8 +69,9 @@ extern const char *const px_landmarks_jsrt_structures[5];
 PxLandmarkSet *px_landmark_set_new (void);
 void           px_landmark_set_free (PxLandmarkSet *set);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PxLandmarkSet, px_landmark_set_free)
-// Appends a point (strings are copied; structure and color may be NULL).
-void           px_landmark_set_add (PxLandmarkSet *set, const char *name,
+// Appends a point (strings are copied; structure and color may be NULL) and returns it,
+// for the fields set less often (valid until the next append).
+PxLandmark    *px_landmark_set_add (PxLandmarkSet *set, const char *name,
                                     const char *structure, int index, double x, double y,
                                     const char *color);
 guint          px_landmark_set_size (const PxLandmarkSet *set);
