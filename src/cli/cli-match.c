@@ -60,6 +60,12 @@ peac_cli_input_load_dense (const char *path, int side, int patch, int stride, Cl
 {
   CliInput whole;
   memset (in, 0, sizeof *in);
+  int pad = peac_cli_dense_pad (side, patch, stride, err, errlen);
+  if (pad < 0)
+    return -1;
+  // The patch grid needs no padded copy.
+  if (pad == 0)
+    return peac_cli_input_load (path, side, in, err, errlen);
   if (peac_cli_input_load (path, side, &whole, err, errlen) < 0)
     return -1;
   int rc = peac_cli_input_dense (&whole, patch, stride, in, err, errlen);

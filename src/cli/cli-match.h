@@ -27,7 +27,7 @@ int  peac_cli_input_load (const char *path, int side, CliInput *in, char *err, s
 // copy), padded by peac_dense_pad, so out->side is in->side + 2·pad. in is unchanged.
 int  peac_cli_input_dense (const CliInput *in, int patch, int stride, CliInput *out,
                            char *err, size_t errlen);
-// peac_cli_input_load, then peac_cli_input_dense.
+// peac_cli_input_load, then peac_cli_input_dense when the stride needs padding.
 int  peac_cli_input_load_dense (const char *path, int side, int patch, int stride,
                                 CliInput *in, char *err, size_t errlen);
 void peac_cli_input_clear (CliInput *in);

@@ -265,10 +265,10 @@ affine_invert (const double A[6], double out[6])
   out[5] = -(out[3] * A[2] + out[4] * A[5]);
 }
 
-// Registration: a coarse search over axis scales (0.8–1.2 of the grid rescale, about the
-// image centres) and translations (±18 % of the target grid), plus the RANSAC affine as a
-// candidate, then coordinate ascent on all six parameters with halving steps. Replaces
-// t->A when it scores higher than the RANSAC affine. Deterministic.
+// Registration one way: a coarse search over axis scales (0.8–1.2 of the grid rescale,
+// about the grid centres) and translations (±18 % of the grid mapped onto), plus the
+// starting affine in A_io as a candidate, then coordinate ascent on all six parameters with
+// halving steps. Replaces A_io when it scores higher. Deterministic.
 static void
 register_dir (const RegDir *d, double A_io[6])
 {
