@@ -330,7 +330,7 @@ run_geometry (Job        *job,
   if (ok)
     {
       *max_shift = c.obj.max_shift;
-      *total = c.obj.total_steps;
+      *total = c.opt.total_steps;
       job->options.batch = c.batch;
     }
   peac_st_close (st);
@@ -620,7 +620,7 @@ train_thread (gpointer data)
 
   peac_threads_set (job->options.threads);
   if (job->resume)
-    job->session = peac_train_resume (job->checkpoint, images, n, err, sizeof err);
+    job->session = peac_train_resume (job->checkpoint, images, n, 0, err, sizeof err);
   else
     {
       peac_train_defaults (&config, &vit, job->options.steps);

@@ -52,7 +52,8 @@ static const Spec specs[] = {
   { "--log", "FILE", K_STR, ARG (log), 0, 0, "the CSV loss log elsewhere than beside the checkpoint" },
   { "--resume", "CKPT", K_STR, ARG (resume), 0, 0,
     "continue a checkpoint (file or --out folder) bit-exactly; its configuration,\n"
-    "data folders and thread count are used (data and threads may be given anew)" },
+    "data folders and thread count are used (data, threads and --steps may be\n"
+    "given anew)" },
   { "--save-every", "N", K_LONG, ARG (save_every), 0, 1e12,
     "checkpoint every N steps (default 100; 0 = only at the end)" },
   SECTION ("Model"),
@@ -122,7 +123,10 @@ static const Spec specs[] = {
   { "--eps", "X", K_REAL, CFG (opt.eps), 1e-30, 1, "AdamW ε (default 1e-8)" },
   { "--momentum", "X", K_REAL, CFG (opt.momentum), 0, 0.999999, "SGD momentum (default 0.9)" },
   { "--batch", "N", K_INT, CFG (batch), 1, 4096, "images per step (default 8)" },
-  { "--steps", "N", K_LONG, HYP (steps), 1, 1e12, "optimiser steps of the run (default 1000)" },
+  { "--steps", "N", K_LONG, ARG (steps), 1, 1e12,
+    "optimiser steps of the run (default 1000). With --resume: end the run at\n"
+    "step N instead, past the checkpoint's step; the LR's cosine is refitted to\n"
+    "end there, the teacher's EMA schedule is kept (stretched if N is later)" },
   { "--seed", "N", K_U64, CFG (seed), 0, 0, "weights and sampling (default 1)" },
   SECTION ("Run"),
   { "--threads", "N", K_INT, ARG (threads), 0, 1024,
@@ -353,7 +357,7 @@ train_usage (FILE *to)
 {
   fprintf (to,
     "Usage: peac train [OPTIONS] --data DIR... [--val DIR] --out DIR\n"
-    "       peac train --resume CKPT [--out DIR] [--stop-after N] [--threads N]\n\n"
+    "       peac train --resume CKPT [--out DIR] [--stop-after N] [--threads N] [--steps N]\n\n"
     "PEAC self-supervised training of a ViT on radiographs: a student and its EMA\n"
     "teacher, order, restoration, global and local consistency losses. Progress goes\n"
     "to stdout (a bar on a terminal, plain lines otherwise), every loss term of\n"

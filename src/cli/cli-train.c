@@ -343,7 +343,8 @@ peac_cmd_train (int argc, char **argv)
           goto out;
         }
     }
-  s = a.resume ? peac_train_resume (resume_file, imgs, n, err, sizeof err)
+  s = a.resume ? peac_train_resume (resume_file, imgs, n,
+                                    train_args_given (&a, "--steps") ? a.steps : 0, err, sizeof err)
                : peac_train_new (&c, imgs, n, err, sizeof err);
   if (!s)
     {

@@ -65,7 +65,10 @@ peac_train_new (const PeacTrainConfig *c, const PeacGrey *images, int n, char *e
       }
   PeacTrainSession *s = calloc (1, sizeof *s);
   s->c = *c, s->images = images, s->n_images = n;
-  s->c.obj.total_steps = c->opt.total_steps;
+  // The teacher's momentum follows the run's length unless given its own (a run whose end
+  // was moved on resume keeps the schedule it started with).
+  if (s->c.obj.total_steps <= 0)
+    s->c.obj.total_steps = c->opt.total_steps;
   if (!(s->obj = peac_objective_new (&c->vit, &s->c.obj, c->batch, c->seed, err, errlen)))
     goto fail;
   PeacParams *p[2] = { vit_params (peac_objective_student (s->obj)),
@@ -416,7 +419,8 @@ read_into (const PeacSafetensors *st, const char *name, float *dst, size_t numel
 }
 
 PeacTrainSession *
-peac_train_resume (const char *path, const PeacGrey *images, int n, char *err, size_t errlen)
+peac_train_resume (const char *path, const PeacGrey *images, int n, long end_step, char *err,
+                   size_t errlen)
 {
   PeacSafetensors *st = peac_st_open (path, err, errlen);
   if (!st)
@@ -432,6 +436,21 @@ peac_train_resume (const char *path, const PeacGrey *images, int n, char *err, s
     {
       snprintf (err, errlen, "%s: no readable training state (peac.train)", path);
       goto out;
+    }
+  // A new end: only the LR's cosine moves (lr(s) = min + ½(lr − min)(1 + cos π(s − w)/(E − w))
+  // with E the new end); the EMA momentum keeps obj.total_steps, so the teacher goes on
+  // averaging the student through a shortened decay instead of freezing.
+  if (end_step > 0)
+    {
+      if (end_step <= step || end_step <= c.opt.warmup_steps)
+        {
+          snprintf (err, errlen, "%s: cannot end the run at step %ld: it is at step %ld, with %ld "
+                    "warm-up steps", path, end_step, step, c.opt.warmup_steps);
+          goto out;
+        }
+      c.opt.total_steps = end_step;
+      if (end_step > c.obj.total_steps)
+        c.obj.total_steps = end_step; // a longer run: the momentum reaches 1 at its new end
     }
   if (!(s = peac_train_new (&c, images, n, err, errlen)))
     goto out;

@@ -22,7 +22,8 @@
 typedef struct {
   VitConfig     vit;
   PeacObjConfig obj;
-  PeacOptConfig opt;     // total_steps is the run's length; the LR schedule and EMA use it
+  PeacOptConfig opt;     // total_steps is the run's length and the LR schedule's end; the
+                         // EMA's is obj.total_steps (0: the same)
   int           batch;
   uint64_t      seed;
 } PeacTrainConfig;
@@ -69,9 +70,12 @@ PeacObjective    *peac_train_objective (PeacTrainSession *s);
 int               peac_train_save (PeacTrainSession *s, const char *path, char *err,
                                    size_t errlen);
 // A session continuing from a checkpoint written by peac_train_save, with the images
-// given here; the configuration comes from the file. NULL with err.
+// given here; the configuration comes from the file. end_step > 0 moves the run's end
+// there (after the checkpoint's step and the warm-up): the LR's cosine is refitted to end
+// at it; the teacher's EMA schedule is kept when the run is shortened and stretched with
+// it when lengthened. NULL with err.
 PeacTrainSession *peac_train_resume (const char *path, const PeacGrey *images, int n,
-                                     char *err, size_t errlen);
+                                     long end_step, char *err, size_t errlen);
 const PeacTrainConfig *peac_train_config (const PeacTrainSession *s);
 // The configuration as indented JSON text for people (malloc'd; 15 significant digits):
 // "vit" (timm keys), "batch", "seed", "objective" (with "distort") and "optimiser" — the

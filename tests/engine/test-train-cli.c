@@ -11,6 +11,7 @@
 #include <glib.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,51 @@ test_resume_identical (void)
   g_test_message ("embed: %s", eerr);
   g_assert_true (WIFEXITED (st) && WEXITSTATUS (st) == 0);
   g_unlink (a), g_unlink (b), g_unlink (npy), g_unlink (log_a), g_unlink (log_b);
+}
+
+// --steps on --resume moves the run's end: a 10-step run stopped after 3 and resumed with
+// --steps 6 ends at step 6; from step 4 on its log shows the LR of a cosine refitted to
+// end at 6 and the EMA momentum of the 10-step schedule it started with. An end at or
+// before the checkpoint's step is refused, naming the file.
+static void
+test_resume_new_end (void)
+{
+  if (!have_images ())
+    return;
+  g_autofree char *c = g_build_filename (tmp_dir, "end.safetensors", NULL);
+  g_autofree char *log = g_build_filename (tmp_dir, "end.log.csv", NULL);
+  const char *run[] = { "train", "--config", CFG, "--steps", "10", "--batch", "2",
+                        "--threads", "1", "--quiet", "--out", c, "--stop-after", "3", NULL };
+  g_assert_cmpint (run_peac (run, NULL), ==, 130);
+  const char *early[] = { "train", "--resume", c, "--steps", "3", "--quiet", NULL };
+  g_autofree char *out = NULL;
+  g_assert_cmpint (run_peac (early, &out), ==, 1);
+  const char *resume[] = { "train", "--resume", c, "--steps", "6", NULL };
+  g_assert_cmpint (run_peac (resume, &out), ==, 0);
+  g_assert_nonnull (strstr (out, "resuming from step 3 of 6"));
+  g_assert_nonnull (strstr (out, "done, 6 steps"));
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (log, &text, NULL, NULL));
+  g_auto (GStrv) rows = g_strsplit (text, "\n", -1);
+  g_assert_cmpuint (g_strv_length (rows), ==, 8); // header, 6 steps, empty tail
+  for (int k = 1; k <= 6; k++)
+    {
+      g_auto (GStrv) f = g_strsplit (rows[k], ",", -1);
+      g_assert_cmpint (atoi (f[0]), ==, k);
+      const double lr = g_ascii_strtod (f[6], NULL), m = g_ascii_strtod (f[8], NULL);
+      // Row k logs step k − 1's values; warm-up 1 step (10 / 10), peak 5e-4, floor 1e-6.
+      const double end = k <= 3 ? 10 : 6, t = (k - 1 - 1) / (end - 1);
+      const double want_lr = k == 1 ? 5e-4 : 1e-6 + 0.5 * (5e-4 - 1e-6) * (1 + cos (G_PI * t));
+      const double want_m = 1 - 0.001 * 0.5 * (1 + cos (G_PI * (k - 1) / 10.0));
+      g_assert_cmpfloat_with_epsilon (lr, want_lr, 1e-8 * want_lr + 1e-12);
+      g_assert_cmpfloat_with_epsilon (m, want_m, 1e-8);
+    }
+  // The new end is the checkpoint's from now on: a plain resume has nothing left to do.
+  const char *show[] = { "train", "--resume", c, "--print-config", NULL };
+  g_autofree char *cfg = NULL;
+  g_assert_cmpint (run_peac (show, &cfg), ==, 0);
+  g_assert_nonnull (strstr (cfg, "\"step\": 6"));
+  g_unlink (c), g_unlink (log);
 }
 
 static void
@@ -466,6 +512,7 @@ main (int argc, char **argv)
     }
   tmp_dir = g_dir_make_tmp ("peac-train-cli-XXXXXX", NULL);
   g_test_add_func ("/train-cli/resume-identical", test_resume_identical);
+  g_test_add_func ("/train-cli/resume-new-end", test_resume_new_end);
   g_test_add_func ("/train-cli/sigterm-saves", test_sigterm_saves);
   g_test_add_func ("/train-cli/bad-arguments", test_bad_arguments);
   g_test_add_func ("/train-cli/micro-learns-and-resumes", test_micro_learns_and_resumes);

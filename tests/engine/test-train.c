@@ -155,7 +155,7 @@ test_resume_bit_exact (void)
   g_autofree char *path = g_build_filename (dir, "ckpt.safetensors", NULL);
   g_assert_cmpint (peac_train_save (b, path, err, sizeof err), ==, 0);
   peac_train_free (b);
-  PeacTrainSession *r = peac_train_resume (path, images, N_IMAGES, err, sizeof err);
+  PeacTrainSession *r = peac_train_resume (path, images, N_IMAGES, 0, err, sizeof err);
   if (!r)
     g_error ("%s", err);
   g_assert_cmpint (peac_train_step_count (r), ==, 3);
@@ -269,7 +269,7 @@ test_run_info_kept (void)
   g_autofree char *dir = g_dir_make_tmp ("peac-train-XXXXXX", NULL);
   g_autofree char *path = g_build_filename (dir, "ckpt.safetensors", NULL);
   g_assert_cmpint (peac_train_save (s, path, err, sizeof err), ==, 0);
-  PeacTrainSession *r = peac_train_resume (path, images, N_IMAGES, err, sizeof err);
+  PeacTrainSession *r = peac_train_resume (path, images, N_IMAGES, 0, err, sizeof err);
   g_assert_nonnull (r);
   g_assert_cmpstr (peac_train_run_info (r), ==, "{\"data\":[\"/x\"],\"threads\":2}");
   g_assert_cmpint (peac_train_config (r)->batch, ==, 4);

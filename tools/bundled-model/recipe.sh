@@ -21,12 +21,18 @@ peac=""
 out="${XDG_CACHE_HOME:-$HOME/.cache}/peac-explorer/bundled-model"
 steps=12500 batch=8 threads=0 eval_every=500 save_every=100 eval_pairs=400
 smoke=0 preset=tiny seed=1 out_given=0 model_out="" local_temp=0.1 dense=8 card_now=0 until=0
+shorten=3300:5000 shorten_given=0
 
 usage () {
   cat <<EOF
 Usage: tools/bundled-model/recipe.sh [OPTIONS]
 
-  --steps N        optimiser steps of the whole run (default $steps: ~100k views at batch 8)
+  --steps N        optimiser steps the run is planned for (default $steps: ~100k views at
+                   batch 8); its warm-up and the teacher's EMA schedule follow it
+  --shorten AT:END at step AT, move the run's end to step END (peac train --resume --steps
+                   END: the LR's cosine refitted to end there, the EMA schedule kept);
+                   default $shorten, how the shipped model was made (the landmark curve
+                   was rising at the near-peak LR); 0 = run the planned --steps
   --batch N        images per step (default $batch)
   --threads N      threads (default: all cores)
   --eval-every N   steps between learning-curve rows (default $eval_every)
@@ -55,6 +61,7 @@ EOF
 while [ $# -gt 0 ]; do
   case "$1" in
     --steps) steps=$2; shift 2 ;;
+    --shorten) shorten=$2; shorten_given=1; shift 2 ;;
     --batch) batch=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --eval-every) eval_every=$2; shift 2 ;;
@@ -82,9 +89,17 @@ final_model="$repo/data/models/peac-vit-tiny.safetensors"
 landmark_opts=()
 if [ "$smoke" = 1 ]; then
   preset=micro steps=8 batch=4 eval_every=4 save_every=2 eval_pairs=6
+  [ "$shorten_given" = 1 ] || shorten=4:6
   [ "$out_given" = 1 ] || out=$(mktemp -d "${TMPDIR:-/tmp}/peac-recipe-smoke.XXXXXX")
   final_model=${model_out:-$out/peac-vit-micro.safetensors}
   landmark_opts=(--images 4)
+fi
+planned=$steps shorten_at=0
+if [ "$shorten" != 0 ]; then
+  [[ "$shorten" =~ ^([0-9]+):([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -lt "${BASH_REMATCH[2]}" ] \
+    && [ "${BASH_REMATCH[2]}" -lt "$steps" ] \
+    || { echo "recipe.sh: --shorten '$shorten': want AT:END with AT < END < --steps ($steps)" >&2; exit 2; }
+  shorten_at=${BASH_REMATCH[1]} steps=${BASH_REMATCH[2]}
 fi
 mkdir -p "$out/card"
 ckpt="$out/checkpoint.safetensors"
@@ -142,12 +157,22 @@ stop=$steps
 while [ "$card_now" = 0 ] && [ "$step" -lt "$stop" ]; do
   chunk=$(( eval_every - step % eval_every ))
   [ $(( step + chunk )) -gt "$stop" ] && chunk=$(( stop - step ))
+  # A chunk ends at the step where the run is shortened; the ones after it move the end.
+  end_opt=()
+  if [ "$shorten_at" -gt 0 ]; then
+    if [ "$step" -lt "$shorten_at" ]; then
+      [ $(( step + chunk )) -gt "$shorten_at" ] && chunk=$(( shorten_at - step ))
+    else
+      end_opt=(--steps "$steps")
+    fi
+  fi
   set +e
   t0=$SECONDS
   if [ -f "$ckpt" ]; then
-    nice -n 10 "$peac" train --resume "$ckpt" --stop-after "$chunk" "${thread_opt[@]}" --log-every 10
+    nice -n 10 "$peac" train --resume "$ckpt" --stop-after "$chunk" "${thread_opt[@]}" "${end_opt[@]}" \
+      --log-every 10
   else
-    nice -n 10 "$peac" train --preset "$preset" --seed "$seed" --steps "$steps" --batch "$batch" \
+    nice -n 10 "$peac" train --preset "$preset" --seed "$seed" --steps "$planned" --batch "$batch" \
       --threads "$threads" --save-every "$save_every" --log-every 10 --stop-after "$chunk" \
       --local-temp "$local_temp" --out "$ckpt" "${train[@]}"
   fi
@@ -160,6 +185,8 @@ while [ "$card_now" = 0 ] && [ "$step" -lt "$stop" ]; do
   new=$(step_of)
   [ "$new" -gt "$step" ] || { echo "recipe.sh: no progress past step $step" >&2; exit 1; }
   step=$new
+  # The step where the run was shortened gets no row of its own unless on the grid.
+  [ "$step" = "$shorten_at" ] && [ $(( step % eval_every )) != 0 ] && continue
   curve_row "$step"
 done
 
@@ -237,6 +264,7 @@ for py in python3 /usr/bin/python3; do
 done
 {
   echo "model $final_model ($size bytes), $step of $steps steps at batch $batch, preset $preset, seed $seed"
+  [ "$shorten_at" -gt 0 ] && echo "schedule planned for $planned steps, shortened at step $shorten_at to end at $steps"
   echo "training wall time $(cat "$wall" 2>/dev/null || echo '?') s on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(uname -sm)"
   echo "curve: learning-curve.csv; loss: loss.csv; plot: $plot"
 } > "$card/summary.txt"
