@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # plot.py LOSS.csv CURVE.csv OUT.png: the model card's figure — the training loss (total and
-# each term, from peac train's log.csv, smoothed over 50 steps) and the learning curve
-# (landmark mean radial error of the teacher against the identity baseline, from
-# recipe.sh's learning-curve.csv). Needs matplotlib; exits 3 without it so that recipe.sh
-# falls back to the CSV files.
+# each term, from peac train's log.csv, smoothed over 50 steps) and the learning curve from
+# recipe.sh's learning-curve.csv: the teacher's guided landmark error beside the random-init
+# and identity baselines on the same pairs (its own panel, so that a few pixels show), and
+# the nearest-token error beside pixel NCC. Needs matplotlib; exits 3 without it so that
+# recipe.sh falls back to the CSV files.
 import csv
 import sys
 
@@ -32,7 +33,7 @@ def main():
         sys.exit("usage: plot.py LOSS.csv CURVE.csv OUT.png")
     rows = list(csv.DictReader(open(sys.argv[1])))
     curve = list(csv.DictReader(open(sys.argv[2])))
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(15, 4))
     steps = [int(r["step"]) for r in rows]
     for key in ("total", "order", "restore", "global", "local"):
         # Log scale: a term that is 0 (e.g. no cell-shuffled sample yet) is not drawn.
@@ -43,14 +44,20 @@ def main():
     a.set_title("training loss (50-step mean)")
     a.legend()
     cs = [int(r["step"]) for r in curve]
-    b.plot(cs, [float(r["mre_px"]) for r in curve], "o-", label="model (guided)")
-    b.plot(cs, [float(r["nearest_mre_px"]) for r in curve], "o-", label="model (nearest)")
-    b.plot(cs, [float(r["identity_mre_px"]) for r in curve], "--", label="identity")
-    b.plot(cs, [float(r["ncc_mre_px"]) for r in curve], ":", label="pixel NCC")
+    def col(key):
+        return [float(r[key]) for r in curve]
+    b.plot(cs, col("mre_px"), "o-", label="model (guided)")
+    b.plot(cs, col("random_mre_px"), "s--", label="random init (guided)")
+    b.plot(cs, col("identity_mre_px"), ":", label="identity")
     b.set_xlabel("step")
     b.set_ylabel("mean radial error (px, 1024 frame)")
-    b.set_title("landmarks, JSRT pairs")
+    b.set_title("landmarks, JSRT pairs: guided")
     b.legend()
+    c.plot(cs, col("nearest_mre_px"), "o-", label="model (nearest token)")
+    c.plot(cs, col("ncc_mre_px"), ":", label="pixel NCC")
+    c.set_xlabel("step")
+    c.set_title("landmarks, JSRT pairs: nearest match")
+    c.legend()
     fig.tight_layout()
     fig.savefig(sys.argv[3], dpi=100)
 

@@ -6,10 +6,11 @@
 # Hannover minus the held-out patients, plus NIH; never JSRT, Shenzhen or Montgomery) in
 # chunks of --eval-every steps; after each chunk it exports the teacher and appends a row
 # to learning-curve.csv from `peac eval-landmarks` (JSRT, evaluation only) and `peac
-# eval-reid` (held-out patients). Re-running it
-# continues the run from its checkpoint (an interrupted chunk restarts from the last
-# --save-every checkpoint). At the end it exports data/models/peac-vit-tiny.safetensors
-# (F16, at most 50 MB) and writes the model card's figures into OUT/card/.
+# eval-reid` (held-out patients). Re-running it continues the run from its checkpoint (an
+# interrupted chunk restarts from the last --save-every checkpoint). At step --ship-at
+# (2,029 of the 12,500-step schedule by default: the landmark curve is no better later) it
+# exports data/models/peac-vit-tiny.safetensors (F16, at most 50 MB) and writes the model
+# card's figures into OUT/card/.
 # --smoke runs the same pipeline with the micro preset on a few images in a minute or two,
 # into a temporary folder, and never touches data/models.
 set -euo pipefail
@@ -19,9 +20,9 @@ repo=$(cd "$here/../.." && pwd)
 data=$(cd "$repo/.." && pwd)/shared/data
 peac=""
 out="${XDG_CACHE_HOME:-$HOME/.cache}/peac-explorer/bundled-model"
-steps=12500 batch=8 threads=0 eval_every=500 save_every=100 eval_pairs=400
+steps=12500 batch=8 threads=0 eval_every=250 save_every=100 eval_pairs=400
 smoke=0 preset=tiny seed=1 out_given=0 model_out="" local_temp=0.1 dense=8 card_now=0 until=0
-shorten=3300:5000 shorten_given=0
+shorten=0 shorten_given=0 ship_at=2029 ship_given=0
 
 usage () {
   cat <<EOF
@@ -29,10 +30,11 @@ Usage: tools/bundled-model/recipe.sh [OPTIONS]
 
   --steps N        optimiser steps the run is planned for (default $steps: ~100k views at
                    batch 8); its warm-up and the teacher's EMA schedule follow it
+  --ship-at N      the step whose teacher is exported and carded (default $ship_at: the
+                   shipped model; 0 = the run's end). The run trains to it and stops
   --shorten AT:END at step AT, move the run's end to step END (peac train --resume --steps
                    END: the LR's cosine refitted to end there, the EMA schedule kept);
-                   default $shorten, how the shipped model was made (the landmark curve
-                   was rising at the near-peak LR); 0 = run the planned --steps
+                   default $shorten (none)
   --batch N        images per step (default $batch)
   --threads N      threads (default: all cores)
   --eval-every N   steps between learning-curve rows (default $eval_every)
@@ -62,6 +64,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --steps) steps=$2; shift 2 ;;
     --shorten) shorten=$2; shorten_given=1; shift 2 ;;
+    --ship-at) ship_at=$2; ship_given=1; shift 2 ;;
     --batch) batch=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --eval-every) eval_every=$2; shift 2 ;;
@@ -89,7 +92,7 @@ final_model="$repo/data/models/peac-vit-tiny.safetensors"
 landmark_opts=()
 if [ "$smoke" = 1 ]; then
   preset=micro steps=8 batch=4 eval_every=4 save_every=2 eval_pairs=6
-  [ "$shorten_given" = 1 ] || shorten=4:6
+  [ "$ship_given" = 1 ] || ship_at=6
   [ "$out_given" = 1 ] || out=$(mktemp -d "${TMPDIR:-/tmp}/peac-recipe-smoke.XXXXXX")
   final_model=${model_out:-$out/peac-vit-micro.safetensors}
   landmark_opts=(--images 4)
@@ -101,6 +104,10 @@ if [ "$shorten" != 0 ]; then
     || { echo "recipe.sh: --shorten '$shorten': want AT:END with AT < END < --steps ($steps)" >&2; exit 2; }
   shorten_at=${BASH_REMATCH[1]} steps=${BASH_REMATCH[2]}
 fi
+[[ "$ship_at" =~ ^[0-9]+$ ]] && [ "$ship_at" -le "$steps" ] \
+  || { echo "recipe.sh: --ship-at '$ship_at': want a step from 1 to $steps (0: the end)" >&2; exit 2; }
+final=$steps
+[ "$ship_at" -gt 0 ] && final=$ship_at
 mkdir -p "$out/card"
 ckpt="$out/checkpoint.safetensors"
 curve="$out/learning-curve.csv"
@@ -152,8 +159,12 @@ thread_opt=()
 wall="$out/train-seconds"   # training wall time summed over every session of the run
 step=$(step_of)
 [ "$card_now" = 1 ] && { [ -f "$ckpt" ] || { echo "recipe.sh: --card-now: no checkpoint in $out" >&2; exit 1; }; }
-stop=$steps
-[ "$until" -gt 0 ] && [ "$until" -lt "$steps" ] && stop=$until
+[ "$card_now" = 0 ] && [ "$step" -gt "$final" ] && {
+  echo "recipe.sh: $out is at step $step, past step $final (--ship-at): --card-now exports it as it is; a new --out trains from scratch" >&2
+  exit 1
+}
+stop=$final
+[ "$until" -gt 0 ] && [ "$until" -lt "$final" ] && stop=$until
 while [ "$card_now" = 0 ] && [ "$step" -lt "$stop" ]; do
   chunk=$(( eval_every - step % eval_every ))
   [ $(( step + chunk )) -gt "$stop" ] && chunk=$(( stop - step ))
@@ -190,8 +201,8 @@ while [ "$card_now" = 0 ] && [ "$step" -lt "$stop" ]; do
   curve_row "$step"
 done
 
-if [ "$card_now" = 0 ] && [ "$step" -lt "$steps" ]; then
-  echo "recipe.sh: stopped at step $step of $steps (--until); --card-now exports it, a run without --until continues" >&2
+if [ "$card_now" = 0 ] && [ "$step" -lt "$final" ]; then
+  echo "recipe.sh: stopped at step $step (--until); --card-now exports it, a run without --until continues to step $final" >&2
   exit 0
 fi
 
@@ -263,7 +274,7 @@ for py in python3 /usr/bin/python3; do
   fi
 done
 {
-  echo "model $final_model ($size bytes), $step of $steps steps at batch $batch, preset $preset, seed $seed"
+  echo "model $final_model ($size bytes): the teacher at step $step of a $steps-step schedule at batch $batch, preset $preset, seed $seed"
   [ "$shorten_at" -gt 0 ] && echo "schedule planned for $planned steps, shortened at step $shorten_at to end at $steps"
   echo "training wall time $(cat "$wall" 2>/dev/null || echo '?') s on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(uname -sm)"
   echo "curve: learning-curve.csv; loss: loss.csv; plot: $plot"
