@@ -54,7 +54,7 @@ Usage: tools/bundled-model/recipe.sh [OPTIONS]
                    (an interim model; the card says at which step)
   --until N        train only up to step N of the run's schedule (curve rows included),
                    then stop without exporting; with --card-now afterwards this makes
-                   the interim model of step N
+                   the model of step N, as --ship-at N does in one go
   --smoke          micro preset, 8 steps, a row every 4, 12 images, 4 landmark
                    images; a temporary --out unless one is given
 EOF
