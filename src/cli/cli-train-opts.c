@@ -357,7 +357,8 @@ train_usage (FILE *to)
 {
   fprintf (to,
     "Usage: peac train [OPTIONS] --data DIR... [--val DIR] --out DIR\n"
-    "       peac train --resume CKPT [--out DIR] [--stop-after N] [--threads N] [--steps N]\n\n"
+    "       peac train --resume CKPT [--out DIR] [--stop-after N] [--threads N]\n"
+    "                  [--steps N]\n\n"
     "PEAC self-supervised training of a ViT on radiographs: a student and its EMA\n"
     "teacher, order, restoration, global and local consistency losses. Progress goes\n"
     "to stdout (a bar on a terminal, plain lines otherwise), every loss term of\n"
