@@ -22,7 +22,7 @@ peac=""
 out="${XDG_CACHE_HOME:-$HOME/.cache}/peac-explorer/bundled-model"
 steps=12500 batch=8 threads=0 eval_every=250 save_every=100 eval_pairs=400
 smoke=0 preset=tiny seed=1 out_given=0 model_out="" local_temp=0.1 dense=8 card_now=0 until=0
-shorten=0 shorten_given=0 ship_at=2029 ship_given=0
+shorten=0 ship_at=2029 ship_given=0
 
 usage () {
   cat <<EOF
@@ -63,7 +63,7 @@ EOF
 while [ $# -gt 0 ]; do
   case "$1" in
     --steps) steps=$2; shift 2 ;;
-    --shorten) shorten=$2; shorten_given=1; shift 2 ;;
+    --shorten) shorten=$2; shift 2 ;;
     --ship-at) ship_at=$2; ship_given=1; shift 2 ;;
     --batch) batch=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
