@@ -282,11 +282,13 @@ finish_idle (gpointer data)
 // ---------------------------------------------------------------------------------------
 // Worker
 
-// The ViT config and crop shift of a run: the preset's, or those stored in the checkpoint.
+// The ViT config, crop shift and lattice jitter of a run: the preset's, or those stored in
+// the checkpoint.
 static gboolean
 run_geometry (Job        *job,
               VitConfig  *vit,
               int        *max_shift,
+              int        *jitter,
               long       *step,
               long       *total,
               char       *err,
@@ -313,6 +315,7 @@ run_geometry (Job        *job,
         return FALSE;
       peac_obj_defaults (&obj, vit);
       *max_shift = obj.max_shift;
+      *jitter = obj.jitter;
       *step = 0;
       *total = job->options.steps;
       return TRUE;
@@ -330,6 +333,7 @@ run_geometry (Job        *job,
   if (ok)
     {
       *max_shift = c.obj.max_shift;
+      *jitter = c.obj.jitter;
       *total = c.opt.total_steps;
       job->options.batch = c.batch;
     }
@@ -570,7 +574,7 @@ train_thread (gpointer data)
   VitConfig vit;
   char err[1024] = "";
   long step = 0, total = 0;
-  int max_shift = 0, n = 0, side;
+  int max_shift = 0, jitter = 0, n = 0, side;
   guint n_paths = g_strv_length (job->paths);
 
   // Below the main thread, so that on a machine with as many cores as training threads
@@ -592,12 +596,12 @@ train_thread (gpointer data)
           goto out;
         }
     }
-  if (!run_geometry (job, &vit, &max_shift, &step, &total, err, sizeof err))
+  if (!run_geometry (job, &vit, &max_shift, &jitter, &step, &total, err, sizeof err))
     {
       message = g_strdup (err);
       goto out;
     }
-  side = (vit.img_size / vit.patch_size + max_shift) * vit.patch_size;
+  side = (vit.img_size / vit.patch_size + max_shift) * vit.patch_size + jitter;
   images = g_new0 (PeacGrey, MAX (n_paths, 1));
   for (guint i = 0; i < n_paths && !self->abort_flag; i++)
     {
@@ -1139,12 +1143,12 @@ px_trainer_probe_checkpoint (const char *folder,
   g_autofree char *path = g_build_filename (folder, PX_TRAINER_CHECKPOINT_NAME, NULL);
   Job job = { .checkpoint = path, .resume = TRUE };
   VitConfig vit;
-  int shift;
+  int shift, jitter;
   long s, t;
   char err[256];
 
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) ||
-      !run_geometry (&job, &vit, &shift, &s, &t, err, sizeof err))
+      !run_geometry (&job, &vit, &shift, &jitter, &s, &t, err, sizeof err))
     return FALSE;
   if (step != NULL)
     *step = s;

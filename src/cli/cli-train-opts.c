@@ -17,7 +17,9 @@
 
 #include "cli-train.h"
 
-typedef enum { K_SECTION, K_FLAG, K_INT, K_LONG, K_U64, K_REAL, K_STR, K_LIST, K_OPTIM } Kind;
+typedef enum {
+  K_SECTION, K_FLAG, K_INT, K_LONG, K_U64, K_REAL, K_STR, K_LIST, K_OPTIM, K_DISTORT
+} Kind;
 
 typedef struct {
   const char *name, *arg;
@@ -95,7 +97,23 @@ static const Spec specs[] = {
   { "--ema-momentum", "M", K_REAL, CFG (obj.momentum0), 0, 1,
     "the teacher's EMA momentum at step 0, rising on a half cosine to 1 at the\n"
     "last step (default 0.999)" },
+  { "--jitter", "PX", K_INT, CFG (obj.jitter), 0, 63,
+    "pixels added to the stored image's side beyond grid + max-shift cells, below\n"
+    "one cell: the crop lattice then starts 0…PX px into it (default 0; the\n"
+    "reference run: 15)" },
+  { "--teacher-sees-shuffled", "0|1", K_INT, CFG (obj.teacher_sees_shuffled), 0, 1,
+    "1: the teacher sees the student's cell-shuffled crop 1 of shuffled samples\n"
+    "(the reference run's rule); 0 (default): always the clean crop 1" },
   SECTION ("Appearance distortions (samples not cell-shuffled)"),
+  { "--distortions", "STYLE", K_DISTORT, CFG (obj.distort.style), 0, 0,
+    "genesis (default: pixel shuffle, Bézier mapping, noise painting) or\n"
+    "reference (gamma exp(N(0, σ)), inversion, then out-painting around one\n"
+    "80–160 px window or 1–4 grey blocks of 30–70 px; its defaults: --p-paint\n"
+    "1, --p-inpaint 0.2, the options below still apply)" },
+  { "--gamma-sigma", "S", K_REAL, CFG (obj.distort.gamma_sigma), 0, 10,
+    "reference style: σ of the log-normal gamma (default 0.5)" },
+  { "--p-invert", "P", K_REAL, CFG (obj.distort.p_invert), 0, 1,
+    "reference style: probability of inverting the crop (default 0.25)" },
   { "--p-pixel-shuffle", "P", K_REAL, CFG (obj.distort.p_shuffle), 0, 1,
     "probability of local pixel shuffling (default 0.5)" },
   { "--shuffle-windows", "N", K_INT, CFG (obj.distort.shuffle_windows), 1, 1e6,
@@ -205,6 +223,10 @@ parse_value (TrainArgs *a, const Spec *s, const char *v, TrainValue *out)
       if (strcmp (v, "adamw") && strcmp (v, "sgd"))
         return bad_value (s, v, "is not an optimiser (adamw or sgd)");
       out->l = strcmp (v, "sgd") == 0 ? PEAC_OPT_SGD : PEAC_OPT_ADAMW;
+      return 0;
+    case K_DISTORT:
+      if ((out->l = peac_distort_style_parse (v)) < 0)
+        return bad_value (s, v, "is not a distortion style (genesis or reference)");
       return 0;
     case K_STR:
       {
@@ -338,6 +360,14 @@ train_args_apply (TrainArgs *a, const VitConfig *vit, PeacTrainConfig *c)
         case K_U64: *(uint64_t *) field = a->value[k].u; break;
         case K_REAL: *(double *) field = a->value[k].d; break;
         case K_OPTIM: *(PeacOptKind *) field = (PeacOptKind) a->value[k].l; break;
+        case K_DISTORT:
+          // The style's defaults first; the distortion options after it in the table
+          // then override them.
+          if (a->value[k].l == PEAC_DISTORT_REFERENCE)
+            peac_distort_reference_defaults (&c->obj.distort, vit->img_size);
+          else
+            peac_distort_defaults (&c->obj.distort, vit->img_size);
+          break;
         default: break;
         }
     }

@@ -128,10 +128,11 @@ progress (void *user, const PeacTrainProgress *p)
     stop_signal = SIGINT;
 }
 
-// What a checkpoint to resume holds besides tensors: its ViT, crop shift and run info.
+// What a checkpoint to resume holds besides tensors: its ViT, crop shift, jitter and run
+// info.
 static int
-read_resume (const char *path, VitConfig *vit, int *max_shift, json_t **run, char *err,
-             size_t errlen)
+read_resume (const char *path, VitConfig *vit, int *max_shift, int *jitter, json_t **run,
+             char *err, size_t errlen)
 {
   PeacSafetensors *st = peac_st_open (path, err, errlen);
   if (!st)
@@ -148,7 +149,7 @@ read_resume (const char *path, VitConfig *vit, int *max_shift, json_t **run, cha
       rc = -1;
     }
   if (!rc)
-    *max_shift = c.obj.max_shift;
+    *max_shift = c.obj.max_shift, *jitter = c.obj.jitter;
   const char *r = peac_st_meta (st, "peac.run");
   *run = r ? json_loads (r, 0, NULL) : NULL;
   peac_st_close (st);
@@ -257,13 +258,13 @@ peac_cmd_train (int argc, char **argv)
     }
 
   // The configuration: the checkpoint's, or the preset and options.
-  int max_shift = 0;
+  int max_shift = 0, jitter = 0;
   if (a.resume)
     {
       resume_file = g_file_test (a.resume, G_FILE_TEST_IS_DIR)
                       ? g_build_filename (a.resume, "checkpoint.safetensors", NULL)
                       : g_strdup (a.resume);
-      if (read_resume (resume_file, &vit, &max_shift, &run, err, sizeof err) != 0)
+      if (read_resume (resume_file, &vit, &max_shift, &jitter, &run, err, sizeof err) != 0)
         {
           fprintf (stderr, "peac train: %s\n", err);
           status = 1; // a file that cannot be used, not a bad command line
@@ -278,7 +279,13 @@ peac_cmd_train (int argc, char **argv)
           goto out;
         }
       train_args_apply (&a, &vit, &c);
-      max_shift = c.obj.max_shift;
+      max_shift = c.obj.max_shift, jitter = c.obj.jitter;
+      if (jitter >= vit.patch_size)
+        {
+          fprintf (stderr, "peac train: --jitter: %d px is not below one cell (%d px)\n", jitter,
+                   vit.patch_size);
+          goto out;
+        }
     }
   if (a.print_config)
     {
@@ -321,8 +328,8 @@ peac_cmd_train (int argc, char **argv)
     goto out;
   peac_threads_set (threads);
 
-  // Images, squeezed to the side the crops need.
-  const int side = (vit.img_size / vit.patch_size + max_shift) * vit.patch_size;
+  // Images, squeezed to the side the crops need (plus the lattice's jitter).
+  const int side = (vit.img_size / vit.patch_size + max_shift) * vit.patch_size + jitter;
   files = train_collect (data);
   n = train_load (files, side, &imgs);
   if (n == 0)

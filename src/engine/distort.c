@@ -6,9 +6,11 @@
 // mapped to the piecewise-linear y(x = v) (with invert, to y(x = v) of the reversed
 // sample order, i.e. 1 − v is looked up: a decreasing mapping). Painting boxes have sides
 // between S/8 and S/3 (in-painting, up to 5 boxes) or S·3/7 … S·4/7 (out-painting's kept
-// box), filled with uniform noise in [0, 1).
+// box), filled with uniform noise in [0, 1). The reference style maps v ↦ v^γ, may invert,
+// then out-paints around one kept window or sets 1–4 blocks to one grey each.
 #include "distort.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +31,34 @@ peac_distort_defaults (PeacDistortConfig *cfg, int S)
   cfg->p_bezier = 0.9;
   cfg->p_paint = 0.9;
   cfg->p_inpaint = 0.5;
+  cfg->style = PEAC_DISTORT_GENESIS;
+  cfg->gamma_sigma = 0.5;
+  cfg->p_invert = 0.25;
+}
+
+void
+peac_distort_reference_defaults (PeacDistortConfig *cfg, int S)
+{
+  peac_distort_defaults (cfg, S);
+  cfg->style = PEAC_DISTORT_REFERENCE;
+  cfg->p_shuffle = 0.0, cfg->p_bezier = 0.0;
+  cfg->p_paint = 1.0, cfg->p_inpaint = 0.2;
+}
+
+const char *
+peac_distort_style_name (PeacDistortStyle s)
+{
+  return s == PEAC_DISTORT_REFERENCE ? "reference" : "genesis";
+}
+
+int
+peac_distort_style_parse (const char *name)
+{
+  if (name && !strcmp (name, "genesis"))
+    return PEAC_DISTORT_GENESIS;
+  if (name && !strcmp (name, "reference"))
+    return PEAC_DISTORT_REFERENCE;
+  return -1;
 }
 
 void
@@ -125,10 +155,12 @@ peac_distort_inpaint (float *img, int S, PeacRng *rng)
     }
 }
 
-void
-peac_distort_outpaint (float *img, int S, PeacRng *rng)
+// Noise everywhere but one kept h × w window (sides drawn in [lo, hi]) that stays 3 px off
+// the top and left edges and 2 px off the others.
+static void
+keep_window (float *img, int S, int lo, int hi, PeacRng *rng)
 {
-  const int lo = 3 * S / 7, hi = 4 * S / 7;
+  hi = hi > S - 5 ? S - 5 : hi, lo = lo > hi ? hi : lo;
   int h = lo + rnd (rng, hi - lo + 1), w = lo + rnd (rng, hi - lo + 1);
   int y0 = 3 + rnd (rng, S - h - 5), x0 = 3 + rnd (rng, S - w - 5);
   float *keep = malloc ((size_t) h * w * sizeof (float));
@@ -140,9 +172,81 @@ peac_distort_outpaint (float *img, int S, PeacRng *rng)
   free (keep);
 }
 
+void
+peac_distort_outpaint (float *img, int S, PeacRng *rng)
+{
+  keep_window (img, S, 3 * S / 7, 4 * S / 7, rng);
+}
+
+// A length of the reference's 224-px crop, scaled to a crop of side S (at least 1).
+static int
+ref_px (int px, int S)
+{
+  int v = (int) lround ((double) px * S / 224.0);
+  return v > 1 ? v : 1;
+}
+
+void
+peac_distort_outpaint_window (float *img, int S, PeacRng *rng)
+{
+  keep_window (img, S, ref_px (80, S), ref_px (160, S), rng);
+}
+
+void
+peac_distort_inpaint_grey (float *img, int S, PeacRng *rng)
+{
+  int lo = ref_px (30, S), hi = ref_px (70, S);
+  hi = hi > S ? S : hi, lo = lo > hi ? hi : lo;
+  int blocks = 1 + rnd (rng, 4);
+  for (int k = 0; k < blocks; k++)
+    {
+      int h = lo + rnd (rng, hi - lo + 1), w = lo + rnd (rng, hi - lo + 1);
+      int y0 = rnd (rng, S - h + 1), x0 = rnd (rng, S - w + 1);
+      float grey = (float) peac_rng_uniform (rng);
+      for (int y = y0; y < y0 + h; y++)
+        for (int x = x0; x < x0 + w; x++)
+          img[(size_t) y * S + x] = grey;
+    }
+}
+
+void
+peac_distort_gamma (float *img, int S, double gamma)
+{
+  for (size_t i = 0; i < (size_t) S * S; i++)
+    img[i] = img[i] > 0.0f ? (float) pow (img[i], gamma) : 0.0f;
+}
+
+// The reference style: gamma always (σ = 0 leaves the crop as it is), inversion, painting.
+static int
+apply_reference (float *img, int S, const PeacDistortConfig *cfg, PeacRng *rng)
+{
+  int done = 0;
+  if (cfg->gamma_sigma > 0)
+    {
+      peac_distort_gamma (img, S, exp (cfg->gamma_sigma * peac_rng_normal (rng)));
+      done |= 16;
+    }
+  if (peac_rng_uniform (rng) < cfg->p_invert)
+    {
+      for (size_t i = 0; i < (size_t) S * S; i++)
+        img[i] = 1.0f - img[i];
+      done |= 32;
+    }
+  if (S >= 16 && peac_rng_uniform (rng) < cfg->p_paint)
+    {
+      if (peac_rng_uniform (rng) < cfg->p_inpaint)
+        peac_distort_inpaint_grey (img, S, rng), done |= 4;
+      else
+        peac_distort_outpaint_window (img, S, rng), done |= 8;
+    }
+  return done;
+}
+
 int
 peac_distort_apply (float *img, int S, const PeacDistortConfig *cfg, PeacRng *rng)
 {
+  if (cfg->style == PEAC_DISTORT_REFERENCE)
+    return apply_reference (img, S, cfg, rng);
   int done = 0;
   if (peac_rng_uniform (rng) < cfg->p_shuffle)
     {

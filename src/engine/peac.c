@@ -351,11 +351,15 @@ peac_objective_step (PeacObjective *o, const PeacBatch *bt, PeacLossTerms *terms
       return NAN;
     }
 
-  // Inputs: student [x1s ; x2], teacher [x2 ; x1].
+  // Inputs: student [x1s ; x2], teacher [x2 ; x1] (x1s for shuffled samples with
+  // teacher_sees_shuffled).
   memcpy (o->xs, bt->x1s, B * img * sizeof (float));
   memcpy (o->xs + B * img, bt->x2, B * img * sizeof (float));
   memcpy (o->xt, bt->x2, B * img * sizeof (float));
-  memcpy (o->xt + B * img, bt->x1, B * img * sizeof (float));
+  for (int b = 0; b < B; b++)
+    memcpy (o->xt + (B + b) * img,
+            (o->c.teacher_sees_shuffled && bt->shuffled[b] ? bt->x1s : bt->x1) + b * img,
+            img * sizeof (float));
   const float *tok = vit_train_forward (o->vt, o->xs, B2);
   char err[256];
   vit_forward (o->teacher, o->xt, B2, o->S, o->S, NULL, o->feat, NULL, NULL, NULL, err,

@@ -42,6 +42,13 @@ typedef struct {
   double local_temp;
   double p_shuffle;       // probability that a sample's crop 1 is cell-shuffled (0.5)
   int    max_shift;       // largest crop offset difference in cells
+  // Pixels added to the side of the stored training image beyond (G + max_shift) cells,
+  // 0 … cell − 1: the crop lattice's origin then falls uniformly in [0, jitter] (the
+  // reference run's 0–15 px jitter of a 288² region inside a 303² image); 0 by default.
+  int    jitter;
+  // 1: the teacher sees the student's crop 1 when it was cell-shuffled (the reference
+  // run's rule), else the clean crop 1 as always; 0 (default): always the clean crop 1.
+  int    teacher_sees_shuffled;
   double momentum0;       // EMA momentum at step 0 (0.999), cosine to 1 at total_steps
   long   total_steps;
   PeacDistortConfig distort;

@@ -56,6 +56,11 @@ peac_train_new (const PeacTrainConfig *c, const PeacGrey *images, int n, char *e
       snprintf (err, errlen, "training needs images, a batch and a step count");
       return NULL;
     }
+  if (c->obj.jitter < 0 || c->obj.jitter >= cell)
+    {
+      snprintf (err, errlen, "jitter %d px is not below one cell (%d px)", c->obj.jitter, cell);
+      return NULL;
+    }
   for (int i = 0; i < n; i++)
     if (images[i].w < need || images[i].h < need)
       {
@@ -242,7 +247,7 @@ config_object (const PeacTrainConfig *c)
 {
   const PeacObjConfig *o = &c->obj;
   const PeacOptConfig *p = &c->opt;
-  return json_pack (
+  json_t *j = json_pack (
       "{s:I, s:i, s:{s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:f, s:I,"
       " s:{s:f, s:i, s:i, s:f, s:f, s:f}}, s:{s:i, s:f, s:f, s:I, s:I, s:f, s:f, s:f, s:f,"
       " s:f, s:f}}",
@@ -259,6 +264,20 @@ config_object (const PeacTrainConfig *c)
       (json_int_t) p->warmup_steps, "total_steps", (json_int_t) p->total_steps,
       "weight_decay", p->weight_decay, "beta1", p->beta1, "beta2", p->beta2, "eps", p->eps,
       "momentum", p->momentum, "clip_norm", p->clip_norm);
+  // Keys added after the first checkpoints: written only when they differ from what a
+  // checkpoint without them means, so older configurations keep their exact text.
+  json_t *oj = json_object_get (j, "objective"), *dj = json_object_get (oj, "distort");
+  if (oj && o->jitter)
+    json_object_set_new (oj, "jitter", json_integer (o->jitter));
+  if (oj && o->teacher_sees_shuffled)
+    json_object_set_new (oj, "teacher_sees_shuffled", json_integer (1));
+  if (dj && o->distort.style != PEAC_DISTORT_GENESIS)
+    {
+      json_object_set_new (dj, "style", json_string (peac_distort_style_name (o->distort.style)));
+      json_object_set_new (dj, "gamma_sigma", json_real (o->distort.gamma_sigma));
+      json_object_set_new (dj, "p_invert", json_real (o->distort.p_invert));
+    }
+  return j;
 }
 
 char *
@@ -393,6 +412,17 @@ peac_train_state_parse (PeacTrainConfig *c, long *step, PeacRng *rng, const char
   b->distort.shuffle_max = (int) jint (d, "shuffle_max", STATE_INT_MAX, &bad);
   b->distort.p_bezier = jnum (d, "p_bezier"), b->distort.p_paint = jnum (d, "p_paint");
   b->distort.p_inpaint = jnum (d, "p_inpaint");
+  // Absent in checkpoints of the default recipe (see config_object).
+  b->jitter = json_object_get (o, "jitter") ? (int) jint (o, "jitter", STATE_INT_MAX, &bad) : 0;
+  b->teacher_sees_shuffled = json_object_get (o, "teacher_sees_shuffled")
+                                 ? (int) jint (o, "teacher_sees_shuffled", 1, &bad) : 0;
+  json_t *style = json_object_get (d, "style");
+  int st = style ? peac_distort_style_parse (json_string_value (style)) : PEAC_DISTORT_GENESIS;
+  if (st < 0)
+    bad = 1;
+  b->distort.style = st < 0 ? PEAC_DISTORT_GENESIS : (PeacDistortStyle) st;
+  b->distort.gamma_sigma = json_object_get (d, "gamma_sigma") ? jnum (d, "gamma_sigma") : 0.5;
+  b->distort.p_invert = json_object_get (d, "p_invert") ? jnum (d, "p_invert") : 0.25;
   PeacOptConfig *q = &c->opt;
   q->kind = (PeacOptKind) jint (p, "kind", 16, &bad);
   q->lr = jnum (p, "lr"), q->min_lr = jnum (p, "min_lr");

@@ -226,6 +226,47 @@ test_batch (void)
   g_rand_free (r);
 }
 
+// With teacher_sees_shuffled the teacher's crop 1 of a shuffled sample is the student's
+// shuffled crop: the same as the default rule on a batch whose clean crop 1 was replaced
+// by the shuffled one (every term equal to the last bit), and unlike the default rule on
+// the batch itself (the global term changes).
+static void
+test_teacher_sees_shuffled (void)
+{
+  GRand *r = g_rand_new_with_seed (12);
+  PeacRng rng;
+  peac_rng_seed (&rng, 4);
+  PeacObjConfig c;
+  peac_obj_defaults (&c, &tiny);
+  c.proj_hidden = 12, c.proj_out = 6, c.max_shift = 2, c.local_hidden = 10, c.local_out = 4;
+  PeacBatch b, swapped;
+  make_batch (&b, &c, r, &rng);
+  g_assert_cmpint (peac_batch_alloc (&swapped, 2, 4, 4), ==, 0);
+  const size_t img = (size_t) 3 * b.S * b.S;
+  memcpy (swapped.x1, b.x1, 3 * 2 * img * sizeof (float)); // x1, x1s, x2 of both samples
+  memcpy (swapped.shuffled, b.shuffled, 2 * sizeof (int));
+  memcpy (swapped.perm, b.perm, 2 * 16 * sizeof (int));
+  memcpy (swapped.pair, b.pair, 2 * 16 * sizeof (int));
+  memcpy (swapped.x1, b.x1s, img * sizeof (float)); // sample 0 is the shuffled one
+  PeacLossTerms t[3];
+  char err[256];
+  for (int k = 0; k < 3; k++)
+    {
+      PeacObjConfig ck = c;
+      ck.teacher_sees_shuffled = k == 0;
+      PeacObjective *o = peac_objective_new (&tiny, &ck, 2, 1, err, sizeof err);
+      g_assert_nonnull (o);
+      peac_objective_step (o, k == 1 ? &swapped : &b, &t[k]);
+      peac_objective_free (o);
+    }
+  g_assert_cmpfloat (t[0].global, ==, t[1].global);
+  g_assert_cmpfloat (t[0].local, ==, t[1].local);
+  g_assert_cmpfloat (t[0].order, ==, t[1].order);
+  g_assert_cmpfloat (t[0].global, !=, t[2].global);
+  peac_batch_free (&b), peac_batch_free (&swapped);
+  g_rand_free (r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -233,5 +274,6 @@ main (int argc, char **argv)
   g_test_add_func ("/peac/batch", test_batch);
   g_test_add_func ("/peac/ema", test_ema);
   g_test_add_func ("/peac/gradients", test_gradients);
+  g_test_add_func ("/peac/teacher-sees-shuffled", test_teacher_sees_shuffled);
   return g_test_run ();
 }

@@ -450,6 +450,24 @@ test_presets (void)
   g_assert_nonnull (strstr (out, "\"p_bezier\": 0.25,"));
   g_assert_nonnull (strstr (out, "\"kind\": 1,"));
   g_assert_nonnull (strstr (out, "\"warmup_steps\": 20,")); // steps/10
+  g_assert_null (strstr (out, "\"style\"")); // the default recipe's text is as before
+  g_assert_null (strstr (out, "\"jitter\""));
+  // The reference style: its defaults (painting always, in-painting 0.2, no pixel
+  // shuffle or Bézier), then the options after it in the table override them.
+  const char *ref[] = { "train", "--p-inpaint", "0.3", "--distortions", "reference",
+                        "--jitter", "15", "--teacher-sees-shuffled", "1", "--p-invert", "0.5",
+                        "--print-config", NULL };
+  g_autofree char *rout = NULL;
+  g_assert_cmpint (run_plain (ref, &rout, NULL), ==, 0);
+  g_assert_nonnull (strstr (rout, "\"style\": \"reference\","));
+  g_assert_nonnull (strstr (rout, "\"p_paint\": 1.0,"));
+  g_assert_nonnull (strstr (rout, "\"p_inpaint\": 0.3,"));
+  g_assert_nonnull (strstr (rout, "\"p_bezier\": 0.0,"));
+  g_assert_nonnull (strstr (rout, "\"p_shuffle\": 0.0,"));
+  g_assert_nonnull (strstr (rout, "\"gamma_sigma\": 0.5,"));
+  g_assert_nonnull (strstr (rout, "\"p_invert\": 0.5"));
+  g_assert_nonnull (strstr (rout, "\"jitter\": 15,"));
+  g_assert_nonnull (strstr (rout, "\"teacher_sees_shuffled\": 1"));
 }
 
 // A bad option or value: exit 2 and a message naming it.
@@ -472,6 +490,11 @@ test_bad_values (void)
   expect_usage_error ((const char *[]) { "train", "--p-shuffle", "1.5", NULL }, "--p-shuffle");
   expect_usage_error ((const char *[]) { "train", "--preset", "huge", NULL }, "'huge' is not a preset");
   expect_usage_error ((const char *[]) { "train", "--lr", NULL }, "--lr needs a value");
+  expect_usage_error ((const char *[]) { "train", "--distortions", "mild", NULL },
+                      "'mild' is not a distortion style");
+  expect_usage_error ((const char *[]) { "train", "--preset", "micro", "--jitter", "8",
+                                         "--print-config", NULL },
+                      "--jitter: 8 px is not below one cell (8 px)");
   expect_usage_error ((const char *[]) { "train", "--config", "{", "--print-config", NULL },
                       "--config");
   expect_usage_error ((const char *[]) { "train", "--resume", "x", "--lr", "1", NULL },

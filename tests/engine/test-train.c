@@ -313,6 +313,30 @@ test_state_parse (void)
   g_assert_cmpint (r.obj.local_hidden, ==, 96);
   g_assert_cmpint (r.obj.local_out, ==, 48);
   g_string_free (old, TRUE);
+  // The reference recipe's keys round-trip; without them a state means the default recipe.
+  g_assert_null (strstr (text, "jitter"));
+  g_assert_null (strstr (text, "style"));
+  g_assert_cmpint (r.obj.jitter, ==, 0);
+  g_assert_cmpint (r.obj.teacher_sees_shuffled, ==, 0);
+  g_assert_cmpint (r.obj.distort.style, ==, PEAC_DISTORT_GENESIS);
+  PeacTrainConfig ref = c;
+  ref.obj.jitter = 3, ref.obj.teacher_sees_shuffled = 1;
+  peac_distort_reference_defaults (&ref.obj.distort, 16);
+  ref.obj.distort.gamma_sigma = 0.75, ref.obj.distort.p_invert = 0.125;
+  g_autofree char *rtext = peac_train_state_json (&ref, 7, &rng);
+  memset (&r, 0, sizeof r);
+  g_assert_cmpint (peac_train_state_parse (&r, &step, &rng2, rtext), ==, 0);
+  g_assert_cmpint (r.obj.jitter, ==, 3);
+  g_assert_cmpint (r.obj.teacher_sees_shuffled, ==, 1);
+  g_assert_cmpint (r.obj.distort.style, ==, PEAC_DISTORT_REFERENCE);
+  g_assert_cmpfloat (r.obj.distort.gamma_sigma, ==, 0.75);
+  g_assert_cmpfloat (r.obj.distort.p_invert, ==, 0.125);
+  g_assert_cmpfloat (r.obj.distort.p_paint, ==, 1.0);
+  g_assert_cmpfloat (r.obj.distort.p_inpaint, ==, 0.2);
+  GString *unknown = g_string_new (rtext);
+  g_assert_cmpint (g_string_replace (unknown, "\"reference\"", "\"sepia\"", 1), ==, 1);
+  g_assert_cmpint (peac_train_state_parse (&r, &step, &rng2, unknown->str), ==, -1);
+  g_string_free (unknown, TRUE);
   // Out of range or not a state.
   const char *bad[][2] = { { "\"step\":7", "\"step\":-7" }, { "\"batch\":4", "\"batch\":1e300" },
                            { "\"local_out\":12", "\"local_out\":-12" } };
@@ -327,6 +351,18 @@ test_state_parse (void)
   g_assert_cmpint (peac_train_state_parse (&r, &step, &rng2, NULL), ==, -1);
 }
 
+// A jitter of one cell or more would change the crops' offsets, not only their phase.
+static void
+test_jitter_refused (void)
+{
+  PeacTrainConfig c;
+  config (&c, 2);
+  c.obj.jitter = c.vit.patch_size;
+  char err[256] = "";
+  g_assert_null (peac_train_new (&c, images, N_IMAGES, err, sizeof err));
+  g_assert_nonnull (strstr (err, "jitter"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -338,6 +374,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/evaluate-changes-nothing", test_evaluate_changes_nothing);
   g_test_add_func ("/train/run-info-kept", test_run_info_kept);
   g_test_add_func ("/train/state-parse", test_state_parse);
+  g_test_add_func ("/train/jitter-refused", test_jitter_refused);
   int rc = g_test_run ();
   for (int i = 0; i < N_IMAGES; i++)
     g_free (pixels[i]);

@@ -159,6 +159,44 @@ test_shuffle (void)
   g_free (in), g_free (out);
 }
 
+// The reference run's geometry: a 303² image, 14 cells of 16 px and shifts up to 4. The
+// lattice origin takes every value in 0 … 15 (the jitter), crop offsets lie in 0 … 4 cells
+// and every crop fits: 18 whole cells follow the origin.
+static void
+test_jitter (void)
+{
+  PeacRng rng;
+  peac_rng_seed (&rng, 77);
+  PeacViewConfig cfg = { .grid = 14, .cell = 16, .max_shift = 4 };
+  int seen_oy[16] = { 0 }, seen_ox[16] = { 0 }, max_off = 0;
+  for (int d = 0; d < 4000; d++)
+    {
+      PeacViewPair v;
+      g_assert_cmpint (peac_views_sample (&cfg, 303, 303, &rng, &v), ==, 0);
+      g_assert_cmpint (v.oy, >=, 0);
+      g_assert_cmpint (v.oy, <=, 15);
+      g_assert_cmpint (v.ox, >=, 0);
+      g_assert_cmpint (v.ox, <=, 15);
+      seen_oy[v.oy]++, seen_ox[v.ox]++;
+      for (int k = 0; k < 2; k++)
+        {
+          g_assert_cmpint (v.dr[k], >=, 0);
+          g_assert_cmpint (v.dc[k], >=, 0);
+          g_assert_cmpint (v.dr[k], <=, 4);
+          g_assert_cmpint (v.dc[k], <=, 4);
+          g_assert_cmpint (v.oy + (v.dr[k] + 14) * 16, <=, 303);
+          g_assert_cmpint (v.ox + (v.dc[k] + 14) * 16, <=, 303);
+          max_off = MAX (max_off, MAX (v.dr[k], v.dc[k]));
+        }
+    }
+  for (int j = 0; j < 16; j++) // uniform: 250 expected each
+    {
+      g_assert_cmpint (seen_oy[j], >, 150);
+      g_assert_cmpint (seen_ox[j], >, 150);
+    }
+  g_assert_cmpint (max_off, ==, 4);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -167,5 +205,6 @@ main (int argc, char **argv)
   g_test_add_func ("/views/refuses-small", test_refuses_small);
   g_test_add_func ("/views/deterministic", test_deterministic);
   g_test_add_func ("/views/shuffle", test_shuffle);
+  g_test_add_func ("/views/jitter", test_jitter);
   return g_test_run ();
 }

@@ -2,15 +2,21 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # recipe.sh: the one command that trains, evaluates and exports the bundled model.
-# It trains `peac train --preset tiny --seed 1` on the images of train.txt (split.py:
-# Hannover minus the held-out patients, plus NIH; never JSRT, Shenzhen or Montgomery) in
-# chunks of --eval-every steps; after each chunk it exports the teacher and appends a row
-# to learning-curve.csv from `peac eval-landmarks` (JSRT, evaluation only) and `peac
-# eval-reid` (held-out patients). Re-running it continues the run from its checkpoint (an
-# interrupted chunk restarts from the last --save-every checkpoint). At step --ship-at
-# (2,029 of the 12,500-step schedule by default: the landmark curve is no better later) it
-# exports data/models/peac-vit-tiny.safetensors (F16, at most 50 MB) and writes the model
-# card's figures into OUT/card/.
+# It trains `peac train --preset tiny --seed 1` with the reference run's recipe (issue 18:
+# batch 64, AdamW β2 0.95, lr 3.5e-4 with 5 % warm-up, EMA 0.996 → 1, 304/288 geometry
+# with 0–15 px jitter and crop offsets up to 4 cells, gamma/inversion/out-painting
+# distortions, the teacher seeing shuffled crops, projectors 2048/512, the paper's MSE
+# local term) on the images of train.txt (split.py: Hannover minus the held-out patients,
+# plus NIH minus its validation split; never JSRT, Shenzhen or Montgomery) in chunks of
+# --eval-every steps; after each chunk it exports the teacher (kept in OUT/teachers/) and
+# appends a row to learning-curve.csv from `peac eval-landmarks` on a fixed subset of the
+# JSRT pairs (evaluation only) and `peac eval-reid` (held-out patients). Re-running it
+# continues the run from its checkpoint (an interrupted chunk restarts from the last
+# --save-every checkpoint). The shipped model is declared before the run: the teacher of
+# the run's last step (--ship-at 0). It is exported to data/models/peac-vit-tiny.safetensors
+# (F16, at most 50 MB) and the model card's figures are written into OUT/card/. The model
+# shipped before this recipe (step 2,029 of the earlier batch-8 InfoNCE recipe) is made by
+# this script as of commit 8a977ad.
 # --smoke runs the same pipeline with the micro preset on a few images in a minute or two,
 # into a temporary folder, and never touches data/models.
 set -euo pipefail
@@ -19,19 +25,26 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 data=$(cd "$repo/.." && pwd)/shared/data
 peac=""
-out="${XDG_CACHE_HOME:-$HOME/.cache}/peac-explorer/bundled-model"
-steps=12500 batch=8 threads=0 eval_every=250 save_every=100 eval_pairs=400
-smoke=0 preset=tiny seed=1 out_given=0 model_out="" local_temp=0.1 dense=8 card_now=0 until=0
-shorten=0 ship_at=2029 ship_given=0
+out="${XDG_CACHE_HOME:-$HOME/.cache}/peac-explorer/bundled-model-v2"
+steps=3000 batch=64 threads=0 eval_every=100 save_every=25 eval_pairs=100
+smoke=0 preset=tiny seed=1 out_given=0 model_out="" local_temp=0 dense=8 card_now=0 until=0
+shorten=0 ship_at=0 ship_given=0
+# The reference run's recipe (issue 18), beside --batch and --local-temp above. The local
+# weight 1/512 makes the engine's local term (squared distance of unit vectors, summed over
+# both directions: 2 × 512 × the element mean) the reference's element-mean MSE summed over
+# both directions, as the global weight's default does for the global term.
+recipe_opts=(--lr 3.5e-4 --warmup 150 --beta2 0.95 --ema-momentum 0.996 --max-shift 4
+  --jitter 15 --distortions reference --teacher-sees-shuffled 1 --proj-hidden 2048
+  --proj-out 2048 --local-hidden 512 --local-out 512 --w-local 0.001953125)
 
 usage () {
   cat <<EOF
 Usage: tools/bundled-model/recipe.sh [OPTIONS]
 
-  --steps N        optimiser steps the run is planned for (default $steps: ~100k views at
-                   batch 8); its warm-up and the teacher's EMA schedule follow it
+  --steps N        optimiser steps the run is planned for (default $steps: 192k images at
+                   batch 64); the teacher's EMA schedule follows it
   --ship-at N      the step whose teacher is exported and carded (default $ship_at: the
-                   shipped model; 0 = the run's end). The run trains to it and stops
+                   run's end, declared before the run). The run trains to it and stops
   --shorten AT:END at step AT, move the run's end to step END (peac train --resume --steps
                    END: the LR's cosine refitted to end there, the EMA schedule kept);
                    default $shorten (none)
@@ -45,9 +58,9 @@ Usage: tools/bundled-model/recipe.sh [OPTIONS]
   --data DIR       the shared data folder (default $data)
   --peac PATH      the peac executable (default: the newest build in the checkout, else PATH)
   --model-out FILE the shipped model (default data/models/peac-vit-tiny.safetensors)
-  --local-temp T   peac train --local-temp of a new run (default $local_temp: the contrastive
-                   local term; 0: the paper's MSE term); a resumed run keeps the value it
-                   was started with
+  --local-temp T   peac train --local-temp of a new run (default $local_temp: the paper's
+                   MSE term; T > 0: the contrastive term); a resumed run keeps the value
+                   it was started with
   --dense S        the card's second landmark table uses tokens at patch stride S
                    (default $dense; 0: none)
   --card-now       no more training: export the checkpoint as it is and write the card
@@ -92,6 +105,10 @@ final_model="$repo/data/models/peac-vit-tiny.safetensors"
 landmark_opts=()
 if [ "$smoke" = 1 ]; then
   preset=micro steps=8 batch=4 eval_every=4 save_every=2 eval_pairs=6
+  # The micro preset's 4 × 4 grid of 8-px cells: shifts below 4 cells, jitter below 8 px.
+  recipe_opts=(--warmup 2 --beta2 0.95 --ema-momentum 0.996 --max-shift 2 --jitter 7
+    --distortions reference --teacher-sees-shuffled 1 --proj-hidden 64 --proj-out 64
+    --local-hidden 32 --local-out 32 --w-local 0.03125)
   [ "$ship_given" = 1 ] || ship_at=6
   [ "$out_given" = 1 ] || out=$(mktemp -d "${TMPDIR:-/tmp}/peac-recipe-smoke.XXXXXX")
   final_model=${model_out:-$out/peac-vit-micro.safetensors}
@@ -135,6 +152,9 @@ reid=(--pairs "$data/cxr-followup/followup_pairs.csv" --root "$data" --patients 
 curve_row () {
   local s=$1
   "$peac" export "$ckpt" -o "$teacher" --dtype f32 -q
+  # Every row's teacher is kept (F16), so that the curve can be scored again later.
+  mkdir -p "$out/teachers"
+  "$peac" export "$ckpt" -o "$out/teachers/step-$s.safetensors" --dtype f16 -q
   "$peac" eval-landmarks --model "$teacher" --data "$data/landmarks/jsrt" --pairs "$eval_pairs" \
     --threads "$threads" "${landmark_opts[@]}" --json > "$out/eval-$s.json"
   "$peac" eval-reid --model "$teacher" "${reid[@]}" --json > "$out/reid-$s.json"
@@ -185,7 +205,7 @@ while [ "$card_now" = 0 ] && [ "$step" -lt "$stop" ]; do
   else
     nice -n 10 "$peac" train --preset "$preset" --seed "$seed" --steps "$planned" --batch "$batch" \
       --threads "$threads" --save-every "$save_every" --log-every 10 --stop-after "$chunk" \
-      --local-temp "$local_temp" --out "$ckpt" "${train[@]}"
+      --local-temp "$local_temp" "${recipe_opts[@]}" --out "$ckpt" "${train[@]}"
   fi
   rc=$?
   set -e

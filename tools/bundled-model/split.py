@@ -5,7 +5,9 @@
 # only). Held out for patient re-identification: the Hannover patients with follow-up
 # pairs whose sha1(patient_id) ranks in the lowest 20 % (rounded up). Training: every
 # Hannover image not of a held-out patient, plus the NIH images (cxr/nih-chestxray14 and
-# cxr/nih-more). JSRT, Shenzhen and Montgomery are never listed: their terms allow
+# cxr/nih-more) except those of cxr/nih-more/labels.csv's official `val` split, which are
+# kept out of pretraining so that `peac finetune --test` scores patients the model never
+# saw (NIH splits are patient-disjoint). JSRT, Shenzhen and Montgomery are never listed: their terms allow
 # evaluation only. Writes train.txt (image paths relative to the shared data folder, sorted)
 # and heldout-patients.txt (patient ids, sorted) beside this script, or into --out.
 import argparse
@@ -48,12 +50,22 @@ def main():
                 sys.exit(f"split.py: {os.path.join(data, rel)}: listed in {meta} but missing")
             train.append(rel)
     n_hannover = len(train)
+    labels = os.path.join(data, "cxr", "nih-more", "labels.csv")
+    if not os.path.isfile(labels):
+        sys.exit(f"split.py: {labels}: missing (is --data the shared data folder?)")
+    with open(labels, newline="") as f:
+        unseen = {os.path.join("cxr", "nih-more", "png_512", r["image"]) for r in csv.DictReader(f)
+                  if r["official_split"] != "train"}
+    missing = [u for u in unseen if not os.path.isfile(os.path.join(data, u))]
+    if missing:
+        sys.exit(f"split.py: {os.path.join(data, missing[0])}: listed in {labels} but missing")
     for sub in ("cxr/nih-chestxray14", "cxr/nih-more"):
         for root, dirs, files in os.walk(os.path.join(data, sub)):
             dirs.sort()
             for name in sorted(files):
-                if name.lower().endswith(".png"):
-                    train.append(os.path.relpath(os.path.join(root, name), data))
+                rel = os.path.relpath(os.path.join(root, name), data)
+                if name.lower().endswith(".png") and rel not in unseen:
+                    train.append(rel)
     train.sort()
     bad = [t for t in train if any(w in t.lower() for w in FORBIDDEN)]
     if bad:
@@ -66,7 +78,7 @@ def main():
         f.write("# Hannover patients held out of training for re-identification (split.py)\n")
         f.write("".join(p + "\n" for p in sorted(heldout)))
     print(f"split.py: {len(train)} training images ({n_hannover} Hannover, "
-          f"{len(train) - n_hannover} NIH); {len(heldout)} of {len(followup)} follow-up "
+          f"{len(train) - n_hannover} NIH, {len(unseen)} NIH validation images kept out); {len(heldout)} of {len(followup)} follow-up "
           f"patients held out")
 
 
