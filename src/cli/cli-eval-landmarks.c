@@ -14,6 +14,9 @@
 // images carry the dependence between pairs), and the share of pairs the model wins.
 // One more row is a bound, not a baseline: the affine fitted by least squares to each
 // pair's own answers, the least error any one-affine-per-pair matcher could reach.
+// Landmark retrieval measures the embedding without any search: for every pair and every
+// landmark k of A, is B's own landmark k the nearest (top-1) or among the five nearest
+// (top-5) of B's landmark embeddings (tokens sampled at B's true landmarks)?
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
@@ -27,6 +30,7 @@
 #include "match.h"
 #include "ops.h"
 #include "px-landmarks.h"
+#include "retrieval.h"
 #include "rng.h"
 
 #define FRAME 1024.0
@@ -44,7 +48,14 @@ typedef struct {
   float *plane;     // [S, S] model input (one normalised channel), for NCC
   float *tok;       // [gh, gw, dim] trained model
   float *tok_rand;  // [gh, gw, dim] random-init model
+  float *emb;       // [P, dim] the model's tokens sampled at the landmarks
+  float *emb_rand;  // [P, dim] the random-init model's
 } Sample;
+
+// Landmark retrieval counts of one model over all pairs.
+typedef struct {
+  size_t queries, top1, top5;
+} Retrieval;
 
 // Per ordered pair and method: the summed radial error and the points within one cell.
 typedef struct {
@@ -87,7 +98,9 @@ usage (FILE *to)
     "folder (images_2048/<ID>.IMG.png, hybridgnet_landmarks_1024/{RL,LL,H,RCLA,LCLA}/<ID>.npy)\n"
     "and reports radial errors in the 1024 frame for the model (guided and nearest) and\n"
     "the identity, pixel-NCC and random-init baselines on the same pairs; as a bound,\n"
-    "the affine fitted by least squares to each pair's answers.\n\n"
+    "the affine fitted by least squares to each pair's answers; and landmark retrieval:\n"
+    "for each landmark k of A, is B's landmark k the nearest (top-1) or among the five\n"
+    "nearest (top-5) of B's landmark tokens, for the model and random init.\n\n"
     "Options:\n"
     "  -m, --model FILE      model checkpoint\n"
     "  -d, --data DIR        landmark folder (JSRT layout)\n"
@@ -308,6 +321,50 @@ static void
 sample_clear (Sample *s)
 {
   free (s->xy), free (s->structure), free (s->plane), free (s->tok), free (s->tok_rand);
+  free (s->emb), free (s->emb_rand);
+}
+
+// The tokens at the sample's landmarks (bilinear, as a query samples them), both models.
+static int
+landmark_embeddings (Sample *s, int gh, int gw, int dim)
+{
+  s->emb = malloc ((size_t) s->n * dim * sizeof *s->emb);
+  s->emb_rand = malloc ((size_t) s->n * dim * sizeof *s->emb_rand);
+  if (!s->emb || !s->emb_rand)
+    return -1;
+  for (int i = 0; i < s->n; i++)
+    {
+      double u = s->xy[2 * i] * gw / FRAME, v = s->xy[2 * i + 1] * gh / FRAME;
+      peac_match_sample_token (s->tok, gh, gw, dim, u, v, s->emb + (size_t) i * dim);
+      peac_match_sample_token (s->tok_rand, gh, gw, dim, u, v, s->emb_rand + (size_t) i * dim);
+    }
+  return 0;
+}
+
+// Adds pair (a, b)'s landmark ranks to both models' counts (the first n landmarks).
+static int
+retrieval_add (const Sample *a, const Sample *b, int n, int dim, int *ranks, Retrieval *model,
+               Retrieval *random)
+{
+  for (int which = 0; which < 2; which++)
+    {
+      Retrieval *r = which ? random : model;
+      if (peac_retrieval_ranks (which ? a->emb_rand : a->emb, which ? b->emb_rand : b->emb, n,
+                                dim, ranks) < 0)
+        return -1;
+      for (int i = 0; i < n; i++)
+        r->top1 += ranks[i] == 0, r->top5 += ranks[i] < 5;
+      r->queries += (size_t) n;
+    }
+  return 0;
+}
+
+static json_t *
+retrieval_json (const Retrieval *r)
+{
+  double q = r->queries ? (double) r->queries : 1.0;
+  return json_pack ("{s:f, s:f, s:I}", "top1", r->top1 / q, "top5", r->top5 / q, "queries",
+                    (json_int_t) r->queries);
 }
 
 // Predicts every landmark of a in b by one method into pred [P, 2] (1024 frame).
@@ -459,6 +516,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
   PairStats ps = { 0 };
   int *pair_a = NULL, *pair_b = NULL;
   float *pred = NULL;
+  int *ranks = NULL;
   long n_pairs = 0;
   if (!mr || !smp)
     {
@@ -471,7 +529,13 @@ peac_cmd_eval_landmarks (int argc, char **argv)
         fprintf (stderr, "peac eval-landmarks: %s: %s\n", ids[i], err);
         goto done;
       }
+    else if (landmark_embeddings (&smp[i], gh, gw, dim) < 0)
+      {
+        fprintf (stderr, "peac eval-landmarks: out of memory\n");
+        goto done;
+      }
   double t_embed = now_s () - t0;
+  Retrieval retr[2] = { { 0 } }; // the model, random init
 
   // Pairs: all ordered pairs, or pairs_wanted distinct ones drawn with the seed.
   long all = (long) n_img * (n_img - 1);
@@ -513,6 +577,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
   for (int i = 0; i < n_img; i++)
     max_pts = smp[i].n > (int) max_pts ? (size_t) smp[i].n : max_pts;
   pred = malloc (max_pts * 2 * sizeof *pred);
+  ranks = malloc (max_pts * sizeof *ranks);
   ps.n = malloc ((size_t) n_pairs * sizeof *ps.n);
   for (int k = 0; k < N_METHODS; k++)
     {
@@ -521,7 +586,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
       ps.k1[k] = calloc ((size_t) n_pairs, sizeof *ps.k1[k]);
     }
   for (int k = 0; k < N_METHODS; k++)
-    if (!tally[k].err || !pred || !ps.n || !ps.sum[k] || !ps.k1[k])
+    if (!tally[k].err || !pred || !ranks || !ps.n || !ps.sum[k] || !ps.k1[k])
       {
         fprintf (stderr, "peac eval-landmarks: out of memory\n");
         goto done;
@@ -534,6 +599,11 @@ peac_cmd_eval_landmarks (int argc, char **argv)
       const Sample *a = &smp[pair_a[p]], *b = &smp[pair_b[p]];
       int n = a->n < b->n ? a->n : b->n;
       ps.n[p] = n;
+      if (retrieval_add (a, b, n, dim, ranks, &retr[0], &retr[1]) < 0)
+        {
+          fprintf (stderr, "peac eval-landmarks: out of memory\n");
+          goto done;
+        }
       for (int method = 0; method < N_METHODS; method++)
         {
           double ts = now_s ();
@@ -615,6 +685,9 @@ peac_cmd_eval_landmarks (int argc, char **argv)
         "cell_px", cell, "random_init_mode", rand_mode == PEAC_MATCH_GUIDED ? "guided" : "nearest",
         "seed", (json_int_t) seed, "init_seed", (json_int_t) init_seed, "bootstrap", reps, "symmetric", mp.symmetric,
         "embed_s", t_embed, "match_s", t_match, "ncc_s", t_ncc);
+      json_object_set_new (out, "landmark_retrieval",
+                           json_pack ("{s:o, s:o}", "model", retrieval_json (&retr[0]),
+                                      "random_init", retrieval_json (&retr[1])));
       char *s = json_dumps (out, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (6));
       puts (s);
       free (s);
@@ -674,6 +747,17 @@ peac_cmd_eval_landmarks (int argc, char **argv)
                   100 * json_real_value (json_object_get (mj, "pairs_better")));
         }
       json_decref (margins);
+      printf ("\nlandmark retrieval: is B's landmark k the nearest (top-1) or among the five\n"
+              "nearest (top-5) of B's landmark tokens to A's landmark k?\n%-15s %6s %6s\n",
+              "method", "top-1", "top-5");
+      for (int k = 0; k < 2; k++)
+        {
+          json_t *o = retrieval_json (&retr[k]);
+          printf ("%-15s %6.3f %6.3f\n", k ? "random_init" : "model",
+                  json_real_value (json_object_get (o, "top1")),
+                  json_real_value (json_object_get (o, "top5")));
+          json_decref (o);
+        }
       fflush (stdout);
       fprintf (stderr, "peac eval-landmarks: embedding %.1f s, matching %.1f s, NCC %.1f s\n",
                t_embed, t_match, t_ncc);
@@ -690,6 +774,7 @@ done:
       sample_clear (&smp[i]);
   free (smp);
   free (pred);
+  free (ranks);
   free (pair_a);
   free (pair_b);
   peac_model_free (m);

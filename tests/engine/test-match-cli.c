@@ -110,6 +110,21 @@ test_eval_two_images (void)
   double got = json_real_value (json_object_get (methods[2], "mre_px"));
   g_assert_cmpfloat (fabs (got - want), <, 1e-3 * want);
   g_assert_cmpint (json_integer_value (json_object_get (methods[2], "points")), ==, 2 * n);
+  // Landmark retrieval: every landmark of both ordered pairs is one query, per model; the
+  // shares are counts over 2n (ranks themselves: test-retrieval).
+  json_t *lr = json_object_get (o, "landmark_retrieval");
+  for (int k = 0; k < 2; k++)
+    {
+      json_t *m = json_object_get (lr, k ? "random_init" : "model");
+      g_assert_nonnull (m);
+      g_assert_cmpint (json_integer_value (json_object_get (m, "queries")), ==, 2 * n);
+      double t1 = json_real_value (json_object_get (m, "top1"));
+      double t5 = json_real_value (json_object_get (m, "top5"));
+      g_assert_cmpfloat (t1, >=, 0);
+      g_assert_cmpfloat (t1, <=, t5);
+      g_assert_cmpfloat (t5, <=, 1);
+      g_assert_cmpfloat (fabs (t1 * 2 * n - round (t1 * 2 * n)), <, 1e-3); // 6 digits
+    }
   // The affine bound: identity is an affine, so the least-squares one fits these two
   // landmark sets well inside it (measured: 20.9 against 37.9 px), and never exactly.
   double oracle = json_real_value (json_object_get (methods[5], "mre_px"));
