@@ -8,7 +8,9 @@
 // pooled vector: ViT class token, Swin token mean) and then is a query against all the
 // others: top-1 is the share of queries whose nearest other image (cosine) is of the same
 // patient, top-5 the share with one such image among the five nearest. --random-init
-// scores the same architecture with seeded random weights, the baseline.
+// scores the same architecture with seeded random weights, the baseline. --bootstrap N
+// scores both on the same images and gives 95 % intervals from N patient-level resamples,
+// for each top-1 and for their paired difference.
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -23,11 +25,26 @@
 #include "ops.h"
 #include "preprocess.h"
 #include "px-image.h"
+#include "rng.h"
 
 int
 peac_reid_score (const float *emb, int n, int dim, const int *patient, PeacReidScore *out)
 {
+  return peac_reid_score_ex (emb, n, dim, patient, out, NULL, NULL);
+}
+
+int
+peac_reid_score_ex (const float *emb, int n, int dim, const int *patient, PeacReidScore *out,
+                    int *hit1, int *hit5)
+{
   memset (out, 0, sizeof *out);
+  for (int i = 0; i < n; i++)
+    {
+      if (hit1)
+        hit1[i] = -1;
+      if (hit5)
+        hit5[i] = -1;
+    }
   if (n < 1 || dim < 1)
     return -1;
   // unit [n, dim]: rows scaled to length 1, so a dot product is the cosine.
@@ -82,10 +99,14 @@ peac_reid_score (const float *emb, int n, int dim, const int *patient, PeacReidS
         }
       out->n_queries++;
       out->top1_hits += patient[best[0]] == patient[q];
-      int hit5 = 0;
+      int h5 = 0;
       for (int k = 0; k < nb; k++)
-        hit5 |= patient[best[k]] == patient[q];
-      out->top5_hits += hit5;
+        h5 |= patient[best[k]] == patient[q];
+      out->top5_hits += h5;
+      if (hit1)
+        hit1[q] = patient[best[0]] == patient[q];
+      if (hit5)
+        hit5[q] = h5;
     }
   if (out->n_queries)
     {
@@ -94,6 +115,72 @@ peac_reid_score (const float *emb, int n, int dim, const int *patient, PeacReidS
     }
   free (unit);
   return 0;
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+// The 2.5 % and 97.5 % quantiles of v[reps] (sorted in place; nearest rank).
+static void
+ci95 (double *v, int reps, double ci[2])
+{
+  qsort (v, (size_t) reps, sizeof *v, cmp_double);
+  int lo = (int) floor (0.025 * (reps - 1) + 0.5), hi = (int) floor (0.975 * (reps - 1) + 0.5);
+  ci[0] = v[lo], ci[1] = v[hi];
+}
+
+int
+peac_reid_bootstrap (const int *hit_a, const int *hit_b, const int *patient, int n, int reps,
+                     uint64_t seed, PeacReidBootstrap *out)
+{
+  memset (out, 0, sizeof *out);
+  if (n < 1 || reps < 1)
+    return -1;
+  // Per patient with queries: its query count and hits of a and b.
+  int *pid = malloc ((size_t) n * sizeof *pid), *cnt = calloc ((size_t) n, sizeof *cnt);
+  int *ha = calloc ((size_t) n, sizeof *ha), *hb = calloc ((size_t) n, sizeof *hb);
+  double *da = malloc ((size_t) reps * 3 * sizeof *da);
+  int np = 0, rc = -1;
+  if (!pid || !cnt || !ha || !hb || !da)
+    goto out;
+  long queries = 0, sum_a = 0, sum_b = 0;
+  for (int i = 0; i < n; i++)
+    {
+      if (hit_a[i] < 0 || hit_b[i] < 0)
+        continue;
+      int k = 0;
+      while (k < np && pid[k] != patient[i])
+        k++;
+      if (k == np)
+        pid[np++] = patient[i];
+      cnt[k]++, ha[k] += hit_a[i], hb[k] += hit_b[i];
+      queries++, sum_a += hit_a[i], sum_b += hit_b[i];
+    }
+  if (queries == 0)
+    goto out;
+  out->diff = (double) (sum_a - sum_b) / queries;
+  double *db = da + reps, *dd = da + 2 * reps;
+  PeacRng rng;
+  peac_rng_seed (&rng, seed);
+  for (int r = 0; r < reps; r++)
+    {
+      long q = 0, a = 0, b = 0;
+      for (int k = 0; k < np; k++)
+        {
+          int p = (int) (peac_rng_u64 (&rng) % (uint64_t) np);
+          q += cnt[p], a += ha[p], b += hb[p];
+        }
+      da[r] = (double) a / q, db[r] = (double) b / q, dd[r] = (double) (a - b) / q;
+    }
+  ci95 (da, reps, out->a_ci), ci95 (db, reps, out->b_ci), ci95 (dd, reps, out->diff_ci);
+  rc = 0;
+out:
+  free (pid), free (cnt), free (ha), free (hb), free (da);
+  return rc;
 }
 
 static void
@@ -109,7 +196,10 @@ usage (FILE *to)
            "  --root DIR        folder the image paths are relative to (default: '.')\n"
            "  --patients FILE   only these patients (one id per line, '#' comments)\n"
            "  --random-init     the model's architecture with random weights (baseline)\n"
-           "  --seed N          seed of --random-init (default 1)\n"
+           "  --seed N          seed of --random-init and of --bootstrap (default 1)\n"
+           "  --bootstrap N     score the model and random init on the same images and\n"
+           "                    give 95 %% intervals of both top-1 and of their paired\n"
+           "                    difference from N resamples of the patients\n"
            "  --branch B        teacher (default) or student weights\n"
            "  --threads N       threads (default: all cores)\n"
            "  --json            one JSON object on stdout\n"
@@ -252,11 +342,41 @@ embed_one (PeacModel *m, const char *path, float *input, int S, float *out)
   return rc;
 }
 
+// Embeds every image of the list with m into emb [n, dim]; 1 on failure (message printed).
+static int
+embed_all (PeacModel *m, GPtrArray *images, const char *root, int dim, int quiet,
+           const char *what, float *emb)
+{
+  const int n = (int) images->len, S = peac_model_img_size (m);
+  float *input = malloc ((size_t) 3 * S * S * sizeof (float));
+  if (!input)
+    return fprintf (stderr, "peac eval-reid: out of memory\n"), 1;
+  int status = 0;
+  for (int i = 0; i < n && !status; i++)
+    {
+      char *path = g_build_filename (root, images->pdata[i], NULL);
+      status = embed_one (m, path, input, S, emb + (size_t) i * dim) ? 1 : 0;
+      g_free (path);
+      if (!quiet && !status)
+        fprintf (stderr, "\rpeac eval-reid: %s %d/%d images", what, i + 1, n);
+    }
+  if (!quiet && n > 0 && !status)
+    fprintf (stderr, "\n");
+  free (input);
+  return status;
+}
+
+static json_t *
+ci_json (const double ci[2])
+{
+  return json_pack ("[f, f]", ci[0], ci[1]);
+}
+
 int
 peac_cmd_eval_reid (int argc, char **argv)
 {
   const char *model = NULL, *pairs = NULL, *root = ".", *patients = NULL, *branch = NULL;
-  int random_init = 0, json = 0, quiet = 0, threads = 0;
+  int random_init = 0, json = 0, quiet = 0, threads = 0, reps = 0;
   unsigned long long seed = 1;
   for (int i = 1; i < argc; i++)
     {
@@ -279,6 +399,15 @@ peac_cmd_eval_reid (int argc, char **argv)
         seed = strtoull (argv[++i], NULL, 10);
       else if (OPT ("--threads"))
         threads = atoi (argv[++i]);
+      else if (OPT ("--bootstrap"))
+        {
+          char *end;
+          long v = strtol (argv[++i], &end, 10);
+          if (*end || v < 1 || v > 1000000)
+            return fprintf (stderr, "peac eval-reid: --bootstrap: '%s' is not a count from 1 "
+                            "to 1000000\n", argv[i]), 2;
+          reps = (int) v;
+        }
       else if (strcmp (s, "--random-init") == 0)
         random_init = 1;
       else if (strcmp (s, "--json") == 0)
@@ -293,6 +422,9 @@ peac_cmd_eval_reid (int argc, char **argv)
     return usage (stderr), 2;
   if (branch && strcmp (branch, "teacher") && strcmp (branch, "student"))
     return fprintf (stderr, "peac eval-reid: --branch must be teacher or student\n"), 2;
+  if (reps && random_init)
+    return fprintf (stderr, "peac eval-reid: --bootstrap already scores random init beside "
+                    "the model; leave out --random-init\n"), 2;
   peac_threads_set (threads);
 
   GHashTable *keep = patients ? read_patients (patients) : NULL;
@@ -309,63 +441,87 @@ peac_cmd_eval_reid (int argc, char **argv)
     status = 1;
 
   char err[1024];
-  PeacModel *m = NULL;
+  PeacModel *m = NULL, *mr = NULL;
   if (!status)
     {
       m = peac_model_load_ex (model, branch, NULL, 0, err, sizeof err);
-      if (m && random_init)
+      if (m && (random_init || reps))
         {
-          PeacModel *r = peac_model_new (peac_model_arch (m), peac_model_layout (m),
-                                         peac_model_config_json (m), seed, err, sizeof err);
-          peac_model_free (m);
-          m = r;
+          mr = peac_model_new (peac_model_arch (m), peac_model_layout (m),
+                               peac_model_config_json (m), seed, err, sizeof err);
+          if (random_init)
+            peac_model_free (m), m = mr, mr = NULL;
+          else if (!mr)
+            peac_model_free (m), m = NULL;
         }
       if (!m)
         fprintf (stderr, "peac eval-reid: %s\n", err), status = 1;
     }
-  float *emb = NULL, *input = NULL;
-  int S = 0, dim = 0;
+  float *emb = NULL, *emb_r = NULL;
+  int dim = 0, *hit = NULL, *hit_r = NULL;
   if (!status)
     {
-      int gh, gw;
-      S = peac_model_img_size (m);
+      int gh, gw, S = peac_model_img_size (m);
       peac_model_output_shape (m, S, S, &gh, &gw, &dim);
       emb = malloc ((size_t) n * dim * sizeof (float));
-      input = malloc ((size_t) 3 * S * S * sizeof (float));
-      if (!emb || !input)
+      emb_r = mr ? malloc ((size_t) n * dim * sizeof (float)) : NULL;
+      hit = malloc ((size_t) n * sizeof *hit), hit_r = malloc ((size_t) n * sizeof *hit_r);
+      if (!emb || (mr && !emb_r) || !hit || !hit_r)
         fprintf (stderr, "peac eval-reid: out of memory\n"), status = 1;
     }
-  for (int i = 0; i < n && !status; i++)
-    {
-      char *path = g_build_filename (root, images->pdata[i], NULL);
-      status = embed_one (m, path, input, S, emb + (size_t) i * dim) ? 1 : 0;
-      g_free (path);
-      if (!quiet && !status)
-        fprintf (stderr, "\rpeac eval-reid: %d/%d images", i + 1, n);
-    }
-  if (!quiet && n > 0 && !status)
-    fprintf (stderr, "\n");
-  PeacReidScore sc;
-  if (!status && peac_reid_score (emb, n, dim, (const int *) patient->data, &sc) != 0)
+  if (!status)
+    status = embed_all (m, images, root, dim, quiet, "model", emb);
+  if (!status && mr)
+    status = embed_all (mr, images, root, dim, quiet, "random init", emb_r);
+  PeacReidScore sc, sr = { 0 };
+  PeacReidBootstrap bs = { 0 };
+  const int *pat = (const int *) patient->data;
+  if (!status && (peac_reid_score_ex (emb, n, dim, pat, &sc, hit, NULL) != 0
+                  || (mr && peac_reid_score_ex (emb_r, n, dim, pat, &sr, hit_r, NULL) != 0)))
     fprintf (stderr, "peac eval-reid: out of memory\n"), status = 1;
+  if (!status && reps && peac_reid_bootstrap (hit, hit_r, pat, n, reps, seed, &bs) != 0)
+    fprintf (stderr, "peac eval-reid: %s: no patient with two images to bootstrap\n", pairs),
+      status = 1;
   if (!status && json)
     {
       json_t *j = json_pack ("{s:s, s:b, s:i, s:i, s:i, s:i, s:f, s:f}", "model", model,
                              "random_init", random_init, "images", sc.n_images,
                              "patients", sc.n_patients, "queries", sc.n_queries, "dim", dim,
                              "top1", sc.top1, "top5", sc.top5);
+      if (reps)
+        {
+          json_object_set_new (j, "top1_ci95", ci_json (bs.a_ci));
+          json_object_set_new (j, "random_init_top1", json_real (sr.top1));
+          json_object_set_new (j, "random_init_top5", json_real (sr.top5));
+          json_object_set_new (j, "random_init_top1_ci95", ci_json (bs.b_ci));
+          json_object_set_new (j, "top1_diff", json_real (bs.diff));
+          json_object_set_new (j, "top1_diff_ci95", ci_json (bs.diff_ci));
+          json_object_set_new (j, "bootstrap", json_integer (reps));
+          json_object_set_new (j, "seed", json_integer ((json_int_t) seed));
+        }
       char *t = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER);
       printf ("%s\n", t);
       free (t), json_decref (j);
     }
   else if (!status)
-    printf ("model %s%s\nimages %d  patients %d  queries %d  dim %d\n"
-            "top-1 %.4f (%d/%d)  top-5 %.4f (%d/%d)\n", model,
-            random_init ? " (random init)" : "", sc.n_images, sc.n_patients, sc.n_queries,
-            dim, sc.top1, sc.top1_hits, sc.n_queries, sc.top5, sc.top5_hits, sc.n_queries);
-  free (emb), free (input);
+    {
+      printf ("model %s%s\nimages %d  patients %d  queries %d  dim %d\n"
+              "top-1 %.4f (%d/%d)  top-5 %.4f (%d/%d)\n", model,
+              random_init ? " (random init)" : "", sc.n_images, sc.n_patients, sc.n_queries,
+              dim, sc.top1, sc.top1_hits, sc.n_queries, sc.top5, sc.top5_hits, sc.n_queries);
+      if (reps)
+        printf ("random init (seed %llu): top-1 %.4f (%d/%d)  top-5 %.4f (%d/%d)\n"
+                "95 %% intervals from %d resamples of the patients: model top-1 [%.4f, %.4f], "
+                "random init [%.4f, %.4f]\nmodel minus random init, top-1: %+.4f [%+.4f, %+.4f]\n",
+                seed, sr.top1, sr.top1_hits, sr.n_queries, sr.top5, sr.top5_hits, sr.n_queries,
+                reps, bs.a_ci[0], bs.a_ci[1], bs.b_ci[0], bs.b_ci[1], bs.diff, bs.diff_ci[0],
+                bs.diff_ci[1]);
+    }
+  free (emb), free (emb_r), free (hit), free (hit_r);
   if (m)
     peac_model_free (m);
+  if (mr)
+    peac_model_free (mr);
   g_ptr_array_free (images, TRUE), g_ptr_array_free (pids, TRUE);
   g_array_free (patient, TRUE);
   if (keep)

@@ -8,6 +8,10 @@
 // unique images (7) and patients (3), honours --patients, and reports the very accuracy that
 // peac_reid_score gives on pooled embeddings computed here through the same preprocessing;
 // --random-init runs; a pairs file without the needed columns fails naming file and line.
+// The patient-level bootstrap on planted hits: a constant difference has a zero-width
+// interval; two patients, one always won and one tied, give the three outcomes worked out
+// by hand (AA 1, AB ½, BB 0 with probabilities ¼, ½, ¼); --bootstrap in the CLI reports the
+// random-init score that --random-init gives alone.
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <jansson.h>
@@ -95,6 +99,34 @@ run_json (const char *const *args)
 }
 
 static void
+test_bootstrap (void)
+{
+  // Six images of three patients (7 alone, no query): a wins every query, b none.
+  const int patient[] = { 1, 1, 2, 2, 3, 3, 7 };
+  const int a[] = { 1, 1, 1, 1, 1, 1, -1 }, b[] = { 0, 0, 0, 0, 0, 0, -1 };
+  PeacReidBootstrap bs;
+  g_assert_cmpint (peac_reid_bootstrap (a, b, patient, 7, 200, 5, &bs), ==, 0);
+  g_assert_cmpfloat (bs.diff, ==, 1.0);
+  g_assert_cmpfloat (bs.diff_ci[0], ==, 1.0);
+  g_assert_cmpfloat (bs.diff_ci[1], ==, 1.0);
+  g_assert_cmpfloat (bs.b_ci[1], ==, 0.0);
+  // Patient 1: two queries a wins; patient 2: two queries, both hit (a tie). Resamples of
+  // two patients: {1,1} → 1, {1,2} → ½, {2,2} → 0 with probabilities ¼, ½, ¼.
+  const int p2[] = { 1, 1, 2, 2 }, a2[] = { 1, 1, 1, 1 }, b2[] = { 0, 0, 1, 1 };
+  g_assert_cmpint (peac_reid_bootstrap (a2, b2, p2, 4, 4000, 9, &bs), ==, 0);
+  g_assert_cmpfloat (bs.diff, ==, 0.5);
+  g_assert_cmpfloat (bs.diff_ci[0], ==, 0.0);
+  g_assert_cmpfloat (bs.diff_ci[1], ==, 1.0);
+  g_assert_cmpfloat (bs.a_ci[0], ==, 1.0); // a always hits
+  g_assert_cmpfloat (bs.b_ci[0], ==, 0.0);
+  g_assert_cmpfloat (bs.b_ci[1], ==, 1.0);
+  // No query at all, or no resample: refused.
+  const int none[] = { -1, -1 };
+  g_assert_cmpint (peac_reid_bootstrap (none, none, p2, 2, 10, 1, &bs), ==, -1);
+  g_assert_cmpint (peac_reid_bootstrap (a2, b2, p2, 4, 0, 1, &bs), ==, -1);
+}
+
+static void
 test_cli (void)
 {
   if (!data_dir)
@@ -179,6 +211,27 @@ test_cli (void)
   double t1 = json_real_value (json_object_get (j, "top1"));
   g_assert_cmpfloat (fabs (t1 * 5 - round (t1 * 5)), <, 1e-9);
   json_decref (j);
+  // --bootstrap: the model and, on the same images, the random init that --random-init
+  // scores alone; the difference is theirs and lies in its interval.
+  const char *bsargs[] = { "--model", model, "--pairs", pairs, "--root", data_dir,
+                           "--patients", keep, "--bootstrap", "300", "--json", "-q", NULL };
+  j = run_json (bsargs);
+  double m1 = json_real_value (json_object_get (j, "top1"));
+  double r1 = json_real_value (json_object_get (j, "random_init_top1"));
+  double d = json_real_value (json_object_get (j, "top1_diff"));
+  json_t *ci = json_object_get (j, "top1_diff_ci95");
+  g_assert_cmpfloat_with_epsilon (r1, t1, 1e-9);
+  g_assert_cmpfloat_with_epsilon (d, m1 - r1, 1e-9);
+  g_assert_cmpfloat (json_real_value (json_array_get (ci, 0)), <=, d);
+  g_assert_cmpfloat (json_real_value (json_array_get (ci, 1)), >=, d);
+  g_assert_cmpint (json_integer_value (json_object_get (j, "bootstrap")), ==, 300);
+  json_decref (j);
+  const char *both[] = { "--model", model, "--pairs", pairs, "--random-init", "--bootstrap",
+                         "10", NULL };
+  g_auto (PeacTestRun) rb = { 0 };
+  peac_test_run (&rb, peac_path, "eval-reid", both);
+  g_assert_cmpint (rb.status, ==, 2);
+  g_assert_nonnull (strstr (rb.err, "--random-init"));
 
   // Bad pairs file: no image_b column.
   g_autofree char *bad = tmp_file ("bad.csv");
@@ -204,6 +257,7 @@ main (int argc, char **argv)
   if (shared)
     data_dir = g_build_filename (shared, "data", NULL);
   g_test_add_func ("/eval-reid/planted", test_planted);
+  g_test_add_func ("/eval-reid/bootstrap", test_bootstrap);
   g_test_add_func ("/eval-reid/cli", test_cli);
   int rc = g_test_run ();
   g_rmdir (tmp_dir);
