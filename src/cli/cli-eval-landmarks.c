@@ -114,6 +114,9 @@ usage (FILE *to)
     "      --radius R        guided confidence window in cells (default 2)\n"
     "      --symmetric 0|1   guided: 1 fits the registration both ways and averages\n"
     "                        (default %d)\n"
+    "      --input N         ViT: feed each radiograph at N×N pixels (a multiple of the\n"
+    "                        patch; position embeddings resampled) instead of the model's\n"
+    "                        input size, e.g. at the training crops' scale\n"
     "      --stride S        ViT: dense tokens at a patch stride of S pixels for the\n"
     "                        model and the random-init baseline (default: the patch\n"
     "                        size); PCK thresholds stay in patch cells\n"
@@ -390,7 +393,7 @@ int
 peac_cmd_eval_landmarks (int argc, char **argv)
 {
   enum { O_PAIRS = 1000, O_SEED, O_IMAGES, O_MODE, O_INIT_SEED, O_SUBCELL, O_RADIUS,
-         O_PIXEL_MM, O_THREADS, O_JSON, O_STRIDE, O_BOOTSTRAP, O_SYMMETRIC };
+         O_PIXEL_MM, O_THREADS, O_JSON, O_STRIDE, O_BOOTSTRAP, O_SYMMETRIC, O_INPUT };
   static const struct option opts[] = {
     { "model", required_argument, NULL, 'm' },
     { "data", required_argument, NULL, 'd' },
@@ -402,6 +405,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
     { "subcell", required_argument, NULL, O_SUBCELL },
     { "radius", required_argument, NULL, O_RADIUS },
     { "stride", required_argument, NULL, O_STRIDE },
+    { "input", required_argument, NULL, O_INPUT },
     { "pixel-mm", required_argument, NULL, O_PIXEL_MM },
     { "bootstrap", required_argument, NULL, O_BOOTSTRAP },
     { "symmetric", required_argument, NULL, O_SYMMETRIC },
@@ -413,7 +417,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
   const char *model_path = NULL, *dir = NULL;
   long pairs_wanted = 0, max_images = 0;
   uint64_t seed = 1, init_seed = 1;
-  int json = 0, threads = 0, c, stride = 0, reps = 1000;
+  int json = 0, threads = 0, c, stride = 0, reps = 1000, input = 0;
   double pixel_mm = 0.35;
   PeacMatchMode rand_mode = PEAC_MATCH_GUIDED;
   PeacMatchParams mp;
@@ -430,6 +434,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
       case O_INIT_SEED: init_seed = strtoull (optarg, NULL, 10); break;
       case O_RADIUS: mp.radius = (float) atof (optarg); break;
       case O_STRIDE: stride = atoi (optarg); break;
+      case O_INPUT: input = atoi (optarg); break;
       case O_PIXEL_MM: pixel_mm = atof (optarg); break;
       case O_BOOTSTRAP: reps = atoi (optarg); break;
       case O_SYMMETRIC: mp.symmetric = atoi (optarg); break;
@@ -458,7 +463,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
       default: usage (stderr); return 2;
       }
   if (!model_path || !dir || optind != argc || pairs_wanted < 0 || max_images < 0
-      || !(mp.radius > 0) || !(pixel_mm > 0) || stride < 0 || reps < 0 || reps > 1000000
+      || !(mp.radius > 0) || !(pixel_mm > 0) || stride < 0 || input < 0 || reps < 0 || reps > 1000000
       || (mp.symmetric != 0 && mp.symmetric != 1))
     {
       usage (stderr);
@@ -497,6 +502,20 @@ peac_cmd_eval_landmarks (int argc, char **argv)
   int rc = 1, side = peac_model_img_size (m), gh, gw, dim;
   peac_model_output_shape (m, side, side, &gh, &gw, &dim);
   const int patch = side / gw;   // PCK thresholds stay in these cells at any stride
+  // The cell of the model's own input size in the 1024 frame: PCK thresholds and the JSON's
+  // cell_px keep it when --input feeds the image at another size.
+  const double cell = FRAME * patch / side;
+  if (input && (peac_model_arch (m) != PEAC_ARCH_VIT || input % patch))
+    {
+      fprintf (stderr, "peac eval-landmarks: --input %d: %s\n", input,
+               peac_model_arch (m) != PEAC_ARCH_VIT ? "only a ViT takes another input size"
+                                                     : "not a multiple of the patch size");
+      peac_model_free (m), peac_model_free (mr);
+      g_strfreev (ids);
+      return 2;
+    }
+  if (input)
+    side = input;
   PeacForwardOptions fo = PEAC_FORWARD_DEFAULT;
   fo.stride = stride == patch ? 0 : stride;
   const int pad = stride && peac_model_arch (m) == PEAC_ARCH_VIT
@@ -593,7 +612,6 @@ peac_cmd_eval_landmarks (int argc, char **argv)
       }
 
   double cell_in = patch, t_match = 0, t_ncc = 0;
-  double cell = FRAME * patch / side; // the model's patch in the 1024 frame, at any stride
   for (long p = 0; p < n_pairs; p++)
     {
       const Sample *a = &smp[pair_a[p]], *b = &smp[pair_b[p]];

@@ -157,6 +157,30 @@ test_eval_two_images (void)
   json_decref (o);
   g_free (r.out), g_free (r.err);
 
+  // --input: the radiographs fed at 288 px (18 × 18 cells of the 16-px patch); the
+  // identity baseline does not involve the model and stays what the landmarks give, and
+  // PCK's cell stays the model's own (1024 · 16 / 224).
+  const char *scaled[] = { "eval-landmarks", "--model", model_path, "--data", jsrt,
+                           "--images", "2", "--input", "288", "--json", NULL };
+  peac_test_run (&r, peac_path, NULL, scaled);
+  g_assert_cmpint (r.status, ==, 0);
+  o = json_loads (r.out, 0, &jerr);
+  g_assert_nonnull (o);
+  json_t *cfg = json_object_get (o, "config");
+  g_assert_cmpint (json_integer_value (json_object_get (cfg, "input")), ==, 288);
+  g_assert_cmpint (json_integer_value (json_object_get (cfg, "grid")), ==, 18);
+  g_assert_cmpfloat (fabs (json_real_value (json_object_get (cfg, "cell_px")) - 1024.0 * 16 / 224), <, 1e-3);
+  double id2 = json_real_value (json_object_get (json_object_get (json_object_get (o, "baselines"), "identity"), "mre_px"));
+  g_assert_cmpfloat (fabs (id2 - want), <, 1e-3 * want);
+  json_decref (o);
+  g_free (r.out), g_free (r.err);
+  const char *odd[] = { "eval-landmarks", "--model", model_path, "--data", jsrt, "--input",
+                        "100", NULL };
+  peac_test_run (&r, peac_path, NULL, odd);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "not a multiple of the patch size"));
+  g_free (r.out), g_free (r.err);
+
   const char *none[] = { "eval-landmarks", "--model", model_path, "--data", tmp_dir, NULL };
   peac_test_run (&r, peac_path, NULL, none);
   g_assert_cmpint (r.status, ==, 1);
