@@ -5,7 +5,8 @@
 # each term, from peac train's log.csv, smoothed over 50 steps) and the learning curve from
 # recipe.sh's learning-curve.csv: the teacher's guided landmark error beside the random-init
 # and identity baselines on the same pairs (its own panel, so that a few pixels show), and
-# the nearest-token error beside pixel NCC. Needs matplotlib; exits 3 without it so that
+# the nearest-token error beside pixel NCC, and landmark retrieval (top-1, model and random
+# init) where the curve has it; curves over images seen. Needs matplotlib; exits 3 without it so that
 # recipe.sh falls back to the CSV files.
 import csv
 import sys
@@ -33,7 +34,9 @@ def main():
         sys.exit("usage: plot.py LOSS.csv CURVE.csv OUT.png")
     rows = list(csv.DictReader(open(sys.argv[1])))
     curve = list(csv.DictReader(open(sys.argv[2])))
-    fig, (a, b, c) = plt.subplots(1, 3, figsize=(15, 4))
+    has_retrieval = curve and "retrieval_top1" in curve[0]
+    fig, axes = plt.subplots(1, 4 if has_retrieval else 3, figsize=(20 if has_retrieval else 15, 4))
+    a, b, c = axes[:3]
     steps = [int(r["step"]) for r in rows]
     for key in ("total", "order", "restore", "global", "local"):
         # Log scale: a term that is 0 (e.g. no cell-shuffled sample yet) is not drawn.
@@ -43,21 +46,31 @@ def main():
     a.set_xlabel("step")
     a.set_title("training loss (50-step mean)")
     a.legend()
-    cs = [int(r["step"]) for r in curve]
+    # Images seen: the newer curve has the column; older ones called it views.
+    cs = [int(r.get("images") or r["views"]) for r in curve]
     def col(key):
         return [float(r[key]) for r in curve]
     b.plot(cs, col("mre_px"), "o-", label="model (guided)")
     b.plot(cs, col("random_mre_px"), "s--", label="random init (guided)")
     b.plot(cs, col("identity_mre_px"), ":", label="identity")
-    b.set_xlabel("step")
+    b.set_xlabel("images seen")
     b.set_ylabel("mean radial error (px, 1024 frame)")
     b.set_title("landmarks, JSRT pairs: guided")
     b.legend()
     c.plot(cs, col("nearest_mre_px"), "o-", label="model (nearest token)")
     c.plot(cs, col("ncc_mre_px"), ":", label="pixel NCC")
-    c.set_xlabel("step")
+    c.set_xlabel("images seen")
     c.set_title("landmarks, JSRT pairs: nearest match")
     c.legend()
+    if has_retrieval:
+        d = axes[3]
+        d.plot(cs, col("retrieval_top1"), "o-", label="model, top-1")
+        d.plot(cs, col("random_retrieval_top1"), "s--", label="random init, top-1")
+        d.plot(cs, col("retrieval_top5"), "o-", alpha=0.5, label="model, top-5")
+        d.plot(cs, col("random_retrieval_top5"), "s--", alpha=0.5, label="random init, top-5")
+        d.set_xlabel("images seen")
+        d.set_title("landmark retrieval among B's 166 landmarks")
+        d.legend()
     fig.tight_layout()
     fig.savefig(sys.argv[3], dpi=100)
 

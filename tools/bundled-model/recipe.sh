@@ -158,15 +158,17 @@ curve_row () {
   "$peac" eval-landmarks --model "$teacher" --data "$data/landmarks/jsrt" --pairs "$eval_pairs" \
     --threads "$threads" "${landmark_opts[@]}" --json > "$out/eval-$s.json"
   "$peac" eval-reid --model "$teacher" "${reid[@]}" --json > "$out/reid-$s.json"
-  [ -f "$curve" ] || echo "step,views,train_s,mre_px,median_px,pck1,pck2,pck4,nearest_mre_px,identity_mre_px,ncc_mre_px,random_mre_px,reid_top1" > "$curve"
+  [ -f "$curve" ] || echo "step,images,train_s,mre_px,median_px,pck1,pck2,pck4,nearest_mre_px,identity_mre_px,ncc_mre_px,random_mre_px,reid_top1,retrieval_top1,retrieval_top5,random_retrieval_top1,random_retrieval_top5" > "$curve"
   python3 - "$out/eval-$s.json" "$out/reid-$s.json" "$s" "$batch" "$(cat "$wall")" >> "$curve" <<'EOF'
 import json, sys
 j, r = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 s, b, t = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-m, b_ = j["model"], j["baselines"]
+m, b_, lr = j["model"], j["baselines"], j["landmark_retrieval"]
 print(f'{s},{s * b},{t},{m["mre_px"]:.2f},{m["median_px"]:.2f},{m["pck1"]:.4f},{m["pck2"]:.4f},'
       f'{m["pck4"]:.4f},{j["model_nearest"]["mre_px"]:.2f},{b_["identity"]["mre_px"]:.2f},'
-      f'{b_["ncc"]["mre_px"]:.2f},{b_["random_init"]["mre_px"]:.2f},{r["top1"]:.4f}')
+      f'{b_["ncc"]["mre_px"]:.2f},{b_["random_init"]["mre_px"]:.2f},{r["top1"]:.4f},'
+      f'{lr["model"]["top1"]:.4f},{lr["model"]["top5"]:.4f},{lr["random_init"]["top1"]:.4f},'
+      f'{lr["random_init"]["top5"]:.4f}')
 EOF
   tail -n 1 "$curve" >&2
 }
