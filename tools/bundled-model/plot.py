@@ -59,6 +59,9 @@ def main():
     b.legend()
     c.plot(cs, col("nearest_mre_px"), "o-", label="model (nearest token)")
     c.plot(cs, col("ncc_mre_px"), ":", label="pixel NCC")
+    if curve and "scaled_nearest_mre_px" in curve[0]:
+        c.plot(cs, col("scaled_nearest_mre_px"), "^-",
+               label=f"model (nearest), fed at {curve[0]['train_scale']} px")
     c.set_xlabel("images seen")
     c.set_title("landmarks, JSRT pairs: nearest match")
     c.legend()

@@ -33,6 +33,8 @@ shorten=0 ship_at=0 ship_given=0
 # weight 1/512 makes the engine's local term (squared distance of unit vectors, summed over
 # both directions: 2 × 512 × the element mean) the reference's element-mean MSE summed over
 # both directions, as the global weight's default does for the global term.
+# The training crops' scale: tokens see 16-px cells of a radiograph squeezed to 18 cells.
+train_scale=288
 recipe_opts=(--lr 3.5e-4 --warmup 150 --beta2 0.95 --ema-momentum 0.996 --max-shift 4
   --jitter 15 --distortions reference --teacher-sees-shuffled 1 --proj-hidden 2048
   --proj-out 2048 --local-hidden 512 --local-out 512 --w-local 0.001953125)
@@ -106,6 +108,7 @@ landmark_opts=()
 if [ "$smoke" = 1 ]; then
   preset=micro steps=8 batch=4 eval_every=4 save_every=2 eval_pairs=6
   # The micro preset's 4 × 4 grid of 8-px cells: shifts below 4 cells, jitter below 8 px.
+  train_scale=48
   recipe_opts=(--warmup 2 --beta2 0.95 --ema-momentum 0.996 --max-shift 2 --jitter 7
     --distortions reference --teacher-sees-shuffled 1 --proj-hidden 64 --proj-out 64
     --local-hidden 32 --local-out 32 --w-local 0.03125)
@@ -157,18 +160,25 @@ curve_row () {
   "$peac" export "$ckpt" -o "$out/teachers/step-$s.safetensors" --dtype f16 -q
   "$peac" eval-landmarks --model "$teacher" --data "$data/landmarks/jsrt" --pairs "$eval_pairs" \
     --threads "$threads" "${landmark_opts[@]}" --json > "$out/eval-$s.json"
+  # The same pairs with the radiograph fed at the training crops' scale (--input).
+  "$peac" eval-landmarks --model "$teacher" --data "$data/landmarks/jsrt" --pairs "$eval_pairs" \
+    --input "$train_scale" --threads "$threads" "${landmark_opts[@]}" --json > "$out/eval-$s-$train_scale.json"
   "$peac" eval-reid --model "$teacher" "${reid[@]}" --json > "$out/reid-$s.json"
-  [ -f "$curve" ] || echo "step,images,train_s,mre_px,median_px,pck1,pck2,pck4,nearest_mre_px,identity_mre_px,ncc_mre_px,random_mre_px,reid_top1,retrieval_top1,retrieval_top5,random_retrieval_top1,random_retrieval_top5" > "$curve"
-  python3 - "$out/eval-$s.json" "$out/reid-$s.json" "$s" "$batch" "$(cat "$wall")" >> "$curve" <<'EOF'
+  [ -f "$curve" ] || echo "step,images,train_s,mre_px,median_px,pck1,pck2,pck4,nearest_mre_px,identity_mre_px,ncc_mre_px,random_mre_px,reid_top1,retrieval_top1,retrieval_top5,random_retrieval_top1,random_retrieval_top5,train_scale,scaled_mre_px,scaled_nearest_mre_px,scaled_retrieval_top1,scaled_random_mre_px" > "$curve"
+  python3 - "$out/eval-$s.json" "$out/reid-$s.json" "$s" "$batch" "$(cat "$wall")" \
+    "$out/eval-$s-$train_scale.json" "$train_scale" >> "$curve" <<'EOF'
 import json, sys
 j, r = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+k = json.load(open(sys.argv[6]))
 s, b, t = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 m, b_, lr = j["model"], j["baselines"], j["landmark_retrieval"]
 print(f'{s},{s * b},{t},{m["mre_px"]:.2f},{m["median_px"]:.2f},{m["pck1"]:.4f},{m["pck2"]:.4f},'
       f'{m["pck4"]:.4f},{j["model_nearest"]["mre_px"]:.2f},{b_["identity"]["mre_px"]:.2f},'
       f'{b_["ncc"]["mre_px"]:.2f},{b_["random_init"]["mre_px"]:.2f},{r["top1"]:.4f},'
       f'{lr["model"]["top1"]:.4f},{lr["model"]["top5"]:.4f},{lr["random_init"]["top1"]:.4f},'
-      f'{lr["random_init"]["top5"]:.4f}')
+      f'{lr["random_init"]["top5"]:.4f},{sys.argv[7]},{k["model"]["mre_px"]:.2f},'
+      f'{k["model_nearest"]["mre_px"]:.2f},{k["landmark_retrieval"]["model"]["top1"]:.4f},'
+      f'{k["baselines"]["random_init"]["mre_px"]:.2f}')
 EOF
   tail -n 1 "$curve" >&2
 }
