@@ -7,9 +7,9 @@
 // `out.pooled` and (when present) `loss.value` = Σ out.features · loss.R. For each tensor
 // it prints the worst absolute error and that error relative to max(1, max|ref|); the
 // command fails (exit 1) when any exceeds 1e-4, and exits 2 when the file cannot be used.
-// For ViT fixtures it also runs the training forward/backward (vit-train.h) with
-// dL/d out.features = loss.R and compares every `grad.<param>` and `grad.input` (tolerance
-// 1e-3 · max(1, max|ref|)); Swin gradients are listed as skipped (no Swin training).
+// It also runs the training forward/backward (vit-train.h, swin-train.h) with
+// dL/d out.features = loss.R and compares every `grad.<param>` (Swin names of either
+// layout mapped as the weights are) and `grad.input` (tolerance 1e-3 · max(1, max|ref|)).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "model.h"
 #include "ops.h"
+#include "swin-train.h"
 #include "vit-train.h"
 
 #define TOLERANCE 1e-4
@@ -117,6 +118,55 @@ read_tensor (const PeacSafetensors *st, const PeacStTensor *t, char *err, size_t
   return NULL;
 }
 
+// Compares every `grad.<param>` of the fixture with the engine's gradient of that
+// parameter (names through map, NULL = identity) and `grad.input` with dinput. Adds to
+// *checked and *failed; returns the number compared.
+static int
+compare_gradients (const PeacSafetensors *st, PeacParams *p, const float *grads,
+                   const float *dinput, size_t n_input, PeacNameMapFn map, void *map_user,
+                   int *checked, int *failed)
+{
+  char err[1024], buf[PEAC_NAME_MAX];
+  int n = 0;
+  for (int i = 0; i < st->n; i++)
+    {
+      const PeacStTensor *t = &st->tensors[i];
+      if (strncmp (t->name, "grad.", 5) != 0)
+        continue;
+      const float *ours = NULL;
+      if (strcmp (t->name, "grad.input") == 0)
+        ours = t->numel == n_input ? dinput : NULL;
+      else
+        {
+          const char *name = map ? map (t->name + 5, map_user, buf, sizeof buf) : t->name + 5;
+          const PeacParam *q = name ? peac_params_find (p, name) : NULL;
+          ours = q && q->numel == t->numel ? grads + q->offset : NULL;
+        }
+      float *ref = ours ? read_tensor (st, t, err, sizeof err) : NULL;
+      if (!ref)
+        {
+          printf ("  %-28s FAIL: no engine gradient of that name and size\n", t->name);
+          (*failed)++;
+          continue;
+        }
+      *failed += !compare_tol (t->name, ours, ref, t->numel, t->ndim, t->shape,
+                               GRAD_TOLERANCE);
+      (*checked)++;
+      n++;
+      free (ref);
+    }
+  return n;
+}
+
+static int
+has_gradients (const PeacSafetensors *st)
+{
+  for (int i = 0; i < st->n; i++)
+    if (strncmp (st->tensors[i].name, "grad.", 5) == 0)
+      return 1;
+  return 0;
+}
+
 // ViT gradients: builds the model again from the file, runs the training forward and the
 // backward with dL/d tokens = loss.R [B, 1 + G, D], and compares grad.<param> and
 // grad.input. Adds to *checked and *failed; returns the number of gradients compared, or
@@ -127,11 +177,8 @@ verify_vit_gradients (const PeacSafetensors *st, const float *input, int B, int 
 {
   char err[1024];
   const PeacStTensor *tr = peac_st_find (st, "loss.R");
-  int any = 0;
-  for (int i = 0; i < st->n; i++)
-    any |= strncmp (st->tensors[i].name, "grad.", 5) == 0;
   VitConfig cfg;
-  if (!any)
+  if (!has_gradients (st))
     return 0;
   if (!tr || vit_config_parse (&cfg, peac_st_meta (st, "peac.config"), err, sizeof err) != 0)
     return tr ? (fprintf (stderr, "peac verify-reference: %s\n", err), -1) : 0;
@@ -152,41 +199,68 @@ verify_vit_gradients (const PeacSafetensors *st, const float *input, int B, int 
       fprintf (stderr, "peac verify-reference: gradients: loss.R does not fit the tokens\n");
       goto out;
     }
+  const size_t n_in = (size_t) B * cfg.in_chans * H * W;
   grads = calloc (p->total, sizeof (float));
-  dinput = calloc ((size_t) B * cfg.in_chans * H * W, sizeof (float));
+  dinput = calloc (n_in, sizeof (float));
   vit_train_forward (tr_, input, B);
   vit_train_backward (tr_, R, grads, dinput);
-  n = 0;
-  for (int i = 0; i < st->n; i++)
-    {
-      const PeacStTensor *t = &st->tensors[i];
-      if (strncmp (t->name, "grad.", 5) != 0)
-        continue;
-      const float *ours = NULL;
-      if (strcmp (t->name, "grad.input") == 0)
-        ours = t->numel == (size_t) B * cfg.in_chans * H * W ? dinput : NULL;
-      else
-        {
-          const PeacParam *q = peac_params_find (p, t->name + 5);
-          ours = q && q->numel == t->numel ? grads + q->offset : NULL;
-        }
-      float *ref = ours ? read_tensor (st, t, err, sizeof err) : NULL;
-      if (!ref)
-        {
-          printf ("  %-28s FAIL: no engine gradient of that name and size\n", t->name);
-          (*failed)++;
-          continue;
-        }
-      *failed += !compare_tol (t->name, ours, ref, t->numel, t->ndim, t->shape,
-                               GRAD_TOLERANCE);
-      (*checked)++;
-      n++;
-      free (ref);
-    }
+  n = compare_gradients (st, p, grads, dinput, n_in, NULL, NULL, checked, failed);
 out:
   free (R), free (grads), free (dinput);
   vit_train_free (tr_);
   vit_free (v);
+  return n;
+}
+
+static const char *
+swin_grad_name (const char *name, void *layout, char *buf, size_t n)
+{
+  return swin_canonical_name (name, layout, buf, n);
+}
+
+// Swin gradients, as for ViT with dL/d out.features [B, H, W, C] = loss.R; the fixture's
+// names (timm or Microsoft layout) are mapped to the engine's Microsoft names.
+static int
+verify_swin_gradients (const PeacSafetensors *st, const float *input, int B, int H, int W,
+                       int *checked, int *failed)
+{
+  char err[1024];
+  const PeacStTensor *tr = peac_st_find (st, "loss.R");
+  const char *layout = peac_st_meta (st, "peac.layout");
+  SwinConfig cfg;
+  if (!has_gradients (st))
+    return 0;
+  if (!tr || swin_config_parse (&cfg, peac_st_meta (st, "peac.config"), err, sizeof err) != 0)
+    return tr ? (fprintf (stderr, "peac verify-reference: %s\n", err), -1) : 0;
+  SwinModel *v = swin_create (&cfg, err, sizeof err);
+  SwinTrain *tr_ = NULL;
+  PeacParams *p = v ? swin_params (v) : NULL;
+  PeacLoadOptions opt = { NULL, swin_grad_name, (void *) layout };
+  float *R = NULL, *grads = NULL, *dinput = NULL;
+  int n = -1, gh, gw, dim;
+  if (!v || peac_st_load_params (st, p, &opt, NULL, 0, NULL, err, sizeof err) != 0
+      || !(tr_ = swin_train_new (v, B, H, W, err, sizeof err)))
+    {
+      fprintf (stderr, "peac verify-reference: gradients: %s\n", err);
+      goto out;
+    }
+  swin_train_shape (tr_, &gh, &gw, &dim);
+  if (tr->numel != (size_t) B * gh * gw * dim || !(R = read_tensor (st, tr, err, sizeof err)))
+    {
+      fprintf (stderr, "peac verify-reference: gradients: loss.R does not fit the tokens\n");
+      goto out;
+    }
+  const size_t n_in = (size_t) B * cfg.in_chans * H * W;
+  grads = calloc (p->total, sizeof (float));
+  dinput = calloc (n_in, sizeof (float));
+  swin_train_forward (tr_, input, B);
+  swin_train_backward (tr_, R, grads, dinput);
+  n = compare_gradients (st, p, grads, dinput, n_in, swin_grad_name, (void *) layout, checked,
+                         failed);
+out:
+  free (R), free (grads), free (dinput);
+  swin_train_free (tr_);
+  swin_free (v);
   return n;
 }
 
@@ -196,7 +270,7 @@ usage (FILE *to)
   fprintf (to, "Usage: peac verify-reference [--threads N] FILE.safetensors\n\n"
                "Runs the fixture's input through the engine with the fixture's weights and\n"
                "compares activations and outputs (max|err| ≤ 1e-4 · max(1, max|ref|)) and,\n"
-               "for ViT fixtures, every gradient (≤ 1e-3 · max(1, max|ref|)).\n");
+               "every gradient the fixture holds (≤ 1e-3 · max(1, max|ref|)), ViT and Swin.\n");
 }
 
 int
@@ -254,15 +328,12 @@ peac_cmd_verify_reference (int argc, char **argv)
   const PeacArch arch = peac_model_arch (m);
   printf ("%s: %s (%s layout), input %d×%d×%d×%d\n", path, arch == PEAC_ARCH_VIT ? "ViT" : "Swin",
           peac_model_layout (m), B, (int) tin->shape[1], H, W);
-  int failed = 0, checked = 0, skipped_act = 0, skipped_grad = 0;
+  int failed = 0, checked = 0, skipped_act = 0;
   for (int i = 0; i < st->n; i++)
     {
       const PeacStTensor *t = &st->tensors[i];
       if (strncmp (t->name, "grad.", 5) == 0)
-        {
-          skipped_grad += arch != PEAC_ARCH_VIT;
-          continue;
-        }
+        continue;
       if (strncmp (t->name, "act.", 4) != 0)
         continue;
       const Captured *c = find_captured (&caps, t->name + 4);
@@ -342,11 +413,13 @@ peac_cmd_verify_reference (int argc, char **argv)
       free (r);
     }
   free (ours);
-  if (arch == PEAC_ARCH_VIT
-      && verify_vit_gradients (st, input, B, H, W, &checked, &failed) < 0)
+  int n_grad = arch == PEAC_ARCH_VIT
+               ? verify_vit_gradients (st, input, B, H, W, &checked, &failed)
+               : verify_swin_gradients (st, input, B, H, W, &checked, &failed);
+  if (n_grad < 0)
     goto out;
-  printf ("%d tensors compared, %d failed; %d activations and %d gradients skipped\n",
-          checked, failed, skipped_act, skipped_grad);
+  printf ("%d tensors compared (%d gradients), %d failed; %d activations skipped\n",
+          checked, n_grad, failed, skipped_act);
   status = failed || !checked ? 1 : 0;
 out:
   for (int i = 0; i < caps.n; i++)

@@ -34,5 +34,11 @@ void op_attention_backward_set (float *dqkv, float *scratch, const float *dout,
                                 const float *qkv, const float *att, int B, int N, int H,
                                 int Dh);
 
+// op_attention_backward_set that also keeps the score gradients: ds [B, H, N, N] receives
+// dS = P ⊙ (dP − rowsum(dP ⊙ P)) of every image and head — dL/d(an additive score bias) —
+// and serves as the scratch (no other is needed).
+void op_attention_backward_ds (float *dqkv, float *ds, const float *dout, const float *qkv,
+                               const float *att, int B, int N, int H, int Dh);
+
 // dst[n] = a·dst[n] + b·src[n] over the engine's threads (EMA of a parameter array).
 void op_axpby (float *dst, float a, const float *src, float b, size_t n);
