@@ -7,7 +7,7 @@
 // `out.pooled` and (when present) `loss.value` = Σ out.features · loss.R. For each tensor
 // it prints the worst absolute error and that error relative to max(1, max|ref|); the
 // command fails (exit 1) when any exceeds 1e-4, and exits 2 when the file cannot be used.
-// It also runs the training forward/backward (vit-train.h, swin-train.h) with
+// It also runs the model's training forward/backward (model.h) with
 // dL/d out.features = loss.R and compares every `grad.<param>` (Swin names of either
 // layout mapped as the weights are) and `grad.input` (tolerance 1e-3 · max(1, max|ref|)).
 #include <math.h>
@@ -19,8 +19,7 @@
 #include "cli.h"
 #include "model.h"
 #include "ops.h"
-#include "swin-train.h"
-#include "vit-train.h"
+#include "backbone.h"
 
 #define TOLERANCE 1e-4
 #define GRAD_TOLERANCE 1e-3
@@ -167,100 +166,61 @@ has_gradients (const PeacSafetensors *st)
   return 0;
 }
 
-// ViT gradients: builds the model again from the file, runs the training forward and the
-// backward with dL/d tokens = loss.R [B, 1 + G, D], and compares grad.<param> and
-// grad.input. Adds to *checked and *failed; returns the number of gradients compared, or
-// −1 when the fixture cannot be used (message on stderr).
+// Gradients: runs the model's trainer (model.h, through its backbone row) on the
+// fixture's input with dL/d out.features = loss.R — for ViT fixtures [B, 1 + G, D], the
+// class token's row being the pooled vector's gradient, for Swin [B, H, W, C] the grid's —
+// and compares grad.<param> (names mapped as the weights are) and grad.input. Adds to
+// *checked and *failed; returns the number of gradients compared, or −1 when the fixture
+// cannot be used (message on stderr).
 static int
-verify_vit_gradients (const PeacSafetensors *st, const float *input, int B, int H, int W,
-                      int *checked, int *failed)
+verify_gradients (const PeacSafetensors *st, PeacModel *m, const float *input, int B, int H,
+                  int W, int *checked, int *failed)
 {
   char err[1024];
   const PeacStTensor *tr = peac_st_find (st, "loss.R");
-  VitConfig cfg;
-  if (!has_gradients (st))
+  if (!has_gradients (st) || !tr)
     return 0;
-  if (!tr || vit_config_parse (&cfg, peac_st_meta (st, "peac.config"), err, sizeof err) != 0)
-    return tr ? (fprintf (stderr, "peac verify-reference: %s\n", err), -1) : 0;
-  VitModel *v = vit_create (&cfg, err, sizeof err);
-  VitTrain *tr_ = NULL;
-  PeacParams *p = v ? vit_params (v) : NULL;
-  float *R = NULL, *grads = NULL, *dinput = NULL;
+  int gh, gw, D;
+  peac_model_output_shape (m, H, W, &gh, &gw, &D);
+  const size_t G = (size_t) gh * gw, n_in = (size_t) B * 3 * H * W;
+  const int cls = peac_model_arch (m) == PEAC_ARCH_VIT;
+  PeacModelTrain *t = peac_model_train_new (m, B, H, W, err, sizeof err);
+  PeacParams *p = peac_model_params (m);
+  float *R = NULL, *grads = NULL, *dinput = NULL, *dgrid = NULL, *dpooled = NULL;
   int n = -1;
-  if (!v || peac_st_load_params (st, p, NULL, NULL, 0, NULL, err, sizeof err) != 0
-      || !(tr_ = vit_train_new (v, B, H, W, err, sizeof err)))
+  if (!t)
     {
       fprintf (stderr, "peac verify-reference: gradients: %s\n", err);
       goto out;
     }
-  const size_t n_tok = (size_t) B * vit_train_tokens (tr_) * vit_train_dim (tr_);
-  if (tr->numel != n_tok || !(R = read_tensor (st, tr, err, sizeof err)))
+  if (tr->numel != (size_t) B * (G + cls) * D || !(R = read_tensor (st, tr, err, sizeof err)))
     {
       fprintf (stderr, "peac verify-reference: gradients: loss.R does not fit the tokens\n");
       goto out;
     }
-  const size_t n_in = (size_t) B * cfg.in_chans * H * W;
   grads = calloc (p->total, sizeof (float));
   dinput = calloc (n_in, sizeof (float));
-  vit_train_forward (tr_, input, B);
-  vit_train_backward (tr_, R, grads, dinput);
-  n = compare_gradients (st, p, grads, dinput, n_in, NULL, NULL, checked, failed);
-out:
-  free (R), free (grads), free (dinput);
-  vit_train_free (tr_);
-  vit_free (v);
-  return n;
-}
-
-static const char *
-swin_grad_name (const char *name, void *layout, char *buf, size_t n)
-{
-  return swin_canonical_name (name, layout, buf, n);
-}
-
-// Swin gradients, as for ViT with dL/d out.features [B, H, W, C] = loss.R; the fixture's
-// names (timm or Microsoft layout) are mapped to the engine's Microsoft names.
-static int
-verify_swin_gradients (const PeacSafetensors *st, const float *input, int B, int H, int W,
-                       int *checked, int *failed)
-{
-  char err[1024];
-  const PeacStTensor *tr = peac_st_find (st, "loss.R");
-  const char *layout = peac_st_meta (st, "peac.layout");
-  SwinConfig cfg;
-  if (!has_gradients (st))
-    return 0;
-  if (!tr || swin_config_parse (&cfg, peac_st_meta (st, "peac.config"), err, sizeof err) != 0)
-    return tr ? (fprintf (stderr, "peac verify-reference: %s\n", err), -1) : 0;
-  SwinModel *v = swin_create (&cfg, err, sizeof err);
-  SwinTrain *tr_ = NULL;
-  PeacParams *p = v ? swin_params (v) : NULL;
-  PeacLoadOptions opt = { NULL, swin_grad_name, (void *) layout };
-  float *R = NULL, *grads = NULL, *dinput = NULL;
-  int n = -1, gh, gw, dim;
-  if (!v || peac_st_load_params (st, p, &opt, NULL, 0, NULL, err, sizeof err) != 0
-      || !(tr_ = swin_train_new (v, B, H, W, err, sizeof err)))
+  dgrid = malloc ((size_t) B * G * D * sizeof (float));
+  dpooled = malloc ((size_t) B * D * sizeof (float));
+  if (!grads || !dinput || !dgrid || !dpooled)
     {
-      fprintf (stderr, "peac verify-reference: gradients: %s\n", err);
+      fprintf (stderr, "peac verify-reference: gradients: out of memory\n");
       goto out;
     }
-  swin_train_shape (tr_, &gh, &gw, &dim);
-  if (tr->numel != (size_t) B * gh * gw * dim || !(R = read_tensor (st, tr, err, sizeof err)))
+  for (int b = 0; b < B; b++)
     {
-      fprintf (stderr, "peac verify-reference: gradients: loss.R does not fit the tokens\n");
-      goto out;
+      const float *r = R + (size_t) b * (G + cls) * D;
+      if (cls)
+        memcpy (dpooled + (size_t) b * D, r, (size_t) D * sizeof (float));
+      memcpy (dgrid + (size_t) b * G * D, r + (size_t) cls * D, G * D * sizeof (float));
     }
-  const size_t n_in = (size_t) B * cfg.in_chans * H * W;
-  grads = calloc (p->total, sizeof (float));
-  dinput = calloc (n_in, sizeof (float));
-  swin_train_forward (tr_, input, B);
-  swin_train_backward (tr_, R, grads, dinput);
-  n = compare_gradients (st, p, grads, dinput, n_in, swin_grad_name, (void *) layout, checked,
-                         failed);
+  peac_model_train_forward (t, input, B, NULL);
+  peac_model_train_backward (t, dgrid, cls ? dpooled : NULL, grads, dinput);
+  n = compare_gradients (st, p, grads, dinput, n_in, peac_model_backbone (m)->map_name,
+                         (void *) peac_model_layout (m), checked, failed);
 out:
-  free (R), free (grads), free (dinput);
-  swin_train_free (tr_);
-  swin_free (v);
+  free (R), free (grads), free (dinput), free (dgrid), free (dpooled);
+  peac_model_train_free (t);
   return n;
 }
 
@@ -326,7 +286,7 @@ peac_cmd_verify_reference (int argc, char **argv)
     }
 
   const PeacArch arch = peac_model_arch (m);
-  printf ("%s: %s (%s layout), input %d×%d×%d×%d\n", path, arch == PEAC_ARCH_VIT ? "ViT" : "Swin",
+  printf ("%s: %s (%s layout), input %d×%d×%d×%d\n", path, peac_model_backbone (m)->label,
           peac_model_layout (m), B, (int) tin->shape[1], H, W);
   int failed = 0, checked = 0, skipped_act = 0;
   for (int i = 0; i < st->n; i++)
@@ -413,9 +373,7 @@ peac_cmd_verify_reference (int argc, char **argv)
       free (r);
     }
   free (ours);
-  int n_grad = arch == PEAC_ARCH_VIT
-               ? verify_vit_gradients (st, input, B, H, W, &checked, &failed)
-               : verify_swin_gradients (st, input, B, H, W, &checked, &failed);
+  int n_grad = verify_gradients (st, m, input, B, H, W, &checked, &failed);
   if (n_grad < 0)
     goto out;
   printf ("%d tensors compared (%d gradients), %d failed; %d activations skipped\n",
