@@ -76,6 +76,7 @@ peac_model_params (PeacModel *m)
 
 PeacArch peac_model_arch (const PeacModel *m) { return m->bb->arch; }
 const PeacBackbone *peac_model_backbone (const PeacModel *m) { return m->bb; }
+const char *peac_model_arch_name (const PeacModel *m) { return m->bb->name; }
 const char *peac_model_layout (const PeacModel *m) { return m->layout; }
 const char *peac_model_config_json (const PeacModel *m) { return m->config_json; }
 

@@ -86,6 +86,8 @@ int         peac_model_forward_ex (PeacModel *m, const PeacForwardOptions *opt,
 // The backbone row of the model's architecture (name, label, layouts, functions).
 typedef struct PeacBackbone PeacBackbone;
 const PeacBackbone *peac_model_backbone (const PeacModel *m);
+// Its `peac.arch` name ("vit", "swin"), as checkpoints and reports write it.
+const char         *peac_model_arch_name (const PeacModel *m);
 
 // Training through the model's own weights (the trainer reads and the optimiser updates
 // peac_model_params): a trainer for batches of up to B images of H×W, its forward giving

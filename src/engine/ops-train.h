@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// ops-train: the fused backward variants the ViT trainer (vit-train.c) runs, beside the
-// plain accumulating backwards of ops.h that they are tested against. They save the
+// ops-train: the fused backward variants the trainers (vit-train.c, swin-train.c) run,
+// beside the plain accumulating backwards of ops.h that they are tested against. They save the
 // memsets and extra passes of the plain ops: an input gradient that the caller would
 // otherwise zero and accumulate into is written directly (GEMM β = 0), the GELU between
 // fc1 and fc2 is applied to the fc2 input gradient while its rows are still in cache, the
