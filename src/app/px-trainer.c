@@ -350,7 +350,8 @@ copy_init_weights (Job   *job,
 {
   PeacObjective *o = peac_train_objective (job->session);
   PeacParams *from = peac_model_params (job->init);
-  PeacParams *to[2] = { vit_params (peac_objective_student (o)), vit_params (peac_objective_teacher (o)) };
+  PeacParams *to[2] = { peac_model_params (peac_objective_student (o)),
+                        peac_model_params (peac_objective_teacher (o)) };
 
   for (int k = 0; k < 2; k++)
     for (int i = 0; i < to[k]->n; i++)
@@ -446,12 +447,12 @@ make_sample (Job  *job,
              long  step)
 {
   PeacObjective *o = peac_train_objective (job->session);
-  VitModel *student = peac_objective_student (o);
-  const VitConfig *vit = vit_config (student);
+  PeacModel *student = peac_objective_student (o);
   PeacParam *w = peac_params_find (peac_objective_heads (o, 0), "decoder.weight");
   PeacParam *b = peac_params_find (peac_objective_heads (o, 0), "decoder.bias");
-  int G = vit->img_size / vit->patch_size, cell = vit->patch_size, S = G * cell;
-  int D = vit->embed_dim, K = cell * cell * 3;
+  int G = peac_objective_grid (o), cell = peac_objective_cell (o), S = G * cell;
+  int gh, gw, D, K = cell * cell * 3;
+  peac_model_output_shape (student, S, S, &gh, &gw, &D);
   const PeacGrey *image = &job->images[peac_rng_u64 (&job->sample_rng) % (guint64) job->n_images];
   g_autofree float *tokens = g_new (float, (gsize) G * G * D);
   g_autofree float *dec = g_new (float, (gsize) G * G * K);
@@ -463,7 +464,7 @@ make_sample (Job  *job,
   if (w == NULL || b == NULL || peac_batch_alloc (&batch, 1, G, cell) != 0)
     return NULL;
   if (peac_batch_fill (&batch, 0, image->px, image->h, image->w, &job->obj, &job->sample_rng) != 0 ||
-      vit_forward (student, batch.x1s, 1, S, S, NULL, tokens, NULL, NULL, NULL, err, sizeof err) != 0)
+      peac_model_forward (student, batch.x1s, 1, S, S, tokens, NULL, NULL, NULL, err, sizeof err) != 0)
     {
       peac_batch_free (&batch);
       return NULL;

@@ -55,11 +55,11 @@ synthetic_images (PeacGrey *g)
 static double
 step_gflop (const PeacTrainConfig *c, PeacObjective *o)
 {
-  VitModel *m = peac_objective_student (o);
+  PeacModel *m = peac_objective_student (o);
   const VitConfig *v = &c->vit;
   const double S = v->img_size, P = v->patch_size, G = (S / P) * (S / P), D = v->embed_dim;
   const double K = 3.0 * P * P, B2 = 2.0 * c->batch, rows1 = c->batch * G, rows2 = B2 * G;
-  const double F = vit_flops (m, v->img_size, v->img_size, 0);
+  const double F = peac_model_flops (m, v->img_size, v->img_size);
   const double patch_din = 2.0 * G * K * D; // the patch embedding's dinput, skipped
   const double Hd = c->obj.proj_hidden, O = c->obj.proj_out;
   const double Hl = c->obj.local_hidden, Ol = c->obj.local_out;

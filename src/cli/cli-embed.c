@@ -316,7 +316,7 @@ peac_cmd_embed (int argc, char **argv)
       for (int i = 0; i < N; i++)
         json_array_append_new (imgs, json_string (a.images[i]));
       json_object_set_new (j, "model", json_string (a.model));
-      json_object_set_new (j, "arch", json_string (peac_model_arch (m) == PEAC_ARCH_VIT ? "vit" : "swin"));
+      json_object_set_new (j, "arch", json_string (peac_model_arch_name (m)));
       json_object_set_new (j, "branch", json_string (a.branch ? a.branch : "teacher"));
       json_object_set_new (j, "size", json_integer (S));
       json_object_set_new (j, "resize", json_string (a.crop ? "short side, antialiased bilinear, centre crop"
@@ -330,8 +330,8 @@ peac_cmd_embed (int argc, char **argv)
       json_object_set_new (j, "images", imgs);
       char *meta_json = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER);
       json_decref (j);
-      const char *meta[] = { "peac.embed", meta_json, "peac.arch",
-                             peac_model_arch (m) == PEAC_ARCH_VIT ? "vit" : "swin", NULL };
+      const char *meta[] = { "peac.embed", meta_json, "peac.arch", peac_model_arch_name (m),
+                             NULL };
       PeacStWrite *t = calloc ((size_t) 2 * N, sizeof *t);
       char **names = calloc ((size_t) 2 * N, sizeof (char *));
       int64_t gshape[3] = { gh, gw, D }, pshape[1] = { D };

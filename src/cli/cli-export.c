@@ -132,7 +132,7 @@ peac_cmd_export (int argc, char **argv)
   char *prov = provenance_json (st, src, branch, dtype_s);
   peac_st_close (st);
 
-  const char *meta[] = { "peac.arch", peac_model_arch (m) == PEAC_ARCH_VIT ? "vit" : "swin",
+  const char *meta[] = { "peac.arch", peac_model_arch_name (m),
                          "peac.layout", peac_model_layout (m),
                          "peac.config", peac_model_config_json (m),
                          "peac.source", "peac export",

@@ -507,11 +507,6 @@ run_row (Task *t, Row *r, int is_main)
     }
   else
     {
-      if (peac_model_arch (m) != PEAC_ARCH_VIT)
-        {
-          fprintf (stderr, "peac finetune: %s: --mode full needs a ViT backbone\n", r->name);
-          goto out;
-        }
       size_t bytes = (size_t) nva * 3 * S * S * sizeof (float);
       if (bytes > ((size_t) 4 << 30))
         {

@@ -7,9 +7,9 @@
 // `out.pooled` and (when present) `loss.value` = Σ out.features · loss.R. For each tensor
 // it prints the worst absolute error and that error relative to max(1, max|ref|); the
 // command fails (exit 1) when any exceeds 1e-4, and exits 2 when the file cannot be used.
-// For ViT fixtures it also runs the training forward/backward (vit-train.h) with
-// dL/d out.features = loss.R and compares every `grad.<param>` and `grad.input` (tolerance
-// 1e-3 · max(1, max|ref|)); Swin gradients are listed as skipped (no Swin training).
+// It also runs the model's training forward/backward (model.h) with
+// dL/d out.features = loss.R and compares every `grad.<param>` (Swin names of either
+// layout mapped as the weights are) and `grad.input` (tolerance 1e-3 · max(1, max|ref|)).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +19,7 @@
 #include "cli.h"
 #include "model.h"
 #include "ops.h"
-#include "vit-train.h"
+#include "backbone.h"
 
 #define TOLERANCE 1e-4
 #define GRAD_TOLERANCE 1e-3
@@ -117,46 +117,16 @@ read_tensor (const PeacSafetensors *st, const PeacStTensor *t, char *err, size_t
   return NULL;
 }
 
-// ViT gradients: builds the model again from the file, runs the training forward and the
-// backward with dL/d tokens = loss.R [B, 1 + G, D], and compares grad.<param> and
-// grad.input. Adds to *checked and *failed; returns the number of gradients compared, or
-// −1 when the fixture cannot be used (message on stderr).
+// Compares every `grad.<param>` of the fixture with the engine's gradient of that
+// parameter (names through map, NULL = identity) and `grad.input` with dinput. Adds to
+// *checked and *failed; returns the number compared.
 static int
-verify_vit_gradients (const PeacSafetensors *st, const float *input, int B, int H, int W,
-                      int *checked, int *failed)
+compare_gradients (const PeacSafetensors *st, PeacParams *p, const float *grads,
+                   const float *dinput, size_t n_input, PeacNameMapFn map, void *map_user,
+                   int *checked, int *failed)
 {
-  char err[1024];
-  const PeacStTensor *tr = peac_st_find (st, "loss.R");
-  int any = 0;
-  for (int i = 0; i < st->n; i++)
-    any |= strncmp (st->tensors[i].name, "grad.", 5) == 0;
-  VitConfig cfg;
-  if (!any)
-    return 0;
-  if (!tr || vit_config_parse (&cfg, peac_st_meta (st, "peac.config"), err, sizeof err) != 0)
-    return tr ? (fprintf (stderr, "peac verify-reference: %s\n", err), -1) : 0;
-  VitModel *v = vit_create (&cfg, err, sizeof err);
-  VitTrain *tr_ = NULL;
-  PeacParams *p = v ? vit_params (v) : NULL;
-  float *R = NULL, *grads = NULL, *dinput = NULL;
-  int n = -1;
-  if (!v || peac_st_load_params (st, p, NULL, NULL, 0, NULL, err, sizeof err) != 0
-      || !(tr_ = vit_train_new (v, B, H, W, err, sizeof err)))
-    {
-      fprintf (stderr, "peac verify-reference: gradients: %s\n", err);
-      goto out;
-    }
-  const size_t n_tok = (size_t) B * vit_train_tokens (tr_) * vit_train_dim (tr_);
-  if (tr->numel != n_tok || !(R = read_tensor (st, tr, err, sizeof err)))
-    {
-      fprintf (stderr, "peac verify-reference: gradients: loss.R does not fit the tokens\n");
-      goto out;
-    }
-  grads = calloc (p->total, sizeof (float));
-  dinput = calloc ((size_t) B * cfg.in_chans * H * W, sizeof (float));
-  vit_train_forward (tr_, input, B);
-  vit_train_backward (tr_, R, grads, dinput);
-  n = 0;
+  char err[1024], buf[PEAC_NAME_MAX];
+  int n = 0;
   for (int i = 0; i < st->n; i++)
     {
       const PeacStTensor *t = &st->tensors[i];
@@ -164,10 +134,11 @@ verify_vit_gradients (const PeacSafetensors *st, const float *input, int B, int 
         continue;
       const float *ours = NULL;
       if (strcmp (t->name, "grad.input") == 0)
-        ours = t->numel == (size_t) B * cfg.in_chans * H * W ? dinput : NULL;
+        ours = t->numel == n_input ? dinput : NULL;
       else
         {
-          const PeacParam *q = peac_params_find (p, t->name + 5);
+          const char *name = map ? map (t->name + 5, map_user, buf, sizeof buf) : t->name + 5;
+          const PeacParam *q = name ? peac_params_find (p, name) : NULL;
           ours = q && q->numel == t->numel ? grads + q->offset : NULL;
         }
       float *ref = ours ? read_tensor (st, t, err, sizeof err) : NULL;
@@ -183,10 +154,73 @@ verify_vit_gradients (const PeacSafetensors *st, const float *input, int B, int 
       n++;
       free (ref);
     }
+  return n;
+}
+
+static int
+has_gradients (const PeacSafetensors *st)
+{
+  for (int i = 0; i < st->n; i++)
+    if (strncmp (st->tensors[i].name, "grad.", 5) == 0)
+      return 1;
+  return 0;
+}
+
+// Gradients: runs the model's trainer (model.h, through its backbone row) on the
+// fixture's input with dL/d out.features = loss.R — for ViT fixtures [B, 1 + G, D], the
+// class token's row being the pooled vector's gradient, for Swin [B, H, W, C] the grid's —
+// and compares grad.<param> (names mapped as the weights are) and grad.input. Adds to
+// *checked and *failed; returns the number of gradients compared, or −1 when the fixture
+// cannot be used (message on stderr).
+static int
+verify_gradients (const PeacSafetensors *st, PeacModel *m, const float *input, int B, int H,
+                  int W, int *checked, int *failed)
+{
+  char err[1024];
+  const PeacStTensor *tr = peac_st_find (st, "loss.R");
+  if (!has_gradients (st) || !tr)
+    return 0;
+  int gh, gw, D;
+  peac_model_output_shape (m, H, W, &gh, &gw, &D);
+  const size_t G = (size_t) gh * gw, n_in = (size_t) B * 3 * H * W;
+  const int cls = peac_model_arch (m) == PEAC_ARCH_VIT;
+  PeacModelTrain *t = peac_model_train_new (m, B, H, W, err, sizeof err);
+  PeacParams *p = peac_model_params (m);
+  float *R = NULL, *grads = NULL, *dinput = NULL, *dgrid = NULL, *dpooled = NULL;
+  int n = -1;
+  if (!t)
+    {
+      fprintf (stderr, "peac verify-reference: gradients: %s\n", err);
+      goto out;
+    }
+  if (tr->numel != (size_t) B * (G + cls) * D || !(R = read_tensor (st, tr, err, sizeof err)))
+    {
+      fprintf (stderr, "peac verify-reference: gradients: loss.R does not fit the tokens\n");
+      goto out;
+    }
+  grads = calloc (p->total, sizeof (float));
+  dinput = calloc (n_in, sizeof (float));
+  dgrid = malloc ((size_t) B * G * D * sizeof (float));
+  dpooled = malloc ((size_t) B * D * sizeof (float));
+  if (!grads || !dinput || !dgrid || !dpooled)
+    {
+      fprintf (stderr, "peac verify-reference: gradients: out of memory\n");
+      goto out;
+    }
+  for (int b = 0; b < B; b++)
+    {
+      const float *r = R + (size_t) b * (G + cls) * D;
+      if (cls)
+        memcpy (dpooled + (size_t) b * D, r, (size_t) D * sizeof (float));
+      memcpy (dgrid + (size_t) b * G * D, r + (size_t) cls * D, G * D * sizeof (float));
+    }
+  peac_model_train_forward (t, input, B, NULL);
+  peac_model_train_backward (t, dgrid, cls ? dpooled : NULL, grads, dinput);
+  n = compare_gradients (st, p, grads, dinput, n_in, peac_model_backbone (m)->map_name,
+                         (void *) peac_model_layout (m), checked, failed);
 out:
-  free (R), free (grads), free (dinput);
-  vit_train_free (tr_);
-  vit_free (v);
+  free (R), free (grads), free (dinput), free (dgrid), free (dpooled);
+  peac_model_train_free (t);
   return n;
 }
 
@@ -196,7 +230,7 @@ usage (FILE *to)
   fprintf (to, "Usage: peac verify-reference [--threads N] FILE.safetensors\n\n"
                "Runs the fixture's input through the engine with the fixture's weights and\n"
                "compares activations and outputs (max|err| ≤ 1e-4 · max(1, max|ref|)) and,\n"
-               "for ViT fixtures, every gradient (≤ 1e-3 · max(1, max|ref|)).\n");
+               "every gradient the fixture holds (≤ 1e-3 · max(1, max|ref|)), ViT and Swin.\n");
 }
 
 int
@@ -252,17 +286,14 @@ peac_cmd_verify_reference (int argc, char **argv)
     }
 
   const PeacArch arch = peac_model_arch (m);
-  printf ("%s: %s (%s layout), input %d×%d×%d×%d\n", path, arch == PEAC_ARCH_VIT ? "ViT" : "Swin",
+  printf ("%s: %s (%s layout), input %d×%d×%d×%d\n", path, peac_model_backbone (m)->label,
           peac_model_layout (m), B, (int) tin->shape[1], H, W);
-  int failed = 0, checked = 0, skipped_act = 0, skipped_grad = 0;
+  int failed = 0, checked = 0, skipped_act = 0;
   for (int i = 0; i < st->n; i++)
     {
       const PeacStTensor *t = &st->tensors[i];
       if (strncmp (t->name, "grad.", 5) == 0)
-        {
-          skipped_grad += arch != PEAC_ARCH_VIT;
-          continue;
-        }
+        continue;
       if (strncmp (t->name, "act.", 4) != 0)
         continue;
       const Captured *c = find_captured (&caps, t->name + 4);
@@ -342,11 +373,11 @@ peac_cmd_verify_reference (int argc, char **argv)
       free (r);
     }
   free (ours);
-  if (arch == PEAC_ARCH_VIT
-      && verify_vit_gradients (st, input, B, H, W, &checked, &failed) < 0)
+  int n_grad = verify_gradients (st, m, input, B, H, W, &checked, &failed);
+  if (n_grad < 0)
     goto out;
-  printf ("%d tensors compared, %d failed; %d activations and %d gradients skipped\n",
-          checked, failed, skipped_act, skipped_grad);
+  printf ("%d tensors compared (%d gradients), %d failed; %d activations skipped\n",
+          checked, n_grad, failed, skipped_act);
   status = failed || !checked ? 1 : 0;
 out:
   for (int i = 0; i < caps.n; i++)

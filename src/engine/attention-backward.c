@@ -3,7 +3,8 @@
 // attention-backward: the backward twin of op_attention_forward (attention.c) for the
 // ViT: gradients of multi-head scaled dot-product attention with respect to the packed
 // qkv rows, given the softmax probabilities that the forward kept. Additive bias and mask
-// (Swin) are constants here, so they need no gradient of their own. Parallel over
+// (Swin) are constants here; op_attention_backward_ds hands back the score gradient dS,
+// which is also the gradient of an additive bias, for Swin's bias table. Parallel over
 // images × heads on the engine's pool; each job writes only its own head's columns of
 // dqkv, so no two threads ever touch one value and the result does not depend on the
 // thread count. op_attention_backward_set (ops-train.h) writes instead of accumulating,
@@ -28,6 +29,7 @@ typedef struct {
   const float *dout, *qkv, *att;
   int N, H, Dh;
   float beta;     // 1: dqkv +=, 0: dqkv =
+  float *ds_all;  // NULL, or [B, H, N, N] receiving every score gradient dS (Swin's bias)
 } AttBwJob;
 
 // ds[N, N] ← p ⊙ (ds − rowsum(ds ⊙ p)), the softmax backward on the score tile.
@@ -63,7 +65,8 @@ attention_backward_job (void *ctx, int job, int thread)
   float *dq = j->dqkv + off, *dk = dq + C, *dv = dq + 2 * C;
   const float *p = j->att + (size_t) job * N * N;
   const float *dO = j->dout + (size_t) b * N * C + (size_t) h * Dh;
-  float *ds = j->scratch + (size_t) thread * N * N;
+  float *ds = j->ds_all ? j->ds_all + (size_t) job * N * N
+                        : j->scratch + (size_t) thread * N * N;
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, N, N, Dh, 1.0f, dO, C, v, ld,
                0.0f, ds, N);
   cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, N, Dh, N, 1.0f, p, N, dO, C,
@@ -80,7 +83,7 @@ op_attention_backward (float *dqkv, float *scratch, const float *dout, const flo
                        const float *att, int B, int N, int H, int Dh)
 {
   peac_blas_single_thread ();
-  AttBwJob j = { dqkv, scratch, dout, qkv, att, N, H, Dh, 1.0f };
+  AttBwJob j = { dqkv, scratch, dout, qkv, att, N, H, Dh, 1.0f, NULL };
   peac_parallel_for (B * H, peac_threads_get (), attention_backward_job, &j);
 }
 
@@ -89,7 +92,16 @@ op_attention_backward_set (float *dqkv, float *scratch, const float *dout, const
                            const float *att, int B, int N, int H, int Dh)
 {
   peac_blas_single_thread ();
-  AttBwJob j = { dqkv, scratch, dout, qkv, att, N, H, Dh, 0.0f };
+  AttBwJob j = { dqkv, scratch, dout, qkv, att, N, H, Dh, 0.0f, NULL };
+  peac_parallel_for (B * H, peac_threads_get (), attention_backward_job, &j);
+}
+
+void
+op_attention_backward_ds (float *dqkv, float *ds, const float *dout, const float *qkv,
+                          const float *att, int B, int N, int H, int Dh)
+{
+  peac_blas_single_thread ();
+  AttBwJob j = { dqkv, NULL, dout, qkv, att, N, H, Dh, 0.0f, ds };
   peac_parallel_for (B * H, peac_threads_get (), attention_backward_job, &j);
 }
 

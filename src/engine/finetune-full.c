@@ -1,19 +1,19 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// finetune-full: end-to-end fine-tuning of a ViT with the multi-label head, and the
-// augmentation it trains with (see finetune.h). One step, for a batch of B augmented
-// views x [B, 3, S, S]:
-//   tokens = vit_train_forward(x)             [B, 1 + G, D]   (final norm applied)
-//   e      = tokens[:, 0, :]                  [B, D]          (class token = pooled)
+// finetune-full: end-to-end fine-tuning of any backbone with the multi-label head, and
+// the augmentation it trains with (see finetune.h). One step, for a batch of B augmented
+// views x [B, 3, S, S], through the model's trainer (model.h, the backbone table):
+//   e      = pooled vector of the training forward   [B, D]  (ViT: class token after the
+//                                                            final norm; Swin: token mean)
 //   z      = e·wᵀ + b                         [B, K]
 //   L      = mean over B·K of BCE(z, y)
 //   dz     = (σ(z) − y) / (B·K)               [B, K]
 //   dw     = dzᵀ·e [K, D],  db = Σ_b dz [K],  de = dz·w [B, D]
-//   dtokens[:, 0, :] = de, other tokens 0 → vit_train_backward → backbone gradients.
+//   de → the trainer's backward (grid gradient 0) → backbone gradients.
 // The backbone and the head have their own AdamW (warm-up + cosine; the backbone at a
 // lower peak rate, its gradient clipped to norm 1, decay only on matrices); after each
-// epoch the validation inputs go through the inference forward (vit_forward) and the
-// weights of the best epoch are kept.
+// epoch the validation inputs go through the inference forward and the weights of the
+// best epoch are kept.
 #include "finetune.h"
 
 #include <math.h>
@@ -24,7 +24,6 @@
 #include "auc.h"
 #include "optim.h"
 #include "preprocess.h"
-#include "vit-train.h"
 
 void
 peac_aug_defaults (PeacAugConfig *a)
@@ -127,15 +126,15 @@ peac_finetune_defaults (PeacFinetuneConfig *c)
 
 // Mean validation AUC with the inference forward, in chunks of up to 8 images.
 static double
-val_auc (VitModel *m, const PeacHead *h, const float *val, const float *yva, int nva, int S,
+val_auc (PeacModel *m, const PeacHead *h, const float *val, const float *yva, int nva, int S,
          float *pooled, float *prob, char *err, size_t errlen)
 {
   const size_t img = (size_t) 3 * S * S;
   for (int i0 = 0; i0 < nva; i0 += 8)
     {
       int nb = nva - i0 < 8 ? nva - i0 : 8;
-      if (vit_forward (m, val + i0 * img, nb, S, S, NULL, NULL, pooled + (size_t) i0 * h->dim,
-                       NULL, NULL, err, errlen) != 0)
+      if (peac_model_forward (m, val + i0 * img, nb, S, S, NULL, pooled + (size_t) i0 * h->dim,
+                              NULL, NULL, err, errlen) != 0)
         return -1;
     }
   peac_head_predict (h, pooled, nva, prob);
@@ -143,28 +142,33 @@ val_auc (VitModel *m, const PeacHead *h, const float *val, const float *yva, int
 }
 
 int
-peac_finetune_full (VitModel *m, PeacHead *h, const PeacFinetuneConfig *c,
-                    const PeacGrey *train, const float *ytr, int ntr, const float *val,
-                    const float *yva, int nva, PeacFtProgressFn cb, void *user,
-                    const volatile int *abort, double *best_auc, char *err, size_t errlen)
+peac_finetune_model (PeacModel *m, PeacHead *h, const PeacFinetuneConfig *cfg,
+                     const PeacGrey *train, const float *ytr, int ntr, const float *val,
+                     const float *yva, int nva, PeacFtProgressFn cb, void *user,
+                     const volatile int *abort, double *best_auc, char *err, size_t errlen)
 {
+  PeacFinetuneConfig cc = *cfg;
+  const PeacFinetuneConfig *c = &cc;
+  if (cc.size <= 0)
+    cc.size = peac_model_img_size (m);
   const int S = c->size, K = h->k, D = h->dim;
   const int B = c->opt.batch < ntr ? c->opt.batch : ntr;
   if (ntr < 1 || B < 1 || c->opt.epochs < 1)
     return snprintf (err, errlen, "fine-tune: no training images or epochs"), -1;
-  if (vit_config (m)->embed_dim != D)
-    return snprintf (err, errlen, "fine-tune: head width %d ≠ model width %d", D,
-                     vit_config (m)->embed_dim), -1;
-  VitTrain *t = vit_train_new (m, B, S, S, err, errlen);
+  int grid_h, grid_w, dim;
+  peac_model_output_shape (m, S, S, &grid_h, &grid_w, &dim);
+  if (dim != D)
+    return snprintf (err, errlen, "fine-tune: head width %d ≠ model width %d", D, dim), -1;
+  PeacModelTrain *t = peac_model_train_new (m, B, S, S, err, errlen);
   if (!t)
     return -1;
-  PeacParams *p = vit_params (m);
-  const size_t n = p->total, nw = (size_t) K * D, nh = nw + K, T = vit_train_tokens (t);
+  PeacParams *p = peac_model_params (m);
+  const size_t n = p->total, nw = (size_t) K * D, nh = nw + K;
   float *grads = malloc (n * sizeof *grads), *best = malloc (n * sizeof *best);
   float *theta = malloc (nh * sizeof *theta), *gh = malloc (nh * sizeof *gh);
   float *hbest = malloc (nh * sizeof *hbest);
   float *x = malloc ((size_t) B * 3 * S * S * sizeof *x);
-  float *dout = calloc ((size_t) B * T * D, sizeof *dout);
+  float *dout = calloc ((size_t) B * D, sizeof *dout);
   float *pooled = malloc ((size_t) (nva > 0 ? nva : 1) * D * sizeof *pooled);
   float *prob = malloc ((size_t) (nva > 0 ? nva : 1) * K * sizeof *prob);
   unsigned char *mask = malloc (n), *hmask = malloc (nh);
@@ -231,13 +235,14 @@ peac_finetune_full (VitModel *m, PeacHead *h, const PeacFinetuneConfig *c,
               peac_aug_view (g->px, g->w, g->h, S, c->mean, c->std, &c->aug, &rng,
                              x + (size_t) b * 3 * S * S);
             }
-          const float *tok = vit_train_forward (t, x, nb);
+          const float *pool = NULL;
+          peac_model_train_forward (t, x, nb, &pool);
           memset (gh, 0, nh * sizeof *gh);
           const float inv = 1.0f / ((float) nb * K);
           for (int b = 0; b < nb; b++)
             {
-              const float *e = tok + (size_t) b * T * D;
-              float *de = dout + (size_t) b * T * D;
+              const float *e = pool + (size_t) b * D;
+              float *de = dout + (size_t) b * D;
               memset (de, 0, (size_t) D * sizeof *de);
               for (int k = 0; k < K; k++)
                 {
@@ -259,7 +264,7 @@ peac_finetune_full (VitModel *m, PeacHead *h, const PeacFinetuneConfig *c,
                 }
             }
           memset (grads, 0, n * sizeof *grads);
-          vit_train_backward (t, dout, grads, NULL);
+          peac_model_train_backward (t, NULL, dout, grads, NULL);
           peac_optim_step (&ob, p->memory, grads, mask);
           peac_optim_step (&oh, theta, gh, hmask);
         }
@@ -268,7 +273,10 @@ peac_finetune_full (VitModel *m, PeacHead *h, const PeacFinetuneConfig *c,
         {
           v = val_auc (m, &th, val, yva, nva, S, pooled, prob, err, errlen);
           if (v == -1)
-            goto out;
+            {
+              memcpy (p->memory, best, n * sizeof *best);
+              goto out;
+            }
         }
       if (nva == 0 || isnan (v) || v > best_val)
         {
@@ -295,43 +303,8 @@ finish:
     *best_auc = best_val > -INFINITY ? best_val : NAN;
 out:
   peac_optim_free (&ob), peac_optim_free (&oh);
-  vit_train_free (t);
+  peac_model_train_free (t);
   free (grads), free (best), free (theta), free (gh), free (hbest), free (x), free (dout);
   free (pooled), free (prob), free (mask), free (hmask), free (perm);
-  return rc;
-}
-
-int
-peac_finetune_model (PeacModel *pm, PeacHead *h, const PeacFinetuneConfig *c,
-                     const PeacGrey *train, const float *ytr, int ntr, const float *val,
-                     const float *yva, int nva, PeacFtProgressFn cb, void *user,
-                     const volatile int *abort, double *best_auc, char *err, size_t errlen)
-{
-  if (peac_model_arch (pm) != PEAC_ARCH_VIT)
-    return snprintf (err, errlen, "fine-tune: end-to-end training needs a ViT backbone; "
-                     "use the linear probe for Swin"), -1;
-  VitConfig vc;
-  if (vit_config_parse (&vc, peac_model_config_json (pm), err, errlen) != 0)
-    return -1;
-  VitModel *v = vit_create (&vc, err, errlen);
-  if (!v)
-    return -1;
-  PeacParams *src = peac_model_params (pm), *dst = vit_params (v);
-  int rc = -1;
-  if (src->total != dst->total)
-    snprintf (err, errlen, "fine-tune: the training copy has %zu parameters, the model %zu",
-              dst->total, src->total);
-  else
-    {
-      memcpy (dst->memory, src->memory, src->total * sizeof (float));
-      PeacFinetuneConfig cc = *c;
-      if (cc.size <= 0)
-        cc.size = vc.img_size;
-      rc = peac_finetune_full (v, h, &cc, train, ytr, ntr, val, yva, nva, cb, user, abort,
-                               best_auc, err, errlen);
-      if (rc >= 0)
-        memcpy (src->memory, dst->memory, src->total * sizeof (float));
-    }
-  vit_free (v);
   return rc;
 }

@@ -276,7 +276,7 @@ peac_finetune_save (const char *path, PeacModel *m, const PeacHead *h,
   json_object_set_new (j, "classes", names);
   char *fj = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref (j);
-  const char *meta[] = { "peac.arch", peac_model_arch (m) == PEAC_ARCH_VIT ? "vit" : "swin",
+  const char *meta[] = { "peac.arch", peac_model_arch_name (m),
                          "peac.layout", peac_model_layout (m),
                          "peac.config", peac_model_config_json (m),
                          "peac.finetune", fj, NULL };

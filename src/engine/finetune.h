@@ -20,7 +20,6 @@
 #include "model.h"
 #include "rng.h"
 #include "train.h"
-#include "vit.h"
 
 // ---- Label tables (finetune-labels.c) ----
 
@@ -136,19 +135,14 @@ typedef struct {
 // 20 epochs, batch 8, patience 5, default augmentation.
 void peac_finetune_defaults (PeacFinetuneConfig *c);
 
-// Trains the ViT m (its weights are updated in place to the best epoch's) and the head h
-// (initialised as peac_probe_train does) on grey training images with labels ytr [ntr, k]
-// and early-stops on the mean AUC of preprocessed validation inputs val [nva, 3, S, S]
-// (may be 0 rows). Only ViT backbones (vit-train.h). Returns 0, 1 when aborted, −1 with err.
-int  peac_finetune_full (VitModel *m, PeacHead *h, const PeacFinetuneConfig *c,
-                         const PeacGrey *train, const float *ytr, int ntr, const float *val,
-                         const float *yva, int nva, PeacFtProgressFn cb, void *user,
-                         const volatile int *abort, double *best_auc, char *err,
-                         size_t errlen);
-
-// peac_finetune_full on a PeacModel: a ViT (else −1 with err) whose weights are copied
-// into a training copy and back (the best epoch's) when done, so that the caller keeps
-// using the model's inference forward and peac_finetune_save. c->size 0 = the model's.
+// Trains the model pm end to end through its backbone's trainer (model.h: ViT, Swin or
+// any row of the backbone table) — its weights are updated in place to the best epoch's,
+// so the caller goes on with its inference forward and peac_finetune_save — and the head
+// h (initialised as peac_probe_train does) on its pooled vector, from grey training
+// images with labels ytr [ntr, k], early-stopping on the mean AUC of preprocessed
+// validation inputs val [nva, 3, S, S] (may be 0 rows). c->size 0 = the model's input
+// size. Returns 0, 1 when aborted (best weights kept), −1 with err (the model then holds
+// the best epoch's weights so far, the original ones before the first epoch ends).
 int  peac_finetune_model (PeacModel *pm, PeacHead *h, const PeacFinetuneConfig *c,
                           const PeacGrey *train, const float *ytr, int ntr, const float *val,
                           const float *yva, int nva, PeacFtProgressFn cb, void *user,

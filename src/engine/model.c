@@ -1,67 +1,55 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// model: dispatch from the backbone-independent API (model.h) to vit_* and swin_*. It
-// reads `peac.arch`, `peac.layout` and `peac.config` from a checkpoint, builds the model,
-// loads its tensors through the checkpoint name mapping (Swin names go through
-// swin_canonical_name), initialises fresh models deterministically from a seed, and
-// saves models with the metadata needed to load them back.
+// model: the backbone-independent API (model.h) over the backbone table (backbone.h). It
+// reads `peac.arch`, `peac.layout` and `peac.config` from a checkpoint, picks the row of
+// that architecture, builds the model, loads its tensors through the row's checkpoint
+// name map, initialises fresh models deterministically from a seed, saves models with the
+// metadata needed to load them back, and runs training through the row's trainer. It
+// names no architecture.
 #include "model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backbone.h"
 #include "checkpoint.h"
 #include "rng.h"
-#include "swin.h"
-#include "vit.h"
 
 struct PeacModel {
-  PeacArch   arch;
-  char       layout[32];
-  char      *config_json;
-  VitModel  *vit;
-  SwinModel *swin;
+  const PeacBackbone *bb;
+  char                layout[32];
+  char               *config_json;
+  void               *impl;
 };
 
 static PeacModel *
-model_build (PeacArch arch, const char *layout, const char *config_json, char *err,
+model_build (const PeacBackbone *bb, const char *layout, const char *config_json, char *err,
              size_t errlen)
 {
-  if (arch == PEAC_ARCH_VIT && layout && strcmp (layout, "timm") != 0)
+  int ok = !layout;
+  for (int i = 0; !ok && bb->layouts[i]; i++)
+    ok = strcmp (layout, bb->layouts[i]) == 0;
+  if (!ok)
     {
-      snprintf (err, errlen, "ViT layout '%s' is not supported (only 'timm')", layout);
-      return NULL;
-    }
-  if (arch == PEAC_ARCH_SWIN && layout && strcmp (layout, "timm") != 0
-      && strcmp (layout, "microsoft") != 0)
-    {
-      snprintf (err, errlen, "Swin layout '%s' is not supported ('timm' or 'microsoft')",
-                layout);
+      char list[128] = "";
+      for (int i = 0; bb->layouts[i]; i++)
+        snprintf (list + strlen (list), sizeof list - strlen (list), "%s'%s'", i ? ", " : "",
+                  bb->layouts[i]);
+      snprintf (err, errlen, "%s layout '%s' is not supported (%s)", bb->label, layout, list);
       return NULL;
     }
   PeacModel *m = calloc (1, sizeof *m);
-  m->arch = arch;
-  snprintf (m->layout, sizeof m->layout, "%s",
-            layout ? layout : arch == PEAC_ARCH_VIT ? "timm" : "microsoft");
+  if (!m)
+    {
+      snprintf (err, errlen, "out of memory");
+      return NULL;
+    }
+  m->bb = bb;
+  snprintf (m->layout, sizeof m->layout, "%s", layout ? layout : bb->layouts[0]);
   m->config_json = strdup (config_json ? config_json : "{}");
-  if (arch == PEAC_ARCH_VIT)
-    {
-      VitConfig cfg;
-      if (vit_config_parse (&cfg, config_json, err, errlen) == 0)
-        m->vit = vit_create (&cfg, err, errlen);
-    }
-  else if (arch == PEAC_ARCH_SWIN)
-    {
-      SwinConfig cfg;
-      if (swin_config_parse (&cfg, config_json, err, errlen) == 0)
-        m->swin = swin_create (&cfg, err, errlen);
-      if (m->swin)
-        swin_set_layout (m->swin, m->layout);
-    }
-  else
-    snprintf (err, errlen, "unknown architecture %d", (int) arch);
-  if (!m->vit && !m->swin)
+  m->impl = m->config_json ? bb->create (config_json, m->layout, err, errlen) : NULL;
+  if (!m->impl)
     {
       peac_model_free (m);
       return NULL;
@@ -74,8 +62,8 @@ peac_model_free (PeacModel *m)
 {
   if (!m)
     return;
-  vit_free (m->vit);
-  swin_free (m->swin);
+  if (m->impl)
+    m->bb->destroy (m->impl);
   free (m->config_json);
   free (m);
 }
@@ -83,17 +71,19 @@ peac_model_free (PeacModel *m)
 PeacParams *
 peac_model_params (PeacModel *m)
 {
-  return m->vit ? vit_params (m->vit) : swin_params (m->swin);
+  return m->bb->params (m->impl);
 }
 
-PeacArch peac_model_arch (const PeacModel *m) { return m->arch; }
+PeacArch peac_model_arch (const PeacModel *m) { return m->bb->arch; }
+const PeacBackbone *peac_model_backbone (const PeacModel *m) { return m->bb; }
+const char *peac_model_arch_name (const PeacModel *m) { return m->bb->name; }
 const char *peac_model_layout (const PeacModel *m) { return m->layout; }
 const char *peac_model_config_json (const PeacModel *m) { return m->config_json; }
 
 int
 peac_model_img_size (const PeacModel *m)
 {
-  return m->vit ? vit_config (m->vit)->img_size : swin_config (m->swin)->img_size;
+  return m->bb->img_size (m->impl);
 }
 
 // timm-like initialisation by name: LayerNorm weights 1, biases 0, everything else
@@ -124,16 +114,16 @@ PeacModel *
 peac_model_new (PeacArch arch, const char *layout, const char *config_json, uint64_t seed,
                 char *err, size_t errlen)
 {
-  PeacModel *m = model_build (arch, layout, config_json, err, errlen);
+  const PeacBackbone *bb = peac_backbone_of (arch);
+  if (!bb)
+    {
+      snprintf (err, errlen, "unknown architecture %d", (int) arch);
+      return NULL;
+    }
+  PeacModel *m = model_build (bb, layout, config_json, err, errlen);
   if (m)
     init_params (peac_model_params (m), seed);
   return m;
-}
-
-static const char *
-swin_map (const char *name, void *user, char *buf, size_t n)
-{
-  return swin_canonical_name (name, (const char *) user, buf, n);
 }
 
 PeacModel *
@@ -146,16 +136,18 @@ peac_model_load_ex (const char *path, const char *branch, char *warn, size_t war
   const char *arch_s = peac_st_meta (st, "peac.arch");
   const char *layout = peac_st_meta (st, "peac.layout");
   const char *config = peac_st_meta (st, "peac.config");
-  PeacArch arch = 0;
+  const PeacBackbone *bb = peac_backbone_find (arch_s);
   if (!arch_s)
     snprintf (err, errlen, "%s: no 'peac.arch' metadata: not a PEAC model file", path);
-  else if (strcmp (arch_s, "vit") == 0)
-    arch = PEAC_ARCH_VIT;
-  else if (strcmp (arch_s, "swin") == 0)
-    arch = PEAC_ARCH_SWIN;
-  else
-    snprintf (err, errlen, "%s: unknown peac.arch '%s'", path, arch_s);
-  if (!arch)
+  else if (!bb)
+    {
+      char list[128] = "";
+      for (const PeacBackbone *const *r = peac_backbones (); *r; r++)
+        snprintf (list + strlen (list), sizeof list - strlen (list), "%s'%s'",
+                  r == peac_backbones () ? "" : ", ", (*r)->name);
+      snprintf (err, errlen, "%s: unknown peac.arch '%s' (known: %s)", path, arch_s, list);
+    }
+  if (!bb)
     {
       peac_st_close (st);
       return NULL;
@@ -171,7 +163,7 @@ peac_model_load_ex (const char *path, const char *branch, char *warn, size_t war
       have += st->tensors[i].numel;
   char e2[400];
   peac_params_limit (have + ((size_t) 16 << 20));
-  PeacModel *m = model_build (arch, layout, config, e2, sizeof e2);
+  PeacModel *m = model_build (bb, layout, config, e2, sizeof e2);
   size_t refused = peac_params_limit (0);
   if (!m && refused)
     {
@@ -186,9 +178,7 @@ peac_model_load_ex (const char *path, const char *branch, char *warn, size_t war
       peac_st_close (st);
       return NULL;
     }
-  PeacLoadOptions opt = { branch, NULL, NULL };
-  if (arch == PEAC_ARCH_SWIN)
-    opt.map = swin_map, opt.map_user = m->layout;
+  PeacLoadOptions opt = { branch, bb->map_name, m->layout };
   if (peac_st_load_params (st, peac_model_params (m), &opt, warn, warnlen, NULL, err,
                            errlen) != 0)
     {
@@ -208,9 +198,9 @@ peac_model_load (const char *path, char *err, size_t errlen)
 int
 peac_model_save (const PeacModel *m, const char *path, char *err, size_t errlen)
 {
-  const char *meta[] = { "peac.arch", m->arch == PEAC_ARCH_VIT ? "vit" : "swin",
-                         "peac.layout", m->layout, "peac.config", m->config_json, NULL };
-  PeacParams *p = m->vit ? vit_params (m->vit) : swin_params (m->swin);
+  const char *meta[] = { "peac.arch", m->bb->name, "peac.layout", m->layout, "peac.config",
+                         m->config_json, NULL };
+  PeacParams *p = m->bb->params (m->impl);
   return peac_st_write_params (path, p, PEAC_DT_F32, meta, err, errlen);
 }
 
@@ -222,27 +212,7 @@ peac_model_output_shape_ex (const PeacModel *m, const PeacForwardOptions *opt, i
                             int *grid_h, int *grid_w, int *dim)
 {
   PeacForwardOptions o = opt ? *opt : PEAC_FORWARD_DEFAULT;
-  if (m->vit)
-    {
-      vit_output_shape (m->vit, H, W, o.stride, grid_h, grid_w, dim);
-      if (o.layer >= vit_config (m->vit)->depth || o.stride > vit_config (m->vit)->patch_size)
-        *grid_h = *grid_w = *dim = 0;
-      return;
-    }
-  const SwinConfig *c = swin_config (m->swin);
-  if (o.stride > 0 || o.layer >= c->num_stages)
-    {
-      *grid_h = *grid_w = *dim = 0;
-      return;
-    }
-  if (o.layer < 0)
-    {
-      swin_output_shape (m->swin, H, W, grid_h, grid_w, dim);
-      return;
-    }
-  *grid_h = H / c->patch_size >> o.layer;
-  *grid_w = W / c->patch_size >> o.layer;
-  *dim = c->embed_dim << o.layer;
+  m->bb->output_shape (m->impl, &o, H, W, grid_h, grid_w, dim);
 }
 
 void
@@ -254,9 +224,8 @@ peac_model_output_shape (const PeacModel *m, int H, int W, int *grid_h, int *gri
 double
 peac_model_flops_ex (const PeacModel *m, const PeacForwardOptions *opt, int H, int W)
 {
-  if (m->vit)
-    return vit_flops (m->vit, H, W, opt ? opt->stride : 0);
-  return swin_flops (m->swin, H, W);
+  PeacForwardOptions o = opt ? *opt : PEAC_FORWARD_DEFAULT;
+  return m->bb->flops (m->impl, &o, H, W);
 }
 
 double
@@ -265,81 +234,14 @@ peac_model_flops (const PeacModel *m, int H, int W)
   return peac_model_flops_ex (m, NULL, H, W);
 }
 
-// Swin `layer` = a stage's block output, captured from the activation stream under the
-// layout's name and passed on to the caller's callback.
-typedef struct {
-  char       want[32];
-  float     *features, *pooled;
-  int        found;
-  PeacActFn  act;
-  void      *user;
-} StageCapture;
-
-static void
-capture_stage (void *user, const char *name, const float *data, int ndim,
-               const int64_t *shape)
-{
-  StageCapture *c = user;
-  if (c->act)
-    c->act (c->user, name, data, ndim, shape);
-  if (strcmp (name, c->want) != 0 || ndim != 4)
-    return;
-  const size_t B = (size_t) shape[0], G = (size_t) (shape[1] * shape[2]), D = (size_t) shape[3];
-  if (c->features)
-    memcpy (c->features, data, B * G * D * sizeof (float));
-  if (c->pooled)
-    for (size_t b = 0; b < B; b++)
-      for (size_t d = 0; d < D; d++)
-        {
-          double s = 0;
-          for (size_t t = 0; t < G; t++)
-            s += data[(b * G + t) * D + d];
-          c->pooled[b * D + d] = (float) (s / (double) G);
-        }
-  c->found = 1;
-}
-
 int
 peac_model_forward_ex (PeacModel *m, const PeacForwardOptions *opt, const float *input, int B,
                        int H, int W, float *features, float *pooled, PeacActFn act,
                        void *user, char *err, size_t errlen)
 {
   PeacForwardOptions o = opt ? *opt : PEAC_FORWARD_DEFAULT;
-  if (m->vit)
-    {
-      VitRunOptions v = { o.stride, o.layer };
-      return vit_forward (m->vit, input, B, H, W, &v, features, pooled, act, user, err, errlen);
-    }
-  if (o.stride > 0)
-    {
-      snprintf (err, errlen, "Swin has no dense (strided) mode");
-      return -1;
-    }
-  if (o.layer < 0)
-    return swin_forward (m->swin, input, B, H, W, features, pooled, act, user, err, errlen);
-  const SwinConfig *c = swin_config (m->swin);
-  if (o.layer >= c->num_stages)
-    {
-      snprintf (err, errlen, "Swin: stage %d requested, the model has %d (0…%d)", o.layer,
-                c->num_stages, c->num_stages - 1);
-      return -1;
-    }
-  StageCapture cap = { "", features, pooled, 0, act, user };
-  if (strcmp (m->layout, "timm") == 0)
-    snprintf (cap.want, sizeof cap.want, "layers.%d", o.layer);
-  else
-    snprintf (cap.want, sizeof cap.want, "stage%d.blocks", o.layer);
-  int gh, gw, dim;
-  swin_output_shape (m->swin, H, W, &gh, &gw, &dim);
-  float *f = malloc ((size_t) B * gh * gw * dim * sizeof (float));
-  int r = swin_forward (m->swin, input, B, H, W, f, NULL, capture_stage, &cap, err, errlen);
-  free (f);
-  if (r == 0 && !cap.found)
-    {
-      snprintf (err, errlen, "Swin: stage %d output was not reported", o.layer);
-      return -1;
-    }
-  return r;
+  return m->bb->forward (m->impl, &o, input, B, H, W, features, pooled, act, user, err,
+                         errlen);
 }
 
 int
@@ -348,4 +250,52 @@ peac_model_forward (PeacModel *m, const float *input, int B, int H, int W, float
 {
   return peac_model_forward_ex (m, NULL, input, B, H, W, features, pooled, act, user, err,
                                 errlen);
+}
+
+// ---------------------------------------------------------------------------------------
+// Training
+
+struct PeacModelTrain {
+  const PeacBackbone *bb;
+  void               *t;
+};
+
+PeacModelTrain *
+peac_model_train_new (PeacModel *m, int B, int H, int W, char *err, size_t errlen)
+{
+  PeacModelTrain *t = calloc (1, sizeof *t);
+  if (!t)
+    {
+      snprintf (err, errlen, "out of memory");
+      return NULL;
+    }
+  t->bb = m->bb;
+  if (!(t->t = m->bb->train_new (m->impl, B, H, W, err, errlen)))
+    {
+      free (t);
+      return NULL;
+    }
+  return t;
+}
+
+void
+peac_model_train_free (PeacModelTrain *t)
+{
+  if (!t)
+    return;
+  t->bb->train_free (t->t);
+  free (t);
+}
+
+const float *
+peac_model_train_forward (PeacModelTrain *t, const float *input, int B, const float **pooled)
+{
+  return t->bb->train_forward (t->t, input, B, pooled);
+}
+
+void
+peac_model_train_backward (PeacModelTrain *t, const float *dgrid, const float *dpooled,
+                           float *grads, float *dinput)
+{
+  t->bb->train_backward (t->t, dgrid, dpooled, grads, dinput);
 }

@@ -80,3 +80,27 @@ int         peac_model_forward_ex (PeacModel *m, const PeacForwardOptions *opt,
                                    const float *input, int B, int H, int W, float *features,
                                    float *pooled, PeacActFn act, void *user, char *err,
                                    size_t errlen);
+
+// ---- Added with the backbone table (backbone.h) ----
+
+// The backbone row of the model's architecture (name, label, layouts, functions).
+typedef struct PeacBackbone PeacBackbone;
+const PeacBackbone *peac_model_backbone (const PeacModel *m);
+// Its `peac.arch` name ("vit", "swin"), as checkpoints and reports write it.
+const char         *peac_model_arch_name (const PeacModel *m);
+
+// Training through the model's own weights (the trainer reads and the optimiser updates
+// peac_model_params): a trainer for batches of up to B images of H×W, its forward giving
+// the final-norm grid [B, gh, gw, dim] (peac_model_output_shape) and the pooled vector
+// [B, dim] (*pooled, may be NULL) as the inference forward defines them, and its backward
+// from their gradients (either may be NULL for zero) into grads (mirror of the parameter
+// memory, +=) and dinput [B, 3, H, W] (+=, may be NULL). Outputs are owned by the trainer
+// until its next forward; the model must outlive it.
+typedef struct PeacModelTrain PeacModelTrain;
+PeacModelTrain *peac_model_train_new (PeacModel *m, int B, int H, int W, char *err,
+                                      size_t errlen);
+void            peac_model_train_free (PeacModelTrain *t);
+const float    *peac_model_train_forward (PeacModelTrain *t, const float *input, int B,
+                                          const float **pooled);
+void            peac_model_train_backward (PeacModelTrain *t, const float *dgrid,
+                                           const float *dpooled, float *grads, float *dinput);

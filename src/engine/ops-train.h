@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// ops-train: the fused backward variants the ViT trainer (vit-train.c) runs, beside the
-// plain accumulating backwards of ops.h that they are tested against. They save the
+// ops-train: the fused backward variants the trainers (vit-train.c, swin-train.c) run,
+// beside the plain accumulating backwards of ops.h that they are tested against. They save the
 // memsets and extra passes of the plain ops: an input gradient that the caller would
 // otherwise zero and accumulate into is written directly (GEMM β = 0), the GELU between
 // fc1 and fc2 is applied to the fc2 input gradient while its rows are still in cache, the
@@ -33,6 +33,12 @@ void op_layernorm_backward_fused (float *din, float *dw, float *db, const float 
 void op_attention_backward_set (float *dqkv, float *scratch, const float *dout,
                                 const float *qkv, const float *att, int B, int N, int H,
                                 int Dh);
+
+// op_attention_backward_set that also keeps the score gradients: ds [B, H, N, N] receives
+// dS = P ⊙ (dP − rowsum(dP ⊙ P)) of every image and head — dL/d(an additive score bias) —
+// and serves as the scratch (no other is needed).
+void op_attention_backward_ds (float *dqkv, float *ds, const float *dout, const float *qkv,
+                               const float *att, int B, int N, int H, int Dh);
 
 // dst[n] = a·dst[n] + b·src[n] over the engine's threads (EMA of a parameter array).
 void op_axpby (float *dst, float a, const float *src, float b, size_t n);

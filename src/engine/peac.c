@@ -1,19 +1,19 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // peac: batches, heads, the four loss terms with their backward, and the EMA teacher
-// (see peac.h). One step:
-//   tok = student([x1s ; x2])            [2B, T, D]  (training forward, caches kept)
-//   feat = teacher([x2 ; x1])            [2B, G², D] (inference forward, no gradient)
-//   P = patch rows of tok                [2B·G², D]
+// (see peac.h). One step, through the models' backbone rows (model.h), on token grids:
+//   P = student([x1s ; x2])              [2B·G², D] (training forward, caches kept)
+//   feat = teacher([x2 ; x1])            [2B·G², D] (inference forward, no gradient)
 //   order:   CE(P[:B·G²]·Woᵀ + bo, perm of shuffled samples)
 //   restore: MSE(pixel_shuffle(P[:B·G²]·Wdᵀ + bd), x1)
-//   global:  nMSE(proj_g(mean_t tok), proj_g'(mean_t feat)) — row b of the student batch
+//   global:  nMSE(proj_g(mean_t P), proj_g'(mean_t feat)) — row b of the student batch
 //            (crop 1) meets row b of the teacher batch (crop 2), row B + b (crop 2) meets
 //            row B + b (crop 1): both directions in one pass
 //   local:   nMSE(proj_l(P), proj_l'(feat) gathered at each student token's partner), or
 //            with local_temp τ > 0 the dense InfoNCE of proj_l(P) against all proj_l'(feat)
 //            cells of the same sample's other crop, the partner being the positive
-// and the backward runs the same chain in reverse into dtok, then through the student.
+// and the backward runs the same chain in reverse into dtok (the grid's gradient), then
+// through the student.
 #include "peac.h"
 
 #include <math.h>
@@ -25,7 +25,6 @@
 #include "ops-train.h"
 #include "peac-loss.h"
 #include "preprocess.h"
-#include "vit-train.h"
 
 void
 peac_obj_defaults (PeacObjConfig *c, const VitConfig *vit)
@@ -120,13 +119,12 @@ peac_batch_fill (PeacBatch *b, int k, const float *grey, int h, int w, const Pea
 
 struct PeacObjective {
   PeacObjConfig c;
-  VitConfig     vc;
-  int           Bmax, G, GG, cell, S, D, T, K;
+  int           Bmax, G, GG, cell, S, D, K;
   int           Hd, O, Hl, Ol;   // global and local projector widths (hidden, out)
-  VitModel     *student, *teacher;
+  PeacModel    *student, *teacher;
   PeacParams    heads[2];      // [0] student, [1] teacher
   float        *grads_vit, *grads_heads;
-  VitTrain     *vt;
+  PeacModelTrain *vt;
   float        *arena;
   float *xs, *xt, *feat, *dtok, *P, *dP, *logits, *probs, *dlogits, *dec, *ddec, *img, *dimg;
   float *mean_s, *mean_t, *dmean, *ga, *gt, *dga, *cache_g, *cache_gt, *scratch_g;
@@ -220,8 +218,8 @@ projector_grads (const PeacObjective *o, const char *pre)
 }
 
 PeacObjective *
-peac_objective_new (const VitConfig *vit, const PeacObjConfig *c, int B, uint64_t seed,
-                    char *err, size_t errlen)
+peac_objective_new (PeacArch arch, const char *layout, const char *config_json,
+                    const PeacObjConfig *c, int B, uint64_t seed, char *err, size_t errlen)
 {
   const int widths[4] = { c->proj_hidden, c->proj_out, c->local_hidden, c->local_out };
   for (int i = 0; i < 4; i++)
@@ -232,15 +230,32 @@ peac_objective_new (const VitConfig *vit, const PeacObjConfig *c, int B, uint64_
         return NULL;
       }
   PeacObjective *o = calloc (1, sizeof *o);
-  o->c = *c, o->vc = *vit, o->Bmax = B;
-  o->cell = vit->patch_size, o->G = vit->img_size / vit->patch_size, o->GG = o->G * o->G;
-  o->S = vit->img_size, o->D = vit->embed_dim, o->T = o->GG + 1;
+  if (!o)
+    {
+      snprintf (err, errlen, "PEAC: out of memory");
+      return NULL;
+    }
+  o->c = *c, o->Bmax = B;
+  peac_params_init (&o->heads[0]), peac_params_init (&o->heads[1]);
+  if (!(o->student = peac_model_new (arch, layout, config_json, seed, err, errlen))
+      || !(o->teacher = peac_model_new (arch, layout, config_json, seed, err, errlen)))
+    goto fail;
+  // The token grid of the configured input: G × G cells of `cell` pixels (ViT: the patch;
+  // Swin: the last stage's stride, 32 px for patch 4 and four stages).
+  int gh, gw;
+  o->S = peac_model_img_size (o->student);
+  peac_model_output_shape (o->student, o->S, o->S, &gh, &gw, &o->D);
+  if (gh < 1 || gh != gw || o->S % gh)
+    {
+      snprintf (err, errlen, "PEAC: a %d px input gives a %d×%d token grid that does not "
+                "tile it in square cells", o->S, gh, gw);
+      goto fail;
+    }
+  o->G = gh, o->GG = gh * gh, o->cell = o->S / gh;
   o->K = 3 * o->cell * o->cell, o->Hd = c->proj_hidden, o->O = c->proj_out;
   o->Hl = c->local_hidden, o->Ol = c->local_out;
   const int hidden[2] = { o->Hd, o->Hl }, out[2] = { o->O, o->Ol };
-  peac_params_init (&o->heads[0]), peac_params_init (&o->heads[1]);
-  if (!(o->student = vit_create (vit, err, errlen)) || !(o->teacher = vit_create (vit, err, errlen))
-      || !(o->vt = vit_train_new (o->student, 2 * B, o->S, o->S, err, errlen)))
+  if (!(o->vt = peac_model_train_new (o->student, 2 * B, o->S, o->S, err, errlen)))
     goto fail;
   if (register_heads (&o->heads[0], o->GG, o->D, o->K, hidden, out)
       || register_heads (&o->heads[1], o->GG, o->D, o->K, hidden, out))
@@ -250,7 +265,7 @@ peac_objective_new (const VitConfig *vit, const PeacObjConfig *c, int B, uint64_
     }
   PeacRng r;
   peac_rng_seed (&r, seed);
-  PeacParams *sp = vit_params (o->student), *tp = vit_params (o->teacher);
+  PeacParams *sp = peac_model_params (o->student), *tp = peac_model_params (o->teacher);
   init_table (sp, &r);
   init_table (&o->heads[0], &r);
   memcpy (tp->memory, sp->memory, sp->total * sizeof (float));
@@ -264,7 +279,7 @@ peac_objective_new (const VitConfig *vit, const PeacObjConfig *c, int B, uint64_
   const PeacProjector pl = projector (o, &o->heads[0], "proj_local");
   const size_t cg = peac_projector_cache_floats (&pg, (int) B2);
   const size_t cl = peac_projector_cache_floats (&pl, (int) rows2);
-  size_t sizes[] = { B2 * img, B2 * img, rows2 * D, B2 * o->T * D, rows2 * D, rows2 * D,
+  size_t sizes[] = { B2 * img, B2 * img, rows2 * D, rows2 * D, rows2 * D, rows2 * D,
                      rows1 * GG, rows1 * GG, rows1 * GG, rows1 * o->K, rows1 * o->K,
                      B * img, B * img, B2 * D, B2 * D, B2 * D, B2 * O, B2 * O, B2 * O, cg, cg,
                      2 * B2 * Hd, rows2 * Ol, rows2 * Ol, rows2 * Ol, rows2, rows2 * Ol, cl, cl,
@@ -300,15 +315,17 @@ peac_objective_free (PeacObjective *o)
 {
   if (!o)
     return;
-  vit_train_free (o->vt);
-  vit_free (o->student), vit_free (o->teacher);
+  peac_model_train_free (o->vt);
+  peac_model_free (o->student), peac_model_free (o->teacher);
   peac_params_free (&o->heads[0]), peac_params_free (&o->heads[1]);
   free (o->grads_vit), free (o->grads_heads), free (o->arena), free (o->labels), free (o->nce_lab);
   free (o);
 }
 
-VitModel *peac_objective_student (PeacObjective *o) { return o->student; }
-VitModel *peac_objective_teacher (PeacObjective *o) { return o->teacher; }
+PeacModel *peac_objective_student (PeacObjective *o) { return o->student; }
+PeacModel *peac_objective_teacher (PeacObjective *o) { return o->teacher; }
+int peac_objective_grid (const PeacObjective *o) { return o->G; }
+int peac_objective_cell (const PeacObjective *o) { return o->cell; }
 PeacParams *peac_objective_heads (PeacObjective *o, int teacher) { return &o->heads[!!teacher]; }
 float *peac_objective_grads (PeacObjective *o, int heads) { return heads ? o->grads_heads : o->grads_vit; }
 
@@ -325,7 +342,7 @@ peac_objective_ema (PeacObjective *o, long step)
 {
   const double m = peac_ema_momentum (&o->c, step);
   const float a = (float) m, b = (float) (1.0 - m);
-  PeacParams *pairs[2][2] = { { vit_params (o->teacher), vit_params (o->student) },
+  PeacParams *pairs[2][2] = { { peac_model_params (o->teacher), peac_model_params (o->student) },
                               { &o->heads[1], &o->heads[0] } };
   for (int k = 0; k < 2; k++)
     op_axpby (pairs[k][0]->memory, a, pairs[k][1]->memory, b, pairs[k][0]->total);
@@ -338,7 +355,7 @@ peac_objective_ema (PeacObjective *o, long step)
 double
 peac_objective_step (PeacObjective *o, const PeacBatch *bt, PeacLossTerms *terms)
 {
-  const int B = bt->B, B2 = 2 * B, G = o->G, GG = o->GG, D = o->D, T = o->T, K = o->K;
+  const int B = bt->B, B2 = 2 * B, G = o->G, GG = o->GG, D = o->D, K = o->K;
   const int O = o->O, Ol = o->Ol, rows1 = B * GG, rows2 = B2 * GG;
   const size_t img = (size_t) 3 * o->S * o->S;
   const PeacParams *hs = &o->heads[0], *ht = &o->heads[1];
@@ -360,13 +377,17 @@ peac_objective_step (PeacObjective *o, const PeacBatch *bt, PeacLossTerms *terms
     memcpy (o->xt + (B + b) * img,
             (o->c.teacher_sees_shuffled && bt->shuffled[b] ? bt->x1s : bt->x1) + b * img,
             img * sizeof (float));
-  const float *tok = vit_train_forward (o->vt, o->xs, B2);
+  const float *grid = peac_model_train_forward (o->vt, o->xs, B2, NULL);
   char err[256];
-  vit_forward (o->teacher, o->xt, B2, o->S, o->S, NULL, o->feat, NULL, NULL, NULL, err,
-               sizeof err);
-  for (int b = 0; b < B2; b++)
-    memcpy (o->P + (size_t) b * GG * D, tok + ((size_t) b * T + 1) * D,
-            (size_t) GG * D * sizeof (float));
+  if (peac_model_forward (o->teacher, o->xt, B2, o->S, o->S, o->feat, NULL, NULL, NULL, err,
+                          sizeof err) != 0)
+    {
+      t.total = NAN;
+      if (terms)
+        *terms = t;
+      return NAN;
+    }
+  memcpy (o->P, grid, (size_t) rows2 * D * sizeof (float));
 
   // Order branch on the student's crop-1 tokens.
   const float *Wo = hp (hs, NULL, "order.weight"), *bo = hp (hs, NULL, "order.bias");
@@ -388,7 +409,7 @@ peac_objective_step (PeacObjective *o, const PeacBatch *bt, PeacLossTerms *terms
 
   // Global consistency on the mean patch token.
   const PeacProjector pgs = projector (o, hs, "proj_global"), pgt = projector (o, ht, "proj_global");
-  op_mean_pool_forward (o->mean_s, tok, B2, T, 1, GG, D);
+  op_mean_pool_forward (o->mean_s, o->P, B2, GG, 0, GG, D);
   op_mean_pool_forward (o->mean_t, o->feat, B2, GG, 0, GG, D);
   peac_projector_forward (&pgs, o->ga, o->cache_g, o->mean_s, B2);
   peac_projector_forward (&pgt, o->gt, o->cache_gt, o->mean_t, B2);
@@ -432,10 +453,10 @@ peac_objective_step (PeacObjective *o, const PeacBatch *bt, PeacLossTerms *terms
             + o->c.w_local * t.local;
 
   // ---- backward ----
-  memset (o->grads_vit, 0, vit_params (o->student)->total * sizeof (float));
+  memset (o->grads_vit, 0, peac_model_params (o->student)->total * sizeof (float));
   memset (o->grads_heads, 0, hs->total * sizeof (float));
   memset (o->dP, 0, (size_t) rows2 * D * sizeof (float));
-  memset (o->dtok, 0, (size_t) B2 * T * D * sizeof (float));
+  memset (o->dtok, 0, (size_t) rows2 * D * sizeof (float));
   float *gh = o->grads_heads;
   const float *base = hs->memory;
   memset (o->dlogits, 0, (size_t) rows1 * GG * sizeof (float));
@@ -452,7 +473,7 @@ peac_objective_step (PeacObjective *o, const PeacBatch *bt, PeacLossTerms *terms
   memset (o->dmean, 0, (size_t) B2 * D * sizeof (float));
   peac_nmse_backward (o->dga, o->ga, o->gt, NULL, B2, O, (float) (o->c.w_global * kg));
   peac_projector_backward (&pgs, &gg, o->dmean, o->scratch_g, o->dga, o->cache_g, o->mean_s, B2);
-  op_mean_pool_backward (o->dtok, o->dmean, B2, T, 1, GG, D);
+  op_mean_pool_backward (o->dtok, o->dmean, B2, GG, 0, GG, D);
   if (t.n_matched)
     {
       PeacProjectorGrads gl = projector_grads (o, "proj_local");
@@ -466,9 +487,9 @@ peac_objective_step (PeacObjective *o, const PeacBatch *bt, PeacLossTerms *terms
       peac_projector_backward (&pls, &gl, o->dP, o->scratch_l, o->dla, o->cache_l, o->P, rows2);
     }
   for (int b = 0; b < B2; b++)
-    op_add (o->dtok + ((size_t) b * T + 1) * D, o->dtok + ((size_t) b * T + 1) * D,
+    op_add (o->dtok + (size_t) b * GG * D, o->dtok + (size_t) b * GG * D,
             o->dP + (size_t) b * GG * D, (size_t) GG * D);
-  vit_train_backward (o->vt, o->dtok, o->grads_vit, NULL);
+  peac_model_train_backward (o->vt, o->dtok, NULL, o->grads_vit, NULL);
   if (terms)
     *terms = t;
   return t.total;

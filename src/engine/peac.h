@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// peac: the PEAC objective on a ViT student and its EMA teacher. A batch holds, per
+// peac: the PEAC objective on a student backbone and its EMA teacher — any row of the
+// backbone table (model.h): the terms act on the final token grid, G × G cells of
+// S / G pixels (ViT: the patch; Swin: the last stage's stride, 32 px for patch 4 and four
+// stages), and the crops are cut and paired on that lattice. A batch holds, per
 // sample, the clean crop 1, the student's crop 1 (cells shuffled, or appearance-distorted),
 // crop 2, the permutation and the grid pairing (views.h). The student runs on crop 1 and
-// crop 2 as one batch of 2B with caches (vit-train.h); the teacher, in eval mode and
+// crop 2 as one batch of 2B with caches (the model's trainer); the teacher, in eval mode and
 // without gradients, runs the inference forward on crop 2 and clean crop 1, so that each
 // consistency term is taken in both directions: student(crop 1) ↔ teacher(crop 2) and
 // student(crop 2) ↔ teacher(crop 1). Terms (per batch):
@@ -25,6 +28,7 @@
 #include <stdint.h>
 
 #include "distort.h"
+#include "model.h"
 #include "params.h"
 #include "rng.h"
 #include "views.h"
@@ -84,15 +88,22 @@ typedef struct {
 
 typedef struct PeacObjective PeacObjective;
 
-// Student and teacher ViTs of config vit (weights initialised from seed, teacher = student),
-// heads for crops of the configured image size, batches of up to B samples.
-PeacObjective *peac_objective_new (const VitConfig *vit, const PeacObjConfig *c, int B,
-                                   uint64_t seed, char *err, size_t errlen);
+// Student and teacher backbones of architecture arch, layout (NULL = the row's default) and
+// `peac.config` JSON (weights initialised from seed, teacher = student), heads for crops of
+// the configured image size, batches of up to B samples. NULL with err, also when the
+// token grid does not tile the input in square cells.
+PeacObjective *peac_objective_new (PeacArch arch, const char *layout, const char *config_json,
+                                   const PeacObjConfig *c, int B, uint64_t seed, char *err,
+                                   size_t errlen);
 void           peac_objective_free (PeacObjective *o);
-// The student's parameters: backbone (timm names) and heads ("order.*", "decoder.*",
-// "proj_global.*", "proj_local.*"), with gradients and the teacher's copies mirroring them.
-VitModel      *peac_objective_student (PeacObjective *o);
-VitModel      *peac_objective_teacher (PeacObjective *o);
+// The student's parameters: backbone (the row's canonical names) and heads ("order.*",
+// "decoder.*", "proj_global.*", "proj_local.*"), with gradients and the teacher's copies
+// mirroring them.
+PeacModel     *peac_objective_student (PeacObjective *o);
+PeacModel     *peac_objective_teacher (PeacObjective *o);
+// The token grid side G and its cell in pixels (batches are made with these).
+int            peac_objective_grid (const PeacObjective *o);
+int            peac_objective_cell (const PeacObjective *o);
 PeacParams    *peac_objective_heads (PeacObjective *o, int teacher);
 // One flat view for the optimiser: the gradient arrays of backbone and heads.
 float         *peac_objective_grads (PeacObjective *o, int heads);

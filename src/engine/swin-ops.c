@@ -2,8 +2,8 @@
 //
 // swin-ops: the window geometry of Swin that is not a GEMM: the per-stage window and shift
 // rule, the relative position index, the shifted-window attention mask, cyclic shift fused
-// with window partition / reverse, and the PatchMerging gather. Pure index arithmetic over
-// NHWC float arrays; every function here is its own reference (tests compare against
+// with window partition / reverse, and the PatchMerging gather and its backward scatter.
+// Pure index arithmetic over NHWC float arrays; every function here is its own reference (tests compare against
 // PyTorch fixtures and against the Microsoft formulas written out independently).
 #include "swin.h"
 #include "ops.h"
@@ -121,10 +121,10 @@ swin_window_reverse_add (float *x, const float *win, int B, int H, int W, int C,
   peac_parallel_for (B * (H / wh), peac_threads_get (), window_rows, &j);
 }
 
+// The gather reads grid and writes packed; the scatter (its backward) the other way round.
 typedef struct {
-  float       *out;
-  const float *x;
-  int          H, W, C;
+  float *packed, *grid;
+  int    H, W, C, scatter;
 } MergeJob;
 
 // One output row of PatchMerging: out[b, r, c] = x[b, 2r, 2c] | x[b, 2r+1, 2c] |
@@ -138,17 +138,28 @@ merge_row (void *ctx, int task, int thread)
   const int Ho = j->H / 2, Wo = j->W / 2, C = j->C, b = task / Ho, r = task % Ho;
   for (int c = 0; c < Wo; c++)
     {
-      float *d = j->out + (((size_t) b * Ho + r) * Wo + c) * 4 * C;
+      float *d = j->packed + (((size_t) b * Ho + r) * Wo + c) * 4 * C;
       for (int q = 0; q < 4; q++)
-        memcpy (d + (size_t) q * C,
-                j->x + (((size_t) b * j->H + 2 * r + dr[q]) * j->W + 2 * c + dc[q]) * C,
-                (size_t) C * sizeof (float));
+        {
+          float *x = j->grid + (((size_t) b * j->H + 2 * r + dr[q]) * j->W + 2 * c + dc[q]) * C;
+          if (j->scatter)
+            memcpy (x, d + (size_t) q * C, (size_t) C * sizeof (float));
+          else
+            memcpy (d + (size_t) q * C, x, (size_t) C * sizeof (float));
+        }
     }
 }
 
 void
 swin_merge_gather (float *out, const float *x, int B, int H, int W, int C)
 {
-  MergeJob j = { out, x, H, W, C };
+  MergeJob j = { out, (float *) x, H, W, C, 0 };
+  peac_parallel_for (B * (H / 2), peac_threads_get (), merge_row, &j);
+}
+
+void
+swin_merge_scatter (float *dx, const float *dout, int B, int H, int W, int C)
+{
+  MergeJob j = { (float *) dout, dx, H, W, C, 1 };
   peac_parallel_for (B * (H / 2), peac_threads_get (), merge_row, &j);
 }

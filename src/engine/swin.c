@@ -17,32 +17,11 @@
 
 #include "ops.h"
 
-typedef struct {
-  float *norm1_w, *norm1_b;   // [C]
-  float *qkv_w, *qkv_b;       // [3C, C], [3C] (qkv_b NULL without qkv_bias)
-  float *rpb_table;           // [(2·tw − 1)², heads]
-  float *proj_w, *proj_b;     // [C, C], [C]
-  float *norm2_w, *norm2_b;   // [C]
-  float *fc1_w, *fc1_b;       // [hid, C], [hid]
-  float *fc2_w, *fc2_b;       // [C, hid], [C]
-} SwinBlock;
-
-typedef struct {
-  int        dim, heads, depth, hidden;
-  int        table_window;    // tw: window the bias table was built for (clamped at img_size)
-  SwinBlock *blocks;
-  float     *down_norm_w, *down_norm_b; // [4C]  (NULL in the last stage)
-  float     *down_red_w;                // [2C, 4C], no bias
-} SwinStage;
-
 struct SwinModel {
   SwinConfig cfg;
   PeacParams params;
   int        timm_names;      // activation names in timm layout
-  float     *patch_w, *patch_b;           // [E, Cin, P, P], [E]
-  float     *patch_norm_w, *patch_norm_b; // [E]
-  float     *norm_w, *norm_b;             // [C_last]
-  SwinStage  stages[SWIN_MAX_STAGES];
+  SwinWeights w;
   float     *ws;              // forward workspace, kept across calls
   size_t     ws_cap;          // its size in floats
 };
@@ -191,7 +170,7 @@ swin_create (const SwinConfig *cfg, char *err, size_t errlen)
   int res = cfg->img_size / P;
   for (int s = 0; ok && idx && s < cfg->num_stages; s++, res /= 2)
     {
-      SwinStage *st = &m->stages[s];
+      SwinStageWeights *st = &m->w.stages[s];
       int C = E << s, hid = (int) (C * cfg->mlp_ratio);
       st->dim = C;
       st->heads = cfg->num_heads[s];
@@ -222,7 +201,7 @@ swin_create (const SwinConfig *cfg, char *err, size_t errlen)
           i_down[s][1] = add (p, &ok, "layers.%d.downsample.", s, 0, "norm.bias", 1, 4 * C, 0, 0, 0);
           i_down[s][2] = add (p, &ok, "layers.%d.downsample.", s, 0, "reduction.weight", 2, 2 * C, 4 * C, 0, 0);
         }
-      st->blocks = calloc ((size_t) st->depth, sizeof (SwinBlock));
+      st->blocks = calloc ((size_t) st->depth, sizeof (SwinBlockWeights));
       ok = ok && st->blocks;
     }
   int C_last = E << (cfg->num_stages - 1);
@@ -236,19 +215,19 @@ swin_create (const SwinConfig *cfg, char *err, size_t errlen)
       return NULL;
     }
 #define PTR(i) ((i) >= 0 ? p->list[i].data : NULL)
-  m->patch_w = PTR (i_pw);
-  m->patch_b = PTR (i_pb);
-  m->patch_norm_w = PTR (i_pnw);
-  m->patch_norm_b = PTR (i_pnb);
-  m->norm_w = PTR (i_nw);
-  m->norm_b = PTR (i_nb);
+  m->w.patch_w = PTR (i_pw);
+  m->w.patch_b = PTR (i_pb);
+  m->w.patch_norm_w = PTR (i_pnw);
+  m->w.patch_norm_b = PTR (i_pnb);
+  m->w.norm_w = PTR (i_nw);
+  m->w.norm_b = PTR (i_nb);
   int k = 0;
   for (int s = 0; s < cfg->num_stages; s++)
     {
-      SwinStage *st = &m->stages[s];
+      SwinStageWeights *st = &m->w.stages[s];
       for (int b = 0; b < st->depth; b++)
         {
-          SwinBlock *bl = &st->blocks[b];
+          SwinBlockWeights *bl = &st->blocks[b];
           float **f[13] = { &bl->norm1_w, &bl->norm1_b, &bl->qkv_w, &bl->qkv_b, &bl->rpb_table,
                             &bl->proj_w, &bl->proj_b, &bl->norm2_w, &bl->norm2_b, &bl->fc1_w,
                             &bl->fc1_b, &bl->fc2_w, &bl->fc2_b };
@@ -273,7 +252,7 @@ swin_free (SwinModel *m)
   if (!m)
     return;
   for (int s = 0; s < SWIN_MAX_STAGES; s++)
-    free (m->stages[s].blocks);
+    free (m->w.stages[s].blocks);
   peac_params_free (&m->params);
   free (m->ws);
   free (m);
@@ -281,6 +260,7 @@ swin_free (SwinModel *m)
 
 PeacParams *swin_params (SwinModel *m) { return &m->params; }
 const SwinConfig *swin_config (const SwinModel *m) { return &m->cfg; }
+const SwinWeights *swin_weights (const SwinModel *m) { return &m->w; }
 
 void
 swin_set_layout (SwinModel *m, const char *layout)
@@ -319,7 +299,7 @@ swin_output_shape (const SwinModel *m, int H, int W, int *grid_h, int *grid_w, i
   int S = m->cfg.num_stages;
   *grid_h = (H / m->cfg.patch_size) >> (S - 1);
   *grid_w = (W / m->cfg.patch_size) >> (S - 1);
-  *dim = m->stages[S - 1].dim;
+  *dim = m->w.stages[S - 1].dim;
 }
 
 double
@@ -330,7 +310,7 @@ swin_flops (const SwinModel *m, int H, int W)
   double f = 2.0 * Hs * Ws * c->embed_dim * c->in_chans * c->patch_size * c->patch_size;
   for (int s = 0; s < c->num_stages; s++, Hs /= 2, Ws /= 2)
     {
-      const SwinStage *st = &m->stages[s];
+      const SwinStageWeights *st = &m->w.stages[s];
       int wh, ww, sh, sw;
       swin_stage_window (Hs, Ws, c->window_size, &wh, &ww, &sh, &sw);
       double M = (double) Hs * Ws, C = st->dim;
@@ -357,8 +337,8 @@ emit (PeacActFn act, void *user, const char *name, const float *x, int B, int h,
 }
 
 // Checks that every stage's windows tile its resolution and fit the bias tables.
-static int
-check_geometry (const SwinModel *m, int H, int W, char *err, size_t errlen)
+int
+swin_check_input (const SwinModel *m, int H, int W, char *err, size_t errlen)
 {
   const SwinConfig *c = &m->cfg;
   if (H <= 0 || W <= 0 || H % c->patch_size || W % c->patch_size)
@@ -372,7 +352,7 @@ check_geometry (const SwinModel *m, int H, int W, char *err, size_t errlen)
     {
       int wh, ww, sh, sw;
       swin_stage_window (Hs, Ws, c->window_size, &wh, &ww, &sh, &sw);
-      int tw = m->stages[s].table_window;
+      int tw = m->w.stages[s].table_window;
       if (Hs < 1 || Ws < 1 || Hs % wh || Ws % ww || wh > tw || ww > tw
           || (s + 1 < c->num_stages && (Hs % 2 || Ws % 2)))
         {
@@ -391,7 +371,7 @@ swin_forward (SwinModel *m, const float *input, int B, int H, int W, float *feat
               float *pooled, PeacActFn act, void *user, char *err, size_t errlen)
 {
   const SwinConfig *c = &m->cfg;
-  if (B <= 0 || check_geometry (m, H, W, err, errlen) != 0)
+  if (B <= 0 || swin_check_input (m, H, W, err, errlen) != 0)
     {
       if (B <= 0)
         snprintf (err, errlen, "Swin: batch size must be positive");
@@ -437,15 +417,15 @@ swin_forward (SwinModel *m, const float *input, int B, int H, int W, float *feat
 
   // Patch embedding: Conv2d(Cin → E, P, stride P) as im2col + GEMM, then LayerNorm.
   // input [B, Cin, H, W] → a [B, Hs, Ws, E] → x = LN(a)
-  op_patch_embed_forward (a, big, input, m->patch_w, m->patch_b, B, c->in_chans, H, W,
+  op_patch_embed_forward (a, big, input, m->w.patch_w, m->w.patch_b, B, c->in_chans, H, W,
                           c->patch_size, c->patch_size, E);
-  op_layernorm_forward (x, NULL, NULL, a, m->patch_norm_w, m->patch_norm_b, (int) M0, E,
+  op_layernorm_forward (x, NULL, NULL, a, m->w.patch_norm_w, m->w.patch_norm_b, (int) M0, E,
                         c->ln_eps);
   emit (act, user, "patch_embed", x, B, Hs, Ws, E);
 
   for (int s = 0; s < c->num_stages; s++)
     {
-      const SwinStage *st = &m->stages[s];
+      const SwinStageWeights *st = &m->w.stages[s];
       int C = st->dim, nh = st->heads, Dh = C / nh, hid = st->hidden;
       int wh, ww, sh, sw;
       swin_stage_window (Hs, Ws, c->window_size, &wh, &ww, &sh, &sw);
@@ -455,7 +435,7 @@ swin_forward (SwinModel *m, const float *input, int B, int H, int W, float *feat
         swin_attn_mask (mask, Hs, Ws, wh, ww, sh, sw);
       for (int b = 0; b < st->depth; b++)
         {
-          const SwinBlock *bl = &st->blocks[b];
+          const SwinBlockWeights *bl = &st->blocks[b];
           // Odd blocks shift by half a window (when the stage is larger than one window).
           int bsh = b % 2 ? sh : 0, bsw = b % 2 ? sw : 0;
           int shifted = bsh || bsw;
@@ -507,9 +487,9 @@ swin_forward (SwinModel *m, const float *input, int B, int H, int W, float *feat
     }
 
   // Final norm → features [B, Hs, Ws, C]; pooled [B, C] = mean over the Hs·Ws tokens.
-  int C = m->stages[c->num_stages - 1].dim, T = Hs * Ws;
+  int C = m->w.stages[c->num_stages - 1].dim, T = Hs * Ws;
   float *f = features ? features : a;
-  op_layernorm_forward (f, NULL, NULL, x, m->norm_w, m->norm_b, B * T, C, c->ln_eps);
+  op_layernorm_forward (f, NULL, NULL, x, m->w.norm_w, m->w.norm_b, B * T, C, c->ln_eps);
   emit (act, user, "norm", f, B, Hs, Ws, C);
   if (pooled)
     for (int b = 0; b < B; b++)

@@ -27,6 +27,33 @@ typedef struct {
   int   qkv_bias;
 } SwinConfig;
 
+// Named pointers into the parameter table (Microsoft names in the comments; s = stage,
+// b = block, C = embed_dim·2^s, tw = the stage's table window).
+typedef struct {
+  float *norm1_w, *norm1_b;   // layers.s.blocks.b.norm1.{weight,bias} [C]
+  float *qkv_w, *qkv_b;       // ….attn.qkv.{weight [3C, C], bias [3C] or NULL}
+  float *rpb_table;           // ….attn.relative_position_bias_table [(2·tw − 1)², heads]
+  float *proj_w, *proj_b;     // ….attn.proj.{weight [C, C], bias [C]}
+  float *norm2_w, *norm2_b;   // ….norm2.{weight,bias} [C]
+  float *fc1_w, *fc1_b;       // ….mlp.fc1.{weight [hid, C], bias [hid]}
+  float *fc2_w, *fc2_b;       // ….mlp.fc2.{weight [C, hid], bias [C]}
+} SwinBlockWeights;
+
+typedef struct {
+  int               dim, heads, depth, hidden;
+  int               table_window;   // tw: window the bias table was built for
+  SwinBlockWeights *blocks;         // [depth]
+  float *down_norm_w, *down_norm_b; // layers.s.downsample.norm.{weight,bias} [4C] (NULL last)
+  float *down_red_w;                // layers.s.downsample.reduction.weight [2C, 4C], no bias
+} SwinStageWeights;
+
+typedef struct {
+  float *patch_w, *patch_b;           // patch_embed.proj.{weight [E, Cin, P, P], bias [E]}
+  float *patch_norm_w, *patch_norm_b; // patch_embed.norm.{weight,bias} [E]
+  float *norm_w, *norm_b;             // norm.{weight,bias} [C_last]
+  SwinStageWeights stages[SWIN_MAX_STAGES];
+} SwinWeights;
+
 typedef struct SwinModel SwinModel;
 
 // Parses `peac.config` JSON. Returns 0, or −1 with a message in err.
@@ -80,3 +107,13 @@ void       swin_window_reverse_add (float *x, const float *win, int B, int H, in
 // PatchMerging gather: x [B, H, W, C] → out [B, H/2, W/2, 4C] with channel blocks
 // x0 = (0::2, 0::2), x1 = (1::2, 0::2), x2 = (0::2, 1::2), x3 = (1::2, 1::2) (row, col).
 void       swin_merge_gather (float *out, const float *x, int B, int H, int W, int C);
+
+// ---- Added with the Swin backward (swin-train.c) ----
+
+const SwinWeights *swin_weights (const SwinModel *m);
+// 0 when an H×W input tiles every stage (patch size, windows, bias tables, merging);
+// −1 with a message naming the sizes otherwise.
+int        swin_check_input (const SwinModel *m, int H, int W, char *err, size_t errlen);
+// Backward of swin_merge_gather: dx [B, H, W, C] = the gradient dout [B, H/2, W/2, 4C]
+// scattered back (every entry of dx is written; each came from exactly one output).
+void       swin_merge_scatter (float *dx, const float *dout, int B, int H, int W, int C);

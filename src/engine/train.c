@@ -45,6 +45,8 @@ peac_train_defaults (PeacTrainConfig *c, const VitConfig *vit, long steps)
   c->seed = 1;
 }
 
+static char *vit_json (const VitConfig *v);
+
 PeacTrainSession *
 peac_train_new (const PeacTrainConfig *c, const PeacGrey *images, int n, char *err,
                 size_t errlen)
@@ -74,9 +76,16 @@ peac_train_new (const PeacTrainConfig *c, const PeacGrey *images, int n, char *e
   // was moved on resume keeps the schedule it started with).
   if (s->c.obj.total_steps <= 0)
     s->c.obj.total_steps = c->opt.total_steps;
-  if (!(s->obj = peac_objective_new (&c->vit, &s->c.obj, c->batch, c->seed, err, errlen)))
+  char *vj = vit_json (&c->vit);
+  s->obj = vj ? peac_objective_new (PEAC_ARCH_VIT, "timm", vj, &s->c.obj, c->batch, c->seed,
+                                    err, errlen)
+              : NULL;
+  if (!vj)
+    snprintf (err, errlen, "out of memory");
+  free (vj);
+  if (!s->obj)
     goto fail;
-  PeacParams *p[2] = { vit_params (peac_objective_student (s->obj)),
+  PeacParams *p[2] = { peac_model_params (peac_objective_student (s->obj)),
                        peac_objective_heads (s->obj, 0) };
   PeacOptConfig oc = s->c.opt;
   oc.clip_norm = 0; // clipped jointly in peac_train_run
@@ -178,7 +187,7 @@ PeacTrainStatus
 peac_train_run (PeacTrainSession *s, PeacTrainProgressFn cb, void *user,
                 const volatile int *abort_flag, char *err, size_t errlen)
 {
-  PeacParams *p[2] = { vit_params (peac_objective_student (s->obj)),
+  PeacParams *p[2] = { peac_model_params (peac_objective_student (s->obj)),
                        peac_objective_heads (s->obj, 0) };
   while (s->step < s->c.opt.total_steps)
     {
@@ -315,8 +324,8 @@ peac_train_state_json (const PeacTrainConfig *c, long step, const PeacRng *rng)
 int
 peac_train_save (PeacTrainSession *s, const char *path, char *err, size_t errlen)
 {
-  PeacParams *tab[4] = { vit_params (peac_objective_student (s->obj)),
-                         vit_params (peac_objective_teacher (s->obj)),
+  PeacParams *tab[4] = { peac_model_params (peac_objective_student (s->obj)),
+                         peac_model_params (peac_objective_teacher (s->obj)),
                          peac_objective_heads (s->obj, 0), peac_objective_heads (s->obj, 1) };
   const char *pre[4] = { "student.", "teacher.", "student_head.", "teacher_head." };
   int n = 0;
@@ -484,8 +493,8 @@ peac_train_resume (const char *path, const PeacGrey *images, int n, long end_ste
     }
   if (!(s = peac_train_new (&c, images, n, err, errlen)))
     goto out;
-  PeacParams *tab[4] = { vit_params (peac_objective_student (s->obj)),
-                         vit_params (peac_objective_teacher (s->obj)),
+  PeacParams *tab[4] = { peac_model_params (peac_objective_student (s->obj)),
+                         peac_model_params (peac_objective_teacher (s->obj)),
                          peac_objective_heads (s->obj, 0), peac_objective_heads (s->obj, 1) };
   const char *pre[4] = { "student.", "teacher.", "student_head.", "teacher_head." };
   char name[PEAC_NAME_MAX + 16];

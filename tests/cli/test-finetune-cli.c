@@ -6,7 +6,8 @@
 // probe with --compare, two seeds and --json reports both rows with AUCs in [0, 1], the
 // ROC CSV holds a curve from (0, 0) to (1, 1) per class and model, the PNG is a PNG, and
 // the saved model reloads (backbone through peac_model_load, head through
-// peac_finetune_load_head) to the very scores of scores.csv; the same for --mode full;
+// peac_finetune_load_head) to the very scores of scores.csv; the same for --mode full,
+// with the ViT and with a small Swin (Microsoft layout);
 // --views adds cached augmented views to the probe's training rows. One seed reports no
 // spread (std null).
 // Bad label files fail with exit 1 naming the file, the line and the reason, and so do
@@ -296,6 +297,43 @@ test_full (void)
   peac_model_free (a), peac_model_free (b);
 }
 
+// --mode full with a Swin backbone in the Microsoft layout (a small random one written
+// here): it trains, the saved file is a Swin that reloads to the very scores, and its
+// backbone moved.
+static void
+test_full_swin (void)
+{
+  if (!have_data ())
+    return;
+  char err[256];
+  g_autofree char *swin = tmp_file ("swin-micro.safetensors");
+  PeacModel *m0 = peac_model_new (PEAC_ARCH_SWIN, "microsoft",
+    "{\"img_size\": 64, \"patch_size\": 4, \"embed_dim\": 16, \"depths\": [2, 2], "
+    "\"num_heads\": [1, 2], \"window_size\": 4}", 3, err, sizeof err);
+  g_assert_nonnull (m0);
+  g_assert_cmpint (peac_model_save (m0, swin, err, sizeof err), ==, 0);
+  peac_model_free (m0);
+  g_autofree char *out = tmp_file ("full-swin"), *saved = tmp_file ("full-swin.safetensors");
+  const char *args[] = { "--model", swin, "--train", csv_path, "--val", csv_path,
+                         "--images", nih, "--mode", "full", "--epochs", "2", "--batch", "5",
+                         "--backbone-lr", "1e-3", "--json", "--out-dir", out, "--save", saved,
+                         "-q", NULL };
+  g_auto (PeacTestRun) r;
+  json_t *j = run_json (&r, args);
+  g_assert_cmpstr (json_string_value (json_object_get (j, "mode")), ==, "full");
+  json_decref (j);
+  g_autofree char *scores = g_build_filename (out, "scores.csv", NULL);
+  check_saved_scores (saved, scores);
+  PeacModel *a = peac_model_load (swin, err, sizeof err), *b = peac_model_load (saved, err, sizeof err);
+  g_assert_nonnull (b);
+  g_assert_cmpint (peac_model_arch (b), ==, PEAC_ARCH_SWIN);
+  g_assert_cmpstr (peac_model_layout (b), ==, "microsoft");
+  PeacParams *pa = peac_model_params (a), *pb = peac_model_params (b);
+  g_assert_cmpuint (pa->total, ==, pb->total);
+  g_assert_cmpint (memcmp (pa->memory, pb->memory, pa->total * sizeof (float)), !=, 0);
+  peac_model_free (a), peac_model_free (b);
+}
+
 static void
 expect_error (const char *csv_text, const char *const *extra, const char *message)
 {
@@ -376,6 +414,7 @@ main (int argc, char **argv)
   g_test_add_func ("/finetune-cli/linear-compare", test_linear_compare);
   g_test_add_func ("/finetune-cli/linear-views", test_linear_views);
   g_test_add_func ("/finetune-cli/full", test_full);
+  g_test_add_func ("/finetune-cli/full-swin", test_full_swin);
   g_test_add_func ("/finetune-cli/bad-labels", test_bad_labels);
   int rc = g_test_run ();
   peac_test_remove_tree (tmp_dir);

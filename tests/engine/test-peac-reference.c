@@ -69,10 +69,11 @@ build (PeacBatch *b, PeacObjConfig *c)
   c->momentum0 = NUM ("momentum0"), c->total_steps = (long) NUM ("ema_total");
 #undef NUM
   json_decref (o);
-  PeacObjective *obj = peac_objective_new (&vit, c, 2, 1, err, sizeof err);
+  PeacObjective *obj = peac_objective_new (PEAC_ARCH_VIT, "timm", peac_st_meta (st, "peac.config"),
+                                           c, 2, 1, err, sizeof err);
   g_assert_nonnull (obj);
-  load_table (vit_params (peac_objective_student (obj)), "student.");
-  load_table (vit_params (peac_objective_teacher (obj)), "teacher.");
+  load_table (peac_model_params (peac_objective_student (obj)), "student.");
+  load_table (peac_model_params (peac_objective_teacher (obj)), "teacher.");
   load_table (peac_objective_heads (obj, 0), "student_head.");
   load_table (peac_objective_heads (obj, 1), "teacher_head.");
   const int G = vit.img_size / vit.patch_size, GG = G * G;
@@ -115,7 +116,7 @@ test_parity (void)
   double worst = 0;
   for (int h = 0; h < 2; h++)
     {
-      PeacParams *p = h ? peac_objective_heads (o, 0) : vit_params (peac_objective_student (o));
+      PeacParams *p = h ? peac_objective_heads (o, 0) : peac_model_params (peac_objective_student (o));
       const float *g = peac_objective_grads (o, h);
       for (int i = 0; i < p->n; i++)
         {
@@ -134,7 +135,7 @@ test_parity (void)
   peac_objective_ema (o, 3);
   for (int h = 0; h < 2; h++)
     {
-      PeacParams *p = h ? peac_objective_heads (o, 1) : vit_params (peac_objective_teacher (o));
+      PeacParams *p = h ? peac_objective_heads (o, 1) : peac_model_params (peac_objective_teacher (o));
       for (int i = 0; i < p->n; i++)
         {
           g_autofree char *n = g_strconcat (h ? "ema.teacher_head." : "ema.teacher.",

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// test-peac: the assembled PEAC objective on a tiny ViT. Each loss term alone and the
-// total have gradients (backbone and heads together) that match central finite
-// differences of the loss along random directions; the teacher gets no gradient and
+// test-peac: the assembled PEAC objective on a tiny ViT and a tiny Swin. Each loss term
+// alone and the total have gradients (backbone and heads together) that match central
+// finite differences of the loss along random directions; the teacher gets no gradient and
 // follows the student by EMA with the cosine momentum; batches carry exact pairs (crop-1
 // cell i equals crop-2 cell pair[i]) and shuffled crops that are the permutation of the
 // clean crop.
@@ -15,6 +15,9 @@
 static const VitConfig tiny = { .img_size = 16, .patch_size = 4, .in_chans = 3,
                                 .embed_dim = 8, .depth = 1, .num_heads = 2,
                                 .mlp_hidden = 16, .qkv_bias = 1, .ln_eps = 1e-6f };
+// The same model as the objective builds it.
+#define TINY_JSON "{\"img_size\": 16, \"patch_size\": 4, \"embed_dim\": 8, \"depth\": 1, " \
+                  "\"num_heads\": 2, \"mlp_ratio\": 2.0, \"layernorm_eps\": 1e-6}"
 
 // A smooth random grey image in [0, 1].
 static float *
@@ -63,17 +66,18 @@ test_gradients (void)
   c.proj_hidden = 12, c.proj_out = 6, c.max_shift = 2;
   c.local_hidden = 10, c.local_out = 4; // the local projector has widths of its own
   char err[256];
-  PeacObjective *o = peac_objective_new (&tiny, &c, 2, 1, err, sizeof err);
+  PeacObjective *o = peac_objective_new (PEAC_ARCH_VIT, "timm", TINY_JSON, &c, 2, 1, err,
+                                         sizeof err);
   g_assert_nonnull (o);
-  PeacParams *pv = vit_params (peac_objective_student (o)), *ph = peac_objective_heads (o, 0);
+  PeacParams *pv = peac_model_params (peac_objective_student (o)), *ph = peac_objective_heads (o, 0);
   // Weights large enough that every term is far from trivial; a teacher unlike the student.
   randomise (pv->memory, pv->total, r, -0.4, 0.4);
   randomise (ph->memory, ph->total, r, -0.4, 0.4);
-  randomise (vit_params (peac_objective_teacher (o))->memory, pv->total, r, -0.4, 0.4);
+  randomise (peac_model_params (peac_objective_teacher (o))->memory, pv->total, r, -0.4, 0.4);
   randomise (peac_objective_heads (o, 1)->memory, ph->total, r, -0.4, 0.4);
   PeacBatch b;
   make_batch (&b, &c, r, &rng);
-  float *tcopy = g_memdup2 (vit_params (peac_objective_teacher (o))->memory, pv->total * 4);
+  float *tcopy = g_memdup2 (peac_model_params (peac_objective_teacher (o))->memory, pv->total * 4);
   // The last two: the contrastive local term (local_temp > 0) alone and in the total.
   const double w[7][4] = { { 1, 0, 0, 0 }, { 0, 1, 0, 0 }, { 0, 0, 1, 0 }, { 0, 0, 0, 1 },
                            { 1, 1, 1e5 / 8192, 1 }, { 0, 0, 0, 1 }, { 1, 1, 1e5 / 8192, 1 } };
@@ -88,10 +92,11 @@ test_gradients (void)
       PeacObjConfig ck = c;
       ck.w_order = w[k][0], ck.w_restore = w[k][1], ck.w_global = w[k][2], ck.w_local = w[k][3];
       ck.local_temp = k >= 5 ? 0.2 : 0.0;
-      PeacObjective *ok = peac_objective_new (&tiny, &ck, 2, 1, err, sizeof err);
-      memcpy (vit_params (peac_objective_student (ok))->memory, pv->memory, nv * 4);
+      PeacObjective *ok = peac_objective_new (PEAC_ARCH_VIT, "timm", TINY_JSON, &ck, 2, 1, err,
+                                              sizeof err);
+      memcpy (peac_model_params (peac_objective_student (ok))->memory, pv->memory, nv * 4);
       memcpy (peac_objective_heads (ok, 0)->memory, ph->memory, nh * 4);
-      memcpy (vit_params (peac_objective_teacher (ok))->memory, tcopy, nv * 4);
+      memcpy (peac_model_params (peac_objective_teacher (ok))->memory, tcopy, nv * 4);
       memcpy (peac_objective_heads (ok, 1)->memory, peac_objective_heads (obj, 1)->memory, nh * 4);
       PeacLossTerms t;
       double L0 = peac_objective_step (ok, &b, &t);
@@ -106,7 +111,7 @@ test_gradients (void)
         g_assert_cmpfloat (t.local, >, 0.5);
       memcpy (gv, peac_objective_grads (ok, 0), nv * 4);
       memcpy (gh, peac_objective_grads (ok, 1), nh * 4);
-      float *sv = vit_params (peac_objective_student (ok))->memory;
+      float *sv = peac_model_params (peac_objective_student (ok))->memory;
       float *sh = peac_objective_heads (ok, 0)->memory;
       for (int trial = 0; trial < 3; trial++)
         {
@@ -143,10 +148,90 @@ test_gradients (void)
   g_assert_true (isnan (peac_objective_step (o, &big, NULL)));
   peac_batch_free (&big);
   // The teacher never received anything.
-  g_assert_cmpint (memcmp (tcopy, vit_params (peac_objective_teacher (o))->memory, nv * 4), ==, 0);
+  g_assert_cmpint (memcmp (tcopy, peac_model_params (peac_objective_teacher (o))->memory, nv * 4), ==, 0);
   g_free (dir), g_free (gv), g_free (gh), g_free (tcopy);
   peac_batch_free (&b);
   peac_objective_free (o);
+  g_rand_free (r);
+}
+
+// The objective on a Swin backbone (Microsoft layout): a 16 px input, patch 2, two stages
+// (8×8 tokens in shifted 4×4 windows, then 4×4 after PatchMerging) gives the same 4×4 grid
+// of 4 px cells as the tiny ViT, so the same batches apply; the total loss's gradient
+// (order, restore, global, local — MSE and InfoNCE) matches central differences along
+// random directions of backbone and heads.
+static void
+test_swin_gradients (void)
+{
+  GRand *r = g_rand_new_with_seed (37);
+  PeacRng rng;
+  peac_rng_seed (&rng, 9);
+  PeacObjConfig c;
+  peac_obj_defaults (&c, &tiny);
+  c.proj_hidden = 12, c.proj_out = 6, c.max_shift = 2;
+  c.local_hidden = 10, c.local_out = 4;
+  const char *swin = "{\"img_size\": 16, \"patch_size\": 2, \"embed_dim\": 8, "
+                     "\"depths\": [2, 2], \"num_heads\": [1, 2], \"window_size\": 4}";
+  PeacBatch b;
+  make_batch (&b, &c, r, &rng);
+  for (int nce = 0; nce < 2; nce++)
+    {
+      char err[256];
+      c.local_temp = nce ? 0.2 : 0.0;
+      PeacObjective *o = peac_objective_new (PEAC_ARCH_SWIN, NULL, swin, &c, 2, 1, err,
+                                             sizeof err);
+      g_assert_nonnull (o);
+      g_assert_cmpint (peac_objective_grid (o), ==, 4);
+      g_assert_cmpint (peac_objective_cell (o), ==, 4);
+      g_assert_cmpstr (peac_model_layout (peac_objective_student (o)), ==, "microsoft");
+      PeacParams *pv = peac_model_params (peac_objective_student (o)), *ph = peac_objective_heads (o, 0);
+      PeacParams *tv = peac_model_params (peac_objective_teacher (o));
+      randomise (pv->memory, pv->total, r, -0.4, 0.4);
+      randomise (ph->memory, ph->total, r, -0.4, 0.4);
+      randomise (tv->memory, tv->total, r, -0.4, 0.4);
+      randomise (peac_objective_heads (o, 1)->memory, ph->total, r, -0.4, 0.4);
+      float *tcopy = g_memdup2 (tv->memory, tv->total * 4);
+      PeacLossTerms t;
+      double L0 = peac_objective_step (o, &b, &t);
+      g_assert_true (isfinite (L0));
+      g_assert_cmpfloat (t.order, >, 0.1);
+      g_assert_cmpfloat (t.restore, >, 0.01);
+      g_assert_cmpfloat (t.global, >, 1e-3);
+      g_assert_cmpfloat (t.local, >, 1e-3);
+      const size_t nv = pv->total, nh = ph->total;
+      float *gv = g_memdup2 (peac_objective_grads (o, 0), nv * 4);
+      float *gh = g_memdup2 (peac_objective_grads (o, 1), nh * 4);
+      float *dir = g_new (float, nv + nh);
+      for (int trial = 0; trial < 2; trial++)
+        {
+          randomise (dir, nv + nh, r, -1, 1);
+          double analytic = 0.0;
+          for (size_t i = 0; i < nv; i++)
+            analytic += (double) gv[i] * dir[i];
+          for (size_t i = 0; i < nh; i++)
+            analytic += (double) gh[i] * dir[nv + i];
+          const float h = 5e-4f;
+          double L[2];
+          for (int sgn = 0; sgn < 2; sgn++)
+            {
+              const float step = sgn ? -2 * h : h;
+              for (size_t i = 0; i < nv; i++) pv->memory[i] += step * dir[i];
+              for (size_t i = 0; i < nh; i++) ph->memory[i] += step * dir[nv + i];
+              L[sgn] = peac_objective_step (o, &b, NULL);
+            }
+          for (size_t i = 0; i < nv; i++) pv->memory[i] += h * dir[i];
+          for (size_t i = 0; i < nh; i++) ph->memory[i] += h * dir[nv + i];
+          double fd = (L[0] - L[1]) / (2.0 * h), rel = fabs (fd - analytic) / fmax (1e-3, fabs (fd));
+          g_test_message ("swin %s L %.5g  directional: analytic %.6g  fd %.6g  rel %.2g",
+                          nce ? "nce" : "mse", L0, analytic, fd, rel);
+          g_assert_cmpfloat (fabs (fd), >, 1e-3);
+          g_assert_cmpfloat (rel, <, 2e-2);
+        }
+      g_assert_cmpint (memcmp (tcopy, tv->memory, tv->total * 4), ==, 0);
+      g_free (gv), g_free (gh), g_free (dir), g_free (tcopy);
+      peac_objective_free (o);
+    }
+  peac_batch_free (&b);
   g_rand_free (r);
 }
 
@@ -160,10 +245,11 @@ test_ema (void)
   g_assert_cmpfloat (fabs (peac_ema_momentum (&c, 50) - 0.9995), <, 1e-12);
   g_assert_cmpfloat (fabs (peac_ema_momentum (&c, 100) - 1.0), <, 1e-12);
   char err[256];
-  PeacObjective *o = peac_objective_new (&tiny, &c, 1, 3, err, sizeof err);
+  PeacObjective *o = peac_objective_new (PEAC_ARCH_VIT, "timm", TINY_JSON, &c, 1, 3, err,
+                                         sizeof err);
   if (!o)
     g_error ("%s", err);
-  PeacParams *s = vit_params (peac_objective_student (o)), *t = vit_params (peac_objective_teacher (o));
+  PeacParams *s = peac_model_params (peac_objective_student (o)), *t = peac_model_params (peac_objective_teacher (o));
   PeacParams *hs = peac_objective_heads (o, 0), *ht = peac_objective_heads (o, 1);
   g_assert_cmpint (memcmp (s->memory, t->memory, s->total * 4), ==, 0); // teacher starts equal
   GRand *r = g_rand_new_with_seed (32);
@@ -254,7 +340,8 @@ test_teacher_sees_shuffled (void)
     {
       PeacObjConfig ck = c;
       ck.teacher_sees_shuffled = k == 0;
-      PeacObjective *o = peac_objective_new (&tiny, &ck, 2, 1, err, sizeof err);
+      PeacObjective *o = peac_objective_new (PEAC_ARCH_VIT, "timm", TINY_JSON, &ck, 2, 1, err,
+                                             sizeof err);
       g_assert_nonnull (o);
       peac_objective_step (o, k == 1 ? &swapped : &b, &t[k]);
       peac_objective_free (o);
@@ -274,6 +361,7 @@ main (int argc, char **argv)
   g_test_add_func ("/peac/batch", test_batch);
   g_test_add_func ("/peac/ema", test_ema);
   g_test_add_func ("/peac/gradients", test_gradients);
+  g_test_add_func ("/peac/swin-gradients", test_swin_gradients);
   g_test_add_func ("/peac/teacher-sees-shuffled", test_teacher_sees_shuffled);
   return g_test_run ();
 }

@@ -166,8 +166,8 @@ test_resume_bit_exact (void)
   PeacObjective *oa = peac_train_objective (a), *or = peac_train_objective (r);
   for (int t = 0; t < 2; t++)
     {
-      PeacParams *pa = vit_params (t ? peac_objective_teacher (oa) : peac_objective_student (oa));
-      PeacParams *pr = vit_params (t ? peac_objective_teacher (or) : peac_objective_student (or));
+      PeacParams *pa = peac_model_params (t ? peac_objective_teacher (oa) : peac_objective_student (oa));
+      PeacParams *pr = peac_model_params (t ? peac_objective_teacher (or) : peac_objective_student (or));
       g_assert_cmpint (memcmp (pa->memory, pr->memory, pa->total * 4), ==, 0);
       PeacParams *ha = peac_objective_heads (oa, t), *hr = peac_objective_heads (or, t);
       g_assert_cmpint (memcmp (ha->memory, hr->memory, ha->total * 4), ==, 0);
@@ -176,7 +176,7 @@ test_resume_bit_exact (void)
   PeacModel *m = peac_model_load (path, err, sizeof err);
   g_assert_nonnull (m);
   PeacParams *mp = peac_model_params (m);
-  g_assert_cmpuint (mp->total, ==, vit_params (peac_objective_teacher (or))->total);
+  g_assert_cmpuint (mp->total, ==, peac_model_params (peac_objective_teacher (or))->total);
   peac_model_free (m);
   // Only the checkpoint is in the folder (atomic write, no leftovers).
   GDir *d = g_dir_open (dir, 0, NULL);
@@ -199,7 +199,7 @@ test_nan_stops (void)
   char err[512];
   PeacTrainSession *s = peac_train_new (&c, images, N_IMAGES, err, sizeof err);
   PeacObjective *o = peac_train_objective (s);
-  PeacParams *p = vit_params (peac_objective_student (o));
+  PeacParams *p = peac_model_params (peac_objective_student (o));
   p->memory[p->list[2].offset] = NAN; // one patch-embedding weight
   float *before = g_memdup2 (p->memory, p->total * 4);
   g_assert_cmpint (peac_train_run (s, NULL, NULL, NULL, err, sizeof err), ==, PEAC_TRAIN_NAN);
@@ -247,8 +247,8 @@ test_evaluate_changes_nothing (void)
   EvalCtx e = { b };
   g_assert_cmpint (peac_train_run (b, on_step_eval, &e, NULL, err, sizeof err), ==, PEAC_TRAIN_DONE);
   g_assert_cmpint (e.calls, ==, 5);
-  PeacParams *pa = vit_params (peac_objective_student (peac_train_objective (a)));
-  PeacParams *pb = vit_params (peac_objective_student (peac_train_objective (b)));
+  PeacParams *pa = peac_model_params (peac_objective_student (peac_train_objective (a)));
+  PeacParams *pb = peac_model_params (peac_objective_student (peac_train_objective (b)));
   g_assert_cmpint (memcmp (pa->memory, pb->memory, pa->total * 4), ==, 0);
   PeacLossTerms t;
   g_assert_cmpint (peac_train_evaluate (b, images, 0, 1, &t, err, sizeof err), ==, -1);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // test-verify: `peac verify-reference` on every fixture in $PEAC_SHARED_DIR/reference
-// (each must pass: activations and outputs within 1e-4 · max(1, max|ref|) of real timm),
-// and on copies of vit_micro with one weight or one reference gradient perturbed, which
-// must fail — so the check can fail at all. Calls the command's function in-process.
+// (each must pass: activations and outputs within 1e-4 · max(1, max|ref|) of real timm,
+// and every gradient the fixture holds, ViT and Swin, compared within 1e-3), and on
+// copies of vit_micro and the Swin fixtures with one weight or one reference gradient
+// perturbed, which must fail — so the check can fail at all. Calls the command's function in-process.
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -14,6 +15,7 @@
 #include "cli.h"
 
 static char *refdir;
+static char *last_report; // the report of the last verify() run
 
 // Runs the command with its stdout (the report) captured and passed on as TAP comments,
 // so it cannot break the TAP stream.
@@ -31,9 +33,11 @@ verify (int argc, char **argv)
   fflush (stdout);
   dup2 (saved, STDOUT_FILENO);
   close (saved);
-  g_autofree char *text = NULL;
+  char *text = NULL;
   g_file_get_contents (log, &text, NULL, NULL);
-  g_auto (GStrv) lines = g_strsplit (text ? text : "", "\n", -1);
+  g_free (last_report);
+  last_report = text ? text : g_strdup ("");
+  g_auto (GStrv) lines = g_strsplit (last_report, "\n", -1);
   for (int i = 0; lines[i]; i++)
     if (lines[i][0])
       g_test_message ("%s", lines[i]);
@@ -47,22 +51,30 @@ run_fixture (gconstpointer data)
 {
   const char *name = data;
   g_autofree char *path = g_strdup_printf ("%s/%s.safetensors", refdir, name);
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
-    {
-      g_test_skip ("fixture not present");
-      return;
-    }
+  g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
   char *argv[] = { "verify-reference", "--threads", "2", path, NULL };
   int rc = verify (4, argv);
   g_assert_cmpint (rc, ==, 0);
+  // Every gradient the fixture holds was compared (ViT and Swin alike), none skipped.
+  char err[512];
+  PeacSafetensors *st = peac_st_open (path, err, sizeof err);
+  g_assert_nonnull (st);
+  int n_grad = 0;
+  for (int i = 0; i < st->n; i++)
+    n_grad += strncmp (st->tensors[i].name, "grad.", 5) == 0;
+  peac_st_close (st);
+  g_autofree char *want = g_strdup_printf ("(%d gradients), 0 failed", n_grad);
+  g_assert_nonnull (strstr (last_report, want));
+  if (g_str_has_prefix (name, "swin"))
+    g_assert_cmpint (n_grad, ==, 62);
 }
 
-// Writes a copy of vit_micro with `name`[index] += delta (no change when name is NULL) and
-// returns verify-reference's exit status on it.
+// Writes a copy of fixture `base` with `name`[index] += delta (no change when name is NULL)
+// and returns verify-reference's exit status on it.
 static int
-verify_perturbed (const char *name, size_t index, float delta)
+verify_perturbed_in (const char *base, const char *name, size_t index, float delta)
 {
-  g_autofree char *src = g_strdup_printf ("%s/vit_micro.safetensors", refdir);
+  g_autofree char *src = g_strdup_printf ("%s/%s.safetensors", refdir, base);
   char err[512];
   PeacSafetensors *st = peac_st_open (src, err, sizeof err);
   g_assert_nonnull (st);
@@ -102,6 +114,12 @@ verify_perturbed (const char *name, size_t index, float delta)
   return rc;
 }
 
+static int
+verify_perturbed (const char *name, size_t index, float delta)
+{
+  return verify_perturbed_in ("vit_micro", name, index, delta);
+}
+
 // A weight shifted by 1e-2 in one entry changes the activations beyond 1e-4: exit 1.
 // A file that is not a fixture: exit 2.
 static void
@@ -130,6 +148,21 @@ test_detects_gradient_error (void)
   g_assert_cmpint (verify_perturbed ("grad.pos_embed", 64 * 100 + 3, 0.05f), ==, 1);
 }
 
+// Swin in both layouts: a shifted reference gradient fails. The timm file's PatchMerging
+// of stage 1 is the Microsoft file's of stage 0 (max|grad| ≈ 423, so +2 is 4.7e-3 of it);
+// bias-table gradients are below 1 (0.05 → 5e-2 > 1e-3).
+static void
+test_detects_swin_gradient_error (void)
+{
+  g_assert_cmpint (verify_perturbed_in ("swin_micro", "grad.layers.1.downsample.reduction.weight",
+                                        7, 2.0f), ==, 1);
+  g_assert_cmpint (verify_perturbed_in ("swin_micro_ms",
+                                        "grad.layers.0.blocks.1.attn.relative_position_bias_table",
+                                        100, 0.05f), ==, 1);
+  g_assert_cmpint (verify_perturbed_in ("swin_micro_ms", "grad.layers.1.blocks.1.mlp.fc2.bias",
+                                        3, 1.0f), ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -149,5 +182,8 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/verify/detects-error", test_detects_error);
   g_test_add_func ("/verify/detects-gradient-error", test_detects_gradient_error);
-  return g_test_run ();
+  g_test_add_func ("/verify/detects-swin-gradient-error", test_detects_swin_gradient_error);
+  int rc = g_test_run ();
+  g_free (last_report);
+  return rc;
 }
