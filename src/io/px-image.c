@@ -118,6 +118,7 @@ px_image_free (PxImage *image)
   g_free (image->view_position);
   g_free (image->modality);
   g_free (image->transfer_syntax);
+  g_free (image->decoder);
   for (int i = 0; i < image->n_windows; i++)
     g_free (image->windows[i].explanation);
   g_free (image->windows);

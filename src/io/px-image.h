@@ -71,6 +71,7 @@ typedef struct {
   // All DICOM header elements as "(gggg,eeee) Name: value" lines for a tag panel, or NULL.
   GPtrArray *tags;
   char      *transfer_syntax;  // DICOM transfer syntax UID, NULL for PNG/JPEG
+  char      *decoder;          // library (and codec) that decoded the pixels, e.g. "OpenJPEG 2.5.0"
 } PxImage;
 
 // Loads PNG, JPEG or DICOM (sniffed from the content, not the extension).
