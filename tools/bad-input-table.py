@@ -135,9 +135,27 @@ def main():
     info('DICOM pixel data shorter than Rows×Columns', write('few.dcm', dicom(512, 512, 64, 64)))
     info('DICOM 65535×65535', write('huge.dcm', dicom(65535, 65535, 64, 64)))
     info('DICOM without pixel data', write('nopix.dcm', dicom(64, 64, 0, 0)[:-12]))
-    j2k = os.path.join(shared, 'data', 'dicom', 'non-chest-format-coverage', 'WG04_RG2_J2KR.dcm')
+    j2k = os.path.join(shared, 'data', 'dicom', 'non-chest-format-coverage', 'WG04_RG3_J2KI.dcm')
     if os.path.exists(j2k):
-        info('JPEG 2000 DICOM (no decoder in this build)', j2k)
+        # The pixel sequence rewritten as one fragment holding a changed codestream.
+        d = open(j2k, 'rb').read()
+        tag = b'\xe0\x7f\x10\x00OB\x00\x00\xff\xff\xff\xff'
+        start = d.rindex(tag) + len(tag)
+        p, frags = start, []
+        while d[p:p + 4] != b'\xfe\xff\xdd\xe0':
+            n = struct.unpack('<I', d[p + 4:p + 8])[0]
+            frags.append(d[p + 8:p + 8 + n])
+            p += 8 + n
+        cs = b''.join(frags[1:])
+
+        def j2k_variant(name, c):
+            c += b'\0' * (len(c) & 1)
+            item = lambda x: b'\xfe\xff\x00\xe0' + struct.pack('<I', len(x)) + x
+            return write(name, d[:start] + item(b'') + item(c) + d[p:])
+        info('JPEG 2000 DICOM, codestream cut in half', j2k_variant('j2k-half.dcm', cs[:len(cs) // 2]))
+        info('JPEG 2000 DICOM, codestream 256 columns wider than the header',
+             j2k_variant('j2k-siz.dcm', cs[:10] + bytes([cs[10] ^ 1]) + cs[11:]))
+        info('JPEG 2000 DICOM, fragment not a codestream', j2k_variant('j2k-soc.dcm', b'\0' + cs[1:]))
     os.mkdir(path('folder.png'))
     info('a directory', path('folder.png'))
     info('missing file', path('missing.png'))
