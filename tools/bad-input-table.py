@@ -243,11 +243,20 @@ def main():
         ['embed', sample, '-o', path('e.safetensors')],
         extra_env={'PEAC_MODEL': path('missing.safetensors')})
     run('arguments', 'train without images', ['train', '--out', path('x.safetensors')])
+    run('arguments', 'convert with a window to .npy',
+        ['convert', '--window', '550,1024', sample, '-o', path('x.npy')])
+    run('arguments', 'convert to an unknown extension', ['convert', sample, '-o', path('x.tiff')])
+    run('arguments', 'convert, two inputs with one name', ['convert', sample,
+                                                           write('nih-00000001_000.png', b'x'), '-o', path('batch')])
 
     # Outputs.
     run('output', 'folder that does not exist', ['embed', '--model', good, sample, '-o',
                                                  path('nowhere/e.safetensors')])
     run('output', 'a directory as the output file', ['embed', '--model', good, sample, '-o', tmp])
+    run('output', 'convert onto an existing file (no --force)',
+        ['convert', sample, '-o', write('mine.png', b'the user\'s work')])
+    run('output', 'convert into a folder that does not exist',
+        ['convert', sample, '-o', path('nowhere/x.png')])
     run('output', 'disk full (RLIMIT_FSIZE 4 KiB) during a checkpoint save',
         ['train', '--config', '{"img_size":32,"patch_size":8,"embed_dim":32,"depth":2,'
          '"num_heads":2}', '--steps', '3', '--batch', '1', '--threads', '1', '--quiet',
@@ -266,7 +275,12 @@ def main():
     print('to 32768 pixels per side and 16384² pixels in all (`PX_IMAGE_MAX_SIDE`,')
     print('`PX_IMAGE_MAX_PIXELS` in src/io/px-image.h), files to 3 GiB, safetensors headers to')
     print('100 MiB; a declared size beyond what the file holds is refused before allocating')
-    print('(tests/crash/test-limits.c checks it under an address-space cap).\n')
+    print('(tests/crash/test-limits.c checks it under an address-space cap).')
+    print('DICOM pixel data in every transfer syntax is read, JPEG 2000 (.90, .91) through')
+    print('OpenJPEG in strict mode, so a truncated codestream is refused rather than decoded in')
+    print('part; tests/io/test-dicom-j2k.c checks more truncations and marker corruptions. Bytes')
+    print('changed inside compressed data, away from the markers, decode to a different image')
+    print('without an error in JPEG 2000 as in JPEG and RLE: these codecs carry no checksum.\n')
     print('| input | kind of bad input | command | message | exit |')
     print('|---|---|---|---|---|')
     for g, what, cmd, msg, rc in rows:

@@ -300,6 +300,15 @@ px_image_default_window (const PxImage *image, double *center, double *width)
     *width = w;
 }
 
+void
+px_image_full_window (const PxImage *image, double *center, double *width)
+{
+  if (center)
+    *center = ((double) image->data_min + (double) image->data_max) / 2.0;
+  if (width)
+    *width = (double) image->data_max - (double) image->data_min + 1.0;
+}
+
 // DICOM PS3.3 C.11.2.1.2 linear window, mapped to [0, 1].
 static inline float
 window_unit (float x, double lo, double span)

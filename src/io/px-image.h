@@ -86,6 +86,9 @@ const char *px_format_to_string (PxFormat format);
 // The window a viewer starts with: the file's first preset, else the data range.
 void px_image_default_window (const PxImage *image, double *center, double *width);
 
+// The window that spans the data range (the viewer's "Full Range"): every value distinct.
+void px_image_full_window (const PxImage *image, double *center, double *width);
+
 // Presentation value in [0, 1], bone bright: windowed, then inverted for MONOCHROME1.
 // out has width × height floats. Uses the default window.
 void px_image_to_unit (const PxImage *image, float *out);

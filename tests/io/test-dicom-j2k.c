@@ -200,7 +200,7 @@ jp2_wrap (const GByteArray *cs)
   guint32 w = be32 (c + 8) - be32 (c + 16), h = be32 (c + 12) - be32 (c + 20);
   guint nc = be16 (c + 40), bpc = c[42];
   g_autoptr (GByteArray) b = g_byte_array_new ();
-  guint8 box[64];
+  guint8 box[96];
   gsize n = 0;
 
   g_assert_cmpuint (be16 (c + 2), ==, 0xff51);
