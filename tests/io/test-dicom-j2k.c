@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // test-dicom-j2k: the two JPEG 2000 files of the shared data against an independent
-// decoder (GDCM's `gdcmconv --raw`, then the uncompressed result read through DCMTK), and
+// decoder (GDCM's `gdcmconv --raw`, then the uncompressed result read through DCMTK), small
+// DICOMs (rescale, 8-bit, signed, Modality LUT) encoded by GDCM against their originals, and
 // variants of their pixel data written here: the codestream in a JP2 box, split into other
 // fragments, as the first frame of a multi-frame file (with and without an offset table),
 // and truncated or corrupted in its markers, which must be refused with the file named.
@@ -188,6 +189,69 @@ test_gdcm (gconstpointer data)
     g_assert_cmpint (ours->n_windows, ==, ref->n_windows);
     g_assert_cmpfloat (ours->pixel_spacing[0], ==, ref->pixel_spacing[0]);
   }
+  io_test_rmdir (dir);
+}
+
+static void
+spawn_ok (const char *const *argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *err = NULL;
+  int status = 0;
+
+  if (!g_spawn_sync (NULL, (char **) argv, NULL,
+                     G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err,
+                     &status, &error))
+    g_error ("cannot run %s (Debian packages libgdcm-tools, dcmtk; see dev.sh): %s", argv[0],
+             error->message);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("%s failed: %s", argv[0], err);
+}
+
+// The pixel transforms after decoding, through GDCM's encoder: small DICOMs of the fuzz
+// corpus (NIH pixels; 16-bit MONOCHROME1 with rescale 0.5/-1024 and a VOI window, 8-bit,
+// signed with a Modality LUT, and the same signed file without its LUT) compressed with
+// `gdcmconv --j2k` decode to what DCMTK gives for the uncompressed originals.
+static void
+test_gdcm_encoded (void)
+{
+  static const char *const seeds[] = { "mono1-16bit-rescale-voi.dcm", "mono2-8bit.dcm",
+                                       "signed-modality-lut.dcm", NULL };
+  char *dir = io_test_tmpdir ();
+
+  for (int i = 0; i < 4; i++)
+    {
+      g_autofree char *src = g_build_filename (g_getenv ("PEAC_SOURCE_DIR"), "fuzz", "corpus",
+                                               "dicom", seeds[MIN (i, 2)], NULL);
+      g_autofree char *orig = g_build_filename (dir, "orig.dcm", NULL);
+      g_autofree char *j2k = g_build_filename (dir, "j2k.dcm", NULL);
+      g_autofree char *data = NULL;
+      gsize len = 0;
+
+      g_assert_true (g_file_get_contents (src, &data, &len, NULL));
+      g_assert_true (g_file_set_contents (orig, data, (gssize) len, NULL));
+      if (i == 3) // signed values themselves: drop the Modality LUT
+        spawn_ok ((const char *[]) { "dcmodify", "-nb", "-e", "(0028,3000)", orig, NULL });
+      spawn_ok ((const char *[]) { "gdcmconv", "--j2k", orig, j2k, NULL });
+      g_autoptr (PxImage) a = io_test_load_ok (orig);
+      g_autoptr (PxImage) b = io_test_load_ok (j2k);
+      g_test_message ("%s%s: %s %g..%g", seeds[MIN (i, 2)], i == 3 ? " without LUT" : "",
+                      b->photometric, b->data_min, b->data_max);
+      g_assert_cmpstr (b->transfer_syntax, ==, "1.2.840.10008.1.2.4.90");
+      g_assert_true (g_str_has_prefix (b->decoder, "OpenJPEG"));
+      assert_same_pixels (a, b);
+      g_assert_cmpstr (a->photometric, ==, b->photometric);
+      g_assert_cmpint (a->monochrome1, ==, b->monochrome1);
+      g_assert_cmpint (a->n_windows, ==, b->n_windows);
+      if (a->n_windows > 0)
+        g_assert_cmpfloat (a->windows[0].center, ==, b->windows[0].center);
+      if (i == 0) // rescale applied: half steps below zero
+        g_assert_cmpfloat (b->data_min, ==, -1024);
+      if (i == 3) // two's complement samples
+        g_assert_cmpfloat (b->data_min, <, 0);
+      g_remove (orig);
+      g_remove (j2k);
+    }
   io_test_rmdir (dir);
 }
 
@@ -385,6 +449,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_data_func ("/io/dicom-j2k/gdcm/J2KR", J2KR, test_gdcm);
   g_test_add_data_func ("/io/dicom-j2k/gdcm/J2KI", J2KI, test_gdcm);
+  g_test_add_func ("/io/dicom-j2k/gdcm-encoded", test_gdcm_encoded);
   g_test_add_func ("/io/dicom-j2k/encapsulations", test_encapsulations);
   g_test_add_data_func ("/io/dicom-j2k/broken/J2KR", J2KR, test_broken);
   g_test_add_data_func ("/io/dicom-j2k/broken/J2KI", J2KI, test_broken);
