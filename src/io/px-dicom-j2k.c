@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // px-dicom-j2k: one DICOM frame's JPEG 2000 codestream decoded by OpenJPEG. It recognises
-// a raw codestream (SOC marker) or a JP2 file (signature box), reads the main header and
-// refuses, before any sample buffer exists, a codestream whose size, component count,
-// subsampling or precision disagree with the DICOM header; it then decodes in strict mode
+// a raw codestream (SOC marker) or a JP2 file (signature box), reads the SIZ marker itself
+// (size, components, tile count) and then the main header through OpenJPEG, and refuses,
+// before any sample buffer exists, a codestream whose size, component count, subsampling,
+// precision or tiling disagree with the DICOM header or the limits; it then decodes in strict mode
 // (a truncated codestream is an error, not a half-grey image) and writes the components
 // interleaved in the DICOM sample width. OpenJPEG's error messages become the reason of
 // the GError; its warnings and information are dropped.
@@ -108,6 +109,59 @@ codec_format (const guint8 *d, gsize len, OPJ_CODEC_FORMAT *format)
   return TRUE;
 }
 
+static guint32
+be32 (const guint8 *p)
+{
+  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
+}
+
+// Reads the SIZ marker before OpenJPEG does: its header reading allocates a structure for
+// every tile, so a 200-byte codestream declaring tens of thousands of tiles cost seconds
+// and hundreds of MB before any check (fuzz/README.md, finding 9). The image size and
+// component count must be the DICOM header's and the tiles at most PX_J2K_MAX_TILES. A
+// codestream without a readable SIZ is left to OpenJPEG, which refuses it.
+#define PX_J2K_MAX_TILES 4096
+
+static gboolean
+check_siz (const char *path, const guint8 *d, gsize len, const PxJ2kFrame *f, GError **error)
+{
+  const guint8 *s = NULL;
+
+  for (gsize i = 0; i + 42 <= len && i < 4096; i++)
+    if (d[i] == 0xff && d[i + 1] == 0x4f && d[i + 2] == 0xff && d[i + 3] == 0x51)
+      {
+        s = d + i;
+        break;
+      }
+  if (s == NULL)
+    return TRUE;
+  guint32 x1 = be32 (s + 8), y1 = be32 (s + 12), x0 = be32 (s + 16), y0 = be32 (s + 20);
+  guint32 tw = be32 (s + 24), th = be32 (s + 28), tx0 = be32 (s + 32), ty0 = be32 (s + 36);
+  guint nc = (guint) (s[40] << 8 | s[41]);
+  if (x1 <= x0 || y1 <= y0 || x1 - x0 != (guint32) f->width || y1 - y0 != (guint32) f->height
+      || nc != (guint) f->samples)
+    {
+      px_image_set_error (error, PX_IMAGE_ERROR_CORRUPT, path,
+                          "the JPEG 2000 codestream holds %" G_GINT64_FORMAT "×%"
+                          G_GINT64_FORMAT " pixels with %u component(s), the DICOM header "
+                          "declares %d×%d with %d", (gint64) x1 - x0, (gint64) y1 - y0, nc,
+                          f->width, f->height, f->samples);
+      return FALSE;
+    }
+  if (tw == 0 || th == 0 || tx0 > x0 || ty0 > y0)
+    return TRUE; // invalid tiling: OpenJPEG's own check names it
+  guint64 tiles = ((guint64) x1 - tx0 + tw - 1) / tw * (((guint64) y1 - ty0 + th - 1) / th);
+  if (tiles > PX_J2K_MAX_TILES)
+    {
+      px_image_set_error (error, PX_IMAGE_ERROR_UNSUPPORTED, path,
+                          "the JPEG 2000 codestream is cut into %" G_GUINT64_FORMAT
+                          " tiles of %u×%u pixels (at most %d are accepted)", tiles, tw, th,
+                          PX_J2K_MAX_TILES);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 // The header must describe exactly the frame the DICOM header declares.
 static gboolean
 check_header (const char *path, const opj_image_t *im, const PxJ2kFrame *f, GError **error)
@@ -200,6 +254,9 @@ px_j2k_decode (const char *path, const guint8 *data, gsize len, const PxJ2kFrame
                           "(SOC, SIZ markers) nor a JP2 signature");
       return NULL;
     }
+
+  if (!check_siz (path, data, len, frame, error))
+    return NULL;
 
   codec = opj_create_decompress (format);
   stream = opj_stream_create (64 * 1024, OPJ_TRUE);

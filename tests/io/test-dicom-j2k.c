@@ -390,6 +390,7 @@ test_broken (gconstpointer data)
       { "sot-length", "cannot decode the JPEG 2000 codestream" },
       { "jpeg", "neither a codestream" },
       { "empty", "without any fragment" },
+      { "tiny-tiles", "tiles of 16×16 pixels (at most 4096" },
     };
     char *files[G_N_ELEMENTS (expect)];
     g_autoptr (GBytes) first = g_bytes_new (cs, 65536);
@@ -424,6 +425,10 @@ test_broken (gconstpointer data)
     m[0] = 0xff, m[1] = 0xd8, m[2] = 0xff, m[3] = 0xe0;
     files[8] = write_one (dir, "jpeg.dcm", &f, m, len);
     files[9] = write_variant (dir, "empty.dcm", &f, NULL, NULL, 0, 0);
+    memcpy (m, cs, 4);
+    m[24] = m[25] = m[26] = m[28] = m[29] = m[30] = 0; // XTsiz = YTsiz = 16: > 12000 tiles
+    m[27] = m[31] = 16;
+    files[10] = write_one (dir, "tiny-tiles.dcm", &f, m, len);
     for (gsize i = 0; i < G_N_ELEMENTS (expect); i++)
       {
         g_autoptr (GError) error = NULL;
