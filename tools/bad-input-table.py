@@ -257,6 +257,8 @@ def main():
         ['convert', sample, '-o', write('mine.png', b'the user\'s work')])
     run('output', 'convert into a folder that does not exist',
         ['convert', sample, '-o', path('nowhere/x.png')])
+    run('output', 'disk full (RLIMIT_FSIZE 4 KiB) during a convert',
+        ['convert', sample, '-o', path('full.pgm')], fsize=4096)
     run('output', 'disk full (RLIMIT_FSIZE 4 KiB) during a checkpoint save',
         ['train', '--config', '{"img_size":32,"patch_size":8,"embed_dim":32,"depth":2,'
          '"num_heads":2}', '--steps', '3', '--batch', '1', '--threads', '1', '--quiet',

@@ -159,26 +159,39 @@ map_value (const Mapping *m, float v)
   return (guint16) (s < 0 ? 0 : s > 65535 ? 65535 : s);
 }
 
+// libpng's default handlers print; the caller reports the failure with the file's name.
+static void
+png_quiet_error (png_structp png, png_const_charp msg)
+{
+  png_longjmp (png, 1);
+}
+
+static void
+png_quiet_warning (png_structp png, png_const_charp msg)
+{
+}
+
 static gboolean
 write_png (FILE *f, const PxImage *im, const guint8 *u8, const Mapping *m,
-           const ConvertOptions *o, char *err, size_t errlen)
+           const ConvertOptions *o)
 {
-  png_structp png = png_create_write_struct (PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+  png_structp png = png_create_write_struct (PNG_LIBPNG_VER_STRING, NULL, png_quiet_error,
+                                             png_quiet_warning);
   png_infop info = png ? png_create_info_struct (png) : NULL;
-  guint16 *row = NULL;
+  // Allocated before setjmp: a longjmp back must not see a value set after it.
+  guint16 *row = g_new (guint16, im->width);
   char slope[40], intercept[40], mapping[160], window[80], software[48];
   png_text text[6];
   int nt = 0;
 
   if (info == NULL)
     {
-      g_snprintf (err, errlen, "out of memory for the PNG writer");
       png_destroy_write_struct (&png, NULL);
+      g_free (row);
       return FALSE;
     }
   if (setjmp (png_jmpbuf (png)))
     {
-      g_snprintf (err, errlen, "PNG writer failed");
       g_free (row);
       png_destroy_write_struct (&png, &info);
       return FALSE;
@@ -218,7 +231,6 @@ write_png (FILE *f, const PxImage *im, const guint8 *u8, const Mapping *m,
       png_write_row (png, u8 + (gsize) y * im->width);
   else
     {
-      row = g_new (guint16, im->width);
       png_set_swap (png); // rows are host order (little endian), PNG is big endian
       for (int y = 0; y < im->height; y++)
         {
@@ -301,14 +313,17 @@ convert_one (const PxImage *im, const char *out, const ConvertOptions *o, gboole
   else
     {
       FILE *f = fdopen (fd, "wb");
-      ok = f != NULL && (o->format == OUT_PNG ? write_png (f, im, u8, &m, o, err, errlen)
+      errno = 0;
+      ok = f != NULL && (o->format == OUT_PNG ? write_png (f, im, u8, &m, o)
                                               : write_pgm (f, im, u8, &m));
+      int e = errno;
       if (f == NULL)
         close (fd);
-      else if (fclose (f) != 0)
-        ok = FALSE;
-      if (!ok && o->format == OUT_PGM)
-        g_snprintf (err, errlen, "%s: cannot write: %s", out, g_strerror (errno));
+      else if (fclose (f) != 0 && ok)
+        ok = FALSE, e = errno;
+      if (!ok)
+        g_snprintf (err, errlen, "%s: cannot write: %s (the previous file, if any, is "
+                    "unchanged)", out, e ? g_strerror (e) : "out of memory");
     }
   if (ok && g_rename (tmp, out) != 0)
     {
