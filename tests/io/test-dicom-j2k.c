@@ -2,7 +2,8 @@
 //
 // test-dicom-j2k: the two JPEG 2000 files of the shared data against an independent
 // decoder (GDCM's `gdcmconv --raw`, then the uncompressed result read through DCMTK), small
-// DICOMs (rescale, 8-bit, signed, Modality LUT) encoded by GDCM against their originals, and
+// DICOMs (rescale, 8-bit, signed, Modality LUT, colour) encoded by GDCM against their
+// originals, and
 // variants of their pixel data written here: the codestream in a JP2 box, split into other
 // fragments, as the first frame of a multi-frame file (with and without an offset table),
 // and truncated or corrupted in its markers, which must be refused with the file named.
@@ -210,19 +211,34 @@ spawn_ok (const char *const *argv)
 
 // The pixel transforms after decoding, through GDCM's encoder: small DICOMs of the fuzz
 // corpus (NIH pixels; 16-bit MONOCHROME1 with rescale 0.5/-1024 and a VOI window, 8-bit,
-// signed with a Modality LUT, and the same signed file without its LUT) compressed with
-// `gdcmconv --j2k` decode to what DCMTK gives for the uncompressed originals.
+// signed with a Modality LUT, the same without its LUT, and colour: the RGB JPEG seed
+// decompressed by DCMTK's dcmdjpeg, its JPEG 2000 copy also labelled YBR_RCT) compressed
+// with `gdcmconv --j2k` decode to what DCMTK gives for the uncompressed originals (colour
+// converted to grey the same way).
+typedef struct {
+  const char *seed;
+  const char *prepare[8]; // a DCMTK command on the original first ({} = the file), or none
+  const char *relabel;    // dcmodify -m applied to the JPEG 2000 copy, or NULL
+} GdcmCase;
+
 static void
 test_gdcm_encoded (void)
 {
-  static const char *const seeds[] = { "mono1-16bit-rescale-voi.dcm", "mono2-8bit.dcm",
-                                       "signed-modality-lut.dcm", NULL };
+  static const GdcmCase cases[] = {
+    { "mono1-16bit-rescale-voi.dcm", { NULL }, NULL },
+    { "mono2-8bit.dcm", { NULL }, NULL },
+    { "signed-modality-lut.dcm", { NULL }, NULL },
+    { "signed-modality-lut.dcm", { "dcmodify", "-nb", "-e", "(0028,3000)", "{}" }, NULL },
+    { "jpeg-baseline-rgb.dcm", { "dcmdjpeg", "{}", "{}" }, NULL },
+    { "jpeg-baseline-rgb.dcm", { "dcmdjpeg", "{}", "{}" }, "(0028,0004)=YBR_RCT" },
+  };
   char *dir = io_test_tmpdir ();
 
-  for (int i = 0; i < 4; i++)
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
+      const GdcmCase *c = &cases[i];
       g_autofree char *src = g_build_filename (g_getenv ("PEAC_SOURCE_DIR"), "fuzz", "corpus",
-                                               "dicom", seeds[MIN (i, 2)], NULL);
+                                               "dicom", c->seed, NULL);
       g_autofree char *orig = g_build_filename (dir, "orig.dcm", NULL);
       g_autofree char *j2k = g_build_filename (dir, "j2k.dcm", NULL);
       g_autofree char *data = NULL;
@@ -230,25 +246,35 @@ test_gdcm_encoded (void)
 
       g_assert_true (g_file_get_contents (src, &data, &len, NULL));
       g_assert_true (g_file_set_contents (orig, data, (gssize) len, NULL));
-      if (i == 3) // signed values themselves: drop the Modality LUT
-        spawn_ok ((const char *[]) { "dcmodify", "-nb", "-e", "(0028,3000)", orig, NULL });
+      if (c->prepare[0])
+        {
+          const char *argv[8] = { NULL };
+          for (int k = 0; k < 7 && c->prepare[k]; k++)
+            argv[k] = strcmp (c->prepare[k], "{}") == 0 ? orig : c->prepare[k];
+          spawn_ok (argv);
+        }
       spawn_ok ((const char *[]) { "gdcmconv", "--j2k", orig, j2k, NULL });
+      if (c->relabel)
+        spawn_ok ((const char *[]) { "dcmodify", "-nb", "-m", c->relabel, j2k, NULL });
       g_autoptr (PxImage) a = io_test_load_ok (orig);
       g_autoptr (PxImage) b = io_test_load_ok (j2k);
-      g_test_message ("%s%s: %s %g..%g", seeds[MIN (i, 2)], i == 3 ? " without LUT" : "",
-                      b->photometric, b->data_min, b->data_max);
+      g_test_message ("%s (case %zu): %s %g..%g", c->seed, i, b->photometric, b->data_min,
+                      b->data_max);
+      g_assert_cmpstr (a->transfer_syntax, ==, i >= 4 ? "1.2.840.10008.1.2.1" : a->transfer_syntax);
       g_assert_cmpstr (b->transfer_syntax, ==, "1.2.840.10008.1.2.4.90");
       g_assert_true (g_str_has_prefix (b->decoder, "OpenJPEG"));
       assert_same_pixels (a, b);
-      g_assert_cmpstr (a->photometric, ==, b->photometric);
+      g_assert_cmpstr (b->photometric, ==, c->relabel ? "YBR_RCT" : a->photometric);
       g_assert_cmpint (a->monochrome1, ==, b->monochrome1);
       g_assert_cmpint (a->n_windows, ==, b->n_windows);
       if (a->n_windows > 0)
         g_assert_cmpfloat (a->windows[0].center, ==, b->windows[0].center);
-      if (i == 0) // rescale applied: half steps below zero
+      if (i == 0) // rescale applied
         g_assert_cmpfloat (b->data_min, ==, -1024);
       if (i == 3) // two's complement samples
         g_assert_cmpfloat (b->data_min, <, 0);
+      if (i >= 4)
+        g_assert_cmpstr (a->photometric, ==, "RGB");
       g_remove (orig);
       g_remove (j2k);
     }
