@@ -3,10 +3,10 @@
 // test-dicom-j2k: the two JPEG 2000 files of the shared data against an independent
 // decoder (GDCM's `gdcmconv --raw`, then the uncompressed result read through DCMTK), small
 // DICOMs (rescale, 8-bit, signed, Modality LUT, colour) encoded by GDCM against their
-// originals, and
-// variants of their pixel data written here: the codestream in a JP2 box, split into other
-// fragments, as the first frame of a multi-frame file (with and without an offset table),
-// and truncated or corrupted in its markers, which must be refused with the file named.
+// originals, and variants of the pixel data written here: the codestream in a JP2 box,
+// split into other fragments, as the first frame of a multi-frame file (with and without
+// an offset table), and truncated or corrupted in its markers or its tiling, which must be
+// refused with the file named.
 #include "io-test-util.h"
 
 #define J2KR "dicom/non-chest-format-coverage/WG04_RG2_J2KR.dcm"
