@@ -131,6 +131,8 @@ test_json (void)
   o = json_array_get (root, 0);
   g_assert_cmpint (json_integer_value (json_object_get (o, "width")), ==, 440);
   g_assert_cmpint (json_integer_value (json_object_get (o, "bits_stored")), ==, 10);
+  g_assert_cmpstr (json_string_value (json_object_get (o, "decoder")), ==,
+                   "DCMTK 3.6.7 (uncompressed pixel data)");
   g_assert_true (json_is_true (json_object_get (o, "monochrome1")));
   g_assert_true (json_is_null (json_object_get (o, "pixel_spacing")));
   g_assert_cmpfloat (json_real_value (json_object_get (o, "max")), ==, 979);
