@@ -19,9 +19,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 packages=(
   build-essential g++ pkg-config meson ninja-build gettext
   libglib2.0-dev libglib2.0-dev-bin libgtk-4-dev libadwaita-1-dev
-  libopenblas-dev libjansson-dev libpng-dev libjpeg-dev libdcmtk-dev
+  libopenblas-dev libjansson-dev libpng-dev libjpeg-dev libdcmtk-dev libopenjp2-7-dev
   desktop-file-utils appstream adwaita-icon-theme librsvg2-common
-  xvfb xauth dcmtk valgrind
+  xvfb xauth dcmtk libgdcm-tools valgrind
 )
 
 install_missing() {
@@ -88,7 +88,7 @@ run_asan() {
 # re-executing itself by the CPU's flags, which valgrind's CPU does not have. Run any of
 # them with `./dev.sh valgrind TEST...` or `./dev.sh valgrind --suite engine`. Any invalid
 # access or definite leak fails the test (exit 99); suppressions cover outside libraries.
-valgrind_tests=(test-image test-png test-jpeg test-dicom test-malformed test-landmarks
+valgrind_tests=(test-image test-png test-jpeg test-dicom test-dicom-j2k test-malformed test-landmarks
   test-ops test-checkpoint test-views test-train-optim test-peac-loss test-peac-distort
   test-peac test-peac-reference test-match-vit)
 run_valgrind() {

@@ -135,9 +135,27 @@ def main():
     info('DICOM pixel data shorter than Rows×Columns', write('few.dcm', dicom(512, 512, 64, 64)))
     info('DICOM 65535×65535', write('huge.dcm', dicom(65535, 65535, 64, 64)))
     info('DICOM without pixel data', write('nopix.dcm', dicom(64, 64, 0, 0)[:-12]))
-    j2k = os.path.join(shared, 'data', 'dicom', 'non-chest-format-coverage', 'WG04_RG2_J2KR.dcm')
+    j2k = os.path.join(shared, 'data', 'dicom', 'non-chest-format-coverage', 'WG04_RG3_J2KI.dcm')
     if os.path.exists(j2k):
-        info('JPEG 2000 DICOM (no decoder in this build)', j2k)
+        # The pixel sequence rewritten as one fragment holding a changed codestream.
+        d = open(j2k, 'rb').read()
+        tag = b'\xe0\x7f\x10\x00OB\x00\x00\xff\xff\xff\xff'
+        start = d.rindex(tag) + len(tag)
+        p, frags = start, []
+        while d[p:p + 4] != b'\xfe\xff\xdd\xe0':
+            n = struct.unpack('<I', d[p + 4:p + 8])[0]
+            frags.append(d[p + 8:p + 8 + n])
+            p += 8 + n
+        cs = b''.join(frags[1:])
+
+        def j2k_variant(name, c):
+            c += b'\0' * (len(c) & 1)
+            item = lambda x: b'\xfe\xff\x00\xe0' + struct.pack('<I', len(x)) + x
+            return write(name, d[:start] + item(b'') + item(c) + d[p:])
+        info('JPEG 2000 DICOM, codestream cut in half', j2k_variant('j2k-half.dcm', cs[:len(cs) // 2]))
+        info('JPEG 2000 DICOM, codestream 256 columns wider than the header',
+             j2k_variant('j2k-siz.dcm', cs[:10] + bytes([cs[10] ^ 1]) + cs[11:]))
+        info('JPEG 2000 DICOM, fragment not a codestream', j2k_variant('j2k-soc.dcm', b'\0' + cs[1:]))
     os.mkdir(path('folder.png'))
     info('a directory', path('folder.png'))
     info('missing file', path('missing.png'))
@@ -225,11 +243,22 @@ def main():
         ['embed', sample, '-o', path('e.safetensors')],
         extra_env={'PEAC_MODEL': path('missing.safetensors')})
     run('arguments', 'train without images', ['train', '--out', path('x.safetensors')])
+    run('arguments', 'convert with a window to .npy',
+        ['convert', '--window', '550,1024', sample, '-o', path('x.npy')])
+    run('arguments', 'convert to an unknown extension', ['convert', sample, '-o', path('x.tiff')])
+    run('arguments', 'convert, two inputs with one name', ['convert', sample,
+                                                           write('nih-00000001_000.png', b'x'), '-o', path('batch')])
 
     # Outputs.
     run('output', 'folder that does not exist', ['embed', '--model', good, sample, '-o',
                                                  path('nowhere/e.safetensors')])
     run('output', 'a directory as the output file', ['embed', '--model', good, sample, '-o', tmp])
+    run('output', 'convert onto an existing file (no --force)',
+        ['convert', sample, '-o', write('mine.png', b'the user\'s work')])
+    run('output', 'convert into a folder that does not exist',
+        ['convert', sample, '-o', path('nowhere/x.png')])
+    run('output', 'disk full (RLIMIT_FSIZE 4 KiB) during a convert',
+        ['convert', sample, '-o', path('full.pgm')], fsize=4096)
     run('output', 'disk full (RLIMIT_FSIZE 4 KiB) during a checkpoint save',
         ['train', '--config', '{"img_size":32,"patch_size":8,"embed_dim":32,"depth":2,'
          '"num_heads":2}', '--steps', '3', '--batch', '1', '--threads', '1', '--quiet',
@@ -248,7 +277,12 @@ def main():
     print('to 32768 pixels per side and 16384² pixels in all (`PX_IMAGE_MAX_SIDE`,')
     print('`PX_IMAGE_MAX_PIXELS` in src/io/px-image.h), files to 3 GiB, safetensors headers to')
     print('100 MiB; a declared size beyond what the file holds is refused before allocating')
-    print('(tests/crash/test-limits.c checks it under an address-space cap).\n')
+    print('(tests/crash/test-limits.c checks it under an address-space cap).')
+    print('DICOM pixel data in every transfer syntax is read, JPEG 2000 (.90, .91) through')
+    print('OpenJPEG in strict mode, so a truncated codestream is refused rather than decoded in')
+    print('part; tests/io/test-dicom-j2k.c checks more truncations and marker corruptions. Bytes')
+    print('changed inside compressed data, away from the markers, decode to a different image')
+    print('without an error in JPEG 2000 as in JPEG and RLE: these codecs carry no checksum.\n')
     print('| input | kind of bad input | command | message | exit |')
     print('|---|---|---|---|---|')
     for g, what, cmd, msg, rc in rows:

@@ -664,14 +664,14 @@ void
 px_viewer_set_full_range (PxViewer *self)
 {
   const PxImage *image;
+  double center, width;
 
   g_return_if_fail (PX_IS_VIEWER (self));
 
   if ((image = get_image (self)) == NULL)
     return;
-  px_viewer_set_window (self,
-                        (image->data_min + (double) image->data_max) / 2.0,
-                        (double) image->data_max - image->data_min + 1.0);
+  px_image_full_window (image, &center, &width);
+  px_viewer_set_window (self, center, width);
 }
 
 gboolean

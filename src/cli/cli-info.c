@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // cli-info: `peac info FILE...`, a summary of each radiograph as px_image_load sees it:
-// format (and DICOM transfer syntax), size, bits, photometric, spacing with its source tag
+// format (and DICOM transfer syntax), the decoder that read the pixels, size, bits, photometric, spacing with its source tag
 // (calibrated PixelSpacing vs detector ImagerPixelSpacing), key tags, window presets and
 // value range. Human-readable by default, one JSON array with --json, every DICOM tag with
 // --tags. Files that fail are reported as "peac info: FILE: reason" on stderr, the others
@@ -38,6 +38,7 @@ print_text (const PxImage *im, gboolean tags)
             im->transfer_syntax);
   else
     print_field ("format:", im->format_detail);
+  print_field ("decoder:", im->decoder);
   printf ("  %-18s %dx%d (width x height)\n", "dimensions:", im->width, im->height);
   printf ("  %-18s %d stored / %d allocated\n", "bits:", im->bits_stored, im->bits_allocated);
   print_field ("photometric:", im->photometric);
@@ -96,6 +97,7 @@ image_to_json (const PxImage *im, gboolean tags)
   json_set_str (o, "format", px_format_to_string (im->format));
   json_set_str (o, "format_detail", im->format_detail);
   json_set_str (o, "transfer_syntax", im->transfer_syntax);
+  json_set_str (o, "decoder", im->decoder);
   json_object_set_new (o, "width", json_integer (im->width));
   json_object_set_new (o, "height", json_integer (im->height));
   json_object_set_new (o, "bits_stored", json_integer (im->bits_stored));
@@ -149,9 +151,10 @@ peac_cmd_info (int argc, char **argv)
 
   g_set_prgname ("peac info");
   g_option_context_set_summary (ctx,
-    "Print format (DICOM transfer syntax), size, bits, photometric interpretation, pixel\n"
-    "spacing and its source tag, key tags, window presets and the value range of PNG,\n"
-    "JPEG and DICOM radiographs. Exit status 1 if any file could not be read.");
+    "Print format (DICOM transfer syntax), the decoder used, size, bits, photometric\n"
+    "interpretation, pixel spacing and its source tag, key tags, window presets and the\n"
+    "value range of PNG, JPEG and DICOM radiographs (DICOM: uncompressed, RLE, JPEG,\n"
+    "JPEG-LS and JPEG 2000). Exit status 1 if any file could not be read.");
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {

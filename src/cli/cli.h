@@ -9,6 +9,7 @@
 void peac_cli_init (int argc, char **argv);
 
 int peac_cmd_info (int argc, char **argv);
+int peac_cmd_convert (int argc, char **argv);
 int peac_cmd_verify_reference (int argc, char **argv);
 int peac_cmd_embed (int argc, char **argv);
 int peac_cmd_bench (int argc, char **argv);

@@ -19,6 +19,7 @@ typedef struct {
 
 static const PeacCommand commands[] = {
   { "info", peac_cmd_info, "Print format, size, bits, spacing and key tags of radiographs" },
+  { "convert", peac_cmd_convert, "Write decoded radiographs as PNG, NumPy .npy or PGM" },
   { "verify-reference", peac_cmd_verify_reference, "Check the engine against a PyTorch fixture" },
   { "embed", peac_cmd_embed, "Compute token grids and pooled embeddings of radiographs" },
   { "bench", peac_cmd_bench, "Benchmark forward passes against PyTorch" },

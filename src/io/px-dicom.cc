@@ -2,12 +2,17 @@
 //
 // px-dicom: the thin C++ shim over DCMTK behind px_dicom_load. It registers the JPEG,
 // JPEG-LS and RLE decoders once, reads a file with or without preamble and meta header
-// (auto-detected transfer syntax), refuses what it cannot decode (JPEG 2000, absurd
-// sizes, missing or short pixel data) with a message naming the file, decodes the first
-// frame to modality units (rescale slope/intercept applied here in float, a Modality LUT
-// sequence through DCMTK), keeps MONOCHROME1 as stored with a flag for the renderer, and
-// fills the PxImage metadata and the tag list. No C++ exception ever leaves this file.
+// (auto-detected transfer syntax), refuses what it cannot decode (absurd sizes, missing
+// or short pixel data, codestreams the codec rejects) with a message naming the file,
+// decodes the first frame to modality units (rescale slope/intercept applied here in
+// float, a Modality LUT sequence through DCMTK), keeps MONOCHROME1 as stored with a flag
+// for the renderer, and fills the PxImage metadata, the decoder's name and the tag list.
+// JPEG 2000, which Debian's DCMTK cannot decode, goes through OpenJPEG
+// (px-dicom-j2k.c): the first frame's fragments are joined, decoded and put back as
+// uncompressed pixel data, so DCMTK applies the same pixel transforms to it as to every
+// other transfer syntax. No C++ exception ever leaves this file.
 #include "px-dicom.h"
+#include "px-dicom-j2k.h"
 #include "px-image-private.h"
 
 #include <dcmtk/config/osconfig.h>
@@ -21,11 +26,13 @@
 #include <dcmtk/dcmjpls/djdecode.h>
 #include <dcmtk/oflog/oflog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <exception>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -111,21 +118,150 @@ is_dcmjpeg_syntax (E_TransferSyntax xfer)
   return xfer >= EXS_JPEGProcess1 && xfer <= EXS_JPEGProcess14SV1;
 }
 
-// The first fragment (item 1; item 0 is the offset table) of encapsulated pixel data.
-bool
-first_fragment (DcmElement *pixel_elem, E_TransferSyntax xfer, const Uint8 *&data, Uint32 &len)
+// The encapsulated pixel sequence (item 0 the offset table, then the fragments).
+DcmPixelSequence *
+pixel_sequence (DcmElement *pixel_elem, E_TransferSyntax xfer)
 {
   DcmPixelData *pd = dynamic_cast<DcmPixelData *> (pixel_elem);
   DcmPixelSequence *seq = nullptr;
+  if (pd == nullptr || pd->getEncapsulatedRepresentation (xfer, nullptr, seq).bad ())
+    return nullptr;
+  return seq;
+}
+
+bool
+fragment_bytes (DcmPixelSequence *seq, unsigned long i, const Uint8 *&data, Uint32 &len)
+{
   DcmPixelItem *item = nullptr;
   Uint8 *bytes = nullptr;
-  if (pd == nullptr || pd->getEncapsulatedRepresentation (xfer, nullptr, seq).bad ()
-      || seq == nullptr || seq->getItem (item, 1).bad () || item == nullptr
-      || item->getUint8Array (bytes).bad ())
+  if (seq == nullptr || seq->getItem (item, i).bad () || item == nullptr)
+    return false;
+  len = item->getLength ();
+  if (len == 0)
+    {
+      data = nullptr;
+      return true;
+    }
+  if (item->getUint8Array (bytes).bad () || bytes == nullptr)
     return false;
   data = bytes;
-  len = item->getLength ();
   return true;
+}
+
+// The first fragment (item 1) of encapsulated pixel data.
+bool
+first_fragment (DcmElement *pixel_elem, E_TransferSyntax xfer, const Uint8 *&data, Uint32 &len)
+{
+  return fragment_bytes (pixel_sequence (pixel_elem, xfer), 1, data, len) && data != nullptr;
+}
+
+// Joins the fragments of the first frame. One frame: all of them. Several: those before
+// the second frame's offset in the Basic Offset Table; without a table, the first fragment
+// if there is one per frame, else fragments up to the one that ends with the JPEG 2000
+// end-of-codestream marker (FF D9, maybe followed by the pad byte of an odd length).
+bool
+first_frame_bytes (DcmElement *pixel_elem, E_TransferSyntax xfer, long frames,
+                   std::vector<Uint8> &out)
+{
+  DcmPixelSequence *seq = pixel_sequence (pixel_elem, xfer);
+  const Uint8 *d = nullptr;
+  Uint32 len = 0;
+  if (seq == nullptr || seq->card () < 2)
+    return false;
+  unsigned long nfrag = seq->card () - 1;
+  Uint64 second = 0; // offset of frame 2 from the first fragment's item tag; 0 = unknown
+  if (frames > 1 && fragment_bytes (seq, 0, d, len) && len >= 8 && d != nullptr)
+    second = (Uint32) d[4] | (Uint32) d[5] << 8 | (Uint32) d[6] << 16 | (Uint32) d[7] << 24;
+  Uint64 pos = 0;
+  for (unsigned long i = 1; i <= nfrag; i++)
+    {
+      if (!fragment_bytes (seq, i, d, len))
+        return false;
+      if (second > 0 && pos >= second)
+        break;
+      out.insert (out.end (), d, d + len);
+      pos += 8 + (Uint64) len;
+      if (frames > 1 && second == 0)
+        {
+          if ((unsigned long) frames == nfrag)
+            break;
+          size_t n = out.size ();
+          bool eoc = (n >= 2 && out[n - 2] == 0xff && out[n - 1] == 0xd9)
+                     || (n >= 3 && out[n - 3] == 0xff && out[n - 2] == 0xd9 && out[n - 1] == 0);
+          if (eoc)
+            break;
+        }
+    }
+  return !out.empty ();
+}
+
+// Decodes the first frame of JPEG 2000 pixel data with OpenJPEG and puts it back into the
+// dataset as uncompressed pixel data of that one frame, with the photometric
+// interpretation of what OpenJPEG returns (its inverse component transform gives RGB).
+bool
+decode_jpeg2000 (const char *path, DcmDataset *ds, DcmElement *pixel_elem,
+                 E_TransferSyntax xfer, long frames, const PxJ2kFrame &frame, GError **error)
+{
+  std::vector<Uint8> codestream;
+  if (!first_frame_bytes (pixel_elem, xfer, frames, codestream))
+    {
+      px_image_set_error (error, PX_IMAGE_ERROR_CORRUPT, path,
+                          "JPEG 2000 pixel data without any fragment");
+      return false;
+    }
+  gsize n = 0;
+  gboolean mct = FALSE;
+  guint8 *samples = px_j2k_decode (path, codestream.data (), codestream.size (), &frame,
+                                   &n, &mct, error);
+  if (samples == nullptr)
+    return false;
+  codestream = std::vector<Uint8> ();
+  DcmPixelData *native = new DcmPixelData (DcmTag (DCM_PixelData,
+                                                   frame.bits_allocated == 8 ? EVR_OB : EVR_OW));
+  OFCondition st = frame.bits_allocated == 8
+                     ? native->putUint8Array (samples, (unsigned long) n)
+                     : native->putUint16Array (reinterpret_cast<Uint16 *> (samples),
+                                               (unsigned long) (n / 2));
+  g_free (samples);
+  if (st.good ())
+    st = ds->insert (native, OFTrue); // replaces (and deletes) the encapsulated element
+  else
+    delete native;
+  if (st.good () && frames > 1)
+    st = ds->putAndInsertString (DCM_NumberOfFrames, "1");
+  if (st.good () && frame.samples > 1)
+    {
+      st = ds->putAndInsertUint16 (DCM_PlanarConfiguration, 0);
+      OFString pi;
+      ds->findAndGetOFString (DCM_PhotometricInterpretation, pi);
+      if (st.good () && (mct || pi == "YBR_RCT" || pi == "YBR_ICT"))
+        st = ds->putAndInsertString (DCM_PhotometricInterpretation, "RGB");
+    }
+  if (st.bad ())
+    {
+      px_image_set_error (error, PX_IMAGE_ERROR_CORRUPT, path,
+                          "cannot store the decoded JPEG 2000 frame: %s", st.text ());
+      return false;
+    }
+  return true;
+}
+
+// The library and codec that decode @xfer, as `peac info` shows it.
+std::string
+decoder_name (E_TransferSyntax xfer, const DcmXfer &xf)
+{
+  std::string dcmtk = std::string ("DCMTK ") + OFFIS_DCMTK_VERSION_STRING;
+  if (is_jpeg2000 (xfer))
+    return std::string (px_j2k_decoder_name ()) + " (strict mode)";
+  if (is_dcmjpeg_syntax (xfer))
+    return dcmtk + " dcmjpeg (IJG libjpeg)";
+  if (xfer == EXS_JPEGLSLossless || xfer == EXS_JPEGLSLossy)
+    return dcmtk + " dcmjpls (CharLS)";
+  if (xfer == EXS_RLELossless)
+    return dcmtk + " RLE decoder";
+  if (!xf.isEncapsulated ())
+    return dcmtk + " (uncompressed pixel data)";
+  return dcmtk;
 }
 
 // One "(gggg,eeee) Name: value" line; elements inside sequence items get one '>' per
@@ -297,15 +433,6 @@ load (const char *path, GError **error)
   E_TransferSyntax xfer = ds->getOriginalXfer ();
   DcmXfer xf (xfer);
 
-  if (is_jpeg2000 (xfer))
-    {
-      px_image_set_error (error, PX_IMAGE_ERROR_UNSUPPORTED, path,
-                          "unsupported transfer syntax: JPEG 2000 (%s, %s); "
-                          "this build has no JPEG 2000 decoder",
-                          xf.getXferName (), xf.getXferID ());
-      return nullptr;
-    }
-
   Uint16 rows = 0, cols = 0, alloc = 0, stored = 0, spp = 1, pixrep = 0;
   if (ds->findAndGetUint16 (DCM_Rows, rows).bad ()
       || ds->findAndGetUint16 (DCM_Columns, cols).bad ())
@@ -335,9 +462,32 @@ load (const char *path, GError **error)
       return nullptr;
     }
 
+  // The header's description and frame count before a JPEG 2000 frame replaces them.
+  // The tag list shows the file as it is, so it is taken first.
+  g_autofree char *photometric = dup_string (ds, DCM_PhotometricInterpretation);
+  Sint32 frames_declared = 1;
+  if (ds->findAndGetSint32 (DCM_NumberOfFrames, frames_declared).bad () || frames_declared < 1)
+    frames_declared = 1;
+  g_autoptr (GPtrArray) tags = collect_tags (ff.getMetaInfo ());
+  {
+    GPtrArray *body = collect_tags (ds);
+    for (guint i = 0; i < body->len; i++)
+      g_ptr_array_add (tags, g_strdup (static_cast<char *> (body->pdata[i])));
+    g_ptr_array_unref (body);
+  }
+  E_TransferSyntax image_xfer = EXS_Unknown;
+
   // Decompress (or just byte-swap) into explicit little endian; the codec's own message
   // is the most useful reason when that fails.
-  if (xf.isEncapsulated ())
+  if (is_jpeg2000 (xfer))
+    {
+      PxJ2kFrame frame = { cols, rows, spp, alloc };
+      if (!decode_jpeg2000 (path, ds, pixel_elem, xfer, frames_declared, frame, error))
+        return nullptr;
+      pixel_elem = nullptr; // deleted: the dataset holds the decoded frame now
+      image_xfer = EXS_LittleEndianExplicit;
+    }
+  else if (xf.isEncapsulated ())
     {
       const Uint8 *frag = nullptr;
       Uint32 frag_len = 0;
@@ -390,7 +540,9 @@ load (const char *path, GError **error)
         intercept = v;
     }
   unsigned long flags = has_mlut ? 0 : CIF_IgnoreModalityTransformation;
-  std::unique_ptr<DicomImage> dimg (new DicomImage (ds, ds->getCurrentXfer (), flags, 0, 1));
+  if (image_xfer == EXS_Unknown)
+    image_xfer = ds->getCurrentXfer ();
+  std::unique_ptr<DicomImage> dimg (new DicomImage (ds, image_xfer, flags, 0, 1));
   if (dimg->getStatus () != EIS_Normal)
     {
       px_image_set_error (error, PX_IMAGE_ERROR_CORRUPT, path, "cannot decode the image: %s",
@@ -440,12 +592,13 @@ load (const char *path, GError **error)
         return nullptr;
       }
 
-  unsigned long frames = dimg->getNumberOfFrames ();
+  unsigned long frames = std::max (dimg->getNumberOfFrames (), (unsigned long) frames_declared);
   image->bits_allocated = alloc;
   image->bits_stored = stored;
-  image->photometric = dup_string (ds, DCM_PhotometricInterpretation);
+  image->photometric = g_steal_pointer (&photometric);
   image->monochrome1 = image->photometric && strcmp (image->photometric, "MONOCHROME1") == 0;
   image->transfer_syntax = g_strdup (xf.getXferID ());
+  image->decoder = g_strdup (decoder_name (xfer, xf).c_str ());
   image->format_detail = g_strdup_printf ("DICOM %s%s", xf.getXferName (),
                                           frames > 1 ? " (first frame of several)" : "");
   Float64 v;
@@ -464,11 +617,7 @@ load (const char *path, GError **error)
   image->view_position = dup_string (ds, DCM_ViewPosition);
   image->modality = dup_string (ds, DCM_Modality);
   read_windows (ds, image);
-  image->tags = collect_tags (ff.getMetaInfo ());
-  GPtrArray *body = collect_tags (ds);
-  for (guint i = 0; i < body->len; i++)
-    g_ptr_array_add (image->tags, g_strdup (static_cast<char *> (body->pdata[i])));
-  g_ptr_array_unref (body);
+  image->tags = static_cast<GPtrArray *> (g_steal_pointer (&tags));
   px_image_update_range (image);
   return image;
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // px-dicom: the C face of the DCMTK shim (px-dicom.cc). The shim registers the JPEG,
-// JPEG-LS and RLE decoders once, reads a DICOM file (with or without preamble and meta
-// header) into a PxImage in modality units, and never lets a C++ exception out.
+// JPEG-LS and RLE decoders once, decodes JPEG 2000 through OpenJPEG (px-dicom-j2k.c), reads
+// a DICOM file (with or without preamble and meta header) into a PxImage in modality units,
+// and never lets a C++ exception out.
 #pragma once
 
 #include "px-image.h"

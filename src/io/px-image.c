@@ -118,6 +118,7 @@ px_image_free (PxImage *image)
   g_free (image->view_position);
   g_free (image->modality);
   g_free (image->transfer_syntax);
+  g_free (image->decoder);
   for (int i = 0; i < image->n_windows; i++)
     g_free (image->windows[i].explanation);
   g_free (image->windows);
@@ -297,6 +298,15 @@ px_image_default_window (const PxImage *image, double *center, double *width)
     *center = c;
   if (width)
     *width = w;
+}
+
+void
+px_image_full_window (const PxImage *image, double *center, double *width)
+{
+  if (center)
+    *center = ((double) image->data_min + (double) image->data_max) / 2.0;
+  if (width)
+    *width = (double) image->data_max - (double) image->data_min + 1.0;
 }
 
 // DICOM PS3.3 C.11.2.1.2 linear window, mapped to [0, 1].

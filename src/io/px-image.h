@@ -71,6 +71,7 @@ typedef struct {
   // All DICOM header elements as "(gggg,eeee) Name: value" lines for a tag panel, or NULL.
   GPtrArray *tags;
   char      *transfer_syntax;  // DICOM transfer syntax UID, NULL for PNG/JPEG
+  char      *decoder;          // library (and codec) that decoded the pixels, e.g. "OpenJPEG 2.5.0"
 } PxImage;
 
 // Loads PNG, JPEG or DICOM (sniffed from the content, not the extension).
@@ -84,6 +85,9 @@ const char *px_format_to_string (PxFormat format);
 
 // The window a viewer starts with: the file's first preset, else the data range.
 void px_image_default_window (const PxImage *image, double *center, double *width);
+
+// The window that spans the data range (the viewer's "Full Range"): every value distinct.
+void px_image_full_window (const PxImage *image, double *center, double *width);
 
 // Presentation value in [0, 1], bone bright: windowed, then inverted for MONOCHROME1.
 // out has width × height floats. Uses the default window.

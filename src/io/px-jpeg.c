@@ -143,6 +143,7 @@ px_jpeg_load (const char *path, const guint8 *data, gsize len, GError **error)
   ctx->image->format_detail = g_strdup_printf ("JPEG %s, %s", jpeg_process_name (&ctx->cinfo),
                                                ctx->cinfo.num_components == 1
                                                  ? "grey" : "colour converted to grey");
+  ctx->image->decoder = g_strdup ("libjpeg-turbo (libjpeg API " G_STRINGIFY (JPEG_LIB_VERSION) ")");
   px_image_update_range (ctx->image);
   ctx->ok = TRUE;
   goto out;

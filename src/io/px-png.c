@@ -251,6 +251,7 @@ px_png_load (const char *path, const guint8 *data, gsize len, GError **error)
     ctx->image->format_detail = g_strdup_printf ("PNG %s %d-bit",
                                                  color_type_name (ctx->color_type),
                                                  ctx->file_depth);
+    ctx->image->decoder = g_strdup_printf ("libpng %s", png_get_libpng_ver (NULL));
     px_image_update_range (ctx->image);
     ctx->ok = TRUE;
   }

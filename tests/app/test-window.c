@@ -17,6 +17,7 @@
 
 #define SAMPLE "hannover-4d98e1de.png"
 #define DICOM_CHEST "dicom/chest/gdcm-CR-MONO1-10-chest.dcm"
+#define DICOM_J2K "dicom/non-chest-format-coverage/WG04_RG3_J2KI.dcm"
 
 static PxApplication *app;
 static char *tmp_dir;
@@ -162,6 +163,40 @@ test_open_shows_pixels (void)
   stats = measure_viewer (window, "viewer-inverted.png");
   g_assert_cmpfloat (stats.corr, >, 0.9);
   g_assert_cmpfloat (stats.lung_mean, >, stats.centre_mean + 20);
+}
+
+// A JPEG 2000 DICOM (lossy, MONOCHROME1) opens like any other: OpenJPEG decoded it, the
+// viewer starts at the file's window and draws what px_image_render_u8 gives.
+static void
+test_open_jpeg2000 (void)
+{
+  PxWindow *window = new_window ();
+  g_autofree char *path = g_build_filename (g_getenv ("PEAC_SHARED_DIR"), "data", DICOM_J2K, NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  const PxImage *image;
+  PxViewer *viewer;
+  ViewerStats stats;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_test_fail_printf ("shared file missing: %s", path);
+      return;
+    }
+  open_and_wait (window, file);
+  g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 1);
+  g_assert_true (px_test_wait_for (viewer_ready, window, 30));
+  px_test_settle ();
+  viewer = px_window_get_viewer (window);
+  image = px_study_get_image (px_viewer_get_study (viewer));
+  g_assert_true (g_str_has_prefix (image->decoder, "OpenJPEG"));
+  g_assert_cmpint (image->width, ==, 1760);
+  g_assert_true (image->monochrome1);
+  g_assert_cmpfloat (px_viewer_get_window_center (viewer), ==, 550);
+  g_assert_cmpfloat (px_viewer_get_window_width (viewer), ==, 1024);
+  stats = measure_viewer (window, "viewer-j2k.png");
+  g_test_message ("variance %.1f corr %.3f", stats.variance, stats.corr);
+  g_assert_cmpfloat (stats.variance, >, 200.0);
+  g_assert_cmpfloat (stats.corr, >, 0.9);
 }
 
 static void
@@ -360,6 +395,7 @@ main (int   argc,
   g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
 
   g_test_add_func ("/window/open-shows-pixels", test_open_shows_pixels);
+  g_test_add_func ("/window/open-jpeg2000", test_open_jpeg2000);
   g_test_add_func ("/window/zoom-actions", test_zoom_actions);
   g_test_add_func ("/window/bad-file-toast", test_bad_file_toast);
   g_test_add_func ("/window/open-folder", test_open_folder);
