@@ -13,6 +13,7 @@
 # from a numpy generator seeded with (seed, global sample index) — not the engine's
 # xoshiro stream, but the same distributions — so any process of a distributed run cuts
 # the same crops for a given sample.
+import functools
 import math
 import os
 
@@ -114,6 +115,7 @@ def decode_unit(path):
     return v
 
 
+@functools.lru_cache(maxsize=64)
 def _resample_matrix(n_in, n_out):
     """[n_out, n_in] weights of preprocess.c's taps(): triangle kernel widened by the
     downscale factor, centred on (i + ½)·n_in/n_out, normalised to sum 1."""
