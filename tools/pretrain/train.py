@@ -179,6 +179,10 @@ class Positions(torch.utils.data.Sampler):
         return (self.end - self.start) * (self.batch // self.world)
 
 
+class DataError(RuntimeError):
+    """An image that cannot be decoded while the run draws it (--workers > 0)."""
+
+
 class Samples(torch.utils.data.Dataset):
     def __init__(self, files, greys, side, vit, cfg):
         self.files, self.greys, self.side = files, greys, side
@@ -194,7 +198,10 @@ class Samples(torch.utils.data.Dataset):
 
     def __getitem__(self, q):
         i = self.image_of(q)
-        g = self.greys[i] if self.greys is not None else peac_data.load_grey(self.files[i], self.side)
+        try:
+            g = self.greys[i] if self.greys is not None else peac_data.load_grey(self.files[i], self.side)
+        except (ValueError, OSError) as e:
+            raise DataError(f"{self.files[i]}: {e}") from None
         rng = np.random.default_rng([self.seed, q, 0x7E57])
         x1, x1s, x2, sh, perm, pair = peac_data.make_sample(g, self.G, self.cell, self.obj, rng)
         return {"x1": torch.from_numpy(x1), "x1s": torch.from_numpy(x1s), "x2": torch.from_numpy(x2),
@@ -371,7 +378,16 @@ def main(argv):
                 "sampler": "epoch permutations of the sorted image list seeded by (seed, epoch); "
                            "crops seeded by (seed, global position)"}
 
-    for batch in loader:
+    batches = iter(loader)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            break
+        except Exception as e:  # a worker's DataError arrives re-raised with its message
+            if "DataError" not in type(e).__name__ and "DataError" not in str(e):
+                raise
+            return fail(1, f"cannot read a training image: {str(e).strip().splitlines()[-1]}")
         batch = {k: v.to(dev, non_blocking=True) for k, v in batch.items()}
         counts = pt.batch_counts({k: batch[k].cpu() for k in ("shuffled", "pair")})
         if distributed:
