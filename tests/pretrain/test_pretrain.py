@@ -7,6 +7,11 @@
 #       test-peac-reference must reproduce every loss term, gradient and EMA step of each.
 #   ddp  2 gloo processes × batch 2 give the parameters, moments and losses of 1 process ×
 #       batch 4 after 3 steps (torchrun on CPU, the same images).
+#   data GREY-SQUARE  the trainer's decoding and squeezing (8- and 16-bit grey PNG, RGB PNG,
+#       colour JPEG, DICOM MONOCHROME1 with a window and RLE-compressed DICOM from
+#       ../shared/data) equal the engine's train_load, run by the grey-square helper.
+#   optim  the trainer's AdamW and SGD (decay mask, joint clipping, warm-up + cosine LR)
+#       against torch.optim.AdamW / SGD and clip_grad_norm_ over 4 steps.
 #   checkpoint PEAC  a checkpoint of the trainer resumes in `peac train` (one more step,
 #       finite loss, same configuration, the weights carried over) and `peac export` makes
 #       its F16 model, which `peac embed` opens; one of `peac train` resumes in the trainer.
@@ -43,15 +48,16 @@ def ok(cond, what, detail=""):
 
 
 def write_png(path, img):
-    """An 8-bit grey PNG (img uint8 [h, w])."""
+    """A grey PNG (img uint8 or uint16 [h, w])."""
     h, w = img.shape
-    raw = b"".join(b"\x00" + img[y].tobytes() for y in range(h))
+    depth = 16 if img.dtype == np.uint16 else 8
+    raw = b"".join(b"\x00" + img[y].astype(">u2" if depth == 16 else np.uint8).tobytes() for y in range(h))
 
     def chunk(t, d):
         return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
 
     with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, 0, 0, 0, 0))
                 + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
@@ -149,6 +155,82 @@ def test_ddp(tmp):
        f"max rel diff {max(diffs) if diffs else float('nan'):.2e}")
 
 
+def test_data(helper, tmp):
+    from PIL import Image
+    import peac_data
+    shared = os.path.join(os.environ.get("PEAC_SHARED_DIR") or os.path.join(ROOT, "..", "shared"), "data", "dicom")
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:90, 0:70].astype(np.float64)
+    base = 0.5 + 0.3 * np.sin(0.11 * yy + 0.07 * xx) + 0.1 * rng.random((90, 70))
+    files = {}
+    files["8-bit PNG"] = os.path.join(tmp, "g8.png")
+    write_png(files["8-bit PNG"], np.clip(40 + base * 150, 0, 255).astype(np.uint8))
+    files["16-bit PNG"] = os.path.join(tmp, "g16.png")
+    write_png(files["16-bit PNG"], np.clip(900 + base * 30000, 0, 65535).astype(np.uint16))
+    rgb = np.stack([base, base ** 1.3, 1 - 0.5 * base], -1)
+    files["RGB PNG"] = os.path.join(tmp, "rgb.png")
+    Image.fromarray(np.clip(rgb * 200, 0, 255).astype(np.uint8), "RGB").save(files["RGB PNG"])
+    files["colour JPEG"] = os.path.join(tmp, "c.jpg")
+    Image.fromarray(np.clip(rgb * 200, 0, 255).astype(np.uint8), "RGB").save(files["colour JPEG"], quality=90)
+    files["DICOM MONOCHROME1, window"] = os.path.join(shared, "chest", "gdcm-CR-MONO1-10-chest.dcm")
+    files["DICOM RLE"] = os.path.join(shared, "non-chest-format-coverage", "WG04_RG2_RLE.dcm")
+    side = 48
+    for name, f in files.items():
+        out = os.path.join(tmp, "engine.npy")
+        rc, msg = run([helper, str(side), out, f])
+        if rc != 0:
+            ok(False, f"the engine loads the {name}", msg[-500:])
+            continue
+        ref = np.load(out)
+        try:
+            ours = peac_data.load_grey(f, side)
+        except Exception as e:  # noqa: BLE001 — reported as the failure
+            ok(False, f"the trainer loads the {name}", str(e))
+            continue
+        d = float(np.abs(ours - ref).max())
+        ok(ours.shape == ref.shape and d < 2e-5 and float(ref.std()) > 0.05,
+           f"{name}: the trainer's grey square equals the engine's", f"max diff {d:.2g}")
+
+
+def test_optim():
+    import torch
+    import peac_torch as pt
+    for kind, name in ((0, "AdamW"), (1, "SGD")):
+        opt = {"kind": kind, "lr": 0.05, "min_lr": 1e-3, "warmup_steps": 2, "total_steps": 6,
+               "weight_decay": 0.1, "beta1": 0.8, "beta2": 0.95, "eps": 1e-8, "momentum": 0.7,
+               "clip_norm": 0.5}
+        g = torch.Generator().manual_seed(kind)
+        shapes = {"cls_token": (1, 1, 4), "pos_embed": (1, 3, 4), "blocks.0.w": (4, 4),
+                  "blocks.0.b": (4,), "head.weight": (3, 4)}
+        ours = {k: torch.randn(s, generator=g) for k, s in shapes.items()}
+        ref = {k: v.clone().requires_grad_(True) for k, v in ours.items()}
+        ours = {k: v.clone().requires_grad_(True) for k, v in ours.items()}
+        names = list(shapes)
+        o = pt.Optimiser({"backbone": [(k, ours[k]) for k in names[:4]], "heads": [(names[4], ours[names[4]])]}, opt)
+        dec = [ref[k] for k in names if pt.decays(k, ref[k])]
+        nodec = [ref[k] for k in names if not pt.decays(k, ref[k])]
+        groups = [{"params": dec, "weight_decay": opt["weight_decay"]}, {"params": nodec, "weight_decay": 0.0}]
+        r = (torch.optim.AdamW(groups, lr=opt["lr"], betas=(opt["beta1"], opt["beta2"]), eps=opt["eps"])
+             if kind == 0 else torch.optim.SGD(groups, lr=opt["lr"], momentum=opt["momentum"]))
+        lrs = []
+        for step in range(4):
+            grads = {k: torch.randn(s, generator=g) * (3.0 if step % 2 else 0.1) for k, s in shapes.items()}
+            for k in names:
+                ours[k].grad = grads[k].clone()
+                ref[k].grad = grads[k].clone()
+            lrs.append(o.step(o.grad_norm()))
+            torch.nn.utils.clip_grad_norm_([ref[k] for k in names], opt["clip_norm"])
+            for grp in r.param_groups:
+                grp["lr"] = lrs[-1]
+            r.step()
+        d = max(float((ours[k] - ref[k]).abs().max()) for k in names)
+        # warm-up (s + 1)/2 · lr, then min + ½ (lr − min)(1 + cos π (s − 2)/(6 − 2))
+        hand = [0.025, 0.05, 0.05, 0.001 + 0.5 * 0.049 * (1 + math.cos(math.pi / 4))]
+        ok(d < 1e-6 and max(abs(a - b) for a, b in zip(lrs, hand)) < 1e-12,
+           f"{name}: the trainer's updates equal torch.optim's, the LR the hand-derived schedule",
+           f"max diff {d:.2g}, lr {['%.5g' % x for x in lrs]}")
+
+
 def state(path):
     t, m = read_safetensors(path)
     s = json.loads(m["peac.train"])
@@ -220,6 +302,10 @@ def main():
             test_objective(sys.argv[2], tmp)
         elif what == "ddp":
             test_ddp(tmp)
+        elif what == "optim":
+            test_optim()
+        elif what == "data":
+            test_data(sys.argv[2], tmp)
         elif what == "checkpoint":
             test_checkpoint(sys.argv[2], tmp)
         else:
