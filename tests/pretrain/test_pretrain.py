@@ -7,7 +7,8 @@
 #       test-peac-reference must reproduce every loss term, gradient and EMA step of each.
 #   ddp  2 gloo processes × batch 2 give the parameters, moments and losses of 1 process ×
 #       batch 4 after 3 steps (torchrun on CPU, the same images).
-#   data GREY-SQUARE  the trainer's decoding and squeezing (8- and 16-bit grey PNG, RGB PNG,
+#   data GREY-SQUARE  the views' definitions (matched cells equal, shuffled cells where perm
+#       says, offsets within max_shift), and the trainer's decoding and squeezing (8- and 16-bit grey PNG, RGB PNG,
 #       colour JPEG, DICOM MONOCHROME1 with a window and RLE-compressed DICOM from
 #       ../shared/data) equal the engine's train_load, run by the grey-square helper.
 #   optim  the trainer's AdamW and SGD (decay mask, joint clipping, warm-up + cosine LR)
@@ -192,6 +193,39 @@ def test_data(helper, tmp):
            f"{name}: the trainer's grey square equals the engine's", f"max diff {d:.2g}")
 
 
+def test_views():
+    """Definitions, not outputs: a matched pair of cells shows the same pixels; a shuffled
+    crop's cell i is the clean crop's cell perm[i]; offsets stay within max_shift."""
+    import peac_data
+    G, cell, ms = 6, 8, 3
+    img = np.random.default_rng(1).random((G * cell + ms * cell + 5, G * cell + ms * cell + 5)).astype(np.float32)
+    off = {"style": "genesis", "p_shuffle": 0.0, "shuffle_windows": 1, "shuffle_max": 2, "p_bezier": 0.0,
+           "p_paint": 0.0, "p_inpaint": 0.0, "gamma_sigma": 0.5, "p_invert": 0.25}
+    cells = lambda x: x[0].reshape(G, cell, G, cell).transpose(0, 2, 1, 3).reshape(G * G, cell, cell)  # noqa: E731
+    bad_pair = bad_perm = n_pairs = n_shuf = 0
+    shifts = set()
+    for k in range(60):
+        rng = np.random.default_rng([9, k])
+        x1, x1s, x2, sh, perm, pair = peac_data.make_sample(img, G, cell, {"max_shift": ms, "p_shuffle": 0.5,
+                                                                          "distort": off}, rng)
+        c1, c1s, c2 = cells(x1), cells(x1s), cells(x2)
+        for i in range(G * G):
+            if pair[i] >= 0:
+                n_pairs += 1
+                bad_pair += not np.array_equal(c1[i], c2[pair[i]])
+            if sh:
+                bad_perm += not np.array_equal(c1s[i], c1[perm[i]])
+        n_shuf += sh
+        if not sh:
+            bad_perm += not np.array_equal(x1s, x1)
+        i = int(np.argmax(pair >= 0))
+        shifts.add((i // G - pair[i] // G, i % G - pair[i] % G))
+    ok(bad_pair == 0 and n_pairs > 0, "every matched cell pair shows the same pixels", f"{n_pairs} pairs")
+    ok(bad_perm == 0 and 10 < n_shuf < 50, "a shuffled crop's cell i is the clean cell perm[i]", f"{n_shuf}/60 shuffled")
+    ok(max(max(abs(a), abs(b)) for a, b in shifts) <= ms and len(shifts) > 10,
+       "crop offsets are whole cells within max_shift", f"{len(shifts)} distinct offsets")
+
+
 def test_optim():
     import torch
     import peac_torch as pt
@@ -305,6 +339,7 @@ def main():
         elif what == "optim":
             test_optim()
         elif what == "data":
+            test_views()
             test_data(sys.argv[2], tmp)
         elif what == "checkpoint":
             test_checkpoint(sys.argv[2], tmp)
