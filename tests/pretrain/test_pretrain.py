@@ -29,6 +29,10 @@ import zlib
 
 import numpy as np
 
+# Nothing is written into the checkout: no __pycache__ beside the tools, here or in the
+# processes started below.
+sys.dont_write_bytecode = True
+os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "pretrain"))

@@ -41,25 +41,42 @@ PRESETS = {
 
 # Configuration options: (flag, section, key, type). With --resume they are refused.
 CONFIG_OPTS = [
-    ("--proj-hidden", "objective", "proj_hidden", int), ("--proj-out", "objective", "proj_out", int),
-    ("--local-hidden", "objective", "local_hidden", int), ("--local-out", "objective", "local_out", int),
-    ("--w-order", "objective", "w_order", float), ("--w-restore", "objective", "w_restore", float),
-    ("--w-global", "objective", "w_global", float), ("--w-local", "objective", "w_local", float),
-    ("--local-temp", "objective", "local_temp", float), ("--p-shuffle", "objective", "p_shuffle", float),
-    ("--max-shift", "objective", "max_shift", int), ("--ema-momentum", "objective", "momentum0", float),
-    ("--jitter", "objective", "jitter", int),
-    ("--teacher-sees-shuffled", "objective", "teacher_sees_shuffled", int),
-    ("--gamma-sigma", "distort", "gamma_sigma", float), ("--p-invert", "distort", "p_invert", float),
-    ("--p-pixel-shuffle", "distort", "p_shuffle", float),
-    ("--shuffle-windows", "distort", "shuffle_windows", int),
-    ("--shuffle-max", "distort", "shuffle_max", int), ("--p-bezier", "distort", "p_bezier", float),
-    ("--p-paint", "distort", "p_paint", float), ("--p-inpaint", "distort", "p_inpaint", float),
-    ("--lr", "optimiser", "lr", float), ("--min-lr", "optimiser", "min_lr", float),
-    ("--warmup", "optimiser", "warmup_steps", int),
-    ("--weight-decay", "optimiser", "weight_decay", float), ("--clip", "optimiser", "clip_norm", float),
-    ("--beta1", "optimiser", "beta1", float), ("--beta2", "optimiser", "beta2", float),
-    ("--eps", "optimiser", "eps", float), ("--momentum", "optimiser", "momentum", float),
+    ("--proj-hidden", "objective", "proj_hidden", int, 1, 65536),
+    ("--proj-out", "objective", "proj_out", int, 1, 65536),
+    ("--local-hidden", "objective", "local_hidden", int, 1, 65536),
+    ("--local-out", "objective", "local_out", int, 1, 65536),
+    ("--w-order", "objective", "w_order", float, 0, 1e12),
+    ("--w-restore", "objective", "w_restore", float, 0, 1e12),
+    ("--w-global", "objective", "w_global", float, 0, 1e12),
+    ("--w-local", "objective", "w_local", float, 0, 1e12),
+    ("--local-temp", "objective", "local_temp", float, 0, 100),
+    ("--p-shuffle", "objective", "p_shuffle", float, 0, 1),
+    ("--max-shift", "objective", "max_shift", int, 1, 64),
+    ("--ema-momentum", "objective", "momentum0", float, 0, 1),
+    ("--jitter", "objective", "jitter", int, 0, 63),
+    ("--teacher-sees-shuffled", "objective", "teacher_sees_shuffled", int, 0, 1),
+    ("--gamma-sigma", "distort", "gamma_sigma", float, 0, 10),
+    ("--p-invert", "distort", "p_invert", float, 0, 1),
+    ("--p-pixel-shuffle", "distort", "p_shuffle", float, 0, 1),
+    ("--shuffle-windows", "distort", "shuffle_windows", int, 1, 1e6),
+    ("--shuffle-max", "distort", "shuffle_max", int, 2, 64),
+    ("--p-bezier", "distort", "p_bezier", float, 0, 1),
+    ("--p-paint", "distort", "p_paint", float, 0, 1),
+    ("--p-inpaint", "distort", "p_inpaint", float, 0, 1),
+    ("--lr", "optimiser", "lr", float, 0, 10),
+    ("--min-lr", "optimiser", "min_lr", float, 0, 10),
+    ("--warmup", "optimiser", "warmup_steps", int, 0, 1e12),
+    ("--weight-decay", "optimiser", "weight_decay", float, 0, 10),
+    ("--clip", "optimiser", "clip_norm", float, 0, 1e12),
+    ("--beta1", "optimiser", "beta1", float, 0, 0.999999),
+    ("--beta2", "optimiser", "beta2", float, 0, 0.999999999),
+    ("--eps", "optimiser", "eps", float, 1e-30, 1),
+    ("--momentum", "optimiser", "momentum", float, 0, 0.999999),
 ]
+# The ranges are those of cli-train-opts.c; so are these run options'.
+RUN_RANGES = {"--batch": (1, 4096), "--steps": (1, 1e12), "--seed": (0, 2**64 - 1),
+              "--save-every": (0, 1e12), "--log-every": (1, 1e12), "--stop-after": (1, 1e12),
+              "--workers": (0, 1024), "--threads": (0, 1024)}
 HYPER = [o[0] for o in CONFIG_OPTS] + ["--preset", "--config", "--distortions", "--optimizer",
                                        "--batch", "--seed"]
 
@@ -82,7 +99,7 @@ def parse_args(argv):
     p.add_argument("--optimizer", choices=["adamw", "sgd"])
     p.add_argument("--batch", type=int, help="images per step over all processes (8)")
     p.add_argument("--seed", type=int)
-    for flag, _, _, typ in CONFIG_OPTS:
+    for flag, _, _, typ, _, _ in CONFIG_OPTS:
         p.add_argument(flag, type=typ)
     p.add_argument("--workers", type=int, default=0,
                    help="data-loader processes per rank (0: images decoded once, kept in memory)")
@@ -95,7 +112,17 @@ def parse_args(argv):
     a.data += a.paths
     given = {t for t in argv if t.startswith("--")}
     a.given = {g.split("=")[0] for g in given}
+    ranges = {o[0]: (o[4], o[5]) for o in CONFIG_OPTS} | RUN_RANGES
+    for flag, (lo, hi) in ranges.items():
+        v = getattr(a, flag[2:].replace("-", "_"))
+        if v is not None and flag in a.given and not lo <= v <= hi:
+            p.error(f"{flag}: '{v}' is out of range ({lo:g} … {hi:g})")
     return a, p
+
+
+def usage_error(msg):
+    print(f"train.py: {msg}", file=sys.stderr)
+    sys.exit(2)
 
 
 def default_config(vit, steps):
@@ -142,12 +169,18 @@ def resolve(a):
     vit = {"in_chans": 3, "mlp_ratio": 4.0, "qkv_bias": True, "layernorm_eps": 1e-6}
     vit.update(PRESETS[a.preset or "tiny"])
     if a.config:
-        vit.update(json.loads(a.config))
+        try:
+            extra = json.loads(a.config)
+        except ValueError as e:
+            extra = e
+        if not isinstance(extra, dict):
+            usage_error(f"--config: not a JSON object ({extra})")
+        vit.update(extra)
     steps = a.steps or 1000
     cfg = default_config(vit, steps)
     if a.distortions:
         cfg["objective"]["distort"] = distort_defaults(a.distortions, vit["img_size"])
-    for flag, sect, key, _ in CONFIG_OPTS:
+    for flag, sect, key, _, _, _ in CONFIG_OPTS:
         v = getattr(a, flag[2:].replace("-", "_"))
         if v is not None:
             (cfg["objective"]["distort"] if sect == "distort" else cfg[sect])[key] = v
@@ -158,8 +191,8 @@ def resolve(a):
     if a.seed is not None:
         cfg["seed"] = a.seed
     if not 0 <= cfg["objective"]["jitter"] < vit["patch_size"]:
-        raise SystemExit(f"train.py: --jitter: {cfg['objective']['jitter']} px is not below one cell "
-                         f"({vit['patch_size']} px)")
+        usage_error(f"--jitter: {cfg['objective']['jitter']} px is not below one cell "
+                    f"({vit['patch_size']} px)")
     return vit, cfg, 0, None, {}, None
 
 
