@@ -93,11 +93,12 @@ def decode_unit(path):
             luma = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
             px = np.where(same, rgb[..., 0], luma).astype(np.float32)
         return _window(px)
-    if head[128:132] != b"DICM" and not path.lower().endswith((".dcm", ".dicom")) and "." in os.path.basename(path):
+    dicm = head[128:132] == b"DICM"
+    if not dicm and not path.lower().endswith((".dcm", ".dicom")) and "." in os.path.basename(path):
         raise ValueError("not a PNG, JPEG or DICOM file")
     import pydicom
     try:
-        ds = pydicom.dcmread(path)
+        ds = pydicom.dcmread(path, force=not dicm)  # files without the preamble, as DCMTK reads them
         px = ds.pixel_array.astype(np.float32)
     except Exception as e:  # pydicom raises many types; the message names the cause
         raise ValueError(f"not a readable DICOM image ({e})") from None
