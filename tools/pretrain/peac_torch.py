@@ -170,8 +170,9 @@ def objective_terms(tok, sh, tout, batch, counts, obj, world=1):
     batch's batch_counts (summed over ranks). Returns a dict of 0-dim tensors: order,
     restore, global, local (unweighted, each this rank's share × world so that the mean
     over ranks is the global value) and total (weighted)."""
+    # Under bf16 autocast the heads' outputs are bf16: every term is reduced in float32.
     tok = tok.float()
-    gt, lt = tout
+    gt, lt = tout[0].float(), tout[1].float()
     B = batch["x1"].shape[0]
     P = tok[:, 1:]
     GG, D = P.shape[1], P.shape[2]
@@ -180,19 +181,19 @@ def objective_terms(tok, sh, tout, batch, counts, obj, world=1):
     # order: each crop-1 token of shuffled samples classifies its original cell
     labels = torch.where(batch["shuffled"][:, None].bool(), batch["perm"].long(),
                          torch.full_like(batch["perm"].long(), -1)).to(P.device)
-    logits = sh.order(P[:B])
+    logits = sh.order(P[:B]).float()
     ce = F.cross_entropy(logits.reshape(-1, GG), labels.reshape(-1), ignore_index=-1,
                          reduction="sum")
     order = ce * (world / n_order) if n_order > 0 else ce * 0.0
     # restoration of the clean crop 1
     grid = P[:B].transpose(1, 2).reshape(B, D, G, G)
-    restored = F.pixel_shuffle(sh.decoder(grid), sh.patch)
+    restored = F.pixel_shuffle(sh.decoder(grid), sh.patch).float()
     restore = F.mse_loss(restored, batch["x1"])
     # global: Σ over both directions of the mean over samples of ‖ŝ − t̂‖²
-    gs = sh.proj_global(P.mean(1))
+    gs = sh.proj_global(P.mean(1)).float()
     glob = nmse_rows(gs, gt) / B
     # local: matched cells of unshuffled samples, both directions
-    ls = sh.proj_local(P).reshape(2 * B * GG, -1)
+    ls = sh.proj_local(P).reshape(2 * B * GG, -1).float()
     tgt, lab = local_targets(batch["pair"], batch["shuffled"])
     tgt, lab = tgt.to(P.device), lab.to(P.device)
     keep = tgt >= 0
