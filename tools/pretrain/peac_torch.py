@@ -9,7 +9,7 @@
 # Linear-LN-ReLU-Linear-LN-ReLU-Linear without final bias), the four loss terms with the
 # engine's per-batch normalisations, the EMA momentum, the warm-up + cosine learning rate,
 # and AdamW / SGD updates written as the engine's optim.c writes them (moments kept in the
-# engine's flat layout, weight decay only on matrices except cls_token and pos_embed).
+# engine's flat layout (params.c: tensors 16-float aligned), weight decay only on matrices except cls_token and pos_embed).
 #
 # Distributed runs: the terms that are normalised by a count over the batch (the order
 # cross-entropy over the labelled tokens, the local term over the matched cells) take the
@@ -301,19 +301,31 @@ class Optimiser:
                     p.sub_(lr * m)
         return lr
 
+    def _offsets(self, group):
+        """Offsets of the group's tensors in the engine's flat table (params.c): each starts
+        on a multiple of 16 floats; the padding between them is zero. Also the total."""
+        offs, total = [], 0
+        for _, p in self.groups[group]:
+            o = (total + 15) & ~15
+            offs.append(o)
+            total = o + p.numel()
+        return offs, total
+
     def flat(self, group, which):
         src = (self.m if which == "m" else self.v)[group]
-        return torch.cat([x.detach().reshape(-1).cpu() for x in src])
+        offs, total = self._offsets(group)
+        out = torch.zeros(total)
+        for o, x in zip(offs, src):
+            out[o:o + x.numel()] = x.detach().reshape(-1).cpu()
+        return out
 
     def load_flat(self, group, which, flat):
         dst = (self.m if which == "m" else self.v)[group]
-        off = 0
-        for x in dst:
-            n = x.numel()
-            x.copy_(flat[off:off + n].reshape(x.shape))
-            off += n
-        if off != flat.numel():
-            raise ValueError(f"optim.{group}.{which}: {flat.numel()} values, the model has {off}")
+        offs, total = self._offsets(group)
+        if flat.numel() != total:
+            raise ValueError(f"optim.{group}.{which}: {flat.numel()} values, the model's table has {total}")
+        for o, x in zip(offs, dst):
+            x.copy_(flat[o:o + x.numel()].reshape(x.shape))
 
 
 def init_engine_style(module, gen):
