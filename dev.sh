@@ -22,6 +22,7 @@ packages=(
   libopenblas-dev libjansson-dev libpng-dev libjpeg-dev libdcmtk-dev libopenjp2-7-dev
   desktop-file-utils appstream adwaita-icon-theme librsvg2-common
   xvfb xauth dcmtk libgdcm-tools valgrind
+  python3-torch python3-pydicom python3-pil
 )
 
 install_missing() {

@@ -9,16 +9,23 @@
 # corrected pairing rule, shuffles the cells of sample 0's crop 1 and applies a fixed
 # appearance distortion to sample 1's, then writes the inputs, every weight, each loss
 # term, the gradient of the total loss with respect to every student weight, and the
-# teacher after one EMA step. Definitions follow src/engine/peac.h. Usage:
+# teacher after one EMA step. Definitions follow src/engine/peac.h; the model, the loss
+# terms and the EMA are those of the cluster trainer (tools/pretrain/peac_torch.py), so
+# that test-peac-reference checks the trainer's objective against the engine's. Usage:
 #   /usr/bin/python3 tools/reference/peac_reference.py OUT.safetensors
+#       [--local-temp T] [--teacher-sees-shuffled 1]   (variants of the objective)
+import argparse
 import json
 import math
-import struct
+import os
 import sys
 
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pretrain"))
+from peac_checkpoint import write_safetensors  # noqa: E402
+from peac_torch import (PEAC_MEAN as MEAN, PEAC_STD as STD, ViT, Heads, batch_counts,  # noqa: E402
+                        ema_momentum, objective_terms, teacher_input, teacher_outputs)
 
 IMG, PATCH, DIM, DEPTH, HEADS, MLP = 16, 4, 16, 1, 2, 32
 G = IMG // PATCH
@@ -26,64 +33,16 @@ GG = G * G
 PROJ_HIDDEN, PROJ_OUT = 24, 8      # global projector
 LOCAL_HIDDEN, LOCAL_OUT = 20, 12    # local projector: widths of its own
 W_ORDER, W_RESTORE, W_GLOBAL, W_LOCAL = 1.0, 1.0, 1e5 / 8192, 1.0
-MEAN, STD = 0.5056, 0.252
 EMA_STEP, EMA_TOTAL, MOMENTUM0 = 3, 10, 0.999
 
 
-class Block(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.norm1 = nn.LayerNorm(DIM, eps=1e-6)
-        self.attn = nn.Module()
-        self.attn.qkv = nn.Linear(DIM, 3 * DIM)
-        self.attn.proj = nn.Linear(DIM, DIM)
-        self.norm2 = nn.LayerNorm(DIM, eps=1e-6)
-        self.mlp = nn.Module()
-        self.mlp.fc1 = nn.Linear(DIM, MLP)
-        self.mlp.fc2 = nn.Linear(MLP, DIM)
-
-    def forward(self, x):
-        b, t, d = x.shape
-        dh = d // HEADS
-        qkv = self.attn.qkv(self.norm1(x)).reshape(b, t, 3, HEADS, dh).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]
-        att = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(dh), dim=-1)
-        o = (att @ v).transpose(1, 2).reshape(b, t, d)
-        x = x + self.attn.proj(o)
-        return x + self.mlp.fc2(F.gelu(self.mlp.fc1(self.norm2(x))))
+def vit_config():
+    return {"img_size": IMG, "patch_size": PATCH, "in_chans": 3, "embed_dim": DIM, "depth": DEPTH,
+            "num_heads": HEADS, "mlp_ratio": MLP / DIM, "layernorm_eps": 1e-6}
 
 
-class ViT(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, DIM))
-        self.pos_embed = nn.Parameter(torch.zeros(1, 1 + GG, DIM))
-        self.patch_embed = nn.Module()
-        self.patch_embed.proj = nn.Conv2d(3, DIM, PATCH, PATCH)
-        self.blocks = nn.ModuleList([Block() for _ in range(DEPTH)])
-        self.norm = nn.LayerNorm(DIM, eps=1e-6)
-
-    def forward(self, x):  # -> final-norm tokens [B, 1 + G², D]
-        p = self.patch_embed.proj(x).flatten(2).transpose(1, 2)
-        x = torch.cat([self.cls_token.expand(p.shape[0], -1, -1), p], 1) + self.pos_embed
-        for blk in self.blocks:
-            x = blk(x)
-        return self.norm(x)
-
-
-def projector(hidden, out):
-    return nn.Sequential(nn.Linear(DIM, hidden), nn.LayerNorm(hidden), nn.ReLU(),
-                         nn.Linear(hidden, hidden), nn.LayerNorm(hidden),
-                         nn.ReLU(), nn.Linear(hidden, out, bias=False))
-
-
-class Heads(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.order = nn.Linear(DIM, GG)
-        self.decoder = nn.Conv2d(DIM, 3 * PATCH * PATCH, 1)
-        self.proj_global = projector(PROJ_HIDDEN, PROJ_OUT)
-        self.proj_local = projector(LOCAL_HIDDEN, LOCAL_OUT)
+def heads():
+    return Heads(DIM, G, PATCH, PROJ_HIDDEN, PROJ_OUT, LOCAL_HIDDEN, LOCAL_OUT)
 
 
 def randomise(module, gen):
@@ -93,11 +52,6 @@ def randomise(module, gen):
             p.copy_((torch.rand(p.shape, generator=gen) * 2 - 1) * 0.4)
             if p.dim() == 1 and torch.rand(1, generator=gen).item() < 0.5:
                 p.add_(1.0)  # some vectors (LayerNorm weights among them) near 1
-
-
-def nmse_rows(a, b):
-    # Σ_rows ‖â − b̂‖², the L2-normalised squared distance per row, summed
-    return ((F.normalize(a, dim=-1) - F.normalize(b, dim=-1)) ** 2).sum()
 
 
 def make_inputs(gen):
@@ -138,69 +92,33 @@ def make_inputs(gen):
             torch.tensor(pair), torch.tensor(shuffled))
 
 
-def objective(sv, sh, tv, th, x1, x1s, x2, perm, pair, shuffled):
-    B = x1.shape[0]
-    tok = sv(torch.cat([x1s, x2]))                 # student on crop 1 and crop 2
-    with torch.no_grad():
-        feat = tv(torch.cat([x2, x1]))[:, 1:]      # teacher on crop 2 and crop 1, eval mode
-    P = tok[:, 1:]                                 # [2B, G², D]
-    # order: each crop-1 token of shuffled samples classifies its original cell
-    logits = sh.order(P[:B])
-    labels = torch.where(shuffled[:, None].bool(), perm, torch.full_like(perm, -100))
-    order = F.cross_entropy(logits.reshape(-1, GG), labels.reshape(-1), ignore_index=-100)
-    # restoration of the clean crop 1
-    grid = P[:B].transpose(1, 2).reshape(B, DIM, G, G)
-    restored = F.pixel_shuffle(sh.decoder(grid), PATCH)
-    restore = F.mse_loss(restored, x1)
-    # global: Σ over both directions of the mean over samples of ‖ŝ − t̂‖²
-    gs = sh.proj_global(P.mean(1))
-    with torch.no_grad():
-        gt = th.proj_global(feat.mean(1))
-    glob = nmse_rows(gs, gt) / B
-    # local: matched cells of unshuffled samples, both directions
-    ls = sh.proj_local(P)
-    with torch.no_grad():
-        lt = th.proj_local(feat)
-    a, t = [], []
-    for b in range(B):
-        if shuffled[b]:
-            continue
-        for i in range(GG):
-            j = int(pair[b, i])
-            if j < 0:
-                continue
-            a.append(ls[b, i]), t.append(lt[b, j])            # student crop 1 ↔ teacher crop 2
-            a.append(ls[B + b, j]), t.append(lt[B + b, i])    # student crop 2 ↔ teacher crop 1
-    n = len(a) // 2
-    local = nmse_rows(torch.stack(a), torch.stack(t)) / n
-    total = W_ORDER * order + W_RESTORE * restore + W_GLOBAL * glob + W_LOCAL * local
-    return total, order, restore, glob, local, n
-
-
-def write_safetensors(path, tensors, meta):
-    header, blobs, off = {"__metadata__": meta}, [], 0
-    for name, t in tensors.items():
-        t = t.detach().contiguous()
-        data, dt = t.float().numpy().tobytes(), "F32"   # indices too: small ints are exact
-        header[name] = {"dtype": dt, "shape": list(t.shape), "data_offsets": [off, off + len(data)]}
-        blobs.append(data)
-        off += len(data)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+def objective(sv, sh, tv, th, x1, x1s, x2, perm, pair, shuffled, obj):
+    # The trainer's statement of the objective (tools/pretrain/peac_torch.py), one process.
+    batch = {"x1": x1, "x1s": x1s, "x2": x2, "perm": perm, "pair": pair, "shuffled": shuffled}
+    counts = batch_counts(batch)
+    tout = teacher_outputs(tv, th, teacher_input(batch, obj))
+    t = objective_terms(sv(torch.cat([x1s, x2])), sh, tout, batch, counts, obj)
+    return t["total"], t["order"], t["restore"], t["global"], t["local"], int(counts[1])
 
 
 def main():
-    out = sys.argv[1]
+    ap = argparse.ArgumentParser(description="the PEAC objective fixture")
+    ap.add_argument("out")
+    ap.add_argument("--local-temp", type=float, default=0.0,
+                    help="the contrastive local term at this temperature (0: the MSE term)")
+    ap.add_argument("--teacher-sees-shuffled", type=int, choices=[0, 1], default=0)
+    a = ap.parse_args()
+    out = a.out
+    obj = {"w_order": W_ORDER, "w_restore": W_RESTORE, "w_global": W_GLOBAL, "w_local": W_LOCAL,
+           "local_temp": a.local_temp, "teacher_sees_shuffled": a.teacher_sees_shuffled}
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(2023)
-    sv, sh, tv, th = ViT(), Heads(), ViT(), Heads()
+    sv, sh, tv, th = ViT(vit_config()), heads(), ViT(vit_config()), heads()
     for m in (sv, sh, tv, th):
         randomise(m, gen)
     x1, x1s, x2, perm, pair, shuffled = make_inputs(gen)
     total, order, restore, glob, local, n = objective(sv, sh, tv, th, x1, x1s, x2, perm, pair,
-                                                      shuffled)
+                                                      shuffled, obj)
     total.backward()
     T = {"input.x1": x1, "input.x1s": x1s, "input.x2": x2, "input.perm": perm,
          "input.pair": pair, "input.shuffled": shuffled}
@@ -214,18 +132,18 @@ def main():
                     ("global", glob), ("local", local)):
         T["loss." + name] = v.reshape(1)
     # One EMA step of the teacher at step EMA_STEP of EMA_TOTAL.
-    m = 1 - (1 - MOMENTUM0) * 0.5 * (1 + math.cos(math.pi * EMA_STEP / EMA_TOTAL))
+    m = ema_momentum(MOMENTUM0, EMA_TOTAL, EMA_STEP)
     with torch.no_grad():
         for prefix, t, s in (("ema.teacher.", tv, sv), ("ema.teacher_head.", th, sh)):
             for (name, pt), (_, ps) in zip(t.named_parameters(), s.named_parameters()):
                 T[prefix + name] = m * pt + (1 - m) * ps
-    cfg = {"img_size": IMG, "patch_size": PATCH, "embed_dim": DIM, "depth": DEPTH,
-           "num_heads": HEADS, "mlp_ratio": MLP / DIM, "layernorm_eps": 1e-6}
+    cfg = vit_config()
     obj = {"proj_hidden": PROJ_HIDDEN, "proj_out": PROJ_OUT, "local_hidden": LOCAL_HIDDEN,
            "local_out": LOCAL_OUT, "w_order": W_ORDER,
            "w_restore": W_RESTORE, "w_global": W_GLOBAL, "w_local": W_LOCAL,
            "ema_step": EMA_STEP, "ema_total": EMA_TOTAL, "momentum0": MOMENTUM0,
-           "matched_per_direction": n}
+           "matched_per_direction": n, "local_temp": a.local_temp,
+           "teacher_sees_shuffled": a.teacher_sees_shuffled}
     write_safetensors(out, T, {"peac.arch": "vit", "peac.layout": "timm",
                                "peac.config": json.dumps(cfg), "peac.objective": json.dumps(obj),
                                "peac.source": "tools/reference/peac_reference.py, PyTorch "
