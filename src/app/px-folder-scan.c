@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // px-folder-scan walks a folder tree in a GTask worker and returns the files worth
-// trying to open, sorted by path. A file qualifies when its content sniffs as PNG, JPEG
+// trying to open, sorted by path; px_folder_check_async() then opens each once in a
+// worker and splits them into the usable and the unreadable (with the reason). A file qualifies when its content sniffs as PNG, JPEG
 // or DICOM, or when its extension says it should be one: those that then fail to load
 // are reported to the user instead of vanishing silently. Hidden entries and symbolic
 // links are not followed, so a link loop cannot trap the walk.
@@ -158,4 +159,84 @@ px_folder_scan_finish (GAsyncResult  *result,
 {
   g_return_val_if_fail (G_IS_TASK (result), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+check_result_free (gpointer data)
+{
+  GPtrArray **arrays = data;
+
+  g_ptr_array_unref (arrays[0]);
+  g_ptr_array_unref (arrays[1]);
+  g_free (arrays);
+}
+
+// Worker: opens every candidate once; what fails is listed with its reason.
+static void
+check_thread (GTask        *task,
+              gpointer      source,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  GPtrArray *files = task_data;
+  GPtrArray **result = g_new0 (GPtrArray *, 2);
+
+  result[0] = g_ptr_array_new_with_free_func (g_free);
+  result[1] = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < files->len && !g_cancellable_is_cancelled (cancellable); i++)
+    {
+      g_autofree char *path = g_file_get_path (g_ptr_array_index (files, i));
+      g_autoptr(GError) error = NULL;
+      g_autoptr(PxImage) image = px_image_load (path, &error);
+
+      if (image != NULL)
+        g_ptr_array_add (result[0], g_steal_pointer (&path));
+      else
+        g_ptr_array_add (result[1], g_strdup (error->message));
+    }
+  if (g_task_return_error_if_cancelled (task))
+    check_result_free (result);
+  else
+    g_task_return_pointer (task, result, check_result_free);
+}
+
+/**
+ * px_folder_check_async:
+ * @files: (element-type GFile): what px_folder_scan_finish() found
+ *
+ * Opens each of @files once in a worker, to tell the usable from the unreadable.
+ */
+void
+px_folder_check_async (GPtrArray           *files,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, px_folder_check_async);
+  g_task_set_task_data (task, g_ptr_array_ref (files), (GDestroyNotify) g_ptr_array_unref);
+  g_task_run_in_thread (task, check_thread);
+}
+
+/**
+ * px_folder_check_finish:
+ * @usable: (out) (transfer full): paths of the files that opened
+ * @unreadable: (out) (transfer full): "path: reason" of those that did not
+ *
+ * Returns: %FALSE when cancelled
+ */
+gboolean
+px_folder_check_finish (GAsyncResult  *result,
+                        GPtrArray    **usable,
+                        GPtrArray    **unreadable)
+{
+  GPtrArray **arrays = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  if (arrays == NULL)
+    return FALSE;
+  *usable = arrays[0];
+  *unreadable = arrays[1];
+  g_free (arrays);
+  return TRUE;
 }
