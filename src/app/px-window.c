@@ -748,22 +748,21 @@ px_window_close_request (GtkWindow *window)
   return GTK_WINDOW_CLASS (px_window_parent_class)->close_request (window);
 }
 
+// GtkWindow:application is not a construct property: it is set after constructed(), so the
+// application's recent menu is attached when the property changes, once.
 static void
-px_window_constructed (GObject *object)
+on_application_changed (PxWindow   *self,
+                        GParamSpec *pspec,
+                        gpointer    data)
 {
-  PxWindow *self = (PxWindow *)object;
-  GtkApplication *app;
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+  GMenuModel *recent;
 
-  G_OBJECT_CLASS (px_window_parent_class)->constructed (object);
-
-  app = gtk_window_get_application (GTK_WINDOW (self));
-  if (PX_IS_APPLICATION (app))
-    {
-      GMenuModel *recent = px_application_get_recent_menu (PX_APPLICATION (app));
-
-      g_menu_append_section (self->recent_menu, NULL, recent);
-      g_menu_append_section (self->recent_submenu, NULL, recent);
-    }
+  if (!PX_IS_APPLICATION (app) || g_menu_model_get_n_items (G_MENU_MODEL (self->recent_menu)) > 0)
+    return;
+  recent = px_application_get_recent_menu (PX_APPLICATION (app));
+  g_menu_append_section (self->recent_menu, NULL, recent);
+  g_menu_append_section (self->recent_submenu, NULL, recent);
 }
 
 static void
@@ -852,7 +851,6 @@ px_window_class_init (PxWindowClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
 
-  object_class->constructed = px_window_constructed;
   object_class->dispose = px_window_dispose;
   object_class->finalize = px_window_finalize;
   object_class->get_property = px_window_get_property;
@@ -938,6 +936,7 @@ px_window_init (PxWindow *self)
   if (g_settings_get_boolean (self->settings, "window-maximized"))
     gtk_window_maximize (GTK_WINDOW (self));
 
+  g_signal_connect (self, "notify::application", G_CALLBACK (on_application_changed), NULL);
   g_signal_connect_object (self->studies, "items-changed", G_CALLBACK (on_studies_changed),
                            self, G_CONNECT_SWAPPED);
   gtk_single_selection_set_model (self->selection, G_LIST_MODEL (self->studies));

@@ -7,6 +7,7 @@
 // for bad files, and the window size round trip through GSettings.
 #include "config.h"
 
+#include <adwaita.h>
 #include <math.h>
 #include <glib/gstdio.h>
 
@@ -318,6 +319,104 @@ test_privacy_hides_patient (void)
   g_assert_true (px_test_labels_contain (GTK_WIDGET (window), patient));
 }
 
+// "label\taction\ttarget" for every item of @menu and the sections and submenus below it.
+static void
+collect_menu_items (GMenuModel *menu,
+                    GPtrArray  *items)
+{
+  for (int i = 0; i < g_menu_model_get_n_items (menu); i++)
+    {
+      g_autoptr(GMenuLinkIter) links = g_menu_model_iterate_item_links (menu, i);
+      g_autofree char *label = NULL, *action = NULL;
+      g_autoptr(GVariant) target = g_menu_model_get_item_attribute_value (menu, i, G_MENU_ATTRIBUTE_TARGET,
+                                                                          G_VARIANT_TYPE_STRING);
+
+      if (g_menu_model_get_item_attribute (menu, i, G_MENU_ATTRIBUTE_LABEL, "s", &label))
+        {
+          g_menu_model_get_item_attribute (menu, i, G_MENU_ATTRIBUTE_ACTION, "s", &action);
+          g_ptr_array_add (items, g_strdup_printf ("%s\t%s\t%s", label, action ? action : "",
+                                                   target ? g_variant_get_string (target, NULL) : ""));
+        }
+      while (g_menu_link_iter_next (links))
+        {
+          g_autoptr(GMenuModel) link = g_menu_link_iter_get_value (links);
+          collect_menu_items (link, items);
+        }
+    }
+}
+
+typedef struct {
+  GMenuModel *menu;
+  const char *expected;
+} MenuWait;
+
+static gboolean
+menu_has_item (gpointer data)
+{
+  MenuWait *w = data;
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_free);
+
+  collect_menu_items (w->menu, items);
+  for (guint i = 0; i < items->len; i++)
+    if (g_str_equal (g_ptr_array_index (items, i), w->expected))
+      return TRUE;
+  return FALSE;
+}
+
+// The menu button under @root whose tooltip is @tooltip.
+static GtkWidget *
+find_menu_button (GtkWidget  *root,
+                  const char *tooltip)
+{
+  if (GTK_IS_MENU_BUTTON (root) && g_strcmp0 (gtk_widget_get_tooltip_text (root), tooltip) == 0)
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_menu_button (child, tooltip);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+// The Open button's menu and the main menu's Open Recent list the files opened before,
+// each opening its file through app.open-file, and say "No Recent Files" when there are none.
+static void
+test_recent_files (void)
+{
+  PxWindow *window;
+  GtkWidget *split, *primary;
+  GMenuModel *open_menu;
+  g_autoptr(GFile) file = sample_file ("nih-00000001_000.png");
+  g_autofree char *uri = g_file_get_uri (file);
+  // Underscores doubled: a menu label would read a single one as a mnemonic.
+  g_autofree char *expected = g_strdup_printf ("nih-00000001__000.png\tapp.open-file\t%s", uri);
+  MenuWait wait;
+
+  gtk_recent_manager_purge_items (gtk_recent_manager_get_default (), NULL);
+  window = new_window ();
+  split = px_test_find_child (GTK_WIDGET (window), ADW_TYPE_SPLIT_BUTTON);
+  g_assert_nonnull (split);
+  open_menu = adw_split_button_get_menu_model (ADW_SPLIT_BUTTON (split));
+  primary = find_menu_button (GTK_WIDGET (window), "Main Menu");
+  g_assert_nonnull (primary);
+
+  wait = (MenuWait) { open_menu, "No Recent Files\tapp.no-recent\t" };
+  g_assert_true (px_test_wait_for (menu_has_item, &wait, 10));
+
+  // Opened by hand (not from a folder): it becomes a recent file of this app.
+  g_action_group_activate_action (G_ACTION_GROUP (app), "open-file", g_variant_new_string (uri));
+  g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
+  wait = (MenuWait) { open_menu, expected };
+  g_assert_true (px_test_wait_for (menu_has_item, &wait, 30));
+  wait.expected = "No Recent Files\tapp.no-recent\t";
+  g_assert_false (menu_has_item (&wait));
+
+  wait = (MenuWait) { gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (primary)), expected };
+  g_assert_true (menu_has_item (&wait));
+}
+
 static void
 test_window_size_saved (void)
 {
@@ -364,6 +463,7 @@ main (int   argc,
   g_test_add_func ("/window/bad-file-toast", test_bad_file_toast);
   g_test_add_func ("/window/open-folder", test_open_folder);
   g_test_add_func ("/window/privacy-hides-patient", test_privacy_hides_patient);
+  g_test_add_func ("/window/recent-files", test_recent_files);
   g_test_add_func ("/window/size-saved", test_window_size_saved);
 
   ret = g_test_run ();
