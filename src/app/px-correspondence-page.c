@@ -17,6 +17,7 @@
 #include "px-application.h"
 #include "px-correspondence-page.h"
 #include "px-export.h"
+#include "px-landmark-save.h"
 #include "px-landmarks.h"
 #include "px-match-scene.h"
 #include "px-window.h"
@@ -815,19 +816,6 @@ export_points_chosen (gpointer    data,
 }
 
 static void
-save_landmarks_chosen (gpointer    data,
-                       GFile      *file,
-                       const char *format)
-{
-  PxCorrespondencePage *self = data;
-  g_autofree char *path = g_file_get_path (file);
-  g_autoptr(GError) error = NULL;
-
-  if (!px_correspondence_page_save_landmarks (self, path, &error))
-    show_error (self, error);
-}
-
-static void
 load_landmarks_chosen (gpointer    data,
                        GFile      *file,
                        const char *format)
@@ -869,8 +857,7 @@ save_landmarks_action (GSimpleAction *action,
                        GVariant      *param,
                        gpointer       user_data)
 {
-  px_export_choose_file (user_data, _("Save Landmarks to Folder"), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-                         NULL, NULL, save_landmarks_chosen, user_data);
+  px_landmark_save_choose (user_data);
 }
 
 static void
@@ -1366,25 +1353,51 @@ px_correspondence_page_dup_landmarks (PxCorrespondencePage *self,
 }
 
 /**
+ * px_correspondence_page_dup_landmark_file_names:
+ *
+ * Returns: (transfer full): the names px_correspondence_page_save_landmarks() gives the
+ *   files of the panels, in panel order: the image's name, or "source" and "target-N"
+ *   with privacy on, then ".landmarks.json"
+ */
+GStrv
+px_correspondence_page_dup_landmark_file_names (PxCorrespondencePage *self)
+{
+  GStrv names;
+
+  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), NULL);
+
+  names = g_new0 (char *, self->scene.n_panels + 1);
+  for (int p = 0; p < self->scene.n_panels; p++)
+    {
+      g_autofree char *name = export_name (self, p);
+
+      names[p] = g_strdup_printf ("%s.landmarks.json", name);
+    }
+  return names;
+}
+
+/**
  * px_correspondence_page_save_landmarks:
  *
  * Writes one landmark JSON file per panel into @folder (see
- * px_correspondence_page_dup_landmarks()), named after the image, or "source" and
- * "target-N" with privacy on.
+ * px_correspondence_page_dup_landmarks()), named as
+ * px_correspondence_page_dup_landmark_file_names() says. Existing files are replaced:
+ * px-landmark-save.c asks first.
  */
 gboolean
 px_correspondence_page_save_landmarks (PxCorrespondencePage *self,
                                        const char           *folder,
                                        GError              **error)
 {
+  g_auto(GStrv) names = NULL;
+
   g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), FALSE);
 
+  names = px_correspondence_page_dup_landmark_file_names (self);
   for (int p = 0; p < self->scene.n_panels; p++)
     {
       g_autoptr(PxLandmarkSet) set = px_correspondence_page_dup_landmarks (self, p, FALSE);
-      g_autofree char *name = export_name (self, p);
-      g_autofree char *file_name = g_strdup_printf ("%s.landmarks.json", name);
-      g_autofree char *path = g_build_filename (folder, file_name, NULL);
+      g_autofree char *path = g_build_filename (folder, names[p], NULL);
 
       if (!px_landmarks_save_json (set, path, error))
         return FALSE;

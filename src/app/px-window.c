@@ -1144,6 +1144,18 @@ void
 px_window_show_error (PxWindow   *self,
                       const char *message)
 {
+  px_window_show_toast (self, message);
+}
+
+/**
+ * px_window_show_toast:
+ *
+ * Shows @message (plain text) in a toast for eight seconds.
+ */
+void
+px_window_show_toast (PxWindow   *self,
+                      const char *message)
+{
   g_autofree char *escaped = NULL;
   AdwToast *toast;
 

@@ -8,6 +8,7 @@
 // while workers run; it reports and does not assert, timing being the machine's business.
 #include "config.h"
 
+#include <adwaita.h>
 #include <math.h>
 #include <glib/gstdio.h>
 
@@ -15,6 +16,7 @@
 #include "px-correspondence-page.h"
 #include "px-embedding-map-page.h"
 #include "px-grid-matching-page.h"
+#include "px-landmark-save.h"
 #include "px-test-util.h"
 #include "model.h"
 #include "px-window.h"
@@ -269,6 +271,105 @@ test_pointer (void)
   g_assert_no_error (error);
   g_assert_true (g_file_get_contents (json, &text, NULL, NULL));
   g_assert_nonnull (strstr (text, "\"corrected\": true"));
+}
+
+static GtkWidget *
+find_visible_toplevel (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWidget) window = g_list_model_get_item (toplevels, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (window, type) && gtk_widget_get_visible (window))
+        return window;
+    }
+  return NULL;
+}
+
+static gboolean
+message_dialog_shown (gpointer data)
+{
+  return find_visible_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL;
+}
+
+// Save Landmarks as a user meets it: the folder chooser's button says what it does; a name
+// typed as a file (which the chooser turns into an empty folder) is read as the folder it
+// was typed in; existing files are replaced only after asking; a toast says where they went.
+static void
+test_save_landmarks (void)
+{
+  PxWindow *window = new_window ();
+  PxCorrespondencePage *page = open_shifted_pair (window);
+  g_autofree char *folder = g_build_filename (tmp_dir, "saved-landmarks", NULL);
+  g_autofree char *typed = g_build_filename (folder, "landmarks.json", NULL);
+  g_autofree char *source_json = g_build_filename (folder, "crop-a.png.landmarks.json", NULL);
+  g_autofree char *target_json = g_build_filename (folder, "crop-b.png.landmarks.json", NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *toast = g_strdup_printf ("Saved 2 landmark files to %s", folder);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PxLandmarkSet) set = NULL;
+  GtkWidget *chooser, *accept;
+
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-cell", "(ii)", 6, 7);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.pin", NULL);
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 1);
+
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.save-landmarks", NULL);
+  px_test_settle ();
+  chooser = find_visible_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG);
+  g_assert_nonnull (chooser);
+  g_assert_cmpint (gtk_file_chooser_get_action (GTK_FILE_CHOOSER (chooser)), ==,
+                   GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER);
+  accept = gtk_dialog_get_widget_for_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (accept)), ==, "Save _Here");
+  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_CANCEL);
+  px_test_settle ();
+
+  // "landmarks.json" typed in the chooser, which made an empty folder of it.
+  g_assert_cmpint (g_mkdir_with_parents (typed, 0700), ==, 0);
+  px_landmark_save_to (page, typed);
+  px_test_settle ();
+  g_assert_false (g_file_test (typed, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (source_json, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (target_json, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (window), toast));
+
+  // Saving again over the same files asks; Cancel keeps what is there.
+  g_assert_true (g_file_set_contents (target_json, "kept", -1, NULL));
+  px_landmark_save_to (page, folder);
+  g_assert_true (px_test_wait_for (message_dialog_shown, NULL, 10));
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (find_visible_toplevel (ADW_TYPE_MESSAGE_DIALOG)), "cancel");
+  px_test_settle ();
+  g_assert_true (g_file_get_contents (target_json, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "kept");
+
+  // Replace writes the landmark file again: one landmark, the pin's answer.
+  px_landmark_save_to (page, folder);
+  g_assert_true (px_test_wait_for (message_dialog_shown, NULL, 10));
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (find_visible_toplevel (ADW_TYPE_MESSAGE_DIALOG)), "replace");
+  px_test_settle ();
+  set = px_landmarks_load_json (target_json, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (px_landmark_set_size (set), ==, 1);
+
+  // An existing JSON file chosen means its folder; a file that is not JSON is no folder
+  // to save into: refused with the reason.
+  {
+    g_autofree char *resolved = px_landmark_save_resolve_folder (target_json, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (resolved, ==, folder);
+  }
+  {
+    g_autofree char *png = g_build_filename (tmp_dir, "crop-a.png", NULL);
+    g_autofree char *resolved = px_landmark_save_resolve_folder (png, &error);
+
+    g_assert_null (resolved);
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY);
+    g_assert_nonnull (strstr (error->message, "is a file, not a folder"));
+  }
 }
 
 static gboolean
@@ -841,6 +942,7 @@ main (int   argc,
   g_test_add_func ("/pages/correspondence/shifted-match", test_shifted_match);
   g_test_add_func ("/pages/correspondence/drawing-and-exports", test_drawing_and_exports);
   g_test_add_func ("/pages/correspondence/pointer", test_pointer);
+  g_test_add_func ("/pages/correspondence/save-landmarks", test_save_landmarks);
   g_test_add_func ("/pages/embedding-map/run-place-export", test_embedding_map);
   g_test_add_func ("/pages/grid-matching/pairs", test_grid_matching);
   g_test_add_func ("/pages/model/open", test_open_model);
