@@ -356,7 +356,7 @@ on_finished (PxTrainPage *self)
                                                      : _("Training stopped"));
 
       g_notification_set_body (notification, px_trainer_get_message (self->trainer));
-      g_application_send_notification (app, "training", notification);
+      px_send_notification (app, "training", notification);
     }
 }
 

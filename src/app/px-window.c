@@ -916,7 +916,7 @@ px_window_init (PxWindow *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->settings = g_settings_new (APP_ID);
+  self->settings = px_settings_new ();
   self->studies = g_list_store_new (PX_TYPE_STUDY);
   self->cancellable = g_cancellable_new ();
   self->embedder = px_embedder_new ();
