@@ -70,6 +70,7 @@ struct _PxWindow
   GMenu                *presets_section;
   GMenu                *recent_menu;
   GMenu                *recent_submenu;
+  gboolean              discard_confirmed; // the user chose to close without saving pins
 };
 
 G_DEFINE_FINAL_TYPE (PxWindow, px_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -580,6 +581,55 @@ window_preset_action (GSimpleAction *action,
 }
 
 static void
+on_discard_response (AdwMessageDialog *dialog,
+                     const char       *response,
+                     gpointer          data)
+{
+  g_autoptr(PxWindow) self = data;
+  PxStudy *study = g_object_get_data (G_OBJECT (dialog), "px-study");
+  int found;
+
+  if (!g_str_equal (response, "discard"))
+    return;
+  if (study == NULL)
+    {
+      self->discard_confirmed = TRUE;
+      gtk_window_close (GTK_WINDOW (self));
+    }
+  else if ((found = find_study (self, px_study_get_file (study))) >= 0)
+    g_list_store_remove (self->studies, (guint) found);
+}
+
+// Pins placed on the correspondence page and not saved are not thrown away unasked: closing
+// @study (or, with %NULL, the window) asks first.
+static gboolean
+ask_discard_pins (PxWindow *self,
+                  PxStudy  *study)
+{
+  GtkWidget *dialog;
+
+  if (!px_correspondence_page_get_unsaved (self->correspondence_page, study))
+    return FALSE;
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Discard Unsaved Points?"),
+                                   study != NULL
+                                   ? _("The points placed on this radiograph on the Correspondence page have not been saved. Closing it discards them.")
+                                   : _("Points placed on the Correspondence page have not been saved. Closing the window discards them."));
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "discard", _("_Discard"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "discard",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  if (study != NULL)
+    g_object_set_data_full (G_OBJECT (dialog), "px-study", g_object_ref (study), g_object_unref);
+  g_signal_connect (dialog, "response", G_CALLBACK (on_discard_response), g_object_ref (self));
+  gtk_window_present (GTK_WINDOW (dialog));
+  return TRUE;
+}
+
+static void
 close_study_action (GSimpleAction *action,
                     GVariant      *param,
                     gpointer       user_data)
@@ -587,7 +637,8 @@ close_study_action (GSimpleAction *action,
   PxWindow *self = user_data;
   guint selected = gtk_single_selection_get_selected (self->selection);
 
-  if (selected != GTK_INVALID_LIST_POSITION)
+  if (selected != GTK_INVALID_LIST_POSITION &&
+      !ask_discard_pins (self, gtk_single_selection_get_selected_item (self->selection)))
     g_list_store_remove (self->studies, selected);
 }
 
@@ -731,7 +782,9 @@ px_window_close_request (GtkWindow *window)
   PxWindow *self = PX_WINDOW (window);
   int width, height;
 
-  // A training run asks first whether to stop (with a checkpoint) or keep training.
+  // Unsaved pins, then a training run, ask first.
+  if (!self->discard_confirmed && ask_discard_pins (self, NULL))
+    return TRUE;
   if (px_train_page_confirm_close (self->train_page))
     return TRUE;
 

@@ -149,8 +149,11 @@ close_new_toplevels (GPtrArray *before)
       if (GTK_IS_DIALOG (window))
         gtk_dialog_response (GTK_DIALOG (window), GTK_RESPONSE_CANCEL);
       else if (ADW_IS_MESSAGE_DIALOG (window))
-        adw_message_dialog_response (ADW_MESSAGE_DIALOG (window),
-                                     adw_message_dialog_get_close_response (ADW_MESSAGE_DIALOG (window)));
+        {
+          adw_message_dialog_response (ADW_MESSAGE_DIALOG (window),
+                                       adw_message_dialog_get_close_response (ADW_MESSAGE_DIALOG (window)));
+          gtk_window_destroy (GTK_WINDOW (window));
+        }
       else
         gtk_window_destroy (GTK_WINDOW (window));
     }

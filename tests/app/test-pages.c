@@ -294,6 +294,18 @@ message_dialog_shown (gpointer data)
   return find_visible_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL;
 }
 
+// What a click on a dialog's button does: the response, then the dialog closes.
+static void
+respond (const char *response)
+{
+  GtkWidget *dialog = find_visible_toplevel (ADW_TYPE_MESSAGE_DIALOG);
+
+  g_assert_nonnull (dialog);
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), response);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  px_test_settle ();
+}
+
 // Save Landmarks as a user meets it: the folder chooser's button says what it does; a name
 // typed as a file (which the chooser turns into an empty folder) is read as the folder it
 // was typed in; existing files are replaced only after asking; a toast says where they went.
@@ -340,16 +352,14 @@ test_save_landmarks (void)
   g_assert_true (g_file_set_contents (target_json, "kept", -1, NULL));
   px_landmark_save_to (page, folder);
   g_assert_true (px_test_wait_for (message_dialog_shown, NULL, 10));
-  adw_message_dialog_response (ADW_MESSAGE_DIALOG (find_visible_toplevel (ADW_TYPE_MESSAGE_DIALOG)), "cancel");
-  px_test_settle ();
+  respond ("cancel");
   g_assert_true (g_file_get_contents (target_json, &text, NULL, NULL));
   g_assert_cmpstr (text, ==, "kept");
 
   // Replace writes the landmark file again: one landmark, the pin's answer.
   px_landmark_save_to (page, folder);
   g_assert_true (px_test_wait_for (message_dialog_shown, NULL, 10));
-  adw_message_dialog_response (ADW_MESSAGE_DIALOG (find_visible_toplevel (ADW_TYPE_MESSAGE_DIALOG)), "replace");
-  px_test_settle ();
+  respond ("replace");
   set = px_landmarks_load_json (target_json, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (px_landmark_set_size (set), ==, 1);
@@ -370,6 +380,106 @@ test_save_landmarks (void)
     g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY);
     g_assert_nonnull (strstr (error->message, "is a file, not a folder"));
   }
+}
+
+// Pins are the user's work: they stay with their image when another one becomes the source,
+// every placing, correction and clearing can be undone and redone, and closing the image or
+// the window with unsaved pins asks first.
+static void
+test_pins_kept_and_undone (void)
+{
+  PxWindow *window = new_window ();
+  PxCorrespondencePage *page = open_shifted_pair (window);
+  GtkWidget *area = px_test_find_child (GTK_WIDGET (page), GTK_TYPE_DRAWING_AREA);
+  GtkGesture *drag = find_drag_gesture (area);
+  g_autoptr(PxStudy) study_a = g_list_model_get_item (px_window_get_studies (window), 0);
+  g_autoptr(PxStudy) study_b = g_list_model_get_item (px_window_get_studies (window), 1);
+  g_autofree char *folder = g_build_filename (tmp_dir, "undo-landmarks", NULL);
+  g_autoptr(GError) error = NULL;
+  double w = gtk_widget_get_width (area), h = gtk_widget_get_height (area);
+  double px, py, vx, vy, x, y;
+  PeacMatch first, second, moved, again;
+
+  g_assert_true (px_study_get_file (study_a) != NULL);
+  g_assert_true (px_correspondence_page_get_panel_study (page, 0) == study_a);
+  g_assert_false (px_correspondence_page_get_unsaved (page, NULL));
+
+  // Two pins, then the second one's answer moved by hand 2 cells right, 1 down.
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-cell", "(ii)", 6, 7);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.pin", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-cell", "(ii)", 12, 14);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.pin", NULL);
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 2);
+  g_assert_true (px_correspondence_page_get_pin (page, 0, 0, &px, &py, &first));
+  g_assert_true (px_correspondence_page_get_pin (page, 1, 0, &px, &py, &second));
+  g_assert_cmpint (second.row, ==, 12 - DSHIFT_Y);
+  g_assert_cmpint (second.col, ==, 14 - DSHIFT_X);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.landmarks", NULL);
+  px_correspondence_page_view_point (page, w, h, 1, second.x, second.y, &vx, &vy);
+  px_correspondence_page_view_point (page, w, h, 1, second.x + 2 * CELL, second.y + CELL, &x, &y);
+  g_signal_emit_by_name (drag, "drag-begin", vx, vy);
+  g_signal_emit_by_name (drag, "drag-update", x - vx, y - vy);
+  g_signal_emit_by_name (drag, "drag-end", x - vx, y - vy);
+  g_assert_true (px_correspondence_page_get_pin (page, 1, 0, &px, &py, &moved));
+  g_assert_cmpfloat (fabs (moved.x - (second.x + 2 * CELL)), <, 1.0);
+  g_assert_cmpfloat (fabs (moved.y - (second.y + CELL)), <, 1.0);
+  g_assert_true (px_correspondence_page_get_unsaved (page, study_a));
+
+  // Undo: the correction, then the second pin; redo brings both back.
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.undo", NULL);
+  g_assert_true (px_correspondence_page_get_pin (page, 1, 0, &px, &py, &again));
+  g_assert_cmpfloat (fabs (again.x - second.x) + fabs (again.y - second.y), <, 1e-3);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.undo", NULL);
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 1);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.redo", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.redo", NULL);
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 2);
+  g_assert_true (px_correspondence_page_get_pin (page, 1, 0, &px, &py, &again));
+  g_assert_cmpfloat (fabs (again.x - moved.x) + fabs (again.y - moved.y), <, 1e-3);
+  // Clearing is undone too.
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.clear-pins", NULL);
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 0);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.undo", NULL);
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 2);
+
+  // Another source (as a click on the embedding map makes it): its own, empty, pins; back
+  // on the first image, both pins and the correction are there.
+  px_correspondence_page_set_source (page, study_b);
+  px_test_settle ();
+  g_assert_true (px_correspondence_page_get_panel_study (page, 0) == study_b);
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 0);
+  px_correspondence_page_set_source (page, study_a);
+  g_assert_true (px_test_wait_for (page_ready, page, 60));
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 2);
+  g_assert_true (px_correspondence_page_get_pin (page, 0, 0, &px, &py, &again));
+  g_assert_cmpint (again.row, ==, first.row);
+  g_assert_cmpint (again.col, ==, first.col);
+  g_assert_true (px_correspondence_page_get_pin (page, 1, 0, &px, &py, &again));
+  g_assert_cmpfloat (fabs (again.x - moved.x) + fabs (again.y - moved.y), <, 1e-3);
+
+  // Unsaved: closing the image or the window asks, and Cancel keeps both.
+  gtk_single_selection_set_selected (GTK_SINGLE_SELECTION (gtk_list_view_get_model (
+    GTK_LIST_VIEW (px_test_find_child (GTK_WIDGET (window), GTK_TYPE_LIST_VIEW)))), 0);
+  g_assert_true (px_window_get_study (window) == study_a);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.close-study", NULL);
+  g_assert_true (px_test_wait_for (message_dialog_shown, NULL, 10));
+  respond ("cancel");
+  g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 2);
+  gtk_window_close (GTK_WINDOW (window));
+  g_assert_true (px_test_wait_for (message_dialog_shown, NULL, 10));
+  respond ("cancel");
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
+
+  // Saved, the image closes without a question.
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0700), ==, 0);
+  g_assert_true (px_correspondence_page_save_landmarks (page, folder, &error));
+  g_assert_no_error (error);
+  g_assert_false (px_correspondence_page_get_unsaved (page, NULL));
+  g_assert_null (find_visible_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.close-study", NULL);
+  px_test_settle ();
+  g_assert_null (find_visible_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+  g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 1);
 }
 
 static gboolean
@@ -943,6 +1053,7 @@ main (int   argc,
   g_test_add_func ("/pages/correspondence/drawing-and-exports", test_drawing_and_exports);
   g_test_add_func ("/pages/correspondence/pointer", test_pointer);
   g_test_add_func ("/pages/correspondence/save-landmarks", test_save_landmarks);
+  g_test_add_func ("/pages/correspondence/pins-kept-and-undone", test_pins_kept_and_undone);
   g_test_add_func ("/pages/embedding-map/run-place-export", test_embedding_map);
   g_test_add_func ("/pages/grid-matching/pairs", test_grid_matching);
   g_test_add_func ("/pages/model/open", test_open_model);

@@ -768,6 +768,7 @@ test_never_overwrite (void)
   g_assert_true (px_test_wait_for (dialog_shown, NULL, 10));
   g_assert_false (px_trainer_get_active (trainer));
   adw_message_dialog_response (find_dialog (), "cancel");
+  gtk_window_destroy (GTK_WINDOW (find_dialog ()));
   px_test_settle ();
   g_assert_false (px_trainer_get_active (trainer));
   g_assert_cmpstr (px_train_page_get_checkpoint_folder (PX_TRAIN_PAGE (widget)), ==, ckpt_dir);
@@ -778,6 +779,7 @@ test_never_overwrite (void)
   dialog = find_dialog ();
   g_assert_true (adw_message_dialog_get_response_enabled (dialog, "resume"));
   adw_message_dialog_response (dialog, "new");
+  gtk_window_destroy (GTK_WINDOW (dialog));
   px_test_settle ();
   g_assert_cmpstr (px_train_page_get_checkpoint_folder (PX_TRAIN_PAGE (widget)), ==, next_dir);
   g_assert_true (px_trainer_get_active (trainer));
