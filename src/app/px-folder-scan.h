@@ -13,6 +13,7 @@ void       px_folder_scan_async            (GFile               *folder,
                                             GAsyncReadyCallback  callback,
                                             gpointer             user_data);
 GPtrArray *px_folder_scan_finish           (GAsyncResult        *result,
+                                            GPtrArray          **skipped,
                                             GError             **error);
 void       px_folder_check_async           (GPtrArray           *files,
                                             GCancellable        *cancellable,

@@ -2,8 +2,8 @@
 //
 // PxProbePage: the linear-probe page (see px-probe-page.h). The worker is a GTask thread
 // holding its own reference to the model in use (PxModel forwards are thread-safe); it
-// parses the CSV with the engine's label parser, resolves image paths beside the CSV or
-// in its parents, embeds each radiograph (the mean of its final-norm tokens: the page
+// parses the CSV with the engine's label parser, resolves image paths in the chosen images
+// folder, beside the CSV or in its parents, embeds each radiograph (the mean of its final-norm tokens: the page
 // reads token grids, as every page of the app does), trains the probe with an abort flag
 // raised by the page's GCancellable, and scores the validation rows. Progress reaches the
 // page on the main thread through g_main_context_invoke; the result replaces the list
@@ -46,6 +46,8 @@ struct _PxProbePage {
 
   GtkWidget          *box;
   GtkLabel           *file_label;
+  GtkLabel           *images_label;
+  GFile              *images;
   GtkProgressBar     *progress_bar;
   GtkLabel           *status_label;
   GtkLabel           *summary_label;
@@ -91,6 +93,7 @@ probe_result_free (ProbeResult *r)
 typedef struct {
   PxModel       *model;
   GFile         *csv;
+  GFile         *images;    // nullable: the folder the CSV's relative paths start from
   PxProbePage   *page;      // main thread only: progress goes through invoke
   volatile int   abort;
   gulong         cancel_id;
@@ -107,6 +110,7 @@ probe_job_free (gpointer data)
   g_clear_object (&job->cancellable);
   g_clear_object (&job->model);
   g_clear_object (&job->csv);
+  g_clear_object (&job->images);
   g_clear_object (&job->page);
   g_free (job);
 }
@@ -170,15 +174,25 @@ on_job_cancelled (GCancellable *cancellable,
   ((ProbeJob *) data)->abort = 1;
 }
 
-// A relative image path beside the CSV or in one of its three nearest parents.
+// A relative image path in the images folder when one is given, else beside the CSV or in
+// one of its three nearest parents (as `peac finetune --images` looks).
 static char *
 resolve_image (GFile      *csv,
+               GFile      *images,
                const char *path)
 {
   g_autoptr(GFile) dir = g_file_get_parent (csv);
 
   if (g_path_is_absolute (path))
     return g_file_test (path, G_FILE_TEST_IS_REGULAR) ? g_strdup (path) : NULL;
+  if (images != NULL)
+    {
+      g_autoptr(GFile) f = g_file_resolve_relative_path (images, path);
+      g_autofree char *p = g_file_get_path (f);
+
+      if (p != NULL && g_file_test (p, G_FILE_TEST_IS_REGULAR))
+        return g_steal_pointer (&p);
+    }
   for (int up = 0; up < 4 && dir != NULL; up++)
     {
       g_autoptr(GFile) f = g_file_resolve_relative_path (dir, path);
@@ -407,11 +421,21 @@ probe_thread (GTask        *task,
           peac_labels_free (&all);
           return;
         }
-      path = resolve_image (job->csv, all.paths[i]);
+      path = resolve_image (job->csv, job->images, all.paths[i]);
+      if (path == NULL && job->images != NULL)
+        {
+          g_autofree char *images = g_file_get_path (job->images);
+
+          g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                                   _("%s:%d: image “%s” not found in %s, beside the file or in its parent folders"),
+                                   name, all.line[i], all.paths[i], images);
+          peac_labels_free (&all);
+          return;
+        }
       if (path == NULL)
         {
           g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                                   _("%s:%d: image “%s” not found beside the file or in its parent folders"),
+                                   _("%s:%d: image “%s” not found beside the file or in its parent folders; choose the folder the paths start from with Images Folder…"),
                                    name, all.line[i], all.paths[i]);
           peac_labels_free (&all);
           return;
@@ -675,6 +699,23 @@ choose_action (GSimpleAction *action,
 }
 
 static void
+on_images_chosen (gpointer    data,
+                  GFile      *file,
+                  const char *format)
+{
+  px_probe_page_set_images_folder (data, file);
+}
+
+static void
+choose_images_action (GSimpleAction *action,
+                      GVariant      *param,
+                      gpointer       data)
+{
+  px_export_choose_file (data, _("Choose the Images Folder"), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                         NULL, NULL, on_images_chosen, data);
+}
+
+static void
 choose_folder_action (GSimpleAction *action,
                       GVariant      *param,
                       gpointer       data)
@@ -728,6 +769,7 @@ export_action (GSimpleAction *action,
 static const GActionEntry page_actions[] = {
   { "choose", choose_action },
   { "choose-folder", choose_folder_action },
+  { "choose-images", choose_images_action },
   { "run", run_action },
   { "stop", stop_action },
   { "export", export_action, "s" },
@@ -745,6 +787,7 @@ px_probe_page_dispose (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_object (&self->embedder);
   g_clear_object (&self->labels);
+  g_clear_object (&self->images);
   g_clear_pointer (&self->result, probe_result_free);
   g_clear_pointer (&self->status, g_free);
   g_clear_object (&self->actions);
@@ -791,6 +834,7 @@ px_probe_page_class_init (PxProbePageClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/org/peac/Explorer/px-probe-page.ui");
   gtk_widget_class_bind_template_child (widget_class, PxProbePage, box);
   gtk_widget_class_bind_template_child (widget_class, PxProbePage, file_label);
+  gtk_widget_class_bind_template_child (widget_class, PxProbePage, images_label);
   gtk_widget_class_bind_template_child (widget_class, PxProbePage, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, PxProbePage, status_label);
   gtk_widget_class_bind_template_child (widget_class, PxProbePage, summary_label);
@@ -835,6 +879,27 @@ px_probe_page_set_labels_file (PxProbePage *self,
 }
 
 /**
+ * px_probe_page_set_images_folder:
+ * @folder: (nullable): where the label file's relative image paths start, or %NULL to look
+ *   beside the label file and in its parents only
+ */
+void
+px_probe_page_set_images_folder (PxProbePage *self,
+                                 GFile       *folder)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *text = NULL;
+
+  g_return_if_fail (PX_IS_PROBE_PAGE (self));
+  g_set_object (&self->images, folder);
+  path = folder != NULL ? g_file_get_path (folder) : NULL;
+  /* Translators: %s is the folder a label file's image paths start from */
+  text = path != NULL ? g_strdup_printf (_("Images in %s"), path) : NULL;
+  gtk_label_set_text (self->images_label, text != NULL ? text : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->images_label), text != NULL);
+}
+
+/**
  * px_probe_page_run:
  *
  * Starts the worker on the label file with the model in use.
@@ -856,6 +921,7 @@ px_probe_page_run (PxProbePage *self)
   job = g_new0 (ProbeJob, 1);
   job->model = g_object_ref (model);
   job->csv = g_object_ref (self->labels);
+  job->images = self->images != NULL ? g_object_ref (self->images) : NULL;
   job->page = g_object_ref (self);
   job->cancellable = g_object_ref (self->cancellable);
   job->cancel_id = g_cancellable_connect (self->cancellable, G_CALLBACK (on_job_cancelled), job, NULL);

@@ -235,7 +235,7 @@ on_scanned (GObject      *source,
 {
   g_autoptr(PxTrainPage) self = data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) files = px_folder_scan_finish (res, &error);
+  g_autoptr(GPtrArray) files = px_folder_scan_finish (res, NULL, &error);
 
   if (files == NULL)
     {

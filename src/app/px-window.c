@@ -464,6 +464,31 @@ enqueue_file (PxWindow *self,
   g_queue_push_tail (&self->pending, pending);
 }
 
+// A folder with nothing to open: what it held instead, and why each was passed over (the
+// first few; the toast is not the place for a long list).
+static char *
+describe_skipped (GPtrArray *skipped)
+{
+  g_autoptr(GString) text = NULL;
+  guint shown = MIN (skipped->len, 3);
+
+  if (skipped->len == 0)
+    return g_strdup (_("The folder contains no radiographs: it is empty (hidden files aside)"));
+  text = g_string_new (NULL);
+  g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE,
+                                             "The folder contains no radiographs, only %u other entry: ",
+                                             "The folder contains no radiographs, only %u other entries: ",
+                                             skipped->len),
+                          skipped->len);
+  for (guint i = 0; i < shown; i++)
+    g_string_append_printf (text, "%s%s", i > 0 ? "; " : "", (char *) g_ptr_array_index (skipped, i));
+  if (skipped->len > shown)
+    g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE, "; and %u more", "; and %u more",
+                                               skipped->len - shown),
+                            skipped->len - shown);
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
 static void
 on_folder_scanned (GObject      *source,
                    GAsyncResult *result,
@@ -471,9 +496,10 @@ on_folder_scanned (GObject      *source,
 {
   g_autoptr(PxWindow) self = user_data;
   g_autoptr(GPtrArray) files = NULL;
+  g_autoptr(GPtrArray) skipped = NULL;
   g_autoptr(GError) error = NULL;
 
-  files = px_folder_scan_finish (result, &error);
+  files = px_folder_scan_finish (result, &skipped, &error);
   self->n_scans--;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -486,7 +512,10 @@ on_folder_scanned (GObject      *source,
       px_window_show_error (self, message);
     }
   else if (files->len == 0)
-    px_window_show_error (self, _("The folder contains no radiographs"));
+    {
+      g_autofree char *message = describe_skipped (skipped);
+      px_window_show_error (self, message);
+    }
   else
     for (guint i = 0; i < files->len; i++)
       enqueue_file (self, g_ptr_array_index (files, i), TRUE);

@@ -10,6 +10,7 @@
 #include <adwaita.h>
 #include <math.h>
 #include <glib/gstdio.h>
+#include <unistd.h>
 
 #include "px-application.h"
 #include "px-tag-panel.h"
@@ -260,6 +261,41 @@ test_open_folder (void)
   g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 5);
 }
 
+// A folder's symbolic links are followed, to files and to folders, and a link back up (a
+// loop) ends there; a folder with nothing to open says what it held and why each was skipped.
+static void
+test_folder_links (void)
+{
+  PxWindow *window = new_window ();
+  g_autofree char *linked = g_build_filename (tmp_dir, "linked", NULL);
+  g_autofree char *sub = g_build_filename (linked, "sub", NULL);
+  g_autofree char *nothing = g_build_filename (tmp_dir, "nothing", NULL);
+  g_autofree char *link = g_build_filename (sub, "a.png", NULL);
+  g_autofree char *loop = g_build_filename (sub, "loop", NULL);
+  g_autofree char *notes = g_build_filename (nothing, "notes.txt", NULL);
+  g_autofree char *gone = g_build_filename (nothing, "gone.png", NULL);
+  g_autofree char *target = g_build_filename (g_getenv ("PEAC_SOURCE_DIR"), "data", "samples", SAMPLE, NULL);
+  g_autoptr(GFile) linked_file = g_file_new_for_path (linked);
+  g_autoptr(GFile) nothing_file = g_file_new_for_path (nothing);
+
+  g_assert_cmpint (g_mkdir_with_parents (sub, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (nothing, 0700), ==, 0);
+  g_assert_cmpint (symlink (target, link), ==, 0);
+  g_assert_cmpint (symlink (linked, loop), ==, 0);
+  g_assert_true (g_file_set_contents (notes, "not a radiograph", -1, NULL));
+  g_assert_cmpint (symlink ("/nonexistent/peac-test.png", gone), ==, 0);
+
+  open_and_wait (window, linked_file);
+  g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 1);
+  g_assert_cmpstr (px_study_get_title (px_window_get_study (window)), ==, "a.png");
+
+  open_and_wait (window, nothing_file);
+  g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 1);
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (window), "only 2 other entries"));
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (window), "gone.png: a symbolic link to nothing"));
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (window), "notes.txt: not a PNG, JPEG or DICOM file"));
+}
+
 static void
 test_privacy_hides_patient (void)
 {
@@ -462,6 +498,7 @@ main (int   argc,
   g_test_add_func ("/window/zoom-actions", test_zoom_actions);
   g_test_add_func ("/window/bad-file-toast", test_bad_file_toast);
   g_test_add_func ("/window/open-folder", test_open_folder);
+  g_test_add_func ("/window/folder-links", test_folder_links);
   g_test_add_func ("/window/privacy-hides-patient", test_privacy_hides_patient);
   g_test_add_func ("/window/recent-files", test_recent_files);
   g_test_add_func ("/window/size-saved", test_window_size_saved);
