@@ -1029,6 +1029,106 @@ test_grid_matching (void)
   g_assert_no_error (error);
 }
 
+static GtkWidget *
+find_button_labelled (GtkWidget  *root,
+                      const char *label)
+{
+  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_button_labelled (child, label);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+collect_spin_buttons (GtkWidget *root,
+                      GPtrArray *spins)
+{
+  if (GTK_IS_SPIN_BUTTON (root))
+    g_ptr_array_add (spins, root);
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_spin_buttons (child, spins);
+}
+
+// The grid-matching tool bar as a new user meets it in a 1024-pixel window: every control on
+// screen, every spin button labelled, a new seed drawing its crops at once and Resample
+// drawing new ones (the next seed), and the lines between matched cells thinned unless asked.
+static void
+test_grid_matching_toolbar (void)
+{
+  PxWindow *window = new_window ();
+  PxGridMatchingPage *page = px_window_get_grid_matching_page (window);
+  g_autoptr(GFile) file = g_file_new_build_filename (g_getenv ("PEAC_SOURCE_DIR"), "data", "samples", SAMPLE, NULL);
+  g_autofree char *png = g_build_filename (tmp_dir, "toolbar.png", NULL);
+  g_autoptr(GPtrArray) spins = g_ptr_array_new ();
+  g_autofree guint8 *seed1 = NULL, *seed2 = NULL, *again = NULL, *resampled = NULL, *lines = NULL;
+  const char *controls[] = { "Clean", "_Shuffled", "_Distorted", "_Resample", "All _Lines" };
+  gsize n_bytes = 1200 * 360 * 4;
+  GtkSpinButton *seed;
+  int width;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1024, 700);
+  px_window_show_page (window, "grid-matching");
+  g_application_open (G_APPLICATION (app), &file, 1, "");
+  g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
+  g_assert_true (px_test_wait_for (grid_ready, page, 60));
+  px_test_settle ();
+  // 1024 wide with the frame: the window's content is a little narrower.
+  width = gtk_widget_get_width (GTK_WIDGET (window));
+  g_assert_cmpint (width, <=, 1024);
+  g_assert_cmpint (width, >, 1000);
+
+  for (guint i = 0; i < G_N_ELEMENTS (controls); i++)
+    {
+      GtkWidget *button = find_button_labelled (GTK_WIDGET (page), controls[i]);
+      graphene_rect_t bounds;
+
+      g_assert_nonnull (button);
+      g_assert_true (gtk_widget_get_mapped (button));
+      g_assert_true (gtk_widget_compute_bounds (button, GTK_WIDGET (window), &bounds));
+      g_test_message ("%s: x %.0f to %.0f", controls[i], bounds.origin.x, bounds.origin.x + bounds.size.width);
+      g_assert_cmpfloat (bounds.origin.x, >=, 0);
+      g_assert_cmpfloat (bounds.origin.x + bounds.size.width, <=, width);
+    }
+
+  collect_spin_buttons (GTK_WIDGET (page), spins);
+  g_assert_cmpuint (spins->len, ==, 5);
+  for (guint i = 0; i < spins->len; i++)
+    {
+      g_autoptr(GList) labels = gtk_widget_list_mnemonic_labels (g_ptr_array_index (spins, i));
+      g_assert_nonnull (labels);
+    }
+
+  seed = g_ptr_array_index (spins, 0);
+  g_assert_cmpfloat (gtk_spin_button_get_value (seed), ==, 1);
+  seed1 = export_pixels (page, png);
+  gtk_spin_button_set_value (seed, 2);
+  check_pairs (page);
+  g_assert_true (px_test_wait_for (grid_ready, page, 60));
+  seed2 = export_pixels (page, png);
+  g_assert_true (memcmp (seed1, seed2, n_bytes) != 0);
+  gtk_spin_button_set_value (seed, 1);
+  g_assert_true (px_test_wait_for (grid_ready, page, 60));
+  again = export_pixels (page, png);
+  g_assert_true (memcmp (seed1, again, n_bytes) == 0);
+  gtk_widget_activate_action (GTK_WIDGET (page), "grid.resample", NULL);
+  g_assert_cmpfloat (gtk_spin_button_get_value (seed), ==, 2);
+  check_pairs (page);
+  g_assert_true (px_test_wait_for (grid_ready, page, 60));
+  resampled = export_pixels (page, png);
+  g_assert_true (memcmp (seed2, resampled, n_bytes) == 0);
+
+  gtk_widget_activate_action (GTK_WIDGET (page), "grid.lines", NULL);
+  lines = export_pixels (page, png);
+  g_assert_true (memcmp (resampled, lines, n_bytes) != 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1056,6 +1156,7 @@ main (int   argc,
   g_test_add_func ("/pages/correspondence/pins-kept-and-undone", test_pins_kept_and_undone);
   g_test_add_func ("/pages/embedding-map/run-place-export", test_embedding_map);
   g_test_add_func ("/pages/grid-matching/pairs", test_grid_matching);
+  g_test_add_func ("/pages/grid-matching/toolbar", test_grid_matching_toolbar);
   g_test_add_func ("/pages/model/open", test_open_model);
 
   ret = g_test_run ();
