@@ -131,15 +131,15 @@ update_status (PxCorrespondencePage *self)
         if (t > 0)
           g_string_append (text, "   ");
         if (a->found)
-          /* Translators: target name, matched cell (row, column) and the match confidence */
-          g_string_append_printf (text, _("%s: cell (%d, %d), confidence %.2f"),
-                                  name, a->row, a->col, a->confidence);
+          /* Translators: target name, the match in image pixels (x, y) and its confidence */
+          g_string_append_printf (text, _("%s: at x %.0f, y %.0f px, confidence %.2f"),
+                                  name, a->x, a->y, a->confidence);
         else if (self->mode == PEAC_MATCH_GUIDED)
           /* The registration always answers; the embedding just does not single the
            * answer out locally. */
-          /* Translators: target name and matched cell (row, column) */
-          g_string_append_printf (text, _("%s: cell (%d, %d), not confirmed by the embedding"),
-                                  name, a->row, a->col);
+          /* Translators: target name and the match in image pixels (x, y) */
+          g_string_append_printf (text, _("%s: at x %.0f, y %.0f px, not confirmed by the embedding"),
+                                  name, a->x, a->y);
         else
           /* Translators: target name; the model found no confident match there */
           g_string_append_printf (text, _("%s: no match"), name);

@@ -42,7 +42,9 @@ struct _PxWindow
   gboolean              load_in_flight;
   gboolean              select_next;
   gboolean              privacy;
-  guint                 n_skipped;
+  GPtrArray            *failures;      // "name: reason" of the files of this batch that failed
+  GPtrArray            *last_failures; // the previous batch's, for its Details dialog
+  gboolean              failures_from_folder;
   PxEmbedder           *embedder;
 
   AdwToastOverlay      *toast_overlay;
@@ -57,6 +59,7 @@ struct _PxWindow
   double                focus_x, focus_y;
   GtkLabel             *model_name_label;
   GtkLabel             *model_description_label;
+  GtkLabel             *model_summary_label;
   GtkWidget            *embedding_box;
   GtkProgressBar       *embedding_progress;
   GtkSpinner           *spinner;
@@ -105,18 +108,50 @@ update_loading (PxWindow *self)
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), loading);
   g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_LOADING]);
 
-  if (!loading && self->n_skipped > 0)
+  // One toast per batch of files, however many failed: the reasons are behind Details.
+  if (!loading && self->failures->len == 1 && !self->failures_from_folder)
+    {
+      px_window_show_error (self, g_ptr_array_index (self->failures, 0));
+      g_ptr_array_set_size (self->failures, 0);
+    }
+  else if (!loading && self->failures->len > 0)
     {
       g_autofree char *message =
         g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                      "%u file in the folder could not be opened",
-                                      "%u files in the folder could not be opened",
-                                      self->n_skipped),
-                         self->n_skipped);
+                                      "%u file could not be opened",
+                                      "%u files could not be opened",
+                                      self->failures->len),
+                         self->failures->len);
+      g_autofree char *escaped = g_markup_escape_text (message, -1);
+      AdwToast *toast = adw_toast_new (escaped);
 
-      self->n_skipped = 0;
-      px_window_show_error (self, message);
+      g_clear_pointer (&self->last_failures, g_ptr_array_unref);
+      self->last_failures = g_steal_pointer (&self->failures);
+      self->failures = g_ptr_array_new_with_free_func (g_free);
+      adw_toast_set_timeout (toast, 8);
+      adw_toast_set_button_label (toast, _("_Details"));
+      adw_toast_set_action_name (toast, "win.show-load-errors");
+      adw_toast_overlay_add_toast (self->toast_overlay, toast);
     }
+  if (!loading)
+    self->failures_from_folder = FALSE;
+}
+
+// The Details of the last batch's toast: every file that failed, with the reason.
+static void
+show_load_errors_action (GSimpleAction *action,
+                         GVariant      *param,
+                         gpointer       user_data)
+{
+  PxWindow *self = user_data;
+  g_autoptr(GString) body = g_string_new (NULL);
+  GtkWidget *dialog;
+
+  for (guint i = 0; self->last_failures != NULL && i < self->last_failures->len; i++)
+    g_string_append_printf (body, "%s%s", i > 0 ? "\n" : "", (char *) g_ptr_array_index (self->last_failures, i));
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Files That Could Not Be Opened"), body->str);
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void
@@ -392,18 +427,13 @@ on_study_loaded (GObject      *source,
 
   if (study == NULL)
     {
-      if (pending->from_folder)
-        self->n_skipped++;
-      else
-        {
-          g_autofree char *name = g_file_get_basename (pending->file);
-          g_autofree char *message =
-            /* Translators: the first %s is a file name, the second the reason */
-            g_strdup_printf (_("Could not open “%s”: %s"), name,
-                             strip_path_prefix (error->message, pending->file));
+      g_autofree char *name = g_file_get_basename (pending->file);
 
-          px_window_show_error (self, message);
-        }
+      self->failures_from_folder |= pending->from_folder;
+      g_ptr_array_add (self->failures,
+                       /* Translators: the first %s is a file name, the second the reason */
+                       g_strdup_printf (_("Could not open “%s”: %s"), name,
+                                        strip_path_prefix (error->message, pending->file)));
     }
   else
     {
@@ -676,7 +706,16 @@ update_model (PxWindow *self)
 {
   PxModel *model = px_embedder_get_model (self->embedder);
 
+  g_autofree char *summary = NULL;
+  int size = px_model_get_input_size (model), gh = 0, gw = 0, dim = 0;
+
+  px_model_get_grid (model, &gh, &gw, &dim);
+  /* Translators: the model in use: input size in pixels, its token grid, trained or not */
+  summary = g_strdup_printf (_("Input %d × %d px, token grid %d × %d. %s"), size, size, gh, gw,
+                             px_model_get_trained (model) ? _("Trained.")
+                                                          : _("Untrained (random weights): for trying the pages out."));
   gtk_label_set_text (self->model_name_label, px_model_get_name (model));
+  gtk_label_set_text (self->model_summary_label, summary);
   gtk_label_set_text (self->model_description_label, px_model_get_description (model));
   g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "use-micro-model")),
                                px_model_get_trained (model));
@@ -803,6 +842,7 @@ static const GActionEntry win_actions[] = {
   { "use-micro-model", use_micro_model_action },
   { "cancel-embedding", cancel_embedding_action },
   { "show-page", show_page_action, "s" },
+  { "show-load-errors", show_load_errors_action },
 };
 
 static gboolean
@@ -875,6 +915,8 @@ px_window_finalize (GObject *object)
   g_clear_object (&self->settings);
   g_clear_object (&self->studies);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->failures, g_ptr_array_unref);
+  g_clear_pointer (&self->last_failures, g_ptr_array_unref);
 
   G_OBJECT_CLASS (px_window_parent_class)->finalize (object);
 }
@@ -969,6 +1011,7 @@ px_window_class_init (PxWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_open_point);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, model_name_label);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, model_description_label);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, model_summary_label);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, embedding_box);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, embedding_progress);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, spinner);
@@ -1001,6 +1044,7 @@ px_window_init (PxWindow *self)
   self->settings = px_settings_new ();
   self->studies = g_list_store_new (PX_TYPE_STUDY);
   self->cancellable = g_cancellable_new ();
+  self->failures = g_ptr_array_new_with_free_func (g_free);
   self->embedder = px_embedder_new ();
   g_queue_init (&self->pending);
 

@@ -415,6 +415,19 @@ test_every_popover (void)
                           gtk_widget_get_tooltip_text (GTK_WIDGET (button)),
                           gtk_widget_get_mapped (GTK_WIDGET (popover)));
           g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (popover)));
+          // The model popover reads as a summary (the micro ViT: 224-px input in 16-px patches,
+          // untrained); the raw metadata waits behind its expander.
+          if (g_strcmp0 (gtk_widget_get_tooltip_text (GTK_WIDGET (button)), "Model in Use") == 0)
+            {
+              g_autoptr(GPtrArray) texts = px_test_collect_labels (GTK_WIDGET (popover));
+
+              for (guint k = 0; k < texts->len; k++)
+                g_test_message ("  model popover: %s", (char *) g_ptr_array_index (texts, k));
+              g_assert_true (px_test_labels_contain (GTK_WIDGET (popover), "Input 224 × 224 px, token grid 14 × 14"));
+              g_assert_true (px_test_labels_contain (GTK_WIDGET (popover), "Untrained"));
+              g_assert_false (gtk_expander_get_expanded (GTK_EXPANDER (px_test_find_child (GTK_WIDGET (popover),
+                                                                                          GTK_TYPE_EXPANDER))));
+            }
           n_opened++;
           gtk_menu_button_popdown (button);
           px_test_settle ();

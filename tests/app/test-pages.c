@@ -414,6 +414,14 @@ test_pins_kept_and_undone (void)
   g_assert_true (px_correspondence_page_get_pin (page, 1, 0, &px, &py, &second));
   g_assert_cmpint (second.row, ==, 12 - DSHIFT_Y);
   g_assert_cmpint (second.col, ==, 14 - DSHIFT_X);
+  // The status line names the live query's answer in image pixels, not grid cells.
+  {
+    g_autofree char *where = g_strdup_printf ("at x %.0f, y %.0f px", second.x, second.y);
+
+    px_test_settle ();
+    g_assert_true (px_test_labels_contain (GTK_WIDGET (page), where));
+    g_assert_false (px_test_labels_contain (GTK_WIDGET (page), ": cell ("));
+  }
   gtk_widget_activate_action (GTK_WIDGET (page), "corr.landmarks", NULL);
   px_correspondence_page_view_point (page, w, h, 1, second.x, second.y, &vx, &vy);
   px_correspondence_page_view_point (page, w, h, 1, second.x + 2 * CELL, second.y + CELL, &x, &y);
