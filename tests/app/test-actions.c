@@ -390,7 +390,20 @@ test_every_popover (void)
 {
   PxWindow *window = new_window ();
   g_autoptr(GtkSelectionModel) pages = adw_view_stack_get_pages (get_stack (window));
+  g_autofree char *uri = sample_uri ();
   guint n_opened = 0;
+
+  // Two radiographs, so that every page shows its content rather than its empty state.
+  g_action_group_activate_action (G_ACTION_GROUP (app), "open-file", g_variant_new_string (uri));
+  {
+    g_autoptr(GFile) other = g_file_new_build_filename (g_getenv ("PEAC_SOURCE_DIR"), "data", "samples",
+                                                        "nih-00000001_000.png", NULL);
+    g_autofree char *other_uri = g_file_get_uri (other);
+
+    g_action_group_activate_action (G_ACTION_GROUP (app), "open-file", g_variant_new_string (other_uri));
+  }
+  g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
+  g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 2);
 
   for (guint p = 0; p < g_list_model_get_n_items (G_LIST_MODEL (pages)); p++)
     {
@@ -399,6 +412,11 @@ test_every_popover (void)
 
       px_window_show_page (window, adw_view_stack_page_get_name (page));
       px_test_settle ();
+      // Every page fits a 1024 × 700 window: none makes the window grow past it.
+      g_test_message ("page %s: window %d × %d", adw_view_stack_page_get_name (page),
+                      gtk_widget_get_width (GTK_WIDGET (window)), gtk_widget_get_height (GTK_WIDGET (window)));
+      g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), <=, 1024);
+      g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (window)), <=, 700);
       collect_menu_buttons (GTK_WIDGET (window), buttons);
       for (guint i = 0; i < buttons->len; i++)
         {
