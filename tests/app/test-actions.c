@@ -164,8 +164,13 @@ close_new_toplevels (GPtrArray *before)
 static PxWindow *
 new_window (void)
 {
+  GList *windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (app)));
   PxWindow *window;
 
+  // A fresh window for each test.
+  for (GList *l = windows; l != NULL; l = l->next)
+    gtk_window_destroy (l->data);
+  g_list_free (windows);
   g_settings_set_boolean (px_application_get_settings (app), "privacy-mode", FALSE);
   g_application_activate (G_APPLICATION (app));
   window = PX_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
@@ -325,6 +330,7 @@ test_every_action (void)
   const GVariantType *parameter_type;
   const char *name, *property;
   GType owner;
+  guint n_open;
 
   // An open radiograph first, so that the image actions are enabled.
   g_action_group_activate_action (G_ACTION_GROUP (app), "open-file", g_variant_new_string (uri));
@@ -363,10 +369,13 @@ test_every_action (void)
   g_assert_true (has_reachable (list, "corr.save-landmarks"));
   g_assert_true (has_reachable (list, "train.start"));
 
-  // Last, closing the radiograph and quitting, which closes the window.
+  // Last, closing the radiograph (the recent menu may have opened a second one) and
+  // quitting, which closes the window.
+  n_open = g_list_model_get_n_items (px_window_get_studies (window));
+  g_assert_cmpuint (n_open, >=, 1);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.close-study", NULL));
   px_test_settle ();
-  g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 0);
+  g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, n_open - 1);
   g_assert_true (has_reachable (list, "app.quit"));
   g_action_group_activate_action (G_ACTION_GROUP (app), "quit", NULL);
   px_test_settle ();
