@@ -387,22 +387,24 @@ static const double palette[][3] = {
   { 0.75, 0.70, 0.10 }, { 0.10, 0.70, 0.80 },
 };
 
+// The ROC curves on a light ground (exports, light mode) or a dark one (dark mode on screen).
 static void
-draw_roc (gpointer data,
-          cairo_t *cr,
-          double   width,
-          double   height)
+draw_roc_on (PxProbePage *self,
+             cairo_t     *cr,
+             double       width,
+             double       height,
+             gboolean     dark)
 {
-  PxProbePage *self = data;
   ProbeResult *r = self->result;
   double side = MIN (width - 60, height - 50), x0 = 50, y0 = 10;
+  double ground = dark ? 0.14 : 1.0, grid = dark ? 0.30 : 0.85, ink = dark ? 0.80 : 0.30;
 
-  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_set_source_rgb (cr, ground, ground, ground);
   cairo_paint (cr);
   if (side < 20)
     return;
   cairo_set_line_width (cr, 1);
-  cairo_set_source_rgb (cr, 0.85, 0.85, 0.85);
+  cairo_set_source_rgb (cr, grid, grid, grid);
   for (int i = 1; i < 10; i++)
     {
       cairo_move_to (cr, x0 + side * i / 10, y0);
@@ -411,7 +413,7 @@ draw_roc (gpointer data,
       cairo_line_to (cr, x0 + side, y0 + side * i / 10);
     }
   cairo_stroke (cr);
-  cairo_set_source_rgb (cr, 0.3, 0.3, 0.3);
+  cairo_set_source_rgb (cr, ink, ink, ink);
   cairo_rectangle (cr, x0, y0, side, side);
   cairo_stroke (cr);
   cairo_set_font_size (cr, 11);
@@ -463,13 +465,22 @@ draw_roc (gpointer data,
 }
 
 static void
+draw_roc (gpointer data,
+          cairo_t *cr,
+          double   width,
+          double   height)
+{
+  draw_roc_on (data, cr, width, height, FALSE);
+}
+
+static void
 draw_area (GtkDrawingArea *area,
            cairo_t        *cr,
            int             width,
            int             height,
            gpointer        data)
 {
-  draw_roc (data, cr, width, height);
+  draw_roc_on (data, cr, width, height, adw_style_manager_get_dark (adw_style_manager_get_default ()));
 }
 
 // ---- Results on the page
@@ -729,6 +740,8 @@ px_probe_page_init (PxProbePage *self)
                                    G_N_ELEMENTS (page_actions), self);
   gtk_widget_insert_action_group (GTK_WIDGET (self), "probe", G_ACTION_GROUP (self->actions));
   gtk_drawing_area_set_draw_func (self->area, draw_area, self, NULL);
+  g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
+                           G_CALLBACK (gtk_widget_queue_draw), self->area, G_CONNECT_SWAPPED);
   update_actions (self);
 }
 

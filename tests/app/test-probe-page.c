@@ -234,6 +234,37 @@ test_images_folder (void)
   px_test_settle ();
 }
 
+static guint8
+corner_grey (GtkWidget *area)
+{
+  g_autoptr(GdkTexture) texture = px_test_render_widget (area);
+  g_autofree guint8 *grey = px_test_texture_to_grey (texture);
+
+  return grey[5 * gdk_texture_get_width (texture) + 5];
+}
+
+// In dark mode the ROC plot is drawn on a dark ground, not left white.
+static void
+test_dark_mode (void)
+{
+  PxWindow *window = new_window ();
+  PxProbePage *page = probe_page (window);
+  GtkWidget *area = px_test_find_child (GTK_WIDGET (page), GTK_TYPE_DRAWING_AREA);
+  AdwStyleManager *style = adw_style_manager_get_default ();
+
+  g_assert_nonnull (area);
+  adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_FORCE_DARK);
+  px_test_settle ();
+  g_assert_true (adw_style_manager_get_dark (style));
+  g_assert_cmpuint (corner_grey (area), <, 80);
+  adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_FORCE_LIGHT);
+  px_test_settle ();
+  g_assert_cmpuint (corner_grey (area), >, 200);
+  adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_DEFAULT);
+  gtk_window_destroy (GTK_WINDOW (window));
+  px_test_settle ();
+}
+
 static void
 test_missing_image (void)
 {
@@ -352,6 +383,7 @@ main (int   argc,
   g_test_add_func ("/probe-page/run-and-export", test_run_and_export);
   g_test_add_func ("/probe-page/missing-image", test_missing_image);
   g_test_add_func ("/probe-page/images-folder", test_images_folder);
+  g_test_add_func ("/probe-page/dark-mode", test_dark_mode);
   g_test_add_func ("/probe-page/labelled-folder", test_labelled_folder);
   ret = g_test_run ();
 
