@@ -17,6 +17,7 @@
 #include "px-embedding-map-page.h"
 #include "px-grid-matching-page.h"
 #include "px-landmark-save.h"
+#include "px-match-scene.h"
 #include "px-test-util.h"
 #include "model.h"
 #include "px-window.h"
@@ -1137,6 +1138,54 @@ test_grid_matching_toolbar (void)
   g_assert_true (memcmp (resampled, lines, n_bytes) != 0);
 }
 
+// CIELAB (D65) of an sRGB colour, written out here from the standard formulas.
+static void
+srgb_to_lab (double  r,
+             double  g,
+             double  b,
+             double *lab)
+{
+  double c[3] = { r, g, b }, xyz[3], f[3];
+
+  for (int i = 0; i < 3; i++)
+    c[i] = c[i] > 0.04045 ? pow ((c[i] + 0.055) / 1.055, 2.4) : c[i] / 12.92;
+  xyz[0] = (0.4124 * c[0] + 0.3576 * c[1] + 0.1805 * c[2]) / 0.95047;
+  xyz[1] = 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  xyz[2] = (0.0193 * c[0] + 0.1192 * c[1] + 0.9505 * c[2]) / 1.08883;
+  for (int i = 0; i < 3; i++)
+    f[i] = xyz[i] > 0.008856 ? cbrt (xyz[i]) : 7.787 * xyz[i] + 16.0 / 116;
+  lab[0] = 116 * f[1] - 16;
+  lab[1] = 500 * (f[0] - f[1]);
+  lab[2] = 200 * (f[1] - f[2]);
+}
+
+// The five landmark structures of a JSRT map (RL, LL, H, RCLA, LCLA) take the first five
+// colours of the legend: no two of them alike (CIE76 ΔE at least 30; the two Okabe–Ito
+// blues, once both among them, are 26 apart).
+static void
+test_legend_colours (void)
+{
+  double lab[5][3];
+
+  for (int i = 0; i < 5; i++)
+    {
+      double r, g, b;
+
+      px_match_palette (i, &r, &g, &b);
+      srgb_to_lab (r, g, b, lab[i]);
+    }
+  for (int i = 0; i < 5; i++)
+    for (int j = i + 1; j < 5; j++)
+      {
+        double d = sqrt ((lab[i][0] - lab[j][0]) * (lab[i][0] - lab[j][0]) +
+                         (lab[i][1] - lab[j][1]) * (lab[i][1] - lab[j][1]) +
+                         (lab[i][2] - lab[j][2]) * (lab[i][2] - lab[j][2]));
+
+        g_test_message ("colours %d and %d: ΔE %.1f", i, j, d);
+        g_assert_cmpfloat (d, >=, 30);
+      }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1163,6 +1212,7 @@ main (int   argc,
   g_test_add_func ("/pages/correspondence/save-landmarks", test_save_landmarks);
   g_test_add_func ("/pages/correspondence/pins-kept-and-undone", test_pins_kept_and_undone);
   g_test_add_func ("/pages/embedding-map/run-place-export", test_embedding_map);
+  g_test_add_func ("/pages/embedding-map/legend-colours", test_legend_colours);
   g_test_add_func ("/pages/grid-matching/pairs", test_grid_matching);
   g_test_add_func ("/pages/grid-matching/toolbar", test_grid_matching_toolbar);
   g_test_add_func ("/pages/model/open", test_open_model);
