@@ -31,11 +31,11 @@ test_schema_from_build (void)
   g_assert_cmpstr (g_settings_schema_get_id (schema), ==, APP_ID);
   settings = px_settings_new ();
   g_assert_nonnull (settings);
-  // The schema's defaults (data/org.peac.Explorer.gschema.xml).
-  g_assert_false (g_settings_get_boolean (settings, "privacy-mode"));
-  g_assert_cmpint (g_settings_get_int (settings, "window-width"), >, 0);
-  g_settings_set_boolean (settings, "privacy-mode", TRUE);
+  // The schema's defaults (data/org.peac.Explorer.gschema.xml): identifiers hidden.
   g_assert_true (g_settings_get_boolean (settings, "privacy-mode"));
+  g_assert_cmpint (g_settings_get_int (settings, "window-width"), >, 0);
+  g_settings_set_boolean (settings, "privacy-mode", FALSE);
+  g_assert_false (g_settings_get_boolean (settings, "privacy-mode"));
 }
 
 static GApplication *

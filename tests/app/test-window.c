@@ -348,8 +348,9 @@ test_privacy_hides_patient (void)
   g_autoptr(GFile) file = g_file_new_for_path (path);
   PxTagPanel *panel;
   GListModel *lines;
-  const char *patient;
+  const char *patient, *date;
   gboolean masked = FALSE;
+  guint n_masked_uids = 0;
 
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
@@ -368,6 +369,10 @@ test_privacy_hides_patient (void)
   px_test_settle ();
 
   patient = px_study_get_patient_name (px_window_get_study (window));
+  date = px_study_get_date (px_window_get_study (window));
+  g_test_message ("study date shown as %s", date ? date : "(none)");
+  if (date != NULL)
+    g_assert_true (px_test_labels_contain (GTK_WIDGET (window), date));
   g_assert_nonnull (patient);
   g_assert_cmpstr (patient, ==, "Anonymized");
   g_assert_true (px_test_labels_contain (GTK_WIDGET (window), patient));
@@ -391,8 +396,19 @@ test_privacy_hides_patient (void)
       g_assert_null (strstr (text, patient));
       if (g_str_has_prefix (text, "(0010,0010)") && strstr (text, "Hidden"))
         masked = TRUE;
+      // The basic de-identification profile's dates and UIDs go too (PS3.15 E.1).
+      if (g_str_has_prefix (text, "(0008,0018)") || g_str_has_prefix (text, "(0008,0020)") ||
+          g_str_has_prefix (text, "(0020,000D)") || g_str_has_prefix (text, "(0020,000d)"))
+        {
+          g_assert_nonnull (strstr (text, "Hidden"));
+          n_masked_uids++;
+        }
     }
   g_assert_true (masked);
+  // Every DICOM file has its SOP Instance UID; this one also a study UID and date.
+  g_assert_cmpuint (n_masked_uids, >=, 1);
+  if (date != NULL)
+    g_assert_false (px_test_labels_contain (GTK_WIDGET (window), date));
 
   g_action_group_change_action_state (G_ACTION_GROUP (app), "privacy", g_variant_new_boolean (FALSE));
   px_test_settle ();
