@@ -21,7 +21,7 @@ packages=(
   libglib2.0-dev libglib2.0-dev-bin libgtk-4-dev libadwaita-1-dev
   libopenblas-dev libjansson-dev libpng-dev libjpeg-dev libdcmtk-dev libopenjp2-7-dev
   desktop-file-utils appstream adwaita-icon-theme librsvg2-common
-  xvfb xauth dcmtk libgdcm-tools valgrind
+  xvfb xauth dcmtk libgdcm-tools valgrind libgtk-4-bin
   python3-torch python3-pydicom python3-pil
 )
 

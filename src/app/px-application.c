@@ -4,7 +4,9 @@
 // the file choosers (which remember the last folder), the "Recent" menu kept in step
 // with GtkRecentManager, the privacy toggle backed by GSettings, and the about and
 // shortcuts windows. Files given on the command line or through GApplication's open
-// path go to the active window.
+// path go to the active window. It also finds the settings schema (installed, or the one
+// the build compiles when the binary runs uninstalled) and sends notifications only where
+// a session bus can carry them.
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -353,7 +355,7 @@ px_application_startup (GApplication *application)
   g_set_application_name (_("PEAC Explorer"));
   gtk_window_set_default_icon_name (APP_ID);
 
-  self->settings = g_settings_new (APP_ID);
+  self->settings = px_settings_new ();
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions), self);
   no_recent = g_simple_action_new ("no-recent", NULL);
@@ -474,4 +476,84 @@ px_ensure_resources (void)
       px_register_resource ();
       g_once_init_leave (&registered, 1);
     }
+}
+
+static GSettingsSchema *
+lookup_schema (void)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  GSettingsSchema *schema = source ? g_settings_schema_source_lookup (source, APP_ID, TRUE) : NULL;
+  g_autoptr(GSettingsSchemaSource) build = NULL;
+
+  if (schema != NULL)
+    return schema;
+  // Uninstalled: the schema compiled next to the build (data/ of the build tree).
+  build = g_settings_schema_source_new_from_directory (PEAC_BUILD_DIR G_DIR_SEPARATOR_S "data",
+                                                       source, FALSE, NULL);
+  return build ? g_settings_schema_source_lookup (build, APP_ID, FALSE) : NULL;
+}
+
+/**
+ * px_settings_find_schema:
+ *
+ * Returns: (transfer none) (nullable): the app's settings schema, installed or from the
+ *   build tree, or %NULL with @error saying where it was looked for
+ */
+GSettingsSchema *
+px_settings_find_schema (GError **error)
+{
+  static GSettingsSchema *schema;
+  static gsize done;
+
+  if (g_once_init_enter (&done))
+    {
+      schema = lookup_schema ();
+      g_once_init_leave (&done, 1);
+    }
+  if (schema == NULL)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                 _("The settings schema %s is neither installed nor in the build folder %s: install the app (meson install) or set GSETTINGS_SCHEMA_DIR"),
+                 APP_ID, PEAC_BUILD_DIR G_DIR_SEPARATOR_S "data");
+  return schema;
+}
+
+/**
+ * px_settings_new:
+ *
+ * The app's settings; main() has made sure the schema exists (px_settings_find_schema()).
+ *
+ * Returns: (transfer full): a new #GSettings
+ */
+GSettings *
+px_settings_new (void)
+{
+  GSettingsSchema *schema = px_settings_find_schema (NULL);
+
+  g_return_val_if_fail (schema != NULL, NULL);
+  return g_settings_new_full (schema, NULL, NULL);
+}
+
+/**
+ * px_send_notification:
+ *
+ * g_application_send_notification() where a session bus can carry it; without one (a
+ * bare X server, a container) the notification is dropped with a debug message instead
+ * of GIO's criticals.
+ *
+ * Returns: whether it was sent
+ */
+gboolean
+px_send_notification (GApplication  *app,
+                      const char    *id,
+                      GNotification *notification)
+{
+  g_return_val_if_fail (G_IS_APPLICATION (app), FALSE);
+
+  if (!g_application_get_is_registered (app) || g_application_get_dbus_connection (app) == NULL)
+    {
+      g_debug ("no session bus: notification %s not sent", id);
+      return FALSE;
+    }
+  g_application_send_notification (app, id, notification);
+  return TRUE;
 }

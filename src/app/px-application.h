@@ -21,5 +21,10 @@ PxApplication *px_application_new             (const char        *application_id
 GMenuModel    *px_application_get_recent_menu (PxApplication     *self);
 GSettings     *px_application_get_settings    (PxApplication     *self);
 void           px_ensure_resources            (void);
+GSettingsSchema *px_settings_find_schema      (GError           **error);
+GSettings     *px_settings_new                (void);
+gboolean       px_send_notification           (GApplication      *app,
+                                               const char        *id,
+                                               GNotification     *notification);
 
 G_END_DECLS

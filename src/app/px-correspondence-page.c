@@ -17,8 +17,10 @@
 #include "px-application.h"
 #include "px-correspondence-page.h"
 #include "px-export.h"
+#include "px-landmark-save.h"
 #include "px-landmarks.h"
 #include "px-match-scene.h"
+#include "px-pin-history.h"
 #include "px-window.h"
 
 #define SURFACE_SIDE 1024
@@ -40,6 +42,8 @@ struct _PxCorrespondencePage
   PeacMatchMode         mode;
   guint                 pin_counter;
 
+  PxPinHistory         *history;     // pins per source image, undo and redo
+  gboolean              drag_recorded;
   int                   drag_pin;    // pin being corrected, −1 when none
   int                   drag_target;
   double                drag_x, drag_y;
@@ -127,15 +131,15 @@ update_status (PxCorrespondencePage *self)
         if (t > 0)
           g_string_append (text, "   ");
         if (a->found)
-          /* Translators: target name, matched cell (row, column) and the match confidence */
-          g_string_append_printf (text, _("%s: cell (%d, %d), confidence %.2f"),
-                                  name, a->row, a->col, a->confidence);
+          /* Translators: target name, the match in image pixels (x, y) and its confidence */
+          g_string_append_printf (text, _("%s: at x %.0f, y %.0f px, confidence %.2f"),
+                                  name, a->x, a->y, a->confidence);
         else if (self->mode == PEAC_MATCH_GUIDED)
           /* The registration always answers; the embedding just does not single the
            * answer out locally. */
-          /* Translators: target name and matched cell (row, column) */
-          g_string_append_printf (text, _("%s: cell (%d, %d), not confirmed by the embedding"),
-                                  name, a->row, a->col);
+          /* Translators: target name and the match in image pixels (x, y) */
+          g_string_append_printf (text, _("%s: at x %.0f, y %.0f px, not confirmed by the embedding"),
+                                  name, a->x, a->y);
         else
           /* Translators: target name; the model found no confident match there */
           g_string_append_printf (text, _("%s: no match"), name);
@@ -219,6 +223,63 @@ add_pin (PxCorrespondencePage *self,
   answer_pin (self, &pin);
   g_array_append_val (self->scene.pins, pin);
   refresh (self);
+}
+
+// Pins as the user's work (px-pin-history.c): each change is recorded first, so that it
+// can be undone; a source image's pins are put aside while another one is the source.
+
+static void
+update_history_actions (PxCorrespondencePage *self)
+{
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self->actions), "undo")),
+                               px_pin_history_can_undo (self->history, self->source));
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self->actions), "redo")),
+                               px_pin_history_can_redo (self->history, self->source));
+}
+
+static GArray *
+take_pins (PxCorrespondencePage *self)
+{
+  return px_pin_snapshot_take (self->scene.pins, self->targets);
+}
+
+// Before a change to the pins: the pins as they are become an undo step.
+static void
+record_pins (PxCorrespondencePage *self)
+{
+  if (self->source == NULL)
+    return;
+  px_pin_history_record (self->history, self->source, take_pins (self));
+  update_history_actions (self);
+}
+
+static void
+restore_pins (PxCorrespondencePage *self,
+              GArray               *snapshot)
+{
+  px_pin_snapshot_apply (snapshot, self->scene.pins, self->targets);
+  self->pin_counter = self->scene.pins->len;
+  for (guint i = 0; i < self->scene.pins->len; i++)
+    answer_pin (self, &g_array_index (self->scene.pins, PxMatchPin, i));
+  update_history_actions (self);
+  refresh (self);
+}
+
+static void
+undo_redo_action (GSimpleAction *action,
+                  GVariant      *param,
+                  gpointer       user_data)
+{
+  PxCorrespondencePage *self = user_data;
+  gboolean undo = g_str_equal (g_action_get_name (G_ACTION (action)), "undo");
+  g_autoptr(GArray) pins = NULL;
+
+  if (self->source == NULL)
+    return;
+  pins = undo ? px_pin_history_undo (self->history, self->source, take_pins (self))
+              : px_pin_history_redo (self->history, self->source, take_pins (self));
+  if (pins != NULL)
+    restore_pins (self, pins);
 }
 
 static void
@@ -403,6 +464,7 @@ rebuild (PxCorrespondencePage *self)
 {
   guint n = self->studies != NULL ? g_list_model_get_n_items (self->studies) : 0;
   g_autoptr(GPtrArray) wanted = g_ptr_array_new ();
+  g_autoptr(GArray) pins = take_pins (self);  // corrections follow their target image
   int source_index = -1;
 
   clear_scene_panels (self);
@@ -417,8 +479,12 @@ rebuild (PxCorrespondencePage *self)
     }
   if (source_index < 0)
     {
+      // The source was closed: its pins go with it.
+      if (self->source != NULL)
+        px_pin_history_forget (self->history, self->source);
       g_clear_object (&self->source);
       g_array_set_size (self->scene.pins, 0);
+      g_array_set_size (pins, 0);
       if (n > 0)
         {
           self->source = g_list_model_get_item (self->studies, 0);
@@ -460,8 +526,8 @@ rebuild (PxCorrespondencePage *self)
     }
   if (self->scene.has_query)
     set_query (self, self->scene.qx, self->scene.qy);
-  for (guint i = 0; i < self->scene.pins->len; i++)
-    memset (g_array_index (self->scene.pins, PxMatchPin, i).moved, 0, sizeof (gboolean) * PX_MATCH_MAX_TARGETS);
+  px_pin_snapshot_apply (pins, self->scene.pins, self->targets);
+  update_history_actions (self);
 
   render_surfaces (self, wanted);
   if (self->embedder != NULL)
@@ -475,12 +541,19 @@ on_source_selected (PxCorrespondencePage *self)
 {
   PxStudy *study = gtk_drop_down_get_selected_item (self->source_dropdown);
 
+  g_autoptr(GArray) kept = NULL;
+
   if (study == NULL || study == self->source)
     return;
+  // The pins stay with their image: put aside, and brought back when it is the source again.
+  if (self->source != NULL)
+    px_pin_history_stash (self->history, self->source, take_pins (self));
   g_set_object (&self->source, study);
   g_array_set_size (self->scene.pins, 0);
   self->scene.has_query = FALSE;
   rebuild (self);
+  kept = px_pin_history_unstash (self->history, study);
+  restore_pins (self, kept);
 }
 
 static void
@@ -544,6 +617,7 @@ on_drag_begin (GtkGestureDrag       *gesture,
 
   gtk_widget_grab_focus (GTK_WIDGET (self->area));
   self->drag_pin = -1;
+  self->drag_recorded = FALSE;
   self->drag_x = x;
   self->drag_y = y;
   if (!get_flag (self, "landmarks"))
@@ -578,6 +652,9 @@ on_drag_update (GtkGestureDrag       *gesture,
   if (self->drag_pin < 0 ||
       px_match_scene_locate (&self->scene, w, h, self->drag_x + dx, self->drag_y + dy, &ix, &iy) != self->drag_target + 1)
     return;
+  if (!self->drag_recorded)
+    record_pins (self);
+  self->drag_recorded = TRUE;
   pin = &g_array_index (self->scene.pins, PxMatchPin, self->drag_pin);
   pin->moved[self->drag_target] = TRUE;
   pin->match[self->drag_target].x = (float) ix;
@@ -600,6 +677,7 @@ on_drag_end (GtkGestureDrag       *gesture,
       px_match_scene_locate (&self->scene, w, h, self->drag_x, self->drag_y, &ix, &iy) == 0)
     {
       set_query (self, ix, iy);
+      record_pins (self);
       add_pin (self, NULL, ix, iy, -1);
     }
   self->drag_pin = -1;
@@ -733,7 +811,10 @@ pin_action (GSimpleAction *action,
   PxCorrespondencePage *self = user_data;
 
   if (self->scene.has_query)
-    add_pin (self, NULL, self->scene.qx, self->scene.qy, -1);
+    {
+      record_pins (self);
+      add_pin (self, NULL, self->scene.qx, self->scene.qy, -1);
+    }
 }
 
 static void
@@ -743,6 +824,8 @@ clear_pins_action (GSimpleAction *action,
 {
   PxCorrespondencePage *self = user_data;
 
+  if (self->scene.pins->len > 0)
+    record_pins (self);
   g_array_set_size (self->scene.pins, 0);
   self->pin_counter = 0;
   refresh (self);
@@ -815,19 +898,6 @@ export_points_chosen (gpointer    data,
 }
 
 static void
-save_landmarks_chosen (gpointer    data,
-                       GFile      *file,
-                       const char *format)
-{
-  PxCorrespondencePage *self = data;
-  g_autofree char *path = g_file_get_path (file);
-  g_autoptr(GError) error = NULL;
-
-  if (!px_correspondence_page_save_landmarks (self, path, &error))
-    show_error (self, error);
-}
-
-static void
 load_landmarks_chosen (gpointer    data,
                        GFile      *file,
                        const char *format)
@@ -869,8 +939,7 @@ save_landmarks_action (GSimpleAction *action,
                        GVariant      *param,
                        gpointer       user_data)
 {
-  px_export_choose_file (user_data, _("Save Landmarks to Folder"), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-                         NULL, NULL, save_landmarks_chosen, user_data);
+  px_landmark_save_choose (user_data);
 }
 
 static void
@@ -899,6 +968,8 @@ static const GActionEntry page_actions[] = {
   { "export-points", export_points_action, "s" },
   { "save-landmarks", save_landmarks_action },
   { "load-landmarks", load_landmarks_action },
+  { "undo", undo_redo_action },
+  { "redo", undo_redo_action },
 };
 
 static void
@@ -914,6 +985,7 @@ px_correspondence_page_dispose (GObject *object)
   g_clear_object (&self->studies);
   g_clear_object (&self->source);
   g_clear_object (&self->actions);
+  g_clear_pointer (&self->history, px_pin_history_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), PX_TYPE_CORRESPONDENCE_PAGE);
   // The template's top box has no id, so it is unparented here.
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))))
@@ -1008,6 +1080,9 @@ px_correspondence_page_class_init (PxCorrespondencePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PxCorrespondencePage, status_label);
   gtk_widget_class_bind_template_child (widget_class, PxCorrespondencePage, opacity);
   gtk_widget_class_bind_template_child (widget_class, PxCorrespondencePage, buddies_k);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "corr.undo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "corr.redo", NULL);
 }
 
 static void
@@ -1025,10 +1100,12 @@ px_correspondence_page_init (PxCorrespondencePage *self)
   self->scene.opacity = 0.5;
   self->scene.guided = self->mode == PEAC_MATCH_GUIDED;
   self->drag_pin = -1;
+  self->history = px_pin_history_new ();
 
   self->actions = g_simple_action_group_new ();
   g_action_map_add_action_entries (G_ACTION_MAP (self->actions), page_actions,
                                    G_N_ELEMENTS (page_actions), self);
+  update_history_actions (self);
   gtk_widget_insert_action_group (GTK_WIDGET (self), "corr", G_ACTION_GROUP (self->actions));
 
   gtk_drop_down_set_expression (self->source_dropdown,
@@ -1296,7 +1373,11 @@ px_correspondence_page_export_points (PxCorrespondencePage *self,
   for (int p = 0; p < self->scene.n_panels; p++)
     g_ptr_array_add (names, export_name (self, p));
   g_ptr_array_add (names, NULL);
-  return px_export_match_points (&self->scene, (const char * const *) names->pdata, path, format, error);
+  if (!px_export_match_points (&self->scene, (const char * const *) names->pdata, path, format, error))
+    return FALSE;
+  if (self->source != NULL)
+    px_pin_history_mark_saved (self->history, self->source);
+  return TRUE;
 }
 
 /**
@@ -1366,30 +1447,73 @@ px_correspondence_page_dup_landmarks (PxCorrespondencePage *self,
 }
 
 /**
+ * px_correspondence_page_dup_landmark_file_names:
+ *
+ * Returns: (transfer full): the names px_correspondence_page_save_landmarks() gives the
+ *   files of the panels, in panel order: the image's name, or "source" and "target-N"
+ *   with privacy on, then ".landmarks.json"
+ */
+GStrv
+px_correspondence_page_dup_landmark_file_names (PxCorrespondencePage *self)
+{
+  GStrv names;
+
+  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), NULL);
+
+  names = g_new0 (char *, self->scene.n_panels + 1);
+  for (int p = 0; p < self->scene.n_panels; p++)
+    {
+      g_autofree char *name = export_name (self, p);
+
+      names[p] = g_strdup_printf ("%s.landmarks.json", name);
+    }
+  return names;
+}
+
+/**
  * px_correspondence_page_save_landmarks:
  *
  * Writes one landmark JSON file per panel into @folder (see
- * px_correspondence_page_dup_landmarks()), named after the image, or "source" and
- * "target-N" with privacy on.
+ * px_correspondence_page_dup_landmarks()), named as
+ * px_correspondence_page_dup_landmark_file_names() says. Existing files are replaced:
+ * px-landmark-save.c asks first.
  */
 gboolean
 px_correspondence_page_save_landmarks (PxCorrespondencePage *self,
                                        const char           *folder,
                                        GError              **error)
 {
+  g_auto(GStrv) names = NULL;
+
   g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), FALSE);
 
+  names = px_correspondence_page_dup_landmark_file_names (self);
   for (int p = 0; p < self->scene.n_panels; p++)
     {
       g_autoptr(PxLandmarkSet) set = px_correspondence_page_dup_landmarks (self, p, FALSE);
-      g_autofree char *name = export_name (self, p);
-      g_autofree char *file_name = g_strdup_printf ("%s.landmarks.json", name);
-      g_autofree char *path = g_build_filename (folder, file_name, NULL);
+      g_autofree char *path = g_build_filename (folder, names[p], NULL);
 
       if (!px_landmarks_save_json (set, path, error))
         return FALSE;
     }
+  if (self->source != NULL)
+    px_pin_history_mark_saved (self->history, self->source);
   return TRUE;
+}
+
+/**
+ * px_correspondence_page_get_unsaved:
+ * @study: (nullable): one image, or %NULL for any
+ *
+ * Returns: whether pins on @study as the source were placed, moved or removed since
+ *   they were last saved (Save Landmarks, Export Points)
+ */
+gboolean
+px_correspondence_page_get_unsaved (PxCorrespondencePage *self,
+                                    PxStudy              *study)
+{
+  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), FALSE);
+  return px_pin_history_get_unsaved (self->history, study);
 }
 
 /**
@@ -1411,6 +1535,7 @@ px_correspondence_page_load_landmarks (PxCorrespondencePage *self,
   if (set == NULL)
     return FALSE;
   g_action_group_change_action_state (G_ACTION_GROUP (self->actions), "landmarks", g_variant_new_boolean (TRUE));
+  record_pins (self);
   g_array_set_size (self->scene.pins, 0);
   self->pin_counter = 0;
   for (guint i = 0; i < px_landmark_set_size (set); i++)

@@ -66,6 +66,9 @@ PxLandmarkSet *px_correspondence_page_dup_landmarks   (PxCorrespondencePage *sel
 void     px_correspondence_page_focus_point   (PxCorrespondencePage *self,
                                                double                x,
                                                double                y);
+GStrv    px_correspondence_page_dup_landmark_file_names (PxCorrespondencePage *self);
+gboolean px_correspondence_page_get_unsaved (PxCorrespondencePage *self,
+                                             PxStudy              *study);
 gboolean px_correspondence_page_save_landmarks (PxCorrespondencePage *self,
                                                 const char           *folder,
                                                 GError              **error);

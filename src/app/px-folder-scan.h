@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// px-folder-scan: finds the radiographs below a folder, off the main thread.
+// px-folder-scan: finds the radiographs below a folder and tries each, off the main thread.
 #pragma once
 
 #include <gio/gio.h>
@@ -13,6 +13,14 @@ void       px_folder_scan_async            (GFile               *folder,
                                             GAsyncReadyCallback  callback,
                                             gpointer             user_data);
 GPtrArray *px_folder_scan_finish           (GAsyncResult        *result,
+                                            GPtrArray          **skipped,
                                             GError             **error);
+void       px_folder_check_async           (GPtrArray           *files,
+                                            GCancellable        *cancellable,
+                                            GAsyncReadyCallback  callback,
+                                            gpointer             user_data);
+gboolean   px_folder_check_finish          (GAsyncResult        *result,
+                                            GPtrArray          **usable,
+                                            GPtrArray          **unreadable);
 
 G_END_DECLS

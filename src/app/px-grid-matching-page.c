@@ -579,7 +579,9 @@ draw_view (PxGridMatchingPage *self,
   draw_label (cr, &p2, _("Crop 2 (teacher)"));
   draw_label (cr, &ps, _("Student input"));
 
-  // Matched cells tinted by similarity in both crops, and joined.
+  // Matched cells tinted by similarity in both crops, and joined: all of them when asked
+  // (grid.lines), else one pair in four rows and four columns, which can still be followed.
+  g_autoptr(GVariant) all_lines = g_action_group_get_action_state (G_ACTION_GROUP (self->actions), "lines");
   for (int i = 0; i < G * G; i++)
     {
       int j = self->partner[i];
@@ -595,6 +597,8 @@ draw_view (PxGridMatchingPage *self,
       cairo_rectangle (cr, p1.x + (i % G) * cs1, p1.y + (i / G) * cs1, cs1, cs1);
       cairo_rectangle (cr, p2.x + (j % G) * cs2, p2.y + (j / G) * cs2, cs2, cs2);
       cairo_fill (cr);
+      if (!g_variant_get_boolean (all_lines) && ((i / G) % 4 != 0 || (i % G) % 4 != 0))
+        continue;
       cairo_set_source_rgba (cr, r, g, b, 0.55);
       cairo_set_line_width (cr, 1);
       cairo_move_to (cr, p1.x + ((i % G) + 0.5) * cs1, p1.y + ((i / G) + 0.5) * cs1);
@@ -672,12 +676,26 @@ on_drag_update (GtkGestureDrag     *gesture,
     }
 }
 
+// New crops: the next seed (a changed seed draws its pair at once).
 static void
 resample_action (GSimpleAction *action,
                  GVariant      *param,
                  gpointer       user_data)
 {
-  resample (user_data);
+  PxGridMatchingPage *self = user_data;
+
+  gtk_adjustment_set_value (self->seed, gtk_adjustment_get_value (self->seed) + 1);
+}
+
+static void
+lines_change_state (GSimpleAction *action,
+                    GVariant      *state,
+                    gpointer       user_data)
+{
+  PxGridMatchingPage *self = user_data;
+
+  g_simple_action_set_state (action, state);
+  gtk_widget_queue_draw (GTK_WIDGET (self->area));
 }
 
 static void
@@ -741,6 +759,7 @@ static const GActionEntry page_actions[] = {
   { "resample", resample_action },
   { "set-offsets", set_offsets_action, "(iiii)" },
   { "student", NULL, "s", "'clean'", student_change_state },
+  { "lines", NULL, NULL, "false", lines_change_state },
   { "export", export_action, "s" },
 };
 
@@ -837,6 +856,7 @@ px_grid_matching_page_init (PxGridMatchingPage *self)
                                 gtk_property_expression_new (PX_TYPE_STUDY, NULL, "title"));
   g_signal_connect_swapped (self->study_dropdown, "notify::selected-item",
                             G_CALLBACK (on_study_selected), self);
+  g_signal_connect_swapped (self->seed, "value-changed", G_CALLBACK (resample), self);
   g_signal_connect_swapped (self->dr1, "value-changed", G_CALLBACK (on_offsets_changed), self);
   g_signal_connect_swapped (self->dc1, "value-changed", G_CALLBACK (on_offsets_changed), self);
   g_signal_connect_swapped (self->dr2, "value-changed", G_CALLBACK (on_offsets_changed), self);

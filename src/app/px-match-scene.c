@@ -15,9 +15,11 @@
 #define GAP 8.0
 #define MARKER 6.0
 
-// Okabe & Ito (2008); black is replaced by white, which stands out on a radiograph.
+// Okabe & Ito (2008); black is replaced by white, which stands out on a radiograph. The
+// first five (the five landmark structures of a JSRT map) are ordered so that no two of
+// them are alike: the two blues and the two oranges come after them.
 static const guint32 palette[PX_MATCH_N_COLOURS] = {
-  0xE69F00, 0x56B4E9, 0x009E73, 0xF0E442, 0x0072B2, 0xD55E00, 0xCC79A7, 0xFFFFFF,
+  0xE69F00, 0x56B4E9, 0x009E73, 0xCC79A7, 0xF0E442, 0x0072B2, 0xD55E00, 0xFFFFFF,
 };
 
 void

@@ -2,14 +2,14 @@
 //
 // PxProbePage: the linear-probe page (see px-probe-page.h). The worker is a GTask thread
 // holding its own reference to the model in use (PxModel forwards are thread-safe); it
-// parses the CSV with the engine's label parser, resolves image paths beside the CSV or
-// in its parents, embeds each radiograph (the mean of its final-norm tokens: the page
+// parses the CSV with the engine's label parser, resolves image paths (px-probe-labels.c:
+// the chosen images folder, beside the CSV or in its parents), embeds each radiograph (the mean of its final-norm tokens: the page
 // reads token grids, as every page of the app does), trains the probe with an abort flag
 // raised by the page's GCancellable, and scores the validation rows. Progress reaches the
 // page on the main thread through g_main_context_invoke; the result replaces the list
 // and the curves. Without a split column every fifth row is held out for validation. A
 // labelled folder (one subfolder of radiographs per finding) is turned into the same CSV
-// text in the worker: one 0/1 column per subfolder.
+// text in the worker (px-probe-labels.c): one 0/1 column per subfolder.
 #include "config.h"
 
 #include <adwaita.h>
@@ -21,16 +21,9 @@
 #include "preprocess.h"
 #include "px-export.h"
 #include "px-folder-scan.h"
+#include "px-probe-labels.h"
 #include "px-probe-page.h"
 #include "px-window.h"
-
-// g_ptr_array_sort hands its function pointers to the elements, not the strings.
-static int
-compare_names (gconstpointer a,
-               gconstpointer b)
-{
-  return g_strcmp0 (*(char * const *) a, *(char * const *) b);
-}
 
 typedef struct {
   int     k, n_train, n_val;
@@ -46,6 +39,8 @@ struct _PxProbePage {
 
   GtkWidget          *box;
   GtkLabel           *file_label;
+  GtkLabel           *images_label;
+  GFile              *images;
   GtkProgressBar     *progress_bar;
   GtkLabel           *status_label;
   GtkLabel           *summary_label;
@@ -91,6 +86,7 @@ probe_result_free (ProbeResult *r)
 typedef struct {
   PxModel       *model;
   GFile         *csv;
+  GFile         *images;    // nullable: the folder the CSV's relative paths start from
   PxProbePage   *page;      // main thread only: progress goes through invoke
   volatile int   abort;
   gulong         cancel_id;
@@ -107,6 +103,7 @@ probe_job_free (gpointer data)
   g_clear_object (&job->cancellable);
   g_clear_object (&job->model);
   g_clear_object (&job->csv);
+  g_clear_object (&job->images);
   g_clear_object (&job->page);
   g_free (job);
 }
@@ -170,30 +167,6 @@ on_job_cancelled (GCancellable *cancellable,
   ((ProbeJob *) data)->abort = 1;
 }
 
-// A relative image path beside the CSV or in one of its three nearest parents.
-static char *
-resolve_image (GFile      *csv,
-               const char *path)
-{
-  g_autoptr(GFile) dir = g_file_get_parent (csv);
-
-  if (g_path_is_absolute (path))
-    return g_file_test (path, G_FILE_TEST_IS_REGULAR) ? g_strdup (path) : NULL;
-  for (int up = 0; up < 4 && dir != NULL; up++)
-    {
-      g_autoptr(GFile) f = g_file_resolve_relative_path (dir, path);
-      g_autofree char *p = g_file_get_path (f);
-      GFile *parent;
-
-      if (p != NULL && g_file_test (p, G_FILE_TEST_IS_REGULAR))
-        return g_steal_pointer (&p);
-      parent = g_file_get_parent (dir);
-      g_object_unref (dir);
-      dir = parent;
-    }
-  return NULL;
-}
-
 // Mean of the final-norm tokens of one radiograph [dim].
 static gboolean
 embed_image (PxModel    *model,
@@ -232,87 +205,6 @@ embed_image (PxModel    *model,
   return TRUE;
 }
 
-// Radiographs directly inside dir, sorted by name, appended to files.
-static void
-list_radiographs (const char *dir,
-                  GPtrArray  *files)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  const char *name;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, compare_names);
-  for (guint i = 0; i < names->len; i++)
-    {
-      g_autofree char *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
-
-      if (g_file_test (path, G_FILE_TEST_IS_REGULAR) && px_file_is_radiograph_candidate (path))
-        g_ptr_array_add (files, g_steal_pointer (&path));
-    }
-}
-
-// A labelled folder as label CSV text: image (absolute path), then one column per
-// subfolder (sorted), 1 in the column of the image's subfolder. NULL with error when
-// fewer than two subfolders hold radiographs.
-static char *
-folder_labels (const char *root,
-               GError    **error)
-{
-  g_autoptr(GDir) d = g_dir_open (root, 0, error);
-  g_autoptr(GPtrArray) classes = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GArray) cls = g_array_new (FALSE, FALSE, sizeof (int));
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  GString *csv;
-  const char *name;
-
-  if (d == NULL)
-    return NULL;
-  while ((name = g_dir_read_name (d)) != NULL)
-    g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, compare_names);
-  for (guint i = 0; i < names->len; i++)
-    {
-      g_autofree char *sub = g_build_filename (root, g_ptr_array_index (names, i), NULL);
-      guint before = rows->len;
-
-      if (!g_file_test (sub, G_FILE_TEST_IS_DIR))
-        continue;
-      list_radiographs (sub, rows);
-      if (rows->len == before)
-        continue;
-      for (guint r = before; r < rows->len; r++)
-        g_array_append_val (cls, classes->len);
-      g_ptr_array_add (classes, g_strdup (g_ptr_array_index (names, i)));
-    }
-  if (classes->len < 2)
-    {
-      g_autofree char *base = g_path_get_basename (root);
-
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   _("%s: a labelled folder needs at least two subfolders of radiographs, one per finding"),
-                   base);
-      return NULL;
-    }
-  csv = g_string_new ("image");
-  for (guint c = 0; c < classes->len; c++)
-    {
-      g_string_append_c (csv, ',');
-      px_export_csv_field (csv, g_ptr_array_index (classes, c));
-    }
-  g_string_append_c (csv, '\n');
-  for (guint r = 0; r < rows->len; r++)
-    {
-      px_export_csv_field (csv, g_ptr_array_index (rows, r));
-      for (guint c = 0; c < classes->len; c++)
-        g_string_append (csv, c == (guint) g_array_index (cls, int, r) ? ",1" : ",0");
-      g_string_append_c (csv, '\n');
-    }
-  return g_string_free (csv, FALSE);
-}
-
 static void
 probe_thread (GTask        *task,
               gpointer      source,
@@ -337,7 +229,7 @@ probe_thread (GTask        *task,
 
   if (csv_path != NULL && g_file_test (csv_path, G_FILE_TEST_IS_DIR))
     {
-      if ((text = folder_labels (csv_path, &error)) == NULL)
+      if ((text = px_probe_folder_labels (csv_path, &error)) == NULL)
         {
           g_task_return_error (task, error);
           return;
@@ -407,11 +299,21 @@ probe_thread (GTask        *task,
           peac_labels_free (&all);
           return;
         }
-      path = resolve_image (job->csv, all.paths[i]);
+      path = px_probe_resolve_image (job->csv, job->images, all.paths[i]);
+      if (path == NULL && job->images != NULL)
+        {
+          g_autofree char *images = g_file_get_path (job->images);
+
+          g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                                   _("%s:%d: image “%s” not found in %s, beside the file or in its parent folders"),
+                                   name, all.line[i], all.paths[i], images);
+          peac_labels_free (&all);
+          return;
+        }
       if (path == NULL)
         {
           g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                                   _("%s:%d: image “%s” not found beside the file or in its parent folders"),
+                                   _("%s:%d: image “%s” not found beside the file or in its parent folders; choose the folder the paths start from with Images Folder…"),
                                    name, all.line[i], all.paths[i]);
           peac_labels_free (&all);
           return;
@@ -485,22 +387,24 @@ static const double palette[][3] = {
   { 0.75, 0.70, 0.10 }, { 0.10, 0.70, 0.80 },
 };
 
+// The ROC curves on a light ground (exports, light mode) or a dark one (dark mode on screen).
 static void
-draw_roc (gpointer data,
-          cairo_t *cr,
-          double   width,
-          double   height)
+draw_roc_on (PxProbePage *self,
+             cairo_t     *cr,
+             double       width,
+             double       height,
+             gboolean     dark)
 {
-  PxProbePage *self = data;
   ProbeResult *r = self->result;
   double side = MIN (width - 60, height - 50), x0 = 50, y0 = 10;
+  double ground = dark ? 0.14 : 1.0, grid = dark ? 0.30 : 0.85, ink = dark ? 0.80 : 0.30;
 
-  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_set_source_rgb (cr, ground, ground, ground);
   cairo_paint (cr);
   if (side < 20)
     return;
   cairo_set_line_width (cr, 1);
-  cairo_set_source_rgb (cr, 0.85, 0.85, 0.85);
+  cairo_set_source_rgb (cr, grid, grid, grid);
   for (int i = 1; i < 10; i++)
     {
       cairo_move_to (cr, x0 + side * i / 10, y0);
@@ -509,7 +413,7 @@ draw_roc (gpointer data,
       cairo_line_to (cr, x0 + side, y0 + side * i / 10);
     }
   cairo_stroke (cr);
-  cairo_set_source_rgb (cr, 0.3, 0.3, 0.3);
+  cairo_set_source_rgb (cr, ink, ink, ink);
   cairo_rectangle (cr, x0, y0, side, side);
   cairo_stroke (cr);
   cairo_set_font_size (cr, 11);
@@ -561,13 +465,22 @@ draw_roc (gpointer data,
 }
 
 static void
+draw_roc (gpointer data,
+          cairo_t *cr,
+          double   width,
+          double   height)
+{
+  draw_roc_on (data, cr, width, height, FALSE);
+}
+
+static void
 draw_area (GtkDrawingArea *area,
            cairo_t        *cr,
            int             width,
            int             height,
            gpointer        data)
 {
-  draw_roc (data, cr, width, height);
+  draw_roc_on (data, cr, width, height, adw_style_manager_get_dark (adw_style_manager_get_default ()));
 }
 
 // ---- Results on the page
@@ -675,6 +588,23 @@ choose_action (GSimpleAction *action,
 }
 
 static void
+on_images_chosen (gpointer    data,
+                  GFile      *file,
+                  const char *format)
+{
+  px_probe_page_set_images_folder (data, file);
+}
+
+static void
+choose_images_action (GSimpleAction *action,
+                      GVariant      *param,
+                      gpointer       data)
+{
+  px_export_choose_file (data, _("Choose the Images Folder"), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                         NULL, NULL, on_images_chosen, data);
+}
+
+static void
 choose_folder_action (GSimpleAction *action,
                       GVariant      *param,
                       gpointer       data)
@@ -728,6 +658,7 @@ export_action (GSimpleAction *action,
 static const GActionEntry page_actions[] = {
   { "choose", choose_action },
   { "choose-folder", choose_folder_action },
+  { "choose-images", choose_images_action },
   { "run", run_action },
   { "stop", stop_action },
   { "export", export_action, "s" },
@@ -745,6 +676,7 @@ px_probe_page_dispose (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_object (&self->embedder);
   g_clear_object (&self->labels);
+  g_clear_object (&self->images);
   g_clear_pointer (&self->result, probe_result_free);
   g_clear_pointer (&self->status, g_free);
   g_clear_object (&self->actions);
@@ -791,6 +723,7 @@ px_probe_page_class_init (PxProbePageClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/org/peac/Explorer/px-probe-page.ui");
   gtk_widget_class_bind_template_child (widget_class, PxProbePage, box);
   gtk_widget_class_bind_template_child (widget_class, PxProbePage, file_label);
+  gtk_widget_class_bind_template_child (widget_class, PxProbePage, images_label);
   gtk_widget_class_bind_template_child (widget_class, PxProbePage, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, PxProbePage, status_label);
   gtk_widget_class_bind_template_child (widget_class, PxProbePage, summary_label);
@@ -807,6 +740,8 @@ px_probe_page_init (PxProbePage *self)
                                    G_N_ELEMENTS (page_actions), self);
   gtk_widget_insert_action_group (GTK_WIDGET (self), "probe", G_ACTION_GROUP (self->actions));
   gtk_drawing_area_set_draw_func (self->area, draw_area, self, NULL);
+  g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
+                           G_CALLBACK (gtk_widget_queue_draw), self->area, G_CONNECT_SWAPPED);
   update_actions (self);
 }
 
@@ -835,6 +770,27 @@ px_probe_page_set_labels_file (PxProbePage *self,
 }
 
 /**
+ * px_probe_page_set_images_folder:
+ * @folder: (nullable): where the label file's relative image paths start, or %NULL to look
+ *   beside the label file and in its parents only
+ */
+void
+px_probe_page_set_images_folder (PxProbePage *self,
+                                 GFile       *folder)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *text = NULL;
+
+  g_return_if_fail (PX_IS_PROBE_PAGE (self));
+  g_set_object (&self->images, folder);
+  path = folder != NULL ? g_file_get_path (folder) : NULL;
+  /* Translators: %s is the folder a label file's image paths start from */
+  text = path != NULL ? g_strdup_printf (_("Images in %s"), path) : NULL;
+  gtk_label_set_text (self->images_label, text != NULL ? text : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->images_label), text != NULL);
+}
+
+/**
  * px_probe_page_run:
  *
  * Starts the worker on the label file with the model in use.
@@ -856,6 +812,7 @@ px_probe_page_run (PxProbePage *self)
   job = g_new0 (ProbeJob, 1);
   job->model = g_object_ref (model);
   job->csv = g_object_ref (self->labels);
+  job->images = self->images != NULL ? g_object_ref (self->images) : NULL;
   job->page = g_object_ref (self);
   job->cancellable = g_object_ref (self->cancellable);
   job->cancel_id = g_cancellable_connect (self->cancellable, G_CALLBACK (on_job_cancelled), job, NULL);

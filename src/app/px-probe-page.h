@@ -24,6 +24,8 @@ void        px_probe_page_set_embedder    (PxProbePage *self,
 // A label CSV or a labelled folder.
 void        px_probe_page_set_labels_file (PxProbePage *self,
                                            GFile       *file);
+void        px_probe_page_set_images_folder (PxProbePage *self,
+                                             GFile       *folder);
 gboolean    px_probe_page_run             (PxProbePage *self);
 void        px_probe_page_cancel          (PxProbePage *self);
 gboolean    px_probe_page_get_running     (PxProbePage *self);

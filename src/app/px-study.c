@@ -338,7 +338,7 @@ px_study_get_image (PxStudy *self)
 
 /**
  * px_study_dup_summary:
- * @privacy: whether patient identifiers must be left out
+ * @privacy: whether patient identifiers (and the study date) must be left out
  *
  * One line for the sidebar and the window subtitle: patient, view, date, or the size and
  * format when the file carries no such fields.
@@ -365,7 +365,7 @@ px_study_dup_summary (PxStudy  *self,
 
   if (px_study_get_view (self) != NULL && *px_study_get_view (self) != '\0')
     g_ptr_array_add (parts, g_strdup (px_study_get_view (self)));
-  if (self->date != NULL)
+  if (self->date != NULL && !privacy)
     g_ptr_array_add (parts, g_strdup (self->date));
 
   if (parts->len == 0 && self->image != NULL)
@@ -404,9 +404,25 @@ px_study_load_finish (GAsyncResult  *result,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-// Elements that name or point at a person or a visit. Group 0010 (the patient module)
-// is hidden as a whole, except sex, which identifies nobody and matters for reading.
+// Elements that name or point at a person or a visit, after the DICOM basic
+// de-identification profile (PS3.15 E.1): names, IDs, dates and times, UIDs, institution
+// and device serials. Group 0010 (the patient module) is hidden as a whole, except sex,
+// which identifies nobody and matters for reading.
 static const char * const identifying_tags[] = {
+  "0002,0003", // MediaStorageSOPInstanceUID
+  "0008,0012", // InstanceCreationDate
+  "0008,0013", // InstanceCreationTime
+  "0008,0014", // InstanceCreatorUID
+  "0008,0018", // SOPInstanceUID
+  "0008,0020", // StudyDate
+  "0008,0021", // SeriesDate
+  "0008,0022", // AcquisitionDate
+  "0008,0023", // ContentDate
+  "0008,002A", // AcquisitionDateTime
+  "0008,0030", // StudyTime
+  "0008,0031", // SeriesTime
+  "0008,0032", // AcquisitionTime
+  "0008,0033", // ContentTime
   "0008,0050", // AccessionNumber
   "0008,0080", // InstitutionName
   "0008,0081", // InstitutionAddress
@@ -417,7 +433,14 @@ static const char * const identifying_tags[] = {
   "0008,1050", // PerformingPhysicianName
   "0008,1060", // NameOfPhysiciansReadingStudy
   "0008,1070", // OperatorsName
+  "0008,1155", // ReferencedSOPInstanceUID
+  "0018,1000", // DeviceSerialNumber
+  "0018,1002", // DeviceUID
+  "0020,000D", // StudyInstanceUID
+  "0020,000E", // SeriesInstanceUID
   "0020,0010", // StudyID
+  "0020,0052", // FrameOfReferenceUID
+  "0020,0200", // SynchronizationFrameOfReferenceUID
   "0032,1032", // RequestingPhysician
   "0038,0010", // AdmissionID
   "0040,0253", // PerformedProcedureStepID

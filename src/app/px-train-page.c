@@ -6,7 +6,9 @@
 // settings are plain spin buttons and a preset, or a ViT model file to fine-tune; the trainer's properties drive the progress
 // bar, the message, the loss plot and the live sample (both crops with their matched cells,
 // the student's input and its restoration), all on the main thread. The checkpoint folder is
-// probed for an earlier run, which can be resumed with its own stored settings. "Use This
+// probed for an earlier run, which a bar at the top offers to resume with its own stored
+// settings and data folders; Start never replaces it, but asks to resume it or to start in a
+// new folder beside it (px-train-run.c). "Use This
 // Model" loads the latest checkpoint's teacher (px_model_load_async) and hands it to the
 // window's PxEmbedder, which recomputes embeddings only when a page asks. A run that took
 // over a minute and ends while the window is not focused sends a notification.
@@ -19,6 +21,8 @@
 #include "px-image.h"
 #include "px-folder-scan.h"
 #include "px-train-page.h"
+#include "px-train-run.h"
+#include "px-train-sample.h"
 
 #define NOTIFY_AFTER_US (60 * G_USEC_PER_SEC)
 
@@ -56,7 +60,10 @@ struct _PxTrainPage
   AdwActionRow   *steps_row;
   AdwActionRow   *init_row;
   char           *init_from;
-  AdwActionRow   *resume_row;
+  GtkWidget      *resume_bar;
+  GtkLabel       *resume_label;
+  char          **resume_folders; // the data folders the checkpoint's run trained on
+  gboolean        resume_when_scanned;
   GtkProgressBar *progress_bar;
   GtkLabel       *message_label;
   PxLossPlot     *plot;
@@ -73,32 +80,26 @@ enum {
   CHOOSE_INIT,
 };
 
-typedef struct {
-  GPtrArray *usable;
-  GPtrArray *unreadable;
-} CheckResult;
-
-static void
-check_result_free (CheckResult *result)
-{
-  g_ptr_array_unref (result->usable);
-  g_ptr_array_unref (result->unreadable);
-  g_free (result);
-}
+static void start_run (PxTrainPage *self,
+                       gboolean     resume);
 
 static void
 update_actions (PxTrainPage *self)
 {
   PxTrainerState state = px_trainer_get_state (self->trainer);
   gboolean active = px_trainer_get_active (self->trainer);
-  gboolean ready = !active && self->scanning == 0 && self->usable->len > 0 &&
-                   self->checkpoint_folder != NULL;
+  gboolean idle = !active && self->scanning == 0 && self->checkpoint_folder != NULL;
+  gboolean ready = idle && self->usable->len > 0;
   // During a run the folder cannot change; between runs it is probed when it does.
   gboolean have_checkpoint = active ? px_trainer_get_saved_step (self->trainer) >= 0
                                     : self->can_resume;
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.start", ready);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.resume-checkpoint", ready && self->can_resume);
+  // A checkpoint that records its data folders resumes without them being added again.
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.resume-checkpoint",
+                                 idle && self->can_resume &&
+                                 (self->usable->len > 0 || self->resume_folders != NULL));
+  gtk_widget_set_visible (self->resume_bar, self->can_resume && !active);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.pause", state == PX_TRAINER_RUNNING);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.resume", state == PX_TRAINER_PAUSED);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.cancel",
@@ -118,16 +119,23 @@ probe_folder (PxTrainPage *self)
 {
   long step = 0, total = 0;
 
+  g_clear_pointer (&self->resume_folders, g_strfreev);
   self->can_resume = self->checkpoint_folder != NULL &&
                      px_trainer_probe_checkpoint (self->checkpoint_folder, &step, &total);
   if (self->can_resume)
     {
-      /* Translators: a checkpoint's progress, e.g. "Step 120 of 1000" */
-      g_autofree char *text = g_strdup_printf (_("Step %ld of %ld"), step, total);
+      g_autofree char *text = NULL;
 
-      adw_action_row_set_subtitle (self->resume_row, text);
+      self->resume_folders = px_train_run_read_data_folders (self->checkpoint_folder);
+      if (self->resume_folders != NULL)
+        /* Translators: a checkpoint's progress, e.g. "… at step 120 of 1000" */
+        text = g_strdup_printf (_("The checkpoint folder holds a run stopped at step %ld of %ld. Resuming continues it on the data folders it was trained on."),
+                                step, total);
+      else
+        text = g_strdup_printf (_("The checkpoint folder holds a run stopped at step %ld of %ld. Add its data folders to resume it."),
+                                step, total);
+      gtk_label_set_text (self->resume_label, text);
     }
-  gtk_widget_set_visible (GTK_WIDGET (self->resume_row), self->can_resume);
   update_actions (self);
 }
 
@@ -189,35 +197,15 @@ update_dataset (PxTrainPage *self)
   }
   update_epochs (self);
   update_actions (self);
-}
 
-// Worker: opens every candidate once; what fails is listed with its reason.
-static void
-check_thread (GTask        *task,
-              gpointer      source,
-              gpointer      task_data,
-              GCancellable *cancellable)
-{
-  GPtrArray *files = task_data;
-  CheckResult *result = g_new0 (CheckResult, 1);
-
-  result->usable = g_ptr_array_new_with_free_func (g_free);
-  result->unreadable = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; i < files->len && !g_cancellable_is_cancelled (cancellable); i++)
+  if (self->resume_when_scanned && self->scanning == 0)
     {
-      g_autofree char *path = g_file_get_path (g_ptr_array_index (files, i));
-      g_autoptr(GError) error = NULL;
-      g_autoptr(PxImage) image = px_image_load (path, &error);
-
-      if (image != NULL)
-        g_ptr_array_add (result->usable, g_steal_pointer (&path));
+      self->resume_when_scanned = FALSE;
+      if (self->usable->len > 0)
+        start_run (self, TRUE);
       else
-        g_ptr_array_add (result->unreadable, g_strdup (error->message));
+        gtk_label_set_text (self->message_label, _("None of the run’s data folders holds a readable radiograph"));
     }
-  if (g_task_return_error_if_cancelled (task))
-    check_result_free (result);
-  else
-    g_task_return_pointer (task, result, (GDestroyNotify) check_result_free);
 }
 
 static void
@@ -226,16 +214,16 @@ on_checked (GObject      *source,
             gpointer      data)
 {
   g_autoptr(PxTrainPage) self = data;
-  CheckResult *result = g_task_propagate_pointer (G_TASK (res), NULL);
+  g_autoptr(GPtrArray) usable = NULL;
+  g_autoptr(GPtrArray) unreadable = NULL;
 
   self->scanning--;
-  if (result != NULL)
+  if (px_folder_check_finish (res, &usable, &unreadable))
     {
-      for (guint i = 0; i < result->usable->len; i++)
-        g_ptr_array_add (self->usable, g_strdup (g_ptr_array_index (result->usable, i)));
-      for (guint i = 0; i < result->unreadable->len; i++)
-        g_ptr_array_add (self->unreadable, g_strdup (g_ptr_array_index (result->unreadable, i)));
-      check_result_free (result);
+      for (guint i = 0; i < usable->len; i++)
+        g_ptr_array_add (self->usable, g_strdup (g_ptr_array_index (usable, i)));
+      for (guint i = 0; i < unreadable->len; i++)
+        g_ptr_array_add (self->unreadable, g_strdup (g_ptr_array_index (unreadable, i)));
     }
   update_dataset (self);
 }
@@ -247,8 +235,7 @@ on_scanned (GObject      *source,
 {
   g_autoptr(PxTrainPage) self = data;
   g_autoptr(GError) error = NULL;
-  GPtrArray *files = px_folder_scan_finish (res, &error);
-  g_autoptr(GTask) task = NULL;
+  g_autoptr(GPtrArray) files = px_folder_scan_finish (res, NULL, &error);
 
   if (files == NULL)
     {
@@ -258,10 +245,7 @@ on_scanned (GObject      *source,
       update_dataset (self);
       return;
     }
-  task = g_task_new (NULL, self->cancellable, on_checked, g_object_ref (self));
-  g_task_set_source_tag (task, on_scanned);
-  g_task_set_task_data (task, files, (GDestroyNotify) g_ptr_array_unref);
-  g_task_run_in_thread (task, check_thread);
+  px_folder_check_async (files, self->cancellable, on_checked, g_object_ref (self));
 }
 
 static char *
@@ -336,29 +320,6 @@ on_points_changed (PxTrainPage *self)
   px_loss_plot_points_changed (self->plot);
 }
 
-static cairo_surface_t *
-grey_surface (const guint8 *grey,
-              int           side)
-{
-  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, side, side);
-  int stride = cairo_image_surface_get_stride (surface);
-  guint8 *data;
-
-  cairo_surface_flush (surface);
-  data = cairo_image_surface_get_data (surface);
-  for (int y = 0; y < side; y++)
-    for (int x = 0; x < side; x++)
-      {
-        guint8 v = grey[y * side + x];
-
-        ((guint32 *) (data + (gsize) y * stride))[x] = 0xff000000u | v << 16 | v << 8 | v;
-      }
-  cairo_surface_mark_dirty (surface);
-  return surface;
-}
-
-// The latest sample: crop 1 and crop 2 with their matched cells outlined in the same
-// colour, the student's input (shuffled or distorted) and the decoder's restoration.
 static void
 draw_sample (GtkDrawingArea *area,
              cairo_t        *cr,
@@ -367,71 +328,8 @@ draw_sample (GtkDrawingArea *area,
              gpointer        data)
 {
   PxTrainPage *self = data;
-  const PxTrainSample *sample = px_trainer_get_sample (self->trainer);
-  const char *titles[4];
-  const guint8 *images[4];
-  double label_h = 20, size, gap = 12;
-  int G;
 
-  if (sample == NULL)
-    return;
-  G = sample->grid;
-  titles[0] = _("Crop 1");
-  titles[1] = sample->shuffled ? _("Student input (shuffled)") : _("Student input (distorted)");
-  titles[2] = _("Restoration");
-  titles[3] = _("Crop 2");
-  images[0] = sample->clean;
-  images[1] = sample->input;
-  images[2] = sample->restored;
-  images[3] = sample->crop2;
-  size = MIN (height - label_h, (width - 3 * gap) / 4);
-  if (size < 16)
-    return;
-
-  for (int k = 0; k < 4; k++)
-    {
-      cairo_surface_t *surface = grey_surface (images[k], sample->side);
-      double x0 = k * (size + gap), s = size / sample->side, cs = size / G;
-      g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (GTK_WIDGET (area), titles[k]);
-      GdkRGBA fg;
-
-      G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-      gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (area)), &fg);
-      G_GNUC_END_IGNORE_DEPRECATIONS
-      gdk_cairo_set_source_rgba (cr, &fg);
-      pango_layout_set_width (layout, (int) (size * PANGO_SCALE));
-      pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
-      cairo_move_to (cr, x0, 0);
-      pango_cairo_show_layout (cr, layout);
-
-      cairo_save (cr);
-      cairo_translate (cr, x0, label_h);
-      cairo_scale (cr, s, s);
-      cairo_set_source_surface (cr, surface, 0, 0);
-      cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_GOOD);
-      cairo_paint (cr);
-      cairo_restore (cr);
-      cairo_surface_destroy (surface);
-
-      // Matched cells on the two crops: the same hue marks partners.
-      if (k == 0 || k == 3)
-        for (int i = 0; i < G * G; i++)
-          {
-            int j = sample->pair[i], cell = k == 0 ? i : j;
-            double hue;
-
-            if (j < 0)
-              continue;
-            hue = (double) i / (G * G);
-            cairo_set_source_rgba (cr, 0.5 + 0.5 * cos (2 * G_PI * hue),
-                                   0.5 + 0.5 * cos (2 * G_PI * (hue - 1.0 / 3)),
-                                   0.5 + 0.5 * cos (2 * G_PI * (hue - 2.0 / 3)), 0.8);
-            cairo_set_line_width (cr, 1.5);
-            cairo_rectangle (cr, x0 + (cell % G) * cs + 1.5, label_h + (cell / G) * cs + 1.5,
-                             cs - 3, cs - 3);
-            cairo_stroke (cr);
-          }
-    }
+  px_train_sample_draw (GTK_WIDGET (area), cr, width, height, px_trainer_get_sample (self->trainer));
 }
 
 static void
@@ -458,7 +356,7 @@ on_finished (PxTrainPage *self)
                                                      : _("Training stopped"));
 
       g_notification_set_body (notification, px_trainer_get_message (self->trainer));
-      g_application_send_notification (app, "training", notification);
+      px_send_notification (app, "training", notification);
     }
 }
 
@@ -469,7 +367,13 @@ start_run (PxTrainPage *self,
   g_autoptr(GError) error = NULL;
   PxTrainOptions options;
 
+  g_autoptr(GPtrArray) folders = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < self->folders->len; i++)
+    g_ptr_array_add (folders, g_file_get_path (g_ptr_array_index (self->folders, i)));
+  g_ptr_array_add (folders, NULL);
   px_train_page_get_options (self, &options);
+  options.data_folders = (const char * const *) folders->pdata;
   self->run_started = g_get_monotonic_time ();
   if (!px_trainer_start (self->trainer, &options, self->usable, self->checkpoint_folder,
                          resume, &error))
@@ -477,11 +381,61 @@ start_run (PxTrainPage *self,
 }
 
 static void
+on_start_response (AdwMessageDialog *dialog,
+                   const char       *response,
+                   gpointer          data)
+{
+  g_autoptr(PxTrainPage) self = data;
+
+  if (g_str_equal (response, "resume"))
+    gtk_widget_activate_action (GTK_WIDGET (self), "train.resume-checkpoint", NULL);
+  else if (g_str_equal (response, "new"))
+    {
+      g_autofree char *folder = px_train_run_new_folder (self->checkpoint_folder);
+
+      px_train_page_set_checkpoint_folder (self, folder);
+      start_run (self, FALSE);
+    }
+}
+
+// A new run never replaces an earlier one: Start on a folder that holds a run asks whether
+// to resume it or to start in a new folder beside it.
+static void
 start_action (GtkWidget  *widget,
               const char *action_name,
               GVariant   *parameter)
 {
-  start_run (PX_TRAIN_PAGE (widget), FALSE);
+  PxTrainPage *self = PX_TRAIN_PAGE (widget);
+  GtkRoot *root = gtk_widget_get_root (widget);
+  g_autofree char *next = NULL;
+  g_autofree char *body = NULL;
+  GtkWidget *dialog;
+
+  if (!px_train_run_folder_holds_run (self->checkpoint_folder))
+    {
+      start_run (self, FALSE);
+      return;
+    }
+  next = px_train_run_new_folder (self->checkpoint_folder);
+  /* Translators: the first %s is the checkpoint folder, the second a new folder */
+  body = g_strdup_printf (_("%s holds an earlier run, which a new run there would replace. Resume it, or start the new run in %s."),
+                          self->checkpoint_folder, next);
+  dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                   _("Keep the Earlier Run?"), body);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "resume", _("_Resume It"),
+                                    "new", _("Start in a _New Folder"),
+                                    NULL);
+  adw_message_dialog_set_response_enabled (ADW_MESSAGE_DIALOG (dialog), "resume",
+                                           self->can_resume &&
+                                           (self->usable->len > 0 || self->resume_folders != NULL));
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "new",
+                                              ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "new");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_signal_connect (dialog, "response", G_CALLBACK (on_start_response), g_object_ref (self));
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void
@@ -489,7 +443,24 @@ resume_checkpoint_action (GtkWidget  *widget,
                           const char *action_name,
                           GVariant   *parameter)
 {
-  start_run (PX_TRAIN_PAGE (widget), TRUE);
+  PxTrainPage *self = PX_TRAIN_PAGE (widget);
+
+  // No dataset added: the folders the checkpoint records are scanned, then the run resumes.
+  if (self->usable->len == 0 && self->resume_folders != NULL)
+    {
+      g_auto(GStrv) folders = g_strdupv (self->resume_folders);
+
+      self->resume_when_scanned = TRUE;
+      for (guint i = 0; folders[i] != NULL; i++)
+        {
+          g_autoptr(GFile) folder = g_file_new_for_path (folders[i]);
+
+          px_train_page_add_folder (self, folder);
+        }
+      update_dataset (self);
+      return;
+    }
+  start_run (self, TRUE);
 }
 
 static void
@@ -647,6 +618,7 @@ clear_folders_action (GtkWidget  *widget,
   g_ptr_array_set_size (self->folders, 0);
   g_ptr_array_set_size (self->usable, 0);
   g_ptr_array_set_size (self->unreadable, 0);
+  self->resume_when_scanned = FALSE;
   update_dataset (self);
 }
 
@@ -684,6 +656,7 @@ px_train_page_finalize (GObject *object)
   g_ptr_array_unref (self->unreadable);
   g_free (self->checkpoint_folder);
   g_free (self->init_from);
+  g_strfreev (self->resume_folders);
 
   G_OBJECT_CLASS (px_train_page_parent_class)->finalize (object);
 }
@@ -717,7 +690,8 @@ px_train_page_class_init (PxTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, folder_row);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, steps_row);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, init_row);
-  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, resume_row);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, resume_bar);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, resume_label);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, message_label);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, plot);

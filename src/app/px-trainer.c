@@ -32,6 +32,7 @@
 #include "peac-loss.h"
 #include "preprocess.h"
 #include "px-image.h"
+#include "px-train-run.h"
 #include "px-trainer.h"
 #include "train.h"
 
@@ -117,12 +118,14 @@ typedef struct {
   PeacRng           sample_rng;
   gint64            last_sample;
   PeacModel        *init;          // fine-tuning: the model whose weights start the run
+  char             *run_info;      // a new run's `peac.run` record (px-train-run.c)
 } Job;
 
 static void
 job_free (Job *job)
 {
   g_free ((char *) job->options.init_from);
+  g_free (job->run_info);
   if (job->session != NULL)
     peac_train_free (job->session);
   if (job->log != NULL)
@@ -639,6 +642,9 @@ train_thread (gpointer data)
       message = g_strdup (err);
       goto out;
     }
+  // A resumed session keeps the record its checkpoint had.
+  if (job->run_info != NULL)
+    peac_train_set_run_info (job->session, job->run_info);
   if (job->resume)
     trim_log (job, step, history);
   job->images = images;
@@ -917,6 +923,10 @@ px_trainer_start (PxTrainer             *self,
   job->self = g_object_ref (self);
   job->options = *options;
   job->options.init_from = g_strdup (options->init_from);
+  job->options.data_folders = NULL;
+  if (!resume)
+    job->run_info = px_train_run_info_json (options->data_folders, options->threads,
+                                            options->save_every);
   job->paths = g_new0 (char *, paths->len + 1);
   for (guint i = 0; i < paths->len; i++)
     job->paths[i] = g_strdup (g_ptr_array_index (paths, i));

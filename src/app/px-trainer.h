@@ -37,6 +37,8 @@ typedef struct {
   int           save_every;   // steps between checkpoints; 0: only at the end
   const char   *init_from;    // a ViT model file whose (teacher) weights start both branches,
                               // its configuration replacing preset and image size; NULL: random
+  const char * const *data_folders; // nullable: stored with the checkpoint (`peac.run`) so
+                                    // that the run can be resumed without adding them again
 } PxTrainOptions;
 
 typedef struct {

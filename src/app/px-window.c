@@ -42,7 +42,9 @@ struct _PxWindow
   gboolean              load_in_flight;
   gboolean              select_next;
   gboolean              privacy;
-  guint                 n_skipped;
+  GPtrArray            *failures;      // "name: reason" of the files of this batch that failed
+  GPtrArray            *last_failures; // the previous batch's, for its Details dialog
+  gboolean              failures_from_folder;
   PxEmbedder           *embedder;
 
   AdwToastOverlay      *toast_overlay;
@@ -57,6 +59,7 @@ struct _PxWindow
   double                focus_x, focus_y;
   GtkLabel             *model_name_label;
   GtkLabel             *model_description_label;
+  GtkLabel             *model_summary_label;
   GtkWidget            *embedding_box;
   GtkProgressBar       *embedding_progress;
   GtkSpinner           *spinner;
@@ -70,6 +73,7 @@ struct _PxWindow
   GMenu                *presets_section;
   GMenu                *recent_menu;
   GMenu                *recent_submenu;
+  gboolean              discard_confirmed; // the user chose to close without saving pins
 };
 
 G_DEFINE_FINAL_TYPE (PxWindow, px_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -104,18 +108,50 @@ update_loading (PxWindow *self)
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), loading);
   g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_LOADING]);
 
-  if (!loading && self->n_skipped > 0)
+  // One toast per batch of files, however many failed: the reasons are behind Details.
+  if (!loading && self->failures->len == 1 && !self->failures_from_folder)
+    {
+      px_window_show_error (self, g_ptr_array_index (self->failures, 0));
+      g_ptr_array_set_size (self->failures, 0);
+    }
+  else if (!loading && self->failures->len > 0)
     {
       g_autofree char *message =
         g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                      "%u file in the folder could not be opened",
-                                      "%u files in the folder could not be opened",
-                                      self->n_skipped),
-                         self->n_skipped);
+                                      "%u file could not be opened",
+                                      "%u files could not be opened",
+                                      self->failures->len),
+                         self->failures->len);
+      g_autofree char *escaped = g_markup_escape_text (message, -1);
+      AdwToast *toast = adw_toast_new (escaped);
 
-      self->n_skipped = 0;
-      px_window_show_error (self, message);
+      g_clear_pointer (&self->last_failures, g_ptr_array_unref);
+      self->last_failures = g_steal_pointer (&self->failures);
+      self->failures = g_ptr_array_new_with_free_func (g_free);
+      adw_toast_set_timeout (toast, 8);
+      adw_toast_set_button_label (toast, _("_Details"));
+      adw_toast_set_action_name (toast, "win.show-load-errors");
+      adw_toast_overlay_add_toast (self->toast_overlay, toast);
     }
+  if (!loading)
+    self->failures_from_folder = FALSE;
+}
+
+// The Details of the last batch's toast: every file that failed, with the reason.
+static void
+show_load_errors_action (GSimpleAction *action,
+                         GVariant      *param,
+                         gpointer       user_data)
+{
+  PxWindow *self = user_data;
+  g_autoptr(GString) body = g_string_new (NULL);
+  GtkWidget *dialog;
+
+  for (guint i = 0; self->last_failures != NULL && i < self->last_failures->len; i++)
+    g_string_append_printf (body, "%s%s", i > 0 ? "\n" : "", (char *) g_ptr_array_index (self->last_failures, i));
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Files That Could Not Be Opened"), body->str);
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void
@@ -391,18 +427,13 @@ on_study_loaded (GObject      *source,
 
   if (study == NULL)
     {
-      if (pending->from_folder)
-        self->n_skipped++;
-      else
-        {
-          g_autofree char *name = g_file_get_basename (pending->file);
-          g_autofree char *message =
-            /* Translators: the first %s is a file name, the second the reason */
-            g_strdup_printf (_("Could not open “%s”: %s"), name,
-                             strip_path_prefix (error->message, pending->file));
+      g_autofree char *name = g_file_get_basename (pending->file);
 
-          px_window_show_error (self, message);
-        }
+      self->failures_from_folder |= pending->from_folder;
+      g_ptr_array_add (self->failures,
+                       /* Translators: the first %s is a file name, the second the reason */
+                       g_strdup_printf (_("Could not open “%s”: %s"), name,
+                                        strip_path_prefix (error->message, pending->file)));
     }
   else
     {
@@ -463,6 +494,31 @@ enqueue_file (PxWindow *self,
   g_queue_push_tail (&self->pending, pending);
 }
 
+// A folder with nothing to open: what it held instead, and why each was passed over (the
+// first few; the toast is not the place for a long list).
+static char *
+describe_skipped (GPtrArray *skipped)
+{
+  g_autoptr(GString) text = NULL;
+  guint shown = MIN (skipped->len, 3);
+
+  if (skipped->len == 0)
+    return g_strdup (_("The folder contains no radiographs: it is empty (hidden files aside)"));
+  text = g_string_new (NULL);
+  g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE,
+                                             "The folder contains no radiographs, only %u other entry: ",
+                                             "The folder contains no radiographs, only %u other entries: ",
+                                             skipped->len),
+                          skipped->len);
+  for (guint i = 0; i < shown; i++)
+    g_string_append_printf (text, "%s%s", i > 0 ? "; " : "", (char *) g_ptr_array_index (skipped, i));
+  if (skipped->len > shown)
+    g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE, "; and %u more", "; and %u more",
+                                               skipped->len - shown),
+                            skipped->len - shown);
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
 static void
 on_folder_scanned (GObject      *source,
                    GAsyncResult *result,
@@ -470,9 +526,10 @@ on_folder_scanned (GObject      *source,
 {
   g_autoptr(PxWindow) self = user_data;
   g_autoptr(GPtrArray) files = NULL;
+  g_autoptr(GPtrArray) skipped = NULL;
   g_autoptr(GError) error = NULL;
 
-  files = px_folder_scan_finish (result, &error);
+  files = px_folder_scan_finish (result, &skipped, &error);
   self->n_scans--;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -485,7 +542,10 @@ on_folder_scanned (GObject      *source,
       px_window_show_error (self, message);
     }
   else if (files->len == 0)
-    px_window_show_error (self, _("The folder contains no radiographs"));
+    {
+      g_autofree char *message = describe_skipped (skipped);
+      px_window_show_error (self, message);
+    }
   else
     for (guint i = 0; i < files->len; i++)
       enqueue_file (self, g_ptr_array_index (files, i), TRUE);
@@ -580,6 +640,55 @@ window_preset_action (GSimpleAction *action,
 }
 
 static void
+on_discard_response (AdwMessageDialog *dialog,
+                     const char       *response,
+                     gpointer          data)
+{
+  g_autoptr(PxWindow) self = data;
+  PxStudy *study = g_object_get_data (G_OBJECT (dialog), "px-study");
+  int found;
+
+  if (!g_str_equal (response, "discard"))
+    return;
+  if (study == NULL)
+    {
+      self->discard_confirmed = TRUE;
+      gtk_window_close (GTK_WINDOW (self));
+    }
+  else if ((found = find_study (self, px_study_get_file (study))) >= 0)
+    g_list_store_remove (self->studies, (guint) found);
+}
+
+// Pins placed on the correspondence page and not saved are not thrown away unasked: closing
+// @study (or, with %NULL, the window) asks first.
+static gboolean
+ask_discard_pins (PxWindow *self,
+                  PxStudy  *study)
+{
+  GtkWidget *dialog;
+
+  if (!px_correspondence_page_get_unsaved (self->correspondence_page, study))
+    return FALSE;
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Discard Unsaved Points?"),
+                                   study != NULL
+                                   ? _("The points placed on this radiograph on the Correspondence page have not been saved. Closing it discards them.")
+                                   : _("Points placed on the Correspondence page have not been saved. Closing the window discards them."));
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "discard", _("_Discard"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "discard",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  if (study != NULL)
+    g_object_set_data_full (G_OBJECT (dialog), "px-study", g_object_ref (study), g_object_unref);
+  g_signal_connect (dialog, "response", G_CALLBACK (on_discard_response), g_object_ref (self));
+  gtk_window_present (GTK_WINDOW (dialog));
+  return TRUE;
+}
+
+static void
 close_study_action (GSimpleAction *action,
                     GVariant      *param,
                     gpointer       user_data)
@@ -587,7 +696,8 @@ close_study_action (GSimpleAction *action,
   PxWindow *self = user_data;
   guint selected = gtk_single_selection_get_selected (self->selection);
 
-  if (selected != GTK_INVALID_LIST_POSITION)
+  if (selected != GTK_INVALID_LIST_POSITION &&
+      !ask_discard_pins (self, gtk_single_selection_get_selected_item (self->selection)))
     g_list_store_remove (self->studies, selected);
 }
 
@@ -596,7 +706,16 @@ update_model (PxWindow *self)
 {
   PxModel *model = px_embedder_get_model (self->embedder);
 
+  g_autofree char *summary = NULL;
+  int size = px_model_get_input_size (model), gh = 0, gw = 0, dim = 0;
+
+  px_model_get_grid (model, &gh, &gw, &dim);
+  /* Translators: the model in use: input size in pixels, its token grid, trained or not */
+  summary = g_strdup_printf (_("Input %d × %d px, token grid %d × %d. %s"), size, size, gh, gw,
+                             px_model_get_trained (model) ? _("Trained.")
+                                                          : _("Untrained (random weights): for trying the pages out."));
   gtk_label_set_text (self->model_name_label, px_model_get_name (model));
+  gtk_label_set_text (self->model_summary_label, summary);
   gtk_label_set_text (self->model_description_label, px_model_get_description (model));
   g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "use-micro-model")),
                                px_model_get_trained (model));
@@ -723,6 +842,7 @@ static const GActionEntry win_actions[] = {
   { "use-micro-model", use_micro_model_action },
   { "cancel-embedding", cancel_embedding_action },
   { "show-page", show_page_action, "s" },
+  { "show-load-errors", show_load_errors_action },
 };
 
 static gboolean
@@ -731,7 +851,9 @@ px_window_close_request (GtkWindow *window)
   PxWindow *self = PX_WINDOW (window);
   int width, height;
 
-  // A training run asks first whether to stop (with a checkpoint) or keep training.
+  // Unsaved pins, then a training run, ask first.
+  if (!self->discard_confirmed && ask_discard_pins (self, NULL))
+    return TRUE;
   if (px_train_page_confirm_close (self->train_page))
     return TRUE;
 
@@ -748,22 +870,21 @@ px_window_close_request (GtkWindow *window)
   return GTK_WINDOW_CLASS (px_window_parent_class)->close_request (window);
 }
 
+// GtkWindow:application is not a construct property: it is set after constructed(), so the
+// application's recent menu is attached when the property changes, once.
 static void
-px_window_constructed (GObject *object)
+on_application_changed (PxWindow   *self,
+                        GParamSpec *pspec,
+                        gpointer    data)
 {
-  PxWindow *self = (PxWindow *)object;
-  GtkApplication *app;
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+  GMenuModel *recent;
 
-  G_OBJECT_CLASS (px_window_parent_class)->constructed (object);
-
-  app = gtk_window_get_application (GTK_WINDOW (self));
-  if (PX_IS_APPLICATION (app))
-    {
-      GMenuModel *recent = px_application_get_recent_menu (PX_APPLICATION (app));
-
-      g_menu_append_section (self->recent_menu, NULL, recent);
-      g_menu_append_section (self->recent_submenu, NULL, recent);
-    }
+  if (!PX_IS_APPLICATION (app) || g_menu_model_get_n_items (G_MENU_MODEL (self->recent_menu)) > 0)
+    return;
+  recent = px_application_get_recent_menu (PX_APPLICATION (app));
+  g_menu_append_section (self->recent_menu, NULL, recent);
+  g_menu_append_section (self->recent_submenu, NULL, recent);
 }
 
 static void
@@ -794,6 +915,8 @@ px_window_finalize (GObject *object)
   g_clear_object (&self->settings);
   g_clear_object (&self->studies);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->failures, g_ptr_array_unref);
+  g_clear_pointer (&self->last_failures, g_ptr_array_unref);
 
   G_OBJECT_CLASS (px_window_parent_class)->finalize (object);
 }
@@ -852,7 +975,6 @@ px_window_class_init (PxWindowClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
 
-  object_class->constructed = px_window_constructed;
   object_class->dispose = px_window_dispose;
   object_class->finalize = px_window_finalize;
   object_class->get_property = px_window_get_property;
@@ -889,6 +1011,7 @@ px_window_class_init (PxWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_open_point);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, model_name_label);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, model_description_label);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, model_summary_label);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, embedding_box);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, embedding_progress);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, spinner);
@@ -918,9 +1041,10 @@ px_window_init (PxWindow *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->settings = g_settings_new (APP_ID);
+  self->settings = px_settings_new ();
   self->studies = g_list_store_new (PX_TYPE_STUDY);
   self->cancellable = g_cancellable_new ();
+  self->failures = g_ptr_array_new_with_free_func (g_free);
   self->embedder = px_embedder_new ();
   g_queue_init (&self->pending);
 
@@ -938,6 +1062,7 @@ px_window_init (PxWindow *self)
   if (g_settings_get_boolean (self->settings, "window-maximized"))
     gtk_window_maximize (GTK_WINDOW (self));
 
+  g_signal_connect (self, "notify::application", G_CALLBACK (on_application_changed), NULL);
   g_signal_connect_object (self->studies, "items-changed", G_CALLBACK (on_studies_changed),
                            self, G_CONNECT_SWAPPED);
   gtk_single_selection_set_model (self->selection, G_LIST_MODEL (self->studies));
@@ -1143,6 +1268,18 @@ px_window_get_loading (PxWindow *self)
 
 void
 px_window_show_error (PxWindow   *self,
+                      const char *message)
+{
+  px_window_show_toast (self, message);
+}
+
+/**
+ * px_window_show_toast:
+ *
+ * Shows @message (plain text) in a toast for eight seconds.
+ */
+void
+px_window_show_toast (PxWindow   *self,
                       const char *message)
 {
   g_autofree char *escaped = NULL;

@@ -37,6 +37,8 @@ void        px_window_open_model   (PxWindow       *self,
                                     GFile          *file);
 void        px_window_show_page    (PxWindow       *self,
                                     const char     *name);
+void        px_window_show_toast   (PxWindow       *self,
+                                    const char     *message);
 void        px_window_show_error   (PxWindow       *self,
                                     const char     *message);
 

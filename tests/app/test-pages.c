@@ -8,6 +8,7 @@
 // while workers run; it reports and does not assert, timing being the machine's business.
 #include "config.h"
 
+#include <adwaita.h>
 #include <math.h>
 #include <glib/gstdio.h>
 
@@ -15,6 +16,8 @@
 #include "px-correspondence-page.h"
 #include "px-embedding-map-page.h"
 #include "px-grid-matching-page.h"
+#include "px-landmark-save.h"
+#include "px-match-scene.h"
 #include "px-test-util.h"
 #include "model.h"
 #include "px-window.h"
@@ -269,6 +272,223 @@ test_pointer (void)
   g_assert_no_error (error);
   g_assert_true (g_file_get_contents (json, &text, NULL, NULL));
   g_assert_nonnull (strstr (text, "\"corrected\": true"));
+}
+
+static GtkWidget *
+find_visible_toplevel (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWidget) window = g_list_model_get_item (toplevels, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (window, type) && gtk_widget_get_visible (window))
+        return window;
+    }
+  return NULL;
+}
+
+static gboolean
+message_dialog_shown (gpointer data)
+{
+  return find_visible_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL;
+}
+
+// What a click on a dialog's button does: the response, then the dialog closes.
+static void
+respond (const char *response)
+{
+  GtkWidget *dialog = find_visible_toplevel (ADW_TYPE_MESSAGE_DIALOG);
+
+  g_assert_nonnull (dialog);
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), response);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  px_test_settle ();
+}
+
+// Save Landmarks as a user meets it: the folder chooser's button says what it does; a name
+// typed as a file (which the chooser turns into an empty folder) is read as the folder it
+// was typed in; existing files are replaced only after asking; a toast says where they went.
+static void
+test_save_landmarks (void)
+{
+  PxWindow *window = new_window ();
+  PxCorrespondencePage *page = open_shifted_pair (window);
+  g_autofree char *folder = g_build_filename (tmp_dir, "saved-landmarks", NULL);
+  g_autofree char *typed = g_build_filename (folder, "landmarks.json", NULL);
+  g_autofree char *source_json = g_build_filename (folder, "crop-a.png.landmarks.json", NULL);
+  g_autofree char *target_json = g_build_filename (folder, "crop-b.png.landmarks.json", NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *toast = g_strdup_printf ("Saved 2 landmark files to %s", folder);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PxLandmarkSet) set = NULL;
+  GtkWidget *chooser, *accept;
+
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-cell", "(ii)", 6, 7);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.pin", NULL);
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 1);
+
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.save-landmarks", NULL);
+  px_test_settle ();
+  chooser = find_visible_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG);
+  g_assert_nonnull (chooser);
+  g_assert_cmpint (gtk_file_chooser_get_action (GTK_FILE_CHOOSER (chooser)), ==,
+                   GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER);
+  accept = gtk_dialog_get_widget_for_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (accept)), ==, "Save _Here");
+  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_CANCEL);
+  px_test_settle ();
+
+  // "landmarks.json" typed in the chooser, which made an empty folder of it.
+  g_assert_cmpint (g_mkdir_with_parents (typed, 0700), ==, 0);
+  px_landmark_save_to (page, typed);
+  px_test_settle ();
+  g_assert_false (g_file_test (typed, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (source_json, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (target_json, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (window), toast));
+
+  // Saving again over the same files asks; Cancel keeps what is there.
+  g_assert_true (g_file_set_contents (target_json, "kept", -1, NULL));
+  px_landmark_save_to (page, folder);
+  g_assert_true (px_test_wait_for (message_dialog_shown, NULL, 10));
+  respond ("cancel");
+  g_assert_true (g_file_get_contents (target_json, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "kept");
+
+  // Replace writes the landmark file again: one landmark, the pin's answer.
+  px_landmark_save_to (page, folder);
+  g_assert_true (px_test_wait_for (message_dialog_shown, NULL, 10));
+  respond ("replace");
+  set = px_landmarks_load_json (target_json, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (px_landmark_set_size (set), ==, 1);
+
+  // An existing JSON file chosen means its folder; a file that is not JSON is no folder
+  // to save into: refused with the reason.
+  {
+    g_autofree char *resolved = px_landmark_save_resolve_folder (target_json, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (resolved, ==, folder);
+  }
+  {
+    g_autofree char *png = g_build_filename (tmp_dir, "crop-a.png", NULL);
+    g_autofree char *resolved = px_landmark_save_resolve_folder (png, &error);
+
+    g_assert_null (resolved);
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY);
+    g_assert_nonnull (strstr (error->message, "is a file, not a folder"));
+  }
+}
+
+// Pins are the user's work: they stay with their image when another one becomes the source,
+// every placing, correction and clearing can be undone and redone, and closing the image or
+// the window with unsaved pins asks first.
+static void
+test_pins_kept_and_undone (void)
+{
+  PxWindow *window = new_window ();
+  PxCorrespondencePage *page = open_shifted_pair (window);
+  GtkWidget *area = px_test_find_child (GTK_WIDGET (page), GTK_TYPE_DRAWING_AREA);
+  GtkGesture *drag = find_drag_gesture (area);
+  g_autoptr(PxStudy) study_a = g_list_model_get_item (px_window_get_studies (window), 0);
+  g_autoptr(PxStudy) study_b = g_list_model_get_item (px_window_get_studies (window), 1);
+  g_autofree char *folder = g_build_filename (tmp_dir, "undo-landmarks", NULL);
+  g_autoptr(GError) error = NULL;
+  double w = gtk_widget_get_width (area), h = gtk_widget_get_height (area);
+  double px, py, vx, vy, x, y;
+  PeacMatch first, second, moved, again;
+
+  g_assert_true (px_study_get_file (study_a) != NULL);
+  g_assert_true (px_correspondence_page_get_panel_study (page, 0) == study_a);
+  g_assert_false (px_correspondence_page_get_unsaved (page, NULL));
+
+  // Two pins, then the second one's answer moved by hand 2 cells right, 1 down.
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-cell", "(ii)", 6, 7);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.pin", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-cell", "(ii)", 12, 14);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.pin", NULL);
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 2);
+  g_assert_true (px_correspondence_page_get_pin (page, 0, 0, &px, &py, &first));
+  g_assert_true (px_correspondence_page_get_pin (page, 1, 0, &px, &py, &second));
+  g_assert_cmpint (second.row, ==, 12 - DSHIFT_Y);
+  g_assert_cmpint (second.col, ==, 14 - DSHIFT_X);
+  // The status line names the live query's answer in image pixels, not grid cells.
+  {
+    g_autofree char *where = g_strdup_printf ("at x %.0f, y %.0f px", second.x, second.y);
+
+    px_test_settle ();
+    g_assert_true (px_test_labels_contain (GTK_WIDGET (page), where));
+    g_assert_false (px_test_labels_contain (GTK_WIDGET (page), ": cell ("));
+  }
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.landmarks", NULL);
+  px_correspondence_page_view_point (page, w, h, 1, second.x, second.y, &vx, &vy);
+  px_correspondence_page_view_point (page, w, h, 1, second.x + 2 * CELL, second.y + CELL, &x, &y);
+  g_signal_emit_by_name (drag, "drag-begin", vx, vy);
+  g_signal_emit_by_name (drag, "drag-update", x - vx, y - vy);
+  g_signal_emit_by_name (drag, "drag-end", x - vx, y - vy);
+  g_assert_true (px_correspondence_page_get_pin (page, 1, 0, &px, &py, &moved));
+  g_assert_cmpfloat (fabs (moved.x - (second.x + 2 * CELL)), <, 1.0);
+  g_assert_cmpfloat (fabs (moved.y - (second.y + CELL)), <, 1.0);
+  g_assert_true (px_correspondence_page_get_unsaved (page, study_a));
+
+  // Undo: the correction, then the second pin; redo brings both back.
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.undo", NULL);
+  g_assert_true (px_correspondence_page_get_pin (page, 1, 0, &px, &py, &again));
+  g_assert_cmpfloat (fabs (again.x - second.x) + fabs (again.y - second.y), <, 1e-3);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.undo", NULL);
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 1);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.redo", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.redo", NULL);
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 2);
+  g_assert_true (px_correspondence_page_get_pin (page, 1, 0, &px, &py, &again));
+  g_assert_cmpfloat (fabs (again.x - moved.x) + fabs (again.y - moved.y), <, 1e-3);
+  // Clearing is undone too.
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.clear-pins", NULL);
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 0);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.undo", NULL);
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 2);
+
+  // Another source (as a click on the embedding map makes it): its own, empty, pins; back
+  // on the first image, both pins and the correction are there.
+  px_correspondence_page_set_source (page, study_b);
+  px_test_settle ();
+  g_assert_true (px_correspondence_page_get_panel_study (page, 0) == study_b);
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 0);
+  px_correspondence_page_set_source (page, study_a);
+  g_assert_true (px_test_wait_for (page_ready, page, 60));
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 2);
+  g_assert_true (px_correspondence_page_get_pin (page, 0, 0, &px, &py, &again));
+  g_assert_cmpint (again.row, ==, first.row);
+  g_assert_cmpint (again.col, ==, first.col);
+  g_assert_true (px_correspondence_page_get_pin (page, 1, 0, &px, &py, &again));
+  g_assert_cmpfloat (fabs (again.x - moved.x) + fabs (again.y - moved.y), <, 1e-3);
+
+  // Unsaved: closing the image or the window asks, and Cancel keeps both.
+  gtk_single_selection_set_selected (GTK_SINGLE_SELECTION (gtk_list_view_get_model (
+    GTK_LIST_VIEW (px_test_find_child (GTK_WIDGET (window), GTK_TYPE_LIST_VIEW)))), 0);
+  g_assert_true (px_window_get_study (window) == study_a);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.close-study", NULL);
+  g_assert_true (px_test_wait_for (message_dialog_shown, NULL, 10));
+  respond ("cancel");
+  g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 2);
+  gtk_window_close (GTK_WINDOW (window));
+  g_assert_true (px_test_wait_for (message_dialog_shown, NULL, 10));
+  respond ("cancel");
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
+
+  // Saved, the image closes without a question.
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0700), ==, 0);
+  g_assert_true (px_correspondence_page_save_landmarks (page, folder, &error));
+  g_assert_no_error (error);
+  g_assert_false (px_correspondence_page_get_unsaved (page, NULL));
+  g_assert_null (find_visible_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.close-study", NULL);
+  px_test_settle ();
+  g_assert_null (find_visible_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+  g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 1);
 }
 
 static gboolean
@@ -818,6 +1038,154 @@ test_grid_matching (void)
   g_assert_no_error (error);
 }
 
+static GtkWidget *
+find_button_labelled (GtkWidget  *root,
+                      const char *label)
+{
+  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_button_labelled (child, label);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+collect_spin_buttons (GtkWidget *root,
+                      GPtrArray *spins)
+{
+  if (GTK_IS_SPIN_BUTTON (root))
+    g_ptr_array_add (spins, root);
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_spin_buttons (child, spins);
+}
+
+// The grid-matching tool bar as a new user meets it in a 1024-pixel window: every control on
+// screen, every spin button labelled, a new seed drawing its crops at once and Resample
+// drawing new ones (the next seed), and the lines between matched cells thinned unless asked.
+static void
+test_grid_matching_toolbar (void)
+{
+  PxWindow *window = new_window ();
+  PxGridMatchingPage *page = px_window_get_grid_matching_page (window);
+  g_autoptr(GFile) file = g_file_new_build_filename (g_getenv ("PEAC_SOURCE_DIR"), "data", "samples", SAMPLE, NULL);
+  g_autofree char *png = g_build_filename (tmp_dir, "toolbar.png", NULL);
+  g_autoptr(GPtrArray) spins = g_ptr_array_new ();
+  g_autofree guint8 *seed1 = NULL, *seed2 = NULL, *again = NULL, *resampled = NULL, *lines = NULL;
+  const char *controls[] = { "Clean", "_Shuffled", "_Distorted", "_Resample", "All _Lines" };
+  gsize n_bytes = 1200 * 360 * 4;
+  GtkSpinButton *seed;
+  int width;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1024, 700);
+  px_window_show_page (window, "grid-matching");
+  g_application_open (G_APPLICATION (app), &file, 1, "");
+  g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
+  g_assert_true (px_test_wait_for (grid_ready, page, 60));
+  px_test_settle ();
+  // 1024 wide with the frame: the window's content is a little narrower.
+  width = gtk_widget_get_width (GTK_WIDGET (window));
+  g_assert_cmpint (width, <=, 1024);
+  g_assert_cmpint (width, >, 1000);
+
+  for (guint i = 0; i < G_N_ELEMENTS (controls); i++)
+    {
+      GtkWidget *button = find_button_labelled (GTK_WIDGET (page), controls[i]);
+      graphene_rect_t bounds;
+
+      g_assert_nonnull (button);
+      g_assert_true (gtk_widget_get_mapped (button));
+      g_assert_true (gtk_widget_compute_bounds (button, GTK_WIDGET (window), &bounds));
+      g_test_message ("%s: x %.0f to %.0f", controls[i], bounds.origin.x, bounds.origin.x + bounds.size.width);
+      g_assert_cmpfloat (bounds.origin.x, >=, 0);
+      g_assert_cmpfloat (bounds.origin.x + bounds.size.width, <=, width);
+    }
+
+  collect_spin_buttons (GTK_WIDGET (page), spins);
+  g_assert_cmpuint (spins->len, ==, 5);
+  for (guint i = 0; i < spins->len; i++)
+    {
+      g_autoptr(GList) labels = gtk_widget_list_mnemonic_labels (g_ptr_array_index (spins, i));
+      g_assert_nonnull (labels);
+    }
+
+  seed = g_ptr_array_index (spins, 0);
+  g_assert_cmpfloat (gtk_spin_button_get_value (seed), ==, 1);
+  seed1 = export_pixels (page, png);
+  gtk_spin_button_set_value (seed, 2);
+  check_pairs (page);
+  g_assert_true (px_test_wait_for (grid_ready, page, 60));
+  seed2 = export_pixels (page, png);
+  g_assert_true (memcmp (seed1, seed2, n_bytes) != 0);
+  gtk_spin_button_set_value (seed, 1);
+  g_assert_true (px_test_wait_for (grid_ready, page, 60));
+  again = export_pixels (page, png);
+  g_assert_true (memcmp (seed1, again, n_bytes) == 0);
+  gtk_widget_activate_action (GTK_WIDGET (page), "grid.resample", NULL);
+  g_assert_cmpfloat (gtk_spin_button_get_value (seed), ==, 2);
+  check_pairs (page);
+  g_assert_true (px_test_wait_for (grid_ready, page, 60));
+  resampled = export_pixels (page, png);
+  g_assert_true (memcmp (seed2, resampled, n_bytes) == 0);
+
+  gtk_widget_activate_action (GTK_WIDGET (page), "grid.lines", NULL);
+  lines = export_pixels (page, png);
+  g_assert_true (memcmp (resampled, lines, n_bytes) != 0);
+}
+
+// CIELAB (D65) of an sRGB colour, written out here from the standard formulas.
+static void
+srgb_to_lab (double  r,
+             double  g,
+             double  b,
+             double *lab)
+{
+  double c[3] = { r, g, b }, xyz[3], f[3];
+
+  for (int i = 0; i < 3; i++)
+    c[i] = c[i] > 0.04045 ? pow ((c[i] + 0.055) / 1.055, 2.4) : c[i] / 12.92;
+  xyz[0] = (0.4124 * c[0] + 0.3576 * c[1] + 0.1805 * c[2]) / 0.95047;
+  xyz[1] = 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  xyz[2] = (0.0193 * c[0] + 0.1192 * c[1] + 0.9505 * c[2]) / 1.08883;
+  for (int i = 0; i < 3; i++)
+    f[i] = xyz[i] > 0.008856 ? cbrt (xyz[i]) : 7.787 * xyz[i] + 16.0 / 116;
+  lab[0] = 116 * f[1] - 16;
+  lab[1] = 500 * (f[0] - f[1]);
+  lab[2] = 200 * (f[1] - f[2]);
+}
+
+// The five landmark structures of a JSRT map (RL, LL, H, RCLA, LCLA) take the first five
+// colours of the legend: no two of them alike (CIE76 ΔE at least 30; the two Okabe–Ito
+// blues, once both among them, are 26 apart).
+static void
+test_legend_colours (void)
+{
+  double lab[5][3];
+
+  for (int i = 0; i < 5; i++)
+    {
+      double r, g, b;
+
+      px_match_palette (i, &r, &g, &b);
+      srgb_to_lab (r, g, b, lab[i]);
+    }
+  for (int i = 0; i < 5; i++)
+    for (int j = i + 1; j < 5; j++)
+      {
+        double d = sqrt ((lab[i][0] - lab[j][0]) * (lab[i][0] - lab[j][0]) +
+                         (lab[i][1] - lab[j][1]) * (lab[i][1] - lab[j][1]) +
+                         (lab[i][2] - lab[j][2]) * (lab[i][2] - lab[j][2]));
+
+        g_test_message ("colours %d and %d: ΔE %.1f", i, j, d);
+        g_assert_cmpfloat (d, >=, 30);
+      }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -841,8 +1209,12 @@ main (int   argc,
   g_test_add_func ("/pages/correspondence/shifted-match", test_shifted_match);
   g_test_add_func ("/pages/correspondence/drawing-and-exports", test_drawing_and_exports);
   g_test_add_func ("/pages/correspondence/pointer", test_pointer);
+  g_test_add_func ("/pages/correspondence/save-landmarks", test_save_landmarks);
+  g_test_add_func ("/pages/correspondence/pins-kept-and-undone", test_pins_kept_and_undone);
   g_test_add_func ("/pages/embedding-map/run-place-export", test_embedding_map);
+  g_test_add_func ("/pages/embedding-map/legend-colours", test_legend_colours);
   g_test_add_func ("/pages/grid-matching/pairs", test_grid_matching);
+  g_test_add_func ("/pages/grid-matching/toolbar", test_grid_matching_toolbar);
   g_test_add_func ("/pages/model/open", test_open_model);
 
   ret = g_test_run ();

@@ -47,10 +47,12 @@ page_idle (gpointer data)
   return !px_probe_page_get_running (data);
 }
 
-// image,split,a,b with absolute paths of every 9th NIH radiograph.
+// image,split,a,b with the paths of every 9th NIH radiograph: absolute, or (@relative)
+// only the file names, which are not beside the CSV.
 static GFile *
-write_labels (const char *name,
-              gboolean    missing)
+write_labels_full (const char *name,
+                   gboolean    missing,
+                   gboolean    relative)
 {
   g_autoptr(GDir) dir = g_dir_open (nih, 0, NULL);
   g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func (g_free);
@@ -64,13 +66,21 @@ write_labels (const char *name,
   g_assert_cmpuint (all->len, >=, 9 * (N_TRAIN + N_VAL));
   for (int i = 0; i < N_TRAIN + N_VAL; i++)
     {
-      g_autofree char *img = g_build_filename (nih, g_ptr_array_index (all, 9 * i), NULL);
+      g_autofree char *img = relative ? g_strdup (g_ptr_array_index (all, 9 * i))
+                                      : g_build_filename (nih, g_ptr_array_index (all, 9 * i), NULL);
 
       g_string_append_printf (csv, "%s,%s,%d,%d\n", missing && i == 1 ? "nope.png" : img,
                               i < N_TRAIN ? "train" : "val", i % 2, (i / 2) % 2);
     }
   g_assert_true (g_file_set_contents (path, csv->str, -1, NULL));
   return g_file_new_for_path (path);
+}
+
+static GFile *
+write_labels (const char *name,
+              gboolean    missing)
+{
+  return write_labels_full (name, missing, FALSE);
 }
 
 static PxProbePage *
@@ -176,6 +186,81 @@ test_run_and_export (void)
   g_assert_cmpstr (px_probe_page_get_status (page), ==, "Stopped");
   // The earlier result stays.
   g_assert_cmpint (px_probe_page_get_n_classes (page), ==, 2);
+  gtk_window_destroy (GTK_WINDOW (window));
+  px_test_settle ();
+}
+
+// A label CSV whose images lie in another folder: refused with a pointer to the Images
+// Folder option; with it, the run gives the AUCs of the same rows with absolute paths.
+static void
+test_images_folder (void)
+{
+  PxWindow *window;
+  PxProbePage *page;
+  g_autoptr(GFile) absolute = NULL;
+  g_autoptr(GFile) relative = NULL;
+  g_autoptr(GFile) images = NULL;
+  double auc[2];
+
+  g_assert_nonnull (nih);
+  window = new_window ();
+  page = probe_page (window);
+  absolute = write_labels_full ("absolute.csv", FALSE, FALSE);
+  relative = write_labels_full ("relative.csv", FALSE, TRUE);
+  images = g_file_new_for_path (nih);
+
+  px_probe_page_set_labels_file (page, absolute);
+  g_assert_true (px_probe_page_run (page));
+  g_assert_true (px_test_wait_for (page_idle, page, 120));
+  g_assert_cmpstr (px_probe_page_get_status (page), ==, "Done");
+  for (int c = 0; c < 2; c++)
+    auc[c] = px_probe_page_get_class_auc (page, c, NULL);
+
+  px_probe_page_set_labels_file (page, relative);
+  g_assert_true (px_probe_page_run (page));
+  g_assert_true (px_test_wait_for (page_idle, page, 60));
+  g_assert_nonnull (strstr (px_probe_page_get_status (page), "relative.csv:2: image"));
+  g_assert_nonnull (strstr (px_probe_page_get_status (page), "Images Folder"));
+
+  px_probe_page_set_images_folder (page, images);
+  px_test_settle ();
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (page), "Images in "));
+  g_assert_true (px_probe_page_run (page));
+  g_assert_true (px_test_wait_for (page_idle, page, 120));
+  g_assert_cmpstr (px_probe_page_get_status (page), ==, "Done");
+  for (int c = 0; c < 2; c++)
+    g_assert_cmpfloat (px_probe_page_get_class_auc (page, c, NULL), ==, auc[c]);
+  gtk_window_destroy (GTK_WINDOW (window));
+  px_test_settle ();
+}
+
+static guint8
+corner_grey (GtkWidget *area)
+{
+  g_autoptr(GdkTexture) texture = px_test_render_widget (area);
+  g_autofree guint8 *grey = px_test_texture_to_grey (texture);
+
+  return grey[5 * gdk_texture_get_width (texture) + 5];
+}
+
+// In dark mode the ROC plot is drawn on a dark ground, not left white.
+static void
+test_dark_mode (void)
+{
+  PxWindow *window = new_window ();
+  PxProbePage *page = probe_page (window);
+  GtkWidget *area = px_test_find_child (GTK_WIDGET (page), GTK_TYPE_DRAWING_AREA);
+  AdwStyleManager *style = adw_style_manager_get_default ();
+
+  g_assert_nonnull (area);
+  adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_FORCE_DARK);
+  px_test_settle ();
+  g_assert_true (adw_style_manager_get_dark (style));
+  g_assert_cmpuint (corner_grey (area), <, 80);
+  adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_FORCE_LIGHT);
+  px_test_settle ();
+  g_assert_cmpuint (corner_grey (area), >, 200);
+  adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_DEFAULT);
   gtk_window_destroy (GTK_WINDOW (window));
   px_test_settle ();
 }
@@ -297,6 +382,8 @@ main (int   argc,
 
   g_test_add_func ("/probe-page/run-and-export", test_run_and_export);
   g_test_add_func ("/probe-page/missing-image", test_missing_image);
+  g_test_add_func ("/probe-page/images-folder", test_images_folder);
+  g_test_add_func ("/probe-page/dark-mode", test_dark_mode);
   g_test_add_func ("/probe-page/labelled-folder", test_labelled_folder);
   ret = g_test_run ();
 

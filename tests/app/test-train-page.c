@@ -688,6 +688,147 @@ test_fine_tune (void)
   g_assert_nonnull (strstr (px_trainer_get_message (trainer), "dataset"));
 }
 
+static GBytes *
+read_bytes (const char *folder,
+            const char *name)
+{
+  g_autofree char *path = g_build_filename (folder, name, NULL);
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+  return g_bytes_new_take (g_steal_pointer (&contents), len);
+}
+
+static gboolean
+resumed_past (gpointer data)
+{
+  StepWait *w = data;
+
+  return px_trainer_get_state (w->trainer) == PX_TRAINER_RUNNING && px_trainer_get_step (w->trainer) > w->step;
+}
+
+// Start on a folder that holds a run never replaces it: a dialog offers to resume it or to
+// start in a new folder beside it, and the earlier checkpoint and log stay byte for byte.
+// A new page on that folder shows the run at its top and resumes it without any dataset
+// being added: the checkpoint names its data folders (`peac.run`, as `peac train` reads it).
+static void
+test_never_overwrite (void)
+{
+  g_autofree char *dataset = g_build_filename (tmp_dir, "dataset", NULL);
+  g_autofree char *ckpt_dir = g_build_filename (tmp_dir, "keep", NULL);
+  g_autofree char *next_dir = g_build_filename (tmp_dir, "keep-2", NULL);
+  g_autoptr(GFile) folder = NULL;
+  g_autoptr(GBytes) ckpt_before = NULL, log_before = NULL, ckpt_after = NULL, log_after = NULL;
+  GtkWidget *window, *widget;
+  PxTrainer *trainer;
+  PxTrainOptions options;
+  AdwMessageDialog *dialog;
+  StepWait wait;
+  long stopped_at = -1;
+
+  if (!g_file_test (dataset, G_FILE_TEST_IS_DIR))
+    {
+      g_free (dataset);
+      dataset = make_dataset ();
+    }
+  g_assert_nonnull (dataset);
+  folder = g_file_new_for_path (dataset);
+  window = gtk_window_new ();
+  widget = px_train_page_new ();
+  trainer = px_train_page_get_trainer (PX_TRAIN_PAGE (widget));
+  gtk_window_set_child (GTK_WINDOW (window), widget);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1024, 700);
+  gtk_window_present (GTK_WINDOW (window));
+  px_train_page_set_checkpoint_folder (PX_TRAIN_PAGE (widget), ckpt_dir);
+  px_train_page_add_folder (PX_TRAIN_PAGE (widget), folder);
+  g_assert_true (px_test_wait_for (scan_done, widget, 60));
+  px_trainer_options_defaults (&options);
+  options.img_size = 64;
+  options.steps = 400;
+  options.batch = 2;
+  options.threads = 2;
+  options.save_every = 0;
+  px_train_page_set_options (PX_TRAIN_PAGE (widget), &options);
+  g_assert_true (gtk_widget_activate_action (widget, "train.start", NULL));
+  g_assert_null (find_dialog ());
+  wait = (StepWait) { trainer, 3 };
+  g_assert_true (px_test_wait_for (step_reached, &wait, 60));
+  g_assert_true (gtk_widget_activate_action (widget, "train.cancel", NULL));
+  g_assert_true (px_test_wait_for (is_finished, trainer, 60));
+  g_assert_true (px_trainer_probe_checkpoint (ckpt_dir, &stopped_at, NULL));
+  g_assert_cmpint (stopped_at, >=, 3);
+  ckpt_before = read_bytes (ckpt_dir, PX_TRAINER_CHECKPOINT_NAME);
+  log_before = read_bytes (ckpt_dir, PX_TRAINER_LOG_NAME);
+  px_test_settle ();
+  g_assert_true (px_test_labels_contain (widget, "holds a run stopped at step"));
+
+  // Start again: a question, no run; Cancel leaves everything as it was.
+  g_assert_true (gtk_widget_activate_action (widget, "train.start", NULL));
+  g_assert_true (px_test_wait_for (dialog_shown, NULL, 10));
+  g_assert_false (px_trainer_get_active (trainer));
+  adw_message_dialog_response (find_dialog (), "cancel");
+  gtk_window_destroy (GTK_WINDOW (find_dialog ()));
+  px_test_settle ();
+  g_assert_false (px_trainer_get_active (trainer));
+  g_assert_cmpstr (px_train_page_get_checkpoint_folder (PX_TRAIN_PAGE (widget)), ==, ckpt_dir);
+
+  // "Start in a New Folder": the run goes to keep-2, the earlier one is untouched.
+  g_assert_true (gtk_widget_activate_action (widget, "train.start", NULL));
+  g_assert_true (px_test_wait_for (dialog_shown, NULL, 10));
+  dialog = find_dialog ();
+  g_assert_true (adw_message_dialog_get_response_enabled (dialog, "resume"));
+  adw_message_dialog_response (dialog, "new");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  px_test_settle ();
+  g_assert_cmpstr (px_train_page_get_checkpoint_folder (PX_TRAIN_PAGE (widget)), ==, next_dir);
+  g_assert_true (px_trainer_get_active (trainer));
+  wait = (StepWait) { trainer, 2 };
+  g_assert_true (px_test_wait_for (step_reached, &wait, 60));
+  g_assert_true (gtk_widget_activate_action (widget, "train.cancel", NULL));
+  g_assert_true (px_test_wait_for (is_finished, trainer, 60));
+  g_assert_true (px_trainer_probe_checkpoint (next_dir, NULL, NULL));
+  ckpt_after = read_bytes (ckpt_dir, PX_TRAINER_CHECKPOINT_NAME);
+  log_after = read_bytes (ckpt_dir, PX_TRAINER_LOG_NAME);
+  g_assert_true (g_bytes_equal (ckpt_before, ckpt_after));
+  g_assert_true (g_bytes_equal (log_before, log_after));
+  gtk_window_destroy (GTK_WINDOW (window));
+  px_test_settle ();
+
+  // A fresh page on the first folder, no dataset added: the resume bar is on screen at the
+  // top and its button resumes the run on the folders the checkpoint names.
+  window = gtk_window_new ();
+  widget = px_train_page_new ();
+  trainer = px_train_page_get_trainer (PX_TRAIN_PAGE (widget));
+  gtk_window_set_child (GTK_WINDOW (window), widget);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1024, 700);
+  gtk_window_present (GTK_WINDOW (window));
+  px_train_page_set_checkpoint_folder (PX_TRAIN_PAGE (widget), ckpt_dir);
+  px_test_settle ();
+  g_assert_cmpuint (px_train_page_get_n_usable (PX_TRAIN_PAGE (widget)), ==, 0);
+  g_assert_true (px_test_labels_contain (widget, "Resuming continues it on the data folders"));
+  {
+    GtkWidget *button = px_test_find_child (widget, GTK_TYPE_BUTTON);
+    graphene_point_t top;
+
+    // The first button of the page is the bar's, and it is in the window's top 100 pixels.
+    g_assert_cmpstr (gtk_actionable_get_action_name (GTK_ACTIONABLE (button)), ==, "train.resume-checkpoint");
+    g_assert_true (gtk_widget_get_mapped (button));
+    g_assert_true (gtk_widget_compute_point (button, window, &GRAPHENE_POINT_INIT (0, 0), &top));
+    g_assert_cmpfloat (top.y, <, 100);
+    g_assert_true (gtk_widget_is_sensitive (button));
+  }
+  g_assert_true (gtk_widget_activate_action (widget, "train.resume-checkpoint", NULL));
+  wait = (StepWait) { trainer, stopped_at };
+  g_assert_true (px_test_wait_for (resumed_past, &wait, 120));
+  g_assert_cmpuint (px_train_page_get_n_usable (PX_TRAIN_PAGE (widget)), ==, N_IMAGES);
+  g_assert_true (gtk_widget_activate_action (widget, "train.cancel", NULL));
+  g_assert_true (px_test_wait_for (is_finished, trainer, 60));
+  assert_log_intact (ckpt_dir, px_trainer_get_saved_step (trainer));
+  gtk_window_destroy (GTK_WINDOW (window));
+  px_test_settle ();
+}
+
 static gboolean
 model_named (gpointer data)
 {
@@ -828,6 +969,7 @@ main (int   argc,
   g_test_add_func ("/train-page/close-asks", test_close_asks);
   g_test_add_func ("/train-page/resume-identical", test_resume_identical);
   g_test_add_func ("/train-page/fine-tune", test_fine_tune);
+  g_test_add_func ("/train-page/never-overwrite", test_never_overwrite);
   g_test_add_func ("/train-page/in-window", test_in_window);
   g_test_add_func ("/train-page/quit-saves", test_quit_saves);
 

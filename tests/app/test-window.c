@@ -7,8 +7,10 @@
 // for bad files, and the window size round trip through GSettings.
 #include "config.h"
 
+#include <adwaita.h>
 #include <math.h>
 #include <glib/gstdio.h>
+#include <unistd.h>
 
 #include "px-application.h"
 #include "px-tag-panel.h"
@@ -272,6 +274,50 @@ test_bad_file_toast (void)
   g_assert_cmpstr (px_study_get_title (px_window_get_study (window)), ==, "nih-00000001_000.png");
 }
 
+// Several bad files opened together give one toast, not one each (nine bad files once took
+// 45 s of toasts); its Details list every file with its reason.
+static void
+test_bad_files_one_toast (void)
+{
+  PxWindow *window = new_window ();
+  GFile *files[3];
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  AdwMessageDialog *dialog = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("broken-%u.png", i);
+      g_autofree char *path = g_build_filename (tmp_dir, name, NULL);
+
+      g_assert_true (g_file_set_contents (path, "\x89PNG\r\n\x1a\nnot really", -1, NULL));
+      files[i] = g_file_new_for_path (path);
+    }
+  g_application_open (G_APPLICATION (app), files, G_N_ELEMENTS (files), "");
+  g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
+  px_test_settle ();
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (window), "3 files could not be opened"));
+  g_assert_false (px_test_labels_contain (GTK_WIDGET (window), "Could not open “broken-0.png”"));
+
+  g_action_group_activate_action (G_ACTION_GROUP (window), "show-load-errors", NULL);
+  px_test_settle ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) item = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (item) && gtk_widget_get_visible (GTK_WIDGET (item)))
+        dialog = ADW_MESSAGE_DIALOG (item);
+    }
+  g_assert_nonnull (dialog);
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("Could not open “broken-%u.png”: ", i);
+
+      g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), expected));
+      g_object_unref (files[i]);
+    }
+  gtk_window_destroy (GTK_WINDOW (dialog));
+}
+
 static void
 test_open_folder (void)
 {
@@ -294,6 +340,41 @@ test_open_folder (void)
   g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 5);
 }
 
+// A folder's symbolic links are followed, to files and to folders, and a link back up (a
+// loop) ends there; a folder with nothing to open says what it held and why each was skipped.
+static void
+test_folder_links (void)
+{
+  PxWindow *window = new_window ();
+  g_autofree char *linked = g_build_filename (tmp_dir, "linked", NULL);
+  g_autofree char *sub = g_build_filename (linked, "sub", NULL);
+  g_autofree char *nothing = g_build_filename (tmp_dir, "nothing", NULL);
+  g_autofree char *link = g_build_filename (sub, "a.png", NULL);
+  g_autofree char *loop = g_build_filename (sub, "loop", NULL);
+  g_autofree char *notes = g_build_filename (nothing, "notes.txt", NULL);
+  g_autofree char *gone = g_build_filename (nothing, "gone.png", NULL);
+  g_autofree char *target = g_build_filename (g_getenv ("PEAC_SOURCE_DIR"), "data", "samples", SAMPLE, NULL);
+  g_autoptr(GFile) linked_file = g_file_new_for_path (linked);
+  g_autoptr(GFile) nothing_file = g_file_new_for_path (nothing);
+
+  g_assert_cmpint (g_mkdir_with_parents (sub, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (nothing, 0700), ==, 0);
+  g_assert_cmpint (symlink (target, link), ==, 0);
+  g_assert_cmpint (symlink (linked, loop), ==, 0);
+  g_assert_true (g_file_set_contents (notes, "not a radiograph", -1, NULL));
+  g_assert_cmpint (symlink ("/nonexistent/peac-test.png", gone), ==, 0);
+
+  open_and_wait (window, linked_file);
+  g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 1);
+  g_assert_cmpstr (px_study_get_title (px_window_get_study (window)), ==, "a.png");
+
+  open_and_wait (window, nothing_file);
+  g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 1);
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (window), "only 2 other entries"));
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (window), "gone.png: a symbolic link to nothing"));
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (window), "notes.txt: not a PNG, JPEG or DICOM file"));
+}
+
 static void
 test_privacy_hides_patient (void)
 {
@@ -302,8 +383,9 @@ test_privacy_hides_patient (void)
   g_autoptr(GFile) file = g_file_new_for_path (path);
   PxTagPanel *panel;
   GListModel *lines;
-  const char *patient;
+  const char *patient, *date;
   gboolean masked = FALSE;
+  guint n_masked_uids = 0;
 
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
@@ -322,6 +404,10 @@ test_privacy_hides_patient (void)
   px_test_settle ();
 
   patient = px_study_get_patient_name (px_window_get_study (window));
+  date = px_study_get_date (px_window_get_study (window));
+  g_test_message ("study date shown as %s", date ? date : "(none)");
+  if (date != NULL)
+    g_assert_true (px_test_labels_contain (GTK_WIDGET (window), date));
   g_assert_nonnull (patient);
   g_assert_cmpstr (patient, ==, "Anonymized");
   g_assert_true (px_test_labels_contain (GTK_WIDGET (window), patient));
@@ -345,12 +431,121 @@ test_privacy_hides_patient (void)
       g_assert_null (strstr (text, patient));
       if (g_str_has_prefix (text, "(0010,0010)") && strstr (text, "Hidden"))
         masked = TRUE;
+      // The basic de-identification profile's dates and UIDs go too (PS3.15 E.1).
+      if (g_str_has_prefix (text, "(0008,0018)") || g_str_has_prefix (text, "(0008,0020)") ||
+          g_str_has_prefix (text, "(0020,000D)") || g_str_has_prefix (text, "(0020,000d)"))
+        {
+          g_assert_nonnull (strstr (text, "Hidden"));
+          n_masked_uids++;
+        }
     }
   g_assert_true (masked);
+  // Every DICOM file has its SOP Instance UID; this one also a study UID and date.
+  g_assert_cmpuint (n_masked_uids, >=, 1);
+  if (date != NULL)
+    g_assert_false (px_test_labels_contain (GTK_WIDGET (window), date));
 
   g_action_group_change_action_state (G_ACTION_GROUP (app), "privacy", g_variant_new_boolean (FALSE));
   px_test_settle ();
   g_assert_true (px_test_labels_contain (GTK_WIDGET (window), patient));
+}
+
+// "label\taction\ttarget" for every item of @menu and the sections and submenus below it.
+static void
+collect_menu_items (GMenuModel *menu,
+                    GPtrArray  *items)
+{
+  for (int i = 0; i < g_menu_model_get_n_items (menu); i++)
+    {
+      g_autoptr(GMenuLinkIter) links = g_menu_model_iterate_item_links (menu, i);
+      g_autofree char *label = NULL, *action = NULL;
+      g_autoptr(GVariant) target = g_menu_model_get_item_attribute_value (menu, i, G_MENU_ATTRIBUTE_TARGET,
+                                                                          G_VARIANT_TYPE_STRING);
+
+      if (g_menu_model_get_item_attribute (menu, i, G_MENU_ATTRIBUTE_LABEL, "s", &label))
+        {
+          g_menu_model_get_item_attribute (menu, i, G_MENU_ATTRIBUTE_ACTION, "s", &action);
+          g_ptr_array_add (items, g_strdup_printf ("%s\t%s\t%s", label, action ? action : "",
+                                                   target ? g_variant_get_string (target, NULL) : ""));
+        }
+      while (g_menu_link_iter_next (links))
+        {
+          g_autoptr(GMenuModel) link = g_menu_link_iter_get_value (links);
+          collect_menu_items (link, items);
+        }
+    }
+}
+
+typedef struct {
+  GMenuModel *menu;
+  const char *expected;
+} MenuWait;
+
+static gboolean
+menu_has_item (gpointer data)
+{
+  MenuWait *w = data;
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_free);
+
+  collect_menu_items (w->menu, items);
+  for (guint i = 0; i < items->len; i++)
+    if (g_str_equal (g_ptr_array_index (items, i), w->expected))
+      return TRUE;
+  return FALSE;
+}
+
+// The menu button under @root whose tooltip is @tooltip.
+static GtkWidget *
+find_menu_button (GtkWidget  *root,
+                  const char *tooltip)
+{
+  if (GTK_IS_MENU_BUTTON (root) && g_strcmp0 (gtk_widget_get_tooltip_text (root), tooltip) == 0)
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_menu_button (child, tooltip);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+// The Open button's menu and the main menu's Open Recent list the files opened before,
+// each opening its file through app.open-file, and say "No Recent Files" when there are none.
+static void
+test_recent_files (void)
+{
+  PxWindow *window;
+  GtkWidget *split, *primary;
+  GMenuModel *open_menu;
+  g_autoptr(GFile) file = sample_file ("nih-00000001_000.png");
+  g_autofree char *uri = g_file_get_uri (file);
+  // Underscores doubled: a menu label would read a single one as a mnemonic.
+  g_autofree char *expected = g_strdup_printf ("nih-00000001__000.png\tapp.open-file\t%s", uri);
+  MenuWait wait;
+
+  gtk_recent_manager_purge_items (gtk_recent_manager_get_default (), NULL);
+  window = new_window ();
+  split = px_test_find_child (GTK_WIDGET (window), ADW_TYPE_SPLIT_BUTTON);
+  g_assert_nonnull (split);
+  open_menu = adw_split_button_get_menu_model (ADW_SPLIT_BUTTON (split));
+  primary = find_menu_button (GTK_WIDGET (window), "Main Menu");
+  g_assert_nonnull (primary);
+
+  wait = (MenuWait) { open_menu, "No Recent Files\tapp.no-recent\t" };
+  g_assert_true (px_test_wait_for (menu_has_item, &wait, 10));
+
+  // Opened by hand (not from a folder): it becomes a recent file of this app.
+  g_action_group_activate_action (G_ACTION_GROUP (app), "open-file", g_variant_new_string (uri));
+  g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
+  wait = (MenuWait) { open_menu, expected };
+  g_assert_true (px_test_wait_for (menu_has_item, &wait, 30));
+  wait.expected = "No Recent Files\tapp.no-recent\t";
+  g_assert_false (menu_has_item (&wait));
+
+  wait = (MenuWait) { gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (primary)), expected };
+  g_assert_true (menu_has_item (&wait));
 }
 
 static void
@@ -398,8 +593,11 @@ main (int   argc,
   g_test_add_func ("/window/open-jpeg2000", test_open_jpeg2000);
   g_test_add_func ("/window/zoom-actions", test_zoom_actions);
   g_test_add_func ("/window/bad-file-toast", test_bad_file_toast);
+  g_test_add_func ("/window/bad-files-one-toast", test_bad_files_one_toast);
   g_test_add_func ("/window/open-folder", test_open_folder);
+  g_test_add_func ("/window/folder-links", test_folder_links);
   g_test_add_func ("/window/privacy-hides-patient", test_privacy_hides_patient);
+  g_test_add_func ("/window/recent-files", test_recent_files);
   g_test_add_func ("/window/size-saved", test_window_size_saved);
 
   ret = g_test_run ();

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "px-trainer.h"
+
+G_BEGIN_DECLS
+
+void px_train_sample_draw (GtkWidget           *widget,
+                           cairo_t             *cr,
+                           int                  width,
+                           int                  height,
+                           const PxTrainSample *sample);
+
+G_END_DECLS
