@@ -5,8 +5,8 @@
 // pairs (A, B) of a JSRT-layout folder (all pairs, or N drawn with a seed), every landmark
 // of A is predicted in B and compared with B's own landmark of the same index. Everything is
 // measured in the 1024×1024 landmark frame: mean radial error (px and mm), median, and the
-// share within 1, 2 and 4 cells (PCK), overall and per structure. The model runs in both
-// matching modes; on the same pairs the baselines are identity (same position), pixel NCC
+// share within 1, 2 and 4 cells (PCK), overall and per structure. The model runs in its
+// three matching modes (guided: affine and deformable refinement; affine only; nearest); on the same pairs the baselines are identity (same position), pixel NCC
 // template matching of a cell-sized patch over the whole target at the model's input
 // resolution, and a random-init model of the same architecture (peac_model_new, fixed seed).
 // How clear the model's lead is gets its own figures: against each baseline, the difference
@@ -14,6 +14,7 @@
 // images carry the dependence between pairs), and the share of pairs the model wins.
 // One more row is a bound, not a baseline: the affine fitted by least squares to each
 // pair's own answers, the least error any one-affine-per-pair matcher could reach.
+// With --atlas the run scores multi-reference propagation instead (cli-eval-atlas.c).
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli-atlas.h"
 #include "cli-match.h"
 #include "cli.h"
 #include "match.h"
@@ -32,9 +34,9 @@
 #define FRAME 1024.0
 #define N_STRUCT 5
 
-enum { M_GUIDED, M_NEAREST, M_IDENTITY, M_NCC, M_RANDOM, M_ORACLE, N_METHODS };
+enum { M_GUIDED, M_NEAREST, M_IDENTITY, M_NCC, M_RANDOM, M_ORACLE, M_AFFINE, N_METHODS };
 static const char *const method_names[N_METHODS] = {
-  "model", "model_nearest", "identity", "ncc", "random_init", "affine_oracle",
+  "model", "model_nearest", "identity", "ncc", "random_init", "affine_oracle", "model_affine",
 };
 
 typedef struct {
@@ -107,6 +109,15 @@ usage (FILE *to)
     "      --pixel-mm MM     size of a 1024-frame pixel (default 0.35: JSRT 0.175 mm at 2048)\n"
     "      --bootstrap N     image resamples of the model-minus-baseline intervals\n"
     "                        (default 1000; seeded by --seed)\n"
+    "      --atlas DIR       score multi-reference propagation instead of pairs: every\n"
+    "                        image of --data is a target, its landmarks fused from the\n"
+    "                        --atlas-k references of DIR most like it (leave-one-out\n"
+    "                        when DIR is --data); DIR and --data may be JSRT folders,\n"
+    "                        per-image CSV folders (geometry.csv) or *.landmarks.json\n"
+    "      --atlas-k K       references per target (default 5)\n"
+    "      --root R          data root of CSV-layout folders (default: DIR/../..)\n"
+    "      --protocol P      with --atlas: also hybridgnet (RMS over the lung and heart\n"
+    "                        points) or uod6 (six lung points in mm, success rates)\n"
     "      --threads T       threads (default: all cores)\n"
     "      --json            print the figures as JSON\n", dflt.symmetric);
 }
@@ -333,7 +344,8 @@ int
 peac_cmd_eval_landmarks (int argc, char **argv)
 {
   enum { O_PAIRS = 1000, O_SEED, O_IMAGES, O_MODE, O_INIT_SEED, O_SUBCELL, O_RADIUS,
-         O_PIXEL_MM, O_THREADS, O_JSON, O_STRIDE, O_BOOTSTRAP, O_SYMMETRIC };
+         O_PIXEL_MM, O_THREADS, O_JSON, O_STRIDE, O_BOOTSTRAP, O_SYMMETRIC,
+         O_ATLAS, O_ATLAS_K, O_ROOT, O_PROTOCOL };
   static const struct option opts[] = {
     { "model", required_argument, NULL, 'm' },
     { "data", required_argument, NULL, 'd' },
@@ -350,10 +362,16 @@ peac_cmd_eval_landmarks (int argc, char **argv)
     { "symmetric", required_argument, NULL, O_SYMMETRIC },
     { "threads", required_argument, NULL, O_THREADS },
     { "json", no_argument, NULL, O_JSON },
+    { "atlas", required_argument, NULL, O_ATLAS },
+    { "atlas-k", required_argument, NULL, O_ATLAS_K },
+    { "root", required_argument, NULL, O_ROOT },
+    { "protocol", required_argument, NULL, O_PROTOCOL },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  const char *model_path = NULL, *dir = NULL;
+  const char *model_path = NULL, *dir = NULL, *atlas_dir = NULL, *root = NULL;
+  const char *protocol = NULL;
+  int atlas_k = 5;
   long pairs_wanted = 0, max_images = 0;
   uint64_t seed = 1, init_seed = 1;
   int json = 0, threads = 0, c, stride = 0, reps = 1000;
@@ -378,6 +396,10 @@ peac_cmd_eval_landmarks (int argc, char **argv)
       case O_SYMMETRIC: mp.symmetric = atoi (optarg); break;
       case O_THREADS: threads = atoi (optarg); break;
       case O_JSON: json = 1; break;
+      case O_ATLAS: atlas_dir = optarg; break;
+      case O_ATLAS_K: atlas_k = atoi (optarg); break;
+      case O_ROOT: root = optarg; break;
+      case O_PROTOCOL: protocol = optarg; break;
       case O_MODE:
         if (!strcmp (optarg, "guided")) rand_mode = PEAC_MATCH_GUIDED;
         else if (!strcmp (optarg, "nearest")) rand_mode = PEAC_MATCH_NEAREST;
@@ -402,7 +424,9 @@ peac_cmd_eval_landmarks (int argc, char **argv)
       }
   if (!model_path || !dir || optind != argc || pairs_wanted < 0 || max_images < 0
       || !(mp.radius > 0) || !(pixel_mm > 0) || stride < 0 || reps < 0 || reps > 1000000
-      || (mp.symmetric != 0 && mp.symmetric != 1))
+      || (mp.symmetric != 0 && mp.symmetric != 1) || atlas_k < 1
+      || (protocol && strcmp (protocol, "hybridgnet") && strcmp (protocol, "uod6"))
+      || (protocol && !atlas_dir))
     {
       usage (stderr);
       return 2;
@@ -411,6 +435,23 @@ peac_cmd_eval_landmarks (int argc, char **argv)
   double t0 = now_s ();
   char err[1024];
   GError *error = NULL;
+  if (atlas_dir)
+    {
+      // The atlas evaluation has its own targets, figures and output (cli-eval-atlas.c).
+      PeacModel *am = peac_model_load (model_path, err, sizeof err);
+      if (!am)
+        {
+          fprintf (stderr, "peac eval-landmarks: %s\n", err);
+          return 1;
+        }
+      CliEvalAtlasOptions ao = { .data = dir, .atlas = atlas_dir, .root = root, .k = atlas_k,
+                                 .stride = stride, .max_images = (int) max_images,
+                                 .json = json, .pixel_mm = pixel_mm, .protocol = protocol,
+                                 .mp = mp };
+      int arc = cli_eval_atlas (am, &ao);
+      peac_model_free (am);
+      return arc;
+    }
   GStrv ids = px_landmarks_jsrt_list (dir, &error);
   if (!ids)
     {
@@ -460,6 +501,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
   int *pair_a = NULL, *pair_b = NULL;
   float *pred = NULL;
   long n_pairs = 0;
+  PeacMatchContext *pair_ctx = NULL;
   if (!mr || !smp)
     {
       fprintf (stderr, "peac eval-landmarks: %s\n", mr ? "out of memory" : err);
@@ -534,20 +576,33 @@ peac_cmd_eval_landmarks (int argc, char **argv)
       const Sample *a = &smp[pair_a[p]], *b = &smp[pair_b[p]];
       int n = a->n < b->n ? a->n : b->n;
       ps.n[p] = n;
+      PeacMatchContext *rnd_ctx = NULL;
       for (int method = 0; method < N_METHODS; method++)
         {
           double ts = now_s ();
-          if (method == M_GUIDED || method == M_NEAREST || method == M_RANDOM)
+          if (method == M_GUIDED || method == M_NEAREST || method == M_RANDOM
+              || method == M_AFFINE)
             {
+              // The model's three modes share one context per pair.
               int rnd = method == M_RANDOM;
               PeacGrid ga = { rnd ? a->tok_rand : a->tok, gh, gw, FRAME, FRAME };
               PeacGrid gb = { rnd ? b->tok_rand : b->tok, gh, gw, FRAME, FRAME };
-              PeacMatchContext *ctx = peac_match_context_new (&ga, &gb, 1, dim, &mp, err,
-                                                              sizeof err);
+              if (rnd || !pair_ctx)
+                {
+                  PeacMatchContext *ctx = peac_match_context_new (&ga, &gb, 1, dim, &mp, err,
+                                                                  sizeof err);
+                  if (rnd)
+                    rnd_ctx = ctx;
+                  else
+                    pair_ctx = ctx;
+                }
+              PeacMatchContext *ctx = rnd ? rnd_ctx : pair_ctx;
               PeacMatchMode mode = method == M_NEAREST ? PEAC_MATCH_NEAREST
+                                 : method == M_AFFINE ? PEAC_MATCH_AFFINE
                                  : method == M_RANDOM ? rand_mode : PEAC_MATCH_GUIDED;
               int bad = !ctx || predict (ctx, mode, a, pred, &tally[method].found) < 0;
-              peac_match_context_free (ctx);
+              peac_match_context_free (rnd_ctx);
+              rnd_ctx = NULL;
               if (bad)
                 {
                   fprintf (stderr, "peac eval-landmarks: matching failed: %s\n", err);
@@ -584,6 +639,8 @@ peac_cmd_eval_landmarks (int argc, char **argv)
               ps.k1[method][p] += e <= cell;
             }
         }
+      peac_match_context_free (pair_ctx);
+      pair_ctx = NULL;
     }
 
   // The margins first: tally_json sorts the error lists in place.
@@ -603,11 +660,11 @@ peac_cmd_eval_landmarks (int argc, char **argv)
   json_t *res[N_METHODS];
   for (int k = 0; k < N_METHODS; k++)
     res[k] = tally_json (&tally[k], (size_t) n_pairs, cell, pixel_mm,
-                         k == M_GUIDED || k == M_NEAREST || k == M_RANDOM);
+                         k == M_GUIDED || k == M_NEAREST || k == M_RANDOM || k == M_AFFINE);
   if (json)
     {
-      json_t *out = json_pack ("{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o}, s:o, s:{s:s, s:i, s:i, s:i, s:i, s:i, s:f, s:s, s:I, s:I, s:i, s:i, s:f, s:f, s:f}}",
-        "model", res[M_GUIDED], "model_nearest", res[M_NEAREST],
+      json_t *out = json_pack ("{s:o, s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o}, s:o, s:{s:s, s:i, s:i, s:i, s:i, s:i, s:f, s:s, s:I, s:I, s:i, s:i, s:f, s:f, s:f}}",
+        "model", res[M_GUIDED], "model_nearest", res[M_NEAREST], "model_affine", res[M_AFFINE],
         "baselines", "identity", res[M_IDENTITY], "ncc", res[M_NCC], "random_init", res[M_RANDOM],
         "bounds", "affine_oracle", res[M_ORACLE], "margins", margins,
         "config", "data", dir, "images", n_img, "input", side, "grid", gw, "stride",
@@ -682,6 +739,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
     }
   rc = 0;
 done:
+  peac_match_context_free (pair_ctx);
   for (int k = 0; k < N_METHODS; k++)
     free (tally[k].err), free (ps.sum[k]), free (ps.k1[k]);
   free (ps.n);
