@@ -49,9 +49,95 @@ cli_embedder_init (CliEmbedder *e, PeacModel *m, int stride, char *err, size_t e
 }
 
 int
+cli_embedder_use_cache (CliEmbedder *e, const char *model_path, char *err, size_t errlen)
+{
+  g_autofree char *bytes = NULL;
+  gsize len;
+  GError *error = NULL;
+  if (!g_file_get_contents (model_path, &bytes, &len, &error))
+    {
+      snprintf (err, errlen, "%s", error->message);
+      g_error_free (error);
+      return -1;
+    }
+  e->model_key = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) bytes, len);
+  e->cache_dir = g_build_filename (g_get_user_cache_dir (), "peac-explorer", "tokens", NULL);
+  return 0;
+}
+
+void
+cli_embedder_clear (CliEmbedder *e)
+{
+  g_clear_pointer (&e->cache_dir, g_free);
+  g_clear_pointer (&e->model_key, g_free);
+}
+
+// The cache file of an image: <cache>/<sha256 of model key, image content and grid>.tok,
+// holding int32 width, height, gh, gw, dim, then the tokens and the global embedding.
+static char *
+cache_path (const CliEmbedder *e, const char *path)
+{
+  g_autofree char *bytes = NULL;
+  gsize len;
+  if (!e->cache_dir || !g_file_get_contents (path, &bytes, &len, NULL))
+    return NULL;
+  g_autofree char *img = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) bytes, len);
+  g_autofree char *id = g_strdup_printf ("%s %s %d %d %d %d", e->model_key, img, e->stride,
+                                         e->gh, e->gw, e->dim);
+  g_autofree char *key = g_compute_checksum_for_string (G_CHECKSUM_SHA256, id, -1);
+  g_autofree char *name = g_strconcat (key, ".tok", NULL);
+  return g_build_filename (e->cache_dir, name, NULL);
+}
+
+static int
+cache_read (const CliEmbedder *e, const char *file, float *tok, float *global, int *width,
+            int *height)
+{
+  g_autofree char *bytes = NULL;
+  gsize len;
+  const size_t per = (size_t) e->gh * e->gw * e->dim;
+  if (!file || !g_file_get_contents (file, &bytes, &len, NULL)
+      || len != 5 * sizeof (gint32) + (per + (size_t) e->dim) * sizeof (float))
+    return -1;
+  gint32 head[5];
+  memcpy (head, bytes, sizeof head);
+  if (head[0] < 1 || head[1] < 1 || head[2] != e->gh || head[3] != e->gw || head[4] != e->dim)
+    return -1;
+  *width = head[0];
+  *height = head[1];
+  memcpy (tok, bytes + sizeof head, per * sizeof (float));
+  memcpy (global, bytes + sizeof head + per * sizeof (float), (size_t) e->dim * sizeof (float));
+  return 0;
+}
+
+// Best effort: a cache that cannot be written only costs the next run time.
+static void
+cache_write (const CliEmbedder *e, const char *file, const float *tok, const float *global,
+             int width, int height)
+{
+  const size_t per = (size_t) e->gh * e->gw * e->dim;
+  const size_t len = 5 * sizeof (gint32) + (per + (size_t) e->dim) * sizeof (float);
+  char *bytes = g_try_malloc (len);
+  if (!file || !bytes || g_mkdir_with_parents (e->cache_dir, 0700) != 0)
+    {
+      g_free (bytes);
+      return;
+    }
+  const gint32 head[5] = { width, height, e->gh, e->gw, e->dim };
+  memcpy (bytes, head, sizeof head);
+  memcpy (bytes + sizeof head, tok, per * sizeof (float));
+  memcpy (bytes + sizeof head + per * sizeof (float), global, (size_t) e->dim * sizeof (float));
+  g_file_set_contents (file, bytes, (gssize) len, NULL);
+  g_free (bytes);
+}
+
+int
 cli_embedder_run (const CliEmbedder *e, const char *path, float *tok, float *global,
                   int *width, int *height, char *err, size_t errlen)
 {
+  g_autofree char *cached = cache_path (e, path);
+  if (cached && cache_read (e, cached, tok, global, width, height) == 0)
+    return 0;
   CliInput in;
   char msg[512];
   if (peac_cli_input_load_dense (path, e->side, e->patch, e->stride ? e->stride : e->patch,
@@ -82,6 +168,7 @@ cli_embedder_run (const CliEmbedder *e, const char *path, float *tok, float *glo
   const float inv = ss > 1e-24 ? (float) (1.0 / sqrt (ss)) : 0.0f;
   for (int k = 0; k < e->dim; k++)
     global[k] *= inv;
+  cache_write (e, cached, tok, global, *width, *height);
   return 0;
 }
 

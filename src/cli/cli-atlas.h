@@ -35,13 +35,22 @@ typedef struct {
   PeacModel *model;
   int        side, patch, stride;
   int        gh, gw, dim;
+  char      *cache_dir;  // token cache folder, or NULL: no cache
+  char      *model_key;  // SHA-256 of the model file's content (with a cache)
 } CliEmbedder;
 
 // Sets up e for model m at stride (0: the patch size; ViT only). 0, or −1 with err (then a
 // bad command line rather than bad data).
 int  cli_embedder_init (CliEmbedder *e, PeacModel *m, int stride, char *err, size_t errlen);
-// Dense tokens [gh, gw, dim] and the unit mean token [dim] of one image; the image's size
-// in *width, *height. 0, or −1 with a message naming the file.
+// Keeps every image's tokens under <user cache>/peac-explorer/tokens, keyed by the SHA-256
+// of the model file, of the image file and the grid, so that a later run with the same
+// references only reads them back. 0, or −1 with err when the model cannot be read.
+int  cli_embedder_use_cache (CliEmbedder *e, const char *model_path, char *err,
+                             size_t errlen);
+void cli_embedder_clear (CliEmbedder *e);
+// Dense tokens [gh, gw, dim] and the unit mean token [dim] of one image (from the cache when
+// it holds them); the image's size in *width, *height. 0, or −1 with a message naming the
+// file.
 int  cli_embedder_run (const CliEmbedder *e, const char *path, float *tok, float *global,
                        int *width, int *height, char *err, size_t errlen);
 
@@ -94,8 +103,10 @@ int  cli_atlas_confirmed (double spread, int k, int found, int width, const CliE
 // `peac eval-landmarks --atlas` (cli-eval-atlas.c): the options it takes over from
 // eval-landmarks, and the run itself, which prints its figures. Returns the exit code.
 typedef struct {
+  const char     *model_path;   // for the token cache's key
   const char     *data, *atlas, *root;
   int             k, stride, max_images, json;
+  int             cache;        // 1: cli_embedder_use_cache
   double          pixel_mm;     // size of a 1024-frame pixel in mm
   const char     *protocol;     // NULL, "hybridgnet" or "uod6"
   PeacMatchParams mp;

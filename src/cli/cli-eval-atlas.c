@@ -195,6 +195,11 @@ cli_eval_atlas (PeacModel *m, const CliEvalAtlasOptions *o)
       fprintf (stderr, "peac eval-landmarks: %s\n", err);
       return 2;
     }
+  if (o->cache && cli_embedder_use_cache (&e, o->model_path, err, sizeof err) < 0)
+    {
+      fprintf (stderr, "peac eval-landmarks: %s\n", err);
+      return 1;
+    }
   CliAtlas data = { 0 }, atlas_own = { 0 };
   const CliAtlas *atlas = &data;
   g_autofree char *rd = realpath (o->data, NULL), *ra = realpath (o->atlas, NULL);
@@ -391,6 +396,7 @@ cli_eval_atlas (PeacModel *m, const CliEvalAtlasOptions *o)
     g_array_free (row[r].err, TRUE), g_array_free (row[r].contour, TRUE),
       g_array_free (row[r].uod, TRUE);
 out:
+  cli_embedder_clear (&e);
   cli_atlas_clear (&data);
   cli_atlas_clear (&atlas_own);
   return rc;

@@ -118,6 +118,8 @@ usage (FILE *to)
     "      --root R          data root of CSV-layout folders (default: DIR/../..)\n"
     "      --protocol P      with --atlas: also hybridgnet (RMS over the lung and heart\n"
     "                        points) or uod6 (six lung points in mm, success rates)\n"
+    "      --no-cache        with --atlas: neither read nor write the token cache\n"
+    "                        (<user cache>/peac-explorer/tokens)\n"
     "      --threads T       threads (default: all cores)\n"
     "      --json            print the figures as JSON\n", dflt.symmetric);
 }
@@ -345,7 +347,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
 {
   enum { O_PAIRS = 1000, O_SEED, O_IMAGES, O_MODE, O_INIT_SEED, O_SUBCELL, O_RADIUS,
          O_PIXEL_MM, O_THREADS, O_JSON, O_STRIDE, O_BOOTSTRAP, O_SYMMETRIC,
-         O_ATLAS, O_ATLAS_K, O_ROOT, O_PROTOCOL };
+         O_ATLAS, O_ATLAS_K, O_ROOT, O_PROTOCOL, O_NO_CACHE };
   static const struct option opts[] = {
     { "model", required_argument, NULL, 'm' },
     { "data", required_argument, NULL, 'd' },
@@ -366,12 +368,13 @@ peac_cmd_eval_landmarks (int argc, char **argv)
     { "atlas-k", required_argument, NULL, O_ATLAS_K },
     { "root", required_argument, NULL, O_ROOT },
     { "protocol", required_argument, NULL, O_PROTOCOL },
+    { "no-cache", no_argument, NULL, O_NO_CACHE },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   const char *model_path = NULL, *dir = NULL, *atlas_dir = NULL, *root = NULL;
   const char *protocol = NULL;
-  int atlas_k = 5;
+  int atlas_k = 5, cache = 1;
   long pairs_wanted = 0, max_images = 0;
   uint64_t seed = 1, init_seed = 1;
   int json = 0, threads = 0, c, stride = 0, reps = 1000;
@@ -400,6 +403,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
       case O_ATLAS_K: atlas_k = atoi (optarg); break;
       case O_ROOT: root = optarg; break;
       case O_PROTOCOL: protocol = optarg; break;
+      case O_NO_CACHE: cache = 0; break;
       case O_MODE:
         if (!strcmp (optarg, "guided")) rand_mode = PEAC_MATCH_GUIDED;
         else if (!strcmp (optarg, "nearest")) rand_mode = PEAC_MATCH_NEAREST;
@@ -444,7 +448,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
           fprintf (stderr, "peac eval-landmarks: %s\n", err);
           return 1;
         }
-      CliEvalAtlasOptions ao = { .data = dir, .atlas = atlas_dir, .root = root, .k = atlas_k,
+      CliEvalAtlasOptions ao = { .model_path = model_path, .cache = cache, .data = dir, .atlas = atlas_dir, .root = root, .k = atlas_k,
                                  .stride = stride, .max_images = (int) max_images,
                                  .json = json, .pixel_mm = pixel_mm, .protocol = protocol,
                                  .mp = mp };

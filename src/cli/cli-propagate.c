@@ -50,6 +50,9 @@ usage (FILE *to)
     "                        the patch)\n"
     "  -o, --output DIR      folder the landmark files are written to (created if missing)\n"
     "      --force           replace existing landmark files\n"
+    "      --no-cache        neither read nor write the token cache (the references' and\n"
+    "                        targets' tokens under <user cache>/peac-explorer/tokens, keyed\n"
+    "                        by the model's and the image's content)\n"
     "      --threads T       threads (default: all cores)\n", CLI_ATLAS_SPREAD_CELLS);
 }
 
@@ -123,7 +126,7 @@ pixel_mm (const char *path)
 int
 peac_cmd_propagate (int argc, char **argv)
 {
-  enum { O_ROOT = 1000, O_STRIDE, O_FORCE, O_THREADS };
+  enum { O_ROOT = 1000, O_STRIDE, O_FORCE, O_THREADS, O_NO_CACHE };
   static const struct option opts[] = {
     { "model", required_argument, NULL, 'm' },
     { "atlas", required_argument, NULL, 'a' },
@@ -132,12 +135,13 @@ peac_cmd_propagate (int argc, char **argv)
     { "root", required_argument, NULL, O_ROOT },
     { "stride", required_argument, NULL, O_STRIDE },
     { "force", no_argument, NULL, O_FORCE },
+    { "no-cache", no_argument, NULL, O_NO_CACHE },
     { "threads", required_argument, NULL, O_THREADS },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   const char *model_path = NULL, *atlas_dir = NULL, *out_dir = NULL, *root = NULL;
-  int k = 5, stride = -1, force = 0, threads = 0, c;
+  int k = 5, stride = -1, force = 0, threads = 0, cache = 1, c;
   char *end;
   optind = 1;
   while ((c = getopt_long (argc, argv, "m:a:k:o:h", opts, NULL)) != -1)
@@ -158,6 +162,7 @@ peac_cmd_propagate (int argc, char **argv)
           return fprintf (stderr, "peac propagate: --stride must be a positive integer\n"), 2;
         break;
       case O_FORCE: force = 1; break;
+      case O_NO_CACHE: cache = 0; break;
       case O_THREADS: threads = atoi (optarg); break;
       case 'h': usage (stdout); return 0;
       default: usage (stderr); return 2;
@@ -198,7 +203,7 @@ peac_cmd_propagate (int argc, char **argv)
 
   int rc = 1;
   CliAtlas atlas = { 0 };
-  CliEmbedder e;
+  CliEmbedder e = { 0 };
   float *tok = NULL, *global = NULL;
   PxLandmarkSet **sets = g_new0 (PxLandmarkSet *, (size_t) n_tgt);
   PeacModel *m = peac_model_load (model_path, err, sizeof err);
@@ -218,6 +223,11 @@ peac_cmd_propagate (int argc, char **argv)
     {
       fprintf (stderr, "peac propagate: %s\n", err);
       rc = 2;
+      goto out;
+    }
+  if (cache && cli_embedder_use_cache (&e, model_path, err, sizeof err) < 0)
+    {
+      fprintf (stderr, "peac propagate: %s\n", err);
       goto out;
     }
   if (cli_atlas_load (&atlas, atlas_dir, root, err, sizeof err) < 0)
@@ -325,6 +335,7 @@ out:
   g_free (tok), g_free (global);
   g_strfreev (stems);
   cli_atlas_clear (&atlas);
+  cli_embedder_clear (&e);
   peac_model_free (m);
   return rc;
 }

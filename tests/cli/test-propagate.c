@@ -119,6 +119,36 @@ test_propagate (void)
     g_assert_cmpfloat (fabs (got->ctr.ratio - ctr_of (truth)), <, 0.02);
   }
 
+  // The token cache: the reference and the target are one image, so one file; a second
+  // run reads it back and answers exactly the same, as does a run without the cache.
+  g_autofree char *tokens = g_build_filename (tmp_dir, "cache", "peac-explorer", "tokens", NULL);
+  int cached = 0;
+  {
+    g_autoptr (GDir) d = g_dir_open (tokens, 0, NULL);
+    g_assert_nonnull (d);
+    while (g_dir_read_name (d))
+      cached++;
+  }
+  g_assert_cmpint (cached, ==, 1);
+  {
+    g_autoptr (PxLandmarkSet) first = load_out (out, stem);
+    for (int run = 0; run < 2; run++)
+      {
+        const char *again[] = { "propagate", "--model", model_path, "--atlas", one, "-k", "1",
+                                "-o", out, "--force", run ? "--no-cache" : "--force",
+                                truth->image_path, NULL };
+        peac_test_run (&r, peac_path, NULL, again);
+        g_assert_cmpint (r.status, ==, 0);
+        g_free (r.out), g_free (r.err);
+        g_autoptr (PxLandmarkSet) got = load_out (out, stem);
+        for (guint i = 0; i < n; i++)
+          {
+            g_assert_cmpfloat (px_landmark_set_get (got, i)->x, ==, px_landmark_set_get (first, i)->x);
+            g_assert_cmpfloat (px_landmark_set_get (got, i)->y, ==, px_landmark_set_get (first, i)->y);
+          }
+      }
+  }
+
   // An existing output is refused without --force; --force replaces it.
   peac_test_run (&r, peac_path, NULL, self);
   g_assert_cmpint (r.status, ==, 1);
@@ -240,6 +270,9 @@ main (int argc, char **argv)
   peac_path = argv[1];
   tmp_dir = g_dir_make_tmp ("peac-propagate-XXXXXX", NULL);
   g_assert_nonnull (tmp_dir);
+  // The token cache goes to the user's cache folder: here, a temporary one.
+  g_autofree char *cache = g_build_filename (tmp_dir, "cache", NULL);
+  g_setenv ("XDG_CACHE_HOME", cache, TRUE);
   model_path = peac_test_write_micro_vit (tmp_dir);
   g_test_add_func ("/propagate/files", test_propagate);
   g_test_add_func ("/propagate/eval-atlas", test_eval_atlas);
