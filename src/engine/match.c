@@ -28,7 +28,7 @@ peac_match_params_default (PeacMatchParams *p)
   p->symmetric = 1;
   p->deform_levels = 3;
   p->deform_radius = 3.0f;
-  p->deform_lambda = 0.3f;
+  p->deform_lambda = 1.0f;
   p->ransac_iters = 512;
   p->ransac_tol = 1.0f;
   p->seed = 1;

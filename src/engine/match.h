@@ -80,7 +80,7 @@ typedef struct {
 } PeacMatchParams;
 
 // radius 2, soft-argmax at T = 0.05, min_confidence 0.2 (Lowe ratio 0.8), containing-cell tokens,
-// centred and symmetric registration, a three-level deformable refinement (radius 3, λ 0.3),
+// centred and symmetric registration, a three-level deformable refinement (radius 3, λ 1),
 // 512 RANSAC iterations with a 1-cell tolerance, seed 1.
 void peac_match_params_default (PeacMatchParams *p);
 
