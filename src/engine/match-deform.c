@@ -80,25 +80,31 @@ match_map_apply (const MatchGrid *t, double u, double v, double *u2, double *v2)
 }
 
 // Cholesky solve of the symmetric positive-definite n×n M (row-major, overwritten by its
-// factor) for two right-hand sides b [n, 2], in place. −1 when M is not positive definite.
+// factor) for two right-hand sides b [n, 2], in place. M is banded: M[i][j] = 0 for
+// |i − j| > band (a control point only meets those within three lattice steps), and so is
+// its factor, which keeps the solve at n·band² rather than n³. −1 when M is not positive
+// definite.
 static int
-cholesky_solve2 (double *M, int n, double *b)
+cholesky_solve2 (double *M, int n, int band, double *b)
 {
+#define L(i, j) M[(size_t) (i) * n + (j)]
   for (int j = 0; j < n; j++)
     {
-      double d = M[(size_t) j * n + j];
-      for (int k = 0; k < j; k++)
-        d -= M[(size_t) j * n + k] * M[(size_t) j * n + k];
+      const int lo = j - band > 0 ? j - band : 0, hi = j + band < n - 1 ? j + band : n - 1;
+      double d = L (j, j);
+      for (int k = lo; k < j; k++)
+        d -= L (j, k) * L (j, k);
       if (!(d > 1e-12))
         return -1;
       d = sqrt (d);
-      M[(size_t) j * n + j] = d;
-      for (int i = j + 1; i < n; i++)
+      L (j, j) = d;
+      for (int i = j + 1; i <= hi; i++)
         {
-          double s = M[(size_t) i * n + j];
-          for (int k = 0; k < j; k++)
-            s -= M[(size_t) i * n + k] * M[(size_t) j * n + k];
-          M[(size_t) i * n + j] = s / d;
+          const int lo_i = i - band > 0 ? i - band : 0;
+          double s = L (i, j);
+          for (int k = lo_i; k < j; k++)
+            s -= L (i, k) * L (j, k);
+          L (i, j) = s / d;
         }
     }
   for (int c = 0; c < 2; c++)
@@ -106,18 +112,19 @@ cholesky_solve2 (double *M, int n, double *b)
       for (int i = 0; i < n; i++)
         {
           double s = b[2 * i + c];
-          for (int k = 0; k < i; k++)
-            s -= M[(size_t) i * n + k] * b[2 * k + c];
-          b[2 * i + c] = s / M[(size_t) i * n + i];
+          for (int k = i - band > 0 ? i - band : 0; k < i; k++)
+            s -= L (i, k) * b[2 * k + c];
+          b[2 * i + c] = s / L (i, i);
         }
       for (int i = n - 1; i >= 0; i--)
         {
           double s = b[2 * i + c];
-          for (int k = i + 1; k < n; k++)
-            s -= M[(size_t) k * n + i] * b[2 * k + c];
-          b[2 * i + c] = s / M[(size_t) i * n + i];
+          for (int k = i + 1; k <= i + band && k < n; k++)
+            s -= L (k, i) * b[2 * k + c];
+          b[2 * i + c] = s / L (i, i);
         }
     }
+#undef L
   return 0;
 }
 
@@ -183,7 +190,7 @@ fit_field (MatchField *f, const Pull *pull, int n, double lambda)
             M[(size_t) j * nc + i] -= mem;
           }
       }
-  const int singular = cholesky_solve2 (M, nc, b) < 0;
+  const int singular = cholesky_solve2 (M, nc, 3 * f->nx + 3, b) < 0;
   if (!singular)
     for (int i = 0; i < 2 * nc; i++)
       f->phi[i] = (float) b[i];
