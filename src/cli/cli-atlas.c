@@ -446,20 +446,20 @@ find_point (const CliAtlasImage *img, const char *name, int hint)
 }
 
 int
-cli_atlas_propagate (const CliAtlas *a, const int *pick, int k, const CliEmbedder *e,
-                     const float *tok, int width, int height, const PeacMatchParams *mp,
-                     double *xy, double *spread, int *found, double *weight,
-                     double *mean_xy, char *err, size_t errlen)
+cli_atlas_propagate (const CliAtlas *a, const int *cand, int n_cand, int k,
+                     const CliEmbedder *e, const float *tok, int width, int height,
+                     const PeacMatchParams *mp, double *xy, double *spread, int *found,
+                     double *weight, double *mean_xy, char *err, size_t errlen)
 {
-  const CliAtlasImage *r0 = &a->img[pick[0]];
+  const CliAtlasImage *r0 = &a->img[cand[0]];
   const int n = r0->n;
-  double *ans = g_new (double, (size_t) k * n * 2);   // [k, n, 2]; NaN: no such point
-  double *wts = g_new (double, (size_t) k);
-  int *ok = g_new0 (int, (size_t) k * n);
+  double *ans = g_new (double, (size_t) n_cand * n * 2);  // [n_cand, n, 2]; NaN: no such point
+  double *sim = g_new (double, (size_t) n_cand * n);      // similarity at each answer
+  int *ok = g_new0 (int, (size_t) n_cand * n);
   int rc = 0;
-  for (int j = 0; j < k && rc == 0; j++)
+  for (int j = 0; j < n_cand && rc == 0; j++)
     {
-      const CliAtlasImage *r = &a->img[pick[j]];
+      const CliAtlasImage *r = &a->img[cand[j]];
       PeacGrid src = { r->tok, e->gh, e->gw, r->width, r->height };
       PeacGrid tgt = { tok, e->gh, e->gw, width, height };
       PeacMatchContext *ctx = peac_match_context_new (&src, &tgt, 1, e->dim, mp, err, errlen);
@@ -468,8 +468,7 @@ cli_atlas_propagate (const CliAtlas *a, const int *pick, int k, const CliEmbedde
           rc = -1;
           break;
         }
-      wts[j] = fmax (peac_match_score (ctx, 0), 0.01);
-      weight[j] = wts[j];
+      weight[j] = fmax (peac_match_score (ctx, 0), 0.01);
       for (int i = 0; i < n; i++)
         {
           const int q = find_point (r, r0->point[i], i);
@@ -491,26 +490,37 @@ cli_atlas_propagate (const CliAtlas *a, const int *pick, int k, const CliEmbedde
           out[0] = m.x - 0.5;
           out[1] = m.y - 0.5;
           ok[(size_t) j * n + i] = m.found;
+          sim[(size_t) j * n + i] = fmax (m.sim, 0.01);
         }
       peac_match_context_free (ctx);
     }
-  double *pts = g_new (double, (size_t) k * 2), *w = g_new (double, (size_t) k);
+  // Keep the k candidates that registered best; the others weigh nothing.
+  if (rc == 0 && k < n_cand)
+    {
+      int *order = g_new (int, (size_t) n_cand);
+      peac_top_k (weight, n_cand, n_cand, order);
+      for (int j = k; j < n_cand; j++)
+        weight[order[j]] = 0.0;
+      g_free (order);
+    }
+  double *pts = g_new (double, (size_t) n_cand * 2), *w = g_new (double, (size_t) n_cand);
   for (int i = 0; i < n && rc == 0; i++)
     {
       int m = 0;
       double mx = 0, my = 0;
       found[i] = 0;
-      for (int j = 0; j < k; j++)
+      for (int j = 0; j < n_cand; j++)
         {
           const double *p = ans + ((size_t) j * n + i) * 2;
-          if (isnan (p[0]))
+          if (isnan (p[0]) || !(weight[j] > 0))
             continue;
-          pts[2 * m] = p[0], pts[2 * m + 1] = p[1], w[m++] = wts[j];
+          pts[2 * m] = p[0], pts[2 * m + 1] = p[1];
+          w[m++] = weight[j] * sim[(size_t) j * n + i];
           found[i] += ok[(size_t) j * n + i];
           if (mean_xy)
             {
               // The reference's own point in relative coordinates, onto the target.
-              const CliAtlasImage *r = &a->img[pick[j]];
+              const CliAtlasImage *r = &a->img[cand[j]];
               const int q = find_point (r, r0->point[i], i);
               mx += ((r->xy[2 * q] + 0.5) / r->width) * width - 0.5;
               my += ((r->xy[2 * q + 1] + 0.5) / r->height) * height - 0.5;
@@ -519,7 +529,8 @@ cli_atlas_propagate (const CliAtlas *a, const int *pick, int k, const CliEmbedde
       double f[2];
       if (peac_fuse_points (pts, w, m, f, &spread[i]) < 0)
         {
-          snprintf (err, errlen, "fusion failed for point %s", r0->point[i]);
+          snprintf (err, errlen, "%s: point %s is in none of the references kept",
+                    r0->source, r0->point[i]);
           rc = -1;
           break;
         }
@@ -527,7 +538,7 @@ cli_atlas_propagate (const CliAtlas *a, const int *pick, int k, const CliEmbedde
       if (mean_xy)
         mean_xy[2 * i] = mx / m, mean_xy[2 * i + 1] = my / m;
     }
-  g_free (pts), g_free (w), g_free (ans), g_free (wts), g_free (ok);
+  g_free (pts), g_free (w), g_free (ans), g_free (sim), g_free (ok);
   return rc;
 }
 

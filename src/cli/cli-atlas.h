@@ -80,15 +80,24 @@ int  cli_atlas_check_shared (const CliAtlasImage *ref, const CliAtlasImage *targ
 int  cli_atlas_pick (const CliAtlas *a, const float *global, int dim, int exclude, int k,
                      int *out);
 
-// One target's fused answer for the points of the first reference pick[0] (its point
-// names, in its order): xy [n, 2] target pixels, spread [n] pixels (weighted median of the
-// answers' distances to the fused point; 0 for K = 1), found [n] the number of references
-// whose matcher confirmed the point, weight [k] each reference's registration weight.
-// Points of pick[0] missing from another reference are fused from those that have them.
-// mean_xy [n, 2] (may be NULL): the references' coordinates averaged in relative image
-// coordinates, no matching (the mean-shape baseline). 0, or −1 with err.
-int  cli_atlas_propagate (const CliAtlas *a, const int *pick, int k, const CliEmbedder *e,
-                          const float *tok, int width, int height,
+// Candidates per kept reference: a target is registered with CLI_ATLAS_CANDIDATES·K
+// references chosen by global embedding (as many as the atlas has), and the K that
+// register best (peac_match_score) are fused.
+#define CLI_ATLAS_CANDIDATES 2
+
+// One target's fused answer for the points of the first candidate cand[0] (its point
+// names, in its order): every candidate cand [n_cand] is registered onto the target, the k
+// with the highest registration score are kept, and each point's answers in them are fused
+// by weighted median, weights the registration score times the similarity of the point's
+// token at its answer (floored at 0.01). xy [n, 2] target pixels; spread [n] pixels (the
+// weighted median of the answers' distances to the fused point; 0 for k = 1); found [n]
+// how many kept references' matchers confirmed the point; weight [n_cand] each candidate's
+// registration score (0: not kept). Points of cand[0] missing from a reference are fused
+// from those that have them. mean_xy [n, 2] (may be NULL): the kept references'
+// coordinates averaged in relative image coordinates, no matching (the mean-shape
+// baseline). 0, or −1 with err.
+int  cli_atlas_propagate (const CliAtlas *a, const int *cand, int n_cand, int k,
+                          const CliEmbedder *e, const float *tok, int width, int height,
                           const PeacMatchParams *mp, double *xy, double *spread,
                           int *found, double *weight, double *mean_xy, char *err,
                           size_t errlen);

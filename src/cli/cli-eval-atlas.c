@@ -243,14 +243,16 @@ cli_eval_atlas (PeacModel *m, const CliEvalAtlasOptions *o)
   double ctr_sum = 0, t_prop = 0, spread_sum = 0;
   int ctr_n = 0;
   long found = 0, fused_pts = 0;
-  int *pick = g_new (int, (size_t) o->k);
-  double *weight = g_new (double, (size_t) o->k);
+  int *pick = g_new (int, (size_t) o->k * CLI_ATLAS_CANDIDATES);
+  double *weight = g_new (double, (size_t) o->k * CLI_ATLAS_CANDIDATES);
   rc = 0;
   for (int t = 0; t < data.n && rc == 0; t++)
     {
       const CliAtlasImage *tg = &data.img[t];
-      const int k = cli_atlas_pick (atlas, tg->global, e.dim, same ? t : -1, o->k, pick);
-      for (int j = 0; j < k && rc == 0; j++)
+      const int nc = cli_atlas_pick (atlas, tg->global, e.dim, same ? t : -1,
+                                     CLI_ATLAS_CANDIDATES * o->k, pick);
+      const int k = o->k;
+      for (int j = 0; j < nc && rc == 0; j++)
         if (cli_atlas_check_shared (&atlas->img[pick[j]], tg, err, sizeof err) < 0)
           rc = 1;
       if (rc)
@@ -260,7 +262,7 @@ cli_eval_atlas (PeacModel *m, const CliEvalAtlasOptions *o)
       double *spread = g_new (double, (size_t) r0->n);
       int *fnd = g_new (int, (size_t) r0->n);
       double ts = now_s ();
-      if (cli_atlas_propagate (atlas, pick, k, &e, tg->tok, tg->width, tg->height, &o->mp,
+      if (cli_atlas_propagate (atlas, pick, nc, k, &e, tg->tok, tg->width, tg->height, &o->mp,
                                xy, spread, fnd, weight, mean, err, sizeof err) < 0)
         rc = 1;
       t_prop += now_s () - ts;

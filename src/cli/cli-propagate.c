@@ -268,8 +268,8 @@ peac_cmd_propagate (int argc, char **argv)
   double t_ref = g_get_monotonic_time () / 1e6 - t0;
   tok = g_new (float, (size_t) e.gh * e.gw * e.dim);
   global = g_new (float, (size_t) e.dim);
-  int *pick = g_new (int, (size_t) k);
-  double *weight = g_new (double, (size_t) k);
+  int *pick = g_new (int, (size_t) k * CLI_ATLAS_CANDIDATES);
+  double *weight = g_new (double, (size_t) k * CLI_ATLAS_CANDIDATES);
   double t_tgt = 0;
   for (int t = 0; t < n_tgt; t++)
     {
@@ -280,16 +280,16 @@ peac_cmd_propagate (int argc, char **argv)
           fprintf (stderr, "peac propagate: %s\n", err);
           break;
         }
-      const int kk = cli_atlas_pick (&atlas, global, e.dim, -1, k, pick);
+      const int nc = cli_atlas_pick (&atlas, global, e.dim, -1, CLI_ATLAS_CANDIDATES * k, pick);
       const CliAtlasImage *r0 = &atlas.img[pick[0]];
       double *xy = g_new (double, 2 * (size_t) r0->n), *spread = g_new (double, (size_t) r0->n);
       int *fnd = g_new (int, (size_t) r0->n);
-      if (cli_atlas_propagate (&atlas, pick, kk, &e, tok, w, h, NULL, xy, spread, fnd, weight,
+      if (cli_atlas_propagate (&atlas, pick, nc, k, &e, tok, w, h, NULL, xy, spread, fnd, weight,
                                NULL, err, sizeof err) < 0)
         fprintf (stderr, "peac propagate: %s: %s\n", targets[t], err);
       else
         sets[t] = fused_set (r0, targets[t], w, h, pixel_mm (targets[t]), xy, spread, fnd,
-                             kk, &e);
+                             k, &e);
       g_free (xy), g_free (spread), g_free (fnd);
       t_tgt += g_get_monotonic_time () / 1e6 - ts;
       if (!sets[t])
