@@ -64,41 +64,21 @@ cmp_double (const void *a, const void *b)
 }
 
 // Distance (frame px) from p to the closed polygon of target points of structure s, in
-// point order.
+// point order (peac_contour_distance).
 static double
 contour_distance (const CliAtlasImage *t, const char *s, const double p[2], double sx,
                   double sy)
 {
-  double best = INFINITY, first[2] = { 0 }, prev[2] = { 0 };
-  int m = 0;
-  for (int i = 0; i <= t->n; i++)
-    {
-      double q[2];
-      if (i < t->n)
-        {
-          if (g_strcmp0 (t->structure[i], s) != 0)
-            continue;
-          q[0] = t->xy[2 * i] * sx, q[1] = t->xy[2 * i + 1] * sy;
-          if (m++ == 0)
-            {
-              first[0] = q[0], first[1] = q[1];
-              prev[0] = q[0], prev[1] = q[1];
-              best = hypot (p[0] - q[0], p[1] - q[1]);
-              continue;
-            }
-        }
-      else if (m > 2)
-        q[0] = first[0], q[1] = first[1];  // close the contour
-      else
-        break;
-      const double dx = q[0] - prev[0], dy = q[1] - prev[1], l2 = dx * dx + dy * dy;
-      double u = l2 > 0 ? ((p[0] - prev[0]) * dx + (p[1] - prev[1]) * dy) / l2 : 0;
-      u = u < 0 ? 0 : u > 1 ? 1 : u;
-      const double d = hypot (p[0] - prev[0] - u * dx, p[1] - prev[1] - u * dy);
-      best = d < best ? d : best;
-      prev[0] = q[0], prev[1] = q[1];
-    }
-  return best;
+  GArray *poly = g_array_new (FALSE, FALSE, sizeof (double));
+  for (int i = 0; i < t->n; i++)
+    if (!g_strcmp0 (t->structure[i], s))
+      {
+        const double q[2] = { t->xy[2 * i] * sx, t->xy[2 * i + 1] * sy };
+        g_array_append_vals (poly, q, 2);
+      }
+  const double d = peac_contour_distance ((const double *) poly->data, (int) poly->len / 2, p);
+  g_array_free (poly, TRUE);
+  return d;
 }
 
 // The cardiothoracic ratio of points xy [n, 2] named by ref's structures (−1: not enough).

@@ -26,6 +26,7 @@
 #include "cli-atlas.h"
 #include "cli-match.h"
 #include "cli.h"
+#include "landmark-fuse.h"
 #include "match.h"
 #include "ops.h"
 #include "px-landmarks.h"
@@ -46,6 +47,8 @@ typedef struct {
   float *plane;     // [S, S] model input (one normalised channel), for NCC
   float *tok;       // [gh, gw, dim] trained model
   float *tok_rand;  // [gh, gw, dim] random-init model
+  double *poly;     // [P, 2] the landmarks as doubles, the contours contour_px measures to
+  int    s_start[N_STRUCT], s_len[N_STRUCT]; // each structure's run of points
 } Sample;
 
 // Per ordered pair and method: the summed radial error and the points within one cell.
@@ -61,6 +64,9 @@ typedef struct {
   size_t  found;          // answers the matcher called confident (model methods)
   double  s_sum[N_STRUCT];
   size_t  s_n[N_STRUCT];
+  double  c_sum;          // distances to the true contour of the point's structure
+  double  rms_sum;        // Σ over pairs of the pair's root mean squared error
+  size_t  rms_n;
 } Tally;
 
 static double
@@ -148,8 +154,10 @@ tally_json (Tally *t, size_t pairs, double cell, double mm, int with_found)
   double n = t->n ? (double) t->n : 1.0;
   double med = t->n == 0 ? 0 : t->n % 2 ? t->err[t->n / 2]
              : 0.5 * (t->err[t->n / 2 - 1] + t->err[t->n / 2]);
-  json_t *o = json_pack ("{s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I}",
+  json_t *o = json_pack ("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I}",
                          "mre_px", sum / n, "mre_mm", sum / n * mm, "median_px", med,
+                         "rms_px", t->rms_n ? t->rms_sum / t->rms_n : 0.0,
+                         "contour_px", t->c_sum / n,
                          "pck1", k1 / n, "pck2", k2 / n, "pck4", k4 / n,
                          "pairs", (json_int_t) pairs, "points", (json_int_t) t->n);
   if (with_found)
@@ -302,6 +310,22 @@ load_sample (const char *dir, const char *id, PeacModel *m, PeacModel *mr, int s
         if (l->structure && !strcmp (l->structure, px_landmarks_jsrt_structures[k]))
           s->structure[i] = k;
     }
+  // The loader gives each structure's points as one run, in contour order.
+  s->poly = malloc ((size_t) s->n * 2 * sizeof *s->poly);
+  if (!s->poly)
+    {
+      snprintf (err, errlen, "out of memory");
+      px_landmark_set_free (set);
+      return -1;
+    }
+  for (int i = 0; i < 2 * s->n; i++)
+    s->poly[i] = s->xy[i];
+  for (int i = 0; i < s->n; i++)
+    {
+      const int k = s->structure[i];
+      if (s->s_len[k]++ == 0)
+        s->s_start[k] = i;
+    }
   CliInput in, dense = { 0 };
   int rc = peac_cli_input_load (set->image_path, side, &in, err, errlen);
   px_landmark_set_free (set);
@@ -321,6 +345,7 @@ static void
 sample_clear (Sample *s)
 {
   free (s->xy), free (s->structure), free (s->plane), free (s->tok), free (s->tok_rand);
+  free (s->poly);
 }
 
 // Predicts every landmark of a in b by one method into pred [P, 2] (1024 frame).
@@ -634,6 +659,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
                 pred[i] = pred[i] / s - 0.5f;
               t_ncc += now_s () - ts;
             }
+          double sq = 0;
           for (int i = 0; i < n; i++)
             {
               float e = (float) hypot (pred[2 * i] - b->xy[2 * i],
@@ -641,7 +667,14 @@ peac_cmd_eval_landmarks (int argc, char **argv)
               tally_add (&tally[method], e, a->structure[i]);
               ps.sum[method][p] += e;
               ps.k1[method][p] += e <= cell;
+              sq += (double) e * e;
+              const int k = a->structure[i];
+              const double q[2] = { pred[2 * i], pred[2 * i + 1] };
+              tally[method].c_sum += peac_contour_distance (b->poly + 2 * b->s_start[k],
+                                                            b->s_len[k], q);
             }
+          if (n > 0)
+            tally[method].rms_sum += sqrt (sq / n), tally[method].rms_n++;
         }
       peac_match_context_free (pair_ctx);
       pair_ctx = NULL;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // landmark-fuse: the weighted median, the fusion of K propagated answers into one point
-// with its spread, the top-K reference choice and the cardiothoracic ratio declared in
+// with its spread, the top-K reference choice, the contour distance and the
+// cardiothoracic ratio declared in
 // landmark-fuse.h. Small n (K references, a few hundred contour points): sorting copies is
 // all the machinery needed.
 #include "landmark-fuse.h"
@@ -102,6 +103,26 @@ peac_top_k (const double *sim, int n, int k, int *out)
         m++;
     }
   return m;
+}
+
+double
+peac_contour_distance (const double *poly, int n, const double p[2])
+{
+  if (n < 1)
+    return INFINITY;
+  double best = hypot (p[0] - poly[0], p[1] - poly[1]);
+  const int segs = n > 2 ? n : n - 1;
+  for (int i = 0; i < segs; i++)
+    {
+      const double *a = poly + 2 * i, *b = poly + 2 * ((i + 1) % n);
+      const double dx = b[0] - a[0], dy = b[1] - a[1], l2 = dx * dx + dy * dy;
+      double u = l2 > 0 ? ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / l2 : 0.0;
+      u = u < 0 ? 0 : u > 1 ? 1 : u;
+      const double d = hypot (p[0] - a[0] - u * dx, p[1] - a[1] - u * dy);
+      if (d < best)
+        best = d;
+    }
+  return best;
 }
 
 // The horizontal extremes of pts [n, 2]: indices of the smallest and the largest x.

@@ -3,7 +3,8 @@
 // landmark-fuse: the arithmetic of multi-reference landmark propagation and of the
 // cardiothoracic ratio — the robust fusion of K answers for one point (a weighted median
 // per coordinate, with their spread), the choice of the K references most similar to a
-// target, and the ratio of the heart's widest horizontal extent to the thorax's. Plain
+// target, the distance of a point to a structure's contour, and the ratio of the heart's
+// widest horizontal extent to the thorax's. Plain
 // numbers in, plain numbers out: no images, no files, no model.
 #pragma once
 
@@ -25,6 +26,11 @@ int peac_fuse_points (const double *xy, const double *w, int k, double out[2],
 // The k indices of sim [n] with the largest values, best first (ties: lower index first);
 // out [k]. Returns min(k, n).
 int peac_top_k (const double *sim, int n, int k, int *out);
+
+// Distance from p to the closed polygon through poly [n, 2] in order (the segment from the
+// last point back to the first included when n > 2; one point: the distance to it).
+// INFINITY when n < 1.
+double peac_contour_distance (const double *poly, int n, const double p[2]);
 
 // Cardiothoracic ratio from landmark contours (any pixel units, y down). The heart's width
 // is the largest horizontal distance between two of its points (max x − min x); the

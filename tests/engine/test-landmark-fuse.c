@@ -3,8 +3,8 @@
 // test-landmark-fuse: the fusion arithmetic of multi-reference propagation and the
 // cardiothoracic ratio (landmark-fuse.h) against values worked out by hand in the comments:
 // weighted medians with and without a tie at half the weight, a fused point that ignores an
-// outlier and the spread around it, the top-K choice of references, and the ratio of a small
-// synthetic heart and pair of lungs.
+// outlier and the spread around it, the top-K choice of references, a point's distance to a
+// square's contour, and the ratio of a small synthetic heart and pair of lungs.
 #include <glib.h>
 #include <math.h>
 
@@ -72,6 +72,24 @@ test_top_k (void)
 }
 
 static void
+test_contour (void)
+{
+  // Unit square (0,0) (4,0) (4,4) (0,4), closed. (2, 1): 1 from the bottom edge; (5, 2): 1
+  // beyond the right edge; (-3, -4): 5 from the corner (0, 0); (1, 2) inside: 1 from the
+  // left edge — the closing edge (0,4)→(0,0) counts.
+  const double sq[8] = { 0, 0, 4, 0, 4, 4, 0, 4 };
+  const double p1[2] = { 2, 1 }, p2[2] = { 5, 2 }, p3[2] = { -3, -4 }, p4[2] = { 1, 2 };
+  g_assert_cmpfloat_with_epsilon (peac_contour_distance (sq, 4, p1), 1.0, 1e-12);
+  g_assert_cmpfloat_with_epsilon (peac_contour_distance (sq, 4, p2), 1.0, 1e-12);
+  g_assert_cmpfloat_with_epsilon (peac_contour_distance (sq, 4, p3), 5.0, 1e-12);
+  g_assert_cmpfloat_with_epsilon (peac_contour_distance (sq, 4, p4), 1.0, 1e-12);
+  // Two points: one segment, not closed; one point: the distance to it.
+  g_assert_cmpfloat_with_epsilon (peac_contour_distance (sq, 2, p1), 1.0, 1e-12);
+  g_assert_cmpfloat_with_epsilon (peac_contour_distance (sq, 1, p3), 5.0, 1e-12);
+  g_assert_true (isinf (peac_contour_distance (sq, 0, p1)));
+}
+
+static void
 test_ctr (void)
 {
   // Heart: x from 40 (at y 50) to 60 (at y 45) → width 20, line at y 47.5. Lungs: x from 5
@@ -102,6 +120,7 @@ main (int argc, char **argv)
   g_test_add_func ("/landmark-fuse/weighted-median", test_weighted_median);
   g_test_add_func ("/landmark-fuse/fuse", test_fuse);
   g_test_add_func ("/landmark-fuse/top-k", test_top_k);
+  g_test_add_func ("/landmark-fuse/contour", test_contour);
   g_test_add_func ("/landmark-fuse/ctr", test_ctr);
   return g_test_run ();
 }
