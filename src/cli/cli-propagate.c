@@ -2,11 +2,12 @@
 //
 // cli-propagate: `peac propagate --atlas DIR [--atlas-k K] TARGET... -o OUT_DIR` — the
 // landmarks of several annotated references carried onto each target radiograph and fused.
-// For every target the K references most like it (global embedding) are registered onto
-// it (guided mode: affine and deformable refinement), each reference point is answered in
-// every one of them and the K answers are fused by their weighted median (weights: how well
-// each reference registered), with the spread of the answers as the point's confidence
-// (cli-atlas.c). Writes OUT_DIR/<target stem>.landmarks.json per target with spread_px (and
+// For every target the 2K references most like it (global embedding) are registered onto
+// it (guided mode: affine and deformable refinement) and the K that register best kept;
+// each reference point is answered in every one of them and the K answers are fused by
+// their weighted median (weights: how well each reference registered and how similar the
+// point's token is at its answer), with the spread of the answers as the point's
+// confidence (cli-atlas.c). Writes OUT_DIR/<target stem>.landmarks.json per target with spread_px (and
 // spread_mm where the image has a calibrated pixel spacing), confirmed = false above the
 // spread threshold, and the cardiothoracic ratio of the fused points under measurements.
 // Everything is loaded, embedded and fused before the first file is written, so a target
@@ -34,8 +35,9 @@ usage (FILE *to)
   fprintf (to,
     "Usage: peac propagate --atlas DIR [OPTIONS] TARGET... -o OUT_DIR\n\n"
     "Carries the landmarks of the annotated references in DIR onto each TARGET radiograph:\n"
-    "the K references most like the target are registered onto it, every reference point\n"
-    "is answered in the target and the K answers are fused per point (weighted median).\n"
+    "the 2K references most like the target are registered onto it, the K that register\n"
+    "best are kept, every reference point is answered in the target and the K answers are\n"
+    "fused per point (weighted median).\n"
     "Writes OUT_DIR/<target name>.landmarks.json per target: the fused points with their\n"
     "spread (spread_px; spread_mm where the pixel spacing is known), confirmed = false\n"
     "where the spread exceeds %.1f patch cells, and the cardiothoracic ratio when the\n"
