@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // cli-eval-atlas: `peac eval-landmarks --atlas DIR --atlas-k K` — every annotated image of
-// --data is a target whose landmarks are fused from the K references of the atlas most like
-// it (leave-one-out when the atlas is the data folder), as `peac propagate` would write
-// them. Scored in the 1024 frame of each target (x scaled by 1024/width, y by 1024/height)
+// --data is a target whose landmarks are fused from K references of the atlas (the best
+// registered of the 2K most like it; leave-one-out when the atlas is the data folder), as
+// `peac propagate` would write them. Scored in the 1024 frame of each target (x scaled by 1024/width, y by 1024/height)
 // on the structures both sides share: the fused answer (`model_atlas`) and the mean-shape
 // baseline (`baselines.mean_shape_atlas`: the same K references' coordinates averaged in
 // relative image coordinates, no matching), each with mean radial error, median, RMS (root
