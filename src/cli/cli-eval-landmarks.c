@@ -5,8 +5,8 @@
 // pairs (A, B) of a JSRT-layout folder (all pairs, or N drawn with a seed), every landmark
 // of A is predicted in B and compared with B's own landmark of the same index. Everything is
 // measured in the 1024×1024 landmark frame: mean radial error (px and mm), median, and the
-// share within 1, 2 and 4 cells (PCK), overall and per structure. The model runs in both
-// matching modes; on the same pairs the baselines are identity (same position), pixel NCC
+// share within 1, 2 and 4 cells (PCK), overall and per structure. The model runs in its
+// three matching modes (guided: affine and deformable refinement; affine only; nearest); on the same pairs the baselines are identity (same position), pixel NCC
 // template matching of a cell-sized patch over the whole target at the model's input
 // resolution, and a random-init model of the same architecture (peac_model_new, fixed seed).
 // How clear the model's lead is gets its own figures: against each baseline, the difference
@@ -17,6 +17,7 @@
 // Landmark retrieval measures the embedding without any search: for every pair and every
 // landmark k of A, is B's own landmark k the nearest (top-1) or among the five nearest
 // (top-5) of B's landmark embeddings (tokens sampled at B's true landmarks)?
+// With --atlas the run scores multi-reference propagation instead (cli-eval-atlas.c).
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
@@ -25,8 +26,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli-atlas.h"
 #include "cli-match.h"
 #include "cli.h"
+#include "landmark-fuse.h"
 #include "match.h"
 #include "ops.h"
 #include "px-landmarks.h"
@@ -36,9 +39,9 @@
 #define FRAME 1024.0
 #define N_STRUCT 5
 
-enum { M_GUIDED, M_NEAREST, M_IDENTITY, M_NCC, M_RANDOM, M_ORACLE, N_METHODS };
+enum { M_GUIDED, M_NEAREST, M_IDENTITY, M_NCC, M_RANDOM, M_ORACLE, M_AFFINE, N_METHODS };
 static const char *const method_names[N_METHODS] = {
-  "model", "model_nearest", "identity", "ncc", "random_init", "affine_oracle",
+  "model", "model_nearest", "identity", "ncc", "random_init", "affine_oracle", "model_affine",
 };
 
 typedef struct {
@@ -50,6 +53,8 @@ typedef struct {
   float *tok_rand;  // [gh, gw, dim] random-init model
   float *emb;       // [P, dim] the model's tokens sampled at the landmarks
   float *emb_rand;  // [P, dim] the random-init model's
+  double *poly;     // [P, 2] the landmarks as doubles, the contours contour_px measures to
+  int    s_start[N_STRUCT], s_len[N_STRUCT]; // each structure's run of points
 } Sample;
 
 // Landmark retrieval counts of one model over all pairs.
@@ -70,6 +75,9 @@ typedef struct {
   size_t  found;          // answers the matcher called confident (model methods)
   double  s_sum[N_STRUCT];
   size_t  s_n[N_STRUCT];
+  double  c_sum;          // distances to the true contour of the point's structure
+  double  rms_sum;        // Σ over pairs of the pair's root mean squared error
+  size_t  rms_n;
 } Tally;
 
 static double
@@ -123,6 +131,18 @@ usage (FILE *to)
     "      --pixel-mm MM     size of a 1024-frame pixel (default 0.35: JSRT 0.175 mm at 2048)\n"
     "      --bootstrap N     image resamples of the model-minus-baseline intervals\n"
     "                        (default 1000; seeded by --seed)\n"
+    "      --atlas DIR       score multi-reference propagation instead of pairs: every\n"
+    "                        image of --data is a target, its landmarks fused from\n"
+    "                        --atlas-k references of DIR (the best registered of the 2K\n"
+    "                        most like it; leave-one-out when DIR is --data); DIR and\n"
+    "                        --data may be JSRT folders,\n"
+    "                        per-image CSV folders (geometry.csv) or *.landmarks.json\n"
+    "      --atlas-k K       references per target (default 5)\n"
+    "      --root R          data root of CSV-layout folders (default: DIR/../..)\n"
+    "      --protocol P      with --atlas: also hybridgnet (RMS over the lung and heart\n"
+    "                        points) or uod6 (six lung points in mm, success rates)\n"
+    "      --no-cache        with --atlas: neither read nor write the token cache\n"
+    "                        (<user cache>/peac-explorer/tokens)\n"
     "      --threads T       threads (default: all cores)\n"
     "      --json            print the figures as JSON\n", dflt.symmetric);
 }
@@ -151,8 +171,10 @@ tally_json (Tally *t, size_t pairs, double cell, double mm, int with_found)
   double n = t->n ? (double) t->n : 1.0;
   double med = t->n == 0 ? 0 : t->n % 2 ? t->err[t->n / 2]
              : 0.5 * (t->err[t->n / 2 - 1] + t->err[t->n / 2]);
-  json_t *o = json_pack ("{s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I}",
+  json_t *o = json_pack ("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I}",
                          "mre_px", sum / n, "mre_mm", sum / n * mm, "median_px", med,
+                         "rms_px", t->rms_n ? t->rms_sum / t->rms_n : 0.0,
+                         "contour_px", t->c_sum / n,
                          "pck1", k1 / n, "pck2", k2 / n, "pck4", k4 / n,
                          "pairs", (json_int_t) pairs, "points", (json_int_t) t->n);
   if (with_found)
@@ -305,6 +327,22 @@ load_sample (const char *dir, const char *id, PeacModel *m, PeacModel *mr, int s
         if (l->structure && !strcmp (l->structure, px_landmarks_jsrt_structures[k]))
           s->structure[i] = k;
     }
+  // The loader gives each structure's points as one run, in contour order.
+  s->poly = malloc ((size_t) s->n * 2 * sizeof *s->poly);
+  if (!s->poly)
+    {
+      snprintf (err, errlen, "out of memory");
+      px_landmark_set_free (set);
+      return -1;
+    }
+  for (int i = 0; i < 2 * s->n; i++)
+    s->poly[i] = s->xy[i];
+  for (int i = 0; i < s->n; i++)
+    {
+      const int k = s->structure[i];
+      if (s->s_len[k]++ == 0)
+        s->s_start[k] = i;
+    }
   CliInput in, dense = { 0 };
   int rc = peac_cli_input_load (set->image_path, side, &in, err, errlen);
   px_landmark_set_free (set);
@@ -324,6 +362,7 @@ static void
 sample_clear (Sample *s)
 {
   free (s->xy), free (s->structure), free (s->plane), free (s->tok), free (s->tok_rand);
+  free (s->poly);
   free (s->emb), free (s->emb_rand);
 }
 
@@ -393,7 +432,8 @@ int
 peac_cmd_eval_landmarks (int argc, char **argv)
 {
   enum { O_PAIRS = 1000, O_SEED, O_IMAGES, O_MODE, O_INIT_SEED, O_SUBCELL, O_RADIUS,
-         O_PIXEL_MM, O_THREADS, O_JSON, O_STRIDE, O_BOOTSTRAP, O_SYMMETRIC, O_INPUT };
+         O_PIXEL_MM, O_THREADS, O_JSON, O_STRIDE, O_BOOTSTRAP, O_SYMMETRIC, O_INPUT,
+         O_ATLAS, O_ATLAS_K, O_ROOT, O_PROTOCOL, O_NO_CACHE };
   static const struct option opts[] = {
     { "model", required_argument, NULL, 'm' },
     { "data", required_argument, NULL, 'd' },
@@ -411,10 +451,17 @@ peac_cmd_eval_landmarks (int argc, char **argv)
     { "symmetric", required_argument, NULL, O_SYMMETRIC },
     { "threads", required_argument, NULL, O_THREADS },
     { "json", no_argument, NULL, O_JSON },
+    { "atlas", required_argument, NULL, O_ATLAS },
+    { "atlas-k", required_argument, NULL, O_ATLAS_K },
+    { "root", required_argument, NULL, O_ROOT },
+    { "protocol", required_argument, NULL, O_PROTOCOL },
+    { "no-cache", no_argument, NULL, O_NO_CACHE },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  const char *model_path = NULL, *dir = NULL;
+  const char *model_path = NULL, *dir = NULL, *atlas_dir = NULL, *root = NULL;
+  const char *protocol = NULL;
+  int atlas_k = 5, cache = 1;
   long pairs_wanted = 0, max_images = 0;
   uint64_t seed = 1, init_seed = 1;
   int json = 0, threads = 0, c, stride = 0, reps = 1000, input = 0;
@@ -440,6 +487,11 @@ peac_cmd_eval_landmarks (int argc, char **argv)
       case O_SYMMETRIC: mp.symmetric = atoi (optarg); break;
       case O_THREADS: threads = atoi (optarg); break;
       case O_JSON: json = 1; break;
+      case O_ATLAS: atlas_dir = optarg; break;
+      case O_ATLAS_K: atlas_k = atoi (optarg); break;
+      case O_ROOT: root = optarg; break;
+      case O_PROTOCOL: protocol = optarg; break;
+      case O_NO_CACHE: cache = 0; break;
       case O_MODE:
         if (!strcmp (optarg, "guided")) rand_mode = PEAC_MATCH_GUIDED;
         else if (!strcmp (optarg, "nearest")) rand_mode = PEAC_MATCH_NEAREST;
@@ -463,8 +515,10 @@ peac_cmd_eval_landmarks (int argc, char **argv)
       default: usage (stderr); return 2;
       }
   if (!model_path || !dir || optind != argc || pairs_wanted < 0 || max_images < 0
-      || !(mp.radius > 0) || !(pixel_mm > 0) || stride < 0 || input < 0 || reps < 0 || reps > 1000000
-      || (mp.symmetric != 0 && mp.symmetric != 1))
+      || !(mp.radius > 0) || !(pixel_mm > 0) || stride < 0 || input < 0 || reps < 0
+      || reps > 1000000 || (mp.symmetric != 0 && mp.symmetric != 1) || atlas_k < 1
+      || (protocol && strcmp (protocol, "hybridgnet") && strcmp (protocol, "uod6"))
+      || (protocol && !atlas_dir))
     {
       usage (stderr);
       return 2;
@@ -473,6 +527,23 @@ peac_cmd_eval_landmarks (int argc, char **argv)
   double t0 = now_s ();
   char err[1024];
   GError *error = NULL;
+  if (atlas_dir)
+    {
+      // The atlas evaluation has its own targets, figures and output (cli-eval-atlas.c).
+      PeacModel *am = peac_model_load (model_path, err, sizeof err);
+      if (!am)
+        {
+          fprintf (stderr, "peac eval-landmarks: %s\n", err);
+          return 1;
+        }
+      CliEvalAtlasOptions ao = { .model_path = model_path, .cache = cache, .data = dir, .atlas = atlas_dir, .root = root, .k = atlas_k,
+                                 .stride = stride, .max_images = (int) max_images,
+                                 .json = json, .pixel_mm = pixel_mm, .protocol = protocol,
+                                 .mp = mp };
+      int arc = cli_eval_atlas (am, &ao);
+      peac_model_free (am);
+      return arc;
+    }
   GStrv ids = px_landmarks_jsrt_list (dir, &error);
   if (!ids)
     {
@@ -537,6 +608,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
   float *pred = NULL;
   int *ranks = NULL;
   long n_pairs = 0;
+  PeacMatchContext *pair_ctx = NULL;
   if (!mr || !smp)
     {
       fprintf (stderr, "peac eval-landmarks: %s\n", mr ? "out of memory" : err);
@@ -622,20 +694,33 @@ peac_cmd_eval_landmarks (int argc, char **argv)
           fprintf (stderr, "peac eval-landmarks: out of memory\n");
           goto done;
         }
+      PeacMatchContext *rnd_ctx = NULL;
       for (int method = 0; method < N_METHODS; method++)
         {
           double ts = now_s ();
-          if (method == M_GUIDED || method == M_NEAREST || method == M_RANDOM)
+          if (method == M_GUIDED || method == M_NEAREST || method == M_RANDOM
+              || method == M_AFFINE)
             {
+              // The model's three modes share one context per pair.
               int rnd = method == M_RANDOM;
               PeacGrid ga = { rnd ? a->tok_rand : a->tok, gh, gw, FRAME, FRAME };
               PeacGrid gb = { rnd ? b->tok_rand : b->tok, gh, gw, FRAME, FRAME };
-              PeacMatchContext *ctx = peac_match_context_new (&ga, &gb, 1, dim, &mp, err,
-                                                              sizeof err);
+              if (rnd || !pair_ctx)
+                {
+                  PeacMatchContext *ctx = peac_match_context_new (&ga, &gb, 1, dim, &mp, err,
+                                                                  sizeof err);
+                  if (rnd)
+                    rnd_ctx = ctx;
+                  else
+                    pair_ctx = ctx;
+                }
+              PeacMatchContext *ctx = rnd ? rnd_ctx : pair_ctx;
               PeacMatchMode mode = method == M_NEAREST ? PEAC_MATCH_NEAREST
+                                 : method == M_AFFINE ? PEAC_MATCH_AFFINE
                                  : method == M_RANDOM ? rand_mode : PEAC_MATCH_GUIDED;
               int bad = !ctx || predict (ctx, mode, a, pred, &tally[method].found) < 0;
-              peac_match_context_free (ctx);
+              peac_match_context_free (rnd_ctx);
+              rnd_ctx = NULL;
               if (bad)
                 {
                   fprintf (stderr, "peac eval-landmarks: matching failed: %s\n", err);
@@ -663,6 +748,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
                 pred[i] = pred[i] / s - 0.5f;
               t_ncc += now_s () - ts;
             }
+          double sq = 0;
           for (int i = 0; i < n; i++)
             {
               float e = (float) hypot (pred[2 * i] - b->xy[2 * i],
@@ -670,8 +756,17 @@ peac_cmd_eval_landmarks (int argc, char **argv)
               tally_add (&tally[method], e, a->structure[i]);
               ps.sum[method][p] += e;
               ps.k1[method][p] += e <= cell;
+              sq += (double) e * e;
+              const int k = a->structure[i];
+              const double q[2] = { pred[2 * i], pred[2 * i + 1] };
+              tally[method].c_sum += peac_contour_distance (b->poly + 2 * b->s_start[k],
+                                                            b->s_len[k], q);
             }
+          if (n > 0)
+            tally[method].rms_sum += sqrt (sq / n), tally[method].rms_n++;
         }
+      peac_match_context_free (pair_ctx);
+      pair_ctx = NULL;
     }
 
   // The margins first: tally_json sorts the error lists in place.
@@ -691,11 +786,11 @@ peac_cmd_eval_landmarks (int argc, char **argv)
   json_t *res[N_METHODS];
   for (int k = 0; k < N_METHODS; k++)
     res[k] = tally_json (&tally[k], (size_t) n_pairs, cell, pixel_mm,
-                         k == M_GUIDED || k == M_NEAREST || k == M_RANDOM);
+                         k == M_GUIDED || k == M_NEAREST || k == M_RANDOM || k == M_AFFINE);
   if (json)
     {
-      json_t *out = json_pack ("{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o}, s:o, s:{s:s, s:i, s:i, s:i, s:i, s:i, s:f, s:s, s:I, s:I, s:i, s:i, s:f, s:f, s:f}}",
-        "model", res[M_GUIDED], "model_nearest", res[M_NEAREST],
+      json_t *out = json_pack ("{s:o, s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o}, s:o, s:{s:s, s:i, s:i, s:i, s:i, s:i, s:f, s:s, s:I, s:I, s:i, s:i, s:f, s:f, s:f}}",
+        "model", res[M_GUIDED], "model_nearest", res[M_NEAREST], "model_affine", res[M_AFFINE],
         "baselines", "identity", res[M_IDENTITY], "ncc", res[M_NCC], "random_init", res[M_RANDOM],
         "bounds", "affine_oracle", res[M_ORACLE], "margins", margins,
         "config", "data", dir, "images", n_img, "input", side, "grid", gw, "stride",
@@ -784,6 +879,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
     }
   rc = 0;
 done:
+  peac_match_context_free (pair_ctx);
   for (int k = 0; k < N_METHODS; k++)
     free (tally[k].err), free (ps.sum[k]), free (ps.k1[k]);
   free (ps.n);

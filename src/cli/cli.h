@@ -15,6 +15,7 @@ int peac_cmd_embed (int argc, char **argv);
 int peac_cmd_bench (int argc, char **argv);
 int peac_cmd_match (int argc, char **argv);
 int peac_cmd_eval_landmarks (int argc, char **argv);
+int peac_cmd_propagate (int argc, char **argv);
 int peac_cmd_tsne (int argc, char **argv);
 int peac_cmd_train (int argc, char **argv);
 int peac_cmd_finetune (int argc, char **argv);

@@ -25,6 +25,7 @@ static const PeacCommand commands[] = {
   { "bench", peac_cmd_bench, "Benchmark forward passes against PyTorch" },
   { "match", peac_cmd_match, "Find the cells of other radiographs that match a point" },
   { "eval-landmarks", peac_cmd_eval_landmarks, "Score landmark correspondence against baselines" },
+  { "propagate", peac_cmd_propagate, "Carry the landmarks of annotated references onto radiographs" },
   { "tsne", peac_cmd_tsne, "Map embeddings to 2-D with t-SNE" },
   { "train", peac_cmd_train, "Train a ViT with the PEAC objective (student + EMA teacher)" },
   { "finetune", peac_cmd_finetune, "Linear probe or fine-tune on labelled radiographs (ROC AUC)" },

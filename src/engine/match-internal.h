@@ -7,6 +7,15 @@
 
 #include "match.h"
 
+// A smooth displacement field in target cells over the source grid (match-deform.c): a
+// uniform cubic B-spline with control spacing h source cells, control point (a, b) at
+// ((a − 1)·h, (b − 1)·h). phi NULL: no field (zero displacement).
+typedef struct {
+  double h;
+  int    nx, ny;
+  float *phi;            // [ny, nx, 2] control displacements (du, dv)
+} MatchField;
+
 // One grid after normalisation. For targets, also the similarity matrix against the source
 // and everything derived from it at context creation.
 typedef struct {
@@ -24,6 +33,8 @@ typedef struct {
   double  A[6];          // source cells → target cells: u' = A0 u + A1 v + A2, v' = A3 u + A4 v + A5
   int     inliers;       // RANSAC inliers (0: too few buddies; RANSAC then fell back to
                          // the rescale); A itself is the registration's (match-affine.c)
+  MatchField field;      // deformable refinement on top of A (guided mode)
+  double  score;         // registration quality of the final map (match-deform.c)
 } MatchGrid;
 
 struct PeacMatchContext {
@@ -47,3 +58,11 @@ float match_margin (float s1, float s2);
 // Buddies, their distinctiveness and the RANSAC affine of target t (match-affine.c).
 int  match_fit_target (PeacMatchContext *ctx, MatchGrid *t);
 void match_affine_apply (const double A[6], double u, double v, double *u2, double *v2);
+
+// The deformable refinement of target t on top of its registration affine (match-deform.c);
+// leaves t->field. 0, or −1 when out of memory.
+int  match_fit_deform (const PeacMatchContext *ctx, MatchGrid *t);
+// The field's displacement at source cell coordinates (u, v) (zero without a field).
+void match_field_apply (const MatchField *f, double u, double v, double *du, double *dv);
+// The full source → target map in cell coordinates: the affine plus the field.
+void match_map_apply (const MatchGrid *t, double u, double v, double *u2, double *v2);

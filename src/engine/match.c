@@ -3,7 +3,7 @@
 // match: the match context and its queries. Creation normalises every grid, computes each
 // target's similarity matrix S = Src · Tgtᵀ ([Ns, Nt], one sgemm) and its row/column
 // argmaxes, then hands over to match-affine.c for the best buddies and the
-// RANSAC affine. A query reads one row of S (or, with bilinear tokens, one sgemv), finds the
+// RANSAC affine and to match-deform.c for the deformable refinement on top of it. A query reads one row of S (or, with bilinear tokens, one sgemv), finds the
 // peak over the whole map (nearest) or within a radius of the affine-mapped query (guided),
 // refines it to sub-cell precision, scores the margin against the second best outside the
 // peak's 3×3 neighbourhood and checks that the peak matches back to within one cell of the
@@ -26,6 +26,9 @@ peac_match_params_default (PeacMatchParams *p)
   p->bilinear = 0;
   p->centre = 1;
   p->symmetric = 1;
+  p->deform_levels = 3;
+  p->deform_radius = 3.0f;
+  p->deform_lambda = 1.0f;
   p->ransac_iters = 512;
   p->ransac_tol = 1.0f;
   p->seed = 1;
@@ -220,6 +223,7 @@ grid_clear (MatchGrid *g)
   free (g->fwd);
   free (g->bwd);
   free (g->buddies);
+  free (g->field.phi);
 }
 
 PeacMatchContext *
@@ -285,7 +289,7 @@ peac_match_context_new (const PeacGrid *source, const PeacGrid *targets, int n_t
               b = i;
           g->bwd[j] = b;
         }
-      if (match_fit_target (ctx, g) < 0)
+      if (match_fit_target (ctx, g) < 0 || match_fit_deform (ctx, g) < 0)
         goto oom;
     }
   return ctx;
@@ -335,6 +339,12 @@ peac_match_affine (const PeacMatchContext *ctx, int target, double a[6])
   a[4] = t->A[4] * t->ch / s->ch;
   a[5] = t->A[5] * t->ch;
   return t->inliers;
+}
+
+double
+peac_match_score (const PeacMatchContext *ctx, int target)
+{
+  return target >= 0 && target < ctx->n_targets ? ctx->tgt[target].score : -1.0;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -402,9 +412,13 @@ query (const PeacMatchContext *ctx, int target, double u, double v, PeacMatchMod
   // Forward search.
   float radius = -1.0f;
   double cu = 0, cv = 0;
-  if (mode == PEAC_MATCH_GUIDED)
+  const int guided = mode == PEAC_MATCH_GUIDED || mode == PEAC_MATCH_AFFINE;
+  if (guided)
     {
-      match_affine_apply (t->A, au, av, &cu, &cv);
+      if (mode == PEAC_MATCH_GUIDED)
+        match_map_apply (t, au, av, &cu, &cv);
+      else
+        match_affine_apply (t->A, au, av, &cu, &cv);
       radius = p->radius;
     }
   float s1, s2;
@@ -448,13 +462,16 @@ query (const PeacMatchContext *ctx, int target, double u, double v, PeacMatchMod
     }
 
   int dr, dc;
-  if (mode == PEAC_MATCH_GUIDED)
+  if (guided)
     {
       // The answer is the registration's image of the query point itself. The similarity
       // map only grades it: the similarity of its cell against the best elsewhere (outside
       // its 3×3 neighbourhood) and how far the peak within the radius lies from it.
       double mu, mv;
-      match_affine_apply (t->A, u, v, &mu, &mv);
+      if (mode == PEAC_MATCH_GUIDED)
+        match_map_apply (t, u, v, &mu, &mv);
+      else
+        match_affine_apply (t->A, u, v, &mu, &mv);
       int mc = (int) floor (mu), mr = (int) floor (mv);
       mc = mc < 0 ? 0 : mc >= t->gw ? t->gw - 1 : mc;
       mr = mr < 0 ? 0 : mr >= t->gh ? t->gh - 1 : mr;

@@ -7,8 +7,10 @@
 // feature-metric registration: the affine under which the source cells are, on average,
 // most similar to the target where they land (a coarse search, the RANSAC affine as one
 // candidate, then coordinate ascent). After that a query (a point in the source) costs a few
-// microseconds per target. Two modes: *nearest* (argmax over the whole target grid) and
-// *guided* (the query point mapped through the registration). Every answer carries a
+// microseconds per target. Three modes: *nearest* (argmax over the whole target grid),
+// *guided* (the query point mapped through the registration and its deformable refinement,
+// a smooth displacement field fitted to mutual token matches near the affine's answer) and
+// *affine* (through the registration affine alone). Every answer carries a
 // confidence that combines the margin of its cell's similarity over the best elsewhere
 // (outside its 3×3 neighbourhood) with a consistency check — nearest: matching the peak
 // back lands within one cell of the query; guided: the similarity peak within the radius
@@ -28,8 +30,10 @@
 #include <stdint.h>
 
 typedef enum {
-  PEAC_MATCH_GUIDED = 0,   // default: the query mapped through the registration affine
+  PEAC_MATCH_GUIDED = 0,   // default: the query mapped through the registration — the affine
+                           // and its deformable refinement (params.deform_levels)
   PEAC_MATCH_NEAREST = 1,  // plain nearest token over the whole target
+  PEAC_MATCH_AFFINE = 2,   // the query mapped through the registration affine alone
 } PeacMatchMode;
 
 typedef enum {
@@ -62,13 +66,21 @@ typedef struct {
                               // the mean of the forward affine and the backward one's inverse
                               // (on 400 JSRT pairs: 50.2 → 48.4 px on the patch grid,
                               // 40.1 → 39.4 px at stride 8; twice the registration's cost)
+  int         deform_levels;  // deformable refinement after the registration: coarse-to-fine
+                              // levels of a B-spline displacement field fitted to the tokens'
+                              // mutual similarity peaks near the mapped cells (match-deform.c;
+                              // lattice spacing a quarter of the grid, halved per level);
+                              // 0: none, the guided mode is then the affine mode
+  float       deform_radius;  // search radius of the first level in target cells (halved
+                              // per level, at least 1.5)
+  float       deform_lambda;  // membrane smoothness of the field, relative to the data term
   int         ransac_iters;
   float       ransac_tol;     // inlier distance in target cells
   uint64_t    seed;           // RANSAC sampling seed
 } PeacMatchParams;
 
 // radius 2, soft-argmax at T = 0.05, min_confidence 0.2 (Lowe ratio 0.8), containing-cell tokens,
-// centred and symmetric registration,
+// centred and symmetric registration, a three-level deformable refinement (radius 3, λ 1),
 // 512 RANSAC iterations with a 1-cell tolerance, seed 1.
 void peac_match_params_default (PeacMatchParams *p);
 
@@ -124,6 +136,12 @@ int peac_match_propagate (const PeacMatchContext *ctx, const float *xy, int n,
 // The registration's source→target affine in pixels: x' = a0·x + a1·y + a2,
 // y' = a3·x + a4·y + a5. Returns the RANSAC inlier count of the buddies (0: too few).
 int peac_match_affine (const PeacMatchContext *ctx, int target, double a[6]);
+
+// How well the guided map registers the source onto target: the mean cosine similarity
+// (centred tokens when params.centre) of every source cell with the target cell under its
+// image, over the cells that land on the target; −1 when under half of them do. Comparable
+// between targets of one source and between sources of one target.
+double peac_match_score (const PeacMatchContext *ctx, int target);
 
 // A mutual nearest-neighbour pair: source cell s ↔ target cell t (indices r·gw + c).
 typedef struct {

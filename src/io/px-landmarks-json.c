@@ -47,7 +47,8 @@ read_point (PxLandmarkSet *set, json_t *p, size_t i, const char *path, GHashTabl
   json_t *name = json_object_get (p, "name"), *x = json_object_get (p, "x"),
          *y = json_object_get (p, "y"), *color = json_object_get (p, "color"),
          *structure = json_object_get (p, "structure"), *index = json_object_get (p, "index"),
-         *confirmed = json_object_get (p, "confirmed");
+         *confirmed = json_object_get (p, "confirmed"),
+         *spread_px = json_object_get (p, "spread_px"), *spread_mm = json_object_get (p, "spread_mm");
   if (!json_is_string (name) || json_string_length (name) == 0)
     return invalid (error, path, "landmark %zu: \"name\" must be a non-empty string", i);
   const char *n = json_string_value (name);
@@ -67,12 +68,64 @@ read_point (PxLandmarkSet *set, json_t *p, size_t i, const char *path, GHashTabl
     return invalid (error, path, "landmark \"%s\": \"index\" must be an integer ≥ 0", n);
   if (confirmed && !json_is_boolean (confirmed))
     return invalid (error, path, "landmark \"%s\": \"confirmed\" must be true or false", n);
+  json_t *spreads[2] = { spread_px, spread_mm };
+  for (int k = 0; k < 2; k++)
+    if (spreads[k] && !(json_is_number (spreads[k]) && isfinite (json_number_value (spreads[k]))
+                        && json_number_value (spreads[k]) >= 0))
+      return invalid (error, path, "landmark \"%s\": \"%s\" must be a number ≥ 0", n,
+                      k ? "spread_mm" : "spread_px");
   g_hash_table_add (seen, (gpointer) n);
   PxLandmark *l = px_landmark_set_add (set, n, structure ? json_string_value (structure) : NULL,
                                        index ? (int) json_integer_value (index) : -1,
                                        json_number_value (x), json_number_value (y),
                                        color ? json_string_value (color) : NULL);
   l->unconfirmed = json_is_false (confirmed);
+  l->spread_px = spread_px ? json_number_value (spread_px) : -1.0;
+  l->spread_mm = spread_mm ? json_number_value (spread_mm) : -1.0;
+  return TRUE;
+}
+
+// "measurements": optional; its "cardiothoracic_ratio", when present, needs all its keys.
+static gboolean
+read_measurements (PxLandmarkSet *set, json_t *m, const char *path, GError **error)
+{
+  if (!m)
+    return TRUE;
+  if (!json_is_object (m))
+    return invalid (error, path, "\"measurements\" must be an object");
+  json_t *c = json_object_get (m, "cardiothoracic_ratio");
+  if (!c)
+    return TRUE;
+  json_t *v[3] = { json_object_get (c, "ratio"), json_object_get (c, "heart_width_px"),
+                   json_object_get (c, "thorax_width_px") };
+  json_t *lines[2] = { json_object_get (c, "heart_line"), json_object_get (c, "thorax_line") };
+  double num[3];
+  for (int k = 0; k < 3; k++)
+    {
+      if (!json_is_number (v[k]) || !isfinite (json_number_value (v[k]))
+          || json_number_value (v[k]) < 0)
+        return invalid (error, path, "\"measurements.cardiothoracic_ratio\" needs numbers "
+                        "ratio, heart_width_px and thorax_width_px ≥ 0");
+      num[k] = json_number_value (v[k]);
+    }
+  for (int k = 0; k < 2; k++)
+    {
+      if (!json_is_array (lines[k]) || json_array_size (lines[k]) != 4)
+        return invalid (error, path, "\"measurements.cardiothoracic_ratio\": %s must be "
+                        "[x0, y, x1, y]", k ? "thorax_line" : "heart_line");
+      for (int j = 0; j < 4; j++)
+        {
+          json_t *e = json_array_get (lines[k], (size_t) j);
+          if (!json_is_number (e) || !isfinite (json_number_value (e)))
+            return invalid (error, path, "\"measurements.cardiothoracic_ratio\": %s must be "
+                            "[x0, y, x1, y]", k ? "thorax_line" : "heart_line");
+          (k ? set->ctr.thorax_line : set->ctr.heart_line)[j] = json_number_value (e);
+        }
+    }
+  set->ctr.ratio = num[0];
+  set->ctr.heart_width_px = num[1];
+  set->ctr.thorax_width_px = num[2];
+  set->ctr.valid = TRUE;
   return TRUE;
 }
 
@@ -134,6 +187,8 @@ px_landmarks_load_json (const char *path, GError **error)
         }
       for (size_t i = 0; ok && i < json_array_size (points); i++)
         ok = read_point (set, json_array_get (points, i), i, path, seen, error);
+      if (ok)
+        ok = read_measurements (set, json_object_get (root, "measurements"), path, error);
     }
   // The names in `seen` point into root, so drop the table before the document.
   g_clear_pointer (&seen, g_hash_table_unref);
@@ -187,9 +242,25 @@ px_landmarks_save_json (const PxLandmarkSet *set, const char *path, GError **err
         json_object_set_new (p, "index", json_integer (l->index));
       if (l->unconfirmed)
         json_object_set_new (p, "confirmed", json_false ());
+      if (l->spread_px >= 0)
+        json_object_set_new (p, "spread_px", json_real (l->spread_px));
+      if (l->spread_mm >= 0)
+        json_object_set_new (p, "spread_mm", json_real (l->spread_mm));
       json_array_append_new (points, p);
     }
   json_object_set_new (root, "landmarks", points);
+  if (set->ctr.valid)
+    {
+      const PxLandmarkCtr *c = &set->ctr;
+      json_t *ctr = json_pack ("{s:f, s:f, s:f, s:[f, f, f, f], s:[f, f, f, f]}",
+                               "ratio", c->ratio, "heart_width_px", c->heart_width_px,
+                               "thorax_width_px", c->thorax_width_px,
+                               "heart_line", c->heart_line[0], c->heart_line[1],
+                               c->heart_line[2], c->heart_line[3],
+                               "thorax_line", c->thorax_line[0], c->thorax_line[1],
+                               c->thorax_line[2], c->thorax_line[3]);
+      json_object_set_new (root, "measurements", json_pack ("{s:o}", "cardiothoracic_ratio", ctr));
+    }
   char *text = json_dumps (root, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (17));
   json_decref (root);
   if (!text)

@@ -56,6 +56,8 @@ px_landmark_set_add (PxLandmarkSet *set, const char *name, const char *structure
     .x = x,
     .y = y,
     .color = g_strdup (color),
+    .spread_px = -1.0,
+    .spread_mm = -1.0,
   };
   g_array_append_val (set->points, l);
   return &g_array_index (set->points, PxLandmark, set->points->len - 1);
@@ -345,4 +347,39 @@ px_landmarks_load_nlm (const char *dir, const char *data_dir, const char *id,
         return NULL;
     }
   return g_steal_pointer (&set);
+}
+
+GStrv
+px_landmarks_nlm_list (const char *dir, GError **error)
+{
+  g_autofree char *geo = g_build_filename (dir, "geometry.csv", NULL);
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (geo, &text, NULL, error))
+    return NULL;
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  int c_id = -1;
+  if (lines[0])
+    {
+      g_auto (GStrv) head = g_strsplit (g_strstrip (lines[0]), ",", -1);
+      for (int i = 0; head[i] && c_id < 0; i++)
+        if (!strcmp (head[i], "id"))
+          c_id = i;
+    }
+  if (c_id < 0)
+    {
+      g_set_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_PARSE,
+                   "%s: header lacks id", geo);
+      return NULL;
+    }
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  for (int ln = 1; lines[ln]; ln++)
+    {
+      g_auto (GStrv) f = g_strsplit (g_strstrip (lines[ln]), ",", -1);
+      if ((int) g_strv_length (f) > c_id && f[c_id][0])
+        g_ptr_array_add (ids, g_strdup (f[c_id]));
+    }
+  g_ptr_array_sort (ids, cmp_str);
+  g_ptr_array_set_free_func (ids, NULL);
+  g_ptr_array_add (ids, NULL);
+  return (GStrv) g_ptr_array_free (g_steal_pointer (&ids), FALSE);
 }

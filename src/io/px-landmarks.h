@@ -24,9 +24,15 @@
 //         "x": 1010.5, "y": 655.25,        required finite numbers, image pixels
 //         "color": "#e01b24",              optional "#rrggbb"
 //         "structure": "RL", "index": 3,   optional group name and index ≥ 0 within it
-//         "confirmed": false }             optional boolean: false marks a propagated answer
+//         "confirmed": false,              optional boolean: false marks a propagated answer
 //                                          the embedding did not confirm (absent: true)
-//     ]
+//         "spread_px": 12.5,               optional number ≥ 0: spread of a fused answer
+//         "spread_mm": 2.2 }               optional number ≥ 0: the same in mm
+//     ],
+//     "measurements": {                    optional
+//       "cardiothoracic_ratio": {          optional; all five keys required when present
+//         "ratio": 0.46, "heart_width_px": 880, "thorax_width_px": 1900,
+//         "heart_line": [x0, y, x1, y], "thorax_line": [x0, y, x1, y] } }
 //   }
 //
 // Unknown keys are ignored (room for later versions); anything else malformed is refused
@@ -54,13 +60,25 @@ typedef struct {
   double x, y;       // image pixels, pixel-centre convention
   char  *color;      // "#rrggbb" or NULL
   gboolean unconfirmed; // a propagated answer the embedding did not confirm ("confirmed": false)
+  double spread_px;  // fused propagation: the spread of the references' answers, image
+                     // pixels ("spread_px"); −1 when absent
+  double spread_mm;  // the same in mm where the pixel spacing is known ("spread_mm"); −1: absent
 } PxLandmark;
+
+// The cardiothoracic ratio measured on a set's points ("measurements" in the JSON file):
+// lines are x0, y, x1, y in image pixels.
+typedef struct {
+  gboolean valid;
+  double   ratio, heart_width_px, thorax_width_px;
+  double   heart_line[4], thorax_line[4];
+} PxLandmarkCtr;
 
 typedef struct {
   char   *image_path;   // may be NULL
   int     image_width;  // 0 when unknown
   int     image_height;
   GArray *points;       // of PxLandmark
+  PxLandmarkCtr ctr;    // valid FALSE when the file has none
 } PxLandmarkSet;
 
 // The JSRT structures in file order, with their point counts (44, 50, 26, 23, 23).
@@ -93,6 +111,8 @@ PxLandmarkSet *px_landmarks_load_jsrt (const char *dir, const char *id, GError *
 // Shenzhen/Montgomery layout (landmarks/{shenzhen,montgomery}): the image named in
 // geometry.csv (resolved against data_dir, the folder that holds cxr/ and landmarks/) and
 // the RL and LL CSVs of that id.
+// The ids of that layout's geometry.csv (its "id" column), sorted.
+GStrv          px_landmarks_nlm_list (const char *dir, GError **error);
 PxLandmarkSet *px_landmarks_load_nlm (const char *dir, const char *data_dir, const char *id,
                                       GError **error);
 

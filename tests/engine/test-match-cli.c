@@ -93,6 +93,10 @@ test_eval_two_images (void)
       g_assert_cmpfloat (p2, <=, p4);
       g_assert_cmpfloat (p4, <=, 1);
       double mre = json_real_value (json_object_get (methods[k], "mre_px"));
+      // Per pair, the root mean square is at least the mean; the true point lies on its
+      // structure's contour, so the distance to the contour is at most the radial error.
+      g_assert_cmpfloat (json_real_value (json_object_get (methods[k], "rms_px")), >=, mre - 1e-6);
+      g_assert_cmpfloat (json_real_value (json_object_get (methods[k], "contour_px")), <=, mre + 1e-6);
       g_assert_cmpfloat (fabs (json_real_value (json_object_get (methods[k], "mre_mm")) - 0.35 * mre), <, 1e-3);
     }
 

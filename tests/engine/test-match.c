@@ -6,7 +6,8 @@
 // A copy translated by whole cells must match every cell to its partner with high
 // confidence in both modes; a blanked region must answer "no match"; guided matching must
 // recover a known affine warp to within half a cell, with the registration fitted one way
-// or both ways; best buddies, their spread selection
+// or both ways, and a known smooth non-rigid warp of up to two cells to within a quarter of
+// a cell through the deformable refinement; best buddies, their spread selection
 // and the pixel NCC baseline are checked on the same images.
 #include <glib.h>
 #include <math.h>
@@ -363,6 +364,82 @@ test_affine_warp (void)
     }
 }
 
+// A smooth non-rigid warp, given by its inverse: target pixel x shows source pixel
+// V(x) = x + d(x), d up to two cells (zero at the border, its largest shift mid-image, a
+// swirl that no affine follows).
+static void
+warp_inverse (double x, double y, double *sx, double *sy)
+{
+  const double px = G_PI * x / W, py = G_PI * y / H;
+  *sx = x + 2.0 * CELL * sin (px) * sin (py);
+  *sy = y - 1.0 * CELL * sin (px) * sin (2.0 * py);
+}
+
+static void
+test_deform_warp (void)
+{
+  float *a = g_new (float, W * H), *b = g_new (float, W * H);
+  texture (a, W, H, 23, 8);
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++)
+      {
+        double sx, sy;
+        warp_inverse (x + 0.5, y + 0.5, &sx, &sy);
+        b[y * W + x] = sample (a, W, H, sx, sy);
+      }
+  // The largest displacement really is about two cells (checked on a fine lattice).
+  double dmax = 0;
+  for (int y = 0; y <= H; y += 4)
+    for (int x = 0; x <= W; x += 4)
+      {
+        double sx, sy;
+        warp_inverse (x, y, &sx, &sy);
+        dmax = MAX (dmax, hypot (sx - x, sy - y));
+      }
+  g_assert_cmpfloat (dmax, >, 1.5 * CELL);
+  g_assert_cmpfloat (dmax, <=, 2.0 * CELL);
+
+  PeacMatchContext *ctx = context_for (a, b, 3.0f, NULL);
+  double err[3] = { 0, 0, 0 };
+  int n = 0;
+  for (int r = 1; r < G - 1; r++)
+    for (int c = 1; c < G - 1; c++)
+      {
+        // Where source cell centre p lands: the q with V(q) = p, by fixed-point iteration
+        // q ← p − d(q) (d's slope stays under ½, so it contracts).
+        const double x = (c + 0.5) * CELL, y = (r + 0.5) * CELL;
+        double qx = x, qy = y;
+        for (int it = 0; it < 100; it++)
+          {
+            double sx, sy;
+            warp_inverse (qx, qy, &sx, &sy);
+            qx -= sx - x;
+            qy -= sy - y;
+          }
+        double sx, sy;
+        warp_inverse (qx, qy, &sx, &sy);
+        g_assert_cmpfloat (hypot (sx - x, sy - y), <, 1e-6);
+        const PeacMatchMode modes[3] = { PEAC_MATCH_GUIDED, PEAC_MATCH_AFFINE,
+                                         PEAC_MATCH_NEAREST };
+        for (int k = 0; k < 3; k++)
+          {
+            PeacMatch m;
+            g_assert_cmpint (peac_match_query (ctx, 0, x, y, modes[k], &m, NULL), ==, 0);
+            err[k] += hypot (m.x - qx, m.y - qy) / CELL;
+          }
+        n++;
+      }
+  g_test_message ("smooth warp of up to %.2f cells: mean error deformable %.3f, affine %.3f, "
+                  "nearest %.3f cells (%d points)", dmax / CELL, err[0] / n, err[1] / n,
+                  err[2] / n, n);
+  g_assert_cmpfloat (err[0] / n, <, 0.25);
+  // The warp is beyond one affine: the refinement is what gets there.
+  g_assert_cmpfloat (err[1] / n, >, 2.0 * err[0] / n);
+  peac_match_context_free (ctx);
+  g_free (a);
+  g_free (b);
+}
+
 static void
 test_buddies (void)
 {
@@ -475,6 +552,7 @@ main (int argc, char **argv)
   g_test_add_func ("/match/bilinear", test_bilinear);
   g_test_add_func ("/match/blanked", test_blanked);
   g_test_add_func ("/match/affine-warp", test_affine_warp);
+  g_test_add_func ("/match/deform-warp", test_deform_warp);
   g_test_add_func ("/match/buddies", test_buddies);
   g_test_add_func ("/match/ncc", test_ncc);
   g_test_add_func ("/match/query-cost", test_query_cost);

@@ -180,6 +180,24 @@ check_nlm (const char *set_name, const char *id, int w, int h, double x0, double
   g_assert_cmpfloat (rl->y, ==, y0);
   g_assert_cmpfloat (ll->x, ==, lx0);
   g_assert_cmpfloat (ll->y, ==, ly0);
+  // The id list: one per data row of geometry.csv, sorted, this id among them.
+  g_auto (GStrv) ids = px_landmarks_nlm_list (dir, &error);
+  g_assert_no_error (error);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (geo, &text, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  guint rows = 0;
+  for (guint i = 0; lines[i]; i++)
+    rows += lines[i][0] != '\0';
+  g_assert_cmpuint (g_strv_length (ids), ==, rows - 1);
+  gboolean seen = FALSE;
+  for (guint i = 0; ids[i]; i++)
+    {
+      seen |= !strcmp (ids[i], id);
+      if (i)
+        g_assert_cmpint (strcmp (ids[i - 1], ids[i]), <, 0);
+    }
+  g_assert_true (seen);
   g_autoptr (PxLandmarkSet) none = px_landmarks_load_nlm (dir, data, "NOPE_0000", &error);
   g_assert_null (none);
   g_assert_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_MISSING);
@@ -211,6 +229,10 @@ test_json_round_trip (void)
   px_landmark_set_add (set, "RL.3", "RL", 3, -0.5, 1e-7, NULL);
   px_landmark_set_add (set, "Zwerchfell rechts", NULL, -1, 639.5, 523.25, "#00FF7f");
   px_landmark_set_get (set, 2)->unconfirmed = TRUE;
+  px_landmark_set_get (set, 1)->spread_px = 12.25;
+  px_landmark_set_get (set, 1)->spread_mm = 0.1 * 12.25;
+  set->ctr = (PxLandmarkCtr) { TRUE, 0.5, 100.0, 200.0, { 10, 20.5, 110, 20.5 },
+                               { 1, 30, 201, 30 } };
   g_autoptr (GError) error = NULL;
   g_assert_true (px_landmarks_save_json (set, path, &error));
   g_assert_no_error (error);
@@ -239,6 +261,18 @@ test_json_round_trip (void)
       g_assert_cmpint (a->unconfirmed, ==, b->unconfirmed);
       g_assert_cmpfloat (a->x, ==, b->x);   // exact: written with 17 significant digits
       g_assert_cmpfloat (a->y, ==, b->y);
+      g_assert_cmpfloat (a->spread_px, ==, b->spread_px);
+      g_assert_cmpfloat (a->spread_mm, ==, b->spread_mm);
+    }
+  g_assert_cmpfloat (px_landmark_set_get (back, 0)->spread_px, <, 0); // absent stays absent
+  g_assert_true (back->ctr.valid);
+  g_assert_cmpfloat (back->ctr.ratio, ==, 0.5);
+  g_assert_cmpfloat (back->ctr.heart_width_px, ==, 100.0);
+  g_assert_cmpfloat (back->ctr.thorax_width_px, ==, 200.0);
+  for (int k = 0; k < 4; k++)
+    {
+      g_assert_cmpfloat (back->ctr.heart_line[k], ==, set->ctr.heart_line[k]);
+      g_assert_cmpfloat (back->ctr.thorax_line[k], ==, set->ctr.thorax_line[k]);
     }
   g_assert_cmpfloat (px_landmark_set_get (back, 0)->x, ==, 321.0);
   g_autofree char *text = NULL;
@@ -249,6 +283,8 @@ test_json_round_trip (void)
   g_assert_nonnull (strstr (text, "\"confirmed\": false"));
   g_assert_null (strstr (text, "\"confirmed\": true"));
   g_assert_true (strstr (text, "\"confirmed\"") == g_strrstr (text, "\"confirmed\""));
+  g_assert_true (strstr (text, "\"spread_px\"") == g_strrstr (text, "\"spread_px\""));
+  g_assert_nonnull (strstr (text, "\"cardiothoracic_ratio\""));
 
   // Unsaveable: a point without a name.
   px_landmark_set_add (set, "", NULL, -1, 1, 1, NULL);
@@ -284,6 +320,13 @@ test_json_malformed (void)
       " \"index\": -1}]}", "index", PX_LANDMARKS_ERROR_INVALID },
     { "{\"format\": \"peac-landmarks\", \"version\": 1, \"landmarks\": [{\"name\": \"a\", \"x\": 1, \"y\": 2,"
       " \"confirmed\": 0}]}", "\"confirmed\"", PX_LANDMARKS_ERROR_INVALID },
+    { "{\"format\": \"peac-landmarks\", \"version\": 1, \"landmarks\": [{\"name\": \"a\", \"x\": 1, \"y\": 2,"
+      " \"spread_px\": -3}]}", "\"spread_px\"", PX_LANDMARKS_ERROR_INVALID },
+    { "{\"format\": \"peac-landmarks\", \"version\": 1, \"landmarks\": [], \"measurements\": 3}",
+      "\"measurements\"", PX_LANDMARKS_ERROR_INVALID },
+    { "{\"format\": \"peac-landmarks\", \"version\": 1, \"landmarks\": [], \"measurements\":"
+      " {\"cardiothoracic_ratio\": {\"ratio\": 0.5, \"heart_width_px\": 1, \"thorax_width_px\": 2,"
+      " \"heart_line\": [1, 2, 3], \"thorax_line\": [1, 2, 3, 4]}}}", "heart_line", PX_LANDMARKS_ERROR_INVALID },
   };
   char *dir = io_test_tmpdir ();
   for (guint k = 0; k < G_N_ELEMENTS (bad); k++)
