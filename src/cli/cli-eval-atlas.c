@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "cli-atlas.h"
+#include "cli.h"
 #include "landmark-fuse.h"
 
 #define FRAME 1024.0
@@ -39,13 +40,6 @@ typedef struct {
   GArray *uod;        // double: uod6 errors (mm)
 } Row;
 
-static double
-now_s (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static int
 struct_index (const char *s)
@@ -185,7 +179,7 @@ cli_eval_atlas (PeacModel *m, const CliEvalAtlasOptions *o)
   g_autofree char *rd = realpath (o->data, NULL), *ra = realpath (o->atlas, NULL);
   const int same = rd && ra && !strcmp (rd, ra);
   int rc = 1;
-  double t0 = now_s ();
+  double t0 = peac_cli_now_s ();
   if (cli_atlas_load (&data, o->data, o->root, err, sizeof err) < 0
       || (!same && cli_atlas_load (&atlas_own, o->atlas, o->root, err, sizeof err) < 0))
     {
@@ -210,7 +204,7 @@ cli_eval_atlas (PeacModel *m, const CliEvalAtlasOptions *o)
       fprintf (stderr, "peac eval-landmarks: %s\n", err);
       goto out;
     }
-  const double t_embed = now_s () - t0;
+  const double t_embed = peac_cli_now_s () - t0;
   Row row[N_ROWS];
   for (int r = 0; r < N_ROWS; r++)
     {
@@ -241,11 +235,11 @@ cli_eval_atlas (PeacModel *m, const CliEvalAtlasOptions *o)
       double *xy = g_new (double, 2 * (size_t) r0->n), *mean = g_new (double, 2 * (size_t) r0->n);
       double *spread = g_new (double, (size_t) r0->n);
       int *fnd = g_new (int, (size_t) r0->n);
-      double ts = now_s ();
+      double ts = peac_cli_now_s ();
       if (cli_atlas_propagate (atlas, pick, nc, k, &e, tg->tok, tg->width, tg->height, &o->mp,
                                xy, spread, fnd, weight, mean, err, sizeof err) < 0)
         rc = 1;
-      t_prop += now_s () - ts;
+      t_prop += peac_cli_now_s () - ts;
       const double sx = FRAME / tg->width, sy = FRAME / tg->height;
       for (int r = 0; r < N_ROWS && rc == 0; r++)
         {

@@ -80,13 +80,6 @@ typedef struct {
   size_t  rms_n;
 } Tally;
 
-static double
-now_s (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static int
 cmp_float (const void *a, const void *b)
@@ -524,7 +517,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
       return 2;
     }
   peac_threads_set (threads);
-  double t0 = now_s ();
+  double t0 = peac_cli_now_s ();
   char err[1024];
   GError *error = NULL;
   if (atlas_dir)
@@ -625,7 +618,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
         fprintf (stderr, "peac eval-landmarks: out of memory\n");
         goto done;
       }
-  double t_embed = now_s () - t0;
+  double t_embed = peac_cli_now_s () - t0;
   Retrieval retr[2] = { { 0 } }; // the model, random init
 
   // Pairs: all ordered pairs, or pairs_wanted distinct ones drawn with the seed.
@@ -697,7 +690,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
       PeacMatchContext *rnd_ctx = NULL;
       for (int method = 0; method < N_METHODS; method++)
         {
-          double ts = now_s ();
+          double ts = peac_cli_now_s ();
           if (method == M_GUIDED || method == M_NEAREST || method == M_RANDOM
               || method == M_AFFINE)
             {
@@ -726,7 +719,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
                   fprintf (stderr, "peac eval-landmarks: matching failed: %s\n", err);
                   goto done;
                 }
-              t_match += now_s () - ts;
+              t_match += peac_cli_now_s () - ts;
             }
           else if (method == M_IDENTITY)
             memcpy (pred, a->xy, (size_t) n * 2 * sizeof *pred);
@@ -746,7 +739,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
                 }
               for (int i = 0; i < 2 * n; i++)
                 pred[i] = pred[i] / s - 0.5f;
-              t_ncc += now_s () - ts;
+              t_ncc += peac_cli_now_s () - ts;
             }
           double sq = 0;
           for (int i = 0; i < n; i++)

@@ -88,14 +88,6 @@ on_sigint (int sig)
   stop_flag = 1;
 }
 
-static double
-now_s (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static int
 parse_args (FtArgs *a, int argc, char **argv)
 {
@@ -489,7 +481,7 @@ run_row (Task *t, Row *r, int is_main)
       // Every image embedded once; the probe runs on the cached vectors.
       xtr = g_new (float, (size_t) V1 * ntr * D), xva = g_new (float, (size_t) nva * D);
       xsub = g_new (float, (size_t) V1 * ntr * D);
-      double t0 = now_s ();
+      double t0 = peac_cli_now_s ();
       if (split_embed (m, &t->tr, S, D, xtr, a->quiet) != 0
           || split_embed (m, &t->va, S, D, xva, a->quiet) != 0
           || (a->views > 0 && split_embed_views (m, &t->tr, S, D, a->views, &fc.aug,
@@ -503,7 +495,7 @@ run_row (Task *t, Row *r, int is_main)
             goto out;
           n_emb += nev;
         }
-      r->embed_ms = (now_s () - t0) * 1e3 / n_emb;
+      r->embed_ms = (peac_cli_now_s () - t0) * 1e3 / n_emb;
     }
   else
     {
@@ -542,7 +534,7 @@ run_row (Task *t, Row *r, int is_main)
       if (peac_head_init (&h, D, k) != 0)
         goto out;
       EpochLog log = { 0, r->name, s, a->quiet };
-      double best, t0 = now_s ();
+      double best, t0 = peac_cli_now_s ();
       int st;
       if (a->mode == MODE_LINEAR)
         {
@@ -571,7 +563,7 @@ run_row (Task *t, Row *r, int is_main)
                                     &log, &stop_flag, &best, err, sizeof err);
           g_free (sub);
         }
-      train_total += now_s () - t0;
+      train_total += peac_cli_now_s () - t0;
       if (!a->quiet && isatty (STDERR_FILENO))
         fprintf (stderr, "\n");
       if (st < 0)

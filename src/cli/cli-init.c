@@ -3,9 +3,10 @@
 // cli-init: process start-up shared by every sub-command: the OpenBLAS kernel choice
 // (which may re-exec the process before anything else runs, see blas-kernel.h), then the
 // locale. `-v`/`--verbose` anywhere on the command line, or PEAC_VERBOSE=1, reports the
-// kernel on stderr.
+// kernel on stderr. Also the one monotonic clock the sub-commands time their stages with.
 #include <locale.h>
 #include <string.h>
+#include <time.h>
 
 #include "blas-kernel.h"
 #include "cli.h"
@@ -19,4 +20,12 @@ peac_cli_init (int argc, char **argv)
   peac_blas_select_kernel (argv, verbose);
   setlocale (LC_ALL, "");
   setlocale (LC_NUMERIC, "C");
+}
+
+double
+peac_cli_now_s (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }

@@ -59,13 +59,6 @@ matrix_free (Matrix *m)
   free (m->structs);
 }
 
-static double
-now_s (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static int
 read_matrix (const char *path, Matrix *m, char *err, size_t errlen)
@@ -335,7 +328,7 @@ landmark_matrix (const LandmarkArgs *a, Matrix *m, double *t_embed)
   int rc = tok ? 0 : -1;
   if (!tok)
     fprintf (stderr, "peac tsne: out of memory for a %d×%d×%d token grid\n", gh, gw, dim);
-  double t0 = now_s ();
+  double t0 = peac_cli_now_s ();
   for (int i = 0; i < n_img && rc == 0; i++)
     {
       const char *id = g_ptr_array_index (ids, i);
@@ -418,7 +411,7 @@ landmark_matrix (const LandmarkArgs *a, Matrix *m, double *t_embed)
         }
       px_landmark_set_free (set);
     }
-  *t_embed = now_s () - t0;
+  *t_embed = peac_cli_now_s () - t0;
   m->D = dim;
   free (tok);
   peac_model_free (model);
@@ -497,7 +490,7 @@ on_progress (void *user, int iter, int n_iter, float kl, const float *Y, int N)
     return;
   p->last = iter;
   fprintf (stderr, "peac tsne: iteration %d/%d, KL %.4f (%.1f s)\n", iter, n_iter, kl,
-           now_s () - p->t0);
+           peac_cli_now_s () - p->t0);
 }
 
 static int
@@ -550,7 +543,7 @@ peac_cmd_tsne (int argc, char **argv)
   const char *matrix = NULL, *output = NULL, *png = NULL, *svg = NULL;
   int json = 0, perplexity_set = 0, color_structure = 0;
   LandmarkArgs la = { .per_structure = 4, .sample = SAMPLE_POINT, .crop_cells = 3.0 };
-  Progress prog = { 0, -1, now_s () };
+  Progress prog = { 0, -1, peac_cli_now_s () };
   double v;
   int c;
   optind = 1;
@@ -650,7 +643,7 @@ peac_cmd_tsne (int argc, char **argv)
 
   char err[512];
   Matrix m;
-  double t_read0 = now_s (), t_embed = 0.0;
+  double t_read0 = peac_cli_now_s (), t_embed = 0.0;
   if (landmark_mode)
     {
       peac_threads_set (p.n_threads);
@@ -668,7 +661,7 @@ peac_cmd_tsne (int argc, char **argv)
       matrix_free (&m);
       return 1;
     }
-  double t_read = now_s () - t_read0;
+  double t_read = peac_cli_now_s () - t_read0;
   float *Y = malloc ((size_t) 2 * m.N * sizeof *Y);
   if (!Y)
     {
@@ -681,7 +674,7 @@ peac_cmd_tsne (int argc, char **argv)
   p.progress_every = 50;
   prog.quiet = prog.quiet || json;
   TsneResult res;
-  double t_run0 = now_s ();
+  double t_run0 = peac_cli_now_s ();
   if (tsne_run (&p, m.X, m.N, m.D, Y, &res, err, sizeof err) != 0)
     {
       fprintf (stderr, "peac tsne: %s: %s\n", landmark_mode ? la.dir : matrix, err);
@@ -689,7 +682,7 @@ peac_cmd_tsne (int argc, char **argv)
       matrix_free (&m);
       return 1;
     }
-  double t_run = now_s () - t_run0;
+  double t_run = peac_cli_now_s () - t_run0;
 
   int rc = 0;
   FILE *out = NULL;

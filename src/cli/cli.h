@@ -7,6 +7,8 @@
 
 // Shared start-up: locale, BLAS kernel selection (may re-exec the process), verbosity.
 void peac_cli_init (int argc, char **argv);
+// Seconds on the monotonic clock (for timing a command's stages).
+double peac_cli_now_s (void);
 
 int peac_cmd_info (int argc, char **argv);
 int peac_cmd_convert (int argc, char **argv);
