@@ -52,6 +52,8 @@ def main():
         return [float(r[key]) for r in curve]
     b.plot(cs, col("mre_px"), "o-", label="model (guided)")
     b.plot(cs, col("random_mre_px"), "s--", label="random init (guided)")
+    if curve and "affine_mre_px" in curve[0]:
+        b.plot(cs, col("affine_mre_px"), "d-", label="model (affine registration only)")
     b.plot(cs, col("identity_mre_px"), ":", label="identity")
     b.set_xlabel("images seen")
     b.set_ylabel("mean radial error (px, 1024 frame)")

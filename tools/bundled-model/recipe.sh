@@ -160,11 +160,13 @@ curve_row () {
   "$peac" export "$ckpt" -o "$out/teachers/step-$s.safetensors" --dtype f16 -q
   "$peac" eval-landmarks --model "$teacher" --data "$data/landmarks/jsrt" --pairs "$eval_pairs" \
     --threads "$threads" "${landmark_opts[@]}" --json > "$out/eval-$s.json"
-  # The same pairs with the radiograph fed at the training crops' scale (--input).
+  # affine_mre_px: the guided matcher without the deformable refinement (model_affine; a
+  # binary from before the refinement has only the affine, as model), comparable over the
+  # whole run. The same pairs with the radiograph fed at the training crops' scale (--input).
   "$peac" eval-landmarks --model "$teacher" --data "$data/landmarks/jsrt" --pairs "$eval_pairs" \
     --input "$train_scale" --threads "$threads" "${landmark_opts[@]}" --json > "$out/eval-$s-$train_scale.json"
   "$peac" eval-reid --model "$teacher" "${reid[@]}" --json > "$out/reid-$s.json"
-  [ -f "$curve" ] || echo "step,images,train_s,mre_px,median_px,pck1,pck2,pck4,nearest_mre_px,identity_mre_px,ncc_mre_px,random_mre_px,reid_top1,retrieval_top1,retrieval_top5,random_retrieval_top1,random_retrieval_top5,train_scale,scaled_mre_px,scaled_nearest_mre_px,scaled_retrieval_top1,scaled_random_mre_px" > "$curve"
+  [ -f "$curve" ] || echo "step,images,train_s,mre_px,median_px,pck1,pck2,pck4,nearest_mre_px,identity_mre_px,ncc_mre_px,random_mre_px,reid_top1,retrieval_top1,retrieval_top5,random_retrieval_top1,random_retrieval_top5,train_scale,scaled_mre_px,scaled_nearest_mre_px,scaled_retrieval_top1,scaled_random_mre_px,affine_mre_px" > "$curve"
   python3 - "$out/eval-$s.json" "$out/reid-$s.json" "$s" "$batch" "$(cat "$wall")" \
     "$out/eval-$s-$train_scale.json" "$train_scale" >> "$curve" <<'EOF'
 import json, sys
@@ -178,7 +180,8 @@ print(f'{s},{s * b},{t},{m["mre_px"]:.2f},{m["median_px"]:.2f},{m["pck1"]:.4f},{
       f'{lr["model"]["top1"]:.4f},{lr["model"]["top5"]:.4f},{lr["random_init"]["top1"]:.4f},'
       f'{lr["random_init"]["top5"]:.4f},{sys.argv[7]},{k["model"]["mre_px"]:.2f},'
       f'{k["model_nearest"]["mre_px"]:.2f},{k["landmark_retrieval"]["model"]["top1"]:.4f},'
-      f'{k["baselines"]["random_init"]["mre_px"]:.2f}')
+      f'{k["baselines"]["random_init"]["mre_px"]:.2f},'
+      f'{j.get("model_affine", m)["mre_px"]:.2f}')
 EOF
   tail -n 1 "$curve" >&2
 }
