@@ -74,8 +74,6 @@ static void
 test_propagate (void)
 {
   g_autofree char *jsrt = peac_test_shared_path ("landmarks/jsrt");
-  if (!jsrt)
-    return;
   g_autoptr (GError) error = NULL;
   g_autoptr (PxLandmarkSet) truth = px_landmarks_load_jsrt (jsrt, "JPCLN004", &error);
   g_assert_no_error (error);
@@ -219,8 +217,6 @@ static void
 test_eval_atlas (void)
 {
   g_autofree char *jsrt = peac_test_shared_path ("landmarks/jsrt");
-  if (!jsrt)
-    return;
   PeacTestRun r = { 0 };
   const char *args[] = { "eval-landmarks", "--model", model_path, "--data", jsrt, "--atlas",
                          jsrt, "--atlas-k", "2", "--images", "3", "--protocol", "hybridgnet",

@@ -87,8 +87,6 @@ static void
 test_three_images (void)
 {
   g_autofree char *dir = jsrt_dir ();
-  if (!dir)
-    return;
   g_autofree char *csv = g_build_filename (tmp_dir, "map.csv", NULL);
   g_autofree char *png = g_build_filename (tmp_dir, "map.png", NULL);
   PeacTestRun r = { 0 };
@@ -131,8 +129,6 @@ static void
 test_named_all_points (void)
 {
   g_autofree char *dir = jsrt_dir ();
-  if (!dir)
-    return;
   g_autoptr (GError) error = NULL;
   g_auto (GStrv) ids = px_landmarks_jsrt_list (dir, &error);
   g_assert_no_error (error);

@@ -21,8 +21,8 @@ void  peac_test_run             (PeacTestRun        *r,
                                  const char * const *args);
 void  peac_test_run_clear       (PeacTestRun        *r);
 char *peac_test_write_micro_vit (const char         *dir);
-// $PEAC_SHARED_DIR/data/rel when it exists; otherwise marks the test skipped and returns
-// NULL. Free with g_free.
+// $PEAC_SHARED_DIR/data/rel; the test fails (g_error) when it does not exist. Free with
+// g_free.
 char *peac_test_shared_path     (const char         *rel);
 // Deletes path and everything below it (symbolic links themselves, never their targets).
 void  peac_test_remove_tree     (const char         *path);
