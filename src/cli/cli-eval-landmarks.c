@@ -26,8 +26,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli-atlas.h"
-#include "cli-match.h"
+#include "cli-eval-atlas.h"
+#include "px-model-input.h"
 #include "cli.h"
 #include "landmark-fuse.h"
 #include "match.h"
@@ -336,18 +336,18 @@ load_sample (const char *dir, const char *id, PeacModel *m, PeacModel *mr, int s
       if (s->s_len[k]++ == 0)
         s->s_start[k] = i;
     }
-  CliInput in, dense = { 0 };
-  int rc = peac_cli_input_load (set->image_path, side, &in, err, errlen);
+  PxModelInput in, dense = { 0 };
+  int rc = px_model_input_load (set->image_path, side, &in, err, errlen);
   px_landmark_set_free (set);
   if (rc == 0 && stride)
-    rc = peac_cli_input_dense (&in, patch, stride, &dense, err, errlen);
+    rc = px_model_input_dense (&in, patch, stride, &dense, err, errlen);
   if (rc < 0)
-    return peac_cli_input_clear (&in), -1;
+    return px_model_input_clear (&in), -1;
   s->plane = in.plane;   // kept for NCC (NCC ignores the normalisation); freed with the sample
-  const CliInput *e = stride ? &dense : &in;
-  rc = peac_cli_embed_input (m, e, s->tok, err, errlen) < 0
-       || peac_cli_embed_input (mr, e, s->tok_rand, err, errlen) < 0 ? -1 : 0;
-  peac_cli_input_clear (&dense);
+  const PxModelInput *e = stride ? &dense : &in;
+  rc = px_model_input_embed (m, e, s->tok, err, errlen) < 0
+       || px_model_input_embed (mr, e, s->tok_rand, err, errlen) < 0 ? -1 : 0;
+  px_model_input_clear (&dense);
   return rc;
 }
 
@@ -583,7 +583,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
   PeacForwardOptions fo = PEAC_FORWARD_DEFAULT;
   fo.stride = stride == patch ? 0 : stride;
   const int pad = stride && peac_model_arch (m) == PEAC_ARCH_VIT
-                  ? peac_cli_dense_pad (side, patch, stride, err, sizeof err) : 0;
+                  ? px_model_input_dense_pad (side, patch, stride, err, sizeof err) : 0;
   if (stride && (peac_model_arch (m) != PEAC_ARCH_VIT || pad < 0))
     {
       fprintf (stderr, "peac eval-landmarks: --stride: %s\n",

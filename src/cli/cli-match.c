@@ -6,9 +6,7 @@
 // answered per target in the guided (default) or nearest mode, with confidence, cycle
 // check, top-k cells and the fitted affine; "no match" (nearest) and "unconfirmed" (guided)
 // are printed as such. Points are image pixels with the pixel-centre convention of the
-// landmark files. Also home of the helpers cli-eval-landmarks.c shares (cli-match.h).
-#include "cli-match.h"
-
+// landmark files. The image-to-input helpers are the io library's (px-model-input.h).
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
@@ -23,127 +21,7 @@
 #include "ops.h"
 #include "preprocess.h"
 #include "px-image.h"
-
-int
-peac_cli_dense_pad (int side, int patch, int stride, char *err, size_t errlen)
-{
-  int pad = peac_dense_pad (side, patch, stride);
-  if (pad < 0)
-    snprintf (err, errlen, "stride %d does not tile a %d-px input with %d-px patches (it "
-              "must divide %d and leave an even overlap)", stride, side, patch, side);
-  return pad;
-}
-
-int
-peac_cli_input_dense (const CliInput *in, int patch, int stride, CliInput *out, char *err,
-                      size_t errlen)
-{
-  int pad = peac_cli_dense_pad (in->side, patch, stride, err, errlen);
-  if (pad < 0)
-    return -1;
-  *out = *in;
-  out->stride = stride == patch ? 0 : stride;
-  out->side = in->side + 2 * pad;
-  out->plane = malloc ((size_t) out->side * out->side * sizeof *out->plane);
-  if (!out->plane)
-    {
-      snprintf (err, errlen, "out of memory");
-      return -1;
-    }
-  peac_pad_edges (in->plane, 1, in->side, pad, out->plane);
-  return 0;
-}
-
-int
-peac_cli_input_load_dense (const char *path, int side, int patch, int stride, CliInput *in,
-                           char *err, size_t errlen)
-{
-  CliInput whole;
-  memset (in, 0, sizeof *in);
-  int pad = peac_cli_dense_pad (side, patch, stride, err, errlen);
-  if (pad < 0)
-    return -1;
-  // The patch grid needs no padded copy.
-  if (pad == 0)
-    return peac_cli_input_load (path, side, in, err, errlen);
-  if (peac_cli_input_load (path, side, &whole, err, errlen) < 0)
-    return -1;
-  int rc = peac_cli_input_dense (&whole, patch, stride, in, err, errlen);
-  peac_cli_input_clear (&whole);
-  return rc;
-}
-
-int
-peac_cli_input_load (const char *path, int side, CliInput *in, char *err, size_t errlen)
-{
-  memset (in, 0, sizeof *in);
-  GError *error = NULL;
-  PxImage *img = px_image_load (path, &error);
-  if (!img)
-    {
-      snprintf (err, errlen, "%s", error->message);
-      g_error_free (error);
-      return -1;
-    }
-  size_t n = (size_t) side * side;
-  float *unit = malloc ((size_t) img->width * img->height * sizeof *unit);
-  float *x = malloc (3 * n * sizeof *x);
-  int rc = -1;
-  if (!unit || !x)
-    snprintf (err, errlen, "%s: out of memory", path);
-  else
-    {
-      // The same pipeline as peac embed and the app, without the centre crop.
-      PeacPreprocess pp = { side, PEAC_MEAN, PEAC_STD, 0 };
-      px_image_to_unit (img, unit);
-      if (peac_preprocess (unit, img->width, img->height, &pp, x) != 0)
-        snprintf (err, errlen, "%s: cannot preprocess", path);
-      else
-        {
-          float *shrunk = realloc (x, n * sizeof *x);   // channel 0; the others are copies
-          in->plane = shrunk ? shrunk : x;
-          x = NULL;
-          in->width = img->width;
-          in->height = img->height;
-          in->side = side;
-          rc = 0;
-        }
-    }
-  free (unit);
-  free (x);
-  px_image_free (img);
-  return rc;
-}
-
-void
-peac_cli_input_clear (CliInput *in)
-{
-  free (in->plane);
-  in->plane = NULL;
-}
-
-int
-peac_cli_embed_input (PeacModel *m, const CliInput *in, float *tokens, char *err,
-                      size_t errlen)
-{
-  size_t n = (size_t) in->side * in->side;
-  float *x = malloc (3 * n * sizeof *x);
-  if (!x)
-    {
-      snprintf (err, errlen, "out of memory");
-      return -1;
-    }
-  for (int c = 0; c < 3; c++)
-    memcpy (x + c * n, in->plane, n * sizeof *x);
-  PeacForwardOptions fo = PEAC_FORWARD_DEFAULT;
-  fo.stride = in->stride;
-  int rc = peac_model_forward_ex (m, &fo, x, 1, in->side, in->side, tokens, NULL, NULL, NULL,
-                                  err, errlen);
-  free (x);
-  return rc;
-}
-
-// ---------------------------------------------------------------------------------------
+#include "px-model-input.h"
 
 static void
 usage (FILE *to)
@@ -272,7 +150,7 @@ peac_cmd_match (int argc, char **argv)
   if (stride && stride != patch)
     {
       int pad = peac_model_arch (m) == PEAC_ARCH_VIT
-                ? peac_cli_dense_pad (side, patch, stride, err, sizeof err) : -1;
+                ? px_model_input_dense_pad (side, patch, stride, err, sizeof err) : -1;
       if (pad < 0)
         {
           fprintf (stderr, "peac match: --stride: %s\n", peac_model_arch (m) == PEAC_ARCH_VIT
@@ -296,17 +174,17 @@ peac_cmd_match (int argc, char **argv)
     }
   for (int i = 0; i < n_img; i++)
     {
-      CliInput in;
+      PxModelInput in;
       const char *path = argv[optind + i];
-      if (peac_cli_input_load_dense (path, side, patch, stride, &in, err, sizeof err) < 0
-          || peac_cli_embed_input (m, &in, tok + i * per, err, sizeof err) < 0)
+      if (px_model_input_load_dense (path, side, patch, stride, &in, err, sizeof err) < 0
+          || px_model_input_embed (m, &in, tok + i * per, err, sizeof err) < 0)
         {
           fprintf (stderr, "peac match: %s\n", err);
-          peac_cli_input_clear (&in);
+          px_model_input_clear (&in);
           goto done;
         }
       grids[i] = (PeacGrid) { tok + i * per, gh, gw, in.width, in.height };
-      peac_cli_input_clear (&in);
+      px_model_input_clear (&in);
     }
   if (px < -0.5 || py < -0.5 || px > grids[0].width - 0.5 || py > grids[0].height - 0.5)
     {

@@ -25,7 +25,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "cli-match.h"
+#include "px-model-input.h"
 #include "cli.h"
 #include "csv-matrix.h"
 #include "match.h"
@@ -340,14 +340,14 @@ landmark_matrix (const LandmarkArgs *a, Matrix *m, double *t_embed)
           rc = -1;
           break;
         }
-      CliInput in;
-      if (peac_cli_input_load (set->image_path, side, &in, err, sizeof err) != 0)
+      PxModelInput in;
+      if (px_model_input_load (set->image_path, side, &in, err, sizeof err) != 0)
         rc = -1;
       else
         {
-          if (peac_cli_embed_input (model, &in, tok, err, sizeof err) != 0)
+          if (px_model_input_embed (model, &in, tok, err, sizeof err) != 0)
             rc = -1;
-          peac_cli_input_clear (&in);
+          px_model_input_clear (&in);
         }
       if (rc != 0)
         fprintf (stderr, "peac tsne: %s\n", err);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "landmark-fuse.h"
 #include "npy.h"
 
 G_DEFINE_QUARK (px-landmarks-error-quark, px_landmarks_error)
@@ -74,6 +75,34 @@ px_landmark_set_get (const PxLandmarkSet *set, guint i)
 {
   g_return_val_if_fail (i < set->points->len, NULL);
   return &g_array_index (set->points, PxLandmark, i);
+}
+
+gboolean
+px_landmark_set_measure_ctr (PxLandmarkSet *set)
+{
+  g_autoptr (GArray) h = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (GArray) l = g_array_new (FALSE, FALSE, sizeof (double));
+  PeacCtr c;
+  memset (&set->ctr, 0, sizeof set->ctr);
+  for (guint i = 0; i < set->points->len; i++)
+    {
+      const PxLandmark *p = &g_array_index (set->points, PxLandmark, i);
+      const double xy[2] = { p->x, p->y };
+      if (!g_strcmp0 (p->structure, "H"))
+        g_array_append_vals (h, xy, 2);
+      else if (!g_strcmp0 (p->structure, "RL") || !g_strcmp0 (p->structure, "LL"))
+        g_array_append_vals (l, xy, 2);
+    }
+  if (peac_ctr ((double *) h->data, (int) h->len / 2, (double *) l->data, (int) l->len / 2,
+                &c) != 0)
+    return FALSE;
+  set->ctr.valid = TRUE;
+  set->ctr.ratio = c.ratio;
+  set->ctr.heart_width_px = c.heart_width;
+  set->ctr.thorax_width_px = c.thorax_width;
+  memcpy (set->ctr.heart_line, c.heart, sizeof c.heart);
+  memcpy (set->ctr.thorax_line, c.thorax, sizeof c.thorax);
+  return TRUE;
 }
 
 // ---------------------------------------------------------------------------------------
