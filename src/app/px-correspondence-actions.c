@@ -92,6 +92,7 @@ pin_action (GSimpleAction *action,
     {
       _px_correspondence_page_record_pins (self);
       _px_correspondence_page_add_pin (self, NULL, self->scene.qx, self->scene.qy, -1);
+      _px_correspondence_page_refresh (self);
     }
 }
 

@@ -116,6 +116,7 @@ on_drag_end (GtkGestureDrag       *gesture,
       _px_correspondence_page_set_query (self, ix, iy);
       _px_correspondence_page_record_pins (self);
       _px_correspondence_page_add_pin (self, NULL, ix, iy, -1);
+      _px_correspondence_page_refresh (self);
     }
   self->drag_pin = -1;
 }

@@ -296,7 +296,7 @@ px_correspondence_page_load_landmarks (PxCorrespondencePage *self,
   for (guint i = 0; i < px_landmark_set_size (set); i++)
     {
       const PxLandmark *l = px_landmark_set_get (set, i);
-      int colour = -1;
+      int colour = _px_correspondence_page_structure_colour (l->structure);
 
       for (int k = 0; l->color != NULL && k < PX_MATCH_N_COLOURS; k++)
         {
@@ -313,5 +313,6 @@ px_correspondence_page_load_landmarks (PxCorrespondencePage *self,
 
       pin->structure = g_strdup (l->structure);
     }
+  _px_correspondence_page_refresh (self);
   return TRUE;
 }

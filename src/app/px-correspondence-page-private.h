@@ -65,6 +65,7 @@ PxMatchPin *_px_correspondence_page_add_pin    (PxCorrespondencePage *self,
                                                 double                x,
                                                 double                y,
                                                 int                   colour);
+int       _px_correspondence_page_structure_colour (const char *structure);
 void      _px_correspondence_page_record_pins  (PxCorrespondencePage *self);
 void      _px_correspondence_page_undo_redo    (PxCorrespondencePage *self,
                                                 gboolean              undo);

@@ -163,7 +163,7 @@ _px_correspondence_page_set_query (PxCorrespondencePage *self,
   _px_correspondence_page_refresh (self);
 }
 
-// Returns the new pin (valid until the pins change).
+// Returns the new pin (valid until the pins change); the caller refreshes the view.
 PxMatchPin *
 _px_correspondence_page_add_pin (PxCorrespondencePage *self,
                                  const char           *name,
@@ -186,7 +186,6 @@ _px_correspondence_page_add_pin (PxCorrespondencePage *self,
   pin.y = y;
   _px_correspondence_page_answer_pin (self, &pin);
   g_array_append_val (self->scene.pins, pin);
-  _px_correspondence_page_refresh (self);
   return &g_array_index (self->scene.pins, PxMatchPin, self->scene.pins->len - 1);
 }
 
@@ -228,6 +227,19 @@ restore_pins (PxCorrespondencePage *self,
     _px_correspondence_page_answer_pin (self, &g_array_index (self->scene.pins, PxMatchPin, i));
   update_history_actions (self);
   _px_correspondence_page_refresh (self);
+}
+
+// A landmark structure's palette colour: the JSRT structures (RL, LL, H, RCLA, LCLA) the
+// first five, as on the embedding map; others by a hash of the name; −1 for none.
+int
+_px_correspondence_page_structure_colour (const char *structure)
+{
+  if (structure == NULL)
+    return -1;
+  for (int s = 0; s < 5; s++)
+    if (g_str_equal (structure, px_landmarks_jsrt_structures[s]))
+      return s;
+  return (int) (g_str_hash (structure) % PX_MATCH_N_COLOURS);
 }
 
 void

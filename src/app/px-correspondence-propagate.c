@@ -247,21 +247,6 @@ find_point (const PxLandmarkSet *set,
   return -1;
 }
 
-// One palette colour per structure, in order of appearance.
-static int
-structure_colour (GPtrArray  *seen,
-                  const char *structure)
-{
-  guint index;
-
-  if (!g_ptr_array_find_with_equal_func (seen, structure, g_str_equal, &index))
-    {
-      g_ptr_array_add (seen, (gpointer) structure);
-      index = seen->len - 1;
-    }
-  return (int) index % PX_MATCH_N_COLOURS;
-}
-
 // The fused points as landmark pins: fused on every panel the job saw. Returns FALSE when
 // the page shows other radiographs than the job started with (nothing is applied then).
 static gboolean
@@ -270,7 +255,6 @@ apply (PxCorrespondencePage *self,
 {
   const PxLandmarkSet *src = g_ptr_array_index (job->sets, 0);
   int panel_of[PX_MATCH_MAX_TARGETS];
-  g_autoptr(GPtrArray) seen = g_ptr_array_new ();
 
   if (self->scene.n_panels == 0 || self->source != g_ptr_array_index (job->studies, 0))
     return FALSE;
@@ -285,7 +269,7 @@ apply (PxCorrespondencePage *self,
   for (guint i = 0; i < px_landmark_set_size (src); i++)
     {
       const PxLandmark *l = px_landmark_set_get (src, i);
-      int colour = l->structure != NULL ? structure_colour (seen, l->structure) : -1;
+      int colour = _px_correspondence_page_structure_colour (l->structure);
       PxMatchPin *pin = _px_correspondence_page_add_pin (self, l->name, l->x + 0.5, l->y + 0.5, colour);
 
       pin->structure = g_strdup (l->structure);

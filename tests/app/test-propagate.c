@@ -458,6 +458,95 @@ test_bad_folders (void)
 }
 
 static GtkWidget *
+find_button (GtkWidget  *root,
+             const char *label)
+{
+  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_button (c, label);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+// Cancel while it runs: the dialog stays, says so, and the page is as it was; a radiograph
+// whose file went away after it was opened: an error naming it, nothing applied.
+static void
+test_cancel_and_vanished (void)
+{
+  PxWindow *window = new_window ();
+  PxCorrespondencePage *page;
+  g_autofree char *atlas_dir = make_atlas ();
+  g_autofree char *links = g_build_filename (tmp_dir, "vanishing", NULL);
+  g_autofree char *gone = NULL;
+  GFile *files[2];
+  Toast toast;
+
+  // The two radiographs opened through links in the temporary folder.
+  g_assert_cmpint (g_mkdir_with_parents (links, 0700), ==, 0);
+  for (int i = 0; i < 2; i++)
+    {
+      g_autofree char *from = jsrt_image (shown[i]);
+      g_autofree char *base = g_path_get_basename (from);
+      g_autofree char *to = g_build_filename (links, base, NULL);
+
+      g_assert_cmpint (symlink (from, to), ==, 0);
+      files[i] = g_file_new_for_path (to);
+      if (i == 1)
+        gone = g_steal_pointer (&to);
+    }
+  {
+    g_autoptr(PxModel) model = px_model_new_micro ();
+
+    px_embedder_set_model (px_window_get_embedder (window), model);
+  }
+  page = px_window_get_correspondence_page (window);
+  px_window_show_page (window, "correspondence");
+  g_application_open (G_APPLICATION (app), files, 2, "");
+  g_object_unref (files[0]);
+  g_object_unref (files[1]);
+  g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 120));
+  g_assert_true (px_test_wait_for (page_ready, page, 120));
+  px_test_settle ();
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 0);
+
+  {
+    g_autoptr(PxPropagateDialog) dialog = open_dialog (page);
+    GtkWidget *cancel = find_button (GTK_WIDGET (dialog), "_Cancel");
+
+    g_assert_nonnull (cancel);
+    px_propagate_dialog_set_folder (dialog, atlas_dir);
+    px_propagate_dialog_start (dialog);
+    g_assert_true (px_propagate_dialog_get_busy (dialog));
+    g_signal_emit_by_name (cancel, "clicked");
+    g_assert_true (px_test_wait_for (dialog_done, dialog, 60));
+    px_test_settle ();
+    g_assert_true (gtk_widget_get_visible (GTK_WIDGET (dialog)));
+    g_assert_true (px_test_labels_contain (GTK_WIDGET (dialog), "Cancelled"));
+    g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 0);
+
+    // The target's file is gone: its error, and still no points.
+    g_assert_cmpint (g_unlink (gone), ==, 0);
+    px_propagate_dialog_start (dialog);
+    g_assert_true (px_test_wait_for (dialog_done, dialog, 120));
+    px_test_settle ();
+    g_assert_true (px_test_labels_contain (GTK_WIDGET (dialog), gone));
+    toast.window = GTK_WIDGET (window);
+    toast.needle = gone;
+    g_assert_true (px_test_wait_for (toast_shown, &toast, 30));
+    g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 0);
+    // Cancel with nothing running closes the dialog.
+    g_signal_emit_by_name (cancel, "clicked");
+    px_test_settle ();
+    g_assert_null (find_toplevel (PX_TYPE_PROPAGATE_DIALOG));
+  }
+}
+
+static GtkWidget *
 find_label_with_prefix (GtkWidget  *root,
                         const char *prefix)
 {
@@ -600,6 +689,7 @@ main (int   argc,
   g_test_add_func ("/propagate/references-onto-open-radiographs", test_propagate);
   g_test_add_func ("/propagate/drag-and-undo", test_drag_and_undo);
   g_test_add_func ("/propagate/bad-folders", test_bad_folders);
+  g_test_add_func ("/propagate/cancel-and-vanished-target", test_cancel_and_vanished);
   g_test_add_func ("/propagate/cardiothoracic-ratio", test_ctr);
 
   ret = g_test_run ();
