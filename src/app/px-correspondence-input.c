@@ -43,14 +43,15 @@ on_drag_begin (GtkGestureDrag       *gesture,
   self->drag_y = y;
   if (!_px_correspondence_page_get_flag (self, "landmarks"))
     return;
-  // A marker on a target, or on the source where propagation placed it (−1: the source).
+  // A marker on a target, or a landmark's on the source (−1: the source) — propagated or
+  // loaded; the user's own pins stay where they were placed on the source.
   for (guint i = 0; i < self->scene.pins->len; i++)
     for (int t = -1; t < (int) self->targets->len; t++)
       {
         PxMatchPin *pin = &g_array_index (self->scene.pins, PxMatchPin, i);
         double vx, vy;
 
-        if (t < 0 && !pin->fused[0])
+        if (t < 0 && !pin->fused[0] && pin->structure == NULL)
           continue;
         px_match_scene_to_view (&self->scene, w, h, t + 1, t < 0 ? pin->x : pin->match[t].x,
                                 t < 0 ? pin->y : pin->match[t].y, &vx, &vy);

@@ -351,6 +351,33 @@ test_drag_and_undo (void)
   g_assert_cmpfloat (l->y, ==, px_landmark_set_get (before, (guint) heart)->y);
   g_assert_cmpfloat (l->spread_px, ==, px_landmark_set_get (before, (guint) heart)->spread_px);
   g_assert_cmpint (l->unconfirmed, ==, px_landmark_set_get (before, (guint) heart)->unconfirmed);
+  // On the source too, and a corrected point can be dragged again.
+  {
+    g_autoptr(PxLandmarkSet) src0 = px_correspondence_page_dup_landmarks (page, 0, FALSE);
+    const PxLandmark *l0 = px_landmark_set_get (src0, (guint) heart);
+
+    for (int step = 1; step <= 2; step++)
+      {
+        g_autoptr(PxLandmarkSet) moved = NULL;
+        double ox = l0->x + 0.5 + 50 * (step - 1), oy = l0->y + 0.5;
+
+        px_correspondence_page_view_point (page, w, h, 0, ox, oy, &vx, &vy);
+        px_correspondence_page_view_point (page, w, h, 0, ox + 50, oy, &x, &y);
+        g_signal_emit_by_name (drag, "drag-begin", vx, vy);
+        g_signal_emit_by_name (drag, "drag-update", x - vx, y - vy);
+        g_signal_emit_by_name (drag, "drag-end", x - vx, y - vy);
+        moved = px_correspondence_page_dup_landmarks (page, 0, FALSE);
+        g_assert_cmpfloat (fabs (px_landmark_set_get (moved, (guint) heart)->x - (l0->x + 50 * step)), <, 8);
+        g_assert_cmpfloat (px_landmark_set_get (moved, (guint) heart)->spread_px, <, 0);
+      }
+    gtk_widget_activate_action (GTK_WIDGET (page), "corr.undo", NULL);
+    gtk_widget_activate_action (GTK_WIDGET (page), "corr.undo", NULL);
+    g_clear_pointer (&undone, px_landmark_set_free);
+    undone = px_correspondence_page_dup_landmarks (page, 0, FALSE);
+    g_assert_cmpfloat (px_landmark_set_get (undone, (guint) heart)->x, ==, l0->x);
+    g_assert_cmpfloat (px_landmark_set_get (undone, (guint) heart)->spread_px, ==, l0->spread_px);
+  }
+
   // And the propagation itself is one undo step: before it, the page had no points.
   gtk_widget_activate_action (GTK_WIDGET (page), "corr.undo", NULL);
   g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 0);
