@@ -48,7 +48,8 @@ on_progress (double   fraction,
 {
   PxPropagateDialog *self = data;
 
-  gtk_progress_bar_set_fraction (self->progress, fraction);
+  if (self->progress != NULL)  // NULL once the dialog is closed
+    gtk_progress_bar_set_fraction (self->progress, fraction);
 }
 
 static void

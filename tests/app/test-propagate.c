@@ -556,6 +556,26 @@ test_cancel_and_vanished (void)
     g_assert_true (px_test_labels_contain (GTK_WIDGET (dialog), "Cancelled"));
     g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 0);
 
+    // Closing a second dialog while it runs cancels it as well.
+    {
+      g_autoptr(PxPropagateDialog) other = NULL;
+
+      gtk_window_destroy (GTK_WINDOW (dialog));
+      px_test_settle ();
+      other = open_dialog (page);
+      px_propagate_dialog_set_folder (other, atlas_dir);
+      px_propagate_dialog_start (other);
+      gtk_window_close (GTK_WINDOW (other));
+      g_assert_true (px_test_wait_for (dialog_done, other, 60));
+      px_test_settle ();
+      g_assert_null (find_toplevel (PX_TYPE_PROPAGATE_DIALOG));
+      g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 0);
+    }
+    g_clear_object (&dialog);
+    dialog = open_dialog (page);
+    cancel = find_button (GTK_WIDGET (dialog), "_Cancel");
+    px_propagate_dialog_set_folder (dialog, atlas_dir);
+
     // The target's file is gone: its error, and still no points.
     g_assert_cmpint (g_unlink (gone), ==, 0);
     px_propagate_dialog_start (dialog);
