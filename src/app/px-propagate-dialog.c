@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// PxPropagateDialog holds the folder and K until Propagate, then hands them to the page's
+// PxPropagateDialog holds the folder (its annotated images counted in a thread as soon as it
+// is chosen: K's bound) and K until Propagate, then hands them to the page's
 // worker (px_correspondence_page_propagate_async) with its own cancellable and takes the
 // progress back on the main thread. Cancel stops a running propagation (nothing is
 // applied) and otherwise closes the dialog; closing it while it runs cancels too.
@@ -9,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "px-application.h"
+#include "px-atlas.h"
 #include "px-propagate-dialog.h"
 
 struct _PxPropagateDialog
@@ -17,6 +19,8 @@ struct _PxPropagateDialog
 
   PxCorrespondencePage *page;        // weak: the page outlives its dialog's work
   char                 *folder;
+  int                   n_references; // annotated images of the folder, 0 while unknown
+  gboolean              started;      // Propagate pressed since the folder was chosen
   GCancellable         *cancellable; // of the running propagation, NULL when idle
 
   AdwActionRow         *folder_row;
@@ -71,6 +75,63 @@ on_propagated (GObject      *source,
     gtk_label_set_text (self->status_label, _("Cancelled: nothing was changed"));
   else
     gtk_label_set_text (self->status_label, error->message);
+}
+
+// Reading a folder's landmark files (not its images) to count its annotated images takes a
+// moment for a large atlas: in a thread, so that K can be bounded by it at once and a bad
+// folder is told before Propagate.
+static void
+count_thread (GTask        *task,
+              gpointer      source,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  PeacAtlas atlas = { 0 };
+  char err[2048];
+
+  if (px_atlas_load (&atlas, task_data, NULL, err, sizeof err) < 0)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s", err);
+      return;
+    }
+  g_task_return_int (task, atlas.n);
+  px_atlas_clear (&atlas);
+}
+
+static void
+on_counted (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  PxPropagateDialog *self = PX_PROPAGATE_DIALOG (source);
+  const char *folder = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  gssize n = g_task_propagate_int (G_TASK (result), &error);
+
+  // Closed meanwhile, or another folder chosen since.
+  if (self->status_label == NULL || g_strcmp0 (folder, self->folder) != 0)
+    return;
+  if (n >= 0)
+    {
+      self->n_references = (int) n;
+      GtkAdjustment *k = gtk_spin_button_get_adjustment (self->k_spin);
+
+      gtk_adjustment_set_upper (k, (double) n);
+      gtk_adjustment_set_value (k, MIN (gtk_adjustment_get_value (k), (double) n));
+    }
+  // The propagation's own messages win over the count's.
+  if (self->started)
+    return;
+  if (n < 0)
+    gtk_label_set_text (self->status_label, error->message);
+  else
+    {
+    /* Translators: how many annotated radiographs the chosen folder holds */
+    g_autofree char *text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d annotated radiograph",
+                                                          "%d annotated radiographs", n), (int) n);
+
+      gtk_label_set_text (self->status_label, text);
+    }
 }
 
 static void
@@ -204,9 +265,17 @@ px_propagate_dialog_set_folder (PxPropagateDialog *self,
 
   g_free (self->folder);
   self->folder = g_strdup (folder);
+  self->n_references = 0;
+  self->started = FALSE;
   adw_action_row_set_subtitle (self->folder_row, folder);
   gtk_label_set_text (self->status_label, "");
   update_sensitivity (self);
+  {
+    g_autoptr(GTask) task = g_task_new (self, NULL, on_counted, NULL);
+
+    g_task_set_task_data (task, g_strdup (folder), g_free);
+    g_task_run_in_thread (task, count_thread);
+  }
 }
 
 void
@@ -230,6 +299,7 @@ px_propagate_dialog_start (PxPropagateDialog *self)
   if (self->cancellable != NULL || self->folder == NULL || self->page == NULL)
     return;
   self->cancellable = g_cancellable_new ();
+  self->started = TRUE;
   gtk_progress_bar_set_fraction (self->progress, 0);
   gtk_label_set_text (self->status_label, _("Embedding the references and propagating…"));
   update_sensitivity (self);
@@ -237,6 +307,19 @@ px_propagate_dialog_start (PxPropagateDialog *self)
                                           gtk_spin_button_get_value_as_int (self->k_spin),
                                           self->cancellable, on_progress, self, on_propagated,
                                           g_object_ref (self));
+}
+
+/**
+ * px_propagate_dialog_get_n_references:
+ *
+ * Returns: the annotated radiographs of the chosen folder (the bound of K), 0 while they
+ *   are counted or when the folder cannot be read
+ */
+int
+px_propagate_dialog_get_n_references (PxPropagateDialog *self)
+{
+  g_return_val_if_fail (PX_IS_PROPAGATE_DIALOG (self), 0);
+  return self->n_references;
 }
 
 gboolean

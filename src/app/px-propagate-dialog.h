@@ -23,6 +23,7 @@ void               px_propagate_dialog_set_folder (PxPropagateDialog    *self,
 void               px_propagate_dialog_set_k      (PxPropagateDialog    *self,
                                                    int                   k);
 void               px_propagate_dialog_start      (PxPropagateDialog    *self);
+int                px_propagate_dialog_get_n_references (PxPropagateDialog *self);
 gboolean           px_propagate_dialog_get_busy   (PxPropagateDialog    *self);
 
 G_END_DECLS

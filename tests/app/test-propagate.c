@@ -158,6 +158,12 @@ open_dialog (PxCorrespondencePage *page)
 }
 
 static gboolean
+counted (gpointer data)
+{
+  return px_propagate_dialog_get_n_references (data) > 0;
+}
+
+static gboolean
 dialog_done (gpointer data)
 {
   return !px_propagate_dialog_get_busy (data);
@@ -193,7 +199,12 @@ test_propagate (void)
   gint64 t0;
 
   px_propagate_dialog_set_folder (dialog, atlas_dir);
-  px_propagate_dialog_set_k (dialog, K);
+  // The folder's annotated images are counted at once: K is bounded by them.
+  g_assert_true (px_test_wait_for (counted, dialog, 60));
+  g_assert_cmpint (px_propagate_dialog_get_n_references (dialog), ==, 3);
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (dialog), "3 annotated radiographs"));
+  px_propagate_dialog_set_k (dialog, 5);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (px_test_find_child (GTK_WIDGET (dialog), GTK_TYPE_SPIN_BUTTON))), ==, K);
   px_test_probe_start (&probe, G_PRIORITY_DEFAULT);
   t0 = g_get_monotonic_time ();
   px_propagate_dialog_start (dialog);
