@@ -1,26 +1,35 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// PxTrainer owns a training run: a GThread loads the radiographs (each squeezed to the
-// square the crop pairs need), creates or resumes an engine session (train.h) and runs it.
+// PxTrainer owns a training run: a worker thread loads the radiographs (each squeezed to
+// the square the crop pairs need, px-train-images.h), creates or resumes an engine session (train.h) and runs it.
 // The session's progress callback, in the worker, appends a row to the folder's log.csv,
 // queues a loss point, writes the checkpoint at every interval, and is where pausing
 // happens: the worker waits there on a GCond, between two steps, until resumed or
 // cancelled. About once a second it also cuts one fresh crop pair (own rng) and runs the
-// student and its restoration decoder on it, for the page's live sample. Cancel raises the session's abort flag; the run then stops before its next
-// step and the checkpoint is written (atomically, by peac_train_save). A non-finite loss
-// writes nothing, so the last good checkpoint stays. Everything the worker learns reaches
-// the main thread in idle sources (not g_main_context_invoke, which runs the function in
-// the calling thread when the main context is not being iterated), and only there do
-// properties change. The worker holds a reference to the trainer until its last idle has
-// run, and the application is held meanwhile, so closing the last window does not quit
-// before the checkpoint is on disk; on the application's shutdown (a quit) the run is
-// stopped and waited for, checkpoint included. The thread count is the engine's process-wide setting.
+// student and its restoration decoder on it, for the page's live sample. Cancelling the
+// run's GCancellable raises the session's abort flag (an atomic_int); the run then stops
+// before its next step and the checkpoint is written (atomically, by peac_train_save). A
+// non-finite loss writes nothing, so the last good checkpoint stays. Everything the
+// worker learns reaches the main thread through px-main-thread.h, and only there do
+// properties change; the run ends as a GTask whose callback runs there too. The GTask
+// holds a reference to the trainer until that callback has run, and the application is
+// held meanwhile, so closing the last window does not quit before the checkpoint is on
+// disk; on the application's shutdown (a quit) the run is stopped and its thread joined,
+// checkpoint included. The thread count is the engine's process-wide setting.
+//
+// Unlike the other workers the GTask does not run in GLib's thread pool
+// (g_task_run_in_thread) but in a thread of its own: the worker lowers its own priority
+// (nice 10, so the window keeps the CPU), which an unprivileged process cannot undo, and a
+// pool thread would keep it for whatever task it runs next; a run also lasts hours, and
+// the shutdown handler must be able to join it.
 #include "config.h"
 
 #include <errno.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <jansson.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -31,7 +40,8 @@
 #include "ops.h"
 #include "peac-loss.h"
 #include "preprocess.h"
-#include "px-image.h"
+#include "px-main-thread.h"
+#include "px-train-images.h"
 #include "px-train-run.h"
 #include "px-trainer.h"
 #include "train.h"
@@ -48,13 +58,15 @@ struct _PxTrainer
   char           *checkpoint;
   GArray         *points;          // PxLossPoint
   PxTrainSample  *sample;
-  GThread        *thread;
+  GThread        *thread;          // the run's own thread (see above), NULL when none
+  GTask          *task;            // the run, returned by the worker as it ends
+  GCancellable   *cancellable;     // of the run
   gboolean        watching_shutdown;
 
   // Shared with the worker, under lock.
   GMutex          lock;
   GCond           cond;
-  volatile int    abort_flag;
+  atomic_int      abort_flag;      // raised by the cancellable or a failed save
   gboolean        paused;
   gboolean        flush_scheduled;
   GArray         *pending;         // PxLossPoint not yet in points
@@ -102,7 +114,8 @@ static GParamSpec *properties [N_PROPS];
 static guint signals [N_SIGNALS];
 
 typedef struct {
-  PxTrainer        *self;          // strong: released on the main thread by finish_idle
+  PxTrainer        *self;          // strong: released with the task's data
+  GTask            *task;          // borrowed from the trainer: untouched after its return
   PxTrainOptions    options;
   char            **paths;
   char             *checkpoint;
@@ -152,19 +165,26 @@ sample_free (PxTrainSample *sample)
   g_free (sample);
 }
 
-static const char *
-preset_config (PxTrainPreset preset)
+// The ViT configuration of a new run from a preset, as the JSON vit_config_parse reads.
+static char *
+preset_config_json (PxTrainPreset preset,
+                    int           img_size)
 {
-  switch (preset)
-    {
-    case PX_TRAIN_PRESET_TINY:
-      return "\"embed_dim\": 192, \"depth\": 12, \"num_heads\": 3";
-    case PX_TRAIN_PRESET_SMALL:
-      return "\"embed_dim\": 384, \"depth\": 12, \"num_heads\": 6";
-    case PX_TRAIN_PRESET_MICRO:
-    default:
-      return "\"embed_dim\": 64, \"depth\": 2, \"num_heads\": 2";
-    }
+  int dim = 64, depth = 2, heads = 2;  // micro
+  json_t *config;
+  char *text, *copy;
+
+  if (preset == PX_TRAIN_PRESET_TINY)
+    dim = 192, depth = 12, heads = 3;
+  else if (preset == PX_TRAIN_PRESET_SMALL)
+    dim = 384, depth = 12, heads = 6;
+  config = json_pack ("{s:i, s:i, s:i, s:i, s:i}", "img_size", img_size, "patch_size", 16,
+                      "embed_dim", dim, "depth", depth, "num_heads", heads);
+  text = json_dumps (config, JSON_COMPACT);
+  json_decref (config);
+  copy = g_strdup (text);
+  free (text);
+  return copy;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -235,7 +255,7 @@ schedule_flush_locked (PxTrainer *self)
   if (self->flush_scheduled)
     return;
   self->flush_scheduled = TRUE;
-  g_idle_add_full (G_PRIORITY_DEFAULT, flush_idle, g_object_ref (self), g_object_unref);
+  px_main_thread_post (flush_idle, g_object_ref (self), g_object_unref);
 }
 
 static void
@@ -256,16 +276,21 @@ post (Job            *job,
   g_mutex_unlock (&self->lock);
 }
 
-static gboolean
-finish_idle (gpointer data)
+// The task's callback: the worker has returned it, and its thread is about to end.
+static void
+on_run_finished (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
 {
-  Job *job = data;
-  PxTrainer *self = job->self;
+  PxTrainer *self = PX_TRAINER (source);
+  Job *job = g_task_get_task_data (G_TASK (result));
   GApplication *app = g_application_get_default ();
 
   // The shutdown handler may have joined the thread already.
   if (self->thread != NULL)
     g_thread_join (g_steal_pointer (&self->thread));
+  g_clear_object (&self->task);
+  g_clear_object (&self->cancellable);
   self->state = PX_TRAINER_IDLE; // take_pending takes the worker's final state
   take_pending (self);
   if (self->saved_step >= 0)
@@ -278,8 +303,6 @@ finish_idle (gpointer data)
   g_signal_emit (self, signals [FINISHED], 0);
   if (app != NULL)
     g_application_release (app);
-  job_free (job);
-  return G_SOURCE_REMOVE;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -304,16 +327,11 @@ run_geometry (Job        *job,
 
   if (!job->resume)
     {
-      g_autofree char *json = g_strdup_printf ("{\"img_size\": %d, \"patch_size\": 16, %s}",
-                                               job->options.img_size,
-                                               preset_config (job->options.preset));
+      g_autofree char *json = job->init != NULL
+        ? g_strdup (peac_model_config_json (job->init))
+        : preset_config_json (job->options.preset, job->options.img_size);
       PeacObjConfig obj;
 
-      if (job->init != NULL)
-        {
-          g_free (json);
-          json = g_strdup (peac_model_config_json (job->init));
-        }
       if (vit_config_parse (vit, json, err, errlen) != 0)
         return FALSE;
       peac_obj_defaults (&obj, vit);
@@ -371,31 +389,6 @@ copy_init_weights (Job   *job,
         memcpy (dst->data, src->data, dst->numel * sizeof (float));
       }
   return TRUE;
-}
-
-// A radiograph squeezed to side × side grey in [0, 1], as the network's preprocessing
-// sees it (antialiased resize), or NULL.
-static float *
-load_grey (const char *path,
-           int         side)
-{
-  g_autoptr(PxImage) image = px_image_load (path, NULL);
-  g_autofree float *unit = NULL;
-  g_autofree float *input = NULL;
-  PeacPreprocess pp = { side, PEAC_MEAN, PEAC_STD, 0 };
-  float *grey;
-
-  if (image == NULL)
-    return NULL;
-  unit = g_new (float, (gsize) image->width * image->height);
-  input = g_new (float, (gsize) 3 * side * side);
-  px_image_to_unit (image, unit);
-  if (peac_preprocess (unit, image->width, image->height, &pp, input) != 0)
-    return NULL;
-  grey = g_new (float, (gsize) side * side);
-  for (gsize i = 0; i < (gsize) side * side; i++)
-    grey[i] = input[i] * PEAC_STD + PEAC_MEAN;
-  return grey;
 }
 
 // On resume, the log keeps only the rows the checkpoint has seen (a run stopped after its
@@ -529,7 +522,7 @@ on_progress (void                    *user,
       else
         {
           post (job, PX_TRAINER_STOPPING, g_strdup_printf (_("The checkpoint cannot be written: %s"), err));
-          job->self->abort_flag = 1;
+          atomic_store (&self->abort_flag, 1);
         }
     }
 
@@ -549,15 +542,15 @@ on_progress (void                    *user,
   schedule_flush_locked (self);
 
   // Pausing: the session is between two steps here, so waiting costs nothing but time.
-  if (self->paused && !self->abort_flag)
+  if (self->paused && !atomic_load (&self->abort_flag))
     {
       gint64 since = g_get_monotonic_time ();
 
       self->worker_state = PX_TRAINER_PAUSED;
       schedule_flush_locked (self);
-      while (self->paused && !self->abort_flag)
+      while (self->paused && !atomic_load (&self->abort_flag))
         g_cond_wait (&self->cond, &self->lock);
-      self->worker_state = self->abort_flag ? PX_TRAINER_STOPPING : PX_TRAINER_RUNNING;
+      self->worker_state = atomic_load (&self->abort_flag) ? PX_TRAINER_STOPPING : PX_TRAINER_RUNNING;
       schedule_flush_locked (self);
       job->paused_us += g_get_monotonic_time () - since;
     }
@@ -606,15 +599,9 @@ train_thread (gpointer data)
       goto out;
     }
   side = (vit.img_size / vit.patch_size + max_shift) * vit.patch_size + jitter;
-  images = g_new0 (PeacGrey, MAX (n_paths, 1));
-  for (guint i = 0; i < n_paths && !self->abort_flag; i++)
-    {
-      float *grey = load_grey (job->paths[i], side);
-
-      if (grey != NULL)
-        images[n++] = (PeacGrey) { grey, side, side };
-    }
-  if (self->abort_flag)
+  images = px_train_images_load ((const char * const *) job->paths, n_paths, side,
+                                 &self->abort_flag, NULL, NULL, &n);
+  if (atomic_load (&self->abort_flag))
     {
       final = PX_TRAINER_CANCELLED;
       message = g_strdup (_("Cancelled before training started"));
@@ -703,17 +690,28 @@ train_thread (gpointer data)
     message = g_strdup (err);
 
 out:
-  for (int i = 0; i < n; i++)
-    g_free ((float *) images[i].px);
-  g_free (images);
+  px_train_images_free (images, n);
   if (job->session != NULL)
     {
       peac_train_free (job->session);
       job->session = NULL;
     }
   post (job, final, message);
-  g_idle_add (finish_idle, job);
+  // The last touch of the job: the task's callback frees it on the main thread.
+  g_task_return_boolean (job->task, final == PX_TRAINER_DONE);
   return NULL;
+}
+
+// The run's cancellable, on the thread that cancels it: raise the flag the session polls
+// and wake a paused worker.
+static void
+on_cancelled (GCancellable *cancellable,
+              PxTrainer    *self)
+{
+  g_mutex_lock (&self->lock);
+  atomic_store (&self->abort_flag, 1);
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
 }
 
 // Quitting ends the main loop at once, whatever is held: stop the run here and wait for
@@ -734,6 +732,8 @@ px_trainer_finalize (GObject *object)
 {
   PxTrainer *self = (PxTrainer *)object;
 
+  g_clear_object (&self->task);
+  g_clear_object (&self->cancellable);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   g_array_unref (self->points);
@@ -905,7 +905,7 @@ px_trainer_start (PxTrainer             *self,
   g_return_val_if_fail (PX_IS_TRAINER (self), FALSE);
   g_return_val_if_fail (paths != NULL && folder != NULL, FALSE);
 
-  if (self->thread != NULL)
+  if (self->thread != NULL || self->task != NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY, _("A training run is already going"));
       return FALSE;
@@ -934,7 +934,7 @@ px_trainer_start (PxTrainer             *self,
   job->log_path = g_build_filename (folder, PX_TRAINER_LOG_NAME, NULL);
   job->resume = resume;
 
-  self->abort_flag = 0;
+  atomic_store (&self->abort_flag, 0);
   self->paused = FALSE;
   self->worker_state = PX_TRAINER_LOADING;
   self->worker_saved = -1;
@@ -958,6 +958,12 @@ px_trainer_start (PxTrainer             *self,
         g_signal_connect_object (app, "shutdown", G_CALLBACK (on_app_shutdown), self, G_CONNECT_SWAPPED);
       self->watching_shutdown = TRUE;
     }
+  self->cancellable = g_cancellable_new ();
+  g_cancellable_connect (self->cancellable, G_CALLBACK (on_cancelled), self, NULL);
+  self->task = g_task_new (self, self->cancellable, on_run_finished, NULL);
+  g_task_set_source_tag (self->task, px_trainer_start);
+  g_task_set_task_data (self->task, job, (GDestroyNotify) job_free);
+  job->task = self->task;
   self->thread = g_thread_new ("px-trainer", train_thread, job);
 
   g_object_freeze_notify (G_OBJECT (self));
@@ -1011,16 +1017,15 @@ px_trainer_cancel (PxTrainer *self)
 {
   g_return_if_fail (PX_IS_TRAINER (self));
 
-  if (self->thread == NULL || self->abort_flag)
+  if (self->thread == NULL || atomic_load (&self->abort_flag))
     return;
   g_mutex_lock (&self->lock);
-  self->abort_flag = 1;
   // The worker may have posted its final state already; that one stands.
   if (self->worker_state == PX_TRAINER_LOADING || self->worker_state == PX_TRAINER_RUNNING ||
       self->worker_state == PX_TRAINER_PAUSED)
     self->worker_state = PX_TRAINER_STOPPING;
-  g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
+  g_cancellable_cancel (self->cancellable);
   self->state = PX_TRAINER_STOPPING;
   g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_STATE]);
 }
