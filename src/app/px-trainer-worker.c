@@ -49,14 +49,14 @@ preset_config_json (PxTrainPreset preset,
 // The ViT config, crop shift and lattice jitter of a run: the preset's, or those stored in
 // the checkpoint.
 gboolean
-px_trainer_run_geometry (PxTrainerJob        *job,
-              VitConfig  *vit,
-              int        *max_shift,
-              int        *jitter,
-              long       *step,
-              long       *total,
-              char       *err,
-              gsize       errlen)
+px_trainer_run_geometry (PxTrainerJob *job,
+                         VitConfig    *vit,
+                         int          *max_shift,
+                         int          *jitter,
+                         long         *step,
+                         long         *total,
+                         char         *err,
+                         gsize         errlen)
 {
   PeacSafetensors *st;
   PeacTrainConfig c = { 0 };
@@ -103,9 +103,9 @@ px_trainer_run_geometry (PxTrainerJob        *job,
 // Fine-tuning: every backbone weight of the new session's student and teacher is taken from
 // the model file; the heads stay freshly initialised. Fails unless every tensor matches.
 static gboolean
-copy_init_weights (PxTrainerJob   *job,
-                   char  *err,
-                   gsize  errlen)
+copy_init_weights (PxTrainerJob *job,
+                   char         *err,
+                   gsize         errlen)
 {
   PeacObjective *o = peac_train_objective (job->session);
   PeacParams *from = peac_model_params (job->init);
@@ -132,9 +132,9 @@ copy_init_weights (PxTrainerJob   *job,
 // On resume, the log keeps only the rows the checkpoint has seen (a run stopped after its
 // last checkpoint repeats those steps); they are also the curve's history.
 static void
-trim_log (PxTrainerJob    *job,
-          long    step,
-          GArray *history)
+trim_log (PxTrainerJob *job,
+          long          step,
+          GArray       *history)
 {
   g_autofree char *text = NULL;
   g_autoptr(GString) kept = g_string_new (NULL);
@@ -177,8 +177,8 @@ to_grey (const float *x,
 // its restoration decoder, with the session's own sampling rules but a separate rng (the
 // run's stays untouched, so resuming remains bit-exact).
 static PxTrainSample *
-make_sample (PxTrainerJob  *job,
-             long  step)
+make_sample (PxTrainerJob *job,
+             long          step)
 {
   PeacObjective *o = peac_train_objective (job->session);
   PeacModel *student = peac_objective_student (o);

@@ -165,9 +165,9 @@ px_trainer_schedule_flush_locked (PxTrainer *self)
 }
 
 void
-px_trainer_post (PxTrainerJob            *job,
-      PxTrainerState  state,
-      char           *message)
+px_trainer_post (PxTrainerJob   *job,
+                 PxTrainerState  state,
+                 char           *message)
 {
   PxTrainer *self = job->self;
 

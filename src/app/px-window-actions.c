@@ -115,7 +115,7 @@ on_discard_response (AdwMessageDialog *dialog,
 // @study (or, with %NULL, the window) asks first.
 gboolean
 px_window_ask_discard_pins (PxWindow *self,
-                  PxStudy  *study)
+                            PxStudy  *study)
 {
   GtkWidget *dialog;
 

@@ -37,7 +37,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PendingFile, pending_file_free)
 // page's source with the point as its query.
 void
 px_window_apply_focus (PxWindow *self,
-             PxStudy  *study)
+                       PxStudy  *study)
 {
   g_clear_object (&self->focus_file);
   px_correspondence_page_set_source (self->correspondence_page, study);
@@ -47,7 +47,7 @@ px_window_apply_focus (PxWindow *self,
 
 int
 px_window_find_study (PxWindow *self,
-            GFile    *file)
+                      GFile    *file)
 {
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->studies));
 
