@@ -211,6 +211,55 @@ on_run_finished (GObject      *source,
     g_application_release (app);
 }
 
+static PxTrainerJob *
+job_new (PxTrainer            *self,
+         const PxTrainOptions *options,
+         GPtrArray            *paths,
+         const char           *folder,
+         gboolean              resume)
+{
+  PxTrainerJob *job = g_new0 (PxTrainerJob, 1);
+
+  job->self = g_object_ref (self);
+  job->options = *options;
+  job->options.init_from = g_strdup (options->init_from);
+  job->options.data_folders = NULL;
+  if (!resume)
+    job->run_info = px_train_run_info_json (options->data_folders, options->threads,
+                                            options->save_every);
+  job->paths = g_new0 (char *, paths->len + 1);
+  for (guint i = 0; i < paths->len; i++)
+    job->paths[i] = g_strdup (g_ptr_array_index (paths, i));
+  job->checkpoint = g_build_filename (folder, PX_TRAINER_CHECKPOINT_NAME, NULL);
+  job->log_path = g_build_filename (folder, PX_TRAINER_LOG_NAME, NULL);
+  job->resume = resume;
+  return job;
+}
+
+// A new run starts from nothing: both the worker's side and the properties.
+static void
+reset_for_run (PxTrainer *self,
+               long       steps)
+{
+  atomic_store (&self->abort_flag, 0);
+  self->paused = FALSE;
+  self->worker_state = PX_TRAINER_LOADING;
+  self->worker_saved = -1;
+  self->worker_step = 0;
+  self->worker_total = steps;
+  self->worker_rate = 0;
+  self->worker_eta = -1;
+  g_array_set_size (self->points, 0);
+  g_array_set_size (self->pending, 0);
+  g_clear_pointer (&self->checkpoint, g_free);
+  self->state = PX_TRAINER_LOADING;
+  self->step = 0;
+  self->saved_step = -1;
+  self->total_steps = steps;
+  g_free (self->message);
+  self->message = g_strdup (_("Loading radiographs…"));
+}
+
 // The run's cancellable, on the thread that cancels it: raise the flag the session polls
 // and wake a paused worker.
 static void
@@ -428,38 +477,8 @@ px_trainer_start (PxTrainer             *self,
       return FALSE;
     }
 
-  job = g_new0 (PxTrainerJob, 1);
-  job->self = g_object_ref (self);
-  job->options = *options;
-  job->options.init_from = g_strdup (options->init_from);
-  job->options.data_folders = NULL;
-  if (!resume)
-    job->run_info = px_train_run_info_json (options->data_folders, options->threads,
-                                            options->save_every);
-  job->paths = g_new0 (char *, paths->len + 1);
-  for (guint i = 0; i < paths->len; i++)
-    job->paths[i] = g_strdup (g_ptr_array_index (paths, i));
-  job->checkpoint = g_build_filename (folder, PX_TRAINER_CHECKPOINT_NAME, NULL);
-  job->log_path = g_build_filename (folder, PX_TRAINER_LOG_NAME, NULL);
-  job->resume = resume;
-
-  atomic_store (&self->abort_flag, 0);
-  self->paused = FALSE;
-  self->worker_state = PX_TRAINER_LOADING;
-  self->worker_saved = -1;
-  self->worker_step = 0;
-  self->worker_total = options->steps;
-  self->worker_rate = 0;
-  self->worker_eta = -1;
-  g_array_set_size (self->points, 0);
-  g_array_set_size (self->pending, 0);
-  g_clear_pointer (&self->checkpoint, g_free);
-  self->state = PX_TRAINER_LOADING;
-  self->step = 0;
-  self->saved_step = -1;
-  self->total_steps = options->steps;
-  g_free (self->message);
-  self->message = g_strdup (_("Loading radiographs…"));
+  job = job_new (self, options, paths, folder, resume);
+  reset_for_run (self, options->steps);
   if (app != NULL)
     {
       g_application_hold (app);
