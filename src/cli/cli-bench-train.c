@@ -75,7 +75,7 @@ step_gflop (const PeacTrainConfig *c, PeacObjective *o)
 // after one step, so each peac_train_run call runs exactly one step.
 typedef struct {
   double       t0, dt;
-  atomic_int stop;
+  atomic_int   stop;
 } StepClock;
 
 static void
