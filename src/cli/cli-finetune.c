@@ -79,7 +79,7 @@ typedef struct {
   double fraction, lr, backbone_lr, wd, rotate, min_scale;
 } FtArgs;
 
-static volatile int stop_flag;
+static atomic_int stop_flag;
 
 static void
 on_sigint (int sig)

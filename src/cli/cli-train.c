@@ -29,8 +29,9 @@
 #include "cli.h"
 #include "ops.h"
 
-// The only process state: set by the signal handler, read by the session between steps.
-static volatile int stop_signal;
+// The only process state: set by the signal handler, read by the session between steps
+// (a lock-free atomic, so the store is async-signal-safe).
+static atomic_int stop_signal;
 
 static void
 on_signal (int sig)

@@ -88,7 +88,7 @@ typedef void (*PeacFtProgressFn) (void *user, const PeacFtProgress *p);
 // (may be NULL) is checked between epochs. Returns 0, 1 when aborted, −1 with err.
 int  peac_probe_train (PeacHead *h, const PeacProbeConfig *c, const float *xtr,
                        const float *ytr, int ntr, const float *xva, const float *yva, int nva,
-                       PeacFtProgressFn cb, void *user, const volatile int *abort,
+                       PeacFtProgressFn cb, void *user, const atomic_int *abort,
                        double *best_auc, char *err, size_t errlen);
 
 // Saves backbone + head + metadata atomically: peac.arch/layout/config as the model's,
@@ -146,5 +146,5 @@ void peac_finetune_defaults (PeacFinetuneConfig *c);
 int  peac_finetune_model (PeacModel *pm, PeacHead *h, const PeacFinetuneConfig *c,
                           const PeacGrey *train, const float *ytr, int ntr, const float *val,
                           const float *yva, int nva, PeacFtProgressFn cb, void *user,
-                          const volatile int *abort, double *best_auc, char *err,
+                          const atomic_int *abort, double *best_auc, char *err,
                           size_t errlen);

@@ -757,7 +757,7 @@ descend (Descent *d, float *Y, int it0, int it1, float momentum, float ex, int p
         d->kl = (float) kl;
       if (p->progress && p->progress_every > 0 && (it + 1) % p->progress_every == 0)
         p->progress (p->user, it + 1, d->max_iter, check ? (float) kl : -1.0f, Y, d->N);
-      if (p->abort_flag && *p->abort_flag)
+      if (p->abort_flag && atomic_load (p->abort_flag))
         {
           d->aborted = 1;
           return 1;

@@ -190,7 +190,7 @@ test_probe_planted (void)
   g_assert_cmpfloat (mean, >, 0.99);
 
   // An abort flag raised before the first epoch stops it at once.
-  volatile int stop = 1;
+  atomic_int stop = 1;
   g_assert_cmpint (peac_probe_train (&h, &c, xtr, ytr, NTR, xva, yva, NVA, NULL, NULL, &stop,
                                      NULL, err, sizeof err), ==, 1);
   peac_head_free (&h);
