@@ -23,3 +23,14 @@ int peac_cmd_train (int argc, char **argv);
 int peac_cmd_finetune (int argc, char **argv);
 int peac_cmd_export (int argc, char **argv);
 int peac_cmd_eval_reid (int argc, char **argv);
+
+#include <getopt.h>
+
+// The one option parser (cli-options.c): getopt_long over argv with shorts (without a
+// leading ':') and longs. Returns the next option's val, or -1 once only positional
+// arguments are left (from optind on), or '?' after printing on stderr why the argument is
+// refused ("peac CMD: unknown option '--x' (see peac CMD --help)", "--x needs a value
+// (METAVAR)", "--x takes no value"); the command then returns 2. metavars, if not NULL,
+// names the value of each entry of longs. Set optind = 0 before the first call.
+int peac_cli_getopt (const char *cmd, int argc, char **argv, const char *shorts,
+                     const struct option *longs, const char *const *metavars);
