@@ -75,58 +75,59 @@ parse_args (EmbedArgs *a, int argc, char **argv)
 {
   *a = (EmbedArgs) { .crop = 1, .layer = -1, .batch = 4, .mean = PEAC_MEAN, .std = PEAC_STD,
                      .format = -1 };
-  a->images = calloc ((size_t) argc, sizeof (char *));
-  for (int i = 1; i < argc; i++)
-    {
-      const char *s = argv[i];
-      int more = i + 1 < argc;
-#define OPT(name) (strcmp (s, name) == 0 && more)
-      if (strcmp (s, "--help") == 0 || strcmp (s, "-h") == 0)
-        return usage (stdout), 1;
-      else if (OPT ("--model"))
-        a->model = argv[++i];
-      else if (OPT ("-o") || OPT ("--output"))
-        a->out = argv[++i];
-      else if (OPT ("--size"))
-        a->size = atoi (argv[++i]);
-      else if (OPT ("--mean"))
-        a->mean = strtof (argv[++i], NULL);
-      else if (OPT ("--std"))
-        a->std = strtof (argv[++i], NULL);
-      else if (strcmp (s, "--no-crop") == 0)
-        a->crop = 0;
-      else if (OPT ("--layer"))
-        a->layer = atoi (argv[++i]);
-      else if (OPT ("--stride"))
-        a->stride = atoi (argv[++i]);
-      else if (OPT ("--branch"))
-        a->branch = argv[++i];
-      else if (OPT ("--batch"))
-        a->batch = atoi (argv[++i]);
-      else if (OPT ("--threads"))
-        a->threads = atoi (argv[++i]);
-      else if (OPT ("--format"))
-        {
-          const char *f = argv[++i];
-          if (strcmp (f, "safetensors") == 0)
-            a->format = FMT_SAFETENSORS;
-          else if (strcmp (f, "npy") == 0)
-            a->format = FMT_NPY;
-          else if (strcmp (f, "csv") == 0)
-            a->format = FMT_CSV;
-          else
-            return fprintf (stderr, "peac embed: --format is safetensors, npy or csv, not '%s'\n", f), 2;
-        }
-      else if (strcmp (s, "--f16") == 0)
-        a->f16 = 1;
-      else if (strcmp (s, "-q") == 0 || strcmp (s, "--quiet") == 0)
-        a->quiet = 1;
-      else if (s[0] == '-' && s[1])
-        return fprintf (stderr, "peac embed: unknown or incomplete option '%s'\n", s), 2;
-      else
-        a->images[a->n_images++] = s;
-#undef OPT
-    }
+  enum { O_MODEL = 1000, O_SIZE, O_MEAN, O_STD, O_NO_CROP, O_LAYER, O_STRIDE, O_BRANCH,
+         O_BATCH, O_THREADS, O_FORMAT, O_F16 };
+  static const struct option opts[] = {
+    { "model", required_argument, NULL, O_MODEL },
+    { "output", required_argument, NULL, 'o' },
+    { "size", required_argument, NULL, O_SIZE },
+    { "mean", required_argument, NULL, O_MEAN },
+    { "std", required_argument, NULL, O_STD },
+    { "no-crop", no_argument, NULL, O_NO_CROP },
+    { "layer", required_argument, NULL, O_LAYER },
+    { "stride", required_argument, NULL, O_STRIDE },
+    { "branch", required_argument, NULL, O_BRANCH },
+    { "batch", required_argument, NULL, O_BATCH },
+    { "threads", required_argument, NULL, O_THREADS },
+    { "format", required_argument, NULL, O_FORMAT },
+    { "f16", no_argument, NULL, O_F16 },
+    { "quiet", no_argument, NULL, 'q' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  int c;
+  optind = 0;
+  while ((c = peac_cli_getopt ("embed", argc, argv, "o:qh", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'h': return usage (stdout), 1;
+      case O_MODEL: a->model = optarg; break;
+      case 'o': a->out = optarg; break;
+      case O_SIZE: a->size = atoi (optarg); break;
+      case O_MEAN: a->mean = strtof (optarg, NULL); break;
+      case O_STD: a->std = strtof (optarg, NULL); break;
+      case O_NO_CROP: a->crop = 0; break;
+      case O_LAYER: a->layer = atoi (optarg); break;
+      case O_STRIDE: a->stride = atoi (optarg); break;
+      case O_BRANCH: a->branch = optarg; break;
+      case O_BATCH: a->batch = atoi (optarg); break;
+      case O_THREADS: a->threads = atoi (optarg); break;
+      case O_FORMAT:
+        if (strcmp (optarg, "safetensors") == 0)
+          a->format = FMT_SAFETENSORS;
+        else if (strcmp (optarg, "npy") == 0)
+          a->format = FMT_NPY;
+        else if (strcmp (optarg, "csv") == 0)
+          a->format = FMT_CSV;
+        else
+          return fprintf (stderr, "peac embed: --format is safetensors, npy or csv, not '%s'\n", optarg), 2;
+        break;
+      case O_F16: a->f16 = 1; break;
+      case 'q': a->quiet = 1; break;
+      default: return 2;
+      }
+  a->images = (const char **) argv + optind;
+  a->n_images = argc - optind;
   if (!a->out || !a->n_images)
     return usage (stderr), 2;
   // No --model: $PEAC_MODEL, else the bundled model (model-find.h).
@@ -229,7 +230,6 @@ peac_cmd_embed (int argc, char **argv)
   int rc = parse_args (&a, argc, argv);
   if (rc)
     {
-      free (a.images);
       return rc == 1 ? 0 : rc;
     }
   peac_threads_set (a.threads);
@@ -238,7 +238,6 @@ peac_cmd_embed (int argc, char **argv)
   if (!m)
     {
       fprintf (stderr, "peac embed: %s\n", err);
-      free (a.images);
       return 1;
     }
   if (warn[0] && !a.quiet)
@@ -254,7 +253,6 @@ peac_cmd_embed (int argc, char **argv)
       fprintf (stderr, "peac embed: %s: no output for size %d with --stride %d / --layer %d\n",
                a.model, S, a.stride, a.layer);
       peac_model_free (m);
-      free (a.images);
       return 2;
     }
   const int N = a.n_images, Bmax = a.batch < N ? a.batch : N;
@@ -356,6 +354,5 @@ peac_cmd_embed (int argc, char **argv)
     }
   free (grids), free (pooled), free (input);
   peac_model_free (m);
-  free (a.images);
   return status;
 }
