@@ -372,59 +372,86 @@ ci_json (const double ci[2])
   return json_pack ("[f, f]", ci[0], ci[1]);
 }
 
+typedef struct {
+  const char *model, *pairs, *root, *patients, *branch;
+  int random_init, json, quiet, threads, reps;
+  unsigned long long seed;
+} ReidArgs;
+
+// Fills a from argv. Returns -1 to run, else the exit status.
+static int
+parse_args (ReidArgs *a, int argc, char **argv)
+{
+  enum { O_PAIRS = 1000, O_ROOT, O_PATIENTS, O_BRANCH, O_SEED, O_THREADS, O_BOOTSTRAP,
+         O_RANDOM_INIT, O_JSON };
+  static const struct option opts[] = {
+    { "model", required_argument, NULL, 'm' },
+    { "pairs", required_argument, NULL, O_PAIRS },
+    { "root", required_argument, NULL, O_ROOT },
+    { "patients", required_argument, NULL, O_PATIENTS },
+    { "branch", required_argument, NULL, O_BRANCH },
+    { "seed", required_argument, NULL, O_SEED },
+    { "threads", required_argument, NULL, O_THREADS },
+    { "bootstrap", required_argument, NULL, O_BOOTSTRAP },
+    { "random-init", no_argument, NULL, O_RANDOM_INIT },
+    { "json", no_argument, NULL, O_JSON },
+    { "quiet", no_argument, NULL, 'q' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  *a = (ReidArgs) { .root = ".", .seed = 1 };
+  int c;
+  optind = 0;
+  while ((c = peac_cli_getopt ("eval-reid", argc, argv, "m:qh", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'h': return usage (stdout), 0;
+      case 'm': a->model = optarg; break;
+      case O_PAIRS: a->pairs = optarg; break;
+      case O_ROOT: a->root = optarg; break;
+      case O_PATIENTS: a->patients = optarg; break;
+      case O_BRANCH: a->branch = optarg; break;
+      case O_SEED: a->seed = strtoull (optarg, NULL, 10); break;
+      case O_THREADS: a->threads = atoi (optarg); break;
+      case O_BOOTSTRAP:
+        {
+          char *end;
+          long v = strtol (optarg, &end, 10);
+          if (*end || v < 1 || v > 1000000)
+            return fprintf (stderr, "peac eval-reid: --bootstrap: '%s' is not a count from 1 "
+                            "to 1000000\n", optarg), 2;
+          a->reps = (int) v;
+          break;
+        }
+      case O_RANDOM_INIT: a->random_init = 1; break;
+      case O_JSON: a->json = 1; break;
+      case 'q': a->quiet = 1; break;
+      default: return 2;
+      }
+  if (optind < argc)
+    return fprintf (stderr, "peac eval-reid: unexpected argument '%s'\n", argv[optind]), 2;
+  if (!a->model || !a->pairs)
+    return usage (stderr), 2;
+  if (a->branch && strcmp (a->branch, "teacher") && strcmp (a->branch, "student"))
+    return fprintf (stderr, "peac eval-reid: --branch must be teacher or student\n"), 2;
+  if (a->reps && a->random_init)
+    return fprintf (stderr, "peac eval-reid: --bootstrap already scores random init beside "
+                    "the model; leave out --random-init\n"), 2;
+  return -1;
+}
+
 int
 peac_cmd_eval_reid (int argc, char **argv)
 {
-  const char *model = NULL, *pairs = NULL, *root = ".", *patients = NULL, *branch = NULL;
-  int random_init = 0, json = 0, quiet = 0, threads = 0, reps = 0;
-  unsigned long long seed = 1;
-  for (int i = 1; i < argc; i++)
-    {
-      const char *s = argv[i];
-      int more = i + 1 < argc;
-#define OPT(name) (strcmp (s, name) == 0 && more)
-      if (strcmp (s, "--help") == 0 || strcmp (s, "-h") == 0)
-        return usage (stdout), 0;
-      else if (OPT ("--model") || OPT ("-m"))
-        model = argv[++i];
-      else if (OPT ("--pairs"))
-        pairs = argv[++i];
-      else if (OPT ("--root"))
-        root = argv[++i];
-      else if (OPT ("--patients"))
-        patients = argv[++i];
-      else if (OPT ("--branch"))
-        branch = argv[++i];
-      else if (OPT ("--seed"))
-        seed = strtoull (argv[++i], NULL, 10);
-      else if (OPT ("--threads"))
-        threads = atoi (argv[++i]);
-      else if (OPT ("--bootstrap"))
-        {
-          char *end;
-          long v = strtol (argv[++i], &end, 10);
-          if (*end || v < 1 || v > 1000000)
-            return fprintf (stderr, "peac eval-reid: --bootstrap: '%s' is not a count from 1 "
-                            "to 1000000\n", argv[i]), 2;
-          reps = (int) v;
-        }
-      else if (strcmp (s, "--random-init") == 0)
-        random_init = 1;
-      else if (strcmp (s, "--json") == 0)
-        json = 1;
-      else if (strcmp (s, "-q") == 0 || strcmp (s, "--quiet") == 0)
-        quiet = 1;
-      else
-        return fprintf (stderr, "peac eval-reid: unknown or incomplete option '%s'\n", s), 2;
-#undef OPT
-    }
-  if (!model || !pairs)
-    return usage (stderr), 2;
-  if (branch && strcmp (branch, "teacher") && strcmp (branch, "student"))
-    return fprintf (stderr, "peac eval-reid: --branch must be teacher or student\n"), 2;
-  if (reps && random_init)
-    return fprintf (stderr, "peac eval-reid: --bootstrap already scores random init beside "
-                    "the model; leave out --random-init\n"), 2;
+  ReidArgs a;
+  const int prc = parse_args (&a, argc, argv);
+  if (prc >= 0)
+    return prc;
+  const char *model = a.model, *pairs = a.pairs, *root = a.root, *patients = a.patients,
+             *branch = a.branch;
+  const int random_init = a.random_init, json = a.json, quiet = a.quiet, threads = a.threads,
+            reps = a.reps;
+  const unsigned long long seed = a.seed;
   peac_threads_set (threads);
 
   GHashTable *keep = patients ? read_patients (patients) : NULL;

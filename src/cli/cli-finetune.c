@@ -94,86 +94,91 @@ parse_args (FtArgs *a, int argc, char **argv)
   *a = (FtArgs) { .seeds = 1, .fraction = 1, .bootstrap = 1000, .epochs = -1, .batch = -1,
                   .patience = -1, .lr = -1, .backbone_lr = -1, .wd = -1, .rotate = -1,
                   .min_scale = -1 };
-  a->compare = calloc ((size_t) argc, sizeof (char *));
-  for (int i = 1; i < argc; i++)
-    {
-      const char *s = argv[i];
-      int more = i + 1 < argc;
-#define OPT(name) (strcmp (s, name) == 0 && more)
-      if (strcmp (s, "--help") == 0 || strcmp (s, "-h") == 0)
-        return usage (stdout), 1;
-      else if (OPT ("--model"))
-        a->model = argv[++i];
-      else if (OPT ("--train"))
-        a->train = argv[++i];
-      else if (OPT ("--val"))
-        a->val = argv[++i];
-      else if (OPT ("--test"))
-        a->test = argv[++i];
-      else if (OPT ("--mode"))
-        {
-          const char *m = argv[++i];
-          if (strcmp (m, "linear") == 0)
-            a->mode = MODE_LINEAR;
-          else if (strcmp (m, "full") == 0)
-            a->mode = MODE_FULL;
-          else
-            return fprintf (stderr, "peac finetune: --mode is linear or full, not '%s'\n", m), 2;
-        }
-      else if (OPT ("--labels"))
-        a->labels = argv[++i];
-      else if (OPT ("--image-column"))
-        a->image_col = argv[++i];
-      else if (OPT ("--images"))
-        a->images = argv[++i];
-      else if (OPT ("--label-fraction"))
-        a->fraction = strtod (argv[++i], NULL);
-      else if (OPT ("--seeds"))
-        a->seeds = atoi (argv[++i]);
-      else if (OPT ("--views"))
-        a->views = atoi (argv[++i]);
-      else if (strcmp (s, "--random-init") == 0)
-        a->random_init = 1;
-      else if (strcmp (s, "--compare") == 0)
-        {
-          a->compare_random = 1;
-          while (i + 1 < argc && argv[i + 1][0] != '-')
-            a->compare[a->n_compare++] = argv[++i];
-        }
-      else if (OPT ("--epochs"))
-        a->epochs = atoi (argv[++i]);
-      else if (OPT ("--batch"))
-        a->batch = atoi (argv[++i]);
-      else if (OPT ("--lr"))
-        a->lr = strtod (argv[++i], NULL);
-      else if (OPT ("--backbone-lr"))
-        a->backbone_lr = strtod (argv[++i], NULL);
-      else if (OPT ("--weight-decay"))
-        a->wd = strtod (argv[++i], NULL);
-      else if (OPT ("--patience"))
-        a->patience = atoi (argv[++i]);
-      else if (OPT ("--rotate"))
-        a->rotate = strtod (argv[++i], NULL);
-      else if (OPT ("--min-scale"))
-        a->min_scale = strtod (argv[++i], NULL);
-      else if (strcmp (s, "--hflip") == 0)
-        a->hflip = 1;
-      else if (OPT ("--bootstrap"))
-        a->bootstrap = atoi (argv[++i]);
-      else if (OPT ("--out-dir"))
-        a->out_dir = argv[++i];
-      else if (OPT ("--save"))
-        a->save = argv[++i];
-      else if (strcmp (s, "--json") == 0)
-        a->json = 1;
-      else if (OPT ("--threads"))
-        a->threads = atoi (argv[++i]);
-      else if (strcmp (s, "-q") == 0 || strcmp (s, "--quiet") == 0)
-        a->quiet = 1;
-      else
-        return fprintf (stderr, "peac finetune: unknown or incomplete option '%s'\n", s), 2;
-#undef OPT
-    }
+  enum { O_MODEL = 1000, O_TRAIN, O_VAL, O_TEST, O_MODE, O_LABELS, O_IMAGE_COLUMN, O_IMAGES,
+         O_FRACTION, O_SEEDS, O_VIEWS, O_RANDOM_INIT, O_COMPARE, O_EPOCHS, O_BATCH, O_LR,
+         O_BACKBONE_LR, O_WD, O_PATIENCE, O_ROTATE, O_MIN_SCALE, O_HFLIP, O_BOOTSTRAP,
+         O_OUT_DIR, O_SAVE, O_JSON, O_THREADS };
+  static const struct option opts[] = {
+    { "model", required_argument, NULL, O_MODEL },
+    { "train", required_argument, NULL, O_TRAIN },
+    { "val", required_argument, NULL, O_VAL },
+    { "test", required_argument, NULL, O_TEST },
+    { "mode", required_argument, NULL, O_MODE },
+    { "labels", required_argument, NULL, O_LABELS },
+    { "image-column", required_argument, NULL, O_IMAGE_COLUMN },
+    { "images", required_argument, NULL, O_IMAGES },
+    { "label-fraction", required_argument, NULL, O_FRACTION },
+    { "seeds", required_argument, NULL, O_SEEDS },
+    { "views", required_argument, NULL, O_VIEWS },
+    { "random-init", no_argument, NULL, O_RANDOM_INIT },
+    { "compare", no_argument, NULL, O_COMPARE },
+    { "epochs", required_argument, NULL, O_EPOCHS },
+    { "batch", required_argument, NULL, O_BATCH },
+    { "lr", required_argument, NULL, O_LR },
+    { "backbone-lr", required_argument, NULL, O_BACKBONE_LR },
+    { "weight-decay", required_argument, NULL, O_WD },
+    { "patience", required_argument, NULL, O_PATIENCE },
+    { "rotate", required_argument, NULL, O_ROTATE },
+    { "min-scale", required_argument, NULL, O_MIN_SCALE },
+    { "hflip", no_argument, NULL, O_HFLIP },
+    { "bootstrap", required_argument, NULL, O_BOOTSTRAP },
+    { "out-dir", required_argument, NULL, O_OUT_DIR },
+    { "save", required_argument, NULL, O_SAVE },
+    { "json", no_argument, NULL, O_JSON },
+    { "threads", required_argument, NULL, O_THREADS },
+    { "quiet", no_argument, NULL, 'q' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  int c;
+  optind = 0;
+  while ((c = peac_cli_getopt ("finetune", argc, argv, "qh", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'h': return usage (stdout), 1;
+      case O_MODEL: a->model = optarg; break;
+      case O_TRAIN: a->train = optarg; break;
+      case O_VAL: a->val = optarg; break;
+      case O_TEST: a->test = optarg; break;
+      case O_MODE:
+        if (strcmp (optarg, "linear") == 0)
+          a->mode = MODE_LINEAR;
+        else if (strcmp (optarg, "full") == 0)
+          a->mode = MODE_FULL;
+        else
+          return fprintf (stderr, "peac finetune: --mode is linear or full, not '%s'\n", optarg), 2;
+        break;
+      case O_LABELS: a->labels = optarg; break;
+      case O_IMAGE_COLUMN: a->image_col = optarg; break;
+      case O_IMAGES: a->images = optarg; break;
+      case O_FRACTION: a->fraction = strtod (optarg, NULL); break;
+      case O_SEEDS: a->seeds = atoi (optarg); break;
+      case O_VIEWS: a->views = atoi (optarg); break;
+      case O_RANDOM_INIT: a->random_init = 1; break;
+      case O_COMPARE: a->compare_random = 1; break;
+      case O_EPOCHS: a->epochs = atoi (optarg); break;
+      case O_BATCH: a->batch = atoi (optarg); break;
+      case O_LR: a->lr = strtod (optarg, NULL); break;
+      case O_BACKBONE_LR: a->backbone_lr = strtod (optarg, NULL); break;
+      case O_WD: a->wd = strtod (optarg, NULL); break;
+      case O_PATIENCE: a->patience = atoi (optarg); break;
+      case O_ROTATE: a->rotate = strtod (optarg, NULL); break;
+      case O_MIN_SCALE: a->min_scale = strtod (optarg, NULL); break;
+      case O_HFLIP: a->hflip = 1; break;
+      case O_BOOTSTRAP: a->bootstrap = atoi (optarg); break;
+      case O_OUT_DIR: a->out_dir = optarg; break;
+      case O_SAVE: a->save = optarg; break;
+      case O_JSON: a->json = 1; break;
+      case O_THREADS: a->threads = atoi (optarg); break;
+      case 'q': a->quiet = 1; break;
+      default: return 2;
+      }
+  // The checkpoints of --compare are the positional arguments.
+  if (optind < argc && !a->compare_random)
+    return fprintf (stderr, "peac finetune: unexpected argument '%s' (checkpoints to "
+                    "compare follow --compare)\n", argv[optind]), 2;
+  a->compare = (const char **) argv + optind;
+  a->n_compare = argc - optind;
   if (!a->model || !a->train || !a->val)
     return usage (stderr), 2;
   if (!(a->fraction > 0 && a->fraction <= 1))
@@ -960,7 +965,6 @@ peac_cmd_finetune (int argc, char **argv)
   int rc = parse_args (&a, argc, argv);
   if (rc)
     {
-      free (a.compare);
       return rc == 1 ? 0 : rc;
     }
   peac_threads_set (a.threads);
@@ -1038,6 +1042,5 @@ out:
   g_free (rows);
   g_free (t.layout), g_free (t.config), g_free (base);
   split_free (&t.tr), split_free (&t.va), split_free (&t.te);
-  free (a.compare);
   return status;
 }
