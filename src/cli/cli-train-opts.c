@@ -408,7 +408,11 @@ train_usage (FILE *to)
         }
       char head[48];
       snprintf (head, sizeof head, "%s%s%s", s->name, s->arg ? " " : "", s->arg ? s->arg : "");
-      fprintf (to, "  %-22s", head);
+      // A head wider than its column gets a line of its own.
+      if (strlen (head) > 21)
+        fprintf (to, "  %s\n%24s", head, "");
+      else
+        fprintf (to, "  %-22s", head);
       // The help wrapped at 56 columns (counting bytes: a line with × or ≈ wraps early).
       int col = 0;
       for (const char *p = s->help; *p;)
