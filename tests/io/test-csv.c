@@ -96,36 +96,50 @@ test_python (void)
     "a", "bc", " sp ", "", ",", ",", ",", "\n", "\r\n", "\r", "\"q,q\"", "\"d\"\"q\"",
     "\"n\nl\"", "\"c\r\nr\"", "x\"y", "é", "\"\"",
   };
+  enum { N_TEXTS = 200 };
   g_autofree char *dir = g_dir_make_tmp ("peac-csv-XXXXXX", NULL);
-  g_autofree char *path = g_build_filename (dir, "t.csv", NULL);
   GRand *rand = g_rand_new_with_seed (22);
-  for (int t = 0; t < 200; t++)
+  GString *texts[N_TEXTS];
+  GPtrArray *argv = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (argv, g_strdup ("python3"));
+  g_ptr_array_add (argv, g_strdup ("-c"));
+  g_ptr_array_add (argv, g_strdup (
+    "import csv, json, sys\n"
+    "print(json.dumps([list(csv.reader(open(p, newline='', encoding='utf-8-sig')))"
+    " for p in sys.argv[1:]]))"));
+  for (int t = 0; t < N_TEXTS; t++)
     {
-      GString *s = g_string_new (t % 7 == 0 ? "\xef\xbb\xbf" : "");
+      GString *s = texts[t] = g_string_new (t % 7 == 0 ? "\xef\xbb\xbf" : "");
       const int n = g_rand_int_range (rand, 1, 40);
       for (int i = 0; i < n; i++)
         g_string_append (s, pieces[g_rand_int_range (rand, 0, G_N_ELEMENTS (pieces))]);
+      char *path = g_strdup_printf ("%s/t%d.csv", dir, t);
       g_assert_true (g_file_set_contents (path, s->str, (gssize) s->len, NULL));
-      const char *argv[] = { "python3", "-c",
-        "import csv, json, sys\n"
-        "print(json.dumps(list(csv.reader(open(sys.argv[1], newline='', encoding='utf-8-sig')))))",
-        path, NULL };
-      g_autofree char *out = NULL, *perr = NULL;
-      int status;
-      g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-                                   &out, &perr, &status, NULL));
-      g_assert_true (g_spawn_check_wait_status (status, NULL));
-      json_t *want = json_loads (out, 0, NULL);
-      char err[256];
-      json_t *got = read_all (s->str, s->len, err, sizeof err);
-      if (!got || !json_equal (got, want))
-        g_error ("text %s: python %s, ours %s", g_strescape (s->str, NULL), out,
-                 got ? json_dumps (got, 0) : err);
-      json_decref (got), json_decref (want);
-      g_string_free (s, TRUE);
+      g_ptr_array_add (argv, path);
     }
+  g_ptr_array_add (argv, NULL);
+  g_autofree char *out = NULL;
+  int status;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL,
+                               NULL, &out, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  json_t *all = json_loads (out, 0, NULL);
+  g_assert_cmpuint (json_array_size (all), ==, N_TEXTS);
+  for (int t = 0; t < N_TEXTS; t++)
+    {
+      json_t *want = json_array_get (all, (size_t) t);
+      char err[256];
+      json_t *got = read_all (texts[t]->str, texts[t]->len, err, sizeof err);
+      if (!got || !json_equal (got, want))
+        g_error ("text %s: python %s, ours %s", g_strescape (texts[t]->str, NULL),
+                 json_dumps (want, 0), got ? json_dumps (got, 0) : err);
+      json_decref (got);
+      g_remove (argv->pdata[3 + t]);
+      g_string_free (texts[t], TRUE);
+    }
+  json_decref (all);
+  g_ptr_array_unref (argv);
   g_rand_free (rand);
-  g_remove (path);
   g_rmdir (dir);
 }
 
