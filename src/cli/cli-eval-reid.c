@@ -24,6 +24,7 @@
 #include "model.h"
 #include "ops.h"
 #include "preprocess.h"
+#include "px-csv.h"
 #include "px-image.h"
 #include "rng.h"
 
@@ -231,10 +232,10 @@ read_patients (const char *path)
 }
 
 static int
-column (char **cells, const char *name)
+column (const PxCsvRecord *head, const char *name)
 {
-  for (int i = 0; cells[i]; i++)
-    if (strcmp (g_strstrip (cells[i]), name) == 0)
+  for (int i = 0; i < head->n; i++)
+    if (strcmp (g_strstrip (head->fields[i]), name) == 0)
       return i;
   return -1;
 }
@@ -246,66 +247,70 @@ read_pairs (const char *path, GHashTable *keep, GPtrArray *images, GArray *patie
             GPtrArray *patient_ids)
 {
   char *text = NULL;
+  gsize len = 0;
   GError *e = NULL;
-  if (!g_file_get_contents (path, &text, NULL, &e))
+  if (!g_file_get_contents (path, &text, &len, &e))
     {
       fprintf (stderr, "peac eval-reid: %s\n", e->message);
       g_error_free (e);
       return -1;
     }
-  char **lines = g_strsplit (text, "\n", -1);
-  g_free (text);
+  PxCsv *csv = px_csv_new (text, len, path);
+  PxCsvRecord rec;
+  char err[1024];
   int rc = 0, cp = -1, ca = -1, cb = -1;
-  char **head = lines[0] ? g_strsplit (lines[0], ",", -1) : NULL;
-  if (head)
-    cp = column (head, "patient_id"), ca = column (head, "image_a"), cb = column (head, "image_b");
-  g_strfreev (head);
+  int got = csv ? px_csv_next (csv, &rec, err, sizeof err) : -1;
+  if (got == 1)
+    cp = column (&rec, "patient_id"), ca = column (&rec, "image_a"), cb = column (&rec, "image_b");
+  if (got < 0 && csv)
+    fprintf (stderr, "peac eval-reid: %s\n", err);
+  else if (cp < 0 || ca < 0 || cb < 0)
+    fprintf (stderr, "peac eval-reid: %s: line 1: no patient_id, image_a and image_b columns\n", path);
   if (cp < 0 || ca < 0 || cb < 0)
     {
-      fprintf (stderr, "peac eval-reid: %s: line 1: no patient_id, image_a and image_b columns\n", path);
-      g_strfreev (lines);
+      px_csv_free (csv);
+      g_free (text);
       return -1;
     }
   GHashTable *seen = g_hash_table_new (g_str_hash, g_str_equal);
   GHashTable *pid = g_hash_table_new (g_str_hash, g_str_equal);
   const int need = MAX (cp, MAX (ca, cb));
-  for (int ln = 1; lines[ln] && rc == 0; ln++)
+  while (rc == 0 && (got = px_csv_next (csv, &rec, err, sizeof err)) == 1)
     {
-      char *s = g_strstrip (lines[ln]);
-      if (!*s)
+      if (rec.n == 0 || (rec.n == 1 && !*g_strstrip (rec.fields[0])))
         continue;
-      char **c = g_strsplit (s, ",", -1);
-      if ((int) g_strv_length (c) <= need || strchr (s, '"'))
+      if (rec.n <= need)
         {
-          fprintf (stderr, "peac eval-reid: %s: line %d: %s\n", path, ln + 1,
-                   strchr (s, '"') ? "quoted fields are not supported" : "too few columns");
+          fprintf (stderr, "peac eval-reid: %s: line %d: too few columns\n", path, rec.line);
           rc = -1;
+          break;
         }
-      else if (!keep || g_hash_table_contains (keep, g_strstrip (c[cp])))
+      const char *p = g_strstrip (rec.fields[cp]);
+      if (keep && !g_hash_table_contains (keep, p))
+        continue;
+      if (!g_hash_table_contains (pid, p))
         {
-          const char *p = g_strstrip (c[cp]);
-          if (!g_hash_table_contains (pid, p))
-            {
-              g_ptr_array_add (patient_ids, g_strdup (p));
-              g_hash_table_insert (pid, patient_ids->pdata[patient_ids->len - 1],
-                                   GINT_TO_POINTER (patient_ids->len - 1));
-            }
-          const int k = GPOINTER_TO_INT (g_hash_table_lookup (pid, p));
-          const int cols[2] = { ca, cb };
-          for (int t = 0; t < 2; t++)
-            {
-              const char *img = g_strstrip (c[cols[t]]);
-              if (!*img || g_hash_table_contains (seen, img))
-                continue;
-              g_ptr_array_add (images, g_strdup (img));
-              g_hash_table_add (seen, images->pdata[images->len - 1]);
-              g_array_append_val (patient, k);
-            }
+          g_ptr_array_add (patient_ids, g_strdup (p));
+          g_hash_table_insert (pid, patient_ids->pdata[patient_ids->len - 1],
+                               GINT_TO_POINTER (patient_ids->len - 1));
         }
-      g_strfreev (c);
+      const int k = GPOINTER_TO_INT (g_hash_table_lookup (pid, p));
+      const int cols[2] = { ca, cb };
+      for (int t = 0; t < 2; t++)
+        {
+          const char *img = g_strstrip (rec.fields[cols[t]]);
+          if (!*img || g_hash_table_contains (seen, img))
+            continue;
+          g_ptr_array_add (images, g_strdup (img));
+          g_hash_table_add (seen, images->pdata[images->len - 1]);
+          g_array_append_val (patient, k);
+        }
     }
+  if (got < 0)
+    fprintf (stderr, "peac eval-reid: %s\n", err), rc = -1;
   g_hash_table_destroy (seen), g_hash_table_destroy (pid);
-  g_strfreev (lines);
+  px_csv_free (csv);
+  g_free (text);
   return rc ? -1 : (int) images->len;
 }
 
