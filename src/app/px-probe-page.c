@@ -21,6 +21,7 @@
 #include "preprocess.h"
 #include "px-export.h"
 #include "px-folder-scan.h"
+#include "px-labels.h"
 #include "px-probe-labels.h"
 #include "px-probe-page.h"
 #include "px-window.h"

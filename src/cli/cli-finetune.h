@@ -10,6 +10,7 @@
 
 #include "finetune.h"
 #include "model.h"
+#include "px-labels.h"
 
 enum { MODE_LINEAR = 0, MODE_FULL = 1 };
 

@@ -27,7 +27,7 @@
 
 #include "cli-match.h"
 #include "cli.h"
-#include "csv-matrix.h"
+#include "px-csv-matrix.h"
 #include "match.h"
 #include "model.h"
 #include "npy.h"
