@@ -2,8 +2,12 @@
 //
 // cli: the sub-commands of `peac`, one per cli-<name>.c. Each takes argv with its own name
 // in argv[0], prints results on stdout and errors (naming the file and the reason) on
-// stderr, and returns the process exit status.
+// stderr, and returns the process exit status. Each is a parse step (parse_args, with
+// peac_cli_getopt) that fills a plain options struct and returns −1 to go on or the exit
+// status (0 after --help, 2 for a bad command line), then a run step that takes the struct.
 #pragma once
+
+#include <getopt.h>
 
 // Shared start-up: locale, BLAS kernel selection (may re-exec the process), verbosity.
 void peac_cli_init (int argc, char **argv);
@@ -23,8 +27,6 @@ int peac_cmd_train (int argc, char **argv);
 int peac_cmd_finetune (int argc, char **argv);
 int peac_cmd_export (int argc, char **argv);
 int peac_cmd_eval_reid (int argc, char **argv);
-
-#include <getopt.h>
 
 // The one option parser (cli-options.c): getopt_long over argv with shorts (without a
 // leading ':') and longs. Returns the next option's val, or -1 once only positional
