@@ -28,6 +28,7 @@
 #include "cli-match.h"
 #include "cli.h"
 #include "px-csv-matrix.h"
+#include "px-csv.h"
 #include "match.h"
 #include "model.h"
 #include "npy.h"
@@ -665,7 +666,7 @@ write_coords (FILE *out, const Matrix *m, const float *Y, int landmark_mode)
     {
       fprintf (out, "%.7g,%.7g", Y[2 * i], Y[2 * i + 1]);
       if (m->labels)
-        fprintf (out, ",%s", m->labels[i]);
+        fputc (',', out), px_csv_write_field (out, m->labels[i]);
       fputc ('\n', out);
     }
 }

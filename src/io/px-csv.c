@@ -171,3 +171,21 @@ oom:
   snprintf (err, errlen, "%s:%d: out of memory", r->file, start);
   return -1;
 }
+
+void
+px_csv_write_field (FILE *f, const char *s)
+{
+  if (!strpbrk (s, ",\"\r\n"))
+    {
+      fputs (s, f);
+      return;
+    }
+  fputc ('"', f);
+  for (const char *p = s; *p; p++)
+    {
+      if (*p == '"')
+        fputc ('"', f);
+      fputc (*p, f);
+    }
+  fputc ('"', f);
+}

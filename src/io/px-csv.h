@@ -7,9 +7,11 @@
 // field, and a quote inside an unquoted field is an ordinary character, as in Python. A
 // quoted field still open at the end of the text is an error that names the file and the
 // line the record starts on. Fields are not trimmed: callers decide what spaces mean.
+// The writer quotes a field only when it has to.
 #pragma once
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct PxCsv PxCsv;
 
@@ -26,3 +28,7 @@ void   px_csv_free (PxCsv *r);
 // The next record into rec. Returns 1, 0 at the end of the text, or −1 with err
 // ("FILE:LINE: reason").
 int    px_csv_next (PxCsv *r, PxCsvRecord *rec, char *err, size_t errlen);
+
+// Writes s to f as one field that this reader (and Python's) reads back as s: quoted, with
+// quotes doubled, when it holds a comma, a quote or a line break; as it is otherwise.
+void   px_csv_write_field (FILE *f, const char *s);
