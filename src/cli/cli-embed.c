@@ -70,6 +70,7 @@ typedef struct {
   int n_images;
 } EmbedArgs;
 
+// Fills a from argv. Returns -1 to run, else the exit status (0 after --help).
 static int
 parse_args (EmbedArgs *a, int argc, char **argv)
 {
@@ -100,7 +101,7 @@ parse_args (EmbedArgs *a, int argc, char **argv)
   while ((c = peac_cli_getopt ("embed", argc, argv, "o:qh", opts, NULL)) != -1)
     switch (c)
       {
-      case 'h': return usage (stdout), 1;
+      case 'h': return usage (stdout), 0;
       case O_MODEL: a->model = optarg; break;
       case 'o': a->out = optarg; break;
       case O_SIZE: a->size = atoi (optarg); break;
@@ -151,7 +152,7 @@ parse_args (EmbedArgs *a, int argc, char **argv)
     }
   if (a->f16 && a->format != FMT_SAFETENSORS)
     return fprintf (stderr, "peac embed: --f16 applies to safetensors output only\n"), 2;
-  return 0;
+  return -1;
 }
 
 // Loads an image and turns it into the network input [3, S, S].
@@ -223,15 +224,67 @@ write_csv (const char *out, const char *const *images, const float *pooled, int 
   return 0;
 }
 
+// The grids and pooled vectors as one safetensors file with the 'peac.embed' metadata.
+// Returns 0 or 1 after a message.
+static int
+write_safetensors (const EmbedArgs *a, PeacModel *m, const float *grids, const float *pooled,
+                   int N, int S, int gh, int gw, int D)
+{
+  const size_t G = (size_t) gh * gw;
+  char err[1024];
+  int status = 0;
+  // Metadata: what was embedded and how, enough to redo it.
+  json_t *j = json_object (), *imgs = json_array ();
+  for (int i = 0; i < N; i++)
+    json_array_append_new (imgs, json_string (a->images[i]));
+  json_object_set_new (j, "model", json_string (a->model));
+  json_object_set_new (j, "arch", json_string (peac_model_arch_name (m)));
+  json_object_set_new (j, "branch", json_string (a->branch ? a->branch : "teacher"));
+  json_object_set_new (j, "size", json_integer (S));
+  json_object_set_new (j, "resize", json_string (a->crop ? "short side, antialiased bilinear, centre crop"
+                                                        : "whole image, antialiased bilinear"));
+  json_object_set_new (j, "mean", json_real (round (a->mean * 1e6) / 1e6));
+  json_object_set_new (j, "std", json_real (round (a->std * 1e6) / 1e6));
+  json_object_set_new (j, "layer", json_integer (a->layer));
+  json_object_set_new (j, "stride", json_integer (a->stride));
+  json_object_set_new (j, "grid", json_pack ("[i, i]", gh, gw));
+  json_object_set_new (j, "dim", json_integer (D));
+  json_object_set_new (j, "images", imgs);
+  char *meta_json = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref (j);
+  const char *meta[] = { "peac.embed", meta_json, "peac.arch", peac_model_arch_name (m),
+                         NULL };
+  PeacStWrite *t = calloc ((size_t) 2 * N, sizeof *t);
+  char **names = calloc ((size_t) 2 * N, sizeof (char *));
+  int64_t gshape[3] = { gh, gw, D }, pshape[1] = { D };
+  for (int i = 0; i < N; i++)
+    {
+      names[2 * i] = g_strdup_printf ("grid.%d", i);
+      names[2 * i + 1] = g_strdup_printf ("pooled.%d", i);
+      PeacDtype dt = a->f16 ? PEAC_DT_F16 : PEAC_DT_F32;
+      t[2 * i] = (PeacStWrite) { names[2 * i], 3, gshape, grids + (size_t) i * G * D, dt };
+      t[2 * i + 1] = (PeacStWrite) { names[2 * i + 1], 1, pshape, pooled + (size_t) i * D, dt };
+    }
+  if (peac_st_write (a->out, t, 2 * N, meta, err, sizeof err) != 0)
+    {
+      fprintf (stderr, "peac embed: %s\n", err);
+      status = 1;
+    }
+  else if (!a->quiet)
+    fprintf (stderr, "peac embed: wrote %d grids of %d×%d×%d to %s\n", N, gh, gw, D, a->out);
+  for (int i = 0; i < 2 * N; i++)
+    g_free (names[i]);
+  free (names), free (t), free (meta_json);
+  return status;
+}
+
 int
 peac_cmd_embed (int argc, char **argv)
 {
   EmbedArgs a;
-  int rc = parse_args (&a, argc, argv);
-  if (rc)
-    {
-      return rc == 1 ? 0 : rc;
-    }
+  const int rc = parse_args (&a, argc, argv);
+  if (rc >= 0)
+    return rc;
   peac_threads_set (a.threads);
   char err[1024], warn[2048];
   PeacModel *m = peac_model_load_ex (a.model, a.branch, warn, sizeof warn, err, sizeof err);
@@ -309,48 +362,7 @@ peac_cmd_embed (int argc, char **argv)
     }
   else if (!status)
     {
-      // Metadata: what was embedded and how, enough to redo it.
-      json_t *j = json_object (), *imgs = json_array ();
-      for (int i = 0; i < N; i++)
-        json_array_append_new (imgs, json_string (a.images[i]));
-      json_object_set_new (j, "model", json_string (a.model));
-      json_object_set_new (j, "arch", json_string (peac_model_arch_name (m)));
-      json_object_set_new (j, "branch", json_string (a.branch ? a.branch : "teacher"));
-      json_object_set_new (j, "size", json_integer (S));
-      json_object_set_new (j, "resize", json_string (a.crop ? "short side, antialiased bilinear, centre crop"
-                                                            : "whole image, antialiased bilinear"));
-      json_object_set_new (j, "mean", json_real (round (a.mean * 1e6) / 1e6));
-      json_object_set_new (j, "std", json_real (round (a.std * 1e6) / 1e6));
-      json_object_set_new (j, "layer", json_integer (a.layer));
-      json_object_set_new (j, "stride", json_integer (a.stride));
-      json_object_set_new (j, "grid", json_pack ("[i, i]", gh, gw));
-      json_object_set_new (j, "dim", json_integer (D));
-      json_object_set_new (j, "images", imgs);
-      char *meta_json = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-      json_decref (j);
-      const char *meta[] = { "peac.embed", meta_json, "peac.arch", peac_model_arch_name (m),
-                             NULL };
-      PeacStWrite *t = calloc ((size_t) 2 * N, sizeof *t);
-      char **names = calloc ((size_t) 2 * N, sizeof (char *));
-      int64_t gshape[3] = { gh, gw, D }, pshape[1] = { D };
-      for (int i = 0; i < N; i++)
-        {
-          names[2 * i] = g_strdup_printf ("grid.%d", i);
-          names[2 * i + 1] = g_strdup_printf ("pooled.%d", i);
-          PeacDtype dt = a.f16 ? PEAC_DT_F16 : PEAC_DT_F32;
-          t[2 * i] = (PeacStWrite) { names[2 * i], 3, gshape, grids + (size_t) i * G * D, dt };
-          t[2 * i + 1] = (PeacStWrite) { names[2 * i + 1], 1, pshape, pooled + (size_t) i * D, dt };
-        }
-      if (peac_st_write (a.out, t, 2 * N, meta, err, sizeof err) != 0)
-        {
-          fprintf (stderr, "peac embed: %s\n", err);
-          status = 1;
-        }
-      else if (!a.quiet)
-        fprintf (stderr, "peac embed: wrote %d grids of %d×%d×%d to %s\n", N, gh, gw, D, a.out);
-      for (int i = 0; i < 2 * N; i++)
-        g_free (names[i]);
-      free (names), free (t), free (meta_json);
+      status = write_safetensors (&a, m, grids, pooled, N, S, gh, gw, D);
     }
   free (grids), free (pooled), free (input);
   peac_model_free (m);

@@ -79,6 +79,7 @@ on_sigint (int sig)
   stop_flag = 1;
 }
 
+// Fills a from argv. Returns -1 to run, else the exit status (0 after --help).
 static int
 parse_args (FtArgs *a, int argc, char **argv)
 {
@@ -126,7 +127,7 @@ parse_args (FtArgs *a, int argc, char **argv)
   while ((c = peac_cli_getopt ("finetune", argc, argv, "qh", opts, NULL)) != -1)
     switch (c)
       {
-      case 'h': return usage (stdout), 1;
+      case 'h': return usage (stdout), 0;
       case O_MODEL: a->model = optarg; break;
       case O_TRAIN: a->train = optarg; break;
       case O_VAL: a->val = optarg; break;
@@ -182,7 +183,7 @@ parse_args (FtArgs *a, int argc, char **argv)
     return fprintf (stderr, "peac finetune: --views must be in 0…16\n"), 2;
   if (a->min_scale != -1 && !(a->min_scale > 0 && a->min_scale <= 1))
     return fprintf (stderr, "peac finetune: --min-scale must be in (0, 1]\n"), 2;
-  return 0;
+  return -1;
 }
 
 // ---- Label files and images
@@ -654,11 +655,9 @@ int
 peac_cmd_finetune (int argc, char **argv)
 {
   FtArgs a;
-  int rc = parse_args (&a, argc, argv);
-  if (rc)
-    {
-      return rc == 1 ? 0 : rc;
-    }
+  const int rc = parse_args (&a, argc, argv);
+  if (rc >= 0)
+    return rc;
   peac_threads_set (a.threads);
   Task t = { &a };
   Row *rows = g_new0 (Row, 2 + a.n_compare);
