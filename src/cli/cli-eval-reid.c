@@ -445,6 +445,50 @@ parse_args (ReidArgs *a, int argc, char **argv)
   return -1;
 }
 
+// The scores: one JSON object (--json) or lines of text on stdout.
+static void
+report (const ReidArgs *a, int dim, const PeacReidScore *model, const PeacReidScore *random,
+        const PeacReidBootstrap *boot)
+{
+  const PeacReidScore sc = *model, sr = *random;
+  const PeacReidBootstrap bs = *boot;
+  if (a->json)
+    {
+      json_t *j = json_pack ("{s:s, s:b, s:i, s:i, s:i, s:i, s:f, s:f}", "model", a->model,
+                             "random_init", a->random_init, "images", sc.n_images,
+                             "patients", sc.n_patients, "queries", sc.n_queries, "dim", dim,
+                             "top1", sc.top1, "top5", sc.top5);
+      if (a->reps)
+        {
+          json_object_set_new (j, "top1_ci95", ci_json (bs.a_ci));
+          json_object_set_new (j, "random_init_top1", json_real (sr.top1));
+          json_object_set_new (j, "random_init_top5", json_real (sr.top5));
+          json_object_set_new (j, "random_init_top1_ci95", ci_json (bs.b_ci));
+          json_object_set_new (j, "top1_diff", json_real (bs.diff));
+          json_object_set_new (j, "top1_diff_ci95", ci_json (bs.diff_ci));
+          json_object_set_new (j, "bootstrap", json_integer (a->reps));
+          json_object_set_new (j, "seed", json_integer ((json_int_t) a->seed));
+        }
+      char *t = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+      printf ("%s\n", t);
+      free (t), json_decref (j);
+    }
+  else
+    {
+      printf ("model %s%s\nimages %d  patients %d  queries %d  dim %d\n"
+              "top-1 %.4f (%d/%d)  top-5 %.4f (%d/%d)\n", a->model,
+              a->random_init ? " (random init)" : "", sc.n_images, sc.n_patients, sc.n_queries,
+              dim, sc.top1, sc.top1_hits, sc.n_queries, sc.top5, sc.top5_hits, sc.n_queries);
+      if (a->reps)
+        printf ("random init (seed %llu): top-1 %.4f (%d/%d)  top-5 %.4f (%d/%d)\n"
+                "95 %% intervals from %d resamples of the patients: model top-1 [%.4f, %.4f], "
+                "random init [%.4f, %.4f]\nmodel minus random init, top-1: %+.4f [%+.4f, %+.4f]\n",
+                a->seed, sr.top1, sr.top1_hits, sr.n_queries, sr.top5, sr.top5_hits, sr.n_queries,
+                a->reps, bs.a_ci[0], bs.a_ci[1], bs.b_ci[0], bs.b_ci[1], bs.diff, bs.diff_ci[0],
+                bs.diff_ci[1]);
+    }
+}
+
 int
 peac_cmd_eval_reid (int argc, char **argv)
 {
@@ -454,7 +498,7 @@ peac_cmd_eval_reid (int argc, char **argv)
     return prc;
   const char *model = a.model, *pairs = a.pairs, *root = a.root, *patients = a.patients,
              *branch = a.branch;
-  const int random_init = a.random_init, json = a.json, quiet = a.quiet, threads = a.threads,
+  const int random_init = a.random_init, quiet = a.quiet, threads = a.threads,
             reps = a.reps;
   const unsigned long long seed = a.seed;
   peac_threads_set (threads);
@@ -514,41 +558,8 @@ peac_cmd_eval_reid (int argc, char **argv)
   if (!status && reps && peac_reid_bootstrap (hit, hit_r, pat, n, reps, seed, &bs) != 0)
     fprintf (stderr, "peac eval-reid: %s: no patient with two images to bootstrap\n", pairs),
       status = 1;
-  if (!status && json)
-    {
-      json_t *j = json_pack ("{s:s, s:b, s:i, s:i, s:i, s:i, s:f, s:f}", "model", model,
-                             "random_init", random_init, "images", sc.n_images,
-                             "patients", sc.n_patients, "queries", sc.n_queries, "dim", dim,
-                             "top1", sc.top1, "top5", sc.top5);
-      if (reps)
-        {
-          json_object_set_new (j, "top1_ci95", ci_json (bs.a_ci));
-          json_object_set_new (j, "random_init_top1", json_real (sr.top1));
-          json_object_set_new (j, "random_init_top5", json_real (sr.top5));
-          json_object_set_new (j, "random_init_top1_ci95", ci_json (bs.b_ci));
-          json_object_set_new (j, "top1_diff", json_real (bs.diff));
-          json_object_set_new (j, "top1_diff_ci95", ci_json (bs.diff_ci));
-          json_object_set_new (j, "bootstrap", json_integer (reps));
-          json_object_set_new (j, "seed", json_integer ((json_int_t) seed));
-        }
-      char *t = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-      printf ("%s\n", t);
-      free (t), json_decref (j);
-    }
-  else if (!status)
-    {
-      printf ("model %s%s\nimages %d  patients %d  queries %d  dim %d\n"
-              "top-1 %.4f (%d/%d)  top-5 %.4f (%d/%d)\n", model,
-              random_init ? " (random init)" : "", sc.n_images, sc.n_patients, sc.n_queries,
-              dim, sc.top1, sc.top1_hits, sc.n_queries, sc.top5, sc.top5_hits, sc.n_queries);
-      if (reps)
-        printf ("random init (seed %llu): top-1 %.4f (%d/%d)  top-5 %.4f (%d/%d)\n"
-                "95 %% intervals from %d resamples of the patients: model top-1 [%.4f, %.4f], "
-                "random init [%.4f, %.4f]\nmodel minus random init, top-1: %+.4f [%+.4f, %+.4f]\n",
-                seed, sr.top1, sr.top1_hits, sr.n_queries, sr.top5, sr.top5_hits, sr.n_queries,
-                reps, bs.a_ci[0], bs.a_ci[1], bs.b_ci[0], bs.b_ci[1], bs.diff, bs.diff_ci[0],
-                bs.diff_ci[1]);
-    }
+  if (!status)
+    report (&a, dim, &sc, &sr, &bs);
   free (emb), free (emb_r), free (hit), free (hit_r);
   if (m)
     peac_model_free (m);
