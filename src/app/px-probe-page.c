@@ -23,6 +23,7 @@
 #include "px-export.h"
 #include "px-folder-scan.h"
 #include "px-main-thread.h"
+#include "px-labels.h"
 #include "px-probe-labels.h"
 #include "px-probe-page.h"
 #include "px-window.h"

@@ -69,8 +69,16 @@ stem_of (const char *path)
   return g_strdup (base);
 }
 
-int
-peac_cmd_propagate (int argc, char **argv)
+typedef struct {
+  const char *model_path, *atlas_dir, *out_dir, *root;
+  int k, stride, force, threads, cache;
+  char **targets;
+  int n_tgt;
+} PropagateArgs;
+
+// Fills a from argv. Returns -1 to run, else the exit status.
+static int
+parse_args (PropagateArgs *a, int argc, char **argv)
 {
   enum { O_ROOT = 1000, O_STRIDE, O_FORCE, O_THREADS, O_NO_CACHE };
   static const struct option opts[] = {
@@ -86,40 +94,55 @@ peac_cmd_propagate (int argc, char **argv)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  const char *model_path = NULL, *atlas_dir = NULL, *out_dir = NULL, *root = NULL;
-  int k = 5, stride = -1, force = 0, threads = 0, cache = 1, c;
+  *a = (PropagateArgs) { .k = 5, .stride = -1, .cache = 1 };
   char *end;
-  optind = 1;
-  while ((c = getopt_long (argc, argv, "m:a:k:o:h", opts, NULL)) != -1)
+  int c;
+  optind = 0;
+  while ((c = peac_cli_getopt ("propagate", argc, argv, "m:a:k:o:h", opts, NULL)) != -1)
     switch (c)
       {
-      case 'm': model_path = optarg; break;
-      case 'a': atlas_dir = optarg; break;
+      case 'm': a->model_path = optarg; break;
+      case 'a': a->atlas_dir = optarg; break;
       case 'k':
-        k = (int) strtol (optarg, &end, 10);
-        if (*end || k < 1)
+        a->k = (int) strtol (optarg, &end, 10);
+        if (*end || a->k < 1)
           return fprintf (stderr, "peac propagate: --atlas-k must be a positive integer\n"), 2;
         break;
-      case 'o': out_dir = optarg; break;
-      case O_ROOT: root = optarg; break;
+      case 'o': a->out_dir = optarg; break;
+      case O_ROOT: a->root = optarg; break;
       case O_STRIDE:
-        stride = (int) strtol (optarg, &end, 10);
-        if (*end || stride < 1)
+        a->stride = (int) strtol (optarg, &end, 10);
+        if (*end || a->stride < 1)
           return fprintf (stderr, "peac propagate: --stride must be a positive integer\n"), 2;
         break;
-      case O_FORCE: force = 1; break;
-      case O_NO_CACHE: cache = 0; break;
-      case O_THREADS: threads = atoi (optarg); break;
+      case O_FORCE: a->force = 1; break;
+      case O_NO_CACHE: a->cache = 0; break;
+      case O_THREADS: a->threads = atoi (optarg); break;
       case 'h': usage (stdout); return 0;
-      default: usage (stderr); return 2;
+      default: return 2;
       }
-  const int n_tgt = argc - optind;
-  if (!atlas_dir || !out_dir || n_tgt < 1)
+  a->targets = argv + optind;
+  a->n_tgt = argc - optind;
+  if (!a->atlas_dir || !a->out_dir || a->n_tgt < 1)
     {
       usage (stderr);
       return 2;
     }
-  char **targets = argv + optind;
+  return -1;
+}
+
+int
+peac_cmd_propagate (int argc, char **argv)
+{
+  PropagateArgs a;
+  const int prc = parse_args (&a, argc, argv);
+  if (prc >= 0)
+    return prc;
+  const char *model_path = a.model_path, *atlas_dir = a.atlas_dir, *out_dir = a.out_dir,
+             *root = a.root;
+  const int k = a.k, force = a.force, threads = a.threads, cache = a.cache, n_tgt = a.n_tgt;
+  int stride = a.stride;
+  char **targets = a.targets;
   char **stems = g_new0 (char *, (size_t) n_tgt + 1);
   for (int i = 0; i < n_tgt; i++)
     {
