@@ -15,6 +15,7 @@
 #include <math.h>
 
 #include "px-application.h"
+#include "px-answer-confidence.h"
 #include "px-correspondence-page-private.h"
 #include "px-window.h"
 
@@ -90,18 +91,27 @@ update_status (PxCorrespondencePage *self)
         const PeacMatch *a = &self->scene.answers[t];
         g_autofree char *name = _px_correspondence_page_panel_label (self, t + 1);
 
-        if (t > 0)
-          g_string_append (text, "   ");
-        if (a->found)
-          /* Translators: target name, the match in image pixels (x, y) and its confidence */
-          g_string_append_printf (text, _("%s: at x %.0f, y %.0f px, confidence %.2f"),
-                                  name, a->x, a->y, a->confidence);
-        else if (self->mode == PEAC_MATCH_GUIDED)
-          /* The registration always answers; the embedding just does not single the
-           * answer out locally. */
-          /* Translators: target name and the match in image pixels (x, y) */
-          g_string_append_printf (text, _("%s: at x %.0f, y %.0f px, not confirmed by the embedding"),
-                                  name, a->x, a->y);
+        if (t == 0)
+          {
+            g_autofree char *where = px_match_scene_describe_point (&self->scene, 0, self->scene.qx,
+                                                                           self->scene.qy);
+
+            /* Translators: the query's position on the source ("at x 12, y 34 px") */
+            g_string_append_printf (text, _("Source %s →"), where);
+          }
+        g_string_append (text, "   ");
+        if (a->found || self->mode == PEAC_MATCH_GUIDED)
+          {
+            // The registration always answers; the embedding grades it.
+            PxConfidence c = px_confidence_of_match (a);
+            g_autofree char *words = px_confidence_describe (&c);
+
+            g_autofree char *where = px_match_scene_describe_point (&self->scene, t + 1, a->x, a->y);
+
+            /* Translators: target name, the match's position ("at x 12, y 34 px") and
+             * its confidence in words ("match confidence: medium (0.62)") */
+            g_string_append_printf (text, _("%s: %s, %s"), name, where, words);
+          }
         else
           /* Translators: target name; the model found no confident match there */
           g_string_append_printf (text, _("%s: no match"), name);
@@ -519,6 +529,7 @@ _px_correspondence_page_rebuild (PxCorrespondencePage *self)
       self->scene.panels[i].height = image->height;
       self->scene.panels[i].label = _px_correspondence_page_panel_label (self, i);
       self->scene.panels[i].gh = self->scene.panels[i].gw = 1;
+      self->scene.panels[i].mm = _px_correspondence_page_pixel_mm (study);
       g_ptr_array_add (wanted, study);
     }
   if (self->scene.has_query)

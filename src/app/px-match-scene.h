@@ -25,6 +25,7 @@ typedef struct {
   double           height;
   char            *label;    // shown above the panel (already privacy-filtered)
   int              gh, gw;   // token grid
+  double           mm;       // calibrated square pixel size in mm, 0 when unknown
 } PxMatchPanel;
 
 typedef struct {
@@ -101,5 +102,21 @@ int      px_match_scene_locate        (const PxMatchScene *scene,
                                        double              view_y,
                                        double             *x,
                                        double             *y);
+
+gboolean px_match_scene_sim_range     (const PxMatchScene *scene,
+                                       double             *lo,
+                                       double             *hi);
+gboolean px_match_scene_legend_area   (const PxMatchScene *scene,
+                                       double              width,
+                                       double              height,
+                                       double              rect[4]);
+char    *px_match_scene_legend_text   (const PxMatchScene *scene);
+void     px_match_scene_buddy_label   (int                 index,
+                                       char               *text,
+                                       gsize               size);
+char    *px_match_scene_describe_point (const PxMatchScene *scene,
+                                        int                 panel,
+                                        double              x,
+                                        double              y);
 
 G_END_DECLS

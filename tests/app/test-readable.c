@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// What a clinician reads on the correspondence page (issue 23): the per-answer confidence
+// in words and numbers and the export columns that carry it, from scenes built by hand,
+// so that every expected value is a hand derivation from the documented formulas
+// (docs/correspondence.md), never the program's output pasted back.
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <gtk/gtk.h>
+#include <locale.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "px-answer-confidence.h"
+#include "px-export.h"
+#include "px-match-scene.h"
+
+static PeacMatch
+match_of (float margin, float cycle)
+{
+  PeacMatch m = { 0 };
+
+  m.margin = margin;
+  m.cycle = cycle;
+  return m;
+}
+
+// score = ½·min(1, margin / 0.4) + ½·clamp(1 − max(0, cycle − 1) / 2, 0, 1)
+static void
+test_match_score (void)
+{
+  PeacMatch a = match_of (0.2f, 0.0f);   // ½·0.5 + ½·1 = 0.75: high (the engine's threshold)
+  PeacMatch b = match_of (0.1f, 2.0f);   // ½·0.25 + ½·0.5 = 0.375: low
+  PeacMatch c = match_of (0.5f, 3.0f);   // ½·1 + ½·0 = 0.5: medium
+  PeacMatch d = match_of (0.0f, 1.0f);   // ½·0 + ½·1 = 0.5: medium (peak at the answer)
+  PeacMatch e = match_of (0.0f, 4.0f);   // 0: low
+  PxConfidence ca = px_confidence_of_match (&a);
+
+  g_assert_cmpfloat_with_epsilon (ca.score, 0.75, 1e-6);
+  g_assert_cmpint (ca.grade, ==, PX_CONFIDENCE_GRADE_HIGH);
+  g_assert_cmpfloat (ca.spread_px, <, 0);
+  g_assert_cmpfloat_with_epsilon (px_confidence_match_score (&b), 0.375, 1e-6);
+  g_assert_cmpint (px_confidence_of_match (&b).grade, ==, PX_CONFIDENCE_GRADE_LOW);
+  g_assert_cmpfloat_with_epsilon (px_confidence_match_score (&c), 0.5, 1e-6);
+  g_assert_cmpint (px_confidence_of_match (&c).grade, ==, PX_CONFIDENCE_GRADE_MEDIUM);
+  g_assert_cmpfloat_with_epsilon (px_confidence_match_score (&d), 0.5, 1e-6);
+  g_assert_cmpfloat_with_epsilon (px_confidence_match_score (&e), 0.0, 1e-6);
+  g_assert_cmpint (px_confidence_grade_of (0.7499), ==, PX_CONFIDENCE_GRADE_MEDIUM);
+  g_assert_cmpint (px_confidence_grade_of (0.4999), ==, PX_CONFIDENCE_GRADE_LOW);
+}
+
+// A hand-built scene: source and four 1000 × 800 targets on a 10 × 8 grid (cells of
+// 100 px, so the confirmation threshold τ = 0.5 cells = 50 px), target 1 calibrated at
+// 0.2 mm per pixel. One pin: target 1 propagated with a spread of 25 px, target 2
+// corrected by hand, target 3 a matcher answer (margin 0.1, cycle 2), target 4 propagated
+// and left unconfirmed with a spread of 60 px.
+static void
+build_scene (PxMatchScene *scene)
+{
+  PxMatchPin pin = { 0 };
+
+  memset (scene, 0, sizeof *scene);
+  scene->n_panels = 5;
+  for (int i = 0; i < 5; i++)
+    {
+      scene->panels[i].width = 1000;
+      scene->panels[i].height = 800;
+      scene->panels[i].gw = 10;
+      scene->panels[i].gh = 8;
+    }
+  scene->panels[1].mm = 0.2;
+  scene->pins = g_array_new (FALSE, TRUE, sizeof (PxMatchPin));
+  pin.name = (char *) "Apex, \"left\"";
+  pin.x = 100.5;
+  pin.y = 200.5;
+  pin.match[0].x = 110.5, pin.match[0].y = 210.5;
+  pin.fused[1] = TRUE, pin.spread[1] = 25.0;
+  pin.match[1].x = 120.5, pin.match[1].y = 220.5;
+  pin.moved[1] = TRUE;
+  pin.match[2] = match_of (0.1f, 2.0f);
+  pin.match[2].x = 130.5, pin.match[2].y = 230.5;
+  pin.match[3].x = 140.5, pin.match[3].y = 240.5;
+  pin.moved[3] = TRUE;
+  pin.fused[4] = TRUE, pin.spread[4] = 60.0, pin.doubtful[4] = TRUE;
+  g_array_append_val (scene->pins, pin);
+}
+
+static void
+test_pin_confidence (void)
+{
+  PxMatchScene scene;
+  const PxMatchPin *pin;
+  PxConfidence c;
+  g_autofree char *words = NULL, *words4 = NULL, *manual = NULL;
+
+  build_scene (&scene);
+  pin = &g_array_index (scene.pins, PxMatchPin, 0);
+
+  c = px_confidence_of_pin (&scene, pin, 1);      // 1 − 25 / 100 = 0.75
+  g_assert_cmpfloat_with_epsilon (c.score, 0.75, 1e-9);
+  g_assert_cmpint (c.grade, ==, PX_CONFIDENCE_GRADE_HIGH);
+  g_assert_cmpfloat_with_epsilon (c.spread_px, 25.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (c.spread_mm, 5.0, 1e-9);   // 25 px × 0.2 mm
+  words = px_confidence_describe (&c);
+  g_assert_cmpstr (words, ==, "match confidence: high (0.75), ±5.0 mm");
+
+  c = px_confidence_of_pin (&scene, pin, 4);      // (1 − 60 / 100) · ½ = 0.2, no spacing
+  g_assert_cmpfloat_with_epsilon (c.score, 0.2, 1e-9);
+  g_assert_cmpint (c.grade, ==, PX_CONFIDENCE_GRADE_LOW);
+  g_assert_cmpfloat (c.spread_mm, <, 0);
+  words4 = px_confidence_short (&c);
+  g_assert_cmpstr (words4, ==, "low 0.20, ±60 px");
+
+  c = px_confidence_of_pin (&scene, pin, 2);
+  g_assert_cmpint (c.grade, ==, PX_CONFIDENCE_GRADE_MANUAL);
+  manual = px_confidence_describe (&c);
+  g_assert_cmpstr (manual, ==, "set by hand");
+  g_assert_cmpint (px_confidence_of_pin (&scene, pin, 0).grade, ==, PX_CONFIDENCE_GRADE_MANUAL);
+  c = px_confidence_of_pin (&scene, pin, 3);
+  g_assert_cmpfloat_with_epsilon (c.score, 0.375, 1e-6);
+  g_array_unref (scene.pins);
+}
+
+static void
+test_export_columns (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("px-readable-XXXXXX", NULL);
+  g_autofree char *csv = g_build_filename (dir, "points.csv", NULL);
+  g_autofree char *json = g_build_filename (dir, "points.json", NULL);
+  const char *const names[5] = { "src", "t1", "t2", "t3", "t4" };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL, *jtext = NULL;
+  PxMatchScene scene;
+  // Pixel-centre coordinates (x − 0.5); found unless low; spreads only where propagated.
+  const char *expected =
+    "pin,image,role,x,y,found,confidence,grade,spread_px,spread_mm,corrected\n"
+    "\"Apex, \"\"left\"\"\",\"src\",source,100.00,200.00,1,1.0000,manual,,,0\n"
+    "\"Apex, \"\"left\"\"\",\"t1\",target,110.00,210.00,1,0.7500,high,25.00,5.00,0\n"
+    "\"Apex, \"\"left\"\"\",\"t2\",target,120.00,220.00,1,1.0000,manual,,,1\n"
+    "\"Apex, \"\"left\"\"\",\"t3\",target,130.00,230.00,0,0.3750,low,,,0\n"
+    "\"Apex, \"\"left\"\"\",\"t4\",target,140.00,240.00,0,0.2000,low,60.00,,0\n";
+
+  build_scene (&scene);
+  g_assert_true (px_export_match_points (&scene, names, csv, "csv", &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, expected);
+
+  g_assert_true (px_export_match_points (&scene, names, json, "json", &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (json, &jtext, NULL, NULL));
+  g_assert_nonnull (strstr (jtext, "\"version\": 2"));
+  g_assert_nonnull (strstr (jtext, "\"image\": \"t1\", \"role\": \"target\", \"x\": 110.00, \"y\": 210.00,"
+                                   " \"found\": true, \"confidence\": 0.7500, \"grade\": \"high\","
+                                   " \"spread_px\": 25.00, \"spread_mm\": 5.00, \"corrected\": false }"));
+  g_assert_nonnull (strstr (jtext, "\"grade\": \"low\", \"spread_px\": 60.00, \"spread_mm\": null"));
+  g_assert_null (strstr (jtext, "0.0000"));
+  g_array_unref (scene.pins);
+  g_unlink (csv);
+  g_unlink (json);
+  g_rmdir (dir);
+}
+
+static void
+draw_scene (gpointer  data,
+            cairo_t  *cr,
+            double    width,
+            double    height)
+{
+  px_match_scene_draw (data, cr, width, height);
+}
+
+static const guint8 *
+pixel (cairo_surface_t *surface,
+       double           x,
+       double           y)
+{
+  return cairo_image_surface_get_data (surface) + (gsize) y * cairo_image_surface_get_stride (surface)
+         + (gsize) x * 4;
+}
+
+// Viridis' ends as matplotlib publishes them: #440154 (least alike) and #FDE725 (most).
+static void
+assert_colour (const guint8 *p,
+               guint32       rgb)
+{
+  // Cairo's RGB24 in memory is B, G, R, x on a little-endian machine.
+  g_assert_cmpint (abs (p[2] - (int) (rgb >> 16)), <=, 12);
+  g_assert_cmpint (abs (p[1] - (int) ((rgb >> 8) & 0xff)), <=, 12);
+  g_assert_cmpint (abs (p[0] - (int) (rgb & 0xff)), <=, 12);
+}
+
+// A source and one 400 × 400 target on a 4 × 4 grid whose similarities run from −0.25 to
+// 0.75 in steps of 1/15: the legend's range is those two, its bar runs from viridis' purple
+// to its yellow, and it lies below both images, in the exported PNG as on screen.
+static void
+test_heatmap_legend (void)
+{
+  const double W = 800, H = 500;
+  g_autofree char *dir = g_dir_make_tmp ("px-legend-XXXXXX", NULL);
+  g_autofree char *png = g_build_filename (dir, "view.png", NULL);
+  g_autofree char *text = NULL, *idle = NULL;
+  g_autoptr(GError) error = NULL;
+  float sim[16];
+  PxMatchScene scene;
+  double lo, hi, rect[4];
+  cairo_surface_t *surface;
+
+  memset (&scene, 0, sizeof scene);
+  scene.n_panels = 2;
+  for (int i = 0; i < 2; i++)
+    {
+      scene.panels[i].width = scene.panels[i].height = 400;
+      scene.panels[i].gw = scene.panels[i].gh = 4;
+    }
+  for (int i = 0; i < 16; i++)
+    sim[i] = (float) (-0.25 + i / 15.0);
+  scene.sim[0] = sim;
+  scene.heatmap = TRUE;
+  scene.opacity = 0.6;
+
+  // No query yet: a legend that says how to get one, no range.
+  g_assert_false (px_match_scene_sim_range (&scene, &lo, &hi));
+  idle = px_match_scene_legend_text (&scene);
+  g_assert_nonnull (strstr (idle, "point at the source"));
+
+  scene.has_query = TRUE;
+  scene.qx = scene.qy = 150;
+  scene.answers[0].found = TRUE;
+  g_assert_true (px_match_scene_sim_range (&scene, &lo, &hi));
+  g_assert_cmpfloat_with_epsilon (lo, -0.25, 1e-6);
+  g_assert_cmpfloat_with_epsilon (hi, 0.75, 1e-6);
+  text = px_match_scene_legend_text (&scene);
+  g_assert_nonnull (strstr (text, "-0.25 to 0.75"));
+  g_assert_nonnull (strstr (text, "purple least alike"));
+
+  g_assert_true (px_match_scene_legend_area (&scene, W, H, rect));
+  for (int p = 0; p < 2; p++)
+    {
+      double x0, y0, x1, y1;
+
+      px_match_scene_to_view (&scene, W, H, p, 0, 0, &x0, &y0);
+      px_match_scene_to_view (&scene, W, H, p, 400, 400, &x1, &y1);
+      g_test_message ("panel %d: (%.0f, %.0f)–(%.0f, %.0f); legend from y %.0f", p, x0, y0, x1, y1, rect[1]);
+      g_assert_cmpfloat (y1, <=, rect[1]);   // the legend covers no image
+      g_assert_cmpfloat (rect[1] + rect[3], <=, H);
+    }
+
+  g_assert_true (px_export_drawing (png, "png", W, H, draw_scene, &scene, &error));
+  g_assert_no_error (error);
+  surface = cairo_image_surface_create_from_png (png);
+  g_assert_cmpint (cairo_surface_status (surface), ==, CAIRO_STATUS_SUCCESS);
+  assert_colour (pixel (surface, rect[0] + 1, rect[1] + 8), 0x440154);
+  assert_colour (pixel (surface, rect[0] + MIN (200, rect[2] / 3) - 2, rect[1] + 8), 0xFDE725);
+  cairo_surface_destroy (surface);
+
+  // Without the heat map, no legend and the panels take the whole height back.
+  scene.heatmap = FALSE;
+  g_assert_false (px_match_scene_legend_area (&scene, W, H, rect));
+  g_unlink (png);
+  g_rmdir (dir);
+}
+
+// Positions in image pixels (the pixel the point lies in), and in mm where the spacing is
+// known: 100.7 × 0.2 = 20.14, 200.2 × 0.2 = 40.04.
+static void
+test_coordinates (void)
+{
+  PxMatchScene scene;
+  g_autofree char *mm = NULL, *px = NULL;
+
+  memset (&scene, 0, sizeof scene);
+  scene.n_panels = 2;
+  scene.panels[1].mm = 0.2;
+  mm = px_match_scene_describe_point (&scene, 1, 100.7, 200.2);
+  g_assert_cmpstr (mm, ==, "at x 100, y 200 px (20.1, 40.0 mm)");
+  px = px_match_scene_describe_point (&scene, 0, 100.7, 200.2);
+  g_assert_cmpstr (px, ==, "at x 100, y 200 px");
+}
+
+// Best-buddy pairs are labelled B1, B2…: never a pin's number.
+static void
+test_buddy_labels (void)
+{
+  char text[16];
+
+  px_match_scene_buddy_label (0, text, sizeof text);
+  g_assert_cmpstr (text, ==, "B1");
+  px_match_scene_buddy_label (11, text, sizeof text);
+  g_assert_cmpstr (text, ==, "B12");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  // The words are checked untranslated.
+  g_setenv ("LANGUAGE", "C", TRUE);
+  setlocale (LC_ALL, "C.UTF-8");
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/readable/match-score", test_match_score);
+  g_test_add_func ("/readable/pin-confidence", test_pin_confidence);
+  g_test_add_func ("/readable/export-columns", test_export_columns);
+  g_test_add_func ("/readable/heatmap-legend", test_heatmap_legend);
+  g_test_add_func ("/readable/coordinates", test_coordinates);
+  g_test_add_func ("/readable/buddy-labels", test_buddy_labels);
+  return g_test_run ();
+}
