@@ -74,6 +74,14 @@ _px_correspondence_page_export_name (PxCorrespondencePage *self,
   return g_strdup (px_study_get_title (study));
 }
 
+// The source list's text for a study (none while nothing is chosen).
+static char *
+source_title (PxStudy  *study,
+              gboolean  privacy)
+{
+  return study != NULL ? px_study_dup_display_title (study, privacy) : g_strdup ("");
+}
+
 static void
 update_status (PxCorrespondencePage *self)
 {
@@ -457,7 +465,9 @@ update_target_list (PxCorrespondencePage *self)
       if (study == self->source)
         continue;
       active = g_ptr_array_find (self->targets, study, NULL);
-      button = gtk_check_button_new_with_label (px_study_get_title (study));
+      g_autofree char *title = px_study_dup_display_title (study, self->privacy);
+
+      button = gtk_check_button_new_with_label (title);
       gtk_check_button_set_active (GTK_CHECK_BUTTON (button), active);
       gtk_widget_set_sensitive (button, active || self->targets->len < PX_MATCH_MAX_TARGETS);
       g_object_set_data_full (G_OBJECT (button), "px-study", g_object_ref (study), g_object_unref);
@@ -672,6 +682,7 @@ px_correspondence_page_set_property (GObject      *object,
               g_free (self->scene.panels[i].label);
               self->scene.panels[i].label = _px_correspondence_page_panel_label (self, i);
             }
+          update_target_list (self);
           _px_correspondence_page_refresh (self);
           g_object_notify_by_pspec (object, pspec);
         }
@@ -731,8 +742,17 @@ px_correspondence_page_init (PxCorrespondencePage *self)
   _px_correspondence_page_actions_init (self);
   update_history_actions (self);
 
-  gtk_drop_down_set_expression (self->source_dropdown,
-                                gtk_property_expression_new (PX_TYPE_STUDY, NULL, "title"));
+  {
+    // The source list follows the privacy switch (px_study_dup_display_title).
+    GtkExpression *privacy = gtk_property_expression_new (PX_TYPE_CORRESPONDENCE_PAGE,
+                                                          gtk_object_expression_new (G_OBJECT (self)),
+                                                          "privacy");
+
+    gtk_drop_down_set_expression (self->source_dropdown,
+                                  gtk_cclosure_expression_new (G_TYPE_STRING, NULL, 1, &privacy,
+                                                               G_CALLBACK (source_title),
+                                                               NULL, NULL));
+  }
   g_signal_connect_swapped (self->source_dropdown, "notify::selected-item",
                             G_CALLBACK (on_source_selected), self);
   g_signal_connect_swapped (self->opacity, "value-changed", G_CALLBACK (gtk_widget_queue_draw), self->area);

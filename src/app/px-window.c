@@ -158,7 +158,7 @@ static void
 update_title (PxWindow *self)
 {
   PxStudy *study = px_window_get_study (self);
-  g_autofree char *summary = NULL;
+  g_autofree char *summary = NULL, *title = NULL;
 
   if (study == NULL)
     {
@@ -169,9 +169,10 @@ update_title (PxWindow *self)
     }
 
   summary = px_study_dup_summary (study, self->privacy);
-  adw_view_switcher_title_set_title (self->window_title, px_study_get_title (study));
+  title = px_study_dup_display_title (study, self->privacy);
+  adw_view_switcher_title_set_title (self->window_title, title);
   adw_view_switcher_title_set_subtitle (self->window_title, summary);
-  gtk_window_set_title (GTK_WINDOW (self), px_study_get_title (study));
+  gtk_window_set_title (GTK_WINDOW (self), title);
 }
 
 static void

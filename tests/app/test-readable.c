@@ -14,8 +14,18 @@
 #include <string.h>
 
 #include "px-answer-confidence.h"
+#include "px-application.h"
+#include "px-correspondence-page.h"
 #include "px-export.h"
 #include "px-match-scene.h"
+#include "px-tag-panel.h"
+#include "px-test-util.h"
+#include "px-window.h"
+
+#define SIIM "siim_1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm"
+
+static PxApplication *app;
+static char *tmp_dir;
 
 static PeacMatch
 match_of (float margin, float cycle)
@@ -292,19 +302,195 @@ test_buddy_labels (void)
   g_assert_cmpstr (text, ==, "B12");
 }
 
+// The values dcmdump (DCMTK's own dump, not the app's reader) gives for the basic
+// de-identification profile's kinds of attribute (PS3.15 E.1) that the app may display:
+// person names (VR PN), dates and times (DA, DT, TM), instance, frame-of-reference and
+// device UIDs, IDs, institution and device serials. Values of four characters or more, and
+// dates also as YYYY-MM-DD.
+static GPtrArray *
+identifying_values (const char *path)
+{
+  const char *argv[] = { "dcmdump", "-q", path, NULL };
+  g_autofree char *out = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) lines = NULL;
+  GPtrArray *values = g_ptr_array_new_with_free_func (g_free);
+  int status;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, &out, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (status, ==, 0);
+  lines = g_strsplit (out, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *l = lines[i], *open = strchr (l, '['), *close, *name = strrchr (l, ' ');
+      char vr[3] = { 0 };
+      g_autofree char *value = NULL;
+      gboolean keep;
+
+      if (l[0] != '(' || strlen (l) < 15 || open == NULL || (close = strchr (open, ']')) == NULL || name == NULL)
+        continue;
+      memcpy (vr, l + 12, 2);
+      name++;
+      keep = g_str_equal (vr, "PN") || g_str_equal (vr, "DA") || g_str_equal (vr, "DT") || g_str_equal (vr, "TM") ||
+             (g_str_equal (vr, "UI") && (g_str_has_suffix (name, "InstanceUID") || strstr (name, "FrameOfReference") ||
+                                         g_str_equal (name, "DeviceUID"))) ||
+             (g_str_has_suffix (name, "ID") && !g_str_has_suffix (name, "UID")) || strstr (name, "Institution") || strstr (name, "Serial");
+      value = g_strstrip (g_strndup (open + 1, close - open - 1));
+      if (!keep || strlen (value) < 4)
+        continue;
+      g_test_message ("identifying %s %s: %s", vr, name, value);
+      if (g_str_equal (vr, "DA") && strlen (value) == 8)
+        g_ptr_array_add (values, g_strdup_printf ("%.4s-%.2s-%.2s", value, value + 4, value + 6));
+      g_ptr_array_add (values, g_steal_pointer (&value));
+    }
+  return values;
+}
+
+static void
+assert_hides (const char *where,
+              const char *text,
+              GPtrArray  *values)
+{
+  for (guint i = 0; text != NULL && i < values->len; i++)
+    if (strstr (text, g_ptr_array_index (values, i)) != NULL)
+      g_error ("%s shows “%s” in privacy mode: %s", where, (char *) g_ptr_array_index (values, i), text);
+}
+
+static gboolean
+two_studies (gpointer window)
+{
+  return g_list_model_get_n_items (px_window_get_studies (window)) == 2 && px_test_window_is_idle (window);
+}
+
+// Two real DICOMs read in place from ../shared (one named by its SOP Instance UID): with
+// privacy on, no identifying value appears in any label, the window title, the tag panel's
+// lines, the points export or the landmark files (their names and contents).
+static void
+test_privacy_everywhere (void)
+{
+  g_autofree char *dir = g_build_filename (g_getenv ("PEAC_SHARED_DIR"), "data", "dicom", "chest", NULL);
+  g_autofree char *siim = g_build_filename (dir, SIIM, NULL);
+  g_autofree char *gdcm = g_build_filename (dir, "gdcm-CR-MONO1-10-chest.dcm", NULL);
+  g_autofree char *csv = g_build_filename (tmp_dir, "points.csv", NULL);
+  g_autofree char *folder = g_build_filename (tmp_dir, "landmarks", NULL);
+  g_autoptr(GPtrArray) values = identifying_values (siim);
+  g_autoptr(GPtrArray) more = identifying_values (gdcm);
+  g_autoptr(GPtrArray) labels = NULL;
+  g_autoptr(GError) error = NULL;
+  GFile *files[2];
+  PxWindow *window;
+  PxCorrespondencePage *page;
+  PxTagPanel *panel;
+  GListModel *lines;
+  g_autofree char *text = NULL;
+  const char *name;
+  GDir *d;
+
+  g_assert_true (g_file_test (siim, G_FILE_TEST_IS_REGULAR));   // a missing fixture fails
+  g_assert_true (g_file_test (gdcm, G_FILE_TEST_IS_REGULAR));
+  for (guint i = 0; i < more->len; i++)
+    g_ptr_array_add (values, g_strdup (g_ptr_array_index (more, i)));
+  // The oracle found what matters: the UID in the file name, the patient's name, a date.
+  g_assert_true (g_ptr_array_find_with_equal_func (values, "1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819",
+                                                   g_str_equal, NULL));
+  g_assert_true (g_ptr_array_find_with_equal_func (values, "Anonymized", g_str_equal, NULL));
+  g_assert_true (g_ptr_array_find_with_equal_func (values, "FUJI PHOTO FILM CO.,", g_str_equal, NULL));
+
+  g_settings_set_boolean (px_application_get_settings (app), "privacy-mode", TRUE);
+  g_settings_set_boolean (px_application_get_settings (app), "show-tags", TRUE);
+  g_application_activate (G_APPLICATION (app));
+  window = PX_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 700);
+  gtk_window_present (GTK_WINDOW (window));
+  files[0] = g_file_new_for_path (siim);
+  files[1] = g_file_new_for_path (gdcm);
+  g_application_open (G_APPLICATION (app), files, 2, "");
+  g_object_unref (files[0]);
+  g_object_unref (files[1]);
+  g_assert_true (px_test_wait_for (two_studies, window, 60));
+  px_test_settle ();
+
+  // Every label of the window (sidebar, title, subtitle, tag rows, pages) and its title.
+  labels = px_test_collect_labels (GTK_WIDGET (window));
+  g_assert_cmpuint (labels->len, >, 10);
+  for (guint i = 0; i < labels->len; i++)
+    assert_hides ("a label", g_ptr_array_index (labels, i), values);
+  assert_hides ("the window title", gtk_window_get_title (GTK_WINDOW (window)), values);
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (window), "Radiograph "));
+
+  // The tag panel's model, not only the rows on screen.
+  panel = PX_TAG_PANEL (px_test_find_child (GTK_WIDGET (window), PX_TYPE_TAG_PANEL));
+  g_assert_nonnull (panel);
+  lines = px_tag_panel_get_lines (panel);
+  g_assert_cmpuint (g_list_model_get_n_items (lines), >, 10);
+  for (guint i = 0; i < g_list_model_get_n_items (lines); i++)
+    {
+      g_autoptr(GtkStringObject) line = g_list_model_get_item (lines, i);
+
+      assert_hides ("the tag panel", gtk_string_object_get_string (line), values);
+    }
+
+  // Exports: the points and the landmark files, names and contents.
+  page = PX_CORRESPONDENCE_PAGE (px_test_find_child (GTK_WIDGET (window), PX_TYPE_CORRESPONDENCE_PAGE));
+  g_assert_nonnull (page);
+  g_assert_true (px_correspondence_page_export_points (page, csv, "csv", &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
+  assert_hides ("the points export", text, values);
+  g_assert_cmpint (g_mkdir (folder, 0700), ==, 0);
+  if (px_correspondence_page_save_landmarks (page, folder, &error))
+    {
+      d = g_dir_open (folder, 0, NULL);
+      while ((name = g_dir_read_name (d)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (folder, name, NULL);
+          g_autofree char *contents = NULL;
+
+          assert_hides ("a landmark file's name", name, values);
+          g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+          assert_hides ("a landmark file", contents, values);
+        }
+      g_dir_close (d);
+    }
+  else
+    g_test_message ("no landmark files without points: %s", error->message);
+
+  // The same window without privacy shows the file name (the oracle's UID) again.
+  g_settings_set_boolean (px_application_get_settings (app), "privacy-mode", FALSE);
+  px_test_settle ();
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (window), "8323329.6904.1517875201.850819"));
+  g_settings_set_boolean (px_application_get_settings (app), "show-tags", FALSE);
+  gtk_window_destroy (GTK_WINDOW (window));
+  px_test_settle ();
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  int ret;
+
   // The words are checked untranslated.
   g_setenv ("LANGUAGE", "C", TRUE);
   setlocale (LC_ALL, "C.UTF-8");
+  tmp_dir = px_test_make_home ("peac-readable-XXXXXX");
+  g_setenv ("GSK_RENDERER", "cairo", FALSE);
   g_test_init (&argc, &argv, NULL);
+  gtk_init ();
+  app = px_application_new ("org.peac.Explorer.ReadableTest", G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
+
   g_test_add_func ("/readable/match-score", test_match_score);
   g_test_add_func ("/readable/pin-confidence", test_pin_confidence);
   g_test_add_func ("/readable/export-columns", test_export_columns);
   g_test_add_func ("/readable/heatmap-legend", test_heatmap_legend);
   g_test_add_func ("/readable/coordinates", test_coordinates);
   g_test_add_func ("/readable/buddy-labels", test_buddy_labels);
-  return g_test_run ();
+  g_test_add_func ("/readable/privacy-everywhere", test_privacy_everywhere);
+  ret = g_test_run ();
+  g_object_unref (app);
+  px_test_remove_home (tmp_dir);
+  return ret;
 }
