@@ -170,3 +170,29 @@ px_confidence_short (const PxConfidence *c)
   append_spread (out, c);
   return g_string_free (out, FALSE);
 }
+
+/**
+ * px_confidence_pin_summary:
+ * @panel: 0 the source, t + 1 target t
+ *
+ * The tooltip of a pin's marker: its name (with what its structure outlines), its
+ * confidence on @panel and its position there, e.g. "H.3 (H — heart outline)",
+ * "match confidence: high (0.80), ±4.1 mm", "at x 100, y 200 px".
+ *
+ * Returns: (transfer full): three lines
+ */
+char *
+px_confidence_pin_summary (const PxMatchScene *scene,
+                           const PxMatchPin   *pin,
+                           int                 panel)
+{
+  PxConfidence c = px_confidence_of_pin (scene, pin, panel);
+  g_autofree char *words = px_confidence_describe (&c);
+  g_autofree char *where = px_match_scene_describe_point (scene, panel, panel == 0 ? pin->x : pin->match[panel - 1].x,
+                                                          panel == 0 ? pin->y : pin->match[panel - 1].y);
+  g_autofree char *structure = pin->structure != NULL ? px_match_structure_words (pin->structure) : NULL;
+
+  if (structure != NULL)
+    return g_strdup_printf ("%s (%s)\n%s\n%s", pin->name, structure, words, where);
+  return g_strdup_printf ("%s\n%s\n%s", pin->name, words, where);
+}

@@ -48,5 +48,8 @@ PxConfidence      px_confidence_of_pin      (const PxMatchScene *scene,
 const char       *px_confidence_grade_id    (PxConfidenceGrade grade);
 char             *px_confidence_describe    (const PxConfidence *confidence);
 char             *px_confidence_short       (const PxConfidence *confidence);
+char             *px_confidence_pin_summary (const PxMatchScene *scene,
+                                             const PxMatchPin   *pin,
+                                             int                 panel);
 
 G_END_DECLS

@@ -38,6 +38,34 @@ px_match_palette (int     index,
   *b = (c & 0xff) / 255.0;
 }
 
+/**
+ * px_match_structure_words:
+ * @structure: a landmark structure's short name ("H")
+ *
+ * The short name with what it outlines, "H — heart outline", for the JSRT structures
+ * (RL, LL, H, RCLA, LCLA); any other name as it is.
+ *
+ * Returns: (transfer full): the text
+ */
+char *
+px_match_structure_words (const char *structure)
+{
+  static const struct { const char *id, *words; } jsrt[] = {
+    /* Translators: landmark structures of a chest radiograph, after their short names */
+    { "RL", N_("right lung outline") },
+    { "LL", N_("left lung outline") },
+    { "H", N_("heart outline") },
+    { "RCLA", N_("right clavicle") },
+    { "LCLA", N_("left clavicle") },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (jsrt); i++)
+    if (g_str_equal (structure, jsrt[i].id))
+      /* Translators: a structure's short name and what it is, "H — heart outline" */
+      return g_strdup_printf (_("%s — %s"), structure, _(jsrt[i].words));
+  return g_strdup (structure);
+}
+
 // Viridis sampled at nine points, linearly interpolated.
 void
 px_match_viridis (double  t,

@@ -77,6 +77,7 @@ void     px_match_palette             (int               index,
                                        double           *r,
                                        double           *g,
                                        double           *b);
+char    *px_match_structure_words     (const char        *structure);
 void     px_match_viridis             (double            t,
                                        double           *r,
                                        double           *g,

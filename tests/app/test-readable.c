@@ -466,6 +466,114 @@ test_privacy_everywhere (void)
   px_test_settle ();
 }
 
+// The five JSRT structures in words; any other name as it is.
+static void
+test_structure_words (void)
+{
+  static const char *const expected[5][2] = {
+    { "RL", "RL — right lung outline" }, { "LL", "LL — left lung outline" }, { "H", "H — heart outline" },
+    { "RCLA", "RCLA — right clavicle" }, { "LCLA", "LCLA — left clavicle" },
+  };
+  g_autofree char *other = px_match_structure_words ("Apex");
+
+  for (int i = 0; i < 5; i++)
+    {
+      g_autofree char *words = px_match_structure_words (expected[i][0]);
+
+      g_assert_cmpstr (words, ==, expected[i][1]);
+    }
+  g_assert_cmpstr (other, ==, "Apex");
+}
+
+// A marker's tooltip: 110.5 × 0.2 = 22.1 mm, 210.5 × 0.2 = 42.1 mm; the confidence of
+// test_pin_confidence's target 1.
+static void
+test_pin_summary (void)
+{
+  PxMatchScene scene;
+  PxMatchPin *pin;
+  g_autofree char *text = NULL, *source = NULL;
+
+  build_scene (&scene);
+  pin = &g_array_index (scene.pins, PxMatchPin, 0);
+  pin->name = (char *) "H.3";
+  pin->structure = (char *) "H";
+  text = px_confidence_pin_summary (&scene, pin, 1);
+  g_assert_cmpstr (text, ==, "H.3 (H — heart outline)\nmatch confidence: high (0.75), ±5.0 mm\n"
+                             "at x 110, y 210 px (22.1, 42.1 mm)");
+  source = px_confidence_pin_summary (&scene, pin, 0);
+  g_assert_cmpstr (source, ==, "H.3 (H — heart outline)\nset by hand\nat x 100, y 200 px");
+  g_array_unref (scene.pins);
+}
+
+static gboolean
+has_tooltip_above (GtkWidget *widget,
+                   int        levels)
+{
+  for (int i = 0; widget != NULL && i <= levels; i++, widget = gtk_widget_get_parent (widget))
+    if (gtk_widget_get_tooltip_text (widget) != NULL || gtk_widget_get_tooltip_markup (widget) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+// Every label under @widget that uses a researcher's term has a tooltip on itself or a
+// close ancestor (a keyboard shortcut such as Shift+Ctrl+H is not a term).
+static void
+check_jargon (GtkWidget *widget,
+              GRegex    *words,
+              GRegex    *terms,
+              guint     *n_checked)
+{
+  if (GTK_IS_LABEL (widget))
+    {
+      const char *text = gtk_label_get_text (GTK_LABEL (widget));
+
+      if (g_regex_match (words, text, 0, NULL) || g_regex_match (terms, text, 0, NULL))
+        {
+          g_test_message ("“%s”: %s", text, has_tooltip_above (widget, 4) ? "explained" : "NO TOOLTIP");
+          g_assert_true (has_tooltip_above (widget, 4));
+          (*n_checked)++;
+        }
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    check_jargon (child, words, terms, n_checked);
+}
+
+// Every page of a window showing a DICOM with its header panel open: the training words,
+// the loss terms, the DICOM header's technical names and the landmark structures are
+// explained wherever a label shows them. The header's transfer syntax is among them.
+static void
+test_jargon_explained (void)
+{
+  g_autofree char *path = g_build_filename (g_getenv ("PEAC_SHARED_DIR"), "data", "dicom", "chest",
+                                            "gdcm-CR-MONO1-10-chest.dcm", NULL);
+  g_autoptr(GRegex) words = g_regex_new ("\\b(teacher|student|transfer ?syntax|I/O suspension)",
+                                         G_REGEX_CASELESS, 0, NULL);
+  g_autoptr(GRegex) terms = g_regex_new ("(?<![+\\w])(Order|Restoration|Global|Local|RL|LL|H|RCLA|LCLA)\\b",
+                                         0, 0, NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  PxWindow *window;
+  guint n_checked = 0;
+
+  g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+  g_settings_set_boolean (px_application_get_settings (app), "privacy-mode", FALSE);
+  g_settings_set_boolean (px_application_get_settings (app), "show-tags", TRUE);
+  g_application_activate (G_APPLICATION (app));
+  window = PX_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 2000);
+  gtk_window_present (GTK_WINDOW (window));
+  g_application_open (G_APPLICATION (app), &file, 1, "");
+  g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
+  px_test_settle ();
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (window), "TransferSyntaxUID"));
+  check_jargon (GTK_WIDGET (window), words, terms, &n_checked);
+  g_assert_cmpuint (n_checked, >=, 1);
+  g_settings_set_boolean (px_application_get_settings (app), "show-tags", FALSE);
+  gtk_window_destroy (GTK_WINDOW (window));
+  px_test_settle ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -489,6 +597,9 @@ main (int   argc,
   g_test_add_func ("/readable/coordinates", test_coordinates);
   g_test_add_func ("/readable/buddy-labels", test_buddy_labels);
   g_test_add_func ("/readable/privacy-everywhere", test_privacy_everywhere);
+  g_test_add_func ("/readable/structure-words", test_structure_words);
+  g_test_add_func ("/readable/pin-summary", test_pin_summary);
+  g_test_add_func ("/readable/jargon-explained", test_jargon_explained);
   ret = g_test_run ();
   g_object_unref (app);
   px_test_remove_home (tmp_dir);
