@@ -897,6 +897,14 @@ px_correspondence_page_get_buddies (PxCorrespondencePage *self,
   return MIN (max, self->scene.n_buddies);
 }
 
+// The matching mode in use ("corr.mode"; its default is the "matching-mode" setting).
+PeacMatchMode
+px_correspondence_page_get_mode (PxCorrespondencePage *self)
+{
+  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), PEAC_MATCH_GUIDED);
+  return self->mode;
+}
+
 guint
 px_correspondence_page_get_n_pins (PxCorrespondencePage *self)
 {

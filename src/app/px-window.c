@@ -1033,6 +1033,20 @@ px_window_class_init (PxWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, update_info);
 }
 
+// The wheel under the radiology mouse bindings: the next or previous study, no wrap.
+static void
+on_viewer_step (PxWindow *self,
+                int       direction)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->studies));
+  guint selected = gtk_single_selection_get_selected (self->selection);
+
+  if (selected == GTK_INVALID_LIST_POSITION || n == 0)
+    return;
+  if ((direction > 0 && selected + 1 < n) || (direction < 0 && selected > 0))
+    gtk_single_selection_set_selected (self->selection, selected + (direction > 0 ? 1 : -1));
+}
+
 static void
 px_window_init (PxWindow *self)
 {
@@ -1064,6 +1078,8 @@ px_window_init (PxWindow *self)
     gtk_window_maximize (GTK_WINDOW (self));
 
   g_signal_connect (self, "notify::application", G_CALLBACK (on_application_changed), NULL);
+  g_settings_bind (self->settings, "radiology-mouse", self->viewer, "radiology-mouse", G_SETTINGS_BIND_GET);
+  g_signal_connect_object (self->viewer, "step", G_CALLBACK (on_viewer_step), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->studies, "items-changed", G_CALLBACK (on_studies_changed),
                            self, G_CONNECT_SWAPPED);
   gtk_single_selection_set_model (self->selection, G_LIST_MODEL (self->studies));

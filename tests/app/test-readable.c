@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <adwaita.h>
 #include <gtk/gtk.h>
 #include <locale.h>
 #include <math.h>
@@ -16,6 +17,7 @@
 #include "px-answer-confidence.h"
 #include "px-application.h"
 #include "px-correspondence-page.h"
+#include "px-viewer.h"
 #include "px-export.h"
 #include "px-match-scene.h"
 #include "px-tag-panel.h"
@@ -574,6 +576,153 @@ test_jargon_explained (void)
   px_test_settle ();
 }
 
+// The documented schemes (docs/correspondence.md, "Mouse"): radiology — left window/level,
+// middle pan, right zoom; classic — left and middle pan, right window/level.
+static void
+test_drag_roles (void)
+{
+  g_assert_cmpint (px_viewer_drag_role (TRUE, GDK_BUTTON_PRIMARY), ==, PX_DRAG_WINDOW);
+  g_assert_cmpint (px_viewer_drag_role (TRUE, GDK_BUTTON_MIDDLE), ==, PX_DRAG_PAN);
+  g_assert_cmpint (px_viewer_drag_role (TRUE, GDK_BUTTON_SECONDARY), ==, PX_DRAG_ZOOM);
+  g_assert_cmpint (px_viewer_drag_role (FALSE, GDK_BUTTON_PRIMARY), ==, PX_DRAG_PAN);
+  g_assert_cmpint (px_viewer_drag_role (FALSE, GDK_BUTTON_MIDDLE), ==, PX_DRAG_PAN);
+  g_assert_cmpint (px_viewer_drag_role (FALSE, GDK_BUTTON_SECONDARY), ==, PX_DRAG_WINDOW);
+}
+
+static GtkWidget *
+find_named (GtkWidget  *root,
+            const char *name)
+{
+  if (g_strcmp0 (gtk_widget_get_name (root), name) == 0)
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_named (c, name);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static GtkWindow *
+find_preferences (void)
+{
+  GListModel *windows = gtk_window_get_toplevels ();   // (transfer none)
+
+  for (guint i = 0; i < g_list_model_get_n_items (windows); i++)
+    {
+      g_autoptr(GObject) w = g_list_model_get_item (windows, i);
+
+      if (ADW_IS_PREFERENCES_WINDOW (w) && gtk_widget_get_visible (GTK_WIDGET (w)))
+        return GTK_WINDOW (w);
+    }
+  return NULL;
+}
+
+static GtkEventController *
+scroll_controller (GtkWidget *widget)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) c = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_EVENT_CONTROLLER_SCROLL (c))
+        return GTK_EVENT_CONTROLLER (c);
+    }
+  return NULL;
+}
+
+// The Preferences window (app.preferences) changes each key it shows, and each key does
+// what it says: the theme reaches the style manager, the mouse switch the viewer, the
+// matching mode a new correspondence page; with the radiology bindings the wheel moves
+// the sidebar's selection to the next image.
+static void
+test_preferences (void)
+{
+  GSettings *settings = px_application_get_settings (app);
+  g_autoptr(GFile) a = g_file_new_build_filename (g_getenv ("PEAC_SOURCE_DIR"), "data", "samples", "nih-00000001_000.png", NULL);
+  g_autoptr(GFile) b = g_file_new_build_filename (g_getenv ("PEAC_SOURCE_DIR"), "data", "samples", "nih-00027426_000.png", NULL);
+  GFile *files[2] = { a, b };
+  GtkWidget *theme, *mouse, *matching;
+  PxCorrespondencePage *page;
+  GtkEventController *scroll;
+  PxWindow *window;
+  GtkWindow *prefs;
+  gboolean handled = FALSE;
+
+  g_settings_set_boolean (settings, "privacy-mode", FALSE);
+  g_application_activate (G_APPLICATION (app));
+  window = PX_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  gtk_window_present (GTK_WINDOW (window));
+  g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
+  px_test_settle ();
+  prefs = find_preferences ();
+  g_assert_nonnull (prefs);
+  g_assert_true (gtk_window_get_transient_for (prefs) == GTK_WINDOW (window));
+
+  theme = find_named (GTK_WIDGET (prefs), "color-scheme");
+  g_assert_true (ADW_IS_COMBO_ROW (theme));
+  adw_combo_row_set_selected (ADW_COMBO_ROW (theme), 2);
+  g_assert_cmpstr (g_settings_get_string (settings, "color-scheme"), ==, "dark");
+  g_assert_cmpint (adw_style_manager_get_color_scheme (adw_style_manager_get_default ()), ==,
+                   ADW_COLOR_SCHEME_FORCE_DARK);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (theme), 0);
+  g_assert_cmpint (adw_style_manager_get_color_scheme (adw_style_manager_get_default ()), ==,
+                   ADW_COLOR_SCHEME_DEFAULT);
+
+  mouse = find_named (GTK_WIDGET (prefs), "radiology-mouse");
+  g_assert_true (GTK_IS_SWITCH (mouse));
+  g_assert_true (gtk_switch_get_active (GTK_SWITCH (mouse)));   // the default
+  gtk_switch_set_active (GTK_SWITCH (mouse), FALSE);
+  g_assert_false (g_settings_get_boolean (settings, "radiology-mouse"));
+  {
+    gboolean radiology = TRUE;
+
+    g_object_get (px_window_get_viewer (window), "radiology-mouse", &radiology, NULL);
+    g_assert_false (radiology);
+  }
+  gtk_switch_set_active (GTK_SWITCH (mouse), TRUE);
+
+  matching = find_named (GTK_WIDGET (prefs), "matching-mode");
+  g_assert_true (ADW_IS_COMBO_ROW (matching));
+  adw_combo_row_set_selected (ADW_COMBO_ROW (matching), 1);
+  g_assert_cmpstr (g_settings_get_string (settings, "matching-mode"), ==, "nearest");
+  page = g_object_ref_sink (g_object_new (PX_TYPE_CORRESPONDENCE_PAGE, NULL));
+  g_assert_cmpint (px_correspondence_page_get_mode (page), ==, PEAC_MATCH_NEAREST);
+  g_object_unref (page);
+  g_settings_reset (settings, "matching-mode");
+  gtk_window_destroy (prefs);
+
+  // The wheel over the viewer: the next image, then no further than the last.
+  g_application_open (G_APPLICATION (app), files, 2, "");
+  g_assert_true (px_test_wait_for (two_studies, window, 60));
+  px_test_settle ();
+  {
+    g_autoptr(PxStudy) first = g_list_model_get_item (px_window_get_studies (window), 0);
+    g_autoptr(PxStudy) second = g_list_model_get_item (px_window_get_studies (window), 1);
+
+    scroll = scroll_controller (GTK_WIDGET (px_window_get_viewer (window)));
+    g_assert_nonnull (scroll);
+    // Back to the first through the window's handler of the step signal, whichever was shown.
+    g_signal_emit_by_name (px_window_get_viewer (window), "step", -1);
+    g_signal_emit_by_name (px_window_get_viewer (window), "step", -1);
+    px_test_settle ();
+    g_assert_true (px_window_get_study (window) == first);
+    g_signal_emit_by_name (scroll, "scroll", 0.0, 1.0, &handled);
+    px_test_settle ();
+    g_assert_true (handled);
+    g_assert_true (px_window_get_study (window) == second);
+    g_signal_emit_by_name (scroll, "scroll", 0.0, 1.0, &handled);
+    px_test_settle ();
+    g_assert_true (px_window_get_study (window) == second);
+  }
+  gtk_window_destroy (GTK_WINDOW (window));
+  px_test_settle ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -600,6 +749,8 @@ main (int   argc,
   g_test_add_func ("/readable/structure-words", test_structure_words);
   g_test_add_func ("/readable/pin-summary", test_pin_summary);
   g_test_add_func ("/readable/jargon-explained", test_jargon_explained);
+  g_test_add_func ("/readable/drag-roles", test_drag_roles);
+  g_test_add_func ("/readable/preferences", test_preferences);
   ret = g_test_run ();
   g_object_unref (app);
   px_test_remove_home (tmp_dir);
