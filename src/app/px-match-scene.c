@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // Drawing of the correspondence scene. Panels get equal slots (one row side by side, or
-// the squarest grid), each image fitted into its slot below a one-line label. Everything
-// is drawn with Cairo in view coordinates so that screen, PNG and SVG agree; marker sizes
-// are fixed in view units so they stay legible whatever the image size.
+// the squarest grid), each image fitted into its slot below a one-line label; with the heat
+// map on, a legend strip below all slots. Everything is drawn with Cairo in view
+// coordinates so that screen, PNG and SVG agree; marker sizes are fixed in view units so
+// they stay legible whatever the image size.
 #include "config.h"
 
 #include <glib/gi18n.h>

@@ -3,8 +3,9 @@
 // px-match-scene: what the correspondence page shows, as plain data, and the one Cairo
 // routine that draws it — on screen, into PNG and into SVG alike, so an export is exactly
 // the view. A scene is a source and up to PX_MATCH_MAX_TARGETS target panels laid out side
-// by side or in a grid, the live query and its answers (with the similarity heat maps), the
-// pinned points and the best-buddy pairs. Colours come from the Okabe–Ito palette and the
+// by side or in a grid, the live query and its answers (with the similarity heat maps and
+// their legend in a strip below the panels), the pinned points and the best-buddy pairs
+// (labelled B1, B2…), and the words for positions and landmark structures. Colours come from the Okabe–Ito palette and the
 // heat map from viridis, both readable with the common colour-vision deficiencies.
 #pragma once
 
