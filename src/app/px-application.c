@@ -2,8 +2,8 @@
 //
 // PxApplication owns what outlives a window: the app actions and their accelerators,
 // the file choosers (which remember the last folder), the "Recent" menu kept in step
-// with GtkRecentManager, the privacy toggle backed by GSettings, and the about and
-// shortcuts windows. Files given on the command line or through GApplication's open
+// with GtkRecentManager, the privacy toggle backed by GSettings, the theme, and the about,
+// shortcuts and preferences windows. Files given on the command line or through GApplication's open
 // path go to the active window. It also finds the settings schema (installed, or the one
 // the build compiles when the binary runs uninstalled) and sends notifications only where
 // a session bus can carry them.
@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 
 #include "px-application.h"
+#include "px-preferences.h"
 #include "px-resources.h"
 #include "px-window.h"
 
@@ -249,6 +250,25 @@ shortcuts_action (GSimpleAction *action,
 }
 
 static void
+on_theme_changed (GSettings  *settings,
+                  const char *key,
+                  gpointer    user_data)
+{
+  px_preferences_apply_theme (settings);
+}
+
+static void
+preferences_action (GSimpleAction *action,
+                    GVariant      *param,
+                    gpointer       user_data)
+{
+  PxApplication *self = user_data;
+
+  gtk_window_present (px_preferences_window_new (gtk_application_get_active_window (GTK_APPLICATION (self)),
+                                                 self->settings));
+}
+
+static void
 quit_action (GSimpleAction *action,
              GVariant      *param,
              gpointer       user_data)
@@ -269,6 +289,7 @@ static const GActionEntry app_actions[] = {
   { "privacy", NULL, NULL, "false", privacy_change_state },
   { "about", about_action },
   { "shortcuts", shortcuts_action },
+  { "preferences", preferences_action },
   { "quit", quit_action },
 };
 
@@ -333,6 +354,7 @@ px_application_startup (GApplication *application)
     { "app.open-folder", { "<Control><Shift>o", NULL } },
     { "app.privacy", { "<Control><Shift>h", NULL } },
     { "app.shortcuts", { "<Control>question", NULL } },
+    { "app.preferences", { "<Control>comma", NULL } },
     { "app.quit", { "<Control>q", NULL } },
     { "win.zoom-in", { "<Control>plus", "<Control>equal", "<Control>KP_Add", NULL } },
     { "win.zoom-out", { "<Control>minus", "<Control>KP_Subtract", NULL } },
@@ -365,6 +387,8 @@ px_application_startup (GApplication *application)
   g_signal_connect_object (self->settings, "changed::privacy-mode",
                            G_CALLBACK (on_privacy_changed), self, G_CONNECT_SWAPPED);
   on_privacy_changed (self, "privacy-mode", self->settings);
+  g_signal_connect (self->settings, "changed::color-scheme", G_CALLBACK (on_theme_changed), NULL);
+  px_preferences_apply_theme (self->settings);
 
   for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
     gtk_application_set_accels_for_action (GTK_APPLICATION (self), accels[i].action, accels[i].accels);

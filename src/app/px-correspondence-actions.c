@@ -8,6 +8,7 @@
 
 #include <glib/gi18n.h>
 
+#include "px-application.h"
 #include "px-correspondence-page-private.h"
 #include "px-export.h"
 #include "px-landmark-save.h"
@@ -265,4 +266,15 @@ _px_correspondence_page_actions_init (PxCorrespondencePage *self)
   g_action_map_add_action_entries (G_ACTION_MAP (self->actions), page_actions,
                                    G_N_ELEMENTS (page_actions), self);
   gtk_widget_insert_action_group (GTK_WIDGET (self), "corr", G_ACTION_GROUP (self->actions));
+
+  // The default matching mode of the Preferences window (px-preferences.c).
+  if (PX_IS_APPLICATION (g_application_get_default ()) &&
+      px_application_get_settings (PX_APPLICATION (g_application_get_default ())) != NULL)
+    {
+      GSettings *settings = px_application_get_settings (PX_APPLICATION (g_application_get_default ()));
+      g_autofree char *mode = g_settings_get_string (settings, "matching-mode");
+
+      if (!g_str_equal (mode, "guided"))
+        g_action_group_change_action_state (G_ACTION_GROUP (self->actions), "mode", g_variant_new_string (mode));
+    }
 }

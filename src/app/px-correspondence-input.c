@@ -3,11 +3,13 @@
 // The pointer and the keyboard on the correspondence view: hovering the source makes the
 // query, a click pins it, arrow keys move it by cells and Enter pins it; in landmark mode
 // a marker is dragged to correct it — on a target, or on the source where propagation
-// placed it — each correction one undo step.
+// placed it — each correction one undo step. A marker's tooltip names its pin, its
+// structure in words, its confidence and its position.
 #include "config.h"
 
 #include <math.h>
 
+#include "px-answer-confidence.h"
 #include "px-correspondence-page-private.h"
 
 #define GRAB_RADIUS 12.0
@@ -26,16 +28,66 @@ on_motion (GtkEventControllerMotion *motion,
     _px_correspondence_page_set_query (self, ix, iy);
 }
 
+// The pin marker nearest the view point (x, y) within GRAB_RADIUS: its index, with its
+// panel's target in @target (−1: the source), or −1. @movable: only the markers a drag may
+// move (on a target, or a landmark's on the source: the user's own pins stay put).
+static int
+pin_at (PxCorrespondencePage *self,
+        double                x,
+        double                y,
+        gboolean              movable,
+        int                  *target)
+{
+  double w = gtk_widget_get_width (GTK_WIDGET (self->area));
+  double h = gtk_widget_get_height (GTK_WIDGET (self->area));
+  double best = GRAB_RADIUS;
+  int found = -1;
+
+  for (guint i = 0; i < self->scene.pins->len; i++)
+    for (int t = -1; t < (int) self->targets->len; t++)
+      {
+        PxMatchPin *pin = &g_array_index (self->scene.pins, PxMatchPin, i);
+        double vx, vy;
+
+        if (movable && t < 0 && !pin->fused[0] && pin->structure == NULL)
+          continue;
+        px_match_scene_to_view (&self->scene, w, h, t + 1, t < 0 ? pin->x : pin->match[t].x,
+                                t < 0 ? pin->y : pin->match[t].y, &vx, &vy);
+        if (hypot (vx - x, vy - y) < best)
+          {
+            best = hypot (vx - x, vy - y);
+            found = (int) i;
+            *target = t;
+          }
+      }
+  return found;
+}
+
+// Over a marker: the pin's name, its structure in words, its confidence and position.
+static gboolean
+on_query_tooltip (GtkWidget            *area,
+                  int                   x,
+                  int                   y,
+                  gboolean              keyboard,
+                  GtkTooltip           *tooltip,
+                  PxCorrespondencePage *self)
+{
+  int t = -1, i = keyboard ? -1 : pin_at (self, x, y, FALSE, &t);
+  g_autofree char *text = NULL;
+
+  if (i < 0)
+    return FALSE;
+  text = px_confidence_pin_summary (&self->scene, &g_array_index (self->scene.pins, PxMatchPin, i), t + 1);
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
 static void
 on_drag_begin (GtkGestureDrag       *gesture,
                double                x,
                double                y,
                PxCorrespondencePage *self)
 {
-  double w = gtk_widget_get_width (GTK_WIDGET (self->area));
-  double h = gtk_widget_get_height (GTK_WIDGET (self->area));
-  double best = GRAB_RADIUS;
-
   gtk_widget_grab_focus (GTK_WIDGET (self->area));
   self->drag_pin = -1;
   self->drag_recorded = FALSE;
@@ -43,25 +95,7 @@ on_drag_begin (GtkGestureDrag       *gesture,
   self->drag_y = y;
   if (!_px_correspondence_page_get_flag (self, "landmarks"))
     return;
-  // A marker on a target, or a landmark's on the source (−1: the source) — propagated or
-  // loaded; the user's own pins stay where they were placed on the source.
-  for (guint i = 0; i < self->scene.pins->len; i++)
-    for (int t = -1; t < (int) self->targets->len; t++)
-      {
-        PxMatchPin *pin = &g_array_index (self->scene.pins, PxMatchPin, i);
-        double vx, vy;
-
-        if (t < 0 && !pin->fused[0] && pin->structure == NULL)
-          continue;
-        px_match_scene_to_view (&self->scene, w, h, t + 1, t < 0 ? pin->x : pin->match[t].x,
-                                t < 0 ? pin->y : pin->match[t].y, &vx, &vy);
-        if (hypot (vx - x, vy - y) < best)
-          {
-            best = hypot (vx - x, vy - y);
-            self->drag_pin = (int) i;
-            self->drag_target = t;
-          }
-      }
+  self->drag_pin = pin_at (self, x, y, TRUE, &self->drag_target);
 }
 
 static void
@@ -189,4 +223,6 @@ _px_correspondence_page_input_init (PxCorrespondencePage *self)
   gtk_widget_add_controller (GTK_WIDGET (self->area), GTK_EVENT_CONTROLLER (drag));
   g_signal_connect (key, "key-pressed", G_CALLBACK (on_key_pressed), self);
   gtk_widget_add_controller (GTK_WIDGET (self->area), key);
+  gtk_widget_set_has_tooltip (GTK_WIDGET (self->area), TRUE);
+  g_signal_connect (self->area, "query-tooltip", G_CALLBACK (on_query_tooltip), self);
 }

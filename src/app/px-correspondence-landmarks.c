@@ -17,8 +17,8 @@
 #include "px-landmarks.h"
 
 // The calibrated square pixel size of a study's image in mm, or 0.
-static double
-pixel_mm (PxStudy *study)
+double
+_px_correspondence_page_pixel_mm (PxStudy *study)
 {
   const PxImage *image = study != NULL ? px_study_get_image (study) : NULL;
 
@@ -167,7 +167,7 @@ px_correspondence_page_dup_landmarks (PxCorrespondencePage *self,
     set->image_path = g_file_get_basename (px_study_get_file (px_correspondence_page_get_panel_study (self, panel)));
   set->image_width = (int) self->scene.panels[panel].width;
   set->image_height = (int) self->scene.panels[panel].height;
-  mm = pixel_mm (px_correspondence_page_get_panel_study (self, panel));
+  mm = _px_correspondence_page_pixel_mm (px_correspondence_page_get_panel_study (self, panel));
   for (guint i = 0; i < self->scene.pins->len; i++)
     {
       const PxMatchPin *pin = &g_array_index (self->scene.pins, PxMatchPin, i);

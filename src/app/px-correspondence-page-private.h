@@ -88,6 +88,7 @@ void      _px_correspondence_page_input_init   (PxCorrespondencePage *self);
 void      _px_correspondence_page_actions_init (PxCorrespondencePage *self);
 
 // px-correspondence-landmarks.c
+double    _px_correspondence_page_pixel_mm     (PxStudy              *study);
 void      _px_correspondence_page_measure      (PxCorrespondencePage *self);
 
 // px-correspondence-propagate.c

@@ -15,6 +15,7 @@
 #include <math.h>
 
 #include "px-application.h"
+#include "px-answer-confidence.h"
 #include "px-correspondence-page-private.h"
 #include "px-window.h"
 
@@ -73,6 +74,14 @@ _px_correspondence_page_export_name (PxCorrespondencePage *self,
   return g_strdup (px_study_get_title (study));
 }
 
+// The source list's text for a study (none while nothing is chosen).
+static char *
+source_title (PxStudy  *study,
+              gboolean  privacy)
+{
+  return study != NULL ? px_study_dup_display_title (study, privacy) : g_strdup ("");
+}
+
 static void
 update_status (PxCorrespondencePage *self)
 {
@@ -90,18 +99,27 @@ update_status (PxCorrespondencePage *self)
         const PeacMatch *a = &self->scene.answers[t];
         g_autofree char *name = _px_correspondence_page_panel_label (self, t + 1);
 
-        if (t > 0)
-          g_string_append (text, "   ");
-        if (a->found)
-          /* Translators: target name, the match in image pixels (x, y) and its confidence */
-          g_string_append_printf (text, _("%s: at x %.0f, y %.0f px, confidence %.2f"),
-                                  name, a->x, a->y, a->confidence);
-        else if (self->mode == PEAC_MATCH_GUIDED)
-          /* The registration always answers; the embedding just does not single the
-           * answer out locally. */
-          /* Translators: target name and the match in image pixels (x, y) */
-          g_string_append_printf (text, _("%s: at x %.0f, y %.0f px, not confirmed by the embedding"),
-                                  name, a->x, a->y);
+        if (t == 0)
+          {
+            g_autofree char *where = px_match_scene_describe_point (&self->scene, 0, self->scene.qx,
+                                                                           self->scene.qy);
+
+            /* Translators: the query's position on the source ("at x 12, y 34 px") */
+            g_string_append_printf (text, _("Source %s →"), where);
+          }
+        g_string_append (text, "   ");
+        if (a->found || self->mode == PEAC_MATCH_GUIDED)
+          {
+            // The registration always answers; the embedding grades it.
+            PxConfidence c = px_confidence_of_match (a);
+            g_autofree char *words = px_confidence_describe (&c);
+
+            g_autofree char *where = px_match_scene_describe_point (&self->scene, t + 1, a->x, a->y);
+
+            /* Translators: target name, the match's position ("at x 12, y 34 px") and
+             * its confidence in words ("match confidence: medium (0.62)") */
+            g_string_append_printf (text, _("%s: %s, %s"), name, where, words);
+          }
         else
           /* Translators: target name; the model found no confident match there */
           g_string_append_printf (text, _("%s: no match"), name);
@@ -447,7 +465,9 @@ update_target_list (PxCorrespondencePage *self)
       if (study == self->source)
         continue;
       active = g_ptr_array_find (self->targets, study, NULL);
-      button = gtk_check_button_new_with_label (px_study_get_title (study));
+      g_autofree char *title = px_study_dup_display_title (study, self->privacy);
+
+      button = gtk_check_button_new_with_label (title);
       gtk_check_button_set_active (GTK_CHECK_BUTTON (button), active);
       gtk_widget_set_sensitive (button, active || self->targets->len < PX_MATCH_MAX_TARGETS);
       g_object_set_data_full (G_OBJECT (button), "px-study", g_object_ref (study), g_object_unref);
@@ -519,6 +539,7 @@ _px_correspondence_page_rebuild (PxCorrespondencePage *self)
       self->scene.panels[i].height = image->height;
       self->scene.panels[i].label = _px_correspondence_page_panel_label (self, i);
       self->scene.panels[i].gh = self->scene.panels[i].gw = 1;
+      self->scene.panels[i].mm = _px_correspondence_page_pixel_mm (study);
       g_ptr_array_add (wanted, study);
     }
   if (self->scene.has_query)
@@ -661,6 +682,7 @@ px_correspondence_page_set_property (GObject      *object,
               g_free (self->scene.panels[i].label);
               self->scene.panels[i].label = _px_correspondence_page_panel_label (self, i);
             }
+          update_target_list (self);
           _px_correspondence_page_refresh (self);
           g_object_notify_by_pspec (object, pspec);
         }
@@ -720,8 +742,17 @@ px_correspondence_page_init (PxCorrespondencePage *self)
   _px_correspondence_page_actions_init (self);
   update_history_actions (self);
 
-  gtk_drop_down_set_expression (self->source_dropdown,
-                                gtk_property_expression_new (PX_TYPE_STUDY, NULL, "title"));
+  {
+    // The source list follows the privacy switch (px_study_dup_display_title).
+    GtkExpression *privacy = gtk_property_expression_new (PX_TYPE_CORRESPONDENCE_PAGE,
+                                                          gtk_object_expression_new (G_OBJECT (self)),
+                                                          "privacy");
+
+    gtk_drop_down_set_expression (self->source_dropdown,
+                                  gtk_cclosure_expression_new (G_TYPE_STRING, NULL, 1, &privacy,
+                                                               G_CALLBACK (source_title),
+                                                               NULL, NULL));
+  }
   g_signal_connect_swapped (self->source_dropdown, "notify::selected-item",
                             G_CALLBACK (on_source_selected), self);
   g_signal_connect_swapped (self->opacity, "value-changed", G_CALLBACK (gtk_widget_queue_draw), self->area);
@@ -864,6 +895,14 @@ px_correspondence_page_get_buddies (PxCorrespondencePage *self,
 
   memcpy (buddies, self->scene.buddies, sizeof (PeacBuddy) * MIN (max, self->scene.n_buddies));
   return MIN (max, self->scene.n_buddies);
+}
+
+// The matching mode in use ("corr.mode"; its default is the "matching-mode" setting).
+PeacMatchMode
+px_correspondence_page_get_mode (PxCorrespondencePage *self)
+{
+  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), PEAC_MATCH_GUIDED);
+  return self->mode;
 }
 
 guint

@@ -36,6 +36,7 @@ int      px_correspondence_page_get_buddies   (PxCorrespondencePage *self,
                                                PeacBuddy            *buddies,
                                                int                   max);
 guint    px_correspondence_page_get_n_pins    (PxCorrespondencePage *self);
+PeacMatchMode px_correspondence_page_get_mode (PxCorrespondencePage *self);
 gboolean px_correspondence_page_get_pin       (PxCorrespondencePage *self,
                                                guint                 pin,
                                                guint                 target,

@@ -187,13 +187,15 @@ draw_map (PxEmbeddingMapPage *self,
   // Legend: one swatch per label, top left.
   for (guint k = 0; k < self->labels->len && k < LEGEND_MAX; k++)
     {
+      // "H — heart outline" for the JSRT structures.
+      g_autofree char *words = px_match_structure_words (g_ptr_array_index (self->labels, k));
       double r, g, b;
 
       px_match_palette ((int) k, &r, &g, &b);
       cairo_set_source_rgb (cr, r, g, b);
       cairo_arc (cr, 14, 16 + 18 * k, 5, 0, 2 * G_PI);
       cairo_fill (cr);
-      draw_text_box (cr, 26, 20 + 18 * k, g_ptr_array_index (self->labels, k));
+      draw_text_box (cr, 26, 20 + 18 * k, words);
     }
 
   if (interactive && self->selecting)

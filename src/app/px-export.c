@@ -9,6 +9,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "px-answer-confidence.h"
 #include "px-export.h"
 
 /**
@@ -89,15 +90,33 @@ px_export_json_string (GString    *out,
   g_string_append_c (out, '"');
 }
 
+// A number in the export's fixed notation, or an empty CSV field / JSON null when absent.
+static void
+append_optional (GString  *out,
+                 double    value,
+                 gboolean  json)
+{
+  char text[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if (value < 0)
+    g_string_append (out, json ? "null" : "");
+  else
+    g_string_append (out, g_ascii_formatd (text, sizeof text, "%.2f", value));
+}
+
 /**
  * px_export_match_points:
  * @names: (array): one name per panel, as the export should call the images
  * @format: "csv" or "json"
  *
  * Writes every pin with its answer in every target: CSV columns pin, image, role (source
- * or target), x, y, found, confidence, corrected; JSON {"format": "peac-correspondence",
- * "version": 1, "pins": [ the same fields per row ]}. Coordinates are image pixels in the
- * pixel-centre convention of the landmark files.
+ * or target), x, y, found, confidence, grade, spread_px, spread_mm, corrected; JSON
+ * {"format": "peac-correspondence", "version": 2, "pins": [ the same fields per row ]}.
+ * Coordinates are image pixels in the pixel-centre convention of the landmark files.
+ * confidence and grade are px_confidence_of_pin()'s (high, medium, low or manual); found
+ * is 1 unless the grade is low; the spreads are a propagated answer's, empty (null)
+ * otherwise, spread_mm also where the pixel spacing is unknown. docs/correspondence.md
+ * documents the columns.
  */
 gboolean
 px_export_match_points (const PxMatchScene *scene,
@@ -111,9 +130,9 @@ px_export_match_points (const PxMatchScene *scene,
   char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE];
 
   if (json)
-    g_string_append (out, "{\n  \"format\": \"peac-correspondence\",\n  \"version\": 1,\n  \"pins\": [");
+    g_string_append (out, "{\n  \"format\": \"peac-correspondence\",\n  \"version\": 2,\n  \"pins\": [");
   else
-    g_string_append (out, "pin,image,role,x,y,found,confidence,corrected\n");
+    g_string_append (out, "pin,image,role,x,y,found,confidence,grade,spread_px,spread_mm,corrected\n");
 
   for (guint i = 0; i < scene->pins->len; i++)
     {
@@ -122,12 +141,14 @@ px_export_match_points (const PxMatchScene *scene,
       for (int p = 0; p < scene->n_panels; p++)
         {
           const PeacMatch *m = p > 0 ? &pin->match[p - 1] : NULL;
-          gboolean found = p == 0 || (pin->fused[p] ? !pin->doubtful[p] : m->found || pin->moved[p - 1]);
+          PxConfidence conf = px_confidence_of_pin (scene, pin, p);
+          gboolean found = conf.grade != PX_CONFIDENCE_GRADE_LOW;
           gboolean corrected = p > 0 && pin->moved[p - 1] && !pin->fused[p];
+          const char *grade = px_confidence_grade_id (conf.grade);
 
           g_ascii_formatd (a, sizeof a, "%.2f", (p == 0 ? pin->x : m->x) - 0.5);
           g_ascii_formatd (b, sizeof b, "%.2f", (p == 0 ? pin->y : m->y) - 0.5);
-          g_ascii_formatd (c, sizeof c, "%.4f", p == 0 ? 1.0 : m->confidence);
+          g_ascii_formatd (c, sizeof c, "%.4f", conf.score);
           if (json)
             {
               g_string_append (out, i == 0 && p == 0 ? "\n    { " : (p == 0 ? ",\n    { " : ",\n      { "));
@@ -136,17 +157,25 @@ px_export_match_points (const PxMatchScene *scene,
               g_string_append (out, ", \"image\": ");
               px_export_json_string (out, names[p]);
               g_string_append_printf (out, ", \"role\": \"%s\", \"x\": %s, \"y\": %s, \"found\": %s,"
-                                      " \"confidence\": %s, \"corrected\": %s }",
+                                      " \"confidence\": %s, \"grade\": \"%s\", \"spread_px\": ",
                                       p == 0 ? "source" : "target", a, b, found ? "true" : "false",
-                                      c, corrected ? "true" : "false");
+                                      c, grade);
+              append_optional (out, conf.spread_px, TRUE);
+              g_string_append (out, ", \"spread_mm\": ");
+              append_optional (out, conf.spread_mm, TRUE);
+              g_string_append_printf (out, ", \"corrected\": %s }", corrected ? "true" : "false");
             }
           else
             {
               px_export_csv_field (out, pin->name);
               g_string_append_c (out, ',');
               px_export_csv_field (out, names[p]);
-              g_string_append_printf (out, ",%s,%s,%s,%d,%s,%d\n", p == 0 ? "source" : "target",
-                                      a, b, found, c, corrected);
+              g_string_append_printf (out, ",%s,%s,%s,%d,%s,%s,", p == 0 ? "source" : "target",
+                                      a, b, found, c, grade);
+              append_optional (out, conf.spread_px, FALSE);
+              g_string_append_c (out, ',');
+              append_optional (out, conf.spread_mm, FALSE);
+              g_string_append_printf (out, ",%d\n", corrected);
             }
         }
     }

@@ -1,19 +1,23 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // Drawing of the correspondence scene. Panels get equal slots (one row side by side, or
-// the squarest grid), each image fitted into its slot below a one-line label. Everything
-// is drawn with Cairo in view coordinates so that screen, PNG and SVG agree; marker sizes
-// are fixed in view units so they stay legible whatever the image size.
+// the squarest grid), each image fitted into its slot below a one-line label; with the heat
+// map on, a legend strip below all slots. Everything is drawn with Cairo in view
+// coordinates so that screen, PNG and SVG agree; marker sizes are fixed in view units so
+// they stay legible whatever the image size.
 #include "config.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "px-answer-confidence.h"
 #include "px-match-scene.h"
 
 #define LABEL_HEIGHT 22.0
 #define GAP 8.0
 #define MARKER 6.0
+#define LEGEND_HEIGHT 40.0
+#define LEGEND_BAR 200.0
 
 // Okabe & Ito (2008); black is replaced by white, which stands out on a radiograph. The
 // first five (the five landmark structures of a JSRT map) are ordered so that no two of
@@ -33,6 +37,34 @@ px_match_palette (int     index,
   *r = ((c >> 16) & 0xff) / 255.0;
   *g = ((c >> 8) & 0xff) / 255.0;
   *b = (c & 0xff) / 255.0;
+}
+
+/**
+ * px_match_structure_words:
+ * @structure: a landmark structure's short name ("H")
+ *
+ * The short name with what it outlines, "H — heart outline", for the JSRT structures
+ * (RL, LL, H, RCLA, LCLA); any other name as it is.
+ *
+ * Returns: (transfer full): the text
+ */
+char *
+px_match_structure_words (const char *structure)
+{
+  static const struct { const char *id, *words; } jsrt[] = {
+    /* Translators: landmark structures of a chest radiograph, after their short names */
+    { "RL", N_("right lung outline") },
+    { "LL", N_("left lung outline") },
+    { "H", N_("heart outline") },
+    { "RCLA", N_("right clavicle") },
+    { "LCLA", N_("left clavicle") },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (jsrt); i++)
+    if (g_str_equal (structure, jsrt[i].id))
+      /* Translators: a structure's short name and what it is, "H — heart outline" */
+      return g_strdup_printf (_("%s — %s"), structure, _(jsrt[i].words));
+  return g_strdup (structure);
 }
 
 // Viridis sampled at nine points, linearly interpolated.
@@ -109,6 +141,13 @@ typedef struct {
   double slot_x, slot_y, slot_w;
 } Placement;
 
+// The heat map's legend takes a strip below the panels, never covering an image.
+static gboolean
+has_legend (const PxMatchScene *scene)
+{
+  return scene->heatmap && scene->n_panels > 1;
+}
+
 static Placement
 place (const PxMatchScene *scene,
        double              width,
@@ -119,7 +158,7 @@ place (const PxMatchScene *scene,
   int cols = scene->grid_layout ? (int) ceil (sqrt (n)) : n;
   int rows = (n + cols - 1) / cols;
   double slot_w = (width - GAP * (cols + 1)) / cols;
-  double slot_h = (height - GAP * (rows + 1)) / rows;
+  double slot_h = (height - (has_legend (scene) ? LEGEND_HEIGHT : 0.0) - GAP * (rows + 1)) / rows;
   const PxMatchPanel *p = &scene->panels[panel];
   Placement out;
   double avail_h = MAX (1.0, slot_h - LABEL_HEIGHT);
@@ -309,7 +348,8 @@ draw_query (const PxMatchScene *scene,
       Placement tp = place (scene, width, height, t + 1);
       double tcw = p->width / p->gw * tp.scale, tch = p->height / p->gh * tp.scale;
       double vx = tp.x + a->x * tp.scale, vy = tp.y + a->y * tp.scale;
-      char text[64];
+
+      g_autofree char *text = NULL;
 
       if (a->found)
         {
@@ -317,16 +357,37 @@ draw_query (const PxMatchScene *scene,
           cairo_set_source_rgb (cr, 1, 1, 1);
           cairo_rectangle (cr, tp.x + a->col * tcw, tp.y + a->row * tch, tcw, tch);
           cairo_stroke (cr);
-          g_snprintf (text, sizeof text, "%.2f", a->confidence);
+        }
+      if (a->found || scene->guided)
+        {
+          // The registration always answers: its answer is graded, never left "unconfirmed".
+          PxConfidence c = px_confidence_of_match (a);
+
+          text = px_confidence_short (&c);
         }
       else
-        /* Translators: a guided answer the embedding does not confirm locally, or no
-         * match at all in the nearest mode */
-        g_snprintf (text, sizeof text, "%s", scene->guided ? _("unconfirmed") : _("no match"));
-      draw_point (cr, vx, vy, a->found, FALSE, 1, 1, 1);
+        /* Translators: no confident match at all in the nearest mode */
+        text = g_strdup (_("no match"));
+      draw_point (cr, vx, vy, a->found || scene->guided, FALSE, 1, 1, 1);
       // Below right: pin names go above right.
       draw_label (cr, vx + MARKER + 3, vy + MARKER + 12, text, 1, 1, 1);
     }
+}
+
+/**
+ * px_match_scene_buddy_label:
+ *
+ * Best-buddy pair @index's label, "B1" for the first: the same at both ends of the pair,
+ * and never a pin's number (pins are "1", "2"… or named), so that "1" on the drawing is
+ * always pin 1.
+ */
+void
+px_match_scene_buddy_label (int    index,
+                            char  *text,
+                            gsize  size)
+{
+  /* Translators: a best-buddy pair's label on the drawing, by number ("B1") */
+  g_snprintf (text, size, C_("best buddies", "B%d"), index + 1);
 }
 
 static void
@@ -357,7 +418,7 @@ draw_buddies (const PxMatchScene *scene,
           cairo_line_to (cr, tx, ty);
           cairo_stroke (cr);
         }
-      g_snprintf (text, sizeof text, "%d", i + 1);
+      px_match_scene_buddy_label (i, text, sizeof text);
       cairo_set_source_rgb (cr, r, g, b);
       cairo_rectangle (cr, sx - MARKER / 1.5, sy - MARKER / 1.5, 2 * MARKER / 1.5, 2 * MARKER / 1.5);
       cairo_rectangle (cr, tx - MARKER / 1.5, ty - MARKER / 1.5, 2 * MARKER / 1.5, 2 * MARKER / 1.5);
@@ -499,6 +560,154 @@ draw_ctr (const PxMatchScene *scene,
     }
 }
 
+/**
+ * px_match_scene_describe_point:
+ * @x: a position in the panel's image, continuous pixels (pixel i spans [i, i + 1))
+ *
+ * "at x 12, y 34 px", with "(2.4, 6.8 mm)" where the panel's pixel spacing is known: the
+ * image pixel the point lies in, never the token grid's cell.
+ *
+ * Returns: (transfer full): the text
+ */
+char *
+px_match_scene_describe_point (const PxMatchScene *scene,
+                               int                 panel,
+                               double              x,
+                               double              y)
+{
+  double mm = scene->panels[panel].mm;
+  int px = (int) floor (x), py = (int) floor (y);
+
+  if (mm > 0)
+    /* Translators: a position in image pixels, then the same in mm */
+    return g_strdup_printf (_("at x %d, y %d px (%.1f, %.1f mm)"), px, py, x * mm, y * mm);
+  /* Translators: a position in image pixels */
+  return g_strdup_printf (_("at x %d, y %d px"), px, py);
+}
+
+/**
+ * px_match_scene_sim_range:
+ *
+ * The lowest and highest similarity of the live query's heat maps over every target shown.
+ *
+ * Returns: %FALSE when no heat map is shown
+ */
+gboolean
+px_match_scene_sim_range (const PxMatchScene *scene,
+                          double             *lo,
+                          double             *hi)
+{
+  gboolean any = FALSE;
+
+  *lo = *hi = 0.0;
+  if (!scene->heatmap || !scene->has_query)
+    return FALSE;
+  for (int t = 0; t + 1 < scene->n_panels; t++)
+    {
+      const PxMatchPanel *p = &scene->panels[t + 1];
+
+      for (int i = 0; scene->sim[t] != NULL && i < p->gh * p->gw; i++)
+        {
+          double v = scene->sim[t][i];
+
+          *lo = any ? MIN (*lo, v) : v;
+          *hi = any ? MAX (*hi, v) : v;
+          any = TRUE;
+        }
+    }
+  return any;
+}
+
+/**
+ * px_match_scene_legend_area:
+ * @rect: (out caller-allocates) (array fixed-size=4): x, y, width, height of the legend
+ *
+ * Where the heat map's legend is drawn: a strip below every panel.
+ *
+ * Returns: %FALSE when the scene shows no legend
+ */
+gboolean
+px_match_scene_legend_area (const PxMatchScene *scene,
+                            double              width,
+                            double              height,
+                            double              rect[4])
+{
+  if (!has_legend (scene))
+    return FALSE;
+  rect[0] = GAP;
+  rect[1] = height - LEGEND_HEIGHT;
+  rect[2] = width - 2 * GAP;
+  rect[3] = LEGEND_HEIGHT - GAP / 2;
+  return TRUE;
+}
+
+/**
+ * px_match_scene_legend_text:
+ *
+ * What the legend says beside its colour bar.
+ *
+ * Returns: (transfer full): the text
+ */
+char *
+px_match_scene_legend_text (const PxMatchScene *scene)
+{
+  double lo, hi;
+
+  if (!px_match_scene_sim_range (scene, &lo, &hi))
+    /* Translators: the heat map's legend before a query point is chosen */
+    return g_strdup (_("Heat map: point at the source to see how alike each place of the targets is"));
+  /* Translators: the heat map's legend; the cosine similarity's lowest and highest value */
+  return g_strdup_printf (_("Similarity to the query point, coloured by rank: purple least alike, "
+                            "yellow most alike (cosine %.2f to %.2f)"), lo, hi);
+}
+
+// The colour bar (viridis, least alike on the left), its end values and the text.
+static void
+draw_legend (const PxMatchScene *scene,
+             cairo_t            *cr,
+             double              width,
+             double              height)
+{
+  double rect[4], lo, hi, bar_w;
+  gboolean range;
+  g_autofree char *text = px_match_scene_legend_text (scene);
+  char value[32];
+
+  if (!px_match_scene_legend_area (scene, width, height, rect))
+    return;
+  range = px_match_scene_sim_range (scene, &lo, &hi);
+  bar_w = MIN (LEGEND_BAR, rect[2] / 3);
+  for (int i = 0; i < 64; i++)
+    {
+      double r, g, b;
+
+      px_match_viridis (i / 63.0, &r, &g, &b);
+      cairo_set_source_rgb (cr, r, g, b);
+      cairo_rectangle (cr, rect[0] + bar_w * i / 64.0, rect[1] + 2, bar_w / 64.0 + 0.5, 12);
+      cairo_fill (cr);
+    }
+  cairo_set_font_size (cr, 11);
+  cairo_set_source_rgb (cr, 0.9, 0.9, 0.9);
+  if (range)
+    {
+      cairo_text_extents_t ext;
+
+      g_snprintf (value, sizeof value, "%.2f", lo);
+      cairo_move_to (cr, rect[0], rect[1] + 28);
+      cairo_show_text (cr, value);
+      g_snprintf (value, sizeof value, "%.2f", hi);
+      cairo_text_extents (cr, value, &ext);
+      cairo_move_to (cr, rect[0] + bar_w - ext.x_advance, rect[1] + 28);
+      cairo_show_text (cr, value);
+    }
+  cairo_save (cr);
+  cairo_rectangle (cr, rect[0] + bar_w + GAP, rect[1], rect[2] - bar_w - GAP, rect[3]);
+  cairo_clip (cr);
+  cairo_move_to (cr, rect[0] + bar_w + GAP, rect[1] + 13);
+  cairo_show_text (cr, text);
+  cairo_restore (cr);
+}
+
 void
 px_match_scene_draw (const PxMatchScene *scene,
                      cairo_t            *cr,
@@ -554,5 +763,6 @@ px_match_scene_draw (const PxMatchScene *scene,
     draw_query (scene, cr, width, height);
   draw_ctr (scene, cr, width, height);
   draw_pins (scene, cr, width, height);
+  draw_legend (scene, cr, width, height);
   cairo_restore (cr);
 }

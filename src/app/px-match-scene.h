@@ -3,8 +3,9 @@
 // px-match-scene: what the correspondence page shows, as plain data, and the one Cairo
 // routine that draws it — on screen, into PNG and into SVG alike, so an export is exactly
 // the view. A scene is a source and up to PX_MATCH_MAX_TARGETS target panels laid out side
-// by side or in a grid, the live query and its answers (with the similarity heat maps), the
-// pinned points and the best-buddy pairs. Colours come from the Okabe–Ito palette and the
+// by side or in a grid, the live query and its answers (with the similarity heat maps and
+// their legend in a strip below the panels), the pinned points and the best-buddy pairs
+// (labelled B1, B2…), and the words for positions and landmark structures. Colours come from the Okabe–Ito palette and the
 // heat map from viridis, both readable with the common colour-vision deficiencies.
 #pragma once
 
@@ -25,6 +26,7 @@ typedef struct {
   double           height;
   char            *label;    // shown above the panel (already privacy-filtered)
   int              gh, gw;   // token grid
+  double           mm;       // calibrated square pixel size in mm, 0 when unknown
 } PxMatchPanel;
 
 typedef struct {
@@ -76,6 +78,7 @@ void     px_match_palette             (int               index,
                                        double           *r,
                                        double           *g,
                                        double           *b);
+char    *px_match_structure_words     (const char        *structure);
 void     px_match_viridis             (double            t,
                                        double           *r,
                                        double           *g,
@@ -101,5 +104,21 @@ int      px_match_scene_locate        (const PxMatchScene *scene,
                                        double              view_y,
                                        double             *x,
                                        double             *y);
+
+gboolean px_match_scene_sim_range     (const PxMatchScene *scene,
+                                       double             *lo,
+                                       double             *hi);
+gboolean px_match_scene_legend_area   (const PxMatchScene *scene,
+                                       double              width,
+                                       double              height,
+                                       double              rect[4]);
+char    *px_match_scene_legend_text   (const PxMatchScene *scene);
+void     px_match_scene_buddy_label   (int                 index,
+                                       char               *text,
+                                       gsize               size);
+char    *px_match_scene_describe_point (const PxMatchScene *scene,
+                                        int                 panel,
+                                        double              x,
+                                        double              y);
 
 G_END_DECLS

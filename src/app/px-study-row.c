@@ -35,7 +35,7 @@ static GParamSpec *properties [N_PROPS];
 static void
 update (PxStudyRow *self)
 {
-  g_autofree char *summary = NULL;
+  g_autofree char *summary = NULL, *title = NULL;
 
   if (self->study == NULL)
     {
@@ -47,9 +47,10 @@ update (PxStudyRow *self)
 
   summary = px_study_dup_summary (self->study, self->privacy);
   gtk_image_set_from_paintable (self->thumbnail, GDK_PAINTABLE (px_study_get_thumbnail (self->study)));
-  gtk_label_set_text (self->title, px_study_get_title (self->study));
+  title = px_study_dup_display_title (self->study, self->privacy);
+  gtk_label_set_text (self->title, title);
   gtk_label_set_text (self->subtitle, summary);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->title), px_study_get_title (self->study));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->title), title);
 }
 
 static void

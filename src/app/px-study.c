@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "px-study.h"
 
@@ -512,4 +513,57 @@ px_study_dup_tags (PxStudy  *self,
   lines = g_strv_builder_end (builder);
   g_strv_builder_unref (builder);
   return lines;
+}
+
+// Whether @text holds the value of any identifying element of the header (or the patient's
+// name or ID): values of four characters or more, so that "M" or "CR" never count.
+static gboolean
+holds_identifying_value (PxStudy    *self,
+                         const char *text)
+{
+  const char *fields[2] = { px_study_get_patient_name (self), px_study_get_patient_id (self) };
+
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    if (fields[i] != NULL && strlen (fields[i]) >= 4 && strstr (text, fields[i]) != NULL)
+      return TRUE;
+  for (guint i = 0; self->image != NULL && self->image->tags != NULL && i < self->image->tags->len; i++)
+    {
+      const char *line = g_ptr_array_index (self->image->tags, i);
+      const char *colon = strchr (line, ':');
+      g_autofree char *value = NULL;
+
+      if (colon == NULL || !px_tag_is_identifying (line))
+        continue;
+      value = g_strstrip (g_strdup (colon + 1));
+      if (strlen (value) >= 4 && strstr (text, value) != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/**
+ * px_study_dup_display_title:
+ * @privacy: whether identifying values must be left out
+ *
+ * The study's title (its file name) as the window title, the sidebar and the pages show
+ * it. In privacy mode a file name that holds an identifying value of the header — a DICOM
+ * file named by its SOP Instance UID, say — becomes "Radiograph" and a short checksum of
+ * the name, which tells studies apart without naming anyone.
+ *
+ * Returns: (transfer full): the title to show
+ */
+char *
+px_study_dup_display_title (PxStudy  *self,
+                            gboolean  privacy)
+{
+  g_autofree char *sum = NULL;
+
+  g_return_val_if_fail (PX_IS_STUDY (self), NULL);
+
+  if (!privacy || !holds_identifying_value (self, self->title))
+    return g_strdup (self->title);
+  sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, self->title, -1);
+  /* Translators: a radiograph whose file name is hidden in privacy mode, with a short
+   * checksum of the name that tells radiographs apart */
+  return g_strdup_printf (_("Radiograph %.6s"), sum);
 }

@@ -28,6 +28,8 @@ GdkTexture     *px_study_get_thumbnail      (PxStudy *self);
 const PxImage  *px_study_get_image          (PxStudy *self);
 char           *px_study_dup_summary        (PxStudy *self,
                                              gboolean privacy);
+char           *px_study_dup_display_title  (PxStudy *self,
+                                             gboolean privacy);
 char          **px_study_dup_tags           (PxStudy *self,
                                              gboolean privacy);
 gboolean        px_tag_is_identifying       (const char *line);

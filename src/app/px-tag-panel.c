@@ -7,6 +7,8 @@
 // recycled row.
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include "px-application.h"
 #include "px-tag-panel.h"
 
@@ -75,6 +77,32 @@ setup_row (GtkSignalListItemFactory *factory,
   gtk_list_item_set_activatable (item, FALSE);
 }
 
+// Plain words for the header's technical element names, shown as the row's tooltip.
+static const char *
+element_explanation (const char *element)
+{
+  static const struct { const char *element, *words; } table[] = {
+    /* Translators: tooltips of DICOM header rows, for readers who are not DICOM experts */
+    { "TransferSyntaxUID", N_("Transfer syntax: how the image data is encoded and compressed in the file") },
+    { "PhotometricInterpretation", N_("How grey values map to brightness: MONOCHROME1 shows low values white, MONOCHROME2 shows them black") },
+    { "SOPClassUID", N_("The kind of DICOM object, such as a computed radiography image") },
+    { "MediaStorageSOPClassUID", N_("The kind of DICOM object, such as a computed radiography image") },
+    { "ViewPosition", N_("The direction of the X-ray beam: PA back to front, AP front to back, LL/RL from the side") },
+    { "PixelSpacing", N_("The size of one pixel on the patient in mm (row, column)") },
+    { "ImagerPixelSpacing", N_("The size of one detector pixel in mm, not corrected for magnification") },
+    { "WindowCenter", N_("The brightness the file suggests for display (window level)") },
+    { "WindowWidth", N_("The contrast the file suggests for display (window width)") },
+    { "BitsStored", N_("How many bits of each pixel value carry image data") },
+    { "RescaleSlope", N_("Pixel values are multiplied by this before display") },
+    { "RescaleIntercept", N_("Added to the pixel values before display") },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (table); i++)
+    if (g_str_equal (element, table[i].element))
+      return _(table[i].words);
+  return NULL;
+}
+
 static void
 bind_row (GtkSignalListItemFactory *factory,
           GtkListItem              *item,
@@ -96,11 +124,13 @@ bind_row (GtkSignalListItemFactory *factory,
 
       gtk_label_set_text (GTK_LABEL (name), title);
       gtk_label_set_text (GTK_LABEL (value), text);
+      gtk_widget_set_tooltip_text (box, element_explanation (element));
     }
   else
     {
       gtk_label_set_text (GTK_LABEL (name), "");
       gtk_label_set_text (GTK_LABEL (value), line);
+      gtk_widget_set_tooltip_text (box, NULL);
     }
 }
 

@@ -2,10 +2,13 @@
 //
 // PxViewer draws one radiograph. The image is rendered to 8 bits with
 // px_image_render_u8() whenever the window, level or inversion change, uploaded as a
-// texture and placed with GtkSnapshot at the current zoom and pan. Input: scroll zooms
-// around the pointer; primary or middle drag pans; secondary drag sets window/level
-// (horizontal = width, vertical = centre). The view is described by the image point at
-// the widget's centre plus a zoom factor, so resizing keeps what the user looked at.
+// texture and placed with GtkSnapshot at the current zoom and pan. Input follows one of
+// two schemes (px_viewer_drag_role()): the radiology one (the default) — left drag sets
+// window/level (horizontal = width, vertical = centre), middle drag pans, right drag
+// zooms (up: in), the wheel steps to the next or previous image ("step") — or the
+// classic one — left or middle drag pans, right drag sets window/level, the wheel zooms
+// around the pointer. The view is described by the image point at the widget's centre
+// plus a zoom factor, so resizing keeps what the user looked at.
 #include "config.h"
 
 #include <math.h>
@@ -35,9 +38,11 @@ struct _PxViewer
   double      pointer_y;
   gboolean    pointer_inside;
 
-  guint       drag_button;
+  gboolean    radiology;   // the radiology mouse scheme
+  PxDragRole  drag_role;
   double      drag_start_a;
   double      drag_start_b;
+  double      drag_x, drag_y;
 };
 
 G_DEFINE_FINAL_TYPE (PxViewer, px_viewer, GTK_TYPE_WIDGET)
@@ -50,10 +55,35 @@ enum {
   PROP_WINDOW_CENTER,
   PROP_WINDOW_WIDTH,
   PROP_INVERTED,
+  PROP_RADIOLOGY_MOUSE,
   N_PROPS
 };
 
 static GParamSpec *properties [N_PROPS];
+
+enum {
+  STEP,
+  N_SIGNALS
+};
+
+static guint signals [N_SIGNALS];
+
+/**
+ * px_viewer_drag_role:
+ * @radiology: the radiology scheme (else the classic one)
+ * @button: the GDK button number of the drag
+ *
+ * Returns: what a drag with @button does
+ */
+PxDragRole
+px_viewer_drag_role (gboolean radiology,
+                     guint    button)
+{
+  if (radiology)
+    return button == GDK_BUTTON_PRIMARY ? PX_DRAG_WINDOW :
+           button == GDK_BUTTON_MIDDLE ? PX_DRAG_PAN : PX_DRAG_ZOOM;
+  return button == GDK_BUTTON_SECONDARY ? PX_DRAG_WINDOW : PX_DRAG_PAN;
+}
 
 static const PxImage *
 get_image (PxViewer *self)
@@ -242,6 +272,11 @@ on_scroll (GtkEventControllerScroll *controller,
   if (get_image (self) == NULL || dy == 0)
     return FALSE;
 
+  if (self->radiology)
+    {
+      g_signal_emit (self, signals[STEP], 0, dy > 0 ? 1 : -1);
+      return TRUE;
+    }
   if (self->pointer_inside)
     {
       x = self->pointer_x;
@@ -286,12 +321,20 @@ on_drag_begin (GtkGestureDrag *gesture,
       return;
     }
 
-  self->drag_button = gtk_gesture_single_get_current_button (GTK_GESTURE_SINGLE (gesture));
-  if (self->drag_button == GDK_BUTTON_SECONDARY)
+  self->drag_role = px_viewer_drag_role (self->radiology,
+                                         gtk_gesture_single_get_current_button (GTK_GESTURE_SINGLE (gesture)));
+  self->drag_x = x;
+  self->drag_y = y;
+  if (self->drag_role == PX_DRAG_WINDOW)
     {
       self->drag_start_a = self->window_center;
       self->drag_start_b = self->window_width;
       gtk_widget_set_cursor_from_name (GTK_WIDGET (self), "all-scroll");
+    }
+  else if (self->drag_role == PX_DRAG_ZOOM)
+    {
+      self->drag_start_a = self->zoom;
+      gtk_widget_set_cursor_from_name (GTK_WIDGET (self), "zoom-in");
     }
   else
     {
@@ -313,7 +356,10 @@ on_drag_update (GtkGestureDrag *gesture,
   if (image == NULL)
     return;
 
-  if (self->drag_button == GDK_BUTTON_SECONDARY)
+  if (self->drag_role == PX_DRAG_ZOOM)
+    // 100 pixels up doubles the zoom, around where the drag began.
+    zoom_around (self, self->drag_start_a * pow (2.0, -dy / 100.0), self->drag_x, self->drag_y);
+  else if (self->drag_role == PX_DRAG_WINDOW)
     {
       // A full-range sweep takes about 512 pixels of pointer travel.
       double step = MAX (1e-3, (image->data_max - image->data_min) / 512.0);
@@ -386,6 +432,10 @@ px_viewer_get_property (GObject    *object,
       g_value_set_boolean (value, self->inverted);
       break;
 
+    case PROP_RADIOLOGY_MOUSE:
+      g_value_set_boolean (value, self->radiology);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -428,6 +478,14 @@ px_viewer_set_property (GObject      *object,
       px_viewer_set_inverted (self, g_value_get_boolean (value));
       break;
 
+    case PROP_RADIOLOGY_MOUSE:
+      if (self->radiology != g_value_get_boolean (value))
+        {
+          self->radiology = g_value_get_boolean (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -466,7 +524,20 @@ px_viewer_class_init (PxViewerClass *klass)
     g_param_spec_boolean ("inverted", NULL, NULL, FALSE,
                           (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
+  properties [PROP_RADIOLOGY_MOUSE] =
+    g_param_spec_boolean ("radiology-mouse", NULL, NULL, TRUE,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * PxViewer::step:
+   * @direction: 1 for the next image, -1 for the previous one
+   *
+   * The wheel turned under the radiology mouse scheme.
+   */
+  signals [STEP] = g_signal_new ("step", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                 NULL, G_TYPE_NONE, 1, G_TYPE_INT);
 
   gtk_widget_class_set_css_name (widget_class, "pxviewer");
 }
@@ -478,6 +549,7 @@ px_viewer_init (PxViewer *self)
   GtkGesture *drag;
 
   self->zoom = 1.0;
+  self->radiology = TRUE;
   self->zoom_to_fit = TRUE;
   self->window_center = 127.5;
   self->window_width = 255.0;

@@ -15,10 +15,19 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (PxViewer, px_viewer, PX, VIEWER, GtkWidget)
 
+// What a mouse drag does on the viewer.
+typedef enum {
+  PX_DRAG_PAN,
+  PX_DRAG_WINDOW,   // window/level: horizontal = width, vertical = centre
+  PX_DRAG_ZOOM,     // up zooms in
+} PxDragRole;
+
 #define PX_VIEWER_ZOOM_MIN 0.02
 #define PX_VIEWER_ZOOM_MAX 32.0
 
 GtkWidget *px_viewer_new                (void);
+PxDragRole px_viewer_drag_role          (gboolean  radiology,
+                                         guint     button);
 PxStudy   *px_viewer_get_study          (PxViewer *self);
 void       px_viewer_set_study          (PxViewer *self,
                                          PxStudy  *study);

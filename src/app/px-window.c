@@ -70,7 +70,7 @@ static void
 update_title (PxWindow *self)
 {
   PxStudy *study = px_window_get_study (self);
-  g_autofree char *summary = NULL;
+  g_autofree char *summary = NULL, *title = NULL;
 
   if (study == NULL)
     {
@@ -81,9 +81,10 @@ update_title (PxWindow *self)
     }
 
   summary = px_study_dup_summary (study, self->privacy);
-  adw_view_switcher_title_set_title (self->window_title, px_study_get_title (study));
+  title = px_study_dup_display_title (study, self->privacy);
+  adw_view_switcher_title_set_title (self->window_title, title);
   adw_view_switcher_title_set_subtitle (self->window_title, summary);
-  gtk_window_set_title (GTK_WINDOW (self), px_study_get_title (study));
+  gtk_window_set_title (GTK_WINDOW (self), title);
 }
 
 static void
@@ -502,6 +503,20 @@ px_window_class_init (PxWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, update_info);
 }
 
+// The wheel under the radiology mouse bindings: the next or previous study, no wrap.
+static void
+on_viewer_step (PxWindow *self,
+                int       direction)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->studies));
+  guint selected = gtk_single_selection_get_selected (self->selection);
+
+  if (selected == GTK_INVALID_LIST_POSITION || n == 0)
+    return;
+  if ((direction > 0 && selected + 1 < n) || (direction < 0 && selected > 0))
+    gtk_single_selection_set_selected (self->selection, selected + (direction > 0 ? 1 : -1));
+}
+
 static void
 px_window_init (PxWindow *self)
 {
@@ -533,6 +548,8 @@ px_window_init (PxWindow *self)
     gtk_window_maximize (GTK_WINDOW (self));
 
   g_signal_connect (self, "notify::application", G_CALLBACK (on_application_changed), NULL);
+  g_settings_bind (self->settings, "radiology-mouse", self->viewer, "radiology-mouse", G_SETTINGS_BIND_GET);
+  g_signal_connect_object (self->viewer, "step", G_CALLBACK (on_viewer_step), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->studies, "items-changed", G_CALLBACK (on_studies_changed),
                            self, G_CONNECT_SWAPPED);
   gtk_single_selection_set_model (self->selection, G_LIST_MODEL (self->studies));

@@ -424,9 +424,14 @@ load (const char *path, GError **error)
                                 ERM_autoDetect);
   if (st.bad ())
     {
-      px_image_set_error (error, PX_IMAGE_ERROR_CORRUPT, path, "cannot read DICOM: %s%s",
-                          st == EC_StreamNotifyClient ? "file is truncated, " : "",
-                          st.text ());
+      // DCMTK says "I/O suspension or premature end of stream" for a file that stops
+      // early: said in plain words here.
+      if (st == EC_StreamNotifyClient)
+        px_image_set_error (error, PX_IMAGE_ERROR_CORRUPT, path,
+                            "cannot read DICOM: the file ends before its data does "
+                            "(truncated, or an incomplete copy)");
+      else
+        px_image_set_error (error, PX_IMAGE_ERROR_CORRUPT, path, "cannot read DICOM: %s", st.text ());
       return nullptr;
     }
   DcmDataset *ds = ff.getDataset ();

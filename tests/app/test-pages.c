@@ -415,9 +415,10 @@ test_pins_kept_and_undone (void)
   g_assert_true (px_correspondence_page_get_pin (page, 1, 0, &px, &py, &second));
   g_assert_cmpint (second.row, ==, 12 - DSHIFT_Y);
   g_assert_cmpint (second.col, ==, 14 - DSHIFT_X);
-  // The status line names the live query's answer in image pixels, not grid cells.
+  // The status line names the live query's answer in image pixels, not grid cells: the
+  // pixel the point lies in (pixel i spans [i, i + 1), match.h).
   {
-    g_autofree char *where = g_strdup_printf ("at x %.0f, y %.0f px", second.x, second.y);
+    g_autofree char *where = g_strdup_printf ("at x %d, y %d px", (int) floor (second.x), (int) floor (second.y));
 
     px_test_settle ();
     g_assert_true (px_test_labels_contain (GTK_WIDGET (page), where));
@@ -596,7 +597,7 @@ test_drawing_and_exports (void)
   g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
   g_assert_null (strstr (text, "crop-a"));
   lines = g_strsplit (text, "\n", -1);
-  g_assert_cmpstr (lines[0], ==, "pin,image,role,x,y,found,confidence,corrected");
+  g_assert_cmpstr (lines[0], ==, "pin,image,role,x,y,found,confidence,grade,spread_px,spread_mm,corrected");
   g_assert_true (g_str_has_prefix (lines[1], "\"1\",\"source\",source,"));
   g_assert_true (g_str_has_prefix (lines[2], "\"1\",\"target-1\",target,"));
   g_assert_cmpstr (lines[3], ==, "");

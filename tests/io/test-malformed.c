@@ -53,6 +53,32 @@ test_truncated_dicom_native (void)
   check_truncations ("dicom/chest/gdcm-CR-MONO1-10-chest.dcm", 12);
 }
 
+// A DICOM cut in its pixel data is told in plain words, not in DCMTK's "I/O suspension or
+// premature end of stream".
+static void
+test_truncated_dicom_words (void)
+{
+  g_autofree char *path = io_test_data_path ("dicom/chest/gdcm-CR-MONO1-10-chest.dcm");
+  g_autofree char *data = NULL, *copy = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PxImage) image = NULL;
+  gsize len = 0;
+  char *dir;
+
+  g_assert_nonnull (path);
+  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+  dir = io_test_tmpdir ();
+  copy = io_test_write (dir, "half.dcm", data, len / 2);
+  image = px_image_load (copy, &error);
+  g_assert_null (image);
+  g_assert_error (error, PX_IMAGE_ERROR, PX_IMAGE_ERROR_CORRUPT);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "half.dcm"));
+  g_assert_nonnull (strstr (error->message, "the file ends before its data does"));
+  g_assert_null (strstr (error->message, "suspension"));
+  io_test_rmdir (dir);
+}
+
 static void
 test_truncated_dicom_rle (void)
 {
@@ -154,6 +180,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/io/malformed/truncated-png", test_truncated_png);
   g_test_add_func ("/io/malformed/truncated-dicom-native", test_truncated_dicom_native);
+  g_test_add_func ("/io/malformed/truncated-dicom-words", test_truncated_dicom_words);
   g_test_add_func ("/io/malformed/truncated-dicom-rle", test_truncated_dicom_rle);
   g_test_add_func ("/io/malformed/truncated-dicom-jpegls", test_truncated_dicom_jpegls);
   g_test_add_func ("/io/malformed/truncated-dicom-jpeg", test_truncated_dicom_jpeg);

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// The Preferences window, built in code from libadwaita 1.2 rows (no AdwSwitchRow, which
+// came later): each row is bound to its GSettings key, so a change takes effect at once
+// and is kept. The theme is applied through AdwStyleManager (px_preferences_apply_theme,
+// also at startup and whenever the key changes).
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "px-preferences.h"
+
+static const char *const themes[] = { "default", "light", "dark", NULL };
+static const char *const modes[] = { "guided", "nearest", NULL };
+
+// A combo row's "selected" index ↔ a string key, through the row's list of key values.
+static gboolean
+get_index (GValue   *value,
+           GVariant *variant,
+           gpointer  user_data)
+{
+  const char *const *values = user_data;
+  const char *s = g_variant_get_string (variant, NULL);
+
+  for (guint i = 0; values[i] != NULL; i++)
+    if (g_str_equal (s, values[i]))
+      {
+        g_value_set_uint (value, i);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static GVariant *
+set_index (const GValue       *value,
+           const GVariantType *type,
+           gpointer            user_data)
+{
+  const char *const *values = user_data;
+  guint i = g_value_get_uint (value);
+
+  if (i >= g_strv_length ((char **) values))
+    return NULL;
+  return g_variant_new_string (values[i]);
+}
+
+static GtkWidget *
+combo_row (GSettings          *settings,
+           const char         *key,
+           const char         *title,
+           const char         *subtitle,
+           const char *const  *labels,
+           const char *const  *values)
+{
+  GtkWidget *row = adw_combo_row_new ();
+  g_autoptr(GtkStringList) model = gtk_string_list_new (labels);
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (model));
+  gtk_widget_set_name (row, key);
+  g_settings_bind_with_mapping (settings, key, row, "selected", G_SETTINGS_BIND_DEFAULT,
+                                get_index, set_index, (gpointer) values, NULL);
+  return row;
+}
+
+static GtkWidget *
+switch_row (GSettings  *settings,
+            const char *key,
+            const char *title,
+            const char *subtitle)
+{
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *toggle = gtk_switch_new ();
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);
+  gtk_widget_set_name (toggle, key);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), toggle);
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), toggle);
+  g_settings_bind (settings, key, toggle, "active", G_SETTINGS_BIND_DEFAULT);
+  return row;
+}
+
+/**
+ * px_preferences_window_new:
+ * @parent: (nullable): the window it belongs to
+ *
+ * Returns: (transfer none): a new Preferences window, not yet shown
+ */
+GtkWindow *
+px_preferences_window_new (GtkWindow *parent,
+                           GSettings *settings)
+{
+  const char *theme_labels[] = { C_("theme", "Follow System"), C_("theme", "Light"), C_("theme", "Dark"), NULL };
+  const char *mode_labels[] = { _("Guided (registration)"), _("Nearest token"), NULL };
+  GtkWidget *window = adw_preferences_window_new ();
+  GtkWidget *page = adw_preferences_page_new ();
+  GtkWidget *general = adw_preferences_group_new ();
+  GtkWidget *matching = adw_preferences_group_new ();
+  GtkWidget *mouse = adw_preferences_group_new ();
+
+  gtk_window_set_title (GTK_WINDOW (window), _("Preferences"));
+  if (parent != NULL)
+    {
+      gtk_window_set_transient_for (GTK_WINDOW (window), parent);
+      gtk_window_set_modal (GTK_WINDOW (window), TRUE);
+    }
+  adw_preferences_page_set_title (ADW_PREFERENCES_PAGE (page), _("General"));
+  adw_preferences_page_set_icon_name (ADW_PREFERENCES_PAGE (page), "preferences-system-symbolic");
+
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (general), _("Appearance and Privacy"));
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (general),
+                             combo_row (settings, "color-scheme", _("Theme"),
+                                        _("Light or dark, or as the system is set"), theme_labels, themes));
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (general),
+                             switch_row (settings, "privacy-mode", _("Hide Patient Identifiers"),
+                                         _("Names, IDs, dates, UIDs, institution and device serials, "
+                                           "everywhere and in exports")));
+
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (matching), _("Correspondence"));
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (matching),
+                             combo_row (settings, "matching-mode", _("Default Matching Mode"),
+                                        _("How a point is answered when the page opens: through the "
+                                          "registration of the images, or by the most similar token alone"),
+                                        mode_labels, modes));
+
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (mouse), _("Mouse"));
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (mouse),
+                             switch_row (settings, "radiology-mouse", _("Radiology Mouse Bindings"),
+                                         _("Viewer: left drag window/level, middle drag pan, right drag "
+                                           "zoom, wheel next image. Off: left drag pan, right drag "
+                                           "window/level, wheel zoom. The point-placing pages keep the "
+                                           "left button for points.")));
+
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (general));
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (matching));
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (mouse));
+  adw_preferences_window_add (ADW_PREFERENCES_WINDOW (window), ADW_PREFERENCES_PAGE (page));
+  return GTK_WINDOW (window);
+}
+
+/**
+ * px_preferences_apply_theme:
+ *
+ * Sets the style manager's colour scheme from the "color-scheme" key.
+ */
+void
+px_preferences_apply_theme (GSettings *settings)
+{
+  g_autofree char *theme = g_settings_get_string (settings, "color-scheme");
+  AdwColorScheme scheme = g_str_equal (theme, "light") ? ADW_COLOR_SCHEME_FORCE_LIGHT :
+                          g_str_equal (theme, "dark") ? ADW_COLOR_SCHEME_FORCE_DARK : ADW_COLOR_SCHEME_DEFAULT;
+
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), scheme);
+}
