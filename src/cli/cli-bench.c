@@ -40,6 +40,9 @@ static const BenchModel models[] = {
     " \"depth\": 12, \"num_heads\": 6, \"layernorm_eps\": 1e-6}", PEAC_ARCH_VIT, 224 },
   { "vit_base", "ViT-B/16 224", "timm", "{\"img_size\": 224, \"patch_size\": 16, \"embed_dim\": 768,"
     " \"depth\": 12, \"num_heads\": 12, \"layernorm_eps\": 1e-6}", PEAC_ARCH_VIT, 224 },
+  { "swin_tiny", "Swin-T/4 w7 224", "microsoft", "{\"img_size\": 224, \"patch_size\": 4,"
+    " \"embed_dim\": 96, \"depths\": [2, 2, 6, 2], \"num_heads\": [3, 6, 12, 24],"
+    " \"window_size\": 7}", PEAC_ARCH_SWIN, 224 },
   { "swin_base", "Swin-B/4 w7 448", "microsoft", "{\"img_size\": 448, \"patch_size\": 4,"
     " \"embed_dim\": 128, \"depths\": [2, 2, 18, 2], \"num_heads\": [4, 8, 16, 32],"
     " \"window_size\": 7}", PEAC_ARCH_SWIN, 448 },
@@ -273,7 +276,8 @@ usage (FILE *to)
            "  --models LIST        inference rows, a comma-separated subset of:");
   for (size_t i = 0; i < N_MODELS; i++)
     fprintf (to, " %s", models[i].name);
-  fprintf (to, "\n  --train-models LIST  training rows, a subset of the ViTs (default vit_tiny,vit_small)\n"
+  fprintf (to, "\n  --train-models LIST  training rows, a subset of the same (default\n"
+               "                       vit_tiny,vit_small,swin_tiny)\n"
            "  --train-batch N      training batch (default 8)\n"
            "  --infer-only         inference rows only\n"
            "  --train-only         training rows only\n"
@@ -289,9 +293,9 @@ usage (FILE *to)
 }
 
 // Resolves a comma-separated model list into sel (at most N_MODELS); −1 on an unknown name
-// (or, with vit_only, a model that is not a ViT).
+// (training names it so).
 static int
-resolve_models (const char *list, int vit_only, const BenchModel **sel)
+resolve_models (const char *list, int training, const BenchModel **sel)
 {
   int nsel = 0;
   char *dup = strdup (list);
@@ -300,9 +304,9 @@ resolve_models (const char *list, int vit_only, const BenchModel **sel)
       size_t k = 0;
       while (k < N_MODELS && strcmp (models[k].name, tok) != 0)
         k++;
-      if (k == N_MODELS || nsel == (int) N_MODELS || (vit_only && models[k].arch != PEAC_ARCH_VIT))
+      if (k == N_MODELS || nsel == (int) N_MODELS)
         {
-          fprintf (stderr, "peac bench: unknown %smodel '%s'\n\n", vit_only ? "training " : "", tok);
+          fprintf (stderr, "peac bench: unknown %smodel '%s'\n\n", training ? "training " : "", tok);
           free (dup);
           return -1;
         }
@@ -455,7 +459,8 @@ bench_training (BenchTrainRow *rows, const BenchModel **sel, int nsel, int batch
       double g = bench_sgemm_gflops (quick ? 1024 : 2048, quick ? 1 : 3, threads);
       *gemm = g > *gemm ? g : *gemm;
       BenchTrainRow *r = &rows[i];
-      *r = (BenchTrainRow) { sel[i]->name, sel[i]->label, sel[i]->config, batch, 0, 0, -1, 0, 0, 0 };
+      *r = (BenchTrainRow) { sel[i]->name, sel[i]->label, sel[i]->config, sel[i]->arch, batch,
+                             0, 0, -1, 0, 0, 0 };
       if (bench_train_peac (r, plan, err, sizeof err) != 0)
         {
           fprintf (stderr, "peac bench: training %s: %s\n", sel[i]->name, err);
@@ -538,7 +543,7 @@ int
 peac_cmd_bench (int argc, char **argv)
 {
   int json = 0, threads = 0, quick = 0, torch = 1, infer = 1, train = 1, tbatch = 8;
-  const char *list = "vit_tiny,vit_small,vit_base,swin_base", *tlist = "vit_tiny,vit_small";
+  const char *list = "vit_tiny,vit_small,vit_base,swin_base", *tlist = "vit_tiny,vit_small,swin_tiny";
   for (int i = 1; i < argc; i++)
     {
       if (strcmp (argv[i], "--json") == 0)

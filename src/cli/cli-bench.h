@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "model.h"
+
 typedef struct {
   int    warmup, reps;                // untimed runs; at most `reps` timed runs …
   double budget_s;                    // … stopping early (after 3) once this much is spent
@@ -24,9 +26,10 @@ const char *bench_torch_available (char *note, size_t notelen);
 
 // One PEAC training row: the engine's step (student forward + backward on both crops,
 // teacher forward on both, heads, loss, clipping, AdamW on backbone and heads, EMA) for a
-// bench model at 224, and the same step in PyTorch.
+// bench model, and the same step in PyTorch.
 typedef struct {
   const char *name, *label, *config;
+  PeacArch    arch;
   int    batch;
   double peac_ms, gflop;              // median step time; GFLOP counted per step
   double torch_ms;                    // < 0: not measured
