@@ -31,6 +31,7 @@
 #include "ops.h"
 #include "peac-loss.h"
 #include "preprocess.h"
+#include "presets.h"
 #include "px-image.h"
 #include "px-train-run.h"
 #include "px-trainer.h"
@@ -125,6 +126,7 @@ static void
 job_free (Job *job)
 {
   g_free ((char *) job->options.init_from);
+  g_free ((char *) job->options.preset);
   g_free (job->run_info);
   if (job->session != NULL)
     peac_train_free (job->session);
@@ -150,21 +152,6 @@ sample_free (PxTrainSample *sample)
   g_free (sample->crop2);
   g_free (sample->pair);
   g_free (sample);
-}
-
-static const char *
-preset_config (PxTrainPreset preset)
-{
-  switch (preset)
-    {
-    case PX_TRAIN_PRESET_TINY:
-      return "\"embed_dim\": 192, \"depth\": 12, \"num_heads\": 3";
-    case PX_TRAIN_PRESET_SMALL:
-      return "\"embed_dim\": 384, \"depth\": 12, \"num_heads\": 6";
-    case PX_TRAIN_PRESET_MICRO:
-    default:
-      return "\"embed_dim\": 64, \"depth\": 2, \"num_heads\": 2";
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -285,38 +272,34 @@ finish_idle (gpointer data)
 // ---------------------------------------------------------------------------------------
 // Worker
 
-// The ViT config, crop shift and lattice jitter of a run: the preset's, or those stored in
-// the checkpoint.
+// The model, crop shift and lattice jitter of a run: the preset's (or the model file's), or
+// those stored in the checkpoint.
 static gboolean
-run_geometry (Job        *job,
-              VitConfig  *vit,
-              int        *max_shift,
+run_geometry (Job           *job,
+              PeacModelSpec *model,
+              int           *max_shift,
               int        *jitter,
               long       *step,
               long       *total,
               char       *err,
               gsize       errlen)
 {
-  PeacSafetensors *st;
   PeacTrainConfig c = { 0 };
   PeacRng rng;
-  gboolean ok;
 
   if (!job->resume)
     {
-      g_autofree char *json = g_strdup_printf ("{\"img_size\": %d, \"patch_size\": 16, %s}",
-                                               job->options.img_size,
-                                               preset_config (job->options.preset));
+      g_autofree char *size = job->options.img_size > 0
+                                ? g_strdup_printf ("{\"img_size\": %d}", job->options.img_size)
+                                : NULL;
       PeacObjConfig obj;
 
-      if (job->init != NULL)
-        {
-          g_free (json);
-          json = g_strdup (peac_model_config_json (job->init));
-        }
-      if (vit_config_parse (vit, json, err, errlen) != 0)
+      if (job->init != NULL
+          ? peac_model_spec_parse (model, peac_model_arch_name (job->init),
+                                   peac_model_config_json (job->init), err, errlen) != 0
+          : peac_preset_resolve (model, job->options.preset, size, err, errlen) != 0)
         return FALSE;
-      peac_obj_defaults (&obj, vit);
+      peac_obj_defaults (&obj, model);
       *max_shift = obj.max_shift;
       *jitter = obj.jitter;
       *step = 0;
@@ -324,24 +307,15 @@ run_geometry (Job        *job,
       return TRUE;
     }
 
-  if ((st = peac_st_open (job->checkpoint, err, errlen)) == NULL)
+  // The engine's own reader of the configuration (range-checked, the one resume uses).
+  if (peac_train_read_config (job->checkpoint, &c, step, &rng, err, errlen) != 0)
     return FALSE;
-  // The engine's own reader of the state (range-checked, the one resume uses).
-  ok = vit_config_parse (vit, peac_st_meta (st, "peac.config"), err, errlen) == 0;
-  if (ok && peac_train_state_parse (&c, step, &rng, peac_st_meta (st, "peac.train")) != 0)
-    {
-      g_snprintf (err, errlen, _("%s is not a training checkpoint"), job->checkpoint);
-      ok = FALSE;
-    }
-  if (ok)
-    {
-      *max_shift = c.obj.max_shift;
-      *jitter = c.obj.jitter;
-      *total = c.opt.total_steps;
-      job->options.batch = c.batch;
-    }
-  peac_st_close (st);
-  return ok;
+  *model = c.model;
+  *max_shift = c.obj.max_shift;
+  *jitter = c.obj.jitter;
+  *total = c.opt.total_steps;
+  job->options.batch = c.batch;
+  return TRUE;
 }
 
 // Fine-tuning: every backbone weight of the new session's student and teacher is taken from
@@ -575,7 +549,7 @@ train_thread (gpointer data)
   PeacTrainStatus status;
   PxTrainerState final = PX_TRAINER_FAILED;
   char *message = NULL;
-  VitConfig vit;
+  PeacModelSpec model;
   char err[1024] = "";
   long step = 0, total = 0;
   int max_shift = 0, jitter = 0, n = 0, side;
@@ -588,24 +562,18 @@ train_thread (gpointer data)
   if (job->options.init_from != NULL && !job->resume)
     {
       job->init = peac_model_load (job->options.init_from, err, sizeof err);
-      if (job->init != NULL && peac_model_arch (job->init) != PEAC_ARCH_VIT)
-        {
-          g_snprintf (err, sizeof err, _("%s is not a ViT: only ViT models can be fine-tuned"),
-                      job->options.init_from);
-          g_clear_pointer (&job->init, peac_model_free);
-        }
       if (job->init == NULL)
         {
           message = g_strdup (err);
           goto out;
         }
     }
-  if (!run_geometry (job, &vit, &max_shift, &jitter, &step, &total, err, sizeof err))
+  if (!run_geometry (job, &model, &max_shift, &jitter, &step, &total, err, sizeof err))
     {
       message = g_strdup (err);
       goto out;
     }
-  side = (vit.img_size / vit.patch_size + max_shift) * vit.patch_size + jitter;
+  side = (model.grid + max_shift) * model.cell + jitter;
   images = g_new0 (PeacGrey, MAX (n_paths, 1));
   for (guint i = 0; i < n_paths && !self->abort_flag; i++)
     {
@@ -631,7 +599,7 @@ train_thread (gpointer data)
     job->session = peac_train_resume (job->checkpoint, images, n, 0, err, sizeof err);
   else
     {
-      peac_train_defaults (&config, &vit, job->options.steps);
+      peac_train_defaults (&config, &model, job->options.steps);
       config.batch = job->options.batch;
       config.seed = job->options.seed;
       config.opt.lr = job->options.lr;
@@ -649,7 +617,7 @@ train_thread (gpointer data)
     trim_log (job, step, history);
   job->images = images;
   job->n_images = n;
-  peac_obj_defaults (&job->obj, &vit);
+  peac_obj_defaults (&job->obj, &model);
   job->obj.max_shift = max_shift;
   peac_rng_seed (&job->sample_rng, job->options.seed ^ 0x5eed5a3b1eULL);
   job->log = fopen (job->log_path, job->resume ? "a" : "w");
@@ -865,8 +833,8 @@ void
 px_trainer_options_defaults (PxTrainOptions *options)
 {
   *options = (PxTrainOptions) {
-    .preset = PX_TRAIN_PRESET_MICRO,
-    .img_size = 224,
+    .preset = "mini",     // the registry's quick ViT (224 px, width 64, 2 blocks)
+    .img_size = 0,
     .steps = 1000,
     .batch = 8,
     .lr = 5e-4,
@@ -922,6 +890,7 @@ px_trainer_start (PxTrainer             *self,
   job = g_new0 (Job, 1);
   job->self = g_object_ref (self);
   job->options = *options;
+  job->options.preset = g_strdup (options->preset);
   job->options.init_from = g_strdup (options->init_from);
   job->options.data_folders = NULL;
   if (!resume)
@@ -1153,13 +1122,13 @@ px_trainer_probe_checkpoint (const char *folder,
 {
   g_autofree char *path = g_build_filename (folder, PX_TRAINER_CHECKPOINT_NAME, NULL);
   Job job = { .checkpoint = path, .resume = TRUE };
-  VitConfig vit;
+  PeacModelSpec model;
   int shift, jitter;
   long s, t;
   char err[256];
 
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) ||
-      !run_geometry (&job, &vit, &shift, &jitter, &s, &t, err, sizeof err))
+      !run_geometry (&job, &model, &shift, &jitter, &s, &t, err, sizeof err))
     return FALSE;
   if (step != NULL)
     *step = s;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // presets: the registry of named model configurations (see presets.h). micro and
-// swin-micro are for tests (seconds per step on one core); tiny, small and base are the
+// swin-micro are for tests (seconds per step on one core); mini is the app's untrained
+// stand-in (a 14 × 14 grid at 224 px, quick to train); tiny, small and base are the
 // ViT-Ti/S/B with 16-px patches at 224 px; swin-tiny is Swin-T at 224 and swin-base the
 // PEAC paper's Swin-B at 448 (embed 128, depths 2-2-18-2, heads 4-8-16-32, window 7).
 #include "presets.h"
@@ -15,6 +16,10 @@ static const PeacPreset micro = {
   "micro", "vit",
   "{\"img_size\":32,\"patch_size\":8,\"embed_dim\":32,\"depth\":2,\"num_heads\":2}",
   "ViT, 32 px, 8-px patches, width 32, 2 blocks (for tests)" };
+static const PeacPreset mini = {
+  "mini", "vit",
+  "{\"img_size\":224,\"patch_size\":16,\"embed_dim\":64,\"depth\":2,\"num_heads\":2}",
+  "ViT, 224 px, 16-px patches, width 64, 2 blocks (the app's untrained stand-in)" };
 static const PeacPreset tiny = {
   "tiny", "vit",
   "{\"img_size\":224,\"patch_size\":16,\"embed_dim\":192,\"depth\":12,\"num_heads\":3}",
@@ -43,7 +48,7 @@ static const PeacPreset swin_base = {
   "\"num_heads\":[4,8,16,32],\"window_size\":7}",
   "Swin-B, 448 px, width 128, depths 2-2-18-2, window 7 (the PEAC paper's)" };
 
-static const PeacPreset *const rows[] = { &micro, &tiny, &small, &base, &swin_micro,
+static const PeacPreset *const rows[] = { &micro, &mini, &tiny, &small, &base, &swin_micro,
                                           &swin_tiny, &swin_base, NULL };
 
 const PeacPreset *const *
