@@ -134,7 +134,7 @@ update_status (PxCorrespondencePage *self)
           /* Translators: target name, the match in image pixels (x, y) and its confidence */
           g_string_append_printf (text, _("%s: at x %.0f, y %.0f px, confidence %.2f"),
                                   name, a->x, a->y, a->confidence);
-        else if (self->mode == PEAC_MATCH_GUIDED)
+        else if (self->mode != PEAC_MATCH_NEAREST)
           /* The registration always answers; the embedding just does not single the
            * answer out locally. */
           /* Translators: target name and the match in image pixels (x, y) */
@@ -839,8 +839,8 @@ mode_change_state (GSimpleAction *action,
   PxCorrespondencePage *self = user_data;
 
   g_simple_action_set_state (action, state);
-  self->mode = g_str_equal (g_variant_get_string (state, NULL), "nearest") ? PEAC_MATCH_NEAREST : PEAC_MATCH_GUIDED;
-  self->scene.guided = self->mode == PEAC_MATCH_GUIDED;
+  self->mode = MAX (peac_match_mode_parse (g_variant_get_string (state, NULL)), PEAC_MATCH_GUIDED);
+  self->scene.mode = self->mode;
   answer_query (self);
   for (guint i = 0; i < self->scene.pins->len; i++)
     answer_pin (self, &g_array_index (self->scene.pins, PxMatchPin, i));
@@ -1098,7 +1098,7 @@ px_correspondence_page_init (PxCorrespondencePage *self)
   self->scene.pins = g_array_new (FALSE, TRUE, sizeof (PxMatchPin));
   g_array_set_clear_func (self->scene.pins, pin_clear);
   self->scene.opacity = 0.5;
-  self->scene.guided = self->mode == PEAC_MATCH_GUIDED;
+  self->scene.mode = self->mode;
   self->drag_pin = -1;
   self->history = px_pin_history_new ();
 
@@ -1433,7 +1433,7 @@ px_correspondence_page_dup_landmarks (PxCorrespondencePage *self,
 
       gboolean unconfirmed = panel > 0 && !m->found && !pin->moved[panel - 1];
 
-      if (unconfirmed && !self->scene.guided && !with_rejected)
+      if (unconfirmed && self->scene.mode == PEAC_MATCH_NEAREST && !with_rejected)
         continue;
       px_match_palette (pin->colour, &r, &g, &b);
       g_snprintf (colour, sizeof colour, "#%02x%02x%02x", (int) lround (r * 255),

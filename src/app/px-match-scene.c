@@ -322,7 +322,7 @@ draw_query (const PxMatchScene *scene,
       else
         /* Translators: a guided answer the embedding does not confirm locally, or no
          * match at all in the nearest mode */
-        g_snprintf (text, sizeof text, "%s", scene->guided ? _("unconfirmed") : _("no match"));
+        g_snprintf (text, sizeof text, "%s", scene->mode != PEAC_MATCH_NEAREST ? _("unconfirmed") : _("no match"));
       draw_point (cr, vx, vy, a->found, FALSE, 1, 1, 1);
       // Below right: pin names go above right.
       draw_label (cr, vx + MARKER + 3, vy + MARKER + 12, text, 1, 1, 1);

@@ -28,6 +28,7 @@
 
 #include "cli-atlas.h"
 #include "cli-match.h"
+#include "backbone.h"
 #include "cli.h"
 #include "landmark-fuse.h"
 #include "match.h"
@@ -108,8 +109,8 @@ usage (FILE *to)
     "      --pairs N         ordered pairs drawn at random (default 0 = all pairs)\n"
     "      --seed S          seed for drawing pairs (default 1)\n"
     "      --images N        use only the first N images (sorted by ID; default all)\n"
-    "      --mode MODE       matching mode of the random-init baseline: guided (default)\n"
-    "                        or nearest\n"
+    "      --mode MODE       matching mode of the random-init baseline: guided (default),\n"
+    "                        affine or nearest\n"
     "      --init-seed S     weights seed of the random-init model (default 1)\n"
     "      --subcell S       softargmax (default), quadratic or none\n"
     "      --radius R        guided confidence window in cells (default 2)\n"
@@ -486,11 +487,11 @@ peac_cmd_eval_landmarks (int argc, char **argv)
       case O_PROTOCOL: protocol = optarg; break;
       case O_NO_CACHE: cache = 0; break;
       case O_MODE:
-        if (!strcmp (optarg, "guided")) rand_mode = PEAC_MATCH_GUIDED;
-        else if (!strcmp (optarg, "nearest")) rand_mode = PEAC_MATCH_NEAREST;
+        if (peac_match_mode_parse (optarg) >= 0)
+          rand_mode = (PeacMatchMode) peac_match_mode_parse (optarg);
         else
           {
-            fprintf (stderr, "peac eval-landmarks: --mode is guided or nearest\n");
+            fprintf (stderr, "peac eval-landmarks: --mode is guided, affine or nearest\n");
             return 2;
           }
         break;
@@ -569,11 +570,13 @@ peac_cmd_eval_landmarks (int argc, char **argv)
   // The cell of the model's own input size in the 1024 frame: PCK thresholds and the JSON's
   // cell_px keep it when --input feeds the image at another size.
   const double cell = FRAME * patch / side;
-  if (input && (peac_model_arch (m) != PEAC_ARCH_VIT || input % patch))
+  const PeacBackbone *bb = peac_model_backbone (m);
+  if (input && (!bb->strides || input % patch))
     {
+      if (!bb->strides)
+        snprintf (err, sizeof err, "a %s model takes only its own input size", bb->label);
       fprintf (stderr, "peac eval-landmarks: --input %d: %s\n", input,
-               peac_model_arch (m) != PEAC_ARCH_VIT ? "only a ViT takes another input size"
-                                                     : "not a multiple of the patch size");
+               bb->strides ? "not a multiple of the patch size" : err);
       peac_model_free (m), peac_model_free (mr);
       g_strfreev (ids);
       return 2;
@@ -582,12 +585,13 @@ peac_cmd_eval_landmarks (int argc, char **argv)
     side = input;
   PeacForwardOptions fo = PEAC_FORWARD_DEFAULT;
   fo.stride = stride == patch ? 0 : stride;
-  const int pad = stride && peac_model_arch (m) == PEAC_ARCH_VIT
+  const int pad = stride && bb->strides
                   ? peac_cli_dense_pad (side, patch, stride, err, sizeof err) : 0;
-  if (stride && (peac_model_arch (m) != PEAC_ARCH_VIT || pad < 0))
+  if (stride && !bb->strides)
+    snprintf (err, sizeof err, "a %s model has no patch stride", bb->label);
+  if (stride && (!bb->strides || pad < 0))
     {
-      fprintf (stderr, "peac eval-landmarks: --stride: %s\n",
-               peac_model_arch (m) != PEAC_ARCH_VIT ? "only ViT models have a patch stride" : err);
+      fprintf (stderr, "peac eval-landmarks: --stride: %s\n", err);
       peac_model_free (m), peac_model_free (mr);
       g_strfreev (ids);
       return 2;
@@ -788,7 +792,7 @@ peac_cmd_eval_landmarks (int argc, char **argv)
         "bounds", "affine_oracle", res[M_ORACLE], "margins", margins,
         "config", "data", dir, "images", n_img, "input", side, "grid", gw, "stride",
         stride ? stride : patch, "dim", dim,
-        "cell_px", cell, "random_init_mode", rand_mode == PEAC_MATCH_GUIDED ? "guided" : "nearest",
+        "cell_px", cell, "random_init_mode", peac_match_mode_name (rand_mode),
         "seed", (json_int_t) seed, "init_seed", (json_int_t) init_seed, "bootstrap", reps, "symmetric", mp.symmetric,
         "embed_s", t_embed, "match_s", t_match, "ncc_s", t_ncc);
       json_object_set_new (out, "landmark_retrieval",

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backbone.h"
 #include "cli.h"
 #include "config.h"
 #include "model-find.h"
@@ -158,8 +159,8 @@ usage (FILE *to)
     "                        default: $PEAC_MODEL, else the bundled model)\n"
     "  -p, --point X,Y       the point in A\n"
     "      --mode MODE       guided (default: the point mapped through the feature-metric\n"
-    "                        registration of the two grids) or nearest (best token\n"
-    "                        anywhere)\n"
+    "                        registration of the two grids), affine (through its affine\n"
+    "                        alone) or nearest (best token anywhere)\n"
     "      --radius R        guided: an answer is confident only when the similarity\n"
     "                        peak within R cells lies within a cell of it (default 2)\n"
     "      --stride S        ViT: dense tokens at a patch stride of S pixels (the app's\n"
@@ -215,13 +216,13 @@ peac_cmd_match (int argc, char **argv)
         have_point = 1;
         break;
       case O_MODE:
-        if (!strcmp (optarg, "guided")) mode = PEAC_MATCH_GUIDED;
-        else if (!strcmp (optarg, "nearest")) mode = PEAC_MATCH_NEAREST;
-        else
+        if (peac_match_mode_parse (optarg) < 0)
           {
-            fprintf (stderr, "peac match: --mode is guided or nearest, not '%s'\n", optarg);
+            fprintf (stderr, "peac match: --mode is guided, affine or nearest, not '%s'\n",
+                     optarg);
             return 2;
           }
+        mode = (PeacMatchMode) peac_match_mode_parse (optarg);
         break;
       case O_RADIUS:
         mp.radius = (float) atof (optarg);
@@ -271,12 +272,13 @@ peac_cmd_match (int argc, char **argv)
   const int patch = side / gw;
   if (stride && stride != patch)
     {
-      int pad = peac_model_arch (m) == PEAC_ARCH_VIT
-                ? peac_cli_dense_pad (side, patch, stride, err, sizeof err) : -1;
+      const PeacBackbone *bb = peac_model_backbone (m);
+      int pad = bb->strides ? peac_cli_dense_pad (side, patch, stride, err, sizeof err) : -1;
+      if (!bb->strides)
+        snprintf (err, sizeof err, "a %s model has no patch stride", bb->label);
       if (pad < 0)
         {
-          fprintf (stderr, "peac match: --stride: %s\n", peac_model_arch (m) == PEAC_ARCH_VIT
-                   ? err : "only ViT models have a patch stride");
+          fprintf (stderr, "peac match: --stride: %s\n", err);
           peac_model_free (m);
           return 2;
         }
@@ -324,7 +326,7 @@ peac_cmd_match (int argc, char **argv)
   out = json_object ();
   json_object_set_new (out, "source", json_string (argv[optind]));
   json_object_set_new (out, "point", json_pack ("[f, f]", px, py));
-  json_object_set_new (out, "mode", json_string (mode == PEAC_MATCH_GUIDED ? "guided" : "nearest"));
+  json_object_set_new (out, "mode", json_string (peac_match_mode_name (mode)));
   json_object_set_new (out, "grid", json_pack ("[i, i]", gh, gw));
   json_t *targets = json_array ();
   for (int t = 0; t < n_img - 1; t++)

@@ -21,6 +21,10 @@ struct PeacBackbone {
   PeacArch    arch;
   const char *label;             // for reports: "ViT", "Swin"
   const char *layouts[4];        // accepted `peac.layout` values, the default first, NULL-ended
+  int         class_token;       // its tokens lead with a class token (the pooled vector): the
+                                 // reference fixtures' out.features are [B, 1 + G, D]
+  int         strides;           // takes a patch stride (PeacForwardOptions.stride: dense,
+                                 // overlapping tokens) and inputs of any multiple of its patch
 
   // A configuration checked without building the model: its canonical `peac.config` text
   // (every key, compact; malloc'd — what checkpoints store and --print-config shows) and

@@ -288,6 +288,7 @@ train_backward (void *p, const float *dgrid, const float *dpooled, float *grads,
 const PeacBackbone peac_backbone_swin = {
   .name = "swin", .arch = PEAC_ARCH_SWIN, .label = "Swin",
   .layouts = { "microsoft", "timm", NULL },
+  .class_token = 0, .strides = 0,
   .describe = describe, .create = create, .destroy = destroy, .params = params, .img_size = img_size,
   .map_name = map_name, .output_shape = output_shape, .flops = flops, .forward = forward,
   .train_new = train_new, .train_free = train_free, .train_forward = train_forward,

@@ -157,6 +157,7 @@ train_backward (void *p, const float *dgrid, const float *dpooled, float *grads,
 
 const PeacBackbone peac_backbone_vit = {
   .name = "vit", .arch = PEAC_ARCH_VIT, .label = "ViT", .layouts = { "timm", NULL },
+  .class_token = 1, .strides = 1,
   .describe = describe, .create = create, .destroy = destroy, .params = params, .img_size = img_size,
   .map_name = NULL, .output_shape = output_shape, .flops = flops, .forward = forward,
   .train_new = train_new, .train_free = train_free, .train_forward = train_forward,
