@@ -385,6 +385,7 @@ typedef struct {
   double  embed_ms;      // per image (linear probe)
   double  train_s;       // per seed, mean
   float  *scores;        // [n_eval, k] seed 0
+  GArray *loss0;         // double: the training loss of each epoch of seed 0
 } Row;
 
 typedef struct {
@@ -400,6 +401,7 @@ typedef struct {
   int epochs;
   const char *name;
   int seed, quiet;
+  GArray *losses;        // NULL, or each epoch's training loss appended
 } EpochLog;
 
 static void
@@ -407,6 +409,8 @@ on_epoch (void *user, const PeacFtProgress *p)
 {
   EpochLog *l = user;
   l->epochs = p->epoch;
+  if (l->losses)
+    g_array_append_val (l->losses, p->train_loss);
   if (!l->quiet && isatty (STDERR_FILENO))
     fprintf (stderr, "\rpeac finetune: %s seed %d: epoch %d/%d, loss %.4f, val AUC %.4f "
              "(best %.4f)", l->name, l->seed, p->epoch, p->epochs, p->train_loss, p->val_auc,
@@ -533,7 +537,9 @@ run_row (Task *t, Row *r, int is_main)
       PeacHead h;
       if (peac_head_init (&h, D, k) != 0)
         goto out;
-      EpochLog log = { 0, r->name, s, a->quiet };
+      if (s == 0 && !r->loss0)
+        r->loss0 = g_array_new (FALSE, FALSE, sizeof (double));
+      EpochLog log = { 0, r->name, s, a->quiet, s == 0 ? r->loss0 : NULL };
       double best, t0 = peac_cli_now_s ();
       int st;
       if (a->mode == MODE_LINEAR)
@@ -851,6 +857,10 @@ print_json (const Task *t, const Row *rows, int nrows)
         }
       json_object_set_new (o, "mean_auc_per_seed", per);
       json_object_set_new (o, "epochs_per_seed", ep);
+      json_t *tl = json_array ();
+      for (guint e = 0; w->loss0 && e < w->loss0->len; e++)
+        json_array_append_new (tl, num (g_array_index (w->loss0, double, e)));
+      json_object_set_new (o, "train_loss_seed0", tl);
       json_object_set_new (o, "ci95_seed0", json_pack ("[o, o]", num (w->ci_lo), num (w->ci_hi)));
       for (int c = 0; c < t->k; c++)
         {
@@ -1034,6 +1044,8 @@ out:
     {
       g_free (rows[r].name), g_free (rows[r].path), g_free (rows[r].mean);
       g_free (rows[r].cls), g_free (rows[r].epochs), g_free (rows[r].scores);
+      if (rows[r].loss0)
+        g_array_unref (rows[r].loss0);
     }
   g_free (rows);
   g_free (t.layout), g_free (t.config), g_free (base);
