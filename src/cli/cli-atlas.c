@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backbone.h"
 #include "cli-match.h"
 #include "landmark-fuse.h"
 #include "preprocess.h"
@@ -32,9 +33,10 @@ cli_embedder_init (CliEmbedder *e, PeacModel *m, int stride, char *err, size_t e
       e->stride = 0;
       return 0;
     }
-  if (peac_model_arch (m) != PEAC_ARCH_VIT)
+  if (!peac_model_backbone (m)->strides)
     {
-      snprintf (err, errlen, "--stride: only ViT models have a patch stride");
+      snprintf (err, errlen, "--stride: a %s model has no patch stride",
+                peac_model_backbone (m)->label);
       return -1;
     }
   int pad = peac_cli_dense_pad (e->side, e->patch, stride, err, errlen);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backbone.h"
 #include "cli-atlas.h"
 #include "cli.h"
 #include "config.h"
@@ -219,7 +220,7 @@ peac_cmd_propagate (int argc, char **argv)
       const int side = peac_model_img_size (m);
       int gh, gw, dim;
       peac_model_output_shape (m, side, side, &gh, &gw, &dim);
-      stride = peac_model_arch (m) == PEAC_ARCH_VIT ? side / gw / 2 : 0;
+      stride = peac_model_backbone (m)->strides ? side / gw / 2 : 0;
     }
   if (cli_embedder_init (&e, m, stride, err, sizeof err) < 0)
     {
