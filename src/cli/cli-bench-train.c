@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 
 #include "cli-bench.h"
+#include "presets.h"
 #include "train.h"
 
 // Synthetic radiograph-like grey images: smooth ramps and blobs plus a little noise, so
@@ -97,8 +98,7 @@ int
 bench_train_peac (BenchTrainRow *row, const BenchPlan *plan, char *err, size_t errlen)
 {
   PeacModelSpec model;
-  const PeacBackbone *bb = peac_backbone_of (row->arch);
-  if (!bb || peac_model_spec_parse (&model, bb->name, row->config, err, errlen) != 0)
+  if (peac_preset_resolve (&model, row->preset, NULL, err, errlen) != 0)
     return -1;
   PeacGrey g[SYN_IMAGES];
   float *px = synthetic_images (g);
