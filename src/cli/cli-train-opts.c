@@ -299,8 +299,9 @@ train_args_parse (TrainArgs *a, int argc, char **argv)
     }
   if (a->preset && !peac_preset_find (a->preset))
     {
-      fprintf (stderr, "peac train: --preset: '%s' is not a preset (%s)\n", a->preset,
-               peac_preset_names ());
+      char names[256];
+      peac_preset_names (names, sizeof names);
+      fprintf (stderr, "peac train: --preset: '%s' is not a preset (%s)\n", a->preset, names);
       return 2;
     }
   return 0;

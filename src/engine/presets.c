@@ -19,7 +19,7 @@ static const PeacPreset micro = {
 static const PeacPreset mini = {
   "mini", "vit",
   "{\"img_size\":224,\"patch_size\":16,\"embed_dim\":64,\"depth\":2,\"num_heads\":2}",
-  "ViT, 224 px, 16-px patches, width 64, 2 blocks (the app's untrained stand-in)" };
+  "ViT, 224 px, 16-px patches, width 64, 2 blocks (the app's default)" };
 static const PeacPreset tiny = {
   "tiny", "vit",
   "{\"img_size\":224,\"patch_size\":16,\"embed_dim\":192,\"depth\":12,\"num_heads\":3}",
@@ -66,15 +66,13 @@ peac_preset_find (const char *name)
   return NULL;
 }
 
-const char *
-peac_preset_names (void)
+void
+peac_preset_names (char *buf, size_t n)
 {
-  static char names[256];
-  if (!names[0])
-    for (int i = 0; rows[i]; i++)
-      snprintf (names + strlen (names), sizeof names - strlen (names), "%s%s", i ? ", " : "",
-                rows[i]->name);
-  return names;
+  if (n > 0)
+    buf[0] = '\0';
+  for (int i = 0; rows[i] && n > 0; i++)
+    snprintf (buf + strlen (buf), n - strlen (buf), "%s%s", i ? ", " : "", rows[i]->name);
 }
 
 int
@@ -84,7 +82,9 @@ peac_preset_resolve (PeacModelSpec *s, const char *name, const char *config_json
   const PeacPreset *p = peac_preset_find (name ? name : PEAC_PRESET_DEFAULT);
   if (!p)
     {
-      snprintf (err, errlen, "'%s' is not a preset (%s)", name, peac_preset_names ());
+      char names[256];
+      peac_preset_names (names, sizeof names);
+      snprintf (err, errlen, "'%s' is not a preset (%s)", name, names);
       return -1;
     }
   json_t *j = json_loads (p->config, 0, NULL);

@@ -25,8 +25,8 @@ typedef struct {
 const PeacPreset *const *peac_presets (void);
 // The preset called name, or NULL.
 const PeacPreset *peac_preset_find (const char *name);
-// The names, comma-separated ("micro, tiny, …"), for messages (static storage).
-const char *peac_preset_names (void);
+// The names, comma-separated ("micro, mini, tiny, …"), for messages: into buf (cut to n).
+void peac_preset_names (char *buf, size_t n);
 // The model of preset `name` (NULL: the default) with the keys of config_json (an object,
 // may be NULL) merged over the preset's. Returns 0, or −1 with err naming the preset or the
 // configuration's fault.
