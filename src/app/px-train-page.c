@@ -17,10 +17,10 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
-#include "presets.h"
 #include "px-application.h"
 #include "px-image.h"
 #include "px-folder-scan.h"
+#include "px-preset-row.h"
 #include "px-train-page.h"
 #include "px-train-run.h"
 #include "px-train-sample.h"
@@ -50,7 +50,6 @@ struct _PxTrainPage
   AdwExpanderRow *unreadable_row;
   GtkLabel       *unreadable_label;
   AdwComboRow    *preset_row;
-  const char    **preset_names;   // the rows of preset_row: the engine's registry
   GtkAdjustment  *img_size;
   GtkAdjustment  *steps;
   GtkAdjustment  *batch;
@@ -659,34 +658,8 @@ px_train_page_finalize (GObject *object)
   g_free (self->checkpoint_folder);
   g_free (self->init_from);
   g_strfreev (self->resume_folders);
-  g_strfreev ((char **) self->preset_names);
 
   G_OBJECT_CLASS (px_train_page_parent_class)->finalize (object);
-}
-
-static void
-select_preset (PxTrainPage *self,
-               const char  *name)
-{
-  for (guint i = 0; name != NULL && self->preset_names[i] != NULL; i++)
-    if (g_str_equal (self->preset_names[i], name))
-      adw_combo_row_set_selected (self->preset_row, i);
-}
-
-// A preset chosen: its summary under the row, its image size in the spin button.
-static void
-on_preset_selected (PxTrainPage *self)
-{
-  guint i = adw_combo_row_get_selected (self->preset_row);
-  const PeacPreset *preset = i < g_strv_length ((char **) self->preset_names)
-                               ? peac_preset_find (self->preset_names[i]) : NULL;
-  PeacModelSpec model;
-  char err[256];
-
-  if (preset == NULL || peac_preset_resolve (&model, preset->name, NULL, err, sizeof err) != 0)
-    return;
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->preset_row), preset->summary);
-  gtk_adjustment_set_value (self->img_size, model.img_size);
 }
 
 static void
@@ -747,20 +720,12 @@ px_train_page_init (PxTrainPage *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  // The engine's presets, by name (the page's list is the registry's).
   {
-    g_autoptr(GStrvBuilder) names = g_strv_builder_new ();
     PxTrainOptions defaults;
 
-    for (const PeacPreset *const *p = peac_presets (); *p != NULL; p++)
-      g_strv_builder_add (names, (*p)->name);
-    self->preset_names = (const char **) g_strv_builder_end (names);
-    adw_combo_row_set_model (self->preset_row,
-                             G_LIST_MODEL (gtk_string_list_new (self->preset_names)));
-    g_signal_connect_swapped (self->preset_row, "notify::selected",
-                              G_CALLBACK (on_preset_selected), self);
+    px_preset_row_setup (self->preset_row, self->img_size);
     px_trainer_options_defaults (&defaults);
-    select_preset (self, defaults.preset);
+    px_preset_row_select (self->preset_row, defaults.preset);
   }
 
   self->trainer = px_trainer_new ();
@@ -876,7 +841,7 @@ px_train_page_set_options (PxTrainPage          *self,
 {
   g_return_if_fail (PX_IS_TRAIN_PAGE (self));
 
-  select_preset (self, options->preset);
+  px_preset_row_select (self->preset_row, options->preset);
   if (options->img_size > 0)
     gtk_adjustment_set_value (self->img_size, options->img_size);
   gtk_adjustment_set_value (self->steps, options->steps);
@@ -892,23 +857,17 @@ void
 px_train_page_get_options (PxTrainPage    *self,
                            PxTrainOptions *options)
 {
+  int cell;
+
   g_return_if_fail (PX_IS_TRAIN_PAGE (self));
 
   // options->init_from points into the page: valid until the page changes it.
   px_trainer_options_defaults (options);
-  {
-    guint i = adw_combo_row_get_selected (self->preset_row);
-    PeacModelSpec model;
-    char err[256];
-    int cell;
-
-    if (i < g_strv_length ((char **) self->preset_names))
-      options->preset = self->preset_names[i];
-    // Whole cells of the token grid (the ViT's patch, the Swin's last stage).
-    cell = peac_preset_resolve (&model, options->preset, NULL, err, sizeof err) == 0
-             ? model.cell : 16;
-    options->img_size = MAX (cell, (int) gtk_adjustment_get_value (self->img_size) / cell * cell);
-  }
+  if (px_preset_row_get (self->preset_row) != NULL)
+    options->preset = px_preset_row_get (self->preset_row);
+  // Whole cells of the token grid (the ViT's patch, the Swin's last stage).
+  cell = px_preset_row_cell (self->preset_row);
+  options->img_size = MAX (cell, (int) gtk_adjustment_get_value (self->img_size) / cell * cell);
   options->steps = (int) gtk_adjustment_get_value (self->steps);
   options->batch = (int) gtk_adjustment_get_value (self->batch);
   options->lr = gtk_adjustment_get_value (self->lr);
