@@ -90,6 +90,7 @@ run_asan() {
 # them with `./dev.sh valgrind TEST...` or `./dev.sh valgrind --suite engine`. Any invalid
 # access or definite leak fails the test (exit 99); suppressions cover outside libraries.
 valgrind_tests=(test-image test-png test-jpeg test-dicom test-dicom-j2k test-malformed test-landmarks
+  test-train-images
   test-ops test-checkpoint test-views test-train-optim test-peac-loss test-peac-distort
   test-peac test-peac-reference test-match-vit)
 run_valgrind() {

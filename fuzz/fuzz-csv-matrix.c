@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "csv-matrix.h"
+#include "px-csv-matrix.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

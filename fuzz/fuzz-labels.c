@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "finetune.h"
+#include "px-labels.h"
 
 static void
 check (const char *text, const char *classes, const char *split)

@@ -15,48 +15,10 @@
 #include <math.h>
 
 #include "px-application.h"
-#include "px-correspondence-page.h"
-#include "px-export.h"
-#include "px-landmark-save.h"
-#include "px-landmarks.h"
-#include "px-match-scene.h"
-#include "px-pin-history.h"
+#include "px-correspondence-page-private.h"
 #include "px-window.h"
 
 #define SURFACE_SIDE 1024
-#define GRAB_RADIUS 12.0
-
-struct _PxCorrespondencePage
-{
-  GtkWidget             parent_instance;
-
-  GListModel           *studies;
-  PxEmbedder           *embedder;
-  gboolean              privacy;
-
-  PxStudy              *source;
-  GPtrArray            *targets;     // PxStudy
-  GHashTable           *excluded;    // PxStudy the user unticked as targets
-  PeacMatchContext     *ctx;
-  PxMatchScene          scene;
-  PeacMatchMode         mode;
-  guint                 pin_counter;
-
-  PxPinHistory         *history;     // pins per source image, undo and redo
-  gboolean              drag_recorded;
-  int                   drag_pin;    // pin being corrected, −1 when none
-  int                   drag_target;
-  double                drag_x, drag_y;
-
-  GtkDropDown          *source_dropdown;
-  GtkBox               *targets_box;
-  GtkStack             *stack;
-  GtkDrawingArea       *area;
-  GtkLabel             *status_label;
-  GtkAdjustment        *opacity;
-  GtkAdjustment        *buddies_k;
-  GSimpleActionGroup   *actions;
-};
 
 G_DEFINE_FINAL_TYPE (PxCorrespondencePage, px_correspondence_page, GTK_TYPE_WIDGET)
 
@@ -68,12 +30,11 @@ enum {
 
 static GParamSpec *properties [N_PROPS];
 
-static void rebuild (PxCorrespondencePage *self);
 static void update_target_list (PxCorrespondencePage *self);
 
-static gboolean
-get_flag (PxCorrespondencePage *self,
-          const char           *name)
+gboolean
+_px_correspondence_page_get_flag (PxCorrespondencePage *self,
+                                  const char           *name)
 {
   g_autoptr(GVariant) state = g_action_group_get_action_state (G_ACTION_GROUP (self->actions), name);
 
@@ -84,11 +45,12 @@ static void
 pin_clear (gpointer data)
 {
   g_free (((PxMatchPin *) data)->name);
+  g_free (((PxMatchPin *) data)->structure);
 }
 
-static char *
-panel_label (PxCorrespondencePage *self,
-             int                   panel)
+char *
+_px_correspondence_page_panel_label (PxCorrespondencePage *self,
+                                     int                   panel)
 {
   PxStudy *study = panel == 0 ? self->source : g_ptr_array_index (self->targets, panel - 1);
 
@@ -100,9 +62,9 @@ panel_label (PxCorrespondencePage *self,
 }
 
 // The file-name-safe counterpart of panel_label, for exports.
-static char *
-export_name (PxCorrespondencePage *self,
-             int                   panel)
+char *
+_px_correspondence_page_export_name (PxCorrespondencePage *self,
+                                     int                   panel)
 {
   PxStudy *study = panel == 0 ? self->source : g_ptr_array_index (self->targets, panel - 1);
 
@@ -126,7 +88,7 @@ update_status (PxCorrespondencePage *self)
     for (guint t = 0; t < self->targets->len; t++)
       {
         const PeacMatch *a = &self->scene.answers[t];
-        g_autofree char *name = panel_label (self, t + 1);
+        g_autofree char *name = _px_correspondence_page_panel_label (self, t + 1);
 
         if (t > 0)
           g_string_append (text, "   ");
@@ -157,37 +119,38 @@ answer_query (PxCorrespondencePage *self)
                       &self->scene.answers[t], self->scene.sim[t]);
 }
 
-static void
-answer_pin (PxCorrespondencePage *self,
-            PxMatchPin           *pin)
+void
+_px_correspondence_page_answer_pin (PxCorrespondencePage *self,
+                                    PxMatchPin           *pin)
 {
   for (guint t = 0; self->ctx != NULL && t < self->targets->len; t++)
     if (!pin->moved[t])
       peac_match_query (self->ctx, t, pin->x, pin->y, self->mode, &pin->match[t], NULL);
 }
 
-static void
-update_buddies (PxCorrespondencePage *self)
+void
+_px_correspondence_page_update_buddies (PxCorrespondencePage *self)
 {
   int k = (int) gtk_adjustment_get_value (self->buddies_k);
 
   self->scene.n_buddies = 0;
-  if (self->ctx != NULL && self->targets->len > 0 && get_flag (self, "buddies"))
+  if (self->ctx != NULL && self->targets->len > 0 && _px_correspondence_page_get_flag (self, "buddies"))
     self->scene.n_buddies = peac_match_buddies_spread (self->ctx, 0, MIN (k, PX_MATCH_MAX_BUDDIES),
                                                        self->scene.buddies);
 }
 
-static void
-refresh (PxCorrespondencePage *self)
+void
+_px_correspondence_page_refresh (PxCorrespondencePage *self)
 {
   update_status (self);
+  _px_correspondence_page_measure (self);
   gtk_widget_queue_draw (GTK_WIDGET (self->area));
 }
 
-static void
-set_query (PxCorrespondencePage *self,
-           double                x,
-           double                y)
+void
+_px_correspondence_page_set_query (PxCorrespondencePage *self,
+                                   double                x,
+                                   double                y)
 {
   const PxMatchPanel *src = &self->scene.panels[0];
 
@@ -197,22 +160,23 @@ set_query (PxCorrespondencePage *self,
   self->scene.qx = CLAMP (x, 0, src->width - 1e-3);
   self->scene.qy = CLAMP (y, 0, src->height - 1e-3);
   answer_query (self);
-  refresh (self);
+  _px_correspondence_page_refresh (self);
 }
 
-static void
-add_pin (PxCorrespondencePage *self,
-         const char           *name,
-         double                x,
-         double                y,
-         int                   colour)
+// Returns the new pin (valid until the pins change); the caller refreshes the view.
+PxMatchPin *
+_px_correspondence_page_add_pin (PxCorrespondencePage *self,
+                                 const char           *name,
+                                 double                x,
+                                 double                y,
+                                 int                   colour)
 {
   PxMatchPin pin = { 0 };
 
   self->pin_counter++;
   if (name != NULL)
     pin.name = g_strdup (name);
-  else if (get_flag (self, "landmarks"))
+  else if (_px_correspondence_page_get_flag (self, "landmarks"))
     /* Translators: default name of a landmark pin, by number */
     pin.name = g_strdup_printf (_("Landmark %u"), self->pin_counter);
   else
@@ -220,9 +184,9 @@ add_pin (PxCorrespondencePage *self,
   pin.colour = colour >= 0 ? colour : (int) (self->pin_counter - 1) % PX_MATCH_N_COLOURS;
   pin.x = x;
   pin.y = y;
-  answer_pin (self, &pin);
+  _px_correspondence_page_answer_pin (self, &pin);
   g_array_append_val (self->scene.pins, pin);
-  refresh (self);
+  return &g_array_index (self->scene.pins, PxMatchPin, self->scene.pins->len - 1);
 }
 
 // Pins as the user's work (px-pin-history.c): each change is recorded first, so that it
@@ -244,8 +208,8 @@ take_pins (PxCorrespondencePage *self)
 }
 
 // Before a change to the pins: the pins as they are become an undo step.
-static void
-record_pins (PxCorrespondencePage *self)
+void
+_px_correspondence_page_record_pins (PxCorrespondencePage *self)
 {
   if (self->source == NULL)
     return;
@@ -260,18 +224,28 @@ restore_pins (PxCorrespondencePage *self,
   px_pin_snapshot_apply (snapshot, self->scene.pins, self->targets);
   self->pin_counter = self->scene.pins->len;
   for (guint i = 0; i < self->scene.pins->len; i++)
-    answer_pin (self, &g_array_index (self->scene.pins, PxMatchPin, i));
+    _px_correspondence_page_answer_pin (self, &g_array_index (self->scene.pins, PxMatchPin, i));
   update_history_actions (self);
-  refresh (self);
+  _px_correspondence_page_refresh (self);
 }
 
-static void
-undo_redo_action (GSimpleAction *action,
-                  GVariant      *param,
-                  gpointer       user_data)
+// A landmark structure's palette colour: the JSRT structures (RL, LL, H, RCLA, LCLA) the
+// first five, as on the embedding map; others by a hash of the name; −1 for none.
+int
+_px_correspondence_page_structure_colour (const char *structure)
 {
-  PxCorrespondencePage *self = user_data;
-  gboolean undo = g_str_equal (g_action_get_name (G_ACTION (action)), "undo");
+  if (structure == NULL)
+    return -1;
+  for (int s = 0; s < 5; s++)
+    if (g_str_equal (structure, px_landmarks_jsrt_structures[s]))
+      return s;
+  return (int) (g_str_hash (structure) % PX_MATCH_N_COLOURS);
+}
+
+void
+_px_correspondence_page_undo_redo (PxCorrespondencePage *self,
+                                   gboolean              undo)
+{
   g_autoptr(GArray) pins = NULL;
 
   if (self->source == NULL)
@@ -280,6 +254,29 @@ undo_redo_action (GSimpleAction *action,
               : px_pin_history_redo (self->history, self->source, take_pins (self));
   if (pins != NULL)
     restore_pins (self, pins);
+}
+
+// The query and every pin answered again (after a change of mode or context).
+void
+_px_correspondence_page_answer_all (PxCorrespondencePage *self)
+{
+  self->scene.mode = self->mode;
+  answer_query (self);
+  for (guint i = 0; i < self->scene.pins->len; i++)
+    _px_correspondence_page_answer_pin (self, &g_array_index (self->scene.pins, PxMatchPin, i));
+  _px_correspondence_page_refresh (self);
+}
+
+void
+_px_correspondence_page_show_error (PxCorrespondencePage *self,
+                                    const char           *message)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+
+  if (PX_IS_WINDOW (root))
+    px_window_show_error (PX_WINDOW (root), message);
+  else
+    g_warning ("%s", message);
 }
 
 static void
@@ -320,9 +317,9 @@ try_build_context (PxCorrespondencePage *self)
     }
   answer_query (self);
   for (guint i = 0; i < self->scene.pins->len; i++)
-    answer_pin (self, &g_array_index (self->scene.pins, PxMatchPin, i));
-  update_buddies (self);
-  refresh (self);
+    _px_correspondence_page_answer_pin (self, &g_array_index (self->scene.pins, PxMatchPin, i));
+  _px_correspondence_page_update_buddies (self);
+  _px_correspondence_page_refresh (self);
 }
 
 static void
@@ -413,7 +410,7 @@ clear_scene_panels (PxCorrespondencePage *self)
 static gboolean
 rebuild_idle (gpointer data)
 {
-  rebuild (data);
+  _px_correspondence_page_rebuild (data);
   return G_SOURCE_REMOVE;
 }
 
@@ -459,8 +456,8 @@ update_target_list (PxCorrespondencePage *self)
     }
 }
 
-static void
-rebuild (PxCorrespondencePage *self)
+void
+_px_correspondence_page_rebuild (PxCorrespondencePage *self)
 {
   guint n = self->studies != NULL ? g_list_model_get_n_items (self->studies) : 0;
   g_autoptr(GPtrArray) wanted = g_ptr_array_new ();
@@ -505,7 +502,7 @@ rebuild (PxCorrespondencePage *self)
   gtk_stack_set_visible_child_name (self->stack, self->targets->len > 0 ? "view" : "empty");
   if (self->targets->len == 0)
     {
-      refresh (self);
+      _px_correspondence_page_refresh (self);
       return;
     }
 
@@ -520,12 +517,12 @@ rebuild (PxCorrespondencePage *self)
       self->scene.panels[i].surface = surface != NULL ? cairo_surface_reference (surface) : NULL;
       self->scene.panels[i].width = image->width;
       self->scene.panels[i].height = image->height;
-      self->scene.panels[i].label = panel_label (self, i);
+      self->scene.panels[i].label = _px_correspondence_page_panel_label (self, i);
       self->scene.panels[i].gh = self->scene.panels[i].gw = 1;
       g_ptr_array_add (wanted, study);
     }
   if (self->scene.has_query)
-    set_query (self, self->scene.qx, self->scene.qy);
+    _px_correspondence_page_set_query (self, self->scene.qx, self->scene.qy);
   px_pin_snapshot_apply (pins, self->scene.pins, self->targets);
   update_history_actions (self);
 
@@ -533,7 +530,7 @@ rebuild (PxCorrespondencePage *self)
   if (self->embedder != NULL)
     px_embedder_request (self->embedder, (PxStudy **) wanted->pdata, wanted->len);
   try_build_context (self);
-  refresh (self);
+  _px_correspondence_page_refresh (self);
 }
 
 static void
@@ -551,7 +548,7 @@ on_source_selected (PxCorrespondencePage *self)
   g_set_object (&self->source, study);
   g_array_set_size (self->scene.pins, 0);
   self->scene.has_query = FALSE;
-  rebuild (self);
+  _px_correspondence_page_rebuild (self);
   kept = px_pin_history_unstash (self->history, study);
   restore_pins (self, kept);
 }
@@ -559,7 +556,7 @@ on_source_selected (PxCorrespondencePage *self)
 static void
 on_studies_changed (PxCorrespondencePage *self)
 {
-  rebuild (self);
+  _px_correspondence_page_rebuild (self);
   if (self->source != NULL)
     for (guint i = 0; i < g_list_model_get_n_items (self->studies); i++)
       {
@@ -573,7 +570,7 @@ on_studies_changed (PxCorrespondencePage *self)
 static void
 on_model_changed (PxCorrespondencePage *self)
 {
-  rebuild (self);
+  _px_correspondence_page_rebuild (self);
 }
 
 static void
@@ -586,391 +583,10 @@ draw_area (GtkDrawingArea *area,
   PxCorrespondencePage *self = user_data;
 
   self->scene.opacity = gtk_adjustment_get_value (self->opacity);
-  self->scene.heatmap = get_flag (self, "heatmap");
-  self->scene.grid_layout = get_flag (self, "grid");
+  self->scene.heatmap = _px_correspondence_page_get_flag (self, "heatmap");
+  self->scene.grid_layout = _px_correspondence_page_get_flag (self, "grid");
   px_match_scene_draw (&self->scene, cr, width, height);
 }
-
-static void
-on_motion (GtkEventControllerMotion *motion,
-           double                    x,
-           double                    y,
-           PxCorrespondencePage     *self)
-{
-  double ix, iy;
-
-  if (self->drag_pin < 0 &&
-      px_match_scene_locate (&self->scene, gtk_widget_get_width (GTK_WIDGET (self->area)),
-                             gtk_widget_get_height (GTK_WIDGET (self->area)), x, y, &ix, &iy) == 0)
-    set_query (self, ix, iy);
-}
-
-static void
-on_drag_begin (GtkGestureDrag       *gesture,
-               double                x,
-               double                y,
-               PxCorrespondencePage *self)
-{
-  double w = gtk_widget_get_width (GTK_WIDGET (self->area));
-  double h = gtk_widget_get_height (GTK_WIDGET (self->area));
-  double best = GRAB_RADIUS;
-
-  gtk_widget_grab_focus (GTK_WIDGET (self->area));
-  self->drag_pin = -1;
-  self->drag_recorded = FALSE;
-  self->drag_x = x;
-  self->drag_y = y;
-  if (!get_flag (self, "landmarks"))
-    return;
-  for (guint i = 0; i < self->scene.pins->len; i++)
-    for (guint t = 0; t < self->targets->len; t++)
-      {
-        PxMatchPin *pin = &g_array_index (self->scene.pins, PxMatchPin, i);
-        double vx, vy;
-
-        px_match_scene_to_view (&self->scene, w, h, (int) t + 1, pin->match[t].x, pin->match[t].y, &vx, &vy);
-        if (hypot (vx - x, vy - y) < best)
-          {
-            best = hypot (vx - x, vy - y);
-            self->drag_pin = (int) i;
-            self->drag_target = (int) t;
-          }
-      }
-}
-
-static void
-on_drag_update (GtkGestureDrag       *gesture,
-                double                dx,
-                double                dy,
-                PxCorrespondencePage *self)
-{
-  double w = gtk_widget_get_width (GTK_WIDGET (self->area));
-  double h = gtk_widget_get_height (GTK_WIDGET (self->area));
-  double ix, iy;
-  PxMatchPin *pin;
-
-  if (self->drag_pin < 0 ||
-      px_match_scene_locate (&self->scene, w, h, self->drag_x + dx, self->drag_y + dy, &ix, &iy) != self->drag_target + 1)
-    return;
-  if (!self->drag_recorded)
-    record_pins (self);
-  self->drag_recorded = TRUE;
-  pin = &g_array_index (self->scene.pins, PxMatchPin, self->drag_pin);
-  pin->moved[self->drag_target] = TRUE;
-  pin->match[self->drag_target].x = (float) ix;
-  pin->match[self->drag_target].y = (float) iy;
-  gtk_widget_queue_draw (GTK_WIDGET (self->area));
-}
-
-static void
-on_drag_end (GtkGestureDrag       *gesture,
-             double                dx,
-             double                dy,
-             PxCorrespondencePage *self)
-{
-  double w = gtk_widget_get_width (GTK_WIDGET (self->area));
-  double h = gtk_widget_get_height (GTK_WIDGET (self->area));
-  double ix, iy;
-
-  // A press that did not move is a click: on the source it pins the point.
-  if (self->drag_pin < 0 && hypot (dx, dy) < 4 &&
-      px_match_scene_locate (&self->scene, w, h, self->drag_x, self->drag_y, &ix, &iy) == 0)
-    {
-      set_query (self, ix, iy);
-      record_pins (self);
-      add_pin (self, NULL, ix, iy, -1);
-    }
-  self->drag_pin = -1;
-}
-
-static void
-move_query_cells (PxCorrespondencePage *self,
-                  int                   drow,
-                  int                   dcol)
-{
-  const PxMatchPanel *src = &self->scene.panels[0];
-  double cw, ch;
-  int row, col;
-
-  if (self->scene.n_panels == 0)
-    return;
-  cw = src->width / src->gw;
-  ch = src->height / src->gh;
-  row = self->scene.has_query ? (int) (self->scene.qy / ch) : src->gh / 2;
-  col = self->scene.has_query ? (int) (self->scene.qx / cw) : src->gw / 2;
-  if (self->scene.has_query)
-    row += drow, col += dcol;
-  row = CLAMP (row, 0, src->gh - 1);
-  col = CLAMP (col, 0, src->gw - 1);
-  set_query (self, (col + 0.5) * cw, (row + 0.5) * ch);
-}
-
-static gboolean
-on_key_pressed (GtkEventControllerKey *controller,
-                guint                  keyval,
-                guint                  keycode,
-                GdkModifierType        state,
-                PxCorrespondencePage  *self)
-{
-  switch (keyval)
-    {
-    case GDK_KEY_Left:
-      move_query_cells (self, 0, -1);
-      return TRUE;
-    case GDK_KEY_Right:
-      move_query_cells (self, 0, 1);
-      return TRUE;
-    case GDK_KEY_Up:
-      move_query_cells (self, -1, 0);
-      return TRUE;
-    case GDK_KEY_Down:
-      move_query_cells (self, 1, 0);
-      return TRUE;
-    case GDK_KEY_Return:
-    case GDK_KEY_KP_Enter:
-      g_action_group_activate_action (G_ACTION_GROUP (self->actions), "pin", NULL);
-      return TRUE;
-    default:
-      return FALSE;
-    }
-}
-
-static void
-toggle_change_state (GSimpleAction *action,
-                     GVariant      *state,
-                     gpointer       user_data)
-{
-  PxCorrespondencePage *self = user_data;
-
-  g_simple_action_set_state (action, state);
-  update_buddies (self);
-  refresh (self);
-}
-
-static void
-query_cell_action (GSimpleAction *action,
-                   GVariant      *param,
-                   gpointer       user_data)
-{
-  PxCorrespondencePage *self = user_data;
-  const PxMatchPanel *src = &self->scene.panels[0];
-  int row, col;
-
-  g_variant_get (param, "(ii)", &row, &col);
-  if (self->scene.n_panels == 0)
-    return;
-  row = CLAMP (row, 0, src->gh - 1);
-  col = CLAMP (col, 0, src->gw - 1);
-  set_query (self, (col + 0.5) * src->width / src->gw, (row + 0.5) * src->height / src->gh);
-}
-
-static void
-query_point_action (GSimpleAction *action,
-                    GVariant      *param,
-                    gpointer       user_data)
-{
-  double x, y;
-
-  g_variant_get (param, "(dd)", &x, &y);
-  set_query (user_data, x, y);
-}
-
-static void
-move_query_action (GSimpleAction *action,
-                   GVariant      *param,
-                   gpointer       user_data)
-{
-  int drow, dcol;
-
-  g_variant_get (param, "(ii)", &drow, &dcol);
-  move_query_cells (user_data, drow, dcol);
-}
-
-static void
-toggle_target_action (GSimpleAction *action,
-                      GVariant      *param,
-                      gpointer       user_data)
-{
-  PxCorrespondencePage *self = user_data;
-  g_autoptr(PxStudy) study = NULL;
-  guint index = (guint) g_variant_get_int32 (param);
-
-  if (self->studies == NULL || index >= g_list_model_get_n_items (self->studies))
-    return;
-  study = g_list_model_get_item (self->studies, index);
-  if (!g_hash_table_remove (self->excluded, study))
-    g_hash_table_add (self->excluded, g_object_ref (study));
-  rebuild (self);
-}
-
-static void
-pin_action (GSimpleAction *action,
-            GVariant      *param,
-            gpointer       user_data)
-{
-  PxCorrespondencePage *self = user_data;
-
-  if (self->scene.has_query)
-    {
-      record_pins (self);
-      add_pin (self, NULL, self->scene.qx, self->scene.qy, -1);
-    }
-}
-
-static void
-clear_pins_action (GSimpleAction *action,
-                   GVariant      *param,
-                   gpointer       user_data)
-{
-  PxCorrespondencePage *self = user_data;
-
-  if (self->scene.pins->len > 0)
-    record_pins (self);
-  g_array_set_size (self->scene.pins, 0);
-  self->pin_counter = 0;
-  refresh (self);
-}
-
-static void
-mode_change_state (GSimpleAction *action,
-                   GVariant      *state,
-                   gpointer       user_data)
-{
-  PxCorrespondencePage *self = user_data;
-
-  g_simple_action_set_state (action, state);
-  self->mode = MAX (peac_match_mode_parse (g_variant_get_string (state, NULL)), PEAC_MATCH_GUIDED);
-  self->scene.mode = self->mode;
-  answer_query (self);
-  for (guint i = 0; i < self->scene.pins->len; i++)
-    answer_pin (self, &g_array_index (self->scene.pins, PxMatchPin, i));
-  refresh (self);
-}
-
-static void
-opacity_action (GSimpleAction *action,
-                GVariant      *param,
-                gpointer       user_data)
-{
-  PxCorrespondencePage *self = user_data;
-
-  gtk_adjustment_set_value (self->opacity, g_variant_get_double (param));
-}
-
-static void
-show_error (PxCorrespondencePage *self,
-            GError               *error)
-{
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-
-  if (PX_IS_WINDOW (root))
-    px_window_show_error (PX_WINDOW (root), error->message);
-  else
-    g_warning ("%s", error->message);
-}
-
-static void
-export_view_chosen (gpointer    data,
-                    GFile      *file,
-                    const char *format)
-{
-  PxCorrespondencePage *self = data;
-  g_autofree char *path = g_file_get_path (file);
-  g_autoptr(GError) error = NULL;
-  double w = MAX (gtk_widget_get_width (GTK_WIDGET (self->area)), 800);
-  double h = MAX (gtk_widget_get_height (GTK_WIDGET (self->area)), 500);
-
-  if (!px_correspondence_page_export_view (self, path, format, w, h, &error))
-    show_error (self, error);
-}
-
-static void
-export_points_chosen (gpointer    data,
-                      GFile      *file,
-                      const char *format)
-{
-  PxCorrespondencePage *self = data;
-  g_autofree char *path = g_file_get_path (file);
-  g_autoptr(GError) error = NULL;
-
-  if (!px_correspondence_page_export_points (self, path, format, &error))
-    show_error (self, error);
-}
-
-static void
-load_landmarks_chosen (gpointer    data,
-                       GFile      *file,
-                       const char *format)
-{
-  PxCorrespondencePage *self = data;
-  g_autofree char *path = g_file_get_path (file);
-  g_autoptr(GError) error = NULL;
-
-  if (!px_correspondence_page_load_landmarks (self, path, &error))
-    show_error (self, error);
-}
-
-static void
-export_view_action (GSimpleAction *action,
-                    GVariant      *param,
-                    gpointer       user_data)
-{
-  const char *format = g_variant_get_string (param, NULL);
-  g_autofree char *name = g_strdup_printf ("correspondence.%s", format);
-
-  px_export_choose_file (user_data, _("Export View"), GTK_FILE_CHOOSER_ACTION_SAVE, name, format,
-                         export_view_chosen, user_data);
-}
-
-static void
-export_points_action (GSimpleAction *action,
-                      GVariant      *param,
-                      gpointer       user_data)
-{
-  const char *format = g_variant_get_string (param, NULL);
-  g_autofree char *name = g_strdup_printf ("points.%s", format);
-
-  px_export_choose_file (user_data, _("Export Points"), GTK_FILE_CHOOSER_ACTION_SAVE, name, format,
-                         export_points_chosen, user_data);
-}
-
-static void
-save_landmarks_action (GSimpleAction *action,
-                       GVariant      *param,
-                       gpointer       user_data)
-{
-  px_landmark_save_choose (user_data);
-}
-
-static void
-load_landmarks_action (GSimpleAction *action,
-                       GVariant      *param,
-                       gpointer       user_data)
-{
-  px_export_choose_file (user_data, _("Load Landmarks of the Source"), GTK_FILE_CHOOSER_ACTION_OPEN,
-                         NULL, NULL, load_landmarks_chosen, user_data);
-}
-
-static const GActionEntry page_actions[] = {
-  { "grid", NULL, NULL, "false", toggle_change_state },
-  { "heatmap", NULL, NULL, "false", toggle_change_state },
-  { "buddies", NULL, NULL, "false", toggle_change_state },
-  { "landmarks", NULL, NULL, "false", toggle_change_state },
-  { "mode", NULL, "s", "'guided'", mode_change_state },
-  { "query-cell", query_cell_action, "(ii)" },
-  { "query-point", query_point_action, "(dd)" },
-  { "move-query", move_query_action, "(ii)" },
-  { "opacity", opacity_action, "d" },
-  { "pin", pin_action },
-  { "toggle-target", toggle_target_action, "i" },
-  { "clear-pins", clear_pins_action },
-  { "export-view", export_view_action, "s" },
-  { "export-points", export_points_action, "s" },
-  { "save-landmarks", save_landmarks_action },
-  { "load-landmarks", load_landmarks_action },
-  { "undo", undo_redo_action },
-  { "redo", undo_redo_action },
-};
 
 static void
 px_correspondence_page_dispose (GObject *object)
@@ -978,6 +594,7 @@ px_correspondence_page_dispose (GObject *object)
   PxCorrespondencePage *self = (PxCorrespondencePage *)object;
   GtkWidget *child;
 
+  _px_correspondence_page_propagate_cancel (self);
   clear_scene_panels (self);
   if (self->embedder != NULL)
     g_signal_handlers_disconnect_by_data (self->embedder, self);
@@ -1042,9 +659,9 @@ px_correspondence_page_set_property (GObject      *object,
           for (int i = 0; i < self->scene.n_panels; i++)
             {
               g_free (self->scene.panels[i].label);
-              self->scene.panels[i].label = panel_label (self, i);
+              self->scene.panels[i].label = _px_correspondence_page_panel_label (self, i);
             }
-          refresh (self);
+          _px_correspondence_page_refresh (self);
           g_object_notify_by_pspec (object, pspec);
         }
       break;
@@ -1080,6 +697,7 @@ px_correspondence_page_class_init (PxCorrespondencePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PxCorrespondencePage, status_label);
   gtk_widget_class_bind_template_child (widget_class, PxCorrespondencePage, opacity);
   gtk_widget_class_bind_template_child (widget_class, PxCorrespondencePage, buddies_k);
+  gtk_widget_class_bind_template_child (widget_class, PxCorrespondencePage, ctr_label);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "corr.undo", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
                                        "corr.redo", NULL);
@@ -1088,9 +706,6 @@ px_correspondence_page_class_init (PxCorrespondencePageClass *klass)
 static void
 px_correspondence_page_init (PxCorrespondencePage *self)
 {
-  GtkEventController *motion, *key;
-  GtkGesture *drag;
-
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->targets = g_ptr_array_new_with_free_func (g_object_unref);
@@ -1102,34 +717,21 @@ px_correspondence_page_init (PxCorrespondencePage *self)
   self->drag_pin = -1;
   self->history = px_pin_history_new ();
 
-  self->actions = g_simple_action_group_new ();
-  g_action_map_add_action_entries (G_ACTION_MAP (self->actions), page_actions,
-                                   G_N_ELEMENTS (page_actions), self);
+  _px_correspondence_page_actions_init (self);
   update_history_actions (self);
-  gtk_widget_insert_action_group (GTK_WIDGET (self), "corr", G_ACTION_GROUP (self->actions));
 
   gtk_drop_down_set_expression (self->source_dropdown,
                                 gtk_property_expression_new (PX_TYPE_STUDY, NULL, "title"));
   g_signal_connect_swapped (self->source_dropdown, "notify::selected-item",
                             G_CALLBACK (on_source_selected), self);
   g_signal_connect_swapped (self->opacity, "value-changed", G_CALLBACK (gtk_widget_queue_draw), self->area);
-  g_signal_connect_swapped (self->buddies_k, "value-changed", G_CALLBACK (update_buddies), self);
-  g_signal_connect_swapped (self->buddies_k, "value-changed", G_CALLBACK (refresh), self);
+  g_signal_connect_swapped (self->buddies_k, "value-changed", G_CALLBACK (_px_correspondence_page_update_buddies), self);
+  g_signal_connect_swapped (self->buddies_k, "value-changed", G_CALLBACK (_px_correspondence_page_refresh), self);
 
   gtk_drawing_area_set_draw_func (self->area, draw_area, self, NULL);
-  motion = gtk_event_controller_motion_new ();
-  g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
-  gtk_widget_add_controller (GTK_WIDGET (self->area), motion);
-  drag = gtk_gesture_drag_new ();
-  g_signal_connect (drag, "drag-begin", G_CALLBACK (on_drag_begin), self);
-  g_signal_connect (drag, "drag-update", G_CALLBACK (on_drag_update), self);
-  g_signal_connect (drag, "drag-end", G_CALLBACK (on_drag_end), self);
-  gtk_widget_add_controller (GTK_WIDGET (self->area), GTK_EVENT_CONTROLLER (drag));
-  key = gtk_event_controller_key_new ();
-  g_signal_connect (key, "key-pressed", G_CALLBACK (on_key_pressed), self);
-  gtk_widget_add_controller (GTK_WIDGET (self->area), key);
+  _px_correspondence_page_input_init (self);
 
-  rebuild (self);
+  _px_correspondence_page_rebuild (self);
 }
 
 void
@@ -1168,7 +770,7 @@ px_correspondence_page_set_embedder (PxCorrespondencePage *self,
       g_signal_connect_swapped (embedder, "embedded", G_CALLBACK (on_embedded), self);
       g_signal_connect_swapped (embedder, "notify::model", G_CALLBACK (on_model_changed), self);
     }
-  rebuild (self);
+  _px_correspondence_page_rebuild (self);
 }
 
 /**
@@ -1210,7 +812,7 @@ px_correspondence_page_focus_point (PxCorrespondencePage *self,
 {
   g_return_if_fail (PX_IS_CORRESPONDENCE_PAGE (self));
 
-  set_query (self, x, y);
+  _px_correspondence_page_set_query (self, x, y);
   gtk_widget_grab_focus (GTK_WIDGET (self->area));
 }
 
@@ -1317,244 +919,7 @@ px_correspondence_page_view_point (PxCorrespondencePage *self,
 {
   g_return_if_fail (PX_IS_CORRESPONDENCE_PAGE (self));
 
-  self->scene.grid_layout = get_flag (self, "grid");
+  self->scene.grid_layout = _px_correspondence_page_get_flag (self, "grid");
   px_match_scene_to_view (&self->scene, width, height, panel, x, y, view_x, view_y);
 }
 
-static void
-draw_export (gpointer  data,
-             cairo_t  *cr,
-             double    width,
-             double    height)
-{
-  PxCorrespondencePage *self = data;
-
-  self->scene.opacity = gtk_adjustment_get_value (self->opacity);
-  self->scene.heatmap = get_flag (self, "heatmap");
-  self->scene.grid_layout = get_flag (self, "grid");
-  px_match_scene_draw (&self->scene, cr, width, height);
-}
-
-/**
- * px_correspondence_page_export_view:
- * @format: "png" or "svg"
- *
- * Draws the view as it is on screen (without the tool bar) into a file.
- */
-gboolean
-px_correspondence_page_export_view (PxCorrespondencePage *self,
-                                    const char           *path,
-                                    const char           *format,
-                                    double                width,
-                                    double                height,
-                                    GError              **error)
-{
-  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), FALSE);
-  return px_export_drawing (path, format, width, height, draw_export, self, error);
-}
-
-/**
- * px_correspondence_page_export_points:
- * @format: "csv" or "json"
- *
- * Writes every pin with its answer in every target (see px_export_match_points()). With
- * privacy on, images are named "source" and "target-N" instead of by their titles.
- */
-gboolean
-px_correspondence_page_export_points (PxCorrespondencePage *self,
-                                      const char           *path,
-                                      const char           *format,
-                                      GError              **error)
-{
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-
-  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), FALSE);
-
-  for (int p = 0; p < self->scene.n_panels; p++)
-    g_ptr_array_add (names, export_name (self, p));
-  g_ptr_array_add (names, NULL);
-  if (!px_export_match_points (&self->scene, (const char * const *) names->pdata, path, format, error))
-    return FALSE;
-  if (self->source != NULL)
-    px_pin_history_mark_saved (self->history, self->source);
-  return TRUE;
-}
-
-/**
- * px_correspondence_page_get_panel_study:
- * @panel: 0 for the source, t + 1 for target t
- *
- * Returns: (transfer none) (nullable): the study shown in @panel
- */
-PxStudy *
-px_correspondence_page_get_panel_study (PxCorrespondencePage *self,
-                                        int                   panel)
-{
-  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), NULL);
-
-  if (panel < 0 || panel >= self->scene.n_panels)
-    return NULL;
-  return panel == 0 ? self->source : g_ptr_array_index (self->targets, panel - 1);
-}
-
-/**
- * px_correspondence_page_dup_landmarks:
- * @panel: 0 for the source, t + 1 for target t
- *
- * The pins as landmarks of @panel's image (pixel-centre convention, palette colours). On a
- * target: the answers found there or corrected by hand; the guided mode's unconfirmed
- * answers (a registration always answers), marked unconfirmed; and, when @with_rejected
- * asks for them, the rejected candidates of nearest-mode "no match" answers, marked so too.
- * The image path is the file's base name, left out with privacy on.
- *
- * Returns: (transfer full): a new landmark set
- */
-PxLandmarkSet *
-px_correspondence_page_dup_landmarks (PxCorrespondencePage *self,
-                                      int                   panel,
-                                      gboolean              with_rejected)
-{
-  PxLandmarkSet *set;
-
-  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), NULL);
-  g_return_val_if_fail (panel >= 0 && panel < self->scene.n_panels, NULL);
-
-  set = px_landmark_set_new ();
-  if (!self->privacy)
-    set->image_path = g_file_get_basename (px_study_get_file (px_correspondence_page_get_panel_study (self, panel)));
-  set->image_width = (int) self->scene.panels[panel].width;
-  set->image_height = (int) self->scene.panels[panel].height;
-  for (guint i = 0; i < self->scene.pins->len; i++)
-    {
-      const PxMatchPin *pin = &g_array_index (self->scene.pins, PxMatchPin, i);
-      const PeacMatch *m = panel > 0 ? &pin->match[panel - 1] : NULL;
-      double r, g, b;
-      char colour[8];
-
-      gboolean unconfirmed = panel > 0 && !m->found && !pin->moved[panel - 1];
-
-      if (unconfirmed && self->scene.mode == PEAC_MATCH_NEAREST && !with_rejected)
-        continue;
-      px_match_palette (pin->colour, &r, &g, &b);
-      g_snprintf (colour, sizeof colour, "#%02x%02x%02x", (int) lround (r * 255),
-                  (int) lround (g * 255), (int) lround (b * 255));
-      PxLandmark *l = px_landmark_set_add (set, pin->name, NULL, -1,
-                                           (panel == 0 ? pin->x : m->x) - 0.5,
-                                           (panel == 0 ? pin->y : m->y) - 0.5, colour);
-      l->unconfirmed = unconfirmed;
-    }
-  return set;
-}
-
-/**
- * px_correspondence_page_dup_landmark_file_names:
- *
- * Returns: (transfer full): the names px_correspondence_page_save_landmarks() gives the
- *   files of the panels, in panel order: the image's name, or "source" and "target-N"
- *   with privacy on, then ".landmarks.json"
- */
-GStrv
-px_correspondence_page_dup_landmark_file_names (PxCorrespondencePage *self)
-{
-  GStrv names;
-
-  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), NULL);
-
-  names = g_new0 (char *, self->scene.n_panels + 1);
-  for (int p = 0; p < self->scene.n_panels; p++)
-    {
-      g_autofree char *name = export_name (self, p);
-
-      names[p] = g_strdup_printf ("%s.landmarks.json", name);
-    }
-  return names;
-}
-
-/**
- * px_correspondence_page_save_landmarks:
- *
- * Writes one landmark JSON file per panel into @folder (see
- * px_correspondence_page_dup_landmarks()), named as
- * px_correspondence_page_dup_landmark_file_names() says. Existing files are replaced:
- * px-landmark-save.c asks first.
- */
-gboolean
-px_correspondence_page_save_landmarks (PxCorrespondencePage *self,
-                                       const char           *folder,
-                                       GError              **error)
-{
-  g_auto(GStrv) names = NULL;
-
-  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), FALSE);
-
-  names = px_correspondence_page_dup_landmark_file_names (self);
-  for (int p = 0; p < self->scene.n_panels; p++)
-    {
-      g_autoptr(PxLandmarkSet) set = px_correspondence_page_dup_landmarks (self, p, FALSE);
-      g_autofree char *path = g_build_filename (folder, names[p], NULL);
-
-      if (!px_landmarks_save_json (set, path, error))
-        return FALSE;
-    }
-  if (self->source != NULL)
-    px_pin_history_mark_saved (self->history, self->source);
-  return TRUE;
-}
-
-/**
- * px_correspondence_page_get_unsaved:
- * @study: (nullable): one image, or %NULL for any
- *
- * Returns: whether pins on @study as the source were placed, moved or removed since
- *   they were last saved (Save Landmarks, Export Points)
- */
-gboolean
-px_correspondence_page_get_unsaved (PxCorrespondencePage *self,
-                                    PxStudy              *study)
-{
-  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), FALSE);
-  return px_pin_history_get_unsaved (self->history, study);
-}
-
-/**
- * px_correspondence_page_load_landmarks:
- *
- * Replaces the pins with the landmarks of a JSON file placed on the source, and answers
- * them in every target. Landmark mode is switched on.
- */
-gboolean
-px_correspondence_page_load_landmarks (PxCorrespondencePage *self,
-                                       const char           *path,
-                                       GError              **error)
-{
-  g_autoptr(PxLandmarkSet) set = NULL;
-
-  g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), FALSE);
-
-  set = px_landmarks_load_json (path, error);
-  if (set == NULL)
-    return FALSE;
-  g_action_group_change_action_state (G_ACTION_GROUP (self->actions), "landmarks", g_variant_new_boolean (TRUE));
-  record_pins (self);
-  g_array_set_size (self->scene.pins, 0);
-  self->pin_counter = 0;
-  for (guint i = 0; i < px_landmark_set_size (set); i++)
-    {
-      const PxLandmark *l = px_landmark_set_get (set, i);
-      int colour = -1;
-
-      for (int k = 0; l->color != NULL && k < PX_MATCH_N_COLOURS; k++)
-        {
-          double r, g, b;
-          char hex[8];
-
-          px_match_palette (k, &r, &g, &b);
-          g_snprintf (hex, sizeof hex, "#%02x%02x%02x", (int) lround (r * 255),
-                      (int) lround (g * 255), (int) lround (b * 255));
-          if (g_ascii_strcasecmp (hex, l->color) == 0)
-            colour = k;
-        }
-      add_pin (self, l->name, l->x + 0.5, l->y + 0.5, colour);
-    }
-  return TRUE;
-}

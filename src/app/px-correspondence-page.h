@@ -3,7 +3,9 @@
 // PxCorrespondencePage: a source radiograph and up to eight targets from the open studies;
 // pointing at the source shows the matched cell, its confidence (or "no match") and the
 // similarity heat map on every target; pins, best buddies, landmark mode with correction
-// by dragging, and exports of the view (PNG, SVG) and of the points (CSV, JSON).
+// by dragging, exports of the view (PNG, SVG) and of the points (CSV, JSON), landmarks
+// propagated from a folder of annotated references, and the cardiothoracic ratio of the
+// points shown.
 #pragma once
 
 #include <gtk/gtk.h>
@@ -75,5 +77,20 @@ gboolean px_correspondence_page_save_landmarks (PxCorrespondencePage *self,
 gboolean px_correspondence_page_load_landmarks (PxCorrespondencePage *self,
                                                 const char           *path,
                                                 GError              **error);
+
+typedef void (*PxPropagateProgress) (double   fraction,
+                                     gpointer progress_data);
+
+void     px_correspondence_page_propagate_async  (PxCorrespondencePage  *self,
+                                                  const char            *folder,
+                                                  int                    k,
+                                                  GCancellable          *cancellable,
+                                                  PxPropagateProgress    progress,
+                                                  gpointer               progress_data,
+                                                  GAsyncReadyCallback    callback,
+                                                  gpointer               user_data);
+gboolean px_correspondence_page_propagate_finish (PxCorrespondencePage  *self,
+                                                  GAsyncResult          *result,
+                                                  GError               **error);
 
 G_END_DECLS

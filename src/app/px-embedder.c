@@ -8,9 +8,9 @@
 // runs two forward passes at once.
 #include "config.h"
 
-
 #include "ops.h"
 #include "px-embedder.h"
+#include "px-main-thread.h"
 
 struct _PxEmbedder
 {
@@ -72,20 +72,6 @@ cache_key (int layer)
   return layer < 0 ? "px-embedding" : "px-embedding-layer";
 }
 
-// g_main_context_invoke() would call fn right here, in the worker, whenever the main
-// thread happens not to be iterating its loop; an idle source always runs on the thread
-// that iterates the default context.
-static void
-invoke_on_main (GSourceFunc fn,
-                gpointer    data)
-{
-  g_autoptr(GSource) source = g_idle_source_new ();
-
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, fn, data, NULL);
-  g_source_attach (source, NULL);
-}
-
 static gboolean
 on_landed (gpointer data)
 {
@@ -134,7 +120,7 @@ embed_thread (GTask        *task,
       landed->embedding = px_model_embed_dense (batch->model, px_study_get_image (study), &error);
       if (landed->embedding == NULL)
         landed->error = g_strdup (error->message);
-      invoke_on_main (on_landed, landed);
+      px_main_thread_post (on_landed, landed, NULL);
     }
   g_task_return_boolean (task, TRUE);
 }

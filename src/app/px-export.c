@@ -122,8 +122,8 @@ px_export_match_points (const PxMatchScene *scene,
       for (int p = 0; p < scene->n_panels; p++)
         {
           const PeacMatch *m = p > 0 ? &pin->match[p - 1] : NULL;
-          gboolean found = p == 0 || m->found || pin->moved[p - 1];
-          gboolean corrected = p > 0 && pin->moved[p - 1];
+          gboolean found = p == 0 || (pin->fused[p] ? !pin->doubtful[p] : m->found || pin->moved[p - 1]);
+          gboolean corrected = p > 0 && pin->moved[p - 1] && !pin->fused[p];
 
           g_ascii_formatd (a, sizeof a, "%.2f", (p == 0 ? pin->x : m->x) - 0.5);
           g_ascii_formatd (b, sizeof b, "%.2f", (p == 0 ? pin->y : m->y) - 0.5);

@@ -3,13 +3,14 @@
 // The worker of the embedding map. It touches no widget: images are loaded and embedded
 // here (the model's own lock serialises forward passes with the study embedder), thumbnails
 // are drawn into Cairo image surfaces that the main thread takes over, and t-SNE reports
-// its layout every few iterations through copies handed to the main thread in idle sources. JSRT sets
-// are thinned to every second point of each structure: 83 points per image keep a map of a
-// dozen images at about a thousand points.
+// its layout every few iterations through copies handed to the main thread
+// (px-main-thread.h). JSRT sets are thinned to every second point of each structure: 83
+// points per image keep a map of a dozen images at about a thousand points.
 #include "config.h"
 
 #include <glib/gi18n.h>
 
+#include "px-main-thread.h"
 #include "px-map-job.h"
 #include "px-match-scene.h"
 #include "tsne.h"
@@ -26,7 +27,7 @@ typedef struct {
   int              n_old;
   PxMapProgressFn  progress;
   GObject         *progress_data;
-  volatile int     abort_flag;
+  atomic_int       abort_flag;
   const char     **labels;     // of the new points, interned
   int              n_labels;
   gulong           cancel_id;
@@ -87,20 +88,6 @@ job_free (Job *job)
   g_free (job);
 }
 
-// g_main_context_invoke() would call fn right here, in the worker, whenever the main
-// thread happens not to be iterating its loop; an idle source always runs on the thread
-// that iterates the default context.
-static void
-invoke_on_main (GSourceFunc fn,
-                gpointer    data)
-{
-  g_autoptr(GSource) source = g_idle_source_new ();
-
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, fn, data, NULL);
-  g_source_attach (source, NULL);
-}
-
 static gboolean
 deliver_progress (gpointer data)
 {
@@ -137,7 +124,7 @@ post_progress (Job         *job,
       p->labels = g_memdup2 (job->labels, sizeof (char *) * job->n_labels);
       p->n_labels = job->n_labels;
     }
-  invoke_on_main (deliver_progress, p);
+  px_main_thread_post (deliver_progress, p, NULL);
 }
 
 static void

@@ -367,6 +367,44 @@ draw_buddies (const PxMatchScene *scene,
     }
 }
 
+// A point fused from several references: a translucent circle of the answers' spread
+// around it and a small marker, dashed and hollow when the spread leaves it unconfirmed.
+static void
+draw_fused (cairo_t  *cr,
+            double    x,
+            double    y,
+            double    radius,
+            gboolean  doubtful,
+            double    r,
+            double    g,
+            double    b)
+{
+  static const double dash[] = { 3.0, 2.0 };
+
+  cairo_new_path (cr);
+  if (radius > 1.0)
+    {
+      cairo_arc (cr, x, y, radius, 0, 2 * G_PI);
+      cairo_set_source_rgba (cr, r, g, b, 0.15);
+      cairo_fill_preserve (cr);
+      cairo_set_source_rgba (cr, r, g, b, 0.6);
+      cairo_set_line_width (cr, 1);
+      cairo_stroke (cr);
+    }
+  cairo_arc (cr, x, y, MARKER / 2, 0, 2 * G_PI);
+  if (!doubtful)
+    {
+      cairo_set_source_rgb (cr, r, g, b);
+      cairo_fill_preserve (cr);
+    }
+  else
+    cairo_set_dash (cr, dash, 2, 0);
+  cairo_set_line_width (cr, 1.5);
+  cairo_set_source_rgb (cr, doubtful ? 1.0 : 0.0, doubtful ? 1.0 : 0.0, doubtful ? 1.0 : 0.0);
+  cairo_stroke (cr);
+  cairo_set_dash (cr, NULL, 0, 0);
+}
+
 static void
 draw_pins (const PxMatchScene *scene,
            cairo_t            *cr,
@@ -389,6 +427,11 @@ draw_pins (const PxMatchScene *scene,
           double tx = tp.x + a->x * tp.scale, ty = tp.y + a->y * tp.scale;
           gboolean found = a->found || pin->moved[t];
 
+          if (pin->fused[t + 1])
+            {
+              draw_fused (cr, tx, ty, pin->spread[t + 1] * tp.scale, pin->doubtful[t + 1], r, g, b);
+              continue;
+            }
           if (!scene->grid_layout && found)
             {
               cairo_set_source_rgba (cr, r, g, b, 0.7);
@@ -400,8 +443,59 @@ draw_pins (const PxMatchScene *scene,
           draw_point (cr, tx, ty, found, TRUE, r, g, b);
           draw_label (cr, tx + MARKER + 3, ty - MARKER, pin->name, r, g, b);
         }
+      if (pin->fused[0])
+        {
+          draw_fused (cr, sx, sy, pin->spread[0] * sp.scale, pin->doubtful[0], r, g, b);
+          continue;
+        }
       draw_point (cr, sx, sy, TRUE, TRUE, r, g, b);
       draw_label (cr, sx + MARKER + 3, sy - MARKER, pin->name, r, g, b);
+    }
+}
+
+// The two measured lines of the cardiothoracic ratio (heart above, thorax below in the
+// palette's first two colours) and the value at the thorax line's left end.
+static void
+draw_ctr (const PxMatchScene *scene,
+          cairo_t            *cr,
+          double              width,
+          double              height)
+{
+  for (int p = 0; p < scene->n_panels; p++)
+    {
+      const PxMatchCtr *c = &scene->ctr[p];
+      Placement pl = place (scene, width, height, p);
+      const double *lines[2] = { c->heart, c->thorax };
+      g_autofree char *text = NULL;
+
+      if (!c->valid)
+        continue;
+      for (int k = 0; k < 2; k++)
+        {
+          double r, g, b;
+          // Pixel-centre landmark coordinates: the pixel's centre is at i + ½.
+          double x0 = pl.x + (lines[k][0] + 0.5) * pl.scale, y = pl.y + (lines[k][1] + 0.5) * pl.scale;
+          double x1 = pl.x + (lines[k][2] + 0.5) * pl.scale;
+
+          px_match_palette (k + 4, &r, &g, &b);
+          cairo_new_path (cr);
+          cairo_move_to (cr, x0, y);
+          cairo_line_to (cr, x1, y);
+          cairo_move_to (cr, x0, y - 5);
+          cairo_line_to (cr, x0, y + 5);
+          cairo_move_to (cr, x1, y - 5);
+          cairo_line_to (cr, x1, y + 5);
+          cairo_set_line_width (cr, 4);
+          cairo_set_source_rgb (cr, 0, 0, 0);
+          cairo_stroke_preserve (cr);
+          cairo_set_line_width (cr, 2);
+          cairo_set_source_rgb (cr, r, g, b);
+          cairo_stroke (cr);
+        }
+      /* Translators: the cardiothoracic ratio drawn on a radiograph */
+      text = g_strdup_printf (_("CTR %.2f"), c->ratio);
+      draw_label (cr, pl.x + (c->thorax[0] + 0.5) * pl.scale, pl.y + (c->thorax[1] + 0.5) * pl.scale - 8,
+                  text, 1, 1, 1);
     }
 }
 
@@ -458,6 +552,7 @@ px_match_scene_draw (const PxMatchScene *scene,
     draw_buddies (scene, cr, width, height);
   if (scene->has_query && scene->n_panels > 0)
     draw_query (scene, cr, width, height);
+  draw_ctr (scene, cr, width, height);
   draw_pins (scene, cr, width, height);
   cairo_restore (cr);
 }

@@ -29,11 +29,27 @@ typedef struct {
 
 typedef struct {
   char     *name;
+  char     *structure;                        // landmark structure ("RL", "H"…) or NULL
   int       colour;                           // palette index
   double    x, y;                             // source pixels, continuous
   PeacMatch match[PX_MATCH_MAX_TARGETS];
   gboolean  moved[PX_MATCH_MAX_TARGETS];      // corrected by hand; match.x/y hold it
+  // Per panel (0 the source, t + 1 target t): fused from several annotated references
+  // (px-correspondence-propagate.c), with the spread of their answers in image pixels, and
+  // doubtful where that spread is over the threshold (not confirmed). A hand correction
+  // clears all three on its panel.
+  gboolean  fused[1 + PX_MATCH_MAX_TARGETS];
+  double    spread[1 + PX_MATCH_MAX_TARGETS];
+  gboolean  doubtful[1 + PX_MATCH_MAX_TARGETS];
 } PxMatchPin;
+
+// The cardiothoracic ratio measured on one panel's points (px_landmark_set_measure_ctr):
+// the two measured horizontal lines, x0, y, x1, y in image pixels (pixel-centre).
+typedef struct {
+  gboolean valid;
+  double   ratio;
+  double   heart[4], thorax[4];
+} PxMatchCtr;
 
 typedef struct {
   int           n_panels;                     // 1 source + targets
@@ -52,6 +68,8 @@ typedef struct {
 
   int           n_buddies;                    // between the source and target 0
   PeacBuddy     buddies[PX_MATCH_MAX_BUDDIES];
+
+  PxMatchCtr    ctr[1 + PX_MATCH_MAX_TARGETS]; // per panel
 } PxMatchScene;
 
 void     px_match_palette             (int               index,

@@ -31,6 +31,7 @@ struct _PxModel
   GMutex     lock;
   char      *name;
   char      *description;
+  char      *path;         // the checkpoint file, NULL for the micro model
   gboolean   trained;
   guint      serial;
 };
@@ -168,7 +169,12 @@ load_thread (GTask        *task,
       return;
     }
   st = peac_st_open (path, err, sizeof err);
-  g_task_return_pointer (task, wrap (model, basename, TRUE, describe (model, st)), g_object_unref);
+  {
+    PxModel *self = wrap (model, basename, TRUE, describe (model, st));
+
+    self->path = g_strdup (path);
+    g_task_return_pointer (task, self, g_object_unref);
+  }
   if (st != NULL)
     peac_st_close (st);
 }
@@ -183,6 +189,7 @@ px_model_finalize (GObject *object)
   g_mutex_clear (&self->lock);
   g_free (self->name);
   g_free (self->description);
+  g_free (self->path);
 
   G_OBJECT_CLASS (px_model_parent_class)->finalize (object);
 }
@@ -289,6 +296,7 @@ px_model_new_default (void)
       g_autofree char *basename = g_path_get_basename (path);
       PeacSafetensors *st = peac_st_open (path, err, sizeof err);
       PxModel *self = wrap (model, basename, TRUE, describe (model, st));
+      self->path = g_strdup (path);
       if (st != NULL)
         peac_st_close (st);
       return self;
@@ -354,6 +362,43 @@ px_model_get_serial (PxModel *self)
 {
   g_return_val_if_fail (PX_IS_MODEL (self), 0);
   return self->serial;
+}
+
+/**
+ * px_model_get_path:
+ *
+ * Returns: (nullable): the checkpoint file the model was loaded from; %NULL for the micro
+ *   model
+ */
+const char *
+px_model_get_path (PxModel *self)
+{
+  g_return_val_if_fail (PX_IS_MODEL (self), NULL);
+  return self->path;
+}
+
+/**
+ * px_model_lock_engine:
+ *
+ * Takes the model's forward lock and hands out the engine model, for code that runs the
+ * engine itself (the atlas of px-atlas.h); px_model_unlock_engine() gives it back. Only
+ * from a worker thread: the lock is held for whole forward passes.
+ *
+ * Returns: (transfer none): the engine model
+ */
+PeacModel *
+px_model_lock_engine (PxModel *self)
+{
+  g_return_val_if_fail (PX_IS_MODEL (self), NULL);
+  g_mutex_lock (&self->lock);
+  return self->model;
+}
+
+void
+px_model_unlock_engine (PxModel *self)
+{
+  g_return_if_fail (PX_IS_MODEL (self));
+  g_mutex_unlock (&self->lock);
 }
 
 int

@@ -9,6 +9,7 @@
 
 #include <gio/gio.h>
 
+#include "model.h"
 #include "px-image.h"
 
 G_BEGIN_DECLS
@@ -47,6 +48,9 @@ const char  *px_model_get_name        (PxModel *self);
 const char  *px_model_get_description (PxModel *self);
 gboolean     px_model_get_trained     (PxModel *self);
 guint        px_model_get_serial      (PxModel *self);
+const char  *px_model_get_path         (PxModel *self);
+PeacModel   *px_model_lock_engine      (PxModel *self);
+void         px_model_unlock_engine    (PxModel *self);
 int          px_model_get_input_size  (PxModel *self);
 void         px_model_get_grid        (PxModel *self,
                                        int     *grid_h,

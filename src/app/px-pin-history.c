@@ -14,12 +14,17 @@
 typedef struct {
   PxStudy *target;
   double   x, y;
+  gboolean fused, doubtful;  // a propagated answer (PxMatchPin), not a hand correction
+  double   spread;
 } PinFix;
 
 typedef struct {
   char   *name;
+  char   *structure;
   int     colour;
   double  x, y;
+  gboolean fused, doubtful;  // on the source
+  double   spread;
   guint   n_fixes;
   PinFix  fixes[PX_MATCH_MAX_TARGETS];
 } SavedPin;
@@ -42,6 +47,7 @@ saved_pin_clear (gpointer data)
   SavedPin *pin = data;
 
   g_free (pin->name);
+  g_free (pin->structure);
   for (guint i = 0; i < pin->n_fixes; i++)
     g_object_unref (pin->fixes[i].target);
 }
@@ -63,12 +69,16 @@ px_pin_snapshot_take (const GArray *pins,
   for (guint i = 0; i < pins->len; i++)
     {
       const PxMatchPin *pin = &g_array_index (pins, PxMatchPin, i);
-      SavedPin saved = { g_strdup (pin->name), pin->colour, pin->x, pin->y, 0, { { 0 } } };
+      SavedPin saved = { g_strdup (pin->name), g_strdup (pin->structure), pin->colour,
+                         pin->x, pin->y, pin->fused[0], pin->doubtful[0], pin->spread[0],
+                         0, { { 0 } } };
 
       for (guint t = 0; t < targets->len && t < PX_MATCH_MAX_TARGETS; t++)
         if (pin->moved[t])
           saved.fixes[saved.n_fixes++] = (PinFix) { g_object_ref (g_ptr_array_index (targets, t)),
-                                                    pin->match[t].x, pin->match[t].y };
+                                                    pin->match[t].x, pin->match[t].y,
+                                                    pin->fused[t + 1], pin->doubtful[t + 1],
+                                                    pin->spread[t + 1] };
       g_array_append_val (snapshot, saved);
     }
   return snapshot;
@@ -93,9 +103,13 @@ px_pin_snapshot_apply (const GArray *snapshot,
       PxMatchPin pin = { 0 };
 
       pin.name = g_strdup (saved->name);
+      pin.structure = g_strdup (saved->structure);
       pin.colour = saved->colour;
       pin.x = saved->x;
       pin.y = saved->y;
+      pin.fused[0] = saved->fused;
+      pin.doubtful[0] = saved->doubtful;
+      pin.spread[0] = saved->spread;
       for (guint k = 0; k < saved->n_fixes; k++)
         for (guint t = 0; t < targets->len && t < PX_MATCH_MAX_TARGETS; t++)
           if (g_ptr_array_index (targets, t) == (gpointer) saved->fixes[k].target)
@@ -103,6 +117,9 @@ px_pin_snapshot_apply (const GArray *snapshot,
               pin.moved[t] = TRUE;
               pin.match[t].x = (float) saved->fixes[k].x;
               pin.match[t].y = (float) saved->fixes[k].y;
+              pin.fused[t + 1] = saved->fixes[k].fused;
+              pin.doubtful[t + 1] = saved->fixes[k].doubtful;
+              pin.spread[t + 1] = saved->fixes[k].spread;
             }
       g_array_append_val (pins, pin);
     }

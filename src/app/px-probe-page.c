@@ -6,7 +6,7 @@
 // the chosen images folder, beside the CSV or in its parents), embeds each radiograph (the mean of its final-norm tokens: the page
 // reads token grids, as every page of the app does), trains the probe with an abort flag
 // raised by the page's GCancellable, and scores the validation rows. Progress reaches the
-// page on the main thread through g_main_context_invoke; the result replaces the list
+// page on the main thread through px-main-thread.h; the result replaces the list
 // and the curves. Without a split column every fifth row is held out for validation. A
 // labelled folder (one subfolder of radiographs per finding) is turned into the same CSV
 // text in the worker (px-probe-labels.c): one 0/1 column per subfolder.
@@ -15,12 +15,15 @@
 #include <adwaita.h>
 #include <glib/gi18n.h>
 #include <math.h>
+#include <stdatomic.h>
 
 #include "auc.h"
 #include "finetune.h"
 #include "preprocess.h"
 #include "px-export.h"
 #include "px-folder-scan.h"
+#include "px-main-thread.h"
+#include "px-labels.h"
 #include "px-probe-labels.h"
 #include "px-probe-page.h"
 #include "px-window.h"
@@ -87,8 +90,8 @@ typedef struct {
   PxModel       *model;
   GFile         *csv;
   GFile         *images;    // nullable: the folder the CSV's relative paths start from
-  PxProbePage   *page;      // main thread only: progress goes through invoke
-  volatile int   abort;
+  PxProbePage   *page;      // main thread only: progress goes through px_main_thread_post
+  atomic_int     abort;
   gulong         cancel_id;
   GCancellable  *cancellable;
 } ProbeJob;
@@ -157,7 +160,7 @@ report (ProbeJob   *job,
   p->page = g_object_ref (job->page);
   p->fraction = fraction;
   p->text = g_strdup (text);
-  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, progress_main, p, progress_free);
+  px_main_thread_post (progress_main, p, progress_free);
 }
 
 static void

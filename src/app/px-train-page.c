@@ -11,7 +11,9 @@
 // new folder beside it (px-train-run.c). "Use This
 // Model" loads the latest checkpoint's teacher (px_model_load_async) and hands it to the
 // window's PxEmbedder, which recomputes embeddings only when a page asks. A run that took
-// over a minute and ends while the window is not focused sends a notification.
+// over a minute and ends while the window is not focused sends a notification. The
+// train.* actions are px-train-page-actions.c; px-train-page-private.h holds what both
+// files share.
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -21,71 +23,16 @@
 #include "px-image.h"
 #include "px-folder-scan.h"
 #include "px-preset-row.h"
-#include "px-train-page.h"
+#include "px-train-page-private.h"
 #include "px-train-run.h"
 #include "px-train-sample.h"
 
 #define NOTIFY_AFTER_US (60 * G_USEC_PER_SEC)
 
-struct _PxTrainPage
-{
-  GtkWidget       parent_instance;
-
-  PxTrainer      *trainer;
-  PxEmbedder     *embedder;
-  GPtrArray      *folders;        // GFile
-  GPtrArray      *usable;         // char * paths
-  GPtrArray      *unreadable;     // char * "path: reason"
-  guint           scanning;
-  GCancellable   *cancellable;
-  char           *checkpoint_folder;
-  gboolean        can_resume;
-  gboolean        loading_model;
-  gboolean        closing;        // the user chose to stop and close
-  gint64          run_started;
-
-  GtkWidget      *paned;
-  AdwActionRow   *dataset_row;
-  GtkSpinner     *scan_spinner;
-  AdwExpanderRow *unreadable_row;
-  GtkLabel       *unreadable_label;
-  AdwComboRow    *preset_row;
-  GtkAdjustment  *img_size;
-  GtkAdjustment  *steps;
-  GtkAdjustment  *batch;
-  GtkAdjustment  *lr;
-  GtkAdjustment  *seed;
-  GtkAdjustment  *threads;
-  GtkAdjustment  *save_every;
-  AdwActionRow   *folder_row;
-  AdwActionRow   *steps_row;
-  AdwActionRow   *init_row;
-  char           *init_from;
-  GtkWidget      *resume_bar;
-  GtkLabel       *resume_label;
-  char          **resume_folders; // the data folders the checkpoint's run trained on
-  gboolean        resume_when_scanned;
-  GtkProgressBar *progress_bar;
-  GtkLabel       *message_label;
-  PxLossPlot     *plot;
-  GtkDrawingArea *sample_area;
-  GtkToggleButton *log_toggle;
-  GtkAdjustment  *smoothing;
-};
-
 G_DEFINE_FINAL_TYPE (PxTrainPage, px_train_page, GTK_TYPE_WIDGET)
 
-enum {
-  CHOOSE_DATASET,
-  CHOOSE_CHECKPOINTS,
-  CHOOSE_INIT,
-};
-
-static void start_run (PxTrainPage *self,
-                       gboolean     resume);
-
-static void
-update_actions (PxTrainPage *self)
+void
+px_train_page_update_actions (PxTrainPage *self)
 {
   PxTrainerState state = px_trainer_get_state (self->trainer);
   gboolean active = px_trainer_get_active (self->trainer);
@@ -137,7 +84,7 @@ probe_folder (PxTrainPage *self)
                                 step, total);
       gtk_label_set_text (self->resume_label, text);
     }
-  update_actions (self);
+  px_train_page_update_actions (self);
 }
 
 // Steps in epochs over the dataset, for those who think in epochs.
@@ -154,8 +101,8 @@ update_epochs (PxTrainPage *self)
   adw_action_row_set_subtitle (self->steps_row, text != NULL ? text : "");
 }
 
-static void
-update_dataset (PxTrainPage *self)
+void
+px_train_page_update_dataset (PxTrainPage *self)
 {
   g_autoptr(GString) names = g_string_new (NULL);
   g_autofree char *counts = NULL;
@@ -197,13 +144,13 @@ update_dataset (PxTrainPage *self)
     gtk_widget_set_visible (GTK_WIDGET (self->unreadable_row), self->unreadable->len > 0);
   }
   update_epochs (self);
-  update_actions (self);
+  px_train_page_update_actions (self);
 
   if (self->resume_when_scanned && self->scanning == 0)
     {
       self->resume_when_scanned = FALSE;
       if (self->usable->len > 0)
-        start_run (self, TRUE);
+        px_train_page_start_run (self, TRUE);
       else
         gtk_label_set_text (self->message_label, _("None of the run’s data folders holds a readable radiograph"));
     }
@@ -226,7 +173,7 @@ on_checked (GObject      *source,
       for (guint i = 0; i < unreadable->len; i++)
         g_ptr_array_add (self->unreadable, g_strdup (g_ptr_array_index (unreadable, i)));
     }
-  update_dataset (self);
+  px_train_page_update_dataset (self);
 }
 
 static void
@@ -243,7 +190,7 @@ on_scanned (GObject      *source,
       self->scanning--;
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_ptr_array_add (self->unreadable, g_strdup (error->message));
-      update_dataset (self);
+      px_train_page_update_dataset (self);
       return;
     }
   px_folder_check_async (files, self->cancellable, on_checked, g_object_ref (self));
@@ -312,7 +259,7 @@ on_state_changed (PxTrainPage *self)
   gtk_widget_set_sensitive (gtk_paned_get_start_child (GTK_PANED (self->paned)),
                             !px_trainer_get_active (self->trainer));
   update_progress (self);
-  update_actions (self);
+  px_train_page_update_actions (self);
 }
 
 static void
@@ -359,268 +306,6 @@ on_finished (PxTrainPage *self)
       g_notification_set_body (notification, px_trainer_get_message (self->trainer));
       px_send_notification (app, "training", notification);
     }
-}
-
-static void
-start_run (PxTrainPage *self,
-           gboolean     resume)
-{
-  g_autoptr(GError) error = NULL;
-  PxTrainOptions options;
-
-  g_autoptr(GPtrArray) folders = g_ptr_array_new_with_free_func (g_free);
-
-  for (guint i = 0; i < self->folders->len; i++)
-    g_ptr_array_add (folders, g_file_get_path (g_ptr_array_index (self->folders, i)));
-  g_ptr_array_add (folders, NULL);
-  px_train_page_get_options (self, &options);
-  options.data_folders = (const char * const *) folders->pdata;
-  self->run_started = g_get_monotonic_time ();
-  if (!px_trainer_start (self->trainer, &options, self->usable, self->checkpoint_folder,
-                         resume, &error))
-    gtk_label_set_text (self->message_label, error->message);
-}
-
-static void
-on_start_response (AdwMessageDialog *dialog,
-                   const char       *response,
-                   gpointer          data)
-{
-  g_autoptr(PxTrainPage) self = data;
-
-  if (g_str_equal (response, "resume"))
-    gtk_widget_activate_action (GTK_WIDGET (self), "train.resume-checkpoint", NULL);
-  else if (g_str_equal (response, "new"))
-    {
-      g_autofree char *folder = px_train_run_new_folder (self->checkpoint_folder);
-
-      px_train_page_set_checkpoint_folder (self, folder);
-      start_run (self, FALSE);
-    }
-}
-
-// A new run never replaces an earlier one: Start on a folder that holds a run asks whether
-// to resume it or to start in a new folder beside it.
-static void
-start_action (GtkWidget  *widget,
-              const char *action_name,
-              GVariant   *parameter)
-{
-  PxTrainPage *self = PX_TRAIN_PAGE (widget);
-  GtkRoot *root = gtk_widget_get_root (widget);
-  g_autofree char *next = NULL;
-  g_autofree char *body = NULL;
-  GtkWidget *dialog;
-
-  if (!px_train_run_folder_holds_run (self->checkpoint_folder))
-    {
-      start_run (self, FALSE);
-      return;
-    }
-  next = px_train_run_new_folder (self->checkpoint_folder);
-  /* Translators: the first %s is the checkpoint folder, the second a new folder */
-  body = g_strdup_printf (_("%s holds an earlier run, which a new run there would replace. Resume it, or start the new run in %s."),
-                          self->checkpoint_folder, next);
-  dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                   _("Keep the Earlier Run?"), body);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
-                                    "cancel", _("_Cancel"),
-                                    "resume", _("_Resume It"),
-                                    "new", _("Start in a _New Folder"),
-                                    NULL);
-  adw_message_dialog_set_response_enabled (ADW_MESSAGE_DIALOG (dialog), "resume",
-                                           self->can_resume &&
-                                           (self->usable->len > 0 || self->resume_folders != NULL));
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "new",
-                                              ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "new");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-  g_signal_connect (dialog, "response", G_CALLBACK (on_start_response), g_object_ref (self));
-  gtk_window_present (GTK_WINDOW (dialog));
-}
-
-static void
-resume_checkpoint_action (GtkWidget  *widget,
-                          const char *action_name,
-                          GVariant   *parameter)
-{
-  PxTrainPage *self = PX_TRAIN_PAGE (widget);
-
-  // No dataset added: the folders the checkpoint records are scanned, then the run resumes.
-  if (self->usable->len == 0 && self->resume_folders != NULL)
-    {
-      g_auto(GStrv) folders = g_strdupv (self->resume_folders);
-
-      self->resume_when_scanned = TRUE;
-      for (guint i = 0; folders[i] != NULL; i++)
-        {
-          g_autoptr(GFile) folder = g_file_new_for_path (folders[i]);
-
-          px_train_page_add_folder (self, folder);
-        }
-      update_dataset (self);
-      return;
-    }
-  start_run (self, TRUE);
-}
-
-static void
-pause_action (GtkWidget  *widget,
-              const char *action_name,
-              GVariant   *parameter)
-{
-  PxTrainPage *self = PX_TRAIN_PAGE (widget);
-
-  px_trainer_pause (self->trainer);
-  gtk_widget_action_set_enabled (widget, "train.pause", FALSE);
-}
-
-static void
-resume_action (GtkWidget  *widget,
-               const char *action_name,
-               GVariant   *parameter)
-{
-  px_trainer_resume (PX_TRAIN_PAGE (widget)->trainer);
-}
-
-static void
-cancel_action (GtkWidget  *widget,
-               const char *action_name,
-               GVariant   *parameter)
-{
-  px_trainer_cancel (PX_TRAIN_PAGE (widget)->trainer);
-}
-
-static void
-on_model_loaded (GObject      *source,
-                 GAsyncResult *res,
-                 gpointer      data)
-{
-  g_autoptr(PxTrainPage) self = data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PxModel) model = px_model_load_finish (res, &error);
-
-  self->loading_model = FALSE;
-  if (model == NULL)
-    gtk_label_set_text (self->message_label, error->message);
-  else if (self->embedder != NULL)
-    {
-      px_embedder_set_model (self->embedder, model);
-      gtk_label_set_text (self->message_label,
-                          _("The latest checkpoint’s teacher is now the model in use"));
-    }
-  update_actions (self);
-}
-
-static void
-use_model_action (GtkWidget  *widget,
-                  const char *action_name,
-                  GVariant   *parameter)
-{
-  PxTrainPage *self = PX_TRAIN_PAGE (widget);
-  g_autofree char *path = g_build_filename (self->checkpoint_folder, PX_TRAINER_CHECKPOINT_NAME, NULL);
-  g_autoptr(GFile) file = g_file_new_for_path (path);
-
-  self->loading_model = TRUE;
-  update_actions (self);
-  px_model_load_async (file, NULL, on_model_loaded, g_object_ref (self));
-}
-
-static void
-on_folder_chosen (GtkNativeDialog *dialog,
-                  int              response,
-                  gpointer         data)
-{
-  PxTrainPage *self = data;
-  int mode = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "px-mode"));
-
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      G_GNUC_END_IGNORE_DEPRECATIONS
-      g_autofree char *path = g_file_get_path (file);
-
-      if (mode == CHOOSE_CHECKPOINTS && path != NULL)
-        px_train_page_set_checkpoint_folder (self, path);
-      else if (mode == CHOOSE_INIT && path != NULL)
-        px_train_page_set_init_from (self, path);
-      else if (path != NULL)
-        px_train_page_add_folder (self, file);
-    }
-  gtk_native_dialog_destroy (dialog);
-  g_object_unref (dialog);
-  g_object_unref (self);
-}
-
-static void
-choose_folder (PxTrainPage *self,
-               int          mode)
-{
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-  GtkFileChooserNative *dialog;
-  const char *title = mode == CHOOSE_CHECKPOINTS ? _("Checkpoint Folder")
-                    : mode == CHOOSE_INIT ? _("Model to Fine-Tune") : _("Add Dataset Folder");
-
-  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-  dialog = gtk_file_chooser_native_new (title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                        mode == CHOOSE_INIT ? GTK_FILE_CHOOSER_ACTION_OPEN
-                                                            : GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-                                        _("_Select"), _("_Cancel"));
-  G_GNUC_END_IGNORE_DEPRECATIONS
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
-  g_object_set_data (G_OBJECT (dialog), "px-mode", GINT_TO_POINTER (mode));
-  g_signal_connect (dialog, "response", G_CALLBACK (on_folder_chosen), g_object_ref (self));
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
-}
-
-static void
-add_folder_action (GtkWidget  *widget,
-                   const char *action_name,
-                   GVariant   *parameter)
-{
-  choose_folder (PX_TRAIN_PAGE (widget), CHOOSE_DATASET);
-}
-
-static void
-choose_folder_action (GtkWidget  *widget,
-                      const char *action_name,
-                      GVariant   *parameter)
-{
-  choose_folder (PX_TRAIN_PAGE (widget), CHOOSE_CHECKPOINTS);
-}
-
-static void
-choose_init_action (GtkWidget  *widget,
-                    const char *action_name,
-                    GVariant   *parameter)
-{
-  choose_folder (PX_TRAIN_PAGE (widget), CHOOSE_INIT);
-}
-
-static void
-clear_init_action (GtkWidget  *widget,
-                   const char *action_name,
-                   GVariant   *parameter)
-{
-  px_train_page_set_init_from (PX_TRAIN_PAGE (widget), NULL);
-}
-
-static void
-clear_folders_action (GtkWidget  *widget,
-                      const char *action_name,
-                      GVariant   *parameter)
-{
-  PxTrainPage *self = PX_TRAIN_PAGE (widget);
-
-  g_cancellable_cancel (self->cancellable);
-  g_object_unref (self->cancellable);
-  self->cancellable = g_cancellable_new ();
-  g_ptr_array_set_size (self->folders, 0);
-  g_ptr_array_set_size (self->usable, 0);
-  g_ptr_array_set_size (self->unreadable, 0);
-  self->resume_when_scanned = FALSE;
-  update_dataset (self);
 }
 
 static void
@@ -700,17 +385,7 @@ px_train_page_class_init (PxTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, log_toggle);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, smoothing);
 
-  gtk_widget_class_install_action (widget_class, "train.start", NULL, start_action);
-  gtk_widget_class_install_action (widget_class, "train.pause", NULL, pause_action);
-  gtk_widget_class_install_action (widget_class, "train.resume", NULL, resume_action);
-  gtk_widget_class_install_action (widget_class, "train.cancel", NULL, cancel_action);
-  gtk_widget_class_install_action (widget_class, "train.use-model", NULL, use_model_action);
-  gtk_widget_class_install_action (widget_class, "train.resume-checkpoint", NULL, resume_checkpoint_action);
-  gtk_widget_class_install_action (widget_class, "train.add-folder", NULL, add_folder_action);
-  gtk_widget_class_install_action (widget_class, "train.clear-folders", NULL, clear_folders_action);
-  gtk_widget_class_install_action (widget_class, "train.choose-folder", NULL, choose_folder_action);
-  gtk_widget_class_install_action (widget_class, "train.choose-init", NULL, choose_init_action);
-  gtk_widget_class_install_action (widget_class, "train.clear-init", NULL, clear_init_action);
+  px_train_page_install_actions (widget_class);
 }
 
 static void
@@ -740,7 +415,7 @@ px_train_page_init (PxTrainPage *self)
   g_signal_connect_swapped (self->trainer, "notify::state", G_CALLBACK (on_state_changed), self);
   g_signal_connect_swapped (self->trainer, "notify::message", G_CALLBACK (on_state_changed), self);
   g_signal_connect_swapped (self->trainer, "notify::step", G_CALLBACK (update_progress), self);
-  g_signal_connect_swapped (self->trainer, "notify::checkpoint", G_CALLBACK (update_actions), self);
+  g_signal_connect_swapped (self->trainer, "notify::checkpoint", G_CALLBACK (px_train_page_update_actions), self);
   g_signal_connect_swapped (self->trainer, "notify::n-points", G_CALLBACK (on_points_changed), self);
   g_signal_connect_swapped (self->trainer, "finished", G_CALLBACK (on_finished), self);
   g_signal_connect_swapped (self->trainer, "notify::sample-step", G_CALLBACK (on_sample_changed), self);
@@ -749,7 +424,7 @@ px_train_page_init (PxTrainPage *self)
   g_signal_connect_swapped (self->batch, "value-changed", G_CALLBACK (update_epochs), self);
 
   px_train_page_set_checkpoint_folder (self, folder);
-  update_dataset (self);
+  px_train_page_update_dataset (self);
   on_state_changed (self);
 }
 
@@ -770,7 +445,7 @@ px_train_page_set_embedder (PxTrainPage *self,
   g_return_if_fail (PX_IS_TRAIN_PAGE (self));
 
   g_set_object (&self->embedder, embedder);
-  update_actions (self);
+  px_train_page_update_actions (self);
 }
 
 /**
@@ -790,7 +465,7 @@ px_train_page_add_folder (PxTrainPage *self,
       return;
   g_ptr_array_add (self->folders, g_object_ref (folder));
   self->scanning++;
-  update_dataset (self);
+  px_train_page_update_dataset (self);
   px_folder_scan_async (folder, self->cancellable, on_scanned, g_object_ref (self));
 }
 
@@ -890,7 +565,7 @@ px_train_page_set_init_from (PxTrainPage *self,
   g_free (self->init_from);
   self->init_from = g_strdup (path);
   adw_action_row_set_subtitle (self->init_row, path != NULL ? path : _("Random weights"));
-  update_actions (self);
+  px_train_page_update_actions (self);
 }
 
 /**

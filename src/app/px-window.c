@@ -7,74 +7,15 @@
 // and a bad file only produces a toast. Privacy mode follows the GSettings key and is
 // passed down to every view that could show an identifier. The window also owns the model
 // in use (through its PxEmbedder, shared by the analysis pages) and the view stack that
-// switches between the viewer and those pages.
+// switches between the viewer and those pages. Opening files is px-window-open.c, the
+// win.* actions px-window-actions.c; px-window-private.h holds what they share.
 #include "config.h"
 
 #include <glib/gi18n.h>
 
 #include "px-application.h"
-#include "px-correspondence-page.h"
-#include "px-embedder.h"
-#include "px-embedding-map-page.h"
-#include "px-folder-scan.h"
-#include "px-grid-matching-page.h"
-#include "px-probe-page.h"
 #include "px-study-row.h"
-#include "px-tag-panel.h"
-#include "px-window.h"
-
-typedef struct
-{
-  GFile    *file;
-  gboolean  from_folder; // failures are summed up, not toasted one by one
-  PxWindow *window;      // set while the file loads
-} PendingFile;
-
-struct _PxWindow
-{
-  AdwApplicationWindow  parent_instance;
-
-  GSettings            *settings;
-  GListStore           *studies;
-  GCancellable         *cancellable;
-  GQueue                pending;
-  guint                 n_scans;
-  gboolean              load_in_flight;
-  gboolean              select_next;
-  gboolean              privacy;
-  GPtrArray            *failures;      // "name: reason" of the files of this batch that failed
-  GPtrArray            *last_failures; // the previous batch's, for its Details dialog
-  gboolean              failures_from_folder;
-  PxEmbedder           *embedder;
-
-  AdwToastOverlay      *toast_overlay;
-  AdwViewSwitcherTitle *window_title;
-  AdwViewStack         *view_stack;
-  PxCorrespondencePage *correspondence_page;
-  PxEmbeddingMapPage   *embedding_map_page;
-  PxGridMatchingPage   *grid_matching_page;
-  PxTrainPage          *train_page;
-  PxProbePage          *probe_page;
-  GFile                *focus_file;   // a map point to show once its image is open
-  double                focus_x, focus_y;
-  GtkLabel             *model_name_label;
-  GtkLabel             *model_description_label;
-  GtkLabel             *model_summary_label;
-  GtkWidget            *embedding_box;
-  GtkProgressBar       *embedding_progress;
-  GtkSpinner           *spinner;
-  GtkStack             *stack;
-  GtkListView          *study_list;
-  GtkSingleSelection   *selection;
-  PxViewer             *viewer;
-  GtkLabel             *info_label;
-  GtkRevealer          *tags_revealer;
-  PxTagPanel           *tag_panel;
-  GMenu                *presets_section;
-  GMenu                *recent_menu;
-  GMenu                *recent_submenu;
-  gboolean              discard_confirmed; // the user chose to close without saving pins
-};
+#include "px-window-private.h"
 
 G_DEFINE_FINAL_TYPE (PxWindow, px_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -87,20 +28,8 @@ enum {
 
 static GParamSpec *properties [N_PROPS];
 
-static void pump_queue (PxWindow *self);
-
-static void
-pending_file_free (PendingFile *pending)
-{
-  g_object_unref (pending->file);
-  g_clear_object (&pending->window);
-  g_free (pending);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (PendingFile, pending_file_free)
-
-static void
-update_loading (PxWindow *self)
+void
+px_window_update_loading (PxWindow *self)
 {
   gboolean loading = self->load_in_flight || self->n_scans > 0 || self->pending.length > 0;
 
@@ -135,23 +64,6 @@ update_loading (PxWindow *self)
     }
   if (!loading)
     self->failures_from_folder = FALSE;
-}
-
-// The Details of the last batch's toast: every file that failed, with the reason.
-static void
-show_load_errors_action (GSimpleAction *action,
-                         GVariant      *param,
-                         gpointer       user_data)
-{
-  PxWindow *self = user_data;
-  g_autoptr(GString) body = g_string_new (NULL);
-  GtkWidget *dialog;
-
-  for (guint i = 0; self->last_failures != NULL && i < self->last_failures->len; i++)
-    g_string_append_printf (body, "%s%s", i > 0 ? "\n" : "", (char *) g_ptr_array_index (self->last_failures, i));
-  dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Files That Could Not Be Opened"), body->str);
-  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
-  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void
@@ -316,391 +228,6 @@ unbind_study_row (GtkSignalListItemFactory *factory,
   px_study_row_set_study (PX_STUDY_ROW (gtk_list_item_get_child (item)), NULL);
 }
 
-static int
-find_study (PxWindow *self,
-            GFile    *file);
-
-// The embedding map asked for a point of an image: that image becomes the correspondence
-// page's source with the point as its query.
-static void
-apply_focus (PxWindow *self,
-             PxStudy  *study)
-{
-  g_clear_object (&self->focus_file);
-  px_correspondence_page_set_source (self->correspondence_page, study);
-  adw_view_stack_set_visible_child_name (self->view_stack, "correspondence");
-  px_correspondence_page_focus_point (self->correspondence_page, self->focus_x, self->focus_y);
-}
-
-static void
-on_open_point (PxWindow           *self,
-               const char         *path,
-               double              x,
-               double              y,
-               PxEmbeddingMapPage *page)
-{
-  g_autoptr(GFile) file = g_file_new_for_path (path);
-  int found = find_study (self, file);
-
-  g_set_object (&self->focus_file, file);
-  self->focus_x = x;
-  self->focus_y = y;
-  if (found >= 0)
-    {
-      g_autoptr(PxStudy) study = g_list_model_get_item (G_LIST_MODEL (self->studies), found);
-      apply_focus (self, study);
-    }
-  else
-    px_window_open_files (self, &file, 1);
-}
-
-static int
-find_study (PxWindow *self,
-            GFile    *file)
-{
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->studies));
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(PxStudy) study = g_list_model_get_item (G_LIST_MODEL (self->studies), i);
-
-      if (g_file_equal (px_study_get_file (study), file))
-        return (int) i;
-    }
-  return -1;
-}
-
-static void
-add_to_recent (GFile *file)
-{
-  g_autofree char *uri = g_file_get_uri (file);
-  g_autofree char *basename = g_file_get_basename (file);
-  g_autofree char *mime = g_content_type_guess (basename, NULL, 0, NULL);
-  GtkRecentData data = {
-    .display_name = NULL,
-    .description = NULL,
-    .mime_type = mime,
-    .app_name = (char *) PX_RECENT_APP_NAME,
-    .app_exec = (char *) "peac-explorer %u",
-    .groups = NULL,
-    .is_private = FALSE,
-  };
-
-  gtk_recent_manager_add_full (gtk_recent_manager_get_default (), uri, &data);
-}
-
-// Error messages from the loaders name the file by its path; the toast names it by its
-// display name already, so drop a leading "path: ".
-static const char *
-strip_path_prefix (const char *message,
-                   GFile      *file)
-{
-  g_autofree char *path = g_file_get_path (file);
-
-  if (path != NULL && g_str_has_prefix (message, path))
-    {
-      const char *rest = message + strlen (path);
-
-      while (*rest == ':' || *rest == ' ')
-        rest++;
-      if (*rest != '\0')
-        return rest;
-    }
-  return message;
-}
-
-static void
-on_study_loaded (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  g_autoptr(PendingFile) pending = user_data;
-  g_autoptr(PxWindow) self = g_steal_pointer (&pending->window);
-  g_autoptr(PxStudy) study = NULL;
-  g_autoptr(GError) error = NULL;
-
-  study = px_study_load_finish (result, &error);
-  self->load_in_flight = FALSE;
-
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-
-  if (study == NULL)
-    {
-      g_autofree char *name = g_file_get_basename (pending->file);
-
-      self->failures_from_folder |= pending->from_folder;
-      g_ptr_array_add (self->failures,
-                       /* Translators: the first %s is a file name, the second the reason */
-                       g_strdup_printf (_("Could not open “%s”: %s"), name,
-                                        strip_path_prefix (error->message, pending->file)));
-    }
-  else
-    {
-      g_list_store_append (self->studies, study);
-      if (self->focus_file != NULL && g_file_equal (self->focus_file, px_study_get_file (study)))
-        apply_focus (self, study);
-      if (!pending->from_folder)
-        add_to_recent (px_study_get_file (study));
-      if (self->select_next)
-        {
-          self->select_next = FALSE;
-          gtk_single_selection_set_selected (self->selection,
-                                             g_list_model_get_n_items (G_LIST_MODEL (self->studies)) - 1);
-        }
-    }
-
-  pump_queue (self);
-}
-
-static void
-pump_queue (PxWindow *self)
-{
-  PendingFile *pending;
-
-  while (!self->load_in_flight && (pending = g_queue_pop_head (&self->pending)))
-    {
-      int found = find_study (self, pending->file);
-
-      // Opening a file that is already open shows it instead of adding a twin.
-      if (found >= 0)
-        {
-          if (self->select_next)
-            {
-              self->select_next = FALSE;
-              gtk_single_selection_set_selected (self->selection, found);
-            }
-          pending_file_free (pending);
-          continue;
-        }
-
-      self->load_in_flight = TRUE;
-      pending->window = g_object_ref (self);
-      px_study_load_async (pending->file, self->cancellable, on_study_loaded, pending);
-    }
-
-  update_loading (self);
-}
-
-static void
-enqueue_file (PxWindow *self,
-              GFile    *file,
-              gboolean  from_folder)
-{
-  PendingFile *pending = g_new0 (PendingFile, 1);
-
-  pending->file = g_object_ref (file);
-  pending->from_folder = from_folder;
-  g_queue_push_tail (&self->pending, pending);
-}
-
-// A folder with nothing to open: what it held instead, and why each was passed over (the
-// first few; the toast is not the place for a long list).
-static char *
-describe_skipped (GPtrArray *skipped)
-{
-  g_autoptr(GString) text = NULL;
-  guint shown = MIN (skipped->len, 3);
-
-  if (skipped->len == 0)
-    return g_strdup (_("The folder contains no radiographs: it is empty (hidden files aside)"));
-  text = g_string_new (NULL);
-  g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE,
-                                             "The folder contains no radiographs, only %u other entry: ",
-                                             "The folder contains no radiographs, only %u other entries: ",
-                                             skipped->len),
-                          skipped->len);
-  for (guint i = 0; i < shown; i++)
-    g_string_append_printf (text, "%s%s", i > 0 ? "; " : "", (char *) g_ptr_array_index (skipped, i));
-  if (skipped->len > shown)
-    g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE, "; and %u more", "; and %u more",
-                                               skipped->len - shown),
-                            skipped->len - shown);
-  return g_string_free (g_steal_pointer (&text), FALSE);
-}
-
-static void
-on_folder_scanned (GObject      *source,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  g_autoptr(PxWindow) self = user_data;
-  g_autoptr(GPtrArray) files = NULL;
-  g_autoptr(GPtrArray) skipped = NULL;
-  g_autoptr(GError) error = NULL;
-
-  files = px_folder_scan_finish (result, &skipped, &error);
-  self->n_scans--;
-
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-
-  if (files == NULL)
-    {
-      /* Translators: %s is the reason a folder could not be read */
-      g_autofree char *message = g_strdup_printf (_("Could not open the folder: %s"), error->message);
-      px_window_show_error (self, message);
-    }
-  else if (files->len == 0)
-    {
-      g_autofree char *message = describe_skipped (skipped);
-      px_window_show_error (self, message);
-    }
-  else
-    for (guint i = 0; i < files->len; i++)
-      enqueue_file (self, g_ptr_array_index (files, i), TRUE);
-
-  pump_queue (self);
-}
-
-static gboolean
-on_drop (GtkDropTarget *target,
-         const GValue  *value,
-         double         x,
-         double         y,
-         PxWindow      *self)
-{
-  GSList *list = gdk_file_list_get_files (g_value_get_boxed (value));
-  g_autoptr(GPtrArray) files = g_ptr_array_new ();
-
-  for (GSList *l = list; l != NULL; l = l->next)
-    g_ptr_array_add (files, l->data);
-  g_slist_free (list);
-
-  if (files->len == 0)
-    return FALSE;
-
-  px_window_open_files (self, (GFile **) files->pdata, files->len);
-  return TRUE;
-}
-
-static void
-zoom_in_action (GSimpleAction *action,
-                GVariant      *param,
-                gpointer       user_data)
-{
-  px_viewer_zoom_in (PX_WINDOW (user_data)->viewer);
-}
-
-static void
-zoom_out_action (GSimpleAction *action,
-                 GVariant      *param,
-                 gpointer       user_data)
-{
-  px_viewer_zoom_out (PX_WINDOW (user_data)->viewer);
-}
-
-static void
-zoom_fit_action (GSimpleAction *action,
-                 GVariant      *param,
-                 gpointer       user_data)
-{
-  px_viewer_zoom_to_fit (PX_WINDOW (user_data)->viewer);
-}
-
-static void
-zoom_original_action (GSimpleAction *action,
-                      GVariant      *param,
-                      gpointer       user_data)
-{
-  px_viewer_set_zoom (PX_WINDOW (user_data)->viewer, 1.0);
-}
-
-static void
-invert_change_state (GSimpleAction *action,
-                     GVariant      *state,
-                     gpointer       user_data)
-{
-  px_viewer_set_inverted (PX_WINDOW (user_data)->viewer, g_variant_get_boolean (state));
-  g_simple_action_set_state (action, state);
-}
-
-static void
-window_preset_action (GSimpleAction *action,
-                      GVariant      *param,
-                      gpointer       user_data)
-{
-  PxWindow *self = user_data;
-  PxStudy *study = px_window_get_study (self);
-  const char *which = g_variant_get_string (param, NULL);
-  const PxImage *image;
-  guint64 index;
-
-  if (study == NULL)
-    return;
-  image = px_study_get_image (study);
-
-  if (g_str_equal (which, "default"))
-    px_viewer_reset_window (self->viewer);
-  else if (g_str_equal (which, "full"))
-    px_viewer_set_full_range (self->viewer);
-  else if (g_ascii_string_to_unsigned (which, 10, 0, G_MAXINT, &index, NULL) &&
-           index < (guint64) image->n_windows)
-    px_viewer_set_window (self->viewer, image->windows[index].center, image->windows[index].width);
-}
-
-static void
-on_discard_response (AdwMessageDialog *dialog,
-                     const char       *response,
-                     gpointer          data)
-{
-  g_autoptr(PxWindow) self = data;
-  PxStudy *study = g_object_get_data (G_OBJECT (dialog), "px-study");
-  int found;
-
-  if (!g_str_equal (response, "discard"))
-    return;
-  if (study == NULL)
-    {
-      self->discard_confirmed = TRUE;
-      gtk_window_close (GTK_WINDOW (self));
-    }
-  else if ((found = find_study (self, px_study_get_file (study))) >= 0)
-    g_list_store_remove (self->studies, (guint) found);
-}
-
-// Pins placed on the correspondence page and not saved are not thrown away unasked: closing
-// @study (or, with %NULL, the window) asks first.
-static gboolean
-ask_discard_pins (PxWindow *self,
-                  PxStudy  *study)
-{
-  GtkWidget *dialog;
-
-  if (!px_correspondence_page_get_unsaved (self->correspondence_page, study))
-    return FALSE;
-  dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Discard Unsaved Points?"),
-                                   study != NULL
-                                   ? _("The points placed on this radiograph on the Correspondence page have not been saved. Closing it discards them.")
-                                   : _("Points placed on the Correspondence page have not been saved. Closing the window discards them."));
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
-                                    "cancel", _("_Cancel"),
-                                    "discard", _("_Discard"),
-                                    NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "discard",
-                                              ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-  if (study != NULL)
-    g_object_set_data_full (G_OBJECT (dialog), "px-study", g_object_ref (study), g_object_unref);
-  g_signal_connect (dialog, "response", G_CALLBACK (on_discard_response), g_object_ref (self));
-  gtk_window_present (GTK_WINDOW (dialog));
-  return TRUE;
-}
-
-static void
-close_study_action (GSimpleAction *action,
-                    GVariant      *param,
-                    gpointer       user_data)
-{
-  PxWindow *self = user_data;
-  guint selected = gtk_single_selection_get_selected (self->selection);
-
-  if (selected != GTK_INVALID_LIST_POSITION &&
-      !ask_discard_pins (self, gtk_single_selection_get_selected_item (self->selection)))
-    g_list_store_remove (self->studies, selected);
-}
-
 static void
 update_model (PxWindow *self)
 {
@@ -746,104 +273,47 @@ on_embedding_failed (PxWindow   *self,
 }
 
 static void
-on_model_loaded (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+on_open_point (PxWindow           *self,
+               const char         *path,
+               double              x,
+               double              y,
+               PxEmbeddingMapPage *page)
 {
-  g_autoptr(PxWindow) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PxModel) model = px_model_load_finish (result, &error);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  int found = px_window_find_study (self, file);
 
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  if (model == NULL)
+  g_set_object (&self->focus_file, file);
+  self->focus_x = x;
+  self->focus_y = y;
+  if (found >= 0)
     {
-      /* Translators: %s is the reason a model checkpoint could not be opened */
-      g_autofree char *message = g_strdup_printf (_("Could not open the model: %s"), error->message);
-      px_window_show_error (self, message);
-      return;
+      g_autoptr(PxStudy) study = g_list_model_get_item (G_LIST_MODEL (self->studies), found);
+      px_window_apply_focus (self, study);
     }
-  px_embedder_set_model (self->embedder, model);
+  else
+    px_window_open_files (self, &file, 1);
 }
 
-static void
-on_model_chosen (GtkNativeDialog *dialog,
-                 int              response,
-                 PxWindow        *self)
+static gboolean
+on_drop (GtkDropTarget *target,
+         const GValue  *value,
+         double         x,
+         double         y,
+         PxWindow      *self)
 {
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      px_window_open_model (self, file);
-    }
-  gtk_native_dialog_destroy (dialog);
-  g_object_unref (dialog);
+  GSList *list = gdk_file_list_get_files (g_value_get_boxed (value));
+  g_autoptr(GPtrArray) files = g_ptr_array_new ();
+
+  for (GSList *l = list; l != NULL; l = l->next)
+    g_ptr_array_add (files, l->data);
+  g_slist_free (list);
+
+  if (files->len == 0)
+    return FALSE;
+
+  px_window_open_files (self, (GFile **) files->pdata, files->len);
+  return TRUE;
 }
-
-static void
-open_model_action (GSimpleAction *action,
-                   GVariant      *param,
-                   gpointer       user_data)
-{
-  PxWindow *self = user_data;
-  GtkFileChooserNative *chooser;
-  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
-
-  chooser = gtk_file_chooser_native_new (_("Open Model"), GTK_WINDOW (self),
-                                         GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
-  gtk_file_filter_set_name (filter, _("Model checkpoints (safetensors)"));
-  gtk_file_filter_add_pattern (filter, "*.safetensors");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_model_chosen), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
-}
-
-static void
-use_micro_model_action (GSimpleAction *action,
-                        GVariant      *param,
-                        gpointer       user_data)
-{
-  PxWindow *self = user_data;
-  g_autoptr(PxModel) model = px_model_new_micro ();
-
-  px_embedder_set_model (self->embedder, model);
-}
-
-static void
-cancel_embedding_action (GSimpleAction *action,
-                         GVariant      *param,
-                         gpointer       user_data)
-{
-  px_embedder_cancel (PX_WINDOW (user_data)->embedder);
-}
-
-static void
-show_page_action (GSimpleAction *action,
-                  GVariant      *param,
-                  gpointer       user_data)
-{
-  PxWindow *self = user_data;
-  const char *name = g_variant_get_string (param, NULL);
-
-  if (adw_view_stack_get_child_by_name (self->view_stack, name) != NULL)
-    adw_view_stack_set_visible_child_name (self->view_stack, name);
-}
-
-static const GActionEntry win_actions[] = {
-  { "zoom-in", zoom_in_action },
-  { "zoom-out", zoom_out_action },
-  { "zoom-fit", zoom_fit_action },
-  { "zoom-original", zoom_original_action },
-  { "invert", NULL, NULL, "false", invert_change_state },
-  { "window-preset", window_preset_action, "s" },
-  { "close-study", close_study_action },
-  { "open-model", open_model_action },
-  { "use-micro-model", use_micro_model_action },
-  { "cancel-embedding", cancel_embedding_action },
-  { "show-page", show_page_action, "s" },
-  { "show-load-errors", show_load_errors_action },
-};
 
 static gboolean
 px_window_close_request (GtkWindow *window)
@@ -852,7 +322,7 @@ px_window_close_request (GtkWindow *window)
   int width, height;
 
   // Unsaved pins, then a training run, ask first.
-  if (!self->discard_confirmed && ask_discard_pins (self, NULL))
+  if (!self->discard_confirmed && px_window_ask_discard_pins (self, NULL))
     return TRUE;
   if (px_train_page_confirm_close (self->train_page))
     return TRUE;
@@ -895,7 +365,7 @@ px_window_dispose (GObject *object)
   g_cancellable_cancel (self->cancellable);
   if (self->embedder != NULL)
     px_embedder_cancel (self->embedder);
-  g_queue_clear_full (&self->pending, (GDestroyNotify) pending_file_free);
+  px_window_clear_pending (self);
   // The settings-backed action outlives a closed window unless removed: it would go on
   // reporting state changes to the window's dead action group.
   g_action_map_remove_action (G_ACTION_MAP (self), "show-tags");
@@ -1048,7 +518,7 @@ px_window_init (PxWindow *self)
   self->embedder = px_embedder_new ();
   g_queue_init (&self->pending);
 
-  g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions, G_N_ELEMENTS (win_actions), self);
+  px_window_add_actions (self);
   show_tags = g_settings_create_action (self->settings, "show-tags");
   g_action_map_add_action (G_ACTION_MAP (self), show_tags);
 
@@ -1092,7 +562,7 @@ px_window_init (PxWindow *self)
                            self, G_CONNECT_SWAPPED);
 
   on_selected_item_changed (self, NULL, self->selection);
-  update_loading (self);
+  px_window_update_loading (self);
   update_model (self);
   update_embedding (self);
 }
@@ -1111,30 +581,6 @@ px_window_new (GtkApplication *application)
  * sidebar and showing the first. Folders are searched recursively. Failures are shown
  * as toasts; nothing already open is affected.
  */
-void
-px_window_open_files (PxWindow  *self,
-                      GFile    **files,
-                      guint      n_files)
-{
-  g_return_if_fail (PX_IS_WINDOW (self));
-
-  if (n_files == 0)
-    return;
-
-  self->select_next = TRUE;
-  for (guint i = 0; i < n_files; i++)
-    {
-      if (g_file_query_file_type (files[i], G_FILE_QUERY_INFO_NONE, NULL) == G_FILE_TYPE_DIRECTORY)
-        {
-          self->n_scans++;
-          px_folder_scan_async (files[i], self->cancellable, on_folder_scanned, g_object_ref (self));
-        }
-      else
-        enqueue_file (self, files[i], FALSE);
-    }
-  pump_queue (self);
-}
-
 /**
  * px_window_get_studies:
  *
@@ -1229,22 +675,6 @@ px_window_get_train_page (PxWindow *self)
 {
   g_return_val_if_fail (PX_IS_WINDOW (self), NULL);
   return self->train_page;
-}
-
-/**
- * px_window_open_model:
- *
- * Loads a safetensors checkpoint in the background and makes it the model in use; a file
- * that is not a usable model leaves the current one and shows why in a toast.
- */
-void
-px_window_open_model (PxWindow *self,
-                      GFile    *file)
-{
-  g_return_if_fail (PX_IS_WINDOW (self));
-  g_return_if_fail (G_IS_FILE (file));
-
-  px_model_load_async (file, self->cancellable, on_model_loaded, g_object_ref (self));
 }
 
 /**

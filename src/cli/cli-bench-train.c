@@ -82,7 +82,7 @@ step_gflop (const PeacTrainConfig *c, PeacObjective *o)
 // after one step, so each peac_train_run call runs exactly one step.
 typedef struct {
   double       t0, dt;
-  volatile int stop;
+  atomic_int   stop;
 } StepClock;
 
 static void
@@ -128,7 +128,8 @@ bench_train_peac (BenchTrainRow *row, const BenchPlan *plan, char *err, size_t e
     {
       if (k >= plan->warmup + 3 && spent >= plan->budget_s)
         break;
-      clk.stop = 0, clk.dt = -1, clk.t0 = bench_now ();
+      atomic_store (&clk.stop, 0);
+      clk.dt = -1, clk.t0 = bench_now ();
       PeacTrainStatus st = peac_train_run (s, on_step, &clk, &clk.stop, err, errlen);
       if (st == PEAC_TRAIN_NAN || st == PEAC_TRAIN_ERROR || clk.dt < 0)
         {

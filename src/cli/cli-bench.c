@@ -537,53 +537,92 @@ print_training (const BenchTrainRow *rows, int nrows, int json, int threads, con
                             "OpenBLAS threads and N torch × 1 OpenBLAS thread");
 }
 
-int
-peac_cmd_bench (int argc, char **argv)
+typedef struct {
+  int json, threads, quick, torch, infer, train, tbatch;
+  const char *list, *tlist;
+} BenchArgs;
+
+// Fills a from argv. Returns -1 to run, else the exit status.
+static int
+parse_args (BenchArgs *a, int argc, char **argv)
 {
-  int json = 0, threads = 0, quick = 0, torch = 1, infer = 1, train = 1, tbatch = 8;
-  const char *list = "vit_tiny,vit_small,vit_base,swin_base", *tlist = "vit_tiny,vit_small,swin_tiny";
-  for (int i = 1; i < argc; i++)
+  enum { O_JSON = 1000, O_QUICK, O_NO_TORCH, O_INFER_ONLY, O_TRAIN_ONLY, O_THREADS,
+         O_TRAIN_BATCH, O_MODELS, O_TRAIN_MODELS, O_TORCH_KERNEL };
+  static const struct option opts[] = {
+    { "json", no_argument, NULL, O_JSON },
+    { "quick", no_argument, NULL, O_QUICK },
+    { "no-torch", no_argument, NULL, O_NO_TORCH },
+    { "infer-only", no_argument, NULL, O_INFER_ONLY },
+    { "train-only", no_argument, NULL, O_TRAIN_ONLY },
+    { "verbose", no_argument, NULL, 'v' },
+    { "threads", required_argument, NULL, O_THREADS },
+    { "train-batch", required_argument, NULL, O_TRAIN_BATCH },
+    { "models", required_argument, NULL, O_MODELS },
+    { "train-models", required_argument, NULL, O_TRAIN_MODELS },
+    { "torch-kernel", required_argument, NULL, O_TORCH_KERNEL },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  *a = (BenchArgs) { .torch = 1, .infer = 1, .train = 1, .tbatch = 8,
+                     .list = "vit_tiny,vit_small,vit_base,swin_base",
+                     .tlist = "vit_tiny,vit_small,swin_tiny" };
+  int c;
+  optind = 0;
+  while ((c = peac_cli_getopt ("bench", argc, argv, "vh", opts, NULL)) != -1)
+    switch (c)
+      {
+      case O_JSON: a->json = 1; break;
+      case O_QUICK: a->quick = 1; break;
+      case O_NO_TORCH: a->torch = 0; break;
+      case O_INFER_ONLY: a->train = 0; break;
+      case O_TRAIN_ONLY: a->infer = 0; break;
+      case 'v': break; // read by peac_cli_init
+      case O_THREADS:
+      case O_TRAIN_BATCH:
+        if (atoi (optarg) <= 0)
+          {
+            fprintf (stderr, "peac bench: --%s needs a positive number, not '%s'\n\n",
+                     c == O_THREADS ? "threads" : "train-batch", optarg);
+            usage (stderr);
+            return 2;
+          }
+        *(c == O_THREADS ? &a->threads : &a->tbatch) = atoi (optarg);
+        break;
+      case O_MODELS: a->list = optarg; break;
+      case O_TRAIN_MODELS: a->tlist = optarg; break;
+      case O_TORCH_KERNEL:
+        if (!optarg[0])
+          return fprintf (stderr, "peac bench: --torch-kernel needs a kernel name\n"), 2;
+        as_installed_kernel = optarg;
+        break;
+      case 'h': usage (stdout); return 0;
+      default: return 2;
+      }
+  if (optind < argc)
     {
-      if (strcmp (argv[i], "--json") == 0)
-        json = 1;
-      else if (strcmp (argv[i], "--quick") == 0)
-        quick = 1;
-      else if (strcmp (argv[i], "--no-torch") == 0)
-        torch = 0;
-      else if (strcmp (argv[i], "--infer-only") == 0)
-        train = 0;
-      else if (strcmp (argv[i], "--train-only") == 0)
-        infer = 0;
-      else if (strcmp (argv[i], "-v") == 0 || strcmp (argv[i], "--verbose") == 0)
-        ;
-      else if (strcmp (argv[i], "--threads") == 0 && i + 1 < argc && atoi (argv[i + 1]) > 0)
-        threads = atoi (argv[++i]);
-      else if (strcmp (argv[i], "--train-batch") == 0 && i + 1 < argc && atoi (argv[i + 1]) > 0)
-        tbatch = atoi (argv[++i]);
-      else if (strcmp (argv[i], "--models") == 0 && i + 1 < argc)
-        list = argv[++i];
-      else if (strcmp (argv[i], "--train-models") == 0 && i + 1 < argc)
-        tlist = argv[++i];
-      else if (strcmp (argv[i], "--torch-kernel") == 0 && i + 1 < argc && argv[i + 1][0])
-        as_installed_kernel = argv[++i];
-      else if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
-        {
-          usage (stdout);
-          return 0;
-        }
-      else
-        {
-          fprintf (stderr, "peac bench: unknown or incomplete option '%s'\n\n", argv[i]);
-          usage (stderr);
-          return 2;
-        }
+      fprintf (stderr, "peac bench: unexpected argument '%s'\n\n", argv[optind]);
+      usage (stderr);
+      return 2;
     }
-  if (!infer && !train)
+  if (!a->infer && !a->train)
     {
       fprintf (stderr, "peac bench: --infer-only and --train-only exclude each other\n\n");
       usage (stderr);
       return 2;
     }
+  return -1;
+}
+
+int
+peac_cmd_bench (int argc, char **argv)
+{
+  BenchArgs a;
+  const int prc = parse_args (&a, argc, argv);
+  if (prc >= 0)
+    return prc;
+  int json = a.json, threads = a.threads, quick = a.quick, torch = a.torch, infer = a.infer,
+      train = a.train, tbatch = a.tbatch;
+  const char *list = a.list, *tlist = a.tlist;
   const BenchModel *sel[N_MODELS], *tsel[N_MODELS];
   int nsel = infer ? resolve_models (list, 0, sel) : 0;
   int ntsel = train ? resolve_models (tlist, 1, tsel) : 0;

@@ -348,77 +348,95 @@ output_in_dir (const char *dir, const char *in, OutFormat f)
   return g_build_filename (dir, name, NULL);
 }
 
-int
-peac_cmd_convert (int argc, char **argv)
-{
-  g_autoptr (GPtrArray) inputs = g_ptr_array_new ();
-  g_autoptr (GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
-  const char *out = NULL, *format_s = NULL, *window_s = NULL;
-  ConvertOptions o = { OUT_PNG, FALSE, 0, 0, NULL };
-  gboolean force = FALSE, quiet = FALSE, have_format = FALSE, to_dir;
-  int failed = 0;
+typedef struct {
+  char **inputs;
+  int n_inputs;
+  const char *out;
+  ConvertOptions o;
+  gboolean force, quiet, to_dir;
+} ConvertArgs;
 
-  for (int i = 1; i < argc; i++)
-    {
-      const char *s = argv[i];
-      int more = i + 1 < argc;
-      if (strcmp (s, "--help") == 0 || strcmp (s, "-h") == 0)
-        return usage (stdout), 0;
-      else if ((strcmp (s, "-o") == 0 || strcmp (s, "--output") == 0) && more)
-        out = argv[++i];
-      else if (strcmp (s, "--format") == 0 && more)
-        format_s = argv[++i];
-      else if (strcmp (s, "--window") == 0 && more)
-        window_s = argv[++i];
-      else if (strcmp (s, "--window-preset") == 0 && more)
-        o.preset = argv[++i];
-      else if (strcmp (s, "--force") == 0)
-        force = TRUE;
-      else if (strcmp (s, "-q") == 0 || strcmp (s, "--quiet") == 0)
-        quiet = TRUE;
-      else if (s[0] == '-' && s[1])
-        return fprintf (stderr, "peac convert: unknown or incomplete option '%s' "
-                        "(see peac convert --help)\n", s), 2;
-      else
-        g_ptr_array_add (inputs, (gpointer) s);
-    }
-  if (inputs->len == 0 || out == NULL)
+// Fills a from argv and checks the options against each other. Returns -1 to run, else the
+// exit status.
+static int
+parse_args (ConvertArgs *a, int argc, char **argv)
+{
+  enum { O_FORMAT = 1000, O_WINDOW, O_WINDOW_PRESET, O_FORCE };
+  static const struct option opts[] = {
+    { "output", required_argument, NULL, 'o' },
+    { "format", required_argument, NULL, O_FORMAT },
+    { "window", required_argument, NULL, O_WINDOW },
+    { "window-preset", required_argument, NULL, O_WINDOW_PRESET },
+    { "force", no_argument, NULL, O_FORCE },
+    { "quiet", no_argument, NULL, 'q' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  const char *format_s = NULL, *window_s = NULL;
+  gboolean have_format = FALSE;
+  int c;
+  *a = (ConvertArgs) { .o = { OUT_PNG, FALSE, 0, 0, NULL } };
+  optind = 0;
+  while ((c = peac_cli_getopt ("convert", argc, argv, "o:qh", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'h': return usage (stdout), 0;
+      case 'o': a->out = optarg; break;
+      case O_FORMAT: format_s = optarg; break;
+      case O_WINDOW: window_s = optarg; break;
+      case O_WINDOW_PRESET: a->o.preset = optarg; break;
+      case O_FORCE: a->force = TRUE; break;
+      case 'q': a->quiet = TRUE; break;
+      default: return 2;
+      }
+  a->inputs = argv + optind;
+  a->n_inputs = argc - optind;
+  if (a->n_inputs == 0 || a->out == NULL)
     return fprintf (stderr, "peac convert: %s (see peac convert --help)\n",
-                    inputs->len == 0 ? "no input files" : "no output: give -o OUT"), 2;
-  if (format_s && !(have_format = parse_format (format_s, &o.format)))
+                    a->n_inputs == 0 ? "no input files" : "no output: give -o OUT"), 2;
+  if (format_s && !(have_format = parse_format (format_s, &a->o.format)))
     return fprintf (stderr, "peac convert: --format must be png, npy or pgm, not '%s'\n",
                     format_s), 2;
-  if (window_s && o.preset)
+  if (window_s && a->o.preset)
     return fprintf (stderr, "peac convert: give --window or --window-preset, not both\n"), 2;
-  if (window_s && !parse_window (window_s, &o.center, &o.width))
+  if (window_s && !parse_window (window_s, &a->o.center, &a->o.width))
     return fprintf (stderr, "peac convert: --window: '%s' is not CENTRE,WIDTH with a "
                     "positive width\n", window_s), 2;
-  o.windowed = window_s != NULL || o.preset != NULL;
+  a->o.windowed = window_s != NULL || a->o.preset != NULL;
 
   // One input and OUT not a folder: OUT is the file. Otherwise a folder (made if needed).
-  to_dir = inputs->len > 1 || g_file_test (out, G_FILE_TEST_IS_DIR);
-  if (!to_dir && !have_format)
+  a->to_dir = a->n_inputs > 1 || g_file_test (a->out, G_FILE_TEST_IS_DIR);
+  if (!a->to_dir && !have_format)
     {
-      const char *dot = strrchr (out, '.');
-      if (dot == NULL || !parse_format (dot + 1, &o.format))
+      const char *dot = strrchr (a->out, '.');
+      if (dot == NULL || !parse_format (dot + 1, &a->o.format))
         return fprintf (stderr, "peac convert: %s: cannot tell the format from the name "
-                        "(.png, .npy or .pgm, or give --format)\n", out), 2;
+                        "(.png, .npy or .pgm, or give --format)\n", a->out), 2;
     }
-  if (o.windowed && o.format == OUT_NPY)
+  if (a->o.windowed && a->o.format == OUT_NPY)
     return fprintf (stderr, "peac convert: a window gives an 8-bit rendering: write .png "
                     "or .pgm (.npy holds the modality values)\n"), 2;
-  for (guint i = 0; i < inputs->len; i++)
+  return -1;
+}
+
+// The output path of each input into outputs; refuses (exit 2) two inputs with one output
+// and an output that is its own input.
+static int
+plan_outputs (const ConvertArgs *a, GPtrArray *outputs)
+{
+  for (int i = 0; i < a->n_inputs; i++)
     {
-      char *path = to_dir ? output_in_dir (out, inputs->pdata[i], o.format) : g_strdup (out);
+      char *path = a->to_dir ? output_in_dir (a->out, a->inputs[i], a->o.format)
+                             : g_strdup (a->out);
       for (guint j = 0; j < outputs->len; j++)
         if (strcmp (outputs->pdata[j], path) == 0)
           {
             fprintf (stderr, "peac convert: %s and %s would both be written to %s\n",
-                     (char *) inputs->pdata[j], (char *) inputs->pdata[i], path);
+                     a->inputs[j], a->inputs[i], path);
             g_free (path);
             return 2;
           }
-      if (strcmp (path, inputs->pdata[i]) == 0)
+      if (strcmp (path, a->inputs[i]) == 0)
         {
           fprintf (stderr, "peac convert: %s: the output would replace its own input\n", path);
           g_free (path);
@@ -426,14 +444,27 @@ peac_cmd_convert (int argc, char **argv)
         }
       g_ptr_array_add (outputs, path);
     }
-  if (to_dir && !g_file_test (out, G_FILE_TEST_IS_DIR) && g_mkdir (out, 0777) != 0)
+  return 0;
+}
+
+static int
+run (const ConvertArgs *a)
+{
+  g_autoptr (GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
+  const ConvertOptions o = a->o;
+  const char *out = a->out;
+  int failed = 0;
+
+  if (plan_outputs (a, outputs) != 0)
+    return 2;
+  if (a->to_dir && !g_file_test (out, G_FILE_TEST_IS_DIR) && g_mkdir (out, 0777) != 0)
     return fprintf (stderr, "peac convert: %s: cannot create the folder: %s\n", out,
                     g_strerror (errno)), 1;
 
-  for (guint i = 0; i < inputs->len; i++)
+  for (int i = 0; i < a->n_inputs; i++)
     {
       g_autoptr (GError) error = NULL;
-      g_autoptr (PxImage) im = px_image_load (inputs->pdata[i], &error);
+      g_autoptr (PxImage) im = px_image_load (a->inputs[i], &error);
       ConvertOptions one = o;
       gboolean exact = FALSE;
       char err[1024] = "";
@@ -447,17 +478,25 @@ peac_cmd_convert (int argc, char **argv)
           failed++;
           continue;
         }
-      if (!convert_one (im, outputs->pdata[i], &one, force, &exact, err, sizeof err))
+      if (!convert_one (im, outputs->pdata[i], &one, a->force, &exact, err, sizeof err))
         {
           fprintf (stderr, "peac convert: %s\n", err);
           failed++;
           continue;
         }
-      if (!quiet)
-        fprintf (stderr, "peac convert: %s → %s (%dx%d%s)\n", (char *) inputs->pdata[i],
+      if (!a->quiet)
+        fprintf (stderr, "peac convert: %s → %s (%dx%d%s)\n", a->inputs[i],
                  (char *) outputs->pdata[i], im->width, im->height,
                  one.windowed ? ", 8-bit window" : o.format == OUT_NPY ? ", float32"
                  : exact ? ", 16-bit exact" : ", 16-bit rescaled");
     }
   return failed ? 1 : 0;
+}
+
+int
+peac_cmd_convert (int argc, char **argv)
+{
+  ConvertArgs a;
+  const int rc = parse_args (&a, argc, argv);
+  return rc >= 0 ? rc : run (&a);
 }

@@ -70,63 +70,65 @@ typedef struct {
   int n_images;
 } EmbedArgs;
 
+// Fills a from argv. Returns -1 to run, else the exit status (0 after --help).
 static int
 parse_args (EmbedArgs *a, int argc, char **argv)
 {
   *a = (EmbedArgs) { .crop = 1, .layer = -1, .batch = 4, .mean = PEAC_MEAN, .std = PEAC_STD,
                      .format = -1 };
-  a->images = calloc ((size_t) argc, sizeof (char *));
-  for (int i = 1; i < argc; i++)
-    {
-      const char *s = argv[i];
-      int more = i + 1 < argc;
-#define OPT(name) (strcmp (s, name) == 0 && more)
-      if (strcmp (s, "--help") == 0 || strcmp (s, "-h") == 0)
-        return usage (stdout), 1;
-      else if (OPT ("--model"))
-        a->model = argv[++i];
-      else if (OPT ("-o") || OPT ("--output"))
-        a->out = argv[++i];
-      else if (OPT ("--size"))
-        a->size = atoi (argv[++i]);
-      else if (OPT ("--mean"))
-        a->mean = strtof (argv[++i], NULL);
-      else if (OPT ("--std"))
-        a->std = strtof (argv[++i], NULL);
-      else if (strcmp (s, "--no-crop") == 0)
-        a->crop = 0;
-      else if (OPT ("--layer"))
-        a->layer = atoi (argv[++i]);
-      else if (OPT ("--stride"))
-        a->stride = atoi (argv[++i]);
-      else if (OPT ("--branch"))
-        a->branch = argv[++i];
-      else if (OPT ("--batch"))
-        a->batch = atoi (argv[++i]);
-      else if (OPT ("--threads"))
-        a->threads = atoi (argv[++i]);
-      else if (OPT ("--format"))
-        {
-          const char *f = argv[++i];
-          if (strcmp (f, "safetensors") == 0)
-            a->format = FMT_SAFETENSORS;
-          else if (strcmp (f, "npy") == 0)
-            a->format = FMT_NPY;
-          else if (strcmp (f, "csv") == 0)
-            a->format = FMT_CSV;
-          else
-            return fprintf (stderr, "peac embed: --format is safetensors, npy or csv, not '%s'\n", f), 2;
-        }
-      else if (strcmp (s, "--f16") == 0)
-        a->f16 = 1;
-      else if (strcmp (s, "-q") == 0 || strcmp (s, "--quiet") == 0)
-        a->quiet = 1;
-      else if (s[0] == '-' && s[1])
-        return fprintf (stderr, "peac embed: unknown or incomplete option '%s'\n", s), 2;
-      else
-        a->images[a->n_images++] = s;
-#undef OPT
-    }
+  enum { O_MODEL = 1000, O_SIZE, O_MEAN, O_STD, O_NO_CROP, O_LAYER, O_STRIDE, O_BRANCH,
+         O_BATCH, O_THREADS, O_FORMAT, O_F16 };
+  static const struct option opts[] = {
+    { "model", required_argument, NULL, O_MODEL },
+    { "output", required_argument, NULL, 'o' },
+    { "size", required_argument, NULL, O_SIZE },
+    { "mean", required_argument, NULL, O_MEAN },
+    { "std", required_argument, NULL, O_STD },
+    { "no-crop", no_argument, NULL, O_NO_CROP },
+    { "layer", required_argument, NULL, O_LAYER },
+    { "stride", required_argument, NULL, O_STRIDE },
+    { "branch", required_argument, NULL, O_BRANCH },
+    { "batch", required_argument, NULL, O_BATCH },
+    { "threads", required_argument, NULL, O_THREADS },
+    { "format", required_argument, NULL, O_FORMAT },
+    { "f16", no_argument, NULL, O_F16 },
+    { "quiet", no_argument, NULL, 'q' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  int c;
+  optind = 0;
+  while ((c = peac_cli_getopt ("embed", argc, argv, "o:qh", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'h': return usage (stdout), 0;
+      case O_MODEL: a->model = optarg; break;
+      case 'o': a->out = optarg; break;
+      case O_SIZE: a->size = atoi (optarg); break;
+      case O_MEAN: a->mean = strtof (optarg, NULL); break;
+      case O_STD: a->std = strtof (optarg, NULL); break;
+      case O_NO_CROP: a->crop = 0; break;
+      case O_LAYER: a->layer = atoi (optarg); break;
+      case O_STRIDE: a->stride = atoi (optarg); break;
+      case O_BRANCH: a->branch = optarg; break;
+      case O_BATCH: a->batch = atoi (optarg); break;
+      case O_THREADS: a->threads = atoi (optarg); break;
+      case O_FORMAT:
+        if (strcmp (optarg, "safetensors") == 0)
+          a->format = FMT_SAFETENSORS;
+        else if (strcmp (optarg, "npy") == 0)
+          a->format = FMT_NPY;
+        else if (strcmp (optarg, "csv") == 0)
+          a->format = FMT_CSV;
+        else
+          return fprintf (stderr, "peac embed: --format is safetensors, npy or csv, not '%s'\n", optarg), 2;
+        break;
+      case O_F16: a->f16 = 1; break;
+      case 'q': a->quiet = 1; break;
+      default: return 2;
+      }
+  a->images = (const char **) argv + optind;
+  a->n_images = argc - optind;
   if (!a->out || !a->n_images)
     return usage (stderr), 2;
   // No --model: $PEAC_MODEL, else the bundled model (model-find.h).
@@ -150,7 +152,7 @@ parse_args (EmbedArgs *a, int argc, char **argv)
     }
   if (a->f16 && a->format != FMT_SAFETENSORS)
     return fprintf (stderr, "peac embed: --f16 applies to safetensors output only\n"), 2;
-  return 0;
+  return -1;
 }
 
 // Loads an image and turns it into the network input [3, S, S].
@@ -222,23 +224,73 @@ write_csv (const char *out, const char *const *images, const float *pooled, int 
   return 0;
 }
 
+// The grids and pooled vectors as one safetensors file with the 'peac.embed' metadata.
+// Returns 0 or 1 after a message.
+static int
+write_safetensors (const EmbedArgs *a, PeacModel *m, const float *grids, const float *pooled,
+                   int N, int S, int gh, int gw, int D)
+{
+  const size_t G = (size_t) gh * gw;
+  char err[1024];
+  int status = 0;
+  // Metadata: what was embedded and how, enough to redo it.
+  json_t *j = json_object (), *imgs = json_array ();
+  for (int i = 0; i < N; i++)
+    json_array_append_new (imgs, json_string (a->images[i]));
+  json_object_set_new (j, "model", json_string (a->model));
+  json_object_set_new (j, "arch", json_string (peac_model_arch_name (m)));
+  json_object_set_new (j, "branch", json_string (a->branch ? a->branch : "teacher"));
+  json_object_set_new (j, "size", json_integer (S));
+  json_object_set_new (j, "resize", json_string (a->crop ? "short side, antialiased bilinear, centre crop"
+                                                        : "whole image, antialiased bilinear"));
+  json_object_set_new (j, "mean", json_real (round (a->mean * 1e6) / 1e6));
+  json_object_set_new (j, "std", json_real (round (a->std * 1e6) / 1e6));
+  json_object_set_new (j, "layer", json_integer (a->layer));
+  json_object_set_new (j, "stride", json_integer (a->stride));
+  json_object_set_new (j, "grid", json_pack ("[i, i]", gh, gw));
+  json_object_set_new (j, "dim", json_integer (D));
+  json_object_set_new (j, "images", imgs);
+  char *meta_json = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref (j);
+  const char *meta[] = { "peac.embed", meta_json, "peac.arch", peac_model_arch_name (m),
+                         NULL };
+  PeacStWrite *t = calloc ((size_t) 2 * N, sizeof *t);
+  char **names = calloc ((size_t) 2 * N, sizeof (char *));
+  int64_t gshape[3] = { gh, gw, D }, pshape[1] = { D };
+  for (int i = 0; i < N; i++)
+    {
+      names[2 * i] = g_strdup_printf ("grid.%d", i);
+      names[2 * i + 1] = g_strdup_printf ("pooled.%d", i);
+      PeacDtype dt = a->f16 ? PEAC_DT_F16 : PEAC_DT_F32;
+      t[2 * i] = (PeacStWrite) { names[2 * i], 3, gshape, grids + (size_t) i * G * D, dt };
+      t[2 * i + 1] = (PeacStWrite) { names[2 * i + 1], 1, pshape, pooled + (size_t) i * D, dt };
+    }
+  if (peac_st_write (a->out, t, 2 * N, meta, err, sizeof err) != 0)
+    {
+      fprintf (stderr, "peac embed: %s\n", err);
+      status = 1;
+    }
+  else if (!a->quiet)
+    fprintf (stderr, "peac embed: wrote %d grids of %d×%d×%d to %s\n", N, gh, gw, D, a->out);
+  for (int i = 0; i < 2 * N; i++)
+    g_free (names[i]);
+  free (names), free (t), free (meta_json);
+  return status;
+}
+
 int
 peac_cmd_embed (int argc, char **argv)
 {
   EmbedArgs a;
-  int rc = parse_args (&a, argc, argv);
-  if (rc)
-    {
-      free (a.images);
-      return rc == 1 ? 0 : rc;
-    }
+  const int rc = parse_args (&a, argc, argv);
+  if (rc >= 0)
+    return rc;
   peac_threads_set (a.threads);
   char err[1024], warn[2048];
   PeacModel *m = peac_model_load_ex (a.model, a.branch, warn, sizeof warn, err, sizeof err);
   if (!m)
     {
       fprintf (stderr, "peac embed: %s\n", err);
-      free (a.images);
       return 1;
     }
   if (warn[0] && !a.quiet)
@@ -254,7 +306,6 @@ peac_cmd_embed (int argc, char **argv)
       fprintf (stderr, "peac embed: %s: no output for size %d with --stride %d / --layer %d\n",
                a.model, S, a.stride, a.layer);
       peac_model_free (m);
-      free (a.images);
       return 2;
     }
   const int N = a.n_images, Bmax = a.batch < N ? a.batch : N;
@@ -311,51 +362,9 @@ peac_cmd_embed (int argc, char **argv)
     }
   else if (!status)
     {
-      // Metadata: what was embedded and how, enough to redo it.
-      json_t *j = json_object (), *imgs = json_array ();
-      for (int i = 0; i < N; i++)
-        json_array_append_new (imgs, json_string (a.images[i]));
-      json_object_set_new (j, "model", json_string (a.model));
-      json_object_set_new (j, "arch", json_string (peac_model_arch_name (m)));
-      json_object_set_new (j, "branch", json_string (a.branch ? a.branch : "teacher"));
-      json_object_set_new (j, "size", json_integer (S));
-      json_object_set_new (j, "resize", json_string (a.crop ? "short side, antialiased bilinear, centre crop"
-                                                            : "whole image, antialiased bilinear"));
-      json_object_set_new (j, "mean", json_real (round (a.mean * 1e6) / 1e6));
-      json_object_set_new (j, "std", json_real (round (a.std * 1e6) / 1e6));
-      json_object_set_new (j, "layer", json_integer (a.layer));
-      json_object_set_new (j, "stride", json_integer (a.stride));
-      json_object_set_new (j, "grid", json_pack ("[i, i]", gh, gw));
-      json_object_set_new (j, "dim", json_integer (D));
-      json_object_set_new (j, "images", imgs);
-      char *meta_json = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-      json_decref (j);
-      const char *meta[] = { "peac.embed", meta_json, "peac.arch", peac_model_arch_name (m),
-                             NULL };
-      PeacStWrite *t = calloc ((size_t) 2 * N, sizeof *t);
-      char **names = calloc ((size_t) 2 * N, sizeof (char *));
-      int64_t gshape[3] = { gh, gw, D }, pshape[1] = { D };
-      for (int i = 0; i < N; i++)
-        {
-          names[2 * i] = g_strdup_printf ("grid.%d", i);
-          names[2 * i + 1] = g_strdup_printf ("pooled.%d", i);
-          PeacDtype dt = a.f16 ? PEAC_DT_F16 : PEAC_DT_F32;
-          t[2 * i] = (PeacStWrite) { names[2 * i], 3, gshape, grids + (size_t) i * G * D, dt };
-          t[2 * i + 1] = (PeacStWrite) { names[2 * i + 1], 1, pshape, pooled + (size_t) i * D, dt };
-        }
-      if (peac_st_write (a.out, t, 2 * N, meta, err, sizeof err) != 0)
-        {
-          fprintf (stderr, "peac embed: %s\n", err);
-          status = 1;
-        }
-      else if (!a.quiet)
-        fprintf (stderr, "peac embed: wrote %d grids of %d×%d×%d to %s\n", N, gh, gw, D, a.out);
-      for (int i = 0; i < 2 * N; i++)
-        g_free (names[i]);
-      free (names), free (t), free (meta_json);
+      status = write_safetensors (&a, m, grids, pooled, N, S, gh, gw, D);
     }
   free (grids), free (pooled), free (input);
   peac_model_free (m);
-  free (a.images);
   return status;
 }

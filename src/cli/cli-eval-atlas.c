@@ -19,7 +19,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli-atlas.h"
+#include "cli-eval-atlas.h"
+#include "px-atlas.h"
 #include "cli.h"
 #include "landmark-fuse.h"
 
@@ -60,7 +61,7 @@ cmp_double (const void *a, const void *b)
 // Distance (frame px) from p to the closed polygon of target points of structure s, in
 // point order (peac_contour_distance).
 static double
-contour_distance (const CliAtlasImage *t, const char *s, const double p[2], double sx,
+contour_distance (const PeacAtlasImage *t, const char *s, const double p[2], double sx,
                   double sy)
 {
   GArray *poly = g_array_new (FALSE, FALSE, sizeof (double));
@@ -77,7 +78,7 @@ contour_distance (const CliAtlasImage *t, const char *s, const double p[2], doub
 
 // The cardiothoracic ratio of points xy [n, 2] named by ref's structures (−1: not enough).
 static double
-ratio_of (const CliAtlasImage *names, const double *xy)
+ratio_of (const PeacAtlasImage *names, const double *xy)
 {
   GArray *h = g_array_new (FALSE, FALSE, sizeof (double));
   GArray *l = g_array_new (FALSE, FALSE, sizeof (double));
@@ -163,25 +164,25 @@ int
 cli_eval_atlas (PeacModel *m, const CliEvalAtlasOptions *o)
 {
   char err[1024];
-  CliEmbedder e;
-  if (cli_embedder_init (&e, m, o->stride, err, sizeof err) < 0)
+  PxAtlasEmbedder e;
+  if (px_atlas_embedder_init (&e, m, o->stride, err, sizeof err) < 0)
     {
       fprintf (stderr, "peac eval-landmarks: %s\n", err);
       return 2;
     }
-  if (o->cache && cli_embedder_use_cache (&e, o->model_path, err, sizeof err) < 0)
+  if (o->cache && px_atlas_embedder_use_cache (&e, o->model_path, err, sizeof err) < 0)
     {
       fprintf (stderr, "peac eval-landmarks: %s\n", err);
       return 1;
     }
-  CliAtlas data = { 0 }, atlas_own = { 0 };
-  const CliAtlas *atlas = &data;
+  PeacAtlas data = { 0 }, atlas_own = { 0 };
+  const PeacAtlas *atlas = &data;
   g_autofree char *rd = realpath (o->data, NULL), *ra = realpath (o->atlas, NULL);
   const int same = rd && ra && !strcmp (rd, ra);
   int rc = 1;
   double t0 = peac_cli_now_s ();
-  if (cli_atlas_load (&data, o->data, o->root, err, sizeof err) < 0
-      || (!same && cli_atlas_load (&atlas_own, o->atlas, o->root, err, sizeof err) < 0))
+  if (px_atlas_load (&data, o->data, o->root, err, sizeof err) < 0
+      || (!same && px_atlas_load (&atlas_own, o->atlas, o->root, err, sizeof err) < 0))
     {
       fprintf (stderr, "peac eval-landmarks: %s\n", err);
       goto out;
@@ -189,7 +190,7 @@ cli_eval_atlas (PeacModel *m, const CliEvalAtlasOptions *o)
   if (!same)
     atlas = &atlas_own;
   if (o->max_images > 0 && o->max_images < data.n)
-    cli_atlas_truncate (&data, o->max_images); // the first N (sorted) images
+    px_atlas_truncate (&data, o->max_images); // the first N (sorted) images
   const int avail = atlas->n - (same ? 1 : 0);
   if (o->k > avail)
     {
@@ -198,8 +199,8 @@ cli_eval_atlas (PeacModel *m, const CliEvalAtlasOptions *o)
       rc = 2;
       goto out;
     }
-  if (cli_atlas_embed (&data, &e, err, sizeof err) < 0
-      || (!same && cli_atlas_embed (&atlas_own, &e, err, sizeof err) < 0))
+  if (px_atlas_embed (&data, &e, err, sizeof err) < 0
+      || (!same && px_atlas_embed (&atlas_own, &e, err, sizeof err) < 0))
     {
       fprintf (stderr, "peac eval-landmarks: %s\n", err);
       goto out;
@@ -217,27 +218,27 @@ cli_eval_atlas (PeacModel *m, const CliEvalAtlasOptions *o)
   double ctr_sum = 0, t_prop = 0, spread_sum = 0;
   int ctr_n = 0;
   long found = 0, fused_pts = 0;
-  int *pick = g_new (int, (size_t) o->k * CLI_ATLAS_CANDIDATES);
-  double *weight = g_new (double, (size_t) o->k * CLI_ATLAS_CANDIDATES);
+  int *pick = g_new (int, (size_t) o->k * PEAC_ATLAS_CANDIDATES);
+  double *weight = g_new (double, (size_t) o->k * PEAC_ATLAS_CANDIDATES);
   rc = 0;
   for (int t = 0; t < data.n && rc == 0; t++)
     {
-      const CliAtlasImage *tg = &data.img[t];
-      const int nc = cli_atlas_pick (atlas, tg->global, e.dim, same ? t : -1,
-                                     CLI_ATLAS_CANDIDATES * o->k, pick);
+      const PeacAtlasImage *tg = &data.img[t];
+      const int nc = peac_atlas_pick (atlas, tg->global, e.grid.dim, same ? t : -1,
+                                     PEAC_ATLAS_CANDIDATES * o->k, pick);
       const int k = o->k;
       for (int j = 0; j < nc && rc == 0; j++)
-        if (cli_atlas_check_shared (&atlas->img[pick[j]], tg, err, sizeof err) < 0)
+        if (peac_atlas_check_shared (&atlas->img[pick[j]], tg, err, sizeof err) < 0)
           rc = 1;
       if (rc)
         break;
-      const CliAtlasImage *r0 = &atlas->img[pick[0]];
+      const PeacAtlasImage *r0 = &atlas->img[pick[0]];
       double *xy = g_new (double, 2 * (size_t) r0->n), *mean = g_new (double, 2 * (size_t) r0->n);
       double *spread = g_new (double, (size_t) r0->n);
       int *fnd = g_new (int, (size_t) r0->n);
       double ts = peac_cli_now_s ();
-      if (cli_atlas_propagate (atlas, pick, nc, k, &e, tg->tok, tg->width, tg->height, &o->mp,
-                               xy, spread, fnd, weight, mean, err, sizeof err) < 0)
+      if (peac_atlas_propagate (atlas, pick, nc, k, &e.grid, tg->tok, tg->width, tg->height,
+                                &o->mp, xy, spread, fnd, weight, mean, err, sizeof err) < 0)
         rc = 1;
       t_prop += peac_cli_now_s () - ts;
       const double sx = FRAME / tg->width, sy = FRAME / tg->height;
@@ -271,7 +272,7 @@ cli_eval_atlas (PeacModel *m, const CliEvalAtlasOptions *o)
                   g_array_append_val (row[r].uod, mm);
                 }
               if (r == A_FUSED)
-                found += cli_atlas_confirmed (spread[i], k, fnd[i], tg->width, &e),
+                found += peac_atlas_confirmed (spread[i], k, fnd[i], tg->width, &e.grid),
                 fused_pts++, spread_sum += spread[i] * sqrt (sx * sy);
             }
           if (n)
@@ -299,7 +300,7 @@ cli_eval_atlas (PeacModel *m, const CliEvalAtlasOptions *o)
     }
   else
     {
-      const double cell = FRAME * e.patch / e.side;
+      const double cell = FRAME * e.grid.patch / e.grid.side;
       json_t *fused = row_json (&row[A_FUSED], cell, o->pixel_mm, o->protocol);
       json_t *mean = row_json (&row[A_MEAN], cell, o->pixel_mm, o->protocol);
       json_object_set_new (fused, "confirmed", json_real (fused_pts ? (double) found / fused_pts : 0));
@@ -310,7 +311,8 @@ cli_eval_atlas (PeacModel *m, const CliEvalAtlasOptions *o)
                                "model_atlas", fused, "baselines", "mean_shape_atlas", mean,
                                "ctr", ctr, "config", "data", o->data, "atlas", o->atlas,
                                "atlas_k", o->k, "leave_one_out", same, "targets", data.n,
-                               "stride", e.stride ? e.stride : e.patch, "embed_s", t_embed,
+                               "stride", e.grid.stride ? e.grid.stride : e.grid.patch,
+                               "embed_s", t_embed,
                                "propagate_s", t_prop,
                                "propagate_s_per_target", data.n ? t_prop / data.n : 0.0);
       if (o->json)
@@ -322,7 +324,7 @@ cli_eval_atlas (PeacModel *m, const CliEvalAtlasOptions *o)
       else
         {
           printf ("%d targets, K = %d references each%s, %d×%d grid\n\n", data.n, o->k,
-                  same ? " (leave-one-out)" : "", e.gh, e.gw);
+                  same ? " (leave-one-out)" : "", e.grid.gh, e.grid.gw);
           printf ("%-17s %8s %8s %9s %8s %10s %6s\n", "method", "MRE px", "MRE mm",
                   "median px", "RMS px", "contour px", "PCK1");
           json_t *rows[2] = { fused, mean };
@@ -372,8 +374,8 @@ cli_eval_atlas (PeacModel *m, const CliEvalAtlasOptions *o)
     g_array_free (row[r].err, TRUE), g_array_free (row[r].contour, TRUE),
       g_array_free (row[r].uod, TRUE);
 out:
-  cli_embedder_clear (&e);
-  cli_atlas_clear (&data);
-  cli_atlas_clear (&atlas_own);
+  px_atlas_embedder_clear (&e);
+  px_atlas_clear (&data);
+  px_atlas_clear (&atlas_own);
   return rc;
 }

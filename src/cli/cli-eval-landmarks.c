@@ -18,7 +18,6 @@
 // landmark k of A, is B's own landmark k the nearest (top-1) or among the five nearest
 // (top-5) of B's landmark embeddings (tokens sampled at B's true landmarks)?
 // With --atlas the run scores multi-reference propagation instead (cli-eval-atlas.c).
-#include <getopt.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -26,9 +25,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli-atlas.h"
-#include "cli-match.h"
 #include "backbone.h"
+#include "cli-eval-atlas.h"
+#include "px-model-input.h"
 #include "cli.h"
 #include "landmark-fuse.h"
 #include "match.h"
@@ -337,18 +336,18 @@ load_sample (const char *dir, const char *id, PeacModel *m, PeacModel *mr, int s
       if (s->s_len[k]++ == 0)
         s->s_start[k] = i;
     }
-  CliInput in, dense = { 0 };
-  int rc = peac_cli_input_load (set->image_path, side, &in, err, errlen);
+  PxModelInput in, dense = { 0 };
+  int rc = px_model_input_load (set->image_path, side, &in, err, errlen);
   px_landmark_set_free (set);
   if (rc == 0 && stride)
-    rc = peac_cli_input_dense (&in, patch, stride, &dense, err, errlen);
+    rc = px_model_input_dense (&in, patch, stride, &dense, err, errlen);
   if (rc < 0)
-    return peac_cli_input_clear (&in), -1;
+    return px_model_input_clear (&in), -1;
   s->plane = in.plane;   // kept for NCC (NCC ignores the normalisation); freed with the sample
-  const CliInput *e = stride ? &dense : &in;
-  rc = peac_cli_embed_input (m, e, s->tok, err, errlen) < 0
-       || peac_cli_embed_input (mr, e, s->tok_rand, err, errlen) < 0 ? -1 : 0;
-  peac_cli_input_clear (&dense);
+  const PxModelInput *e = stride ? &dense : &in;
+  rc = px_model_input_embed (m, e, s->tok, err, errlen) < 0
+       || px_model_input_embed (mr, e, s->tok_rand, err, errlen) < 0 ? -1 : 0;
+  px_model_input_clear (&dense);
   return rc;
 }
 
@@ -422,8 +421,20 @@ predict (const PeacMatchContext *ctx, PeacMatchMode mode, const Sample *a, float
   return 0;
 }
 
-int
-peac_cmd_eval_landmarks (int argc, char **argv)
+// The command line, parsed.
+typedef struct {
+  const char *model_path, *dir, *atlas_dir, *root, *protocol;
+  int atlas_k, cache, json, threads, stride, reps, input;
+  long pairs_wanted, max_images;
+  uint64_t seed, init_seed;
+  double pixel_mm;
+  PeacMatchMode rand_mode;
+  PeacMatchParams mp;
+} EvalArgs;
+
+// Fills a from argv. Returns -1 to run, else the exit status.
+static int
+parse_args (EvalArgs *a, int argc, char **argv)
 {
   enum { O_PAIRS = 1000, O_SEED, O_IMAGES, O_MODE, O_INIT_SEED, O_SUBCELL, O_RADIUS,
          O_PIXEL_MM, O_THREADS, O_JSON, O_STRIDE, O_BOOTSTRAP, O_SYMMETRIC, O_INPUT,
@@ -453,42 +464,36 @@ peac_cmd_eval_landmarks (int argc, char **argv)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  const char *model_path = NULL, *dir = NULL, *atlas_dir = NULL, *root = NULL;
-  const char *protocol = NULL;
-  int atlas_k = 5, cache = 1;
-  long pairs_wanted = 0, max_images = 0;
-  uint64_t seed = 1, init_seed = 1;
-  int json = 0, threads = 0, c, stride = 0, reps = 1000, input = 0;
-  double pixel_mm = 0.35;
-  PeacMatchMode rand_mode = PEAC_MATCH_GUIDED;
-  PeacMatchParams mp;
-  peac_match_params_default (&mp);
-  optind = 1;
-  while ((c = getopt_long (argc, argv, "m:d:h", opts, NULL)) != -1)
+  *a = (EvalArgs) { .atlas_k = 5, .cache = 1, .seed = 1, .init_seed = 1, .reps = 1000,
+                    .pixel_mm = 0.35, .rand_mode = PEAC_MATCH_GUIDED };
+  peac_match_params_default (&a->mp);
+  int c;
+  optind = 0;
+  while ((c = peac_cli_getopt ("eval-landmarks", argc, argv, "m:d:h", opts, NULL)) != -1)
     switch (c)
       {
-      case 'm': model_path = optarg; break;
-      case 'd': dir = optarg; break;
-      case O_PAIRS: pairs_wanted = atol (optarg); break;
-      case O_SEED: seed = strtoull (optarg, NULL, 10); break;
-      case O_IMAGES: max_images = atol (optarg); break;
-      case O_INIT_SEED: init_seed = strtoull (optarg, NULL, 10); break;
-      case O_RADIUS: mp.radius = (float) atof (optarg); break;
-      case O_STRIDE: stride = atoi (optarg); break;
-      case O_INPUT: input = atoi (optarg); break;
-      case O_PIXEL_MM: pixel_mm = atof (optarg); break;
-      case O_BOOTSTRAP: reps = atoi (optarg); break;
-      case O_SYMMETRIC: mp.symmetric = atoi (optarg); break;
-      case O_THREADS: threads = atoi (optarg); break;
-      case O_JSON: json = 1; break;
-      case O_ATLAS: atlas_dir = optarg; break;
-      case O_ATLAS_K: atlas_k = atoi (optarg); break;
-      case O_ROOT: root = optarg; break;
-      case O_PROTOCOL: protocol = optarg; break;
-      case O_NO_CACHE: cache = 0; break;
+      case 'm': a->model_path = optarg; break;
+      case 'd': a->dir = optarg; break;
+      case O_PAIRS: a->pairs_wanted = atol (optarg); break;
+      case O_SEED: a->seed = strtoull (optarg, NULL, 10); break;
+      case O_IMAGES: a->max_images = atol (optarg); break;
+      case O_INIT_SEED: a->init_seed = strtoull (optarg, NULL, 10); break;
+      case O_RADIUS: a->mp.radius = (float) atof (optarg); break;
+      case O_STRIDE: a->stride = atoi (optarg); break;
+      case O_INPUT: a->input = atoi (optarg); break;
+      case O_PIXEL_MM: a->pixel_mm = atof (optarg); break;
+      case O_BOOTSTRAP: a->reps = atoi (optarg); break;
+      case O_SYMMETRIC: a->mp.symmetric = atoi (optarg); break;
+      case O_THREADS: a->threads = atoi (optarg); break;
+      case O_JSON: a->json = 1; break;
+      case O_ATLAS: a->atlas_dir = optarg; break;
+      case O_ATLAS_K: a->atlas_k = atoi (optarg); break;
+      case O_ROOT: a->root = optarg; break;
+      case O_PROTOCOL: a->protocol = optarg; break;
+      case O_NO_CACHE: a->cache = 0; break;
       case O_MODE:
         if (peac_match_mode_parse (optarg) >= 0)
-          rand_mode = (PeacMatchMode) peac_match_mode_parse (optarg);
+          a->rand_mode = (PeacMatchMode) peac_match_mode_parse (optarg);
         else
           {
             fprintf (stderr, "peac eval-landmarks: --mode is guided, affine or nearest\n");
@@ -496,9 +501,9 @@ peac_cmd_eval_landmarks (int argc, char **argv)
           }
         break;
       case O_SUBCELL:
-        if (!strcmp (optarg, "softargmax")) mp.subcell = PEAC_SUBCELL_SOFTARGMAX;
-        else if (!strcmp (optarg, "quadratic")) mp.subcell = PEAC_SUBCELL_QUADRATIC;
-        else if (!strcmp (optarg, "none")) mp.subcell = PEAC_SUBCELL_NONE;
+        if (!strcmp (optarg, "softargmax")) a->mp.subcell = PEAC_SUBCELL_SOFTARGMAX;
+        else if (!strcmp (optarg, "quadratic")) a->mp.subcell = PEAC_SUBCELL_QUADRATIC;
+        else if (!strcmp (optarg, "none")) a->mp.subcell = PEAC_SUBCELL_NONE;
         else
           {
             fprintf (stderr, "peac eval-landmarks: --subcell is softargmax, quadratic or none\n");
@@ -506,136 +511,56 @@ peac_cmd_eval_landmarks (int argc, char **argv)
           }
         break;
       case 'h': usage (stdout); return 0;
-      default: usage (stderr); return 2;
+      default: return 2;
       }
-  if (!model_path || !dir || optind != argc || pairs_wanted < 0 || max_images < 0
-      || !(mp.radius > 0) || !(pixel_mm > 0) || stride < 0 || input < 0 || reps < 0
-      || reps > 1000000 || (mp.symmetric != 0 && mp.symmetric != 1) || atlas_k < 1
-      || (protocol && strcmp (protocol, "hybridgnet") && strcmp (protocol, "uod6"))
-      || (protocol && !atlas_dir))
+  if (!a->model_path || !a->dir || optind != argc || a->pairs_wanted < 0 || a->max_images < 0
+      || !(a->mp.radius > 0) || !(a->pixel_mm > 0) || a->stride < 0 || a->input < 0
+      || a->reps < 0 || a->reps > 1000000 || (a->mp.symmetric != 0 && a->mp.symmetric != 1)
+      || a->atlas_k < 1
+      || (a->protocol && strcmp (a->protocol, "hybridgnet") && strcmp (a->protocol, "uod6"))
+      || (a->protocol && !a->atlas_dir))
     {
       usage (stderr);
       return 2;
     }
-  peac_threads_set (threads);
-  double t0 = peac_cli_now_s ();
+  return -1;
+}
+
+// The atlas evaluation has its own targets, figures and output (cli-eval-atlas.c).
+static int
+run_atlas (const EvalArgs *a)
+{
   char err[1024];
-  GError *error = NULL;
-  if (atlas_dir)
-    {
-      // The atlas evaluation has its own targets, figures and output (cli-eval-atlas.c).
-      PeacModel *am = peac_model_load (model_path, err, sizeof err);
-      if (!am)
-        {
-          fprintf (stderr, "peac eval-landmarks: %s\n", err);
-          return 1;
-        }
-      CliEvalAtlasOptions ao = { .model_path = model_path, .cache = cache, .data = dir, .atlas = atlas_dir, .root = root, .k = atlas_k,
-                                 .stride = stride, .max_images = (int) max_images,
-                                 .json = json, .pixel_mm = pixel_mm, .protocol = protocol,
-                                 .mp = mp };
-      int arc = cli_eval_atlas (am, &ao);
-      peac_model_free (am);
-      return arc;
-    }
-  GStrv ids = px_landmarks_jsrt_list (dir, &error);
-  if (!ids)
-    {
-      fprintf (stderr, "peac eval-landmarks: %s\n", error->message);
-      g_error_free (error);
-      return 1;
-    }
-  int n_img = (int) g_strv_length (ids);
-  if (max_images > 0 && max_images < n_img)
-    n_img = (int) max_images;
-  if (n_img < 2)
-    {
-      fprintf (stderr, "peac eval-landmarks: %s: fewer than two images with all five "
-               "landmark files\n", dir);
-      g_strfreev (ids);
-      return 1;
-    }
-  PeacModel *m = peac_model_load (model_path, err, sizeof err), *mr = NULL;
-  if (!m)
+  PeacModel *am = peac_model_load (a->model_path, err, sizeof err);
+  if (!am)
     {
       fprintf (stderr, "peac eval-landmarks: %s\n", err);
-      g_strfreev (ids);
       return 1;
     }
-  mr = peac_model_new (peac_model_arch (m), peac_model_layout (m), peac_model_config_json (m),
-                       init_seed, err, sizeof err);
-  int rc = 1, side = peac_model_img_size (m), gh, gw, dim;
-  peac_model_output_shape (m, side, side, &gh, &gw, &dim);
-  const int patch = side / gw;   // PCK thresholds stay in these cells at any stride
-  // The cell of the model's own input size in the 1024 frame: PCK thresholds and the JSON's
-  // cell_px keep it when --input feeds the image at another size.
-  const double cell = FRAME * patch / side;
-  const PeacBackbone *bb = peac_model_backbone (m);
-  if (input && (!bb->strides || input % patch))
-    {
-      if (!bb->strides)
-        snprintf (err, sizeof err, "a %s model takes only its own input size", bb->label);
-      fprintf (stderr, "peac eval-landmarks: --input %d: %s\n", input,
-               bb->strides ? "not a multiple of the patch size" : err);
-      peac_model_free (m), peac_model_free (mr);
-      g_strfreev (ids);
-      return 2;
-    }
-  if (input)
-    side = input;
-  PeacForwardOptions fo = PEAC_FORWARD_DEFAULT;
-  fo.stride = stride == patch ? 0 : stride;
-  const int pad = stride && bb->strides
-                  ? peac_cli_dense_pad (side, patch, stride, err, sizeof err) : 0;
-  if (stride && !bb->strides)
-    snprintf (err, sizeof err, "a %s model has no patch stride", bb->label);
-  if (stride && (!bb->strides || pad < 0))
-    {
-      fprintf (stderr, "peac eval-landmarks: --stride: %s\n", err);
-      peac_model_free (m), peac_model_free (mr);
-      g_strfreev (ids);
-      return 2;
-    }
-  peac_model_output_shape_ex (m, &fo, side + 2 * pad, side + 2 * pad, &gh, &gw, &dim);
-  size_t per = (size_t) gh * gw * dim;
-  Sample *smp = calloc ((size_t) n_img, sizeof *smp);
-  Tally tally[N_METHODS] = { 0 };
-  PairStats ps = { 0 };
-  int *pair_a = NULL, *pair_b = NULL;
-  float *pred = NULL;
-  int *ranks = NULL;
-  long n_pairs = 0;
-  PeacMatchContext *pair_ctx = NULL;
-  if (!mr || !smp)
-    {
-      fprintf (stderr, "peac eval-landmarks: %s\n", mr ? "out of memory" : err);
-      goto done;
-    }
-  for (int i = 0; i < n_img; i++)
-    if (load_sample (dir, ids[i], m, mr, side, patch, stride, per, &smp[i], err, sizeof err) < 0)
-      {
-        fprintf (stderr, "peac eval-landmarks: %s: %s\n", ids[i], err);
-        goto done;
-      }
-    else if (landmark_embeddings (&smp[i], gh, gw, dim) < 0)
-      {
-        fprintf (stderr, "peac eval-landmarks: out of memory\n");
-        goto done;
-      }
-  double t_embed = peac_cli_now_s () - t0;
-  Retrieval retr[2] = { { 0 } }; // the model, random init
+  CliEvalAtlasOptions ao = { .model_path = a->model_path, .cache = a->cache, .data = a->dir,
+                             .atlas = a->atlas_dir, .root = a->root, .k = a->atlas_k,
+                             .stride = a->stride, .max_images = (int) a->max_images,
+                             .json = a->json, .pixel_mm = a->pixel_mm,
+                             .protocol = a->protocol, .mp = a->mp };
+  int arc = cli_eval_atlas (am, &ao);
+  peac_model_free (am);
+  return arc;
+}
 
-  // Pairs: all ordered pairs, or pairs_wanted distinct ones drawn with the seed.
-  long all = (long) n_img * (n_img - 1);
-  n_pairs = pairs_wanted == 0 || pairs_wanted >= all ? all : pairs_wanted;
-  pair_a = malloc ((size_t) n_pairs * sizeof *pair_a);
-  pair_b = malloc ((size_t) n_pairs * sizeof *pair_b);
+// Pairs: all ordered pairs of n_img images, or `wanted` distinct ones drawn with the seed.
+// Returns their number (*pa, *pb malloc'd), or -1 when out of memory.
+static long
+draw_pairs (int n_img, long wanted, uint64_t seed, int **pa, int **pb)
+{
+  const long all = (long) n_img * (n_img - 1);
+  const long n_pairs = wanted == 0 || wanted >= all ? all : wanted;
+  int *pair_a = *pa = malloc ((size_t) n_pairs * sizeof *pair_a);
+  int *pair_b = *pb = malloc ((size_t) n_pairs * sizeof *pair_b);
   unsigned char *used = calloc ((size_t) n_img * n_img, 1);
   if (!pair_a || !pair_b || !used)
     {
       free (used);
-      fprintf (stderr, "peac eval-landmarks: out of memory\n");
-      goto done;
+      return -1;
     }
   if (n_pairs == all)
     {
@@ -660,118 +585,344 @@ peac_cmd_eval_landmarks (int argc, char **argv)
         }
     }
   free (used);
+  return n_pairs;
+}
 
-  size_t max_pts = 0;
-  for (int i = 0; i < n_img; i++)
-    max_pts = smp[i].n > (int) max_pts ? (size_t) smp[i].n : max_pts;
-  pred = malloc (max_pts * 2 * sizeof *pred);
-  ranks = malloc (max_pts * sizeof *ranks);
-  ps.n = malloc ((size_t) n_pairs * sizeof *ps.n);
+// What the pairwise evaluation accumulates, and the grid it works on.
+typedef struct {
+  const EvalArgs *args;
+  Sample *smp;
+  int n_img, side, patch, gh, gw, dim;
+  double cell;              // the model's cell in the 1024 frame (PCK thresholds)
+  long n_pairs;
+  int *pair_a, *pair_b;
+  Tally tally[N_METHODS];
+  PairStats ps;
+  Retrieval retr[2];        // the model, random init
+  float *pred;              // [max points, 2]
+  int *ranks;
+  double t_embed, t_match, t_ncc;
+} Eval;
+
+// Scores pair p by every method into e's tallies. Returns 0 or -1 after a message.
+static int
+score_pair (Eval *e, long p)
+{
+  const Sample *a = &e->smp[e->pair_a[p]], *b = &e->smp[e->pair_b[p]];
+  const int gh = e->gh, gw = e->gw, dim = e->dim, side = e->side;
+  const double cell = e->cell, cell_in = e->patch;
+  const PeacMatchParams mp = e->args->mp;
+  const PeacMatchMode rand_mode = e->args->rand_mode;
+  Tally *tally = e->tally;
+  PairStats *ps = &e->ps;
+  float *pred = e->pred;
+  PeacMatchContext *pair_ctx = NULL;
+  char err[1024] = "";
+  int rc = -1;
+  int n = a->n < b->n ? a->n : b->n;
+  ps->n[p] = n;
+  if (retrieval_add (a, b, n, dim, e->ranks, &e->retr[0], &e->retr[1]) < 0)
+    {
+      fprintf (stderr, "peac eval-landmarks: out of memory\n");
+      return -1;
+    }
+  PeacMatchContext *rnd_ctx = NULL;
+  for (int method = 0; method < N_METHODS; method++)
+    {
+      double ts = peac_cli_now_s ();
+      if (method == M_GUIDED || method == M_NEAREST || method == M_RANDOM
+          || method == M_AFFINE)
+        {
+          // The model's three modes share one context per pair.
+          int rnd = method == M_RANDOM;
+          PeacGrid ga = { rnd ? a->tok_rand : a->tok, gh, gw, FRAME, FRAME };
+          PeacGrid gb = { rnd ? b->tok_rand : b->tok, gh, gw, FRAME, FRAME };
+          if (rnd || !pair_ctx)
+            {
+              PeacMatchContext *ctx = peac_match_context_new (&ga, &gb, 1, dim, &mp, err,
+                                                              sizeof err);
+              if (rnd)
+                rnd_ctx = ctx;
+              else
+                pair_ctx = ctx;
+            }
+          PeacMatchContext *ctx = rnd ? rnd_ctx : pair_ctx;
+          PeacMatchMode mode = method == M_NEAREST ? PEAC_MATCH_NEAREST
+                             : method == M_AFFINE ? PEAC_MATCH_AFFINE
+                             : method == M_RANDOM ? rand_mode : PEAC_MATCH_GUIDED;
+          int bad = !ctx || predict (ctx, mode, a, pred, &tally[method].found) < 0;
+          peac_match_context_free (rnd_ctx);
+          rnd_ctx = NULL;
+          if (bad)
+            {
+              fprintf (stderr, "peac eval-landmarks: matching failed: %s\n", err);
+              goto done;
+            }
+          e->t_match += peac_cli_now_s () - ts;
+        }
+      else if (method == M_IDENTITY)
+        memcpy (pred, a->xy, (size_t) n * 2 * sizeof *pred);
+      else if (method == M_ORACLE)
+        affine_oracle (a->xy, b->xy, n, pred);
+      else
+        {
+          // NCC at the model's input resolution: 1024 frame ↔ side×side, continuous.
+          float s = (float) (side / FRAME);
+          for (int i = 0; i < 2 * n; i++)
+            pred[i] = (a->xy[i] + 0.5f) * s;
+          if (peac_ncc_match (a->plane, side, side, b->plane, side, side,
+                              (int) lround (cell_in), pred, n, pred, NULL) < 0)
+            {
+              fprintf (stderr, "peac eval-landmarks: NCC failed\n");
+              goto done;
+            }
+          for (int i = 0; i < 2 * n; i++)
+            pred[i] = pred[i] / s - 0.5f;
+          e->t_ncc += peac_cli_now_s () - ts;
+        }
+      double sq = 0;
+      for (int i = 0; i < n; i++)
+        {
+          float d = (float) hypot (pred[2 * i] - b->xy[2 * i],
+                                   pred[2 * i + 1] - b->xy[2 * i + 1]);
+          tally_add (&tally[method], d, a->structure[i]);
+          ps->sum[method][p] += d;
+          ps->k1[method][p] += d <= cell;
+          sq += (double) d * d;
+          const int k = a->structure[i];
+          const double q[2] = { pred[2 * i], pred[2 * i + 1] };
+          tally[method].c_sum += peac_contour_distance (b->poly + 2 * b->s_start[k],
+                                                        b->s_len[k], q);
+        }
+      if (n > 0)
+        tally[method].rms_sum += sqrt (sq / n), tally[method].rms_n++;
+    }
+  rc = 0;
+done:
+  peac_match_context_free (pair_ctx);
+  return rc;
+}
+
+// The results as tables on stdout (and the timings on stderr).
+static void
+print_text (const Eval *e, json_t *const res[N_METHODS], json_t *margins, const int bases[3])
+{
+  printf ("%ld ordered pairs of %d images, %d×%d grid (cell %.1f px in the 1024 frame, "
+          "%.2f mm/px)\n\n", e->n_pairs, e->n_img, e->gh, e->gw, e->cell, e->args->pixel_mm);
+  printf ("%-15s %8s %8s %9s %6s %6s %6s %6s\n", "method", "MRE px", "MRE mm",
+          "median px", "PCK1", "PCK2", "PCK4", "found");
   for (int k = 0; k < N_METHODS; k++)
     {
-      tally[k].err = malloc ((size_t) n_pairs * max_pts * sizeof *tally[k].err);
-      ps.sum[k] = calloc ((size_t) n_pairs, sizeof *ps.sum[k]);
-      ps.k1[k] = calloc ((size_t) n_pairs, sizeof *ps.k1[k]);
+      json_t *o = res[k], *f = json_object_get (o, "found");
+      printf ("%-15s %8.1f %8.2f %9.1f %6.3f %6.3f %6.3f ", method_names[k],
+              json_real_value (json_object_get (o, "mre_px")),
+              json_real_value (json_object_get (o, "mre_mm")),
+              json_real_value (json_object_get (o, "median_px")),
+              json_real_value (json_object_get (o, "pck1")),
+              json_real_value (json_object_get (o, "pck2")),
+              json_real_value (json_object_get (o, "pck4")));
+      if (f)
+        printf ("%6.3f\n", json_real_value (f));
+      else
+        printf ("%6s\n", "-");
     }
+  printf ("(affine_oracle: the least-squares affine fitted to each pair's answers, a bound "
+          "for matchers that map a pair by one affine)\n");
+  printf ("\nMRE px per structure\n%-15s", "method");
+  for (int s = 0; s < N_STRUCT; s++)
+    printf (" %7s", px_landmarks_jsrt_structures[s]);
+  printf ("\n");
   for (int k = 0; k < N_METHODS; k++)
-    if (!tally[k].err || !pred || !ranks || !ps.n || !ps.sum[k] || !ps.k1[k])
+    {
+      json_t *per = json_object_get (res[k], "per_structure_mre_px");
+      printf ("%-15s", method_names[k]);
+      for (int s = 0; s < N_STRUCT; s++)
+        printf (" %7.1f", json_real_value (json_object_get (per, px_landmarks_jsrt_structures[s])));
+      printf ("\n");
+    }
+  printf ("\nmodel minus baseline (95 %% interval: %d image resamples)\n%-15s %26s %28s %12s\n",
+          e->args->reps, "baseline", "MRE px", "PCK1", "pairs won");
+  for (int i = 0; i < 3; i++)
+    {
+      json_t *mj = json_object_get (margins, method_names[bases[i]]);
+      json_t *cm = json_object_get (mj, "mre_diff_ci95"), *ck = json_object_get (mj, "pck1_diff_ci95");
+      char im[40] = "", ik[40] = "";
+      if (json_is_array (cm))
+        snprintf (im, sizeof im, "[%+.1f, %+.1f]", json_real_value (json_array_get (cm, 0)),
+                  json_real_value (json_array_get (cm, 1)));
+      if (json_is_array (ck))
+        snprintf (ik, sizeof ik, "[%+.3f, %+.3f]", json_real_value (json_array_get (ck, 0)),
+                  json_real_value (json_array_get (ck, 1)));
+      printf ("%-15s %+8.1f %17s %+10.3f %17s %11.1f%%\n", method_names[bases[i]],
+              json_real_value (json_object_get (mj, "mre_diff_px")), im,
+              json_real_value (json_object_get (mj, "pck1_diff")), ik,
+              100 * json_real_value (json_object_get (mj, "pairs_better")));
+    }
+  json_decref (margins);
+  printf ("\nlandmark retrieval: is B's landmark k the nearest (top-1) or among the five\n"
+          "nearest (top-5) of B's landmark tokens to A's landmark k?\n%-15s %6s %6s\n",
+          "method", "top-1", "top-5");
+  for (int k = 0; k < 2; k++)
+    {
+      json_t *o = retrieval_json (&e->retr[k]);
+      printf ("%-15s %6.3f %6.3f\n", k ? "random_init" : "model",
+              json_real_value (json_object_get (o, "top1")),
+              json_real_value (json_object_get (o, "top5")));
+      json_decref (o);
+    }
+  fflush (stdout);
+  fprintf (stderr, "peac eval-landmarks: embedding %.1f s, matching %.1f s, NCC %.1f s\n",
+           e->t_embed, e->t_match, e->t_ncc);
+}
+
+// The results as one JSON object on stdout (takes res and margins).
+static void
+print_json (const Eval *e, json_t *const res[N_METHODS], json_t *margins)
+{
+  const EvalArgs *a = e->args;
+  json_t *out = json_pack ("{s:o, s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o}, s:o, s:{s:s, s:i, s:i, s:i, s:i, s:i, s:f, s:s, s:I, s:I, s:i, s:i, s:f, s:f, s:f}}",
+    "model", res[M_GUIDED], "model_nearest", res[M_NEAREST], "model_affine", res[M_AFFINE],
+    "baselines", "identity", res[M_IDENTITY], "ncc", res[M_NCC], "random_init", res[M_RANDOM],
+    "bounds", "affine_oracle", res[M_ORACLE], "margins", margins,
+    "config", "data", a->dir, "images", e->n_img, "input", e->side, "grid", e->gw, "stride",
+    a->stride ? a->stride : e->patch, "dim", e->dim,
+    "cell_px", e->cell, "random_init_mode", peac_match_mode_name (a->rand_mode),
+    "seed", (json_int_t) a->seed, "init_seed", (json_int_t) a->init_seed, "bootstrap", a->reps,
+    "symmetric", a->mp.symmetric, "embed_s", e->t_embed, "match_s", e->t_match, "ncc_s", e->t_ncc);
+  json_object_set_new (out, "landmark_retrieval",
+                       json_pack ("{s:o, s:o}", "model", retrieval_json (&e->retr[0]),
+                                  "random_init", retrieval_json (&e->retr[1])));
+  char *s = json_dumps (out, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (6));
+  puts (s);
+  free (s);
+  json_decref (out);
+}
+
+// Embeds the images, scores the pairs and prints the results.
+static int
+run (const EvalArgs *args)
+{
+  peac_threads_set (args->threads);
+  if (args->atlas_dir)
+    return run_atlas (args);
+  double t0 = peac_cli_now_s ();
+  char err[1024];
+  GError *error = NULL;
+  const char *dir = args->dir;
+  GStrv ids = px_landmarks_jsrt_list (dir, &error);
+  if (!ids)
+    {
+      fprintf (stderr, "peac eval-landmarks: %s\n", error->message);
+      g_error_free (error);
+      return 1;
+    }
+  int n_img = (int) g_strv_length (ids);
+  if (args->max_images > 0 && args->max_images < n_img)
+    n_img = (int) args->max_images;
+  if (n_img < 2)
+    {
+      fprintf (stderr, "peac eval-landmarks: %s: fewer than two images with all five "
+               "landmark files\n", dir);
+      g_strfreev (ids);
+      return 1;
+    }
+  PeacModel *m = peac_model_load (args->model_path, err, sizeof err), *mr = NULL;
+  if (!m)
+    {
+      fprintf (stderr, "peac eval-landmarks: %s\n", err);
+      g_strfreev (ids);
+      return 1;
+    }
+  mr = peac_model_new (peac_model_arch (m), peac_model_layout (m), peac_model_config_json (m),
+                       args->init_seed, err, sizeof err);
+  const int input = args->input, stride = args->stride;
+  int rc = 1, side = peac_model_img_size (m), gh, gw, dim;
+  peac_model_output_shape (m, side, side, &gh, &gw, &dim);
+  const int patch = side / gw;   // PCK thresholds stay in these cells at any stride
+  // The cell of the model's own input size in the 1024 frame: PCK thresholds and the JSON's
+  // cell_px keep it when --input feeds the image at another size.
+  const double cell = FRAME * patch / side;
+  const PeacBackbone *bb = peac_model_backbone (m);
+  if (input && (!bb->strides || input % patch))
+    {
+      if (!bb->strides)
+        snprintf (err, sizeof err, "a %s model takes only its own input size", bb->label);
+      fprintf (stderr, "peac eval-landmarks: --input %d: %s\n", input,
+               bb->strides ? "not a multiple of the patch size" : err);
+      peac_model_free (m), peac_model_free (mr);
+      g_strfreev (ids);
+      return 2;
+    }
+  if (input)
+    side = input;
+  PeacForwardOptions fo = PEAC_FORWARD_DEFAULT;
+  fo.stride = stride == patch ? 0 : stride;
+  const int pad = stride && bb->strides
+                  ? px_model_input_dense_pad (side, patch, stride, err, sizeof err) : 0;
+  if (stride && !bb->strides)
+    snprintf (err, sizeof err, "a %s model has no patch stride", bb->label);
+  if (stride && (!bb->strides || pad < 0))
+    {
+      fprintf (stderr, "peac eval-landmarks: --stride: %s\n", err);
+      peac_model_free (m), peac_model_free (mr);
+      g_strfreev (ids);
+      return 2;
+    }
+  peac_model_output_shape_ex (m, &fo, side + 2 * pad, side + 2 * pad, &gh, &gw, &dim);
+  size_t per = (size_t) gh * gw * dim;
+  Eval e = { .args = args, .n_img = n_img, .side = side, .patch = patch, .gh = gh, .gw = gw,
+             .dim = dim, .cell = cell };
+  e.smp = calloc ((size_t) n_img, sizeof *e.smp);
+  if (!mr || !e.smp)
+    {
+      fprintf (stderr, "peac eval-landmarks: %s\n", mr ? "out of memory" : err);
+      goto done;
+    }
+  for (int i = 0; i < n_img; i++)
+    if (load_sample (dir, ids[i], m, mr, side, patch, stride, per, &e.smp[i], err, sizeof err) < 0)
+      {
+        fprintf (stderr, "peac eval-landmarks: %s: %s\n", ids[i], err);
+        goto done;
+      }
+    else if (landmark_embeddings (&e.smp[i], gh, gw, dim) < 0)
       {
         fprintf (stderr, "peac eval-landmarks: out of memory\n");
         goto done;
       }
+  e.t_embed = peac_cli_now_s () - t0;
 
-  double cell_in = patch, t_match = 0, t_ncc = 0;
-  for (long p = 0; p < n_pairs; p++)
+  e.n_pairs = draw_pairs (n_img, args->pairs_wanted, args->seed, &e.pair_a, &e.pair_b);
+  size_t max_pts = 0;
+  for (int i = 0; i < n_img; i++)
+    max_pts = e.smp[i].n > (int) max_pts ? (size_t) e.smp[i].n : max_pts;
+  const size_t n_pairs = e.n_pairs > 0 ? (size_t) e.n_pairs : 0;
+  e.pred = malloc (max_pts * 2 * sizeof *e.pred);
+  e.ranks = malloc (max_pts * sizeof *e.ranks);
+  e.ps.n = malloc (n_pairs * sizeof *e.ps.n);
+  for (int k = 0; k < N_METHODS; k++)
     {
-      const Sample *a = &smp[pair_a[p]], *b = &smp[pair_b[p]];
-      int n = a->n < b->n ? a->n : b->n;
-      ps.n[p] = n;
-      if (retrieval_add (a, b, n, dim, ranks, &retr[0], &retr[1]) < 0)
-        {
-          fprintf (stderr, "peac eval-landmarks: out of memory\n");
-          goto done;
-        }
-      PeacMatchContext *rnd_ctx = NULL;
-      for (int method = 0; method < N_METHODS; method++)
-        {
-          double ts = peac_cli_now_s ();
-          if (method == M_GUIDED || method == M_NEAREST || method == M_RANDOM
-              || method == M_AFFINE)
-            {
-              // The model's three modes share one context per pair.
-              int rnd = method == M_RANDOM;
-              PeacGrid ga = { rnd ? a->tok_rand : a->tok, gh, gw, FRAME, FRAME };
-              PeacGrid gb = { rnd ? b->tok_rand : b->tok, gh, gw, FRAME, FRAME };
-              if (rnd || !pair_ctx)
-                {
-                  PeacMatchContext *ctx = peac_match_context_new (&ga, &gb, 1, dim, &mp, err,
-                                                                  sizeof err);
-                  if (rnd)
-                    rnd_ctx = ctx;
-                  else
-                    pair_ctx = ctx;
-                }
-              PeacMatchContext *ctx = rnd ? rnd_ctx : pair_ctx;
-              PeacMatchMode mode = method == M_NEAREST ? PEAC_MATCH_NEAREST
-                                 : method == M_AFFINE ? PEAC_MATCH_AFFINE
-                                 : method == M_RANDOM ? rand_mode : PEAC_MATCH_GUIDED;
-              int bad = !ctx || predict (ctx, mode, a, pred, &tally[method].found) < 0;
-              peac_match_context_free (rnd_ctx);
-              rnd_ctx = NULL;
-              if (bad)
-                {
-                  fprintf (stderr, "peac eval-landmarks: matching failed: %s\n", err);
-                  goto done;
-                }
-              t_match += peac_cli_now_s () - ts;
-            }
-          else if (method == M_IDENTITY)
-            memcpy (pred, a->xy, (size_t) n * 2 * sizeof *pred);
-          else if (method == M_ORACLE)
-            affine_oracle (a->xy, b->xy, n, pred);
-          else
-            {
-              // NCC at the model's input resolution: 1024 frame ↔ side×side, continuous.
-              float s = (float) (side / FRAME);
-              for (int i = 0; i < 2 * n; i++)
-                pred[i] = (a->xy[i] + 0.5f) * s;
-              if (peac_ncc_match (a->plane, side, side, b->plane, side, side,
-                                  (int) lround (cell_in), pred, n, pred, NULL) < 0)
-                {
-                  fprintf (stderr, "peac eval-landmarks: NCC failed\n");
-                  goto done;
-                }
-              for (int i = 0; i < 2 * n; i++)
-                pred[i] = pred[i] / s - 0.5f;
-              t_ncc += peac_cli_now_s () - ts;
-            }
-          double sq = 0;
-          for (int i = 0; i < n; i++)
-            {
-              float e = (float) hypot (pred[2 * i] - b->xy[2 * i],
-                                       pred[2 * i + 1] - b->xy[2 * i + 1]);
-              tally_add (&tally[method], e, a->structure[i]);
-              ps.sum[method][p] += e;
-              ps.k1[method][p] += e <= cell;
-              sq += (double) e * e;
-              const int k = a->structure[i];
-              const double q[2] = { pred[2 * i], pred[2 * i + 1] };
-              tally[method].c_sum += peac_contour_distance (b->poly + 2 * b->s_start[k],
-                                                            b->s_len[k], q);
-            }
-          if (n > 0)
-            tally[method].rms_sum += sqrt (sq / n), tally[method].rms_n++;
-        }
-      peac_match_context_free (pair_ctx);
-      pair_ctx = NULL;
+      e.tally[k].err = malloc (n_pairs * max_pts * sizeof *e.tally[k].err);
+      e.ps.sum[k] = calloc (n_pairs, sizeof *e.ps.sum[k]);
+      e.ps.k1[k] = calloc (n_pairs, sizeof *e.ps.k1[k]);
     }
+  for (int k = 0; k < N_METHODS; k++)
+    if (e.n_pairs < 0 || !e.tally[k].err || !e.pred || !e.ranks || !e.ps.n || !e.ps.sum[k]
+        || !e.ps.k1[k])
+      {
+        fprintf (stderr, "peac eval-landmarks: out of memory\n");
+        goto done;
+      }
+  for (long p = 0; p < e.n_pairs; p++)
+    if (score_pair (&e, p) != 0)
+      goto done;
 
   // The margins first: tally_json sorts the error lists in place.
   const int bases[3] = { M_IDENTITY, M_NCC, M_RANDOM };
   json_t *margins = json_object ();
   for (int i = 0; i < 3; i++)
     {
-      json_t *mj = margin_json (&ps, pair_a, pair_b, n_pairs, n_img, bases[i], reps, seed);
+      json_t *mj = margin_json (&e.ps, e.pair_a, e.pair_b, e.n_pairs, n_img, bases[i],
+                                args->reps, args->seed);
       if (!mj)
         {
           json_decref (margins);
@@ -782,114 +933,39 @@ peac_cmd_eval_landmarks (int argc, char **argv)
     }
   json_t *res[N_METHODS];
   for (int k = 0; k < N_METHODS; k++)
-    res[k] = tally_json (&tally[k], (size_t) n_pairs, cell, pixel_mm,
+    res[k] = tally_json (&e.tally[k], (size_t) e.n_pairs, cell, args->pixel_mm,
                          k == M_GUIDED || k == M_NEAREST || k == M_RANDOM || k == M_AFFINE);
-  if (json)
-    {
-      json_t *out = json_pack ("{s:o, s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o}, s:o, s:{s:s, s:i, s:i, s:i, s:i, s:i, s:f, s:s, s:I, s:I, s:i, s:i, s:f, s:f, s:f}}",
-        "model", res[M_GUIDED], "model_nearest", res[M_NEAREST], "model_affine", res[M_AFFINE],
-        "baselines", "identity", res[M_IDENTITY], "ncc", res[M_NCC], "random_init", res[M_RANDOM],
-        "bounds", "affine_oracle", res[M_ORACLE], "margins", margins,
-        "config", "data", dir, "images", n_img, "input", side, "grid", gw, "stride",
-        stride ? stride : patch, "dim", dim,
-        "cell_px", cell, "random_init_mode", peac_match_mode_name (rand_mode),
-        "seed", (json_int_t) seed, "init_seed", (json_int_t) init_seed, "bootstrap", reps, "symmetric", mp.symmetric,
-        "embed_s", t_embed, "match_s", t_match, "ncc_s", t_ncc);
-      json_object_set_new (out, "landmark_retrieval",
-                           json_pack ("{s:o, s:o}", "model", retrieval_json (&retr[0]),
-                                      "random_init", retrieval_json (&retr[1])));
-      char *s = json_dumps (out, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (6));
-      puts (s);
-      free (s);
-      json_decref (out);
-    }
+  if (args->json)
+    print_json (&e, res, margins);
   else
     {
-      printf ("%ld ordered pairs of %d images, %d×%d grid (cell %.1f px in the 1024 frame, "
-              "%.2f mm/px)\n\n", n_pairs, n_img, gh, gw, cell, pixel_mm);
-      printf ("%-15s %8s %8s %9s %6s %6s %6s %6s\n", "method", "MRE px", "MRE mm",
-              "median px", "PCK1", "PCK2", "PCK4", "found");
-      for (int k = 0; k < N_METHODS; k++)
-        {
-          json_t *o = res[k], *f = json_object_get (o, "found");
-          printf ("%-15s %8.1f %8.2f %9.1f %6.3f %6.3f %6.3f ", method_names[k],
-                  json_real_value (json_object_get (o, "mre_px")),
-                  json_real_value (json_object_get (o, "mre_mm")),
-                  json_real_value (json_object_get (o, "median_px")),
-                  json_real_value (json_object_get (o, "pck1")),
-                  json_real_value (json_object_get (o, "pck2")),
-                  json_real_value (json_object_get (o, "pck4")));
-          if (f)
-            printf ("%6.3f\n", json_real_value (f));
-          else
-            printf ("%6s\n", "-");
-        }
-      printf ("(affine_oracle: the least-squares affine fitted to each pair's answers, a bound "
-              "for matchers that map a pair by one affine)\n");
-      printf ("\nMRE px per structure\n%-15s", "method");
-      for (int s = 0; s < N_STRUCT; s++)
-        printf (" %7s", px_landmarks_jsrt_structures[s]);
-      printf ("\n");
-      for (int k = 0; k < N_METHODS; k++)
-        {
-          json_t *per = json_object_get (res[k], "per_structure_mre_px");
-          printf ("%-15s", method_names[k]);
-          for (int s = 0; s < N_STRUCT; s++)
-            printf (" %7.1f", json_real_value (json_object_get (per, px_landmarks_jsrt_structures[s])));
-          printf ("\n");
-        }
-      printf ("\nmodel minus baseline (95 %% interval: %d image resamples)\n%-15s %26s %28s %12s\n",
-              reps, "baseline", "MRE px", "PCK1", "pairs won");
-      for (int i = 0; i < 3; i++)
-        {
-          json_t *mj = json_object_get (margins, method_names[bases[i]]);
-          json_t *cm = json_object_get (mj, "mre_diff_ci95"), *ck = json_object_get (mj, "pck1_diff_ci95");
-          char im[40] = "", ik[40] = "";
-          if (json_is_array (cm))
-            snprintf (im, sizeof im, "[%+.1f, %+.1f]", json_real_value (json_array_get (cm, 0)),
-                      json_real_value (json_array_get (cm, 1)));
-          if (json_is_array (ck))
-            snprintf (ik, sizeof ik, "[%+.3f, %+.3f]", json_real_value (json_array_get (ck, 0)),
-                      json_real_value (json_array_get (ck, 1)));
-          printf ("%-15s %+8.1f %17s %+10.3f %17s %11.1f%%\n", method_names[bases[i]],
-                  json_real_value (json_object_get (mj, "mre_diff_px")), im,
-                  json_real_value (json_object_get (mj, "pck1_diff")), ik,
-                  100 * json_real_value (json_object_get (mj, "pairs_better")));
-        }
-      json_decref (margins);
-      printf ("\nlandmark retrieval: is B's landmark k the nearest (top-1) or among the five\n"
-              "nearest (top-5) of B's landmark tokens to A's landmark k?\n%-15s %6s %6s\n",
-              "method", "top-1", "top-5");
-      for (int k = 0; k < 2; k++)
-        {
-          json_t *o = retrieval_json (&retr[k]);
-          printf ("%-15s %6.3f %6.3f\n", k ? "random_init" : "model",
-                  json_real_value (json_object_get (o, "top1")),
-                  json_real_value (json_object_get (o, "top5")));
-          json_decref (o);
-        }
-      fflush (stdout);
-      fprintf (stderr, "peac eval-landmarks: embedding %.1f s, matching %.1f s, NCC %.1f s\n",
-               t_embed, t_match, t_ncc);
+      print_text (&e, res, margins, bases);
       for (int k = 0; k < N_METHODS; k++)
         json_decref (res[k]);
     }
   rc = 0;
 done:
-  peac_match_context_free (pair_ctx);
   for (int k = 0; k < N_METHODS; k++)
-    free (tally[k].err), free (ps.sum[k]), free (ps.k1[k]);
-  free (ps.n);
-  if (smp)
+    free (e.tally[k].err), free (e.ps.sum[k]), free (e.ps.k1[k]);
+  free (e.ps.n);
+  if (e.smp)
     for (int i = 0; i < n_img; i++)
-      sample_clear (&smp[i]);
-  free (smp);
-  free (pred);
-  free (ranks);
-  free (pair_a);
-  free (pair_b);
+      sample_clear (&e.smp[i]);
+  free (e.smp);
+  free (e.pred);
+  free (e.ranks);
+  free (e.pair_a);
+  free (e.pair_b);
   peac_model_free (m);
   peac_model_free (mr);
   g_strfreev (ids);
   return rc;
+}
+
+int
+peac_cmd_eval_landmarks (int argc, char **argv)
+{
+  EvalArgs a;
+  const int rc = parse_args (&a, argc, argv);
+  return rc >= 0 ? rc : run (&a);
 }

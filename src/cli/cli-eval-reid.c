@@ -24,6 +24,7 @@
 #include "model.h"
 #include "ops.h"
 #include "preprocess.h"
+#include "px-csv.h"
 #include "px-image.h"
 #include "rng.h"
 
@@ -231,10 +232,10 @@ read_patients (const char *path)
 }
 
 static int
-column (char **cells, const char *name)
+column (const PxCsvRecord *head, const char *name)
 {
-  for (int i = 0; cells[i]; i++)
-    if (strcmp (g_strstrip (cells[i]), name) == 0)
+  for (int i = 0; i < head->n; i++)
+    if (strcmp (g_strstrip (head->fields[i]), name) == 0)
       return i;
   return -1;
 }
@@ -246,66 +247,70 @@ read_pairs (const char *path, GHashTable *keep, GPtrArray *images, GArray *patie
             GPtrArray *patient_ids)
 {
   char *text = NULL;
+  gsize len = 0;
   GError *e = NULL;
-  if (!g_file_get_contents (path, &text, NULL, &e))
+  if (!g_file_get_contents (path, &text, &len, &e))
     {
       fprintf (stderr, "peac eval-reid: %s\n", e->message);
       g_error_free (e);
       return -1;
     }
-  char **lines = g_strsplit (text, "\n", -1);
-  g_free (text);
+  PxCsv *csv = px_csv_new (text, len, path);
+  PxCsvRecord rec;
+  char err[1024];
   int rc = 0, cp = -1, ca = -1, cb = -1;
-  char **head = lines[0] ? g_strsplit (lines[0], ",", -1) : NULL;
-  if (head)
-    cp = column (head, "patient_id"), ca = column (head, "image_a"), cb = column (head, "image_b");
-  g_strfreev (head);
+  int got = csv ? px_csv_next (csv, &rec, err, sizeof err) : -1;
+  if (got == 1)
+    cp = column (&rec, "patient_id"), ca = column (&rec, "image_a"), cb = column (&rec, "image_b");
+  if (got < 0 && csv)
+    fprintf (stderr, "peac eval-reid: %s\n", err);
+  else if (cp < 0 || ca < 0 || cb < 0)
+    fprintf (stderr, "peac eval-reid: %s: line 1: no patient_id, image_a and image_b columns\n", path);
   if (cp < 0 || ca < 0 || cb < 0)
     {
-      fprintf (stderr, "peac eval-reid: %s: line 1: no patient_id, image_a and image_b columns\n", path);
-      g_strfreev (lines);
+      px_csv_free (csv);
+      g_free (text);
       return -1;
     }
   GHashTable *seen = g_hash_table_new (g_str_hash, g_str_equal);
   GHashTable *pid = g_hash_table_new (g_str_hash, g_str_equal);
   const int need = MAX (cp, MAX (ca, cb));
-  for (int ln = 1; lines[ln] && rc == 0; ln++)
+  while (rc == 0 && (got = px_csv_next (csv, &rec, err, sizeof err)) == 1)
     {
-      char *s = g_strstrip (lines[ln]);
-      if (!*s)
+      if (rec.n == 0 || (rec.n == 1 && !*g_strstrip (rec.fields[0])))
         continue;
-      char **c = g_strsplit (s, ",", -1);
-      if ((int) g_strv_length (c) <= need || strchr (s, '"'))
+      if (rec.n <= need)
         {
-          fprintf (stderr, "peac eval-reid: %s: line %d: %s\n", path, ln + 1,
-                   strchr (s, '"') ? "quoted fields are not supported" : "too few columns");
+          fprintf (stderr, "peac eval-reid: %s: line %d: too few columns\n", path, rec.line);
           rc = -1;
+          break;
         }
-      else if (!keep || g_hash_table_contains (keep, g_strstrip (c[cp])))
+      const char *p = g_strstrip (rec.fields[cp]);
+      if (keep && !g_hash_table_contains (keep, p))
+        continue;
+      if (!g_hash_table_contains (pid, p))
         {
-          const char *p = g_strstrip (c[cp]);
-          if (!g_hash_table_contains (pid, p))
-            {
-              g_ptr_array_add (patient_ids, g_strdup (p));
-              g_hash_table_insert (pid, patient_ids->pdata[patient_ids->len - 1],
-                                   GINT_TO_POINTER (patient_ids->len - 1));
-            }
-          const int k = GPOINTER_TO_INT (g_hash_table_lookup (pid, p));
-          const int cols[2] = { ca, cb };
-          for (int t = 0; t < 2; t++)
-            {
-              const char *img = g_strstrip (c[cols[t]]);
-              if (!*img || g_hash_table_contains (seen, img))
-                continue;
-              g_ptr_array_add (images, g_strdup (img));
-              g_hash_table_add (seen, images->pdata[images->len - 1]);
-              g_array_append_val (patient, k);
-            }
+          g_ptr_array_add (patient_ids, g_strdup (p));
+          g_hash_table_insert (pid, patient_ids->pdata[patient_ids->len - 1],
+                               GINT_TO_POINTER (patient_ids->len - 1));
         }
-      g_strfreev (c);
+      const int k = GPOINTER_TO_INT (g_hash_table_lookup (pid, p));
+      const int cols[2] = { ca, cb };
+      for (int t = 0; t < 2; t++)
+        {
+          const char *img = g_strstrip (rec.fields[cols[t]]);
+          if (!*img || g_hash_table_contains (seen, img))
+            continue;
+          g_ptr_array_add (images, g_strdup (img));
+          g_hash_table_add (seen, images->pdata[images->len - 1]);
+          g_array_append_val (patient, k);
+        }
     }
+  if (got < 0)
+    fprintf (stderr, "peac eval-reid: %s\n", err), rc = -1;
   g_hash_table_destroy (seen), g_hash_table_destroy (pid);
-  g_strfreev (lines);
+  px_csv_free (csv);
+  g_free (text);
   return rc ? -1 : (int) images->len;
 }
 
@@ -372,59 +377,130 @@ ci_json (const double ci[2])
   return json_pack ("[f, f]", ci[0], ci[1]);
 }
 
+typedef struct {
+  const char *model, *pairs, *root, *patients, *branch;
+  int random_init, json, quiet, threads, reps;
+  unsigned long long seed;
+} ReidArgs;
+
+// Fills a from argv. Returns -1 to run, else the exit status.
+static int
+parse_args (ReidArgs *a, int argc, char **argv)
+{
+  enum { O_PAIRS = 1000, O_ROOT, O_PATIENTS, O_BRANCH, O_SEED, O_THREADS, O_BOOTSTRAP,
+         O_RANDOM_INIT, O_JSON };
+  static const struct option opts[] = {
+    { "model", required_argument, NULL, 'm' },
+    { "pairs", required_argument, NULL, O_PAIRS },
+    { "root", required_argument, NULL, O_ROOT },
+    { "patients", required_argument, NULL, O_PATIENTS },
+    { "branch", required_argument, NULL, O_BRANCH },
+    { "seed", required_argument, NULL, O_SEED },
+    { "threads", required_argument, NULL, O_THREADS },
+    { "bootstrap", required_argument, NULL, O_BOOTSTRAP },
+    { "random-init", no_argument, NULL, O_RANDOM_INIT },
+    { "json", no_argument, NULL, O_JSON },
+    { "quiet", no_argument, NULL, 'q' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  *a = (ReidArgs) { .root = ".", .seed = 1 };
+  int c;
+  optind = 0;
+  while ((c = peac_cli_getopt ("eval-reid", argc, argv, "m:qh", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'h': return usage (stdout), 0;
+      case 'm': a->model = optarg; break;
+      case O_PAIRS: a->pairs = optarg; break;
+      case O_ROOT: a->root = optarg; break;
+      case O_PATIENTS: a->patients = optarg; break;
+      case O_BRANCH: a->branch = optarg; break;
+      case O_SEED: a->seed = strtoull (optarg, NULL, 10); break;
+      case O_THREADS: a->threads = atoi (optarg); break;
+      case O_BOOTSTRAP:
+        {
+          char *end;
+          long v = strtol (optarg, &end, 10);
+          if (*end || v < 1 || v > 1000000)
+            return fprintf (stderr, "peac eval-reid: --bootstrap: '%s' is not a count from 1 "
+                            "to 1000000\n", optarg), 2;
+          a->reps = (int) v;
+          break;
+        }
+      case O_RANDOM_INIT: a->random_init = 1; break;
+      case O_JSON: a->json = 1; break;
+      case 'q': a->quiet = 1; break;
+      default: return 2;
+      }
+  if (optind < argc)
+    return fprintf (stderr, "peac eval-reid: unexpected argument '%s'\n", argv[optind]), 2;
+  if (!a->model || !a->pairs)
+    return usage (stderr), 2;
+  if (a->branch && strcmp (a->branch, "teacher") && strcmp (a->branch, "student"))
+    return fprintf (stderr, "peac eval-reid: --branch must be teacher or student\n"), 2;
+  if (a->reps && a->random_init)
+    return fprintf (stderr, "peac eval-reid: --bootstrap already scores random init beside "
+                    "the model; leave out --random-init\n"), 2;
+  return -1;
+}
+
+// The scores: one JSON object (--json) or lines of text on stdout.
+static void
+report (const ReidArgs *a, int dim, const PeacReidScore *model, const PeacReidScore *random,
+        const PeacReidBootstrap *boot)
+{
+  const PeacReidScore sc = *model, sr = *random;
+  const PeacReidBootstrap bs = *boot;
+  if (a->json)
+    {
+      json_t *j = json_pack ("{s:s, s:b, s:i, s:i, s:i, s:i, s:f, s:f}", "model", a->model,
+                             "random_init", a->random_init, "images", sc.n_images,
+                             "patients", sc.n_patients, "queries", sc.n_queries, "dim", dim,
+                             "top1", sc.top1, "top5", sc.top5);
+      if (a->reps)
+        {
+          json_object_set_new (j, "top1_ci95", ci_json (bs.a_ci));
+          json_object_set_new (j, "random_init_top1", json_real (sr.top1));
+          json_object_set_new (j, "random_init_top5", json_real (sr.top5));
+          json_object_set_new (j, "random_init_top1_ci95", ci_json (bs.b_ci));
+          json_object_set_new (j, "top1_diff", json_real (bs.diff));
+          json_object_set_new (j, "top1_diff_ci95", ci_json (bs.diff_ci));
+          json_object_set_new (j, "bootstrap", json_integer (a->reps));
+          json_object_set_new (j, "seed", json_integer ((json_int_t) a->seed));
+        }
+      char *t = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+      printf ("%s\n", t);
+      free (t), json_decref (j);
+    }
+  else
+    {
+      printf ("model %s%s\nimages %d  patients %d  queries %d  dim %d\n"
+              "top-1 %.4f (%d/%d)  top-5 %.4f (%d/%d)\n", a->model,
+              a->random_init ? " (random init)" : "", sc.n_images, sc.n_patients, sc.n_queries,
+              dim, sc.top1, sc.top1_hits, sc.n_queries, sc.top5, sc.top5_hits, sc.n_queries);
+      if (a->reps)
+        printf ("random init (seed %llu): top-1 %.4f (%d/%d)  top-5 %.4f (%d/%d)\n"
+                "95 %% intervals from %d resamples of the patients: model top-1 [%.4f, %.4f], "
+                "random init [%.4f, %.4f]\nmodel minus random init, top-1: %+.4f [%+.4f, %+.4f]\n",
+                a->seed, sr.top1, sr.top1_hits, sr.n_queries, sr.top5, sr.top5_hits, sr.n_queries,
+                a->reps, bs.a_ci[0], bs.a_ci[1], bs.b_ci[0], bs.b_ci[1], bs.diff, bs.diff_ci[0],
+                bs.diff_ci[1]);
+    }
+}
+
 int
 peac_cmd_eval_reid (int argc, char **argv)
 {
-  const char *model = NULL, *pairs = NULL, *root = ".", *patients = NULL, *branch = NULL;
-  int random_init = 0, json = 0, quiet = 0, threads = 0, reps = 0;
-  unsigned long long seed = 1;
-  for (int i = 1; i < argc; i++)
-    {
-      const char *s = argv[i];
-      int more = i + 1 < argc;
-#define OPT(name) (strcmp (s, name) == 0 && more)
-      if (strcmp (s, "--help") == 0 || strcmp (s, "-h") == 0)
-        return usage (stdout), 0;
-      else if (OPT ("--model") || OPT ("-m"))
-        model = argv[++i];
-      else if (OPT ("--pairs"))
-        pairs = argv[++i];
-      else if (OPT ("--root"))
-        root = argv[++i];
-      else if (OPT ("--patients"))
-        patients = argv[++i];
-      else if (OPT ("--branch"))
-        branch = argv[++i];
-      else if (OPT ("--seed"))
-        seed = strtoull (argv[++i], NULL, 10);
-      else if (OPT ("--threads"))
-        threads = atoi (argv[++i]);
-      else if (OPT ("--bootstrap"))
-        {
-          char *end;
-          long v = strtol (argv[++i], &end, 10);
-          if (*end || v < 1 || v > 1000000)
-            return fprintf (stderr, "peac eval-reid: --bootstrap: '%s' is not a count from 1 "
-                            "to 1000000\n", argv[i]), 2;
-          reps = (int) v;
-        }
-      else if (strcmp (s, "--random-init") == 0)
-        random_init = 1;
-      else if (strcmp (s, "--json") == 0)
-        json = 1;
-      else if (strcmp (s, "-q") == 0 || strcmp (s, "--quiet") == 0)
-        quiet = 1;
-      else
-        return fprintf (stderr, "peac eval-reid: unknown or incomplete option '%s'\n", s), 2;
-#undef OPT
-    }
-  if (!model || !pairs)
-    return usage (stderr), 2;
-  if (branch && strcmp (branch, "teacher") && strcmp (branch, "student"))
-    return fprintf (stderr, "peac eval-reid: --branch must be teacher or student\n"), 2;
-  if (reps && random_init)
-    return fprintf (stderr, "peac eval-reid: --bootstrap already scores random init beside "
-                    "the model; leave out --random-init\n"), 2;
+  ReidArgs a;
+  const int prc = parse_args (&a, argc, argv);
+  if (prc >= 0)
+    return prc;
+  const char *model = a.model, *pairs = a.pairs, *root = a.root, *patients = a.patients,
+             *branch = a.branch;
+  const int random_init = a.random_init, quiet = a.quiet, threads = a.threads,
+            reps = a.reps;
+  const unsigned long long seed = a.seed;
   peac_threads_set (threads);
 
   GHashTable *keep = patients ? read_patients (patients) : NULL;
@@ -482,41 +558,8 @@ peac_cmd_eval_reid (int argc, char **argv)
   if (!status && reps && peac_reid_bootstrap (hit, hit_r, pat, n, reps, seed, &bs) != 0)
     fprintf (stderr, "peac eval-reid: %s: no patient with two images to bootstrap\n", pairs),
       status = 1;
-  if (!status && json)
-    {
-      json_t *j = json_pack ("{s:s, s:b, s:i, s:i, s:i, s:i, s:f, s:f}", "model", model,
-                             "random_init", random_init, "images", sc.n_images,
-                             "patients", sc.n_patients, "queries", sc.n_queries, "dim", dim,
-                             "top1", sc.top1, "top5", sc.top5);
-      if (reps)
-        {
-          json_object_set_new (j, "top1_ci95", ci_json (bs.a_ci));
-          json_object_set_new (j, "random_init_top1", json_real (sr.top1));
-          json_object_set_new (j, "random_init_top5", json_real (sr.top5));
-          json_object_set_new (j, "random_init_top1_ci95", ci_json (bs.b_ci));
-          json_object_set_new (j, "top1_diff", json_real (bs.diff));
-          json_object_set_new (j, "top1_diff_ci95", ci_json (bs.diff_ci));
-          json_object_set_new (j, "bootstrap", json_integer (reps));
-          json_object_set_new (j, "seed", json_integer ((json_int_t) seed));
-        }
-      char *t = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-      printf ("%s\n", t);
-      free (t), json_decref (j);
-    }
-  else if (!status)
-    {
-      printf ("model %s%s\nimages %d  patients %d  queries %d  dim %d\n"
-              "top-1 %.4f (%d/%d)  top-5 %.4f (%d/%d)\n", model,
-              random_init ? " (random init)" : "", sc.n_images, sc.n_patients, sc.n_queries,
-              dim, sc.top1, sc.top1_hits, sc.n_queries, sc.top5, sc.top5_hits, sc.n_queries);
-      if (reps)
-        printf ("random init (seed %llu): top-1 %.4f (%d/%d)  top-5 %.4f (%d/%d)\n"
-                "95 %% intervals from %d resamples of the patients: model top-1 [%.4f, %.4f], "
-                "random init [%.4f, %.4f]\nmodel minus random init, top-1: %+.4f [%+.4f, %+.4f]\n",
-                seed, sr.top1, sr.top1_hits, sr.n_queries, sr.top5, sr.top5_hits, sr.n_queries,
-                reps, bs.a_ci[0], bs.a_ci[1], bs.b_ci[0], bs.b_ci[1], bs.diff, bs.diff_ci[0],
-                bs.diff_ci[1]);
-    }
+  if (!status)
+    report (&a, dim, &sc, &sr, &bs);
   free (emb), free (emb_r), free (hit), free (hit_r);
   if (m)
     peac_model_free (m);

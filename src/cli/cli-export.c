@@ -77,48 +77,65 @@ provenance_json (const PeacSafetensors *st, const char *src, const char *branch,
   return r;
 }
 
-int
-peac_cmd_export (int argc, char **argv)
-{
-  const char *src = NULL, *out = NULL, *branch = "teacher", *dtype_s = "f16";
-  int quiet = 0;
-  for (int i = 1; i < argc; i++)
-    {
-      const char *s = argv[i];
-      int more = i + 1 < argc;
-      if (strcmp (s, "--help") == 0 || strcmp (s, "-h") == 0)
-        return usage (stdout), 0;
-      else if ((strcmp (s, "-o") == 0 || strcmp (s, "--output") == 0) && more)
-        out = argv[++i];
-      else if (strcmp (s, "--branch") == 0 && more)
-        branch = argv[++i];
-      else if (strcmp (s, "--dtype") == 0 && more)
-        dtype_s = argv[++i];
-      else if (strcmp (s, "-q") == 0 || strcmp (s, "--quiet") == 0)
-        quiet = 1;
-      else if (s[0] == '-' && s[1])
-        return fprintf (stderr, "peac export: unknown or incomplete option '%s'\n", s), 2;
-      else if (!src)
-        src = s;
-      else
-        return fprintf (stderr, "peac export: one checkpoint only ('%s' is extra)\n", s), 2;
-    }
-  if (!src || !out)
-    return usage (stderr), 2;
-  if (strcmp (branch, "teacher") && strcmp (branch, "student"))
-    return fprintf (stderr, "peac export: --branch must be teacher or student, not '%s'\n", branch), 2;
+typedef struct {
+  const char *src, *out, *branch, *dtype_s;
   PeacDtype dt;
-  if (strcmp (dtype_s, "f16") == 0)
-    dt = PEAC_DT_F16;
-  else if (strcmp (dtype_s, "bf16") == 0)
-    dt = PEAC_DT_BF16;
-  else if (strcmp (dtype_s, "f32") == 0)
-    dt = PEAC_DT_F32;
-  else
-    return fprintf (stderr, "peac export: --dtype must be f16, bf16 or f32, not '%s'\n", dtype_s), 2;
-  if (strcmp (src, out) == 0)
-    return fprintf (stderr, "peac export: %s: the output would replace its own source\n", out), 2;
+  int quiet;
+} ExportArgs;
 
+// Fills a from argv. Returns -1 to run, else the exit status.
+static int
+parse_args (ExportArgs *a, int argc, char **argv)
+{
+  enum { O_BRANCH = 1000, O_DTYPE };
+  static const struct option opts[] = {
+    { "output", required_argument, NULL, 'o' },
+    { "branch", required_argument, NULL, O_BRANCH },
+    { "dtype", required_argument, NULL, O_DTYPE },
+    { "quiet", no_argument, NULL, 'q' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  *a = (ExportArgs) { .branch = "teacher", .dtype_s = "f16" };
+  int c;
+  optind = 0;
+  while ((c = peac_cli_getopt ("export", argc, argv, "o:qh", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'h': return usage (stdout), 0;
+      case 'o': a->out = optarg; break;
+      case O_BRANCH: a->branch = optarg; break;
+      case O_DTYPE: a->dtype_s = optarg; break;
+      case 'q': a->quiet = 1; break;
+      default: return 2;
+      }
+  if (optind < argc)
+    a->src = argv[optind];
+  if (optind + 1 < argc)
+    return fprintf (stderr, "peac export: one checkpoint only ('%s' is extra)\n", argv[optind + 1]), 2;
+  if (!a->src || !a->out)
+    return usage (stderr), 2;
+  if (strcmp (a->branch, "teacher") && strcmp (a->branch, "student"))
+    return fprintf (stderr, "peac export: --branch must be teacher or student, not '%s'\n", a->branch), 2;
+  if (strcmp (a->dtype_s, "f16") == 0)
+    a->dt = PEAC_DT_F16;
+  else if (strcmp (a->dtype_s, "bf16") == 0)
+    a->dt = PEAC_DT_BF16;
+  else if (strcmp (a->dtype_s, "f32") == 0)
+    a->dt = PEAC_DT_F32;
+  else
+    return fprintf (stderr, "peac export: --dtype must be f16, bf16 or f32, not '%s'\n", a->dtype_s), 2;
+  if (strcmp (a->src, a->out) == 0)
+    return fprintf (stderr, "peac export: %s: the output would replace its own source\n", a->out), 2;
+  return -1;
+}
+
+static int
+run (const ExportArgs *a)
+{
+  const char *src = a->src, *out = a->out, *branch = a->branch, *dtype_s = a->dtype_s;
+  const PeacDtype dt = a->dt;
+  const int quiet = a->quiet;
   char err[1024], warn[256];
   PeacModel *m = peac_model_load_ex (src, branch, warn, sizeof warn, err, sizeof err);
   if (!m)
@@ -155,4 +172,12 @@ peac_cmd_export (int argc, char **argv)
   free (prov);
   peac_model_free (m);
   return rc == 0 ? 0 : 1;
+}
+
+int
+peac_cmd_export (int argc, char **argv)
+{
+  ExportArgs a;
+  const int rc = parse_args (&a, argc, argv);
+  return rc >= 0 ? rc : run (&a);
 }

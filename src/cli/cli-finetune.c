@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "auc.h"
+#include "cli-finetune.h"
 #include "cli.h"
 #include "finetune.h"
 #include "model.h"
@@ -68,18 +69,8 @@ usage (FILE *to)
     "  -q, --quiet            no progress on stderr\n");
 }
 
-enum { MODE_LINEAR = 0, MODE_FULL = 1 };
 
-typedef struct {
-  const char *model, *train, *val, *test, *images, *image_col, *labels, *out_dir, *save;
-  const char **compare;
-  int n_compare, compare_random;
-  int mode, seeds, random_init, json, threads, quiet, bootstrap, hflip, views;
-  int epochs, batch, patience;
-  double fraction, lr, backbone_lr, wd, rotate, min_scale;
-} FtArgs;
-
-static volatile int stop_flag;
+static atomic_int stop_flag;
 
 static void
 on_sigint (int sig)
@@ -88,92 +79,98 @@ on_sigint (int sig)
   stop_flag = 1;
 }
 
+// Fills a from argv. Returns -1 to run, else the exit status (0 after --help).
 static int
 parse_args (FtArgs *a, int argc, char **argv)
 {
   *a = (FtArgs) { .seeds = 1, .fraction = 1, .bootstrap = 1000, .epochs = -1, .batch = -1,
                   .patience = -1, .lr = -1, .backbone_lr = -1, .wd = -1, .rotate = -1,
                   .min_scale = -1 };
-  a->compare = calloc ((size_t) argc, sizeof (char *));
-  for (int i = 1; i < argc; i++)
-    {
-      const char *s = argv[i];
-      int more = i + 1 < argc;
-#define OPT(name) (strcmp (s, name) == 0 && more)
-      if (strcmp (s, "--help") == 0 || strcmp (s, "-h") == 0)
-        return usage (stdout), 1;
-      else if (OPT ("--model"))
-        a->model = argv[++i];
-      else if (OPT ("--train"))
-        a->train = argv[++i];
-      else if (OPT ("--val"))
-        a->val = argv[++i];
-      else if (OPT ("--test"))
-        a->test = argv[++i];
-      else if (OPT ("--mode"))
-        {
-          const char *m = argv[++i];
-          if (strcmp (m, "linear") == 0)
-            a->mode = MODE_LINEAR;
-          else if (strcmp (m, "full") == 0)
-            a->mode = MODE_FULL;
-          else
-            return fprintf (stderr, "peac finetune: --mode is linear or full, not '%s'\n", m), 2;
-        }
-      else if (OPT ("--labels"))
-        a->labels = argv[++i];
-      else if (OPT ("--image-column"))
-        a->image_col = argv[++i];
-      else if (OPT ("--images"))
-        a->images = argv[++i];
-      else if (OPT ("--label-fraction"))
-        a->fraction = strtod (argv[++i], NULL);
-      else if (OPT ("--seeds"))
-        a->seeds = atoi (argv[++i]);
-      else if (OPT ("--views"))
-        a->views = atoi (argv[++i]);
-      else if (strcmp (s, "--random-init") == 0)
-        a->random_init = 1;
-      else if (strcmp (s, "--compare") == 0)
-        {
-          a->compare_random = 1;
-          while (i + 1 < argc && argv[i + 1][0] != '-')
-            a->compare[a->n_compare++] = argv[++i];
-        }
-      else if (OPT ("--epochs"))
-        a->epochs = atoi (argv[++i]);
-      else if (OPT ("--batch"))
-        a->batch = atoi (argv[++i]);
-      else if (OPT ("--lr"))
-        a->lr = strtod (argv[++i], NULL);
-      else if (OPT ("--backbone-lr"))
-        a->backbone_lr = strtod (argv[++i], NULL);
-      else if (OPT ("--weight-decay"))
-        a->wd = strtod (argv[++i], NULL);
-      else if (OPT ("--patience"))
-        a->patience = atoi (argv[++i]);
-      else if (OPT ("--rotate"))
-        a->rotate = strtod (argv[++i], NULL);
-      else if (OPT ("--min-scale"))
-        a->min_scale = strtod (argv[++i], NULL);
-      else if (strcmp (s, "--hflip") == 0)
-        a->hflip = 1;
-      else if (OPT ("--bootstrap"))
-        a->bootstrap = atoi (argv[++i]);
-      else if (OPT ("--out-dir"))
-        a->out_dir = argv[++i];
-      else if (OPT ("--save"))
-        a->save = argv[++i];
-      else if (strcmp (s, "--json") == 0)
-        a->json = 1;
-      else if (OPT ("--threads"))
-        a->threads = atoi (argv[++i]);
-      else if (strcmp (s, "-q") == 0 || strcmp (s, "--quiet") == 0)
-        a->quiet = 1;
-      else
-        return fprintf (stderr, "peac finetune: unknown or incomplete option '%s'\n", s), 2;
-#undef OPT
-    }
+  enum { O_MODEL = 1000, O_TRAIN, O_VAL, O_TEST, O_MODE, O_LABELS, O_IMAGE_COLUMN, O_IMAGES,
+         O_FRACTION, O_SEEDS, O_VIEWS, O_RANDOM_INIT, O_COMPARE, O_EPOCHS, O_BATCH, O_LR,
+         O_BACKBONE_LR, O_WD, O_PATIENCE, O_ROTATE, O_MIN_SCALE, O_HFLIP, O_BOOTSTRAP,
+         O_OUT_DIR, O_SAVE, O_JSON, O_THREADS };
+  static const struct option opts[] = {
+    { "model", required_argument, NULL, O_MODEL },
+    { "train", required_argument, NULL, O_TRAIN },
+    { "val", required_argument, NULL, O_VAL },
+    { "test", required_argument, NULL, O_TEST },
+    { "mode", required_argument, NULL, O_MODE },
+    { "labels", required_argument, NULL, O_LABELS },
+    { "image-column", required_argument, NULL, O_IMAGE_COLUMN },
+    { "images", required_argument, NULL, O_IMAGES },
+    { "label-fraction", required_argument, NULL, O_FRACTION },
+    { "seeds", required_argument, NULL, O_SEEDS },
+    { "views", required_argument, NULL, O_VIEWS },
+    { "random-init", no_argument, NULL, O_RANDOM_INIT },
+    { "compare", no_argument, NULL, O_COMPARE },
+    { "epochs", required_argument, NULL, O_EPOCHS },
+    { "batch", required_argument, NULL, O_BATCH },
+    { "lr", required_argument, NULL, O_LR },
+    { "backbone-lr", required_argument, NULL, O_BACKBONE_LR },
+    { "weight-decay", required_argument, NULL, O_WD },
+    { "patience", required_argument, NULL, O_PATIENCE },
+    { "rotate", required_argument, NULL, O_ROTATE },
+    { "min-scale", required_argument, NULL, O_MIN_SCALE },
+    { "hflip", no_argument, NULL, O_HFLIP },
+    { "bootstrap", required_argument, NULL, O_BOOTSTRAP },
+    { "out-dir", required_argument, NULL, O_OUT_DIR },
+    { "save", required_argument, NULL, O_SAVE },
+    { "json", no_argument, NULL, O_JSON },
+    { "threads", required_argument, NULL, O_THREADS },
+    { "quiet", no_argument, NULL, 'q' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  int c;
+  optind = 0;
+  while ((c = peac_cli_getopt ("finetune", argc, argv, "qh", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'h': return usage (stdout), 0;
+      case O_MODEL: a->model = optarg; break;
+      case O_TRAIN: a->train = optarg; break;
+      case O_VAL: a->val = optarg; break;
+      case O_TEST: a->test = optarg; break;
+      case O_MODE:
+        if (strcmp (optarg, "linear") == 0)
+          a->mode = MODE_LINEAR;
+        else if (strcmp (optarg, "full") == 0)
+          a->mode = MODE_FULL;
+        else
+          return fprintf (stderr, "peac finetune: --mode is linear or full, not '%s'\n", optarg), 2;
+        break;
+      case O_LABELS: a->labels = optarg; break;
+      case O_IMAGE_COLUMN: a->image_col = optarg; break;
+      case O_IMAGES: a->images = optarg; break;
+      case O_FRACTION: a->fraction = strtod (optarg, NULL); break;
+      case O_SEEDS: a->seeds = atoi (optarg); break;
+      case O_VIEWS: a->views = atoi (optarg); break;
+      case O_RANDOM_INIT: a->random_init = 1; break;
+      case O_COMPARE: a->compare_random = 1; break;
+      case O_EPOCHS: a->epochs = atoi (optarg); break;
+      case O_BATCH: a->batch = atoi (optarg); break;
+      case O_LR: a->lr = strtod (optarg, NULL); break;
+      case O_BACKBONE_LR: a->backbone_lr = strtod (optarg, NULL); break;
+      case O_WD: a->wd = strtod (optarg, NULL); break;
+      case O_PATIENCE: a->patience = atoi (optarg); break;
+      case O_ROTATE: a->rotate = strtod (optarg, NULL); break;
+      case O_MIN_SCALE: a->min_scale = strtod (optarg, NULL); break;
+      case O_HFLIP: a->hflip = 1; break;
+      case O_BOOTSTRAP: a->bootstrap = atoi (optarg); break;
+      case O_OUT_DIR: a->out_dir = optarg; break;
+      case O_SAVE: a->save = optarg; break;
+      case O_JSON: a->json = 1; break;
+      case O_THREADS: a->threads = atoi (optarg); break;
+      case 'q': a->quiet = 1; break;
+      default: return 2;
+      }
+  // The checkpoints of --compare are the positional arguments.
+  if (optind < argc && !a->compare_random)
+    return fprintf (stderr, "peac finetune: unexpected argument '%s' (checkpoints to "
+                    "compare follow --compare)\n", argv[optind]), 2;
+  a->compare = (const char **) argv + optind;
+  a->n_compare = argc - optind;
   if (!a->model || !a->train || !a->val)
     return usage (stderr), 2;
   if (!(a->fraction > 0 && a->fraction <= 1))
@@ -186,17 +183,11 @@ parse_args (FtArgs *a, int argc, char **argv)
     return fprintf (stderr, "peac finetune: --views must be in 0…16\n"), 2;
   if (a->min_scale != -1 && !(a->min_scale > 0 && a->min_scale <= 1))
     return fprintf (stderr, "peac finetune: --min-scale must be in (0, 1]\n"), 2;
-  return 0;
+  return -1;
 }
 
 // ---- Label files and images
 
-typedef struct {
-  const char *file;   // the CSV
-  const char *role;   // train, val or test
-  PeacLabels  lab;
-  char      **resolved; // [n] image paths that exist
-} Split;
 
 static void
 split_free (Split *s)
@@ -375,27 +366,6 @@ split_embed_views (PeacModel *m, const Split *s, int S, int D, int V, const Peac
 
 // ---- One model through the protocol
 
-typedef struct {
-  char   *name;
-  char   *path;          // NULL: random init
-  double *mean;          // [seeds] evaluation mean AUC
-  double *cls;           // [seeds, k] per-class AUC
-  int    *epochs;        // [seeds] epochs run
-  double  ci_lo, ci_hi;  // bootstrap interval of seed 0
-  double  embed_ms;      // per image (linear probe)
-  double  train_s;       // per seed, mean
-  float  *scores;        // [n_eval, k] seed 0
-  GArray *loss0;         // double: the training loss of each epoch of seed 0
-} Row;
-
-typedef struct {
-  const FtArgs *a;
-  Split tr, va, te;
-  const Split *ev;       // evaluation split: te when given, else va
-  int k;
-  PeacArch arch;
-  char *layout, *config;
-} Task;
 
 typedef struct {
   int epochs;
@@ -646,283 +616,6 @@ out:
   return rc;
 }
 
-static void
-mean_std (const double *v, int n, int stride, double *mean, double *std)
-{
-  double s = 0, s2 = 0;
-  int c = 0;
-  for (int i = 0; i < n; i++)
-    if (!isnan (v[(size_t) i * stride]))
-      s += v[(size_t) i * stride], c++;
-  *mean = c ? s / c : NAN;
-  for (int i = 0; i < n; i++)
-    if (!isnan (v[(size_t) i * stride]))
-      s2 += (v[(size_t) i * stride] - *mean) * (v[(size_t) i * stride] - *mean);
-  // Sample standard deviation (n − 1), as tables of repeated runs report; one run has
-  // no spread (NaN: null in JSON, n/a in the table), rather than a misleading 0.
-  *std = c > 1 ? sqrt (s2 / (c - 1)) : NAN;
-}
-
-// ---- Outputs
-
-static const double palette[][3] = {
-  { 0.12, 0.47, 0.71 }, { 1.00, 0.50, 0.05 }, { 0.17, 0.63, 0.17 }, { 0.84, 0.15, 0.16 },
-  { 0.58, 0.40, 0.74 }, { 0.55, 0.34, 0.29 }, { 0.89, 0.47, 0.76 }, { 0.50, 0.50, 0.50 },
-  { 0.74, 0.74, 0.13 }, { 0.09, 0.75, 0.81 },
-};
-
-// ROC curves of the first row (one per class), the chance diagonal, axes with ticks and a
-// legend with each class's AUC.
-static int
-write_roc_png (const char *path, const Task *t, const Row *r, char *err, size_t errlen)
-{
-  const int W = 820, H = 600, L = 60, T = 30, P = 520;   // plot square P×P at (L, T)
-  const int n = t->ev->lab.n, k = t->k;
-  cairo_surface_t *surf = cairo_image_surface_create (CAIRO_FORMAT_RGB24, W, H);
-  cairo_t *cr = cairo_create (surf);
-  cairo_set_source_rgb (cr, 1, 1, 1);
-  cairo_paint (cr);
-  cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-  cairo_set_font_size (cr, 11);
-  cairo_set_line_width (cr, 1);
-  cairo_set_source_rgb (cr, 0.85, 0.85, 0.85);
-  for (int i = 0; i <= 10; i++)
-    {
-      cairo_move_to (cr, L + P * i / 10.0, T);
-      cairo_line_to (cr, L + P * i / 10.0, T + P);
-      cairo_move_to (cr, L, T + P * i / 10.0);
-      cairo_line_to (cr, L + P, T + P * i / 10.0);
-    }
-  cairo_stroke (cr);
-  cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
-  cairo_rectangle (cr, L, T, P, P);
-  cairo_stroke (cr);
-  for (int i = 0; i <= 5; i++)
-    {
-      char lab[8];
-      snprintf (lab, sizeof lab, "%.1f", i / 5.0);
-      cairo_move_to (cr, L + P * i / 5.0 - 8, T + P + 16);
-      cairo_show_text (cr, lab);
-      cairo_move_to (cr, L - 28, T + P - P * i / 5.0 + 4);
-      cairo_show_text (cr, lab);
-    }
-  cairo_move_to (cr, L + P / 2 - 60, T + P + 34);
-  cairo_show_text (cr, "false positive rate");
-  cairo_save (cr);
-  cairo_move_to (cr, L - 40, T + P / 2 + 50);
-  cairo_rotate (cr, -M_PI / 2);
-  cairo_show_text (cr, "true positive rate");
-  cairo_restore (cr);
-  cairo_move_to (cr, L, T - 10);
-  char title[256];
-  snprintf (title, sizeof title, "%s on %s: mean AUC %.4f", r->name, t->ev->role, r->mean[0]);
-  cairo_show_text (cr, title);
-  const double dash[] = { 4, 4 };
-  cairo_set_dash (cr, dash, 2, 0);
-  cairo_set_source_rgb (cr, 0.5, 0.5, 0.5);
-  cairo_move_to (cr, L, T + P);
-  cairo_line_to (cr, L + P, T);
-  cairo_stroke (cr);
-  cairo_set_dash (cr, NULL, 0, 0);
-  float *fpr = g_new (float, n + 1), *tpr = g_new (float, n + 1);
-  cairo_set_line_width (cr, 1.5);
-  for (int c = 0; c < k; c++)
-    {
-      const double *col = palette[c % 10];
-      int m = peac_roc_curve (r->scores + c, k, t->ev->lab.y + c, k, n, fpr, tpr, NULL);
-      cairo_set_source_rgb (cr, col[0], col[1], col[2]);
-      if (c >= 10)
-        cairo_set_dash (cr, dash, 2, 0);
-      for (int i = 0; i < m; i++)
-        (i ? cairo_line_to : cairo_move_to) (cr, L + P * fpr[i], T + P - P * tpr[i]);
-      cairo_stroke (cr);
-      cairo_set_dash (cr, NULL, 0, 0);
-      cairo_rectangle (cr, L + P + 12, T + 6 + 16 * c, 10, 10);
-      cairo_fill (cr);
-      char lab[128];
-      double auc = r->cls[c];
-      snprintf (lab, sizeof lab, isnan (auc) ? "%.18s (n/a)" : "%.18s %.3f",
-                t->tr.lab.names[c], auc);
-      cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
-      cairo_move_to (cr, L + P + 26, T + 15 + 16 * c);
-      cairo_show_text (cr, lab);
-    }
-  g_free (fpr), g_free (tpr);
-  cairo_destroy (cr);
-  cairo_status_t st = cairo_surface_write_to_png (surf, path);
-  cairo_surface_destroy (surf);
-  if (st != CAIRO_STATUS_SUCCESS)
-    return snprintf (err, errlen, "%s: %s", path, cairo_status_to_string (st)), -1;
-  return 0;
-}
-
-// roc.csv: model,class,fpr,tpr,threshold for every row (seed 0); scores.csv: the first
-// row's evaluation scores, one line per image.
-static int
-write_csvs (const char *dir, const Task *t, const Row *rows, int nrows)
-{
-  const int n = t->ev->lab.n, k = t->k;
-  char *path = g_build_filename (dir, "roc.csv", NULL);
-  FILE *f = fopen (path, "w");
-  if (!f)
-    {
-      fprintf (stderr, "peac finetune: %s: %s\n", path, strerror (errno));
-      g_free (path);
-      return -1;
-    }
-  float *fpr = g_new (float, n + 1), *tpr = g_new (float, n + 1), *thr = g_new (float, n + 1);
-  fprintf (f, "model,class,fpr,tpr,threshold\n");
-  for (int r = 0; r < nrows; r++)
-    for (int c = 0; c < k; c++)
-      {
-        int m = peac_roc_curve (rows[r].scores + c, k, t->ev->lab.y + c, k, n, fpr, tpr, thr);
-        for (int i = 0; i < m; i++)
-          fprintf (f, "\"%s\",%s,%.6g,%.6g,%.9g\n", rows[r].name, t->tr.lab.names[c], fpr[i],
-                   tpr[i], thr[i]);
-      }
-  g_free (fpr), g_free (tpr), g_free (thr);
-  int bad = ferror (f) | (fclose (f) != 0);
-  if (bad)
-    fprintf (stderr, "peac finetune: %s: write failed\n", path);
-  g_free (path);
-  if (bad)
-    return -1;
-  path = g_build_filename (dir, "scores.csv", NULL);
-  f = fopen (path, "w");
-  if (!f)
-    {
-      fprintf (stderr, "peac finetune: %s: %s\n", path, strerror (errno));
-      g_free (path);
-      return -1;
-    }
-  fprintf (f, "image");
-  for (int c = 0; c < k; c++)
-    fprintf (f, ",%s", t->tr.lab.names[c]);
-  fprintf (f, "\n");
-  for (int i = 0; i < n; i++)
-    {
-      fprintf (f, "\"%s\"", t->ev->lab.paths[i]);
-      for (int c = 0; c < k; c++)
-        fprintf (f, ",%.9g", rows[0].scores[(size_t) i * k + c]);
-      fprintf (f, "\n");
-    }
-  bad = ferror (f) | (fclose (f) != 0);
-  if (bad)
-    fprintf (stderr, "peac finetune: %s: write failed\n", path);
-  g_free (path);
-  return bad ? -1 : 0;
-}
-
-static json_t *
-num (double v)
-{
-  return isnan (v) ? json_null () : json_real (round (v * 1e6) / 1e6);
-}
-
-static void
-print_json (const Task *t, const Row *rows, int nrows)
-{
-  const FtArgs *a = t->a;
-  json_t *j = json_object (), *cls = json_array (), *jr = json_array ();
-  for (int c = 0; c < t->k; c++)
-    json_array_append_new (cls, json_string (t->tr.lab.names[c]));
-  json_object_set_new (j, "mode", json_string (a->mode == MODE_FULL ? "full" : "linear"));
-  json_object_set_new (j, "classes", cls);
-  json_object_set_new (j, "eval_split", json_string (t->ev->role));
-  json_object_set_new (j, "n_train", json_integer (t->tr.lab.n));
-  int *idx = g_new (int, t->tr.lab.n);
-  json_object_set_new (j, "n_train_used",
-                       json_integer (peac_labels_subset (t->tr.lab.n, a->fraction, 0, idx)));
-  g_free (idx);
-  json_object_set_new (j, "n_val", json_integer (t->va.lab.n));
-  json_object_set_new (j, "n_eval", json_integer (t->ev->lab.n));
-  json_object_set_new (j, "label_fraction", json_real (a->fraction));
-  json_object_set_new (j, "seeds", json_integer (a->seeds));
-  if (a->mode == MODE_LINEAR)
-    json_object_set_new (j, "views", json_integer (a->views));
-  for (int r = 0; r < nrows; r++)
-    {
-      const Row *w = &rows[r];
-      json_t *o = json_object (), *per = json_array (), *pc = json_object (), *ep = json_array ();
-      double m, s;
-      mean_std (w->mean, a->seeds, 1, &m, &s);
-      json_object_set_new (o, "model", json_string (w->name));
-      json_object_set_new (o, "random_init", json_boolean (w->path == NULL));
-      json_object_set_new (o, "mean_auc", num (m));
-      json_object_set_new (o, "std_auc", num (s));
-      for (int i = 0; i < a->seeds; i++)
-        {
-          json_array_append_new (per, num (w->mean[i]));
-          json_array_append_new (ep, json_integer (w->epochs[i]));
-        }
-      json_object_set_new (o, "mean_auc_per_seed", per);
-      json_object_set_new (o, "epochs_per_seed", ep);
-      json_t *tl = json_array ();
-      for (guint e = 0; w->loss0 && e < w->loss0->len; e++)
-        json_array_append_new (tl, num (g_array_index (w->loss0, double, e)));
-      json_object_set_new (o, "train_loss_seed0", tl);
-      json_object_set_new (o, "ci95_seed0", json_pack ("[o, o]", num (w->ci_lo), num (w->ci_hi)));
-      for (int c = 0; c < t->k; c++)
-        {
-          double cm, cs;
-          mean_std (w->cls + c, a->seeds, t->k, &cm, &cs);
-          json_object_set_new (pc, t->tr.lab.names[c], json_pack ("{s:o, s:o}", "auc", num (cm),
-                                                                  "std", num (cs)));
-        }
-      json_object_set_new (o, "per_class", pc);
-      if (a->mode == MODE_LINEAR)
-        json_object_set_new (o, "embed_ms_per_image", num (w->embed_ms));
-      json_object_set_new (o, "train_s_per_seed", num (w->train_s));
-      json_array_append_new (jr, o);
-    }
-  json_object_set_new (j, "results", jr);
-  char *s = json_dumps (j, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (10));
-  puts (s);
-  free (s);
-  json_decref (j);
-}
-
-static void
-print_table (const Task *t, const Row *rows, int nrows)
-{
-  const FtArgs *a = t->a;
-  printf ("%s, %d classes, %d training rows (fraction %g), %d seed%s, evaluated on %s "
-          "(%d images)\n\n", a->mode == MODE_FULL ? "Fine-tune" : "Linear probe", t->k,
-          t->tr.lab.n, a->fraction, a->seeds, a->seeds == 1 ? "" : "s", t->ev->role,
-          t->ev->lab.n);
-  printf ("%-28s %-18s %-18s %s\n", "model", "mean AUC ± std", "95% CI (seed 0)",
-          a->mode == MODE_LINEAR ? "embed ms/image" : "train s/seed");
-  for (int r = 0; r < nrows; r++)
-    {
-      double m, s;
-      mean_std (rows[r].mean, a->seeds, 1, &m, &s);
-      char spread[16] = "n/a   ";
-      if (!isnan (s))
-        snprintf (spread, sizeof spread, "%.4f", s);
-      printf ("%-28.28s %.4f ± %s    [%.4f, %.4f]   %.1f\n", rows[r].name, m, spread,
-              rows[r].ci_lo, rows[r].ci_hi,
-              a->mode == MODE_LINEAR ? rows[r].embed_ms : rows[r].train_s);
-    }
-  printf ("\n%-20s", "class AUC");
-  for (int r = 0; r < nrows; r++)
-    printf (" %14.14s", rows[r].name);
-  printf ("\n");
-  for (int c = 0; c < t->k; c++)
-    {
-      printf ("%-20.20s", t->tr.lab.names[c]);
-      for (int r = 0; r < nrows; r++)
-        {
-          double m, s;
-          mean_std (rows[r].cls + c, a->seeds, t->k, &m, &s);
-          if (isnan (m))
-            printf (" %14s", "n/a");   // one outcome only among the evaluation images
-          else
-            printf (" %14.4f", m);
-        }
-      printf ("\n");
-    }
-}
-
 // The three splits agree on the classes, in order.
 static int
 same_classes (const Split *a, const Split *b)
@@ -967,12 +660,9 @@ int
 peac_cmd_finetune (int argc, char **argv)
 {
   FtArgs a;
-  int rc = parse_args (&a, argc, argv);
-  if (rc)
-    {
-      free (a.compare);
-      return rc == 1 ? 0 : rc;
-    }
+  const int rc = parse_args (&a, argc, argv);
+  if (rc >= 0)
+    return rc;
   peac_threads_set (a.threads);
   Task t = { &a };
   Row *rows = g_new0 (Row, 2 + a.n_compare);
@@ -1023,9 +713,9 @@ peac_cmd_finetune (int argc, char **argv)
     {
       g_mkdir_with_parents (a.out_dir, 0755);
       g_autofree char *png = g_build_filename (a.out_dir, "roc.png", NULL);
-      if (write_csvs (a.out_dir, &t, rows, nrows) != 0)
+      if (ft_write_csvs (a.out_dir, &t, rows, nrows) != 0)
         goto out;
-      if (write_roc_png (png, &t, &rows[0], err, sizeof err) != 0)
+      if (ft_write_roc_png (png, &t, &rows[0], err, sizeof err) != 0)
         {
           fprintf (stderr, "peac finetune: %s\n", err);
           goto out;
@@ -1035,9 +725,9 @@ peac_cmd_finetune (int argc, char **argv)
                  a.out_dir);
     }
   if (a.json)
-    print_json (&t, rows, nrows);
+    ft_print_json (&t, rows, nrows);
   else
-    print_table (&t, rows, nrows);
+    ft_print_table (&t, rows, nrows);
   status = 0;
 out:
   for (int r = 0; r < nrows; r++)
@@ -1050,6 +740,5 @@ out:
   g_free (rows);
   g_free (t.layout), g_free (t.config), g_free (base);
   split_free (&t.tr), split_free (&t.va), split_free (&t.te);
-  free (a.compare);
   return status;
 }

@@ -133,43 +133,67 @@ image_to_json (const PxImage *im, gboolean tags)
   return o;
 }
 
-int
-peac_cmd_info (int argc, char **argv)
+static void
+usage (FILE *to)
 {
-  gboolean json = FALSE, tags = FALSE;
-  g_auto (GStrv) files = NULL;
-  const GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON array (failed files get an \"error\")", NULL },
-    { "tags", 0, 0, G_OPTION_ARG_NONE, &tags, "Also list every DICOM header element", NULL },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE..." },
-    { NULL },
-  };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("FILE... - describe radiographs");
-  g_autoptr (GError) error = NULL;
-  json_t *array = NULL;
-  int failed = 0;
-
-  g_set_prgname ("peac info");
-  g_option_context_set_summary (ctx,
+  fprintf (to,
+    "Usage: peac info [--json] [--tags] FILE...\n\n"
     "Print format (DICOM transfer syntax), the decoder used, size, bits, photometric\n"
     "interpretation, pixel spacing and its source tag, key tags, window presets and the\n"
     "value range of PNG, JPEG and DICOM radiographs (DICOM: uncompressed, RLE, JPEG,\n"
-    "JPEG-LS and JPEG 2000). Exit status 1 if any file could not be read.");
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    {
-      fprintf (stderr, "peac info: %s\n", error->message);
-      return 2;
-    }
-  if (files == NULL || files[0] == NULL)
+    "JPEG-LS and JPEG 2000). Exit status 1 if any file could not be read.\n\n"
+    "Options:\n"
+    "  --json      print one JSON array (failed files get an \"error\")\n"
+    "  --tags      also list every DICOM header element\n"
+    "  -h, --help  this text\n");
+}
+
+// Reads --json, --tags and the files from argv. Returns -1 to run, else the exit status.
+static int
+parse_args (int argc, char **argv, int *json, int *tags, char ***files, int *n_files)
+{
+  enum { O_JSON = 1000, O_TAGS };
+  static const struct option opts[] = {
+    { "json", no_argument, NULL, O_JSON },
+    { "tags", no_argument, NULL, O_TAGS },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  int c;
+  *json = *tags = 0;
+  optind = 0;
+  while ((c = peac_cli_getopt ("info", argc, argv, "h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case O_JSON: *json = 1; break;
+      case O_TAGS: *tags = 1; break;
+      case 'h': usage (stdout); return 0;
+      default: return 2;
+      }
+  *files = argv + optind;
+  *n_files = argc - optind;
+  if (*n_files == 0)
     {
       fprintf (stderr, "peac info: no files given (see 'peac info --help')\n");
       return 2;
     }
+  return -1;
+}
+
+int
+peac_cmd_info (int argc, char **argv)
+{
+  int json, tags, n_files;
+  char **files;
+  json_t *array = NULL;
+  int failed = 0;
+  const int rc = parse_args (argc, argv, &json, &tags, &files, &n_files);
+  if (rc >= 0)
+    return rc;
 
   if (json)
     array = json_array ();
-  for (int i = 0; files[i] != NULL; i++)
+  for (int i = 0; i < n_files; i++)
     {
       g_autoptr (GError) err = NULL;
       g_autoptr (PxImage) im = px_image_load (files[i], &err);

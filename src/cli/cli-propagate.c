@@ -7,7 +7,7 @@
 // each reference point is answered in every one of them and the K answers are fused by
 // their weighted median (weights: how well each reference registered and how similar the
 // point's token is at its answer), with the spread of the answers as the point's
-// confidence (cli-atlas.c). Writes OUT_DIR/<target stem>.landmarks.json per target with spread_px (and
+// confidence (landmark-atlas.c, px-atlas.c). Writes OUT_DIR/<target stem>.landmarks.json per target with spread_px (and
 // spread_mm where the image has a calibrated pixel spacing), confirmed = false above the
 // spread threshold, and the cardiothoracic ratio of the fused points under measurements.
 // Everything is loaded, embedded and fused before the first file is written, so a target
@@ -20,8 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "backbone.h"
-#include "cli-atlas.h"
+#include "px-atlas.h"
 #include "cli.h"
 #include "config.h"
 #include "landmark-fuse.h"
@@ -56,7 +55,7 @@ usage (FILE *to)
     "      --no-cache        neither read nor write the token cache (the references' and\n"
     "                        targets' tokens under <user cache>/peac-explorer/tokens, keyed\n"
     "                        by the model's and the image's content)\n"
-    "      --threads T       threads (default: all cores)\n", CLI_ATLAS_SPREAD_CELLS);
+    "      --threads T       threads (default: all cores)\n", PEAC_ATLAS_SPREAD_CELLS);
 }
 
 // The output name of a target: its file name without the last extension.
@@ -70,64 +69,16 @@ stem_of (const char *path)
   return g_strdup (base);
 }
 
-// The target's fused landmark set (points named and grouped as reference r0's).
-static PxLandmarkSet *
-fused_set (const CliAtlasImage *r0, const char *path, int width, int height, double mm,
-           const double *xy, const double *spread, const int *found, int k,
-           const CliEmbedder *e)
-{
-  PxLandmarkSet *set = px_landmark_set_new ();
-  set->image_path = g_strdup (path);
-  set->image_width = width;
-  set->image_height = height;
-  GArray *h = g_array_new (FALSE, FALSE, sizeof (double));
-  GArray *l = g_array_new (FALSE, FALSE, sizeof (double));
-  for (int i = 0; i < r0->n; i++)
-    {
-      const char *s = r0->structure[i];
-      const char *dot = strrchr (r0->point[i], '.');
-      int index = -1;
-      if (s && dot && g_str_has_prefix (r0->point[i], s) && dot - r0->point[i] == (long) strlen (s))
-        index = atoi (dot + 1);
-      PxLandmark *p = px_landmark_set_add (set, r0->point[i], s, index, xy[2 * i],
-                                           xy[2 * i + 1], NULL);
-      p->spread_px = spread[i];
-      p->spread_mm = mm > 0 ? spread[i] * mm : -1.0;
-      p->unconfirmed = !cli_atlas_confirmed (spread[i], k, found[i], width, e);
-      if (!g_strcmp0 (s, "H"))
-        g_array_append_vals (h, xy + 2 * i, 2);
-      else if (!g_strcmp0 (s, "RL") || !g_strcmp0 (s, "LL"))
-        g_array_append_vals (l, xy + 2 * i, 2);
-    }
-  PeacCtr c;
-  if (peac_ctr ((double *) h->data, (int) h->len / 2, (double *) l->data, (int) l->len / 2,
-                &c) == 0)
-    {
-      set->ctr.valid = TRUE;
-      set->ctr.ratio = c.ratio;
-      set->ctr.heart_width_px = c.heart_width;
-      set->ctr.thorax_width_px = c.thorax_width;
-      memcpy (set->ctr.heart_line, c.heart, sizeof c.heart);
-      memcpy (set->ctr.thorax_line, c.thorax, sizeof c.thorax);
-    }
-  g_array_free (h, TRUE);
-  g_array_free (l, TRUE);
-  return set;
-}
+typedef struct {
+  const char *model_path, *atlas_dir, *out_dir, *root;
+  int k, stride, force, threads, cache;
+  char **targets;
+  int n_tgt;
+} PropagateArgs;
 
-// The calibrated pixel size in mm (square pixels only), or 0.
-static double
-pixel_mm (const char *path)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (PxImage) im = px_image_load (path, &error);
-  if (!im || !(im->pixel_spacing[0] > 0) || fabs (im->pixel_spacing[0] - im->pixel_spacing[1]) > 1e-6)
-    return 0.0;
-  return im->pixel_spacing[0];
-}
-
-int
-peac_cmd_propagate (int argc, char **argv)
+// Fills a from argv. Returns -1 to run, else the exit status.
+static int
+parse_args (PropagateArgs *a, int argc, char **argv)
 {
   enum { O_ROOT = 1000, O_STRIDE, O_FORCE, O_THREADS, O_NO_CACHE };
   static const struct option opts[] = {
@@ -143,40 +94,55 @@ peac_cmd_propagate (int argc, char **argv)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  const char *model_path = NULL, *atlas_dir = NULL, *out_dir = NULL, *root = NULL;
-  int k = 5, stride = -1, force = 0, threads = 0, cache = 1, c;
+  *a = (PropagateArgs) { .k = 5, .stride = -1, .cache = 1 };
   char *end;
-  optind = 1;
-  while ((c = getopt_long (argc, argv, "m:a:k:o:h", opts, NULL)) != -1)
+  int c;
+  optind = 0;
+  while ((c = peac_cli_getopt ("propagate", argc, argv, "m:a:k:o:h", opts, NULL)) != -1)
     switch (c)
       {
-      case 'm': model_path = optarg; break;
-      case 'a': atlas_dir = optarg; break;
+      case 'm': a->model_path = optarg; break;
+      case 'a': a->atlas_dir = optarg; break;
       case 'k':
-        k = (int) strtol (optarg, &end, 10);
-        if (*end || k < 1)
+        a->k = (int) strtol (optarg, &end, 10);
+        if (*end || a->k < 1)
           return fprintf (stderr, "peac propagate: --atlas-k must be a positive integer\n"), 2;
         break;
-      case 'o': out_dir = optarg; break;
-      case O_ROOT: root = optarg; break;
+      case 'o': a->out_dir = optarg; break;
+      case O_ROOT: a->root = optarg; break;
       case O_STRIDE:
-        stride = (int) strtol (optarg, &end, 10);
-        if (*end || stride < 1)
+        a->stride = (int) strtol (optarg, &end, 10);
+        if (*end || a->stride < 1)
           return fprintf (stderr, "peac propagate: --stride must be a positive integer\n"), 2;
         break;
-      case O_FORCE: force = 1; break;
-      case O_NO_CACHE: cache = 0; break;
-      case O_THREADS: threads = atoi (optarg); break;
+      case O_FORCE: a->force = 1; break;
+      case O_NO_CACHE: a->cache = 0; break;
+      case O_THREADS: a->threads = atoi (optarg); break;
       case 'h': usage (stdout); return 0;
-      default: usage (stderr); return 2;
+      default: return 2;
       }
-  const int n_tgt = argc - optind;
-  if (!atlas_dir || !out_dir || n_tgt < 1)
+  a->targets = argv + optind;
+  a->n_tgt = argc - optind;
+  if (!a->atlas_dir || !a->out_dir || a->n_tgt < 1)
     {
       usage (stderr);
       return 2;
     }
-  char **targets = argv + optind;
+  return -1;
+}
+
+int
+peac_cmd_propagate (int argc, char **argv)
+{
+  PropagateArgs a;
+  const int prc = parse_args (&a, argc, argv);
+  if (prc >= 0)
+    return prc;
+  const char *model_path = a.model_path, *atlas_dir = a.atlas_dir, *out_dir = a.out_dir,
+             *root = a.root;
+  const int k = a.k, force = a.force, threads = a.threads, cache = a.cache, n_tgt = a.n_tgt;
+  int stride = a.stride;
+  char **targets = a.targets;
   char **stems = g_new0 (char *, (size_t) n_tgt + 1);
   for (int i = 0; i < n_tgt; i++)
     {
@@ -205,8 +171,8 @@ peac_cmd_propagate (int argc, char **argv)
   peac_threads_set (threads);
 
   int rc = 1;
-  CliAtlas atlas = { 0 };
-  CliEmbedder e = { 0 };
+  PeacAtlas atlas = { 0 };
+  PxAtlasEmbedder e = { 0 };
   float *tok = NULL, *global = NULL;
   PxLandmarkSet **sets = g_new0 (PxLandmarkSet *, (size_t) n_tgt);
   PeacModel *m = peac_model_load (model_path, err, sizeof err);
@@ -215,25 +181,18 @@ peac_cmd_propagate (int argc, char **argv)
       fprintf (stderr, "peac propagate: %s\n", err);
       goto out;
     }
-  if (stride < 0)
-    {
-      const int side = peac_model_img_size (m);
-      int gh, gw, dim;
-      peac_model_output_shape (m, side, side, &gh, &gw, &dim);
-      stride = peac_model_backbone (m)->strides ? side / gw / 2 : 0;
-    }
-  if (cli_embedder_init (&e, m, stride, err, sizeof err) < 0)
+  if (px_atlas_embedder_init (&e, m, stride, err, sizeof err) < 0)
     {
       fprintf (stderr, "peac propagate: %s\n", err);
       rc = 2;
       goto out;
     }
-  if (cache && cli_embedder_use_cache (&e, model_path, err, sizeof err) < 0)
+  if (cache && px_atlas_embedder_use_cache (&e, model_path, err, sizeof err) < 0)
     {
       fprintf (stderr, "peac propagate: %s\n", err);
       goto out;
     }
-  if (cli_atlas_load (&atlas, atlas_dir, root, err, sizeof err) < 0)
+  if (px_atlas_load (&atlas, atlas_dir, root, err, sizeof err) < 0)
     {
       fprintf (stderr, "peac propagate: %s\n", err);
       goto out;
@@ -246,7 +205,7 @@ peac_cmd_propagate (int argc, char **argv)
       goto out;
     }
   for (int i = 0; i < atlas.n; i++)
-    if (cli_atlas_check_shared (&atlas.img[i], &atlas.img[0], err, sizeof err) < 0)
+    if (peac_atlas_check_shared (&atlas.img[i], &atlas.img[0], err, sizeof err) < 0)
       {
         fprintf (stderr, "peac propagate: %s\n", err);
         goto out;
@@ -263,36 +222,37 @@ peac_cmd_propagate (int argc, char **argv)
         }
     }
   double t0 = g_get_monotonic_time () / 1e6;
-  if (cli_atlas_embed (&atlas, &e, err, sizeof err) < 0)
+  if (px_atlas_embed (&atlas, &e, err, sizeof err) < 0)
     {
       fprintf (stderr, "peac propagate: %s\n", err);
       goto out;
     }
   double t_ref = g_get_monotonic_time () / 1e6 - t0;
-  tok = g_new (float, (size_t) e.gh * e.gw * e.dim);
-  global = g_new (float, (size_t) e.dim);
-  int *pick = g_new (int, (size_t) k * CLI_ATLAS_CANDIDATES);
-  double *weight = g_new (double, (size_t) k * CLI_ATLAS_CANDIDATES);
+  tok = g_new (float, (size_t) e.grid.gh * e.grid.gw * e.grid.dim);
+  global = g_new (float, (size_t) e.grid.dim);
+  int *pick = g_new (int, (size_t) k * PEAC_ATLAS_CANDIDATES);
+  double *weight = g_new (double, (size_t) k * PEAC_ATLAS_CANDIDATES);
   double t_tgt = 0;
   for (int t = 0; t < n_tgt; t++)
     {
       double ts = g_get_monotonic_time () / 1e6;
       int w, h;
-      if (cli_embedder_run (&e, targets[t], tok, global, &w, &h, err, sizeof err) < 0)
+      if (px_atlas_embedder_run (&e, targets[t], tok, global, &w, &h, err, sizeof err) < 0)
         {
           fprintf (stderr, "peac propagate: %s\n", err);
           break;
         }
-      const int nc = cli_atlas_pick (&atlas, global, e.dim, -1, CLI_ATLAS_CANDIDATES * k, pick);
-      const CliAtlasImage *r0 = &atlas.img[pick[0]];
+      const int nc = peac_atlas_pick (&atlas, global, e.grid.dim, -1,
+                                      PEAC_ATLAS_CANDIDATES * k, pick);
+      const PeacAtlasImage *r0 = &atlas.img[pick[0]];
       double *xy = g_new (double, 2 * (size_t) r0->n), *spread = g_new (double, (size_t) r0->n);
       int *fnd = g_new (int, (size_t) r0->n);
-      if (cli_atlas_propagate (&atlas, pick, nc, k, &e, tok, w, h, NULL, xy, spread, fnd, weight,
-                               NULL, err, sizeof err) < 0)
+      if (peac_atlas_propagate (&atlas, pick, nc, k, &e.grid, tok, w, h, NULL, xy, spread,
+                                fnd, weight, NULL, err, sizeof err) < 0)
         fprintf (stderr, "peac propagate: %s: %s\n", targets[t], err);
       else
-        sets[t] = fused_set (r0, targets[t], w, h, pixel_mm (targets[t]), xy, spread, fnd,
-                             k, &e);
+        sets[t] = px_atlas_fused_set (r0, targets[t], w, h, px_atlas_pixel_mm (targets[t]), xy,
+                                      spread, fnd, k, &e);
       g_free (xy), g_free (spread), g_free (fnd);
       t_tgt += g_get_monotonic_time () / 1e6 - ts;
       if (!sets[t])
@@ -337,8 +297,8 @@ out:
   g_free (sets);
   g_free (tok), g_free (global);
   g_strfreev (stems);
-  cli_atlas_clear (&atlas);
-  cli_embedder_clear (&e);
+  px_atlas_clear (&atlas);
+  px_atlas_embedder_clear (&e);
   peac_model_free (m);
   return rc;
 }

@@ -13,8 +13,7 @@
 #include <string.h>
 
 #include "cli-train.h"
-#include "preprocess.h"
-#include "px-image.h"
+#include "px-train-images.h"
 
 #define MAX_DEPTH 64
 
@@ -94,68 +93,27 @@ train_collect (GPtrArray *paths)
   return out;
 }
 
-// One image as grey [side, side] in [0, 1] (the whole image squeezed, antialiased), or
-// NULL after reporting why.
-static float *
-load_grey (const char *path, int side)
+// Every image squeezed to a grey square (px-train-images.h, the app's loader too).
+static void
+report_skipped (const char *path, const GError *error, gpointer user_data)
 {
-  GError *error = NULL;
-  PxImage *img = px_image_load (path, &error);
-  if (!img)
-    {
-      // px-image messages start with the path already.
-      if (g_str_has_prefix (error->message, path))
-        fprintf (stderr, "skipped %s\n", error->message);
-      else
-        fprintf (stderr, "skipped %s: %s\n", path, error->message);
-      g_error_free (error);
-      return NULL;
-    }
-  float *unit = malloc ((size_t) img->width * img->height * sizeof (float));
-  float *x = malloc ((size_t) 3 * side * side * sizeof (float));
-  float *g = malloc ((size_t) side * side * sizeof (float));
-  PeacPreprocess pp = { side, PEAC_MEAN, PEAC_STD, 0 };
-  int ok = unit && x && g;
-  if (ok)
-    {
-      px_image_to_unit (img, unit);
-      ok = peac_preprocess (unit, img->width, img->height, &pp, x) == 0;
-    }
-  if (ok)
-    for (size_t i = 0; i < (size_t) side * side; i++)
-      g[i] = x[i] * PEAC_STD + PEAC_MEAN;
-  else
-    {
-      fprintf (stderr, "skipped %s: cannot be resized to %d×%d (out of memory?)\n", path, side,
-               side);
-      free (g), g = NULL;
-    }
-  free (unit), free (x);
-  px_image_free (img);
-  return g;
+  (void) path, (void) user_data;
+  fprintf (stderr, "skipped %s\n", error->message);
 }
 
 int
 train_load (GPtrArray *files, int side, PeacGrey **out)
 {
-  PeacGrey *g = calloc (files->len ? files->len : 1, sizeof *g);
-  int n = 0;
-  for (guint i = 0; g && i < files->len; i++)
-    {
-      float *px = load_grey (files->pdata[i], side);
-      if (px)
-        g[n++] = (PeacGrey) { px, side, side };
-    }
-  *out = g;
+  int n;
+  *out = px_train_images_load ((const char *const *) files->pdata, files->len, side, NULL,
+                               report_skipped, NULL, &n);
   return n;
 }
 
 void
 train_images_free (PeacGrey *g, int n)
 {
-  for (int i = 0; g && i < n; i++)
-    free ((float *) g[i].px);
-  free (g);
+  px_train_images_free (g, n);
 }
 
 // ---------------------------------------------------------------------------------------

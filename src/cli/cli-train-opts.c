@@ -4,7 +4,8 @@
 // value type and range, whether it belongs to the training configuration (and which field
 // of PeacTrainConfig it sets) or to the run, and its --help line — so that parsing,
 // range checks, the --resume refusal of configuration options and the help text cannot
-// drift apart. Values are checked whole ("--lr 1e-3x" is an error, not 1e-3); any bad
+// drift apart; the parser itself is getopt_long (cli-options.c) over a table made from
+// it. Values are checked whole ("--lr 1e-3x" is an error, not 1e-3); any bad
 // option or value is reported with its name and makes the command exit 2. The model
 // presets are the engine's registry (presets.h), listed in --help from there.
 #include <errno.h>
@@ -13,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "cli-train.h"
+#include "cli.h"
 
 typedef enum {
   K_SECTION, K_FLAG, K_INT, K_LONG, K_U64, K_REAL, K_STR, K_LIST, K_OPTIM, K_DISTORT
@@ -245,45 +246,41 @@ parse_value (TrainArgs *a, const Spec *s, const char *v, TrainValue *out)
 int
 train_args_parse (TrainArgs *a, int argc, char **argv)
 {
-  for (int i = 1; i < argc; i++)
+  // getopt's table, made from specs: option k has val 1000 + k.
+  struct option longs[G_N_ELEMENTS (specs) + 1];
+  const char *metavars[G_N_ELEMENTS (specs) + 1];
+  int n = 0;
+  for (size_t k = 0; k < G_N_ELEMENTS (specs); k++)
+    if (specs[k].name)
+      {
+        metavars[n] = specs[k].arg;
+        longs[n++] = (struct option) { specs[k].name + 2,
+                                       specs[k].kind == K_FLAG ? no_argument : required_argument,
+                                       NULL, 1000 + (int) k };
+      }
+  longs[n] = (struct option) { NULL, 0, NULL, 0 };
+  metavars[n] = NULL;
+
+  int c;
+  optind = 0;
+  while ((c = peac_cli_getopt ("train", argc, argv, "h", longs, metavars)) != -1)
     {
-      const char *arg = argv[i];
-      if (arg[0] != '-' || !arg[1])
+      if (c == 'h')
         {
-          g_ptr_array_add (a->data, g_strdup (arg));
+          a->help = 1;
           continue;
         }
-      if (strcmp (arg, "-h") == 0)
-        arg = "--help";
-      // --name=value or --name value
-      const char *eq = strchr (arg, '=');
-      const size_t len = eq ? (size_t) (eq - arg) : strlen (arg);
-      const Spec *s = NULL;
-      int k = 0;
-      for (; k < (int) G_N_ELEMENTS (specs); k++)
-        if (specs[k].name && strlen (specs[k].name) == len && !strncmp (specs[k].name, arg, len))
-          {
-            s = &specs[k];
-            break;
-          }
-      if (!s)
-        {
-          fprintf (stderr, "peac train: unknown option '%.*s' (see peac train --help)\n",
-                   (int) len, arg);
-          return 2;
-        }
+      if (c < 1000)
+        return 2;
+      const int k = c - 1000;
+      const Spec *s = &specs[k];
       if (s->kind == K_FLAG)
         {
-          if (eq)
-            return fprintf (stderr, "peac train: %s takes no value\n", s->name), 2;
           *(int *) ((char *) a + s->off) = 1;
           continue;
         }
-      const char *v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
-      if (!v)
-        return fprintf (stderr, "peac train: %s needs a value (%s)\n", s->name, s->arg), 2;
       TrainValue x = { 0 };
-      if (parse_value (a, s, v, &x) != 0)
+      if (parse_value (a, s, optarg, &x) != 0)
         return 2;
       if (s->cfg)
         a->value[k] = x;
@@ -297,6 +294,9 @@ train_args_parse (TrainArgs *a, int argc, char **argv)
       if (strcmp (s->name, "--threads") == 0)
         a->threads_given = 1;
     }
+  // Bare paths are training data, like --data.
+  for (int i = optind; i < argc; i++)
+    g_ptr_array_add (a->data, g_strdup (argv[i]));
   if (a->preset && !peac_preset_find (a->preset))
     {
       char names[256];
@@ -371,7 +371,11 @@ train_usage (FILE *to)
         }
       char head[48];
       snprintf (head, sizeof head, "%s%s%s", s->name, s->arg ? " " : "", s->arg ? s->arg : "");
-      fprintf (to, "  %-22s", head);
+      // A head wider than its column gets a line of its own.
+      if (strlen (head) > 21)
+        fprintf (to, "  %s\n%24s", head, "");
+      else
+        fprintf (to, "  %-22s", head);
       // The help wrapped at 56 columns (counting bytes: a line with × or ≈ wraps early).
       int col = 0;
       for (const char *p = s->help; *p;)

@@ -29,8 +29,9 @@
 #include "cli.h"
 #include "ops.h"
 
-// The only process state: set by the signal handler, read by the session between steps.
-static volatile int stop_signal;
+// The only process state: set by the signal handler, read by the session between steps
+// (a lock-free atomic, so the store is async-signal-safe).
+static atomic_int stop_signal;
 
 static void
 on_signal (int sig)
@@ -220,6 +221,101 @@ output_paths (const char *out, const char *log, char **ckpt, char **log_path)
   return rc;
 }
 
+// The run's configuration: the checkpoint's (--resume: *resume_file, *run and *c set), or
+// the preset's with the options applied (*c set). Returns 0, or the exit status after a
+// message.
+static int
+resolve_config (TrainArgs *a, char **resume_file, json_t **run, PeacTrainConfig *c)
+{
+  char err[1024];
+  if (a->resume && a->hyper_name)
+    {
+      fprintf (stderr, "peac train: %s cannot be given with --resume: the run continues with "
+               "the configuration stored in %s\n", a->hyper_name, a->resume);
+      return 2;
+    }
+  if (a->resume)
+    {
+      *resume_file = g_file_test (a->resume, G_FILE_TEST_IS_DIR)
+                       ? g_build_filename (a->resume, "checkpoint.safetensors", NULL)
+                       : g_strdup (a->resume);
+      if (read_resume (*resume_file, c, run, err, sizeof err) != 0)
+        {
+          fprintf (stderr, "peac train: %s\n", err);
+          return 1; // a file that cannot be used, not a bad command line
+        }
+      return 0;
+    }
+  PeacModelSpec model;
+  if (peac_preset_resolve (&model, a->preset, a->config_json, err, sizeof err) != 0)
+    {
+      fprintf (stderr, "peac train: --%s: %s\n", a->config_json ? "config" : "preset", err);
+      return 2;
+    }
+  train_args_apply (a, &model, c);
+  if (c->obj.jitter >= c->model.cell)
+    {
+      fprintf (stderr, "peac train: --jitter: %d px is not below one cell (%d px)\n",
+               c->obj.jitter, c->model.cell);
+      return 2;
+    }
+  return 0;
+}
+
+// Runs session s to its end (or a signal) with the progress display and the CSV log, then
+// saves the checkpoint. Returns the exit status: 0, 1, or 128 + the signal.
+static int
+run_session (TrainArgs *a, PeacTrainSession *s, const char *ckpt, const char *log_path,
+             PeacGrey *vimgs, int n_val, int n, int side)
+{
+  char err[1024];
+  RunCtx ctx = { .a = a, .s = s, .ckpt = ckpt, .val = vimgs, .n_val = n_val, .n_images = n,
+                 .tty = isatty (STDOUT_FILENO), .start = peac_train_step_count (s),
+                 .t0 = g_get_monotonic_time () };
+  if (train_log_open (&ctx.log, log_path, a->resume != NULL, ctx.start, err, sizeof err) != 0)
+    {
+      fprintf (stderr, "peac train: cannot write the log: %s\n", err);
+      return 1;
+    }
+  if (!a->quiet)
+    printf ("peac train: %d images of %d×%d%s, %s from step %ld of %ld; log %s\n", n, side,
+            side, n_val ? " (+ held-out)" : "", a->resume ? "resuming" : "starting",
+            ctx.start, peac_train_config (s)->opt.total_steps, log_path);
+  fflush (stdout);
+
+  struct sigaction sa;
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
+  PeacTrainStatus st = peac_train_run (s, progress, &ctx, &stop_signal, err, sizeof err);
+  signal (SIGINT, SIG_DFL);
+  signal (SIGTERM, SIG_DFL);
+  train_log_close (&ctx.log);
+  if (ctx.tty && ctx.bar_drawn && !a->quiet)
+    printf ("\n");
+  if (st == PEAC_TRAIN_NAN || st == PEAC_TRAIN_ERROR || ctx.save_failed)
+    {
+      if (!ctx.save_failed)
+        fprintf (stderr, "peac train: %s\n", err);
+      return 1;
+    }
+  if (peac_train_save (s, ckpt, err, sizeof err) != 0)
+    {
+      fprintf (stderr, "peac train: %s\n", err);
+      return 1;
+    }
+  if (st == PEAC_TRAIN_ABORTED)
+    {
+      fprintf (stderr, "peac train: stopped at step %ld; checkpoint saved to %s\n",
+               peac_train_step_count (s), ckpt);
+      return 128 + (stop_signal ? stop_signal : SIGINT);
+    }
+  if (!a->quiet)
+    printf ("peac train: done, %ld steps; checkpoint %s\n", peac_train_step_count (s), ckpt);
+  return 0;
+}
+
 int
 peac_cmd_train (int argc, char **argv)
 {
@@ -234,7 +330,6 @@ peac_cmd_train (int argc, char **argv)
   int n = 0, n_val = 0;
   PeacTrainSession *s = NULL;
   PeacTrainConfig c;
-  PeacModelSpec model;
   if (status != 0)
     goto out;
   if (a.help)
@@ -242,42 +337,9 @@ peac_cmd_train (int argc, char **argv)
       train_usage (stdout);
       goto out;
     }
+  if ((status = resolve_config (&a, &resume_file, &run, &c)) != 0)
+    goto out;
   status = 2;
-  if (a.resume && a.hyper_name)
-    {
-      fprintf (stderr, "peac train: %s cannot be given with --resume: the run continues with "
-               "the configuration stored in %s\n", a.hyper_name, a.resume);
-      goto out;
-    }
-
-  // The configuration: the checkpoint's, or the preset and options.
-  if (a.resume)
-    {
-      resume_file = g_file_test (a.resume, G_FILE_TEST_IS_DIR)
-                      ? g_build_filename (a.resume, "checkpoint.safetensors", NULL)
-                      : g_strdup (a.resume);
-      if (read_resume (resume_file, &c, &run, err, sizeof err) != 0)
-        {
-          fprintf (stderr, "peac train: %s\n", err);
-          status = 1; // a file that cannot be used, not a bad command line
-          goto out;
-        }
-    }
-  else
-    {
-      if (peac_preset_resolve (&model, a.preset, a.config_json, err, sizeof err) != 0)
-        {
-          fprintf (stderr, "peac train: --%s: %s\n", a.config_json ? "config" : "preset", err);
-          goto out;
-        }
-      train_args_apply (&a, &model, &c);
-      if (c.obj.jitter >= c.model.cell)
-        {
-          fprintf (stderr, "peac train: --jitter: %d px is not below one cell (%d px)\n",
-                   c.obj.jitter, c.model.cell);
-          goto out;
-        }
-    }
   if (a.print_config)
     {
       char *j = a.resume ? checkpoint_config (resume_file) : peac_train_config_json (&c);
@@ -358,55 +420,7 @@ peac_cmd_train (int argc, char **argv)
   info = run_info (&a, data, val_abs, val_every);
   peac_train_set_run_info (s, info);
 
-  status = 1;
-  RunCtx ctx = { .a = &a, .s = s, .ckpt = ckpt, .val = vimgs, .n_val = n_val, .n_images = n,
-                 .tty = isatty (STDOUT_FILENO), .start = peac_train_step_count (s),
-                 .t0 = g_get_monotonic_time () };
-  if (train_log_open (&ctx.log, log_path, a.resume != NULL, ctx.start, err, sizeof err) != 0)
-    {
-      fprintf (stderr, "peac train: cannot write the log: %s\n", err);
-      goto out;
-    }
-  if (!a.quiet)
-    printf ("peac train: %d images of %d×%d%s, %s from step %ld of %ld; log %s\n", n, side,
-            side, n_val ? " (+ held-out)" : "", a.resume ? "resuming" : "starting",
-            ctx.start, peac_train_config (s)->opt.total_steps, log_path);
-  fflush (stdout);
-
-  struct sigaction sa;
-  memset (&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigaction (SIGINT, &sa, NULL);
-  sigaction (SIGTERM, &sa, NULL);
-  PeacTrainStatus st = peac_train_run (s, progress, &ctx, &stop_signal, err, sizeof err);
-  signal (SIGINT, SIG_DFL);
-  signal (SIGTERM, SIG_DFL);
-  train_log_close (&ctx.log);
-  if (ctx.tty && ctx.bar_drawn && !a.quiet)
-    printf ("\n");
-  if (st == PEAC_TRAIN_NAN || st == PEAC_TRAIN_ERROR || ctx.save_failed)
-    {
-      if (!ctx.save_failed)
-        fprintf (stderr, "peac train: %s\n", err);
-      goto out;
-    }
-  if (peac_train_save (s, ckpt, err, sizeof err) != 0)
-    {
-      fprintf (stderr, "peac train: %s\n", err);
-      goto out;
-    }
-  if (st == PEAC_TRAIN_ABORTED)
-    {
-      fprintf (stderr, "peac train: stopped at step %ld; checkpoint saved to %s\n",
-               peac_train_step_count (s), ckpt);
-      status = 128 + (stop_signal ? stop_signal : SIGINT);
-    }
-  else
-    {
-      if (!a.quiet)
-        printf ("peac train: done, %ld steps; checkpoint %s\n", peac_train_step_count (s), ckpt);
-      status = 0;
-    }
+  status = run_session (&a, s, ckpt, log_path, vimgs, n_val, n, side);
 out:
   peac_train_free (s);
   train_images_free (imgs, n);

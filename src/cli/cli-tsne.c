@@ -17,7 +17,7 @@
 #include <cairo.h>
 #include <cairo-svg.h>
 #include <errno.h>
-#include <getopt.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +25,10 @@
 #include <strings.h>
 #include <time.h>
 
-#include "cli-match.h"
+#include "px-model-input.h"
 #include "cli.h"
-#include "csv-matrix.h"
+#include "px-csv-matrix.h"
+#include "px-csv.h"
 #include "match.h"
 #include "model.h"
 #include "npy.h"
@@ -340,14 +341,14 @@ landmark_matrix (const LandmarkArgs *a, Matrix *m, double *t_embed)
           rc = -1;
           break;
         }
-      CliInput in;
-      if (peac_cli_input_load (set->image_path, side, &in, err, sizeof err) != 0)
+      PxModelInput in;
+      if (px_model_input_load (set->image_path, side, &in, err, sizeof err) != 0)
         rc = -1;
       else
         {
-          if (peac_cli_embed_input (model, &in, tok, err, sizeof err) != 0)
+          if (px_model_input_embed (model, &in, tok, err, sizeof err) != 0)
             rc = -1;
-          peac_cli_input_clear (&in);
+          px_model_input_clear (&in);
         }
       if (rc != 0)
         fprintf (stderr, "peac tsne: %s\n", err);
@@ -506,8 +507,18 @@ parse_num (const char *opt, const char *s, double lo, double *out)
   return 0;
 }
 
-int
-peac_cmd_tsne (int argc, char **argv)
+// The command line, parsed.
+typedef struct {
+  TsneParams p;
+  const char *matrix, *output, *png, *svg;
+  int json, perplexity_set, color_structure, quiet;
+  LandmarkArgs la;      // the landmark mode when la.model or la.dir is given
+} TsneArgs;
+
+// Fills a from argv. Returns -1 to run, else the exit status (0 after --help, 2 after a
+// message).
+static int
+parse_args (TsneArgs *a, int argc, char **argv)
 {
   enum { O_PERP = 1000, O_THETA, O_EXACT, O_ITERS, O_SEED, O_THREADS, O_JSON, O_PNG, O_SVG,
          O_MODEL, O_LANDMARKS, O_LR, O_INIT, O_KNN, O_MAX_IMAGES, O_PPS, O_SAMPLE, O_CROP,
@@ -538,96 +549,94 @@ peac_cmd_tsne (int argc, char **argv)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  TsneParams p;
-  tsne_params_init (&p);
-  const char *matrix = NULL, *output = NULL, *png = NULL, *svg = NULL;
-  int json = 0, perplexity_set = 0, color_structure = 0;
-  LandmarkArgs la = { .per_structure = 4, .sample = SAMPLE_POINT, .crop_cells = 3.0 };
-  Progress prog = { 0, -1, peac_cli_now_s () };
+  *a = (TsneArgs) { .la = { .per_structure = 4, .sample = SAMPLE_POINT, .crop_cells = 3.0 } };
+  tsne_params_init (&a->p);
+  TsneParams *p = &a->p;
+  LandmarkArgs *la = &a->la;
   double v;
   int c;
-  optind = 1;
-  while ((c = getopt_long (argc, argv, "m:o:qh", opts, NULL)) != -1)
+  optind = 0;
+  while ((c = peac_cli_getopt ("tsne", argc, argv, "m:o:qh", opts, NULL)) != -1)
     switch (c)
       {
-      case 'm': matrix = optarg; break;
-      case 'o': output = optarg; break;
-      case 'q': prog.quiet = 1; break;
+      case 'm': a->matrix = optarg; break;
+      case 'o': a->output = optarg; break;
+      case 'q': a->quiet = 1; break;
       case 'h': usage (stdout); return 0;
       case O_PERP:
         if (parse_num ("--perplexity", optarg, 1e-3, &v)) return 2;
-        p.perplexity = (float) v;
-        perplexity_set = 1;
+        p->perplexity = (float) v;
+        a->perplexity_set = 1;
         break;
       case O_THETA:
         if (parse_num ("--theta", optarg, 0.0, &v)) return 2;
-        p.theta = (float) v;
+        p->theta = (float) v;
         break;
-      case O_EXACT: p.theta = 0.0f; break;
+      case O_EXACT: p->theta = 0.0f; break;
       case O_ITERS:
         if (parse_num ("--iters", optarg, 0.0, &v) || v > 1e7) return 2;
-        p.max_iter = (int) v;
+        p->max_iter = (int) v;
         break;
       case O_LR:
         if (parse_num ("--learning-rate", optarg, 1e-6, &v)) return 2;
-        p.learning_rate = (float) v;
+        p->learning_rate = (float) v;
         break;
       case O_SEED:
         if (parse_num ("--seed", optarg, 0.0, &v)) return 2;
-        p.seed = (uint64_t) v;
+        p->seed = (uint64_t) v;
         break;
       case O_THREADS:
         if (parse_num ("--threads", optarg, 1.0, &v) || v > 1024) return 2;
-        p.n_threads = (int) v;
+        p->n_threads = (int) v;
         break;
       case O_INIT:
-        if (!strcmp (optarg, "pca")) p.init = TSNE_INIT_PCA;
-        else if (!strcmp (optarg, "random")) p.init = TSNE_INIT_RANDOM;
+        if (!strcmp (optarg, "pca")) p->init = TSNE_INIT_PCA;
+        else if (!strcmp (optarg, "random")) p->init = TSNE_INIT_RANDOM;
         else { fprintf (stderr, "peac tsne: --init is pca or random, not '%s'\n", optarg); return 2; }
         break;
       case O_KNN:
-        if (!strcmp (optarg, "auto")) p.knn = TSNE_KNN_AUTO;
-        else if (!strcmp (optarg, "vptree")) p.knn = TSNE_KNN_VPTREE;
-        else if (!strcmp (optarg, "brute")) p.knn = TSNE_KNN_BRUTE;
+        if (!strcmp (optarg, "auto")) p->knn = TSNE_KNN_AUTO;
+        else if (!strcmp (optarg, "vptree")) p->knn = TSNE_KNN_VPTREE;
+        else if (!strcmp (optarg, "brute")) p->knn = TSNE_KNN_BRUTE;
         else { fprintf (stderr, "peac tsne: --knn is auto, vptree or brute, not '%s'\n", optarg); return 2; }
         break;
-      case O_JSON: json = 1; break;
-      case O_PNG: png = optarg; break;
-      case O_SVG: svg = optarg; break;
-      case O_MODEL: la.model = optarg; break;
-      case O_LANDMARKS: la.dir = optarg; break;
+      case O_JSON: a->json = 1; break;
+      case O_PNG: a->png = optarg; break;
+      case O_SVG: a->svg = optarg; break;
+      case O_MODEL: la->model = optarg; break;
+      case O_LANDMARKS: la->dir = optarg; break;
       case O_MAX_IMAGES:
         if (parse_num ("--max-images", optarg, 1.0, &v) || v > 1e7) return 2;
-        la.max_images = (int) v;
+        la->max_images = (int) v;
         break;
       case O_PPS:
         if (parse_num ("--points-per-structure", optarg, 0.0, &v) || v > 1e6) return 2;
-        la.per_structure = (int) v;
+        la->per_structure = (int) v;
         break;
       case O_SAMPLE:
-        if (!strcmp (optarg, "point")) la.sample = SAMPLE_POINT;
-        else if (!strcmp (optarg, "crop")) la.sample = SAMPLE_CROP;
+        if (!strcmp (optarg, "point")) la->sample = SAMPLE_POINT;
+        else if (!strcmp (optarg, "crop")) la->sample = SAMPLE_CROP;
         else { fprintf (stderr, "peac tsne: --sample is point or crop, not '%s'\n", optarg); return 2; }
         break;
       case O_CROP:
         if (parse_num ("--crop-cells", optarg, 1.0, &v) || v > 1e4) return 2;
-        la.crop_cells = v;
+        la->crop_cells = v;
         break;
       case O_COLOR:
-        if (!strcmp (optarg, "landmark")) color_structure = 0;
-        else if (!strcmp (optarg, "structure")) color_structure = 1;
+        if (!strcmp (optarg, "landmark")) a->color_structure = 0;
+        else if (!strcmp (optarg, "structure")) a->color_structure = 1;
         else { fprintf (stderr, "peac tsne: --color-by is landmark or structure, not '%s'\n", optarg); return 2; }
         break;
-      default: usage (stderr); return 2;
+      default: return 2;
       }
-  int landmark_mode = la.model || la.dir;
-  if (landmark_mode && (!la.model || !la.dir || matrix))
+  const int landmark_mode = la->model || la->dir;
+  if (landmark_mode && (!la->model || !la->dir || a->matrix))
     {
       fprintf (stderr, "peac tsne: the landmark mode needs both --model and --landmarks, and "
                "no --matrix\n");
       return 2;
     }
-  if (!landmark_mode && !matrix)
+  if (!landmark_mode && !a->matrix)
     {
       fprintf (stderr, "peac tsne: --matrix FILE (or --model and --landmarks) is required\n\n");
       usage (stderr);
@@ -638,30 +647,102 @@ peac_cmd_tsne (int argc, char **argv)
       fprintf (stderr, "peac tsne: unexpected argument '%s'\n", argv[optind]);
       return 2;
     }
-  la.images = argv + optind;
-  la.n_images = argc - optind;
+  la->images = argv + optind;
+  la->n_images = argc - optind;
+  return -1;
+}
 
-  char err[512];
-  Matrix m;
-  double t_read0 = peac_cli_now_s (), t_embed = 0.0;
+// The coordinates as CSV on out: image,landmark,x,y (landmark mode) or x,y[,label].
+static void
+write_coords (FILE *out, const Matrix *m, const float *Y, int landmark_mode)
+{
+  if (landmark_mode)
+    fprintf (out, "image,landmark,x,y\n");
+  else
+    fprintf (out, m->labels ? "x,y,label\n" : "x,y\n");
+  for (int i = 0; i < m->N && landmark_mode; i++)
+    fprintf (out, "%s,%s,%.7g,%.7g\n", m->images[i], m->labels[i], Y[2 * i], Y[2 * i + 1]);
+  for (int i = 0; i < m->N && !landmark_mode; i++)
+    {
+      fprintf (out, "%.7g,%.7g", Y[2 * i], Y[2 * i + 1]);
+      if (m->labels)
+        fputc (',', out), px_csv_write_field (out, m->labels[i]);
+      fputc ('\n', out);
+    }
+}
+
+// Stage timings of a run, in seconds.
+typedef struct {
+  double read, embed, tsne;
+} Timings;
+
+// --json: the run's size, result, parameters and timings as one JSON object on stdout.
+static void
+print_json (const TsneArgs *a, const Matrix *m, const TsneResult *res, const Timings *t)
+{
+  const int landmark_mode = a->la.model != NULL;
+  json_t *o = json_object ();
+  json_object_set_new (o, "n", json_integer (m->N));
+  json_object_set_new (o, "d", json_integer (m->D));
   if (landmark_mode)
     {
-      peac_threads_set (p.n_threads);
-      if (landmark_matrix (&la, &m, &t_embed) != 0)
+      json_object_set_new (o, "images", json_integer (count_distinct (m->images, m->N)));
+      json_object_set_new (o, "sample",
+                           json_string (a->la.sample == SAMPLE_CROP ? "crop" : "point"));
+    }
+  json_object_set_new (o, "kl_divergence", json_real (res->kl));
+  json_object_set_new (o, "iterations", json_integer (res->iters));
+  json_object_set_new (o, "exact", json_boolean (res->exact));
+  json_object_set_new (o, "perplexity", json_real (a->p.perplexity));
+  json_object_set_new (o, "theta", json_real (a->p.theta));
+  json_object_set_new (o, "threads", json_integer (a->p.n_threads));
+  json_object_set_new (o, "seed", json_integer ((json_int_t) a->p.seed));
+  json_t *sec = json_object ();
+  if (landmark_mode)
+    json_object_set_new (sec, "embed", json_real (t->embed));
+  else
+    json_object_set_new (sec, "read", json_real (t->read));
+  json_object_set_new (sec, "affinities", json_real (res->t_affinities));
+  json_object_set_new (sec, "init", json_real (res->t_init));
+  json_object_set_new (sec, "optimise", json_real (res->t_optimise));
+  json_object_set_new (sec, "tsne", json_real (t->tsne));
+  json_object_set_new (o, "seconds", sec);
+  char *text = json_dumps (o, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (7));
+  if (text)
+    printf ("%s\n", text);
+  free (text);
+  json_decref (o);
+}
+
+// Reads the matrix (or embeds the landmarks), maps it and writes what a asks for.
+static int
+run (TsneArgs *a)
+{
+  TsneParams *p = &a->p;
+  const int landmark_mode = a->la.model != NULL;
+  Progress prog = { a->quiet || a->json, -1, peac_cli_now_s () };
+  Timings t = { 0 };
+  char err[512];
+  Matrix m;
+  double t_read0 = peac_cli_now_s ();
+  if (landmark_mode)
+    {
+      peac_threads_set (p->n_threads);
+      if (landmark_matrix (&a->la, &m, &t.embed) != 0)
         {
           matrix_free (&m);
           return 1;
         }
-      if (!perplexity_set && p.perplexity > (m.N - 1) / 3.0f)
-        p.perplexity = fmaxf ((m.N - 1) / 3.0f, 1.0f);
+      if (!a->perplexity_set && p->perplexity > (m.N - 1) / 3.0f)
+        p->perplexity = fmaxf ((m.N - 1) / 3.0f, 1.0f);
     }
-  else if (read_matrix (matrix, &m, err, sizeof err) != 0)
+  else if (read_matrix (a->matrix, &m, err, sizeof err) != 0)
     {
       fprintf (stderr, "peac tsne: %s\n", err);
       matrix_free (&m);
       return 1;
     }
-  double t_read = peac_cli_now_s () - t_read0;
+  t.read = peac_cli_now_s () - t_read0;
   float *Y = malloc ((size_t) 2 * m.N * sizeof *Y);
   if (!Y)
     {
@@ -669,85 +750,64 @@ peac_cmd_tsne (int argc, char **argv)
       matrix_free (&m);
       return 1;
     }
-  p.progress = on_progress;
-  p.user = &prog;
-  p.progress_every = 50;
-  prog.quiet = prog.quiet || json;
+  p->progress = on_progress;
+  p->user = &prog;
+  p->progress_every = 50;
   TsneResult res;
   double t_run0 = peac_cli_now_s ();
-  if (tsne_run (&p, m.X, m.N, m.D, Y, &res, err, sizeof err) != 0)
+  if (tsne_run (p, m.X, m.N, m.D, Y, &res, err, sizeof err) != 0)
     {
-      fprintf (stderr, "peac tsne: %s: %s\n", landmark_mode ? la.dir : matrix, err);
+      fprintf (stderr, "peac tsne: %s: %s\n", landmark_mode ? a->la.dir : a->matrix, err);
       free (Y);
       matrix_free (&m);
       return 1;
     }
-  double t_run = peac_cli_now_s () - t_run0;
+  t.tsne = peac_cli_now_s () - t_run0;
 
   int rc = 0;
   FILE *out = NULL;
-  if (output)
+  if (a->output)
     {
-      out = fopen (output, "w");
+      out = fopen (a->output, "w");
       if (!out)
         {
-          fprintf (stderr, "peac tsne: %s: %s\n", output, strerror (errno));
+          fprintf (stderr, "peac tsne: %s: %s\n", a->output, strerror (errno));
           rc = 1;
         }
     }
-  else if (!json)
+  else if (!a->json)
     out = stdout;
   if (out)
     {
-      if (landmark_mode)
-        fprintf (out, "image,landmark,x,y\n");
-      else
-        fprintf (out, m.labels ? "x,y,label\n" : "x,y\n");
-      for (int i = 0; i < m.N && landmark_mode; i++)
-        fprintf (out, "%s,%s,%.7g,%.7g\n", m.images[i], m.labels[i], Y[2 * i], Y[2 * i + 1]);
-      for (int i = 0; i < m.N && !landmark_mode; i++)
-        {
-          fprintf (out, "%.7g,%.7g", Y[2 * i], Y[2 * i + 1]);
-          if (m.labels)
-            fprintf (out, ",%s", m.labels[i]);
-          fputc ('\n', out);
-        }
+      write_coords (out, &m, Y, landmark_mode);
       if (out != stdout && fclose (out) != 0)
         {
-          fprintf (stderr, "peac tsne: %s: write failed\n", output);
+          fprintf (stderr, "peac tsne: %s: write failed\n", a->output);
           rc = 1;
         }
     }
-  char **plot_labels = color_structure && m.structs ? (char **) m.structs : m.labels;
-  if (png && write_plot (png, 0, Y, m.N, plot_labels, err, sizeof err) != 0)
+  char **plot_labels = a->color_structure && m.structs ? (char **) m.structs : m.labels;
+  if (a->png && write_plot (a->png, 0, Y, m.N, plot_labels, err, sizeof err) != 0)
     {
       fprintf (stderr, "peac tsne: %s\n", err);
       rc = 1;
     }
-  if (svg && write_plot (svg, 1, Y, m.N, plot_labels, err, sizeof err) != 0)
+  if (a->svg && write_plot (a->svg, 1, Y, m.N, plot_labels, err, sizeof err) != 0)
     {
       fprintf (stderr, "peac tsne: %s\n", err);
       rc = 1;
     }
-  if (json && landmark_mode)
-    printf ("{\"n\": %d, \"d\": %d, \"images\": %d, \"sample\": \"%s\", "
-            "\"kl_divergence\": %.6f, \"iterations\": %d, "
-            "\"exact\": %s, \"perplexity\": %g, \"theta\": %g, \"threads\": %d, "
-            "\"seed\": %llu, \"seconds\": {\"embed\": %.4f, \"affinities\": %.4f, "
-            "\"init\": %.4f, \"optimise\": %.4f, \"tsne\": %.4f}}\n",
-            m.N, m.D, count_distinct (m.images, m.N), la.sample == SAMPLE_CROP ? "crop" : "point",
-            res.kl, res.iters, res.exact ? "true" : "false", p.perplexity,
-            p.theta, p.n_threads, (unsigned long long) p.seed, t_embed, res.t_affinities,
-            res.t_init, res.t_optimise, t_run);
-  else if (json)
-    printf ("{\"n\": %d, \"d\": %d, \"kl_divergence\": %.6f, \"iterations\": %d, "
-            "\"exact\": %s, \"perplexity\": %g, \"theta\": %g, \"threads\": %d, "
-            "\"seed\": %llu, \"seconds\": {\"read\": %.4f, \"affinities\": %.4f, "
-            "\"init\": %.4f, \"optimise\": %.4f, \"tsne\": %.4f}}\n",
-            m.N, m.D, res.kl, res.iters, res.exact ? "true" : "false", p.perplexity,
-            p.theta, p.n_threads, (unsigned long long) p.seed, t_read, res.t_affinities,
-            res.t_init, res.t_optimise, t_run);
+  if (a->json)
+    print_json (a, &m, &res, &t);
   free (Y);
   matrix_free (&m);
   return rc;
+}
+
+int
+peac_cmd_tsne (int argc, char **argv)
+{
+  TsneArgs a;
+  const int rc = parse_args (&a, argc, argv);
+  return rc >= 0 ? rc : run (&a);
 }

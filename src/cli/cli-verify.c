@@ -233,26 +233,40 @@ usage (FILE *to)
                "every gradient the fixture holds (≤ 1e-3 · max(1, max|ref|)), ViT and Swin.\n");
 }
 
+// Fills *path and *threads from argv. Returns -1 to run, else the exit status.
+static int
+parse_args (int argc, char **argv, const char **path, int *threads)
+{
+  enum { O_THREADS = 1000 };
+  static const struct option opts[] = {
+    { "threads", required_argument, NULL, O_THREADS },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  int c;
+  *path = NULL, *threads = 0;
+  optind = 0;
+  while ((c = peac_cli_getopt ("verify-reference", argc, argv, "h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'h': return usage (stdout), 0;
+      case O_THREADS: *threads = atoi (optarg); break;
+      default: return 2;
+      }
+  if (argc - optind != 1)
+    return usage (stderr), 2;
+  *path = argv[optind];
+  return -1;
+}
+
 int
 peac_cmd_verify_reference (int argc, char **argv)
 {
-  const char *path = NULL;
-  int threads = 0;
-  for (int i = 1; i < argc; i++)
-    {
-      if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
-        return usage (stdout), 0;
-      else if (strcmp (argv[i], "--threads") == 0 && i + 1 < argc)
-        threads = atoi (argv[++i]);
-      else if (argv[i][0] == '-')
-        return fprintf (stderr, "peac verify-reference: unknown option '%s'\n", argv[i]), 2;
-      else if (!path)
-        path = argv[i];
-      else
-        return usage (stderr), 2;
-    }
-  if (!path)
-    return usage (stderr), 2;
+  const char *path;
+  int threads;
+  const int rc = parse_args (argc, argv, &path, &threads);
+  if (rc >= 0)
+    return rc;
   peac_threads_set (threads);
 
   char err[1024];

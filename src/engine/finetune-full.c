@@ -145,7 +145,7 @@ int
 peac_finetune_model (PeacModel *m, PeacHead *h, const PeacFinetuneConfig *cfg,
                      const PeacGrey *train, const float *ytr, int ntr, const float *val,
                      const float *yva, int nva, PeacFtProgressFn cb, void *user,
-                     const volatile int *abort, double *best_auc, char *err, size_t errlen)
+                     const atomic_int *abort, double *best_auc, char *err, size_t errlen)
 {
   PeacFinetuneConfig cc = *cfg;
   const PeacFinetuneConfig *c = &cc;
@@ -223,7 +223,7 @@ peac_finetune_model (PeacModel *m, PeacHead *h, const PeacFinetuneConfig *cfg,
       double loss_sum = 0;
       for (int i0 = 0; i0 < ntr; i0 += B)
         {
-          if (abort && *abort)
+          if (abort && atomic_load (abort))
             {
               rc = 1;
               goto finish;

@@ -94,7 +94,7 @@ peac_head_prior (PeacHead *h, const float *y, int n)
 int
 peac_probe_train (PeacHead *h, const PeacProbeConfig *c, const float *xtr, const float *ytr,
                   int ntr, const float *xva, const float *yva, int nva, PeacFtProgressFn cb,
-                  void *user, const volatile int *abort, double *best_auc, char *err,
+                  void *user, const atomic_int *abort, double *best_auc, char *err,
                   size_t errlen)
 {
   const int D = h->dim, K = h->k, B = c->batch < ntr ? c->batch : ntr;
@@ -164,7 +164,7 @@ peac_probe_train (PeacHead *h, const PeacProbeConfig *c, const float *xtr, const
   int since_best = 0;
   for (int ep = 0; ep < c->epochs; ep++)
     {
-      if (abort && *abort)
+      if (abort && atomic_load (abort))
         {
           rc = 1;
           goto finish;

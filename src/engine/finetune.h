@@ -7,9 +7,8 @@
 // during training and the scaling folded back into the head) or end to end through
 // vit-train.h with radiograph augmentation (random resized crop, small rotation, no flip
 // by default). Both keep the head (and weights) of the epoch with the best validation
-// mean AUC and stop after `patience` epochs without improvement. Label tables come from
-// CSV text (an image column and 0/1 columns, an optional split column) with errors that
-// name the file, line and column. A fine-tuned model is one safetensors file: the
+// mean AUC and stop after `patience` epochs without improvement (the label tables they
+// train on are read by px-labels.h in io). A fine-tuned model is one safetensors file: the
 // backbone under its usual names (so `peac embed` and the app load it), `head.weight`,
 // `head.bias` and a `peac.finetune` JSON metadata entry with the class names.
 #pragma once
@@ -20,31 +19,6 @@
 #include "model.h"
 #include "rng.h"
 #include "train.h"
-
-// ---- Label tables (finetune-labels.c) ----
-
-typedef struct {
-  int    n, k;
-  char **paths;   // [n] image paths as written in the CSV
-  char **names;   // [k] class (column) names
-  float *y;       // [n, k] 0 or 1
-  int   *line;    // [n] line of each row in the file (1 = header)
-} PeacLabels;
-
-// Parses CSV text (RFC 4180 quoting). image_col NULL: the first of image, path, file,
-// filename, image_path (any case). classes NULL: every column (other than the image and
-// split columns and id/size/follow-up bookkeeping) whose values are all 0 or 1 in every
-// row; otherwise a comma-separated list, each of which must exist and hold only 0 or 1.
-// split NULL keeps every row; "train", "val" or "test" keeps the rows whose `split` or
-// `official_split` column says so (val also matches valid/validation) and every row if
-// the file has no such column. Errors name `file`, the line and the column.
-int  peac_labels_parse (PeacLabels *out, const char *text, const char *file,
-                        const char *image_col, const char *classes, const char *split,
-                        char *err, size_t errlen);
-void peac_labels_free (PeacLabels *l);
-// A seeded subset of round(fraction·n) rows (at least 1), in increasing row order, into
-// idx[n]; returns its size.
-int  peac_labels_subset (int n, double fraction, uint64_t seed, int *idx);
 
 // ---- The head and the linear probe (finetune.c) ----
 
@@ -88,7 +62,7 @@ typedef void (*PeacFtProgressFn) (void *user, const PeacFtProgress *p);
 // (may be NULL) is checked between epochs. Returns 0, 1 when aborted, −1 with err.
 int  peac_probe_train (PeacHead *h, const PeacProbeConfig *c, const float *xtr,
                        const float *ytr, int ntr, const float *xva, const float *yva, int nva,
-                       PeacFtProgressFn cb, void *user, const volatile int *abort,
+                       PeacFtProgressFn cb, void *user, const atomic_int *abort,
                        double *best_auc, char *err, size_t errlen);
 
 // Saves backbone + head + metadata atomically: peac.arch/layout/config as the model's,
@@ -146,5 +120,5 @@ void peac_finetune_defaults (PeacFinetuneConfig *c);
 int  peac_finetune_model (PeacModel *pm, PeacHead *h, const PeacFinetuneConfig *c,
                           const PeacGrey *train, const float *ytr, int ntr, const float *val,
                           const float *yva, int nva, PeacFtProgressFn cb, void *user,
-                          const volatile int *abort, double *best_auc, char *err,
+                          const atomic_int *abort, double *best_auc, char *err,
                           size_t errlen);

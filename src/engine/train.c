@@ -189,13 +189,13 @@ peac_train_evaluate (PeacTrainSession *s, const PeacGrey *images, int n, uint64_
 
 PeacTrainStatus
 peac_train_run (PeacTrainSession *s, PeacTrainProgressFn cb, void *user,
-                const volatile int *abort_flag, char *err, size_t errlen)
+                const atomic_int *abort_flag, char *err, size_t errlen)
 {
   PeacParams *p[2] = { peac_model_params (peac_objective_student (s->obj)),
                        peac_objective_heads (s->obj, 0) };
   while (s->step < s->c.opt.total_steps)
     {
-      if (abort_flag && *abort_flag)
+      if (abort_flag && atomic_load (abort_flag))
         return PEAC_TRAIN_ABORTED;
       for (int k = 0; k < s->c.batch; k++)
         {

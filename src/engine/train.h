@@ -12,6 +12,7 @@
 // printing, no signals: the caller maps those onto the abort flag.
 #pragma once
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,7 +65,7 @@ void              peac_train_free (PeacTrainSession *s);
 // Runs until total_steps, the abort flag (checked before each step; may be NULL) or a
 // non-finite loss. cb may be NULL.
 PeacTrainStatus   peac_train_run (PeacTrainSession *s, PeacTrainProgressFn cb, void *user,
-                                  const volatile int *abort_flag, char *err, size_t errlen);
+                                  const atomic_int *abort_flag, char *err, size_t errlen);
 long              peac_train_step_count (const PeacTrainSession *s);
 PeacObjective    *peac_train_objective (PeacTrainSession *s);
 // Atomic checkpoint: teacher.* and student.* backbones (the row's canonical names and

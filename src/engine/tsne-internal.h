@@ -74,3 +74,47 @@ double tsne_now (void);
 // out from an atomic counter; every task writes only its own points' outputs (per-thread
 // scratch is indexed by the thread number), so results do not depend on which thread ran
 // which chunk.
+
+// ---- Shared by tsne.c and tsne-place.c
+
+#include "tsne.h"
+
+// Standard normal by Box-Muller from two uniforms in (0, 1] (splitmix64 state *s).
+double tsne_randn (uint64_t *s);
+// Neighbours per point for a perplexity: min(N − 1, ⌊3·perplexity + 1⌋).
+int    tsne_knn_count (int N, double perplexity);
+// The learning rate: the given one, else max(N / exaggeration / 4, 50).
+float  tsne_auto_lr (const TsneParams *p, int N);
+// Checks p for N points of D dimensions. Returns 0 or −1 with err.
+int    tsne_check_params (const TsneParams *p, int N, int D, char *err, size_t errlen);
+
+// Rows of conditional affinities from k neighbour distances, over the engine's pool
+// (a peac_parallel_range task over rows); each row divided by `norm` when it is non-zero.
+typedef struct {
+  const float *d2;
+  float       *out;
+  int          k;
+  double       perplexity;
+  float        norm;
+} TsneCalibrateJob;
+void tsne_calibrate_rows (void *ctx, int begin, int end, int thread);
+
+// Gradient descent with momentum and gains, one stage [it0, it1) as in scikit-learn (see
+// tsne.c).
+typedef double (*TsneGradFn) (void *ctx, const float *Y, float ex, int want_kl, float *grad);
+
+typedef struct {
+  const TsneParams *p;
+  int N;              // points passed to the progress callback (Y [N, 2])
+  int M;              // points that move: Y + 2 (N − M) … (the last M)
+  float lr;
+  int max_iter;
+  TsneGradFn grad;
+  void *ctx;
+  float *g, *upd, *gains;
+  float kl;
+  int iters;
+  int aborted;
+} TsneDescent;
+int tsne_descend (TsneDescent *d, float *Y, int it0, int it1, float momentum, float ex,
+                  int patience);

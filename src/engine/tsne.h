@@ -9,6 +9,7 @@
 // a progress callback with the current layout, an abort flag; no global state.
 #pragma once
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,7 +51,7 @@ typedef struct {
   int progress_every;        // 0 = only at the end
   TsneProgressFn progress;
   void *user;
-  const volatile int *abort_flag;  // non-zero → stop after the current iteration
+  const atomic_int *abort_flag;  // non-zero → stop after the current iteration
 } TsneParams;
 
 typedef struct {

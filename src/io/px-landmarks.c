@@ -5,12 +5,14 @@
 // and byte order, C order, shape, payload length), and this file adds the (N, 2) check and
 // the frame mapping. The JSON format lives in px-landmarks-json.c.
 #include "px-landmarks.h"
+#include "px-csv.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "landmark-fuse.h"
 #include "npy.h"
 
 G_DEFINE_QUARK (px-landmarks-error-quark, px_landmarks_error)
@@ -76,6 +78,34 @@ px_landmark_set_get (const PxLandmarkSet *set, guint i)
   return &g_array_index (set->points, PxLandmark, i);
 }
 
+gboolean
+px_landmark_set_measure_ctr (PxLandmarkSet *set)
+{
+  g_autoptr (GArray) h = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (GArray) l = g_array_new (FALSE, FALSE, sizeof (double));
+  PeacCtr c;
+  memset (&set->ctr, 0, sizeof set->ctr);
+  for (guint i = 0; i < set->points->len; i++)
+    {
+      const PxLandmark *p = &g_array_index (set->points, PxLandmark, i);
+      const double xy[2] = { p->x, p->y };
+      if (!g_strcmp0 (p->structure, "H"))
+        g_array_append_vals (h, xy, 2);
+      else if (!g_strcmp0 (p->structure, "RL") || !g_strcmp0 (p->structure, "LL"))
+        g_array_append_vals (l, xy, 2);
+    }
+  if (peac_ctr ((double *) h->data, (int) h->len / 2, (double *) l->data, (int) l->len / 2,
+                &c) != 0)
+    return FALSE;
+  set->ctr.valid = TRUE;
+  set->ctr.ratio = c.ratio;
+  set->ctr.heart_width_px = c.heart_width;
+  set->ctr.thorax_width_px = c.thorax_width;
+  memcpy (set->ctr.heart_line, c.heart, sizeof c.heart);
+  memcpy (set->ctr.thorax_line, c.thorax, sizeof c.thorax);
+  return TRUE;
+}
+
 // ---------------------------------------------------------------------------------------
 // .npy and CSV
 
@@ -129,37 +159,76 @@ parse_double (const char *s, double *out)
   return end != s && *end == '\0' && errno == 0 && isfinite (*out);
 }
 
+// One record of a CSV file: its fields, stripped of surrounding blanks, and its line.
+typedef struct {
+  GStrv f;
+  int   n, line;
+} CsvRow;
+
+static void
+csv_row_free (gpointer p)
+{
+  CsvRow *r = p;
+  g_strfreev (r->f);
+  g_free (r);
+}
+
+// The records of the CSV file at path (px-csv.h), blank lines left out. NULL with error.
+static GPtrArray *
+read_csv (const char *path, GError **error)
+{
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  if (!g_file_get_contents (path, &text, &len, error))
+    return NULL;
+  PxCsv *csv = px_csv_new (text, len, path);
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (csv_row_free);
+  PxCsvRecord rec;
+  char err[1024];
+  int got;
+  while ((got = px_csv_next (csv, &rec, err, sizeof err)) == 1)
+    {
+      if (rec.n == 0 || (rec.n == 1 && !*g_strstrip (rec.fields[0])))
+        continue;
+      CsvRow *r = g_new0 (CsvRow, 1);
+      r->f = g_new0 (char *, (gsize) rec.n + 1);
+      for (int i = 0; i < rec.n; i++)
+        r->f[i] = g_strdup (g_strstrip (rec.fields[i]));
+      r->n = rec.n, r->line = rec.line;
+      g_ptr_array_add (rows, r);
+    }
+  px_csv_free (csv);
+  if (got < 0)
+    {
+      g_set_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_PARSE, "%s", err);
+      return NULL;
+    }
+  return g_steal_pointer (&rows);
+}
+
 gboolean
 px_landmarks_add_csv (PxLandmarkSet *set, const char *path, const char *structure,
                       GError **error)
 {
-  g_autofree char *text = NULL;
-  if (!g_file_get_contents (path, &text, NULL, error))
+  g_autoptr (GPtrArray) rows = read_csv (path, error);
+  if (!rows)
     return FALSE;
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  int k = 0;
-  for (int ln = 0; lines[ln]; ln++)
+  const CsvRow *head = rows->len ? rows->pdata[0] : NULL;
+  if (!head || head->line != 1 || head->n != 2 || strcmp (head->f[0], "x") || strcmp (head->f[1], "y"))
     {
-      char *line = g_strstrip (lines[ln]);
-      if (ln == 0)
-        {
-          if (strcmp (line, "x,y") != 0)
-            {
-              g_set_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_PARSE,
-                           "%s: first line must be \"x,y\"", path);
-              return FALSE;
-            }
-          continue;
-        }
-      if (*line == '\0')
-        continue;
-      g_auto (GStrv) f = g_strsplit (line, ",", -1);
+      g_set_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_PARSE,
+                   "%s: first line must be \"x,y\"", path);
+      return FALSE;
+    }
+  int k = 0;
+  for (guint i = 1; i < rows->len; i++)
+    {
+      const CsvRow *r = rows->pdata[i];
       double x, y;
-      if (g_strv_length (f) != 2 || !parse_double (g_strstrip (f[0]), &x)
-          || !parse_double (g_strstrip (f[1]), &y))
+      if (r->n != 2 || !parse_double (r->f[0], &x) || !parse_double (r->f[1], &y))
         {
           g_set_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_PARSE,
-                       "%s:%d: expected two numbers \"x,y\"", path, ln + 1);
+                       "%s:%d: expected two numbers \"x,y\"", path, r->line);
           return FALSE;
         }
       g_autofree char *name = g_strdup_printf ("%s.%d", structure, k);
@@ -287,26 +356,30 @@ px_landmarks_load_jsrt (const char *dir, const char *id, GError **error)
   return g_steal_pointer (&set);
 }
 
+// The column of geometry.csv's header row named name, or −1.
+static int
+csv_column (const CsvRow *head, const char *name)
+{
+  for (int i = 0; i < head->n; i++)
+    if (!strcmp (head->f[i], name))
+      return i;
+  return -1;
+}
+
 PxLandmarkSet *
 px_landmarks_load_nlm (const char *dir, const char *data_dir, const char *id,
                        GError **error)
 {
   g_autofree char *geo = g_build_filename (dir, "geometry.csv", NULL);
-  g_autofree char *text = NULL;
-  if (!g_file_get_contents (geo, &text, NULL, error))
+  g_autoptr (GPtrArray) rows = read_csv (geo, error);
+  if (!rows)
     return NULL;
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
   int c_id = -1, c_img = -1, c_w = -1, c_h = -1;
-  if (lines[0])
+  if (rows->len)
     {
-      g_auto (GStrv) head = g_strsplit (g_strstrip (lines[0]), ",", -1);
-      for (int i = 0; head[i]; i++)
-        {
-          if (!strcmp (head[i], "id")) c_id = i;
-          if (!strcmp (head[i], "image")) c_img = i;
-          if (!strcmp (head[i], "image_w")) c_w = i;
-          if (!strcmp (head[i], "image_h")) c_h = i;
-        }
+      const CsvRow *head = rows->pdata[0];
+      c_id = csv_column (head, "id"), c_img = csv_column (head, "image");
+      c_w = csv_column (head, "image_w"), c_h = csv_column (head, "image_h");
     }
   if (c_id < 0 || c_img < 0 || c_w < 0 || c_h < 0)
     {
@@ -316,19 +389,19 @@ px_landmarks_load_nlm (const char *dir, const char *data_dir, const char *id,
     }
   int cmax = MAX (MAX (c_id, c_img), MAX (c_w, c_h));
   g_autoptr (PxLandmarkSet) set = px_landmark_set_new ();
-  for (int ln = 1; lines[ln] && !set->image_path; ln++)
+  for (guint i = 1; i < rows->len && !set->image_path; i++)
     {
-      g_auto (GStrv) f = g_strsplit (g_strstrip (lines[ln]), ",", -1);
-      if ((int) g_strv_length (f) <= cmax || strcmp (f[c_id], id) != 0)
+      const CsvRow *r = rows->pdata[i];
+      if (r->n <= cmax || strcmp (r->f[c_id], id) != 0)
         continue;
       double w, h;
-      if (!parse_double (f[c_w], &w) || !parse_double (f[c_h], &h) || w < 1 || h < 1)
+      if (!parse_double (r->f[c_w], &w) || !parse_double (r->f[c_h], &h) || w < 1 || h < 1)
         {
           g_set_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_PARSE,
-                       "%s:%d: bad image size", geo, ln + 1);
+                       "%s:%d: bad image size", geo, r->line);
           return NULL;
         }
-      set->image_path = g_build_filename (data_dir, f[c_img], NULL);
+      set->image_path = g_build_filename (data_dir, r->f[c_img], NULL);
       set->image_width = (int) w;
       set->image_height = (int) h;
     }
@@ -353,18 +426,10 @@ GStrv
 px_landmarks_nlm_list (const char *dir, GError **error)
 {
   g_autofree char *geo = g_build_filename (dir, "geometry.csv", NULL);
-  g_autofree char *text = NULL;
-  if (!g_file_get_contents (geo, &text, NULL, error))
+  g_autoptr (GPtrArray) rows = read_csv (geo, error);
+  if (!rows)
     return NULL;
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  int c_id = -1;
-  if (lines[0])
-    {
-      g_auto (GStrv) head = g_strsplit (g_strstrip (lines[0]), ",", -1);
-      for (int i = 0; head[i] && c_id < 0; i++)
-        if (!strcmp (head[i], "id"))
-          c_id = i;
-    }
+  const int c_id = rows->len ? csv_column (rows->pdata[0], "id") : -1;
   if (c_id < 0)
     {
       g_set_error (error, PX_LANDMARKS_ERROR, PX_LANDMARKS_ERROR_PARSE,
@@ -372,11 +437,11 @@ px_landmarks_nlm_list (const char *dir, GError **error)
       return NULL;
     }
   g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
-  for (int ln = 1; lines[ln]; ln++)
+  for (guint i = 1; i < rows->len; i++)
     {
-      g_auto (GStrv) f = g_strsplit (g_strstrip (lines[ln]), ",", -1);
-      if ((int) g_strv_length (f) > c_id && f[c_id][0])
-        g_ptr_array_add (ids, g_strdup (f[c_id]));
+      const CsvRow *r = rows->pdata[i];
+      if (r->n > c_id && r->f[c_id][0])
+        g_ptr_array_add (ids, g_strdup (r->f[c_id]));
     }
   g_ptr_array_sort (ids, cmp_str);
   g_ptr_array_set_free_func (ids, NULL);

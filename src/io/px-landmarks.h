@@ -94,6 +94,10 @@ PxLandmark    *px_landmark_set_add (PxLandmarkSet *set, const char *name,
                                     const char *color);
 guint          px_landmark_set_size (const PxLandmarkSet *set);
 PxLandmark    *px_landmark_set_get (const PxLandmarkSet *set, guint i);
+// Sets set->ctr from the set's own points by the engine's peac_ctr: the heart is structure
+// "H", the thorax the points of "RL" and "LL" together. valid FALSE (the rest zero) when
+// either has fewer than two points or the thorax no width. Returns ctr.valid.
+gboolean       px_landmark_set_measure_ctr (PxLandmarkSet *set);
 
 // Appends the (N, 2) points of one .npy file as structure.0 … structure.N−1, mapped from a
 // frame_w × frame_h frame to the set's image size (which must be known).

@@ -16,6 +16,7 @@
 #include "px-embedding-map-page.h"
 #include "px-grid-matching-page.h"
 #include "px-probe-page.h"
+#include "px-propagate-dialog.h"
 #include "px-study-row.h"
 #include "px-tag-panel.h"
 #include "px-test-util.h"
@@ -467,7 +468,7 @@ test_every_popover (void)
 
 static const char *templates[] = {
   "PxWindow", "PxCorrespondencePage", "PxEmbeddingMapPage", "PxGridMatchingPage",
-  "PxProbePage", "PxTrainPage", "PxTagPanel", "PxStudyRow",
+  "PxProbePage", "PxTrainPage", "PxTagPanel", "PxStudyRow", "PxPropagateDialog",
 };
 
 // Every .ui file in the resources: a plain builder file must build without an error, a
@@ -509,8 +510,9 @@ test_ui_files (void)
         }
       n_checked++;
     }
-  // Nine .ui files: the window, five pages, the tag panel, a study row, the shortcuts.
-  g_assert_cmpuint (n_checked, >=, 9);
+  // Ten .ui files: the window, five pages, the tag panel, a study row, the shortcuts, the
+  // propagation dialog.
+  g_assert_cmpuint (n_checked, >=, 10);
 }
 
 // A template is built in a child process: GTK aborts on a bad one, and does so there.
@@ -559,6 +561,7 @@ main (int   argc,
   g_type_ensure (PX_TYPE_TRAIN_PAGE);
   g_type_ensure (PX_TYPE_TAG_PANEL);
   g_type_ensure (PX_TYPE_STUDY_ROW);
+  g_type_ensure (PX_TYPE_PROPAGATE_DIALOG);
 
   g_test_add_func ("/actions/ui-files", test_ui_files);
   for (guint i = 0; i < G_N_ELEMENTS (templates); i++)

@@ -45,27 +45,30 @@ compare_names (gconstpointer a,
 }
 
 // Eight radiographs (one in a subfolder, to see the walk recurse) and a file that only
-// pretends to be a PNG.
+// pretends to be a PNG, made by the first test that needs them (each test sets up what it
+// needs, so any one runs alone with -p). Fails when the shared radiographs are missing.
 static char *
-make_dataset (void)
+ensure_dataset (void)
 {
   g_autofree char *src = g_build_filename (g_getenv ("PEAC_SHARED_DIR"), "data", "cxr",
                                            "hannover-covid19", "png", NULL);
   char *dataset = g_build_filename (tmp_dir, "dataset", NULL);
   g_autofree char *sub = g_build_filename (dataset, "more", NULL);
-  g_autoptr(GDir) dir = g_dir_open (src, 0, NULL);
+  g_autoptr(GDir) dir = NULL;
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *broken = g_build_filename (dataset, "broken.png", NULL);
+  g_autoptr(GError) error = NULL;
   const char *name;
 
-  if (dir == NULL)
-    return NULL;
+  if (g_file_test (broken, G_FILE_TEST_IS_REGULAR))
+    return dataset;
+  dir = g_dir_open (src, 0, &error);
+  g_assert_no_error (error);
   while ((name = g_dir_read_name (dir)))
     if (g_str_has_suffix (name, ".png"))
       g_ptr_array_add (names, g_strdup (name));
   g_ptr_array_sort (names, compare_names);
-  if (names->len < N_IMAGES)
-    return NULL;
+  g_assert_cmpuint (names->len, >=, N_IMAGES);
   g_assert_cmpint (g_mkdir_with_parents (sub, 0755), ==, 0);
   for (guint i = 0; i < N_IMAGES; i++)
     {
@@ -182,7 +185,7 @@ assert_log_increasing (const char *folder,
 static void
 test_run (void)
 {
-  g_autofree char *dataset = make_dataset ();
+  g_autofree char *dataset = ensure_dataset ();
   g_autofree char *ckpt_dir = g_build_filename (tmp_dir, "run", NULL);
   g_autofree char *ckpt = g_build_filename (ckpt_dir, PX_TRAINER_CHECKPOINT_NAME, NULL);
   g_autoptr(GFile) folder = NULL;
@@ -196,11 +199,6 @@ test_run (void)
   long paused_at, stopped_at;
   guint paused_points;
 
-  if (dataset == NULL)
-    {
-      g_test_skip ("no Hannover radiographs under PEAC_SHARED_DIR");
-      return;
-    }
 
   window = gtk_window_new ();
   widget = px_train_page_new ();
@@ -386,7 +384,7 @@ dataset_images (const char *dataset)
 static void
 test_nan_keeps_checkpoint (void)
 {
-  g_autofree char *dataset = g_build_filename (tmp_dir, "dataset", NULL);
+  g_autofree char *dataset = ensure_dataset ();
   g_autofree char *ckpt_dir = g_build_filename (tmp_dir, "nan", NULL);
   g_autoptr(PxTrainer) trainer = px_trainer_new ();
   g_autoptr(GPtrArray) paths = dataset_images (dataset);
@@ -394,11 +392,6 @@ test_nan_keeps_checkpoint (void)
   PxTrainOptions options;
   long step = -1;
 
-  if (paths == NULL)
-    {
-      g_test_skip ("no dataset (the run test was skipped)");
-      return;
-    }
 
   px_trainer_options_defaults (&options);
   options.img_size = 64;
@@ -425,7 +418,7 @@ test_nan_keeps_checkpoint (void)
 static void
 test_unwritable_checkpoint (void)
 {
-  g_autofree char *dataset = g_build_filename (tmp_dir, "dataset", NULL);
+  g_autofree char *dataset = ensure_dataset ();
   g_autofree char *ckpt_dir = g_build_filename (tmp_dir, "unwritable", NULL);
   g_autofree char *blocker = g_build_filename (ckpt_dir, PX_TRAINER_CHECKPOINT_NAME, NULL);
   g_autoptr(PxTrainer) trainer = px_trainer_new ();
@@ -433,11 +426,6 @@ test_unwritable_checkpoint (void)
   g_autoptr(GError) error = NULL;
   PxTrainOptions options;
 
-  if (!g_file_test (dataset, G_FILE_TEST_IS_DIR))
-    {
-      g_test_skip ("no dataset (the run test was skipped)");
-      return;
-    }
   g_assert_cmpint (g_mkdir_with_parents (blocker, 0755), ==, 0);
   paths = dataset_images (dataset);
   px_trainer_options_defaults (&options);
@@ -494,7 +482,7 @@ window_gone (gpointer data)
 static void
 test_close_asks (void)
 {
-  g_autofree char *dataset = g_build_filename (tmp_dir, "dataset", NULL);
+  g_autofree char *dataset = ensure_dataset ();
   g_autofree char *ckpt_dir = g_build_filename (tmp_dir, "close", NULL);
   g_autoptr(GFile) folder = g_file_new_for_path (dataset);
   g_autoptr(PxTrainer) trainer = NULL;
@@ -503,11 +491,6 @@ test_close_asks (void)
   StepWait wait;
   long step = -1;
 
-  if (!g_file_test (dataset, G_FILE_TEST_IS_DIR))
-    {
-      g_test_skip ("no dataset (the run test was skipped)");
-      return;
-    }
   window = gtk_window_new ();
   g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
   widget = px_train_page_new ();
@@ -567,14 +550,48 @@ run_to_end (PxTrainer            *trainer,
   g_assert_true (px_test_wait_for (is_finished, trainer, 120));
 }
 
+// The options of the 12-step micro run whose checkpoint several tests start from.
+static void
+straight_options (PxTrainOptions *options)
+{
+  px_trainer_options_defaults (options);
+  options->img_size = 64;
+  options->steps = 12;
+  options->batch = 2;
+  options->threads = 2;
+  options->save_every = 0;
+}
+
+// The folder of that run's checkpoint, trained by the first test that needs it.
+static char *
+ensure_straight_run (void)
+{
+  char *dir = g_build_filename (tmp_dir, "straight", NULL);
+  g_autofree char *ckpt = g_build_filename (dir, PX_TRAINER_CHECKPOINT_NAME, NULL);
+  g_autofree char *dataset = ensure_dataset ();
+  g_autoptr(PxTrainer) trainer = NULL;
+  g_autoptr(GPtrArray) paths = NULL;
+  PxTrainOptions options;
+
+  if (g_file_test (ckpt, G_FILE_TEST_IS_REGULAR))
+    return dir;
+  trainer = px_trainer_new ();
+  paths = dataset_images (dataset);
+  straight_options (&options);
+  run_to_end (trainer, &options, paths, dir, FALSE, 0);
+  g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_DONE);
+  g_assert_cmpint (px_trainer_get_step (trainer), ==, 12);
+  return dir;
+}
+
 // A run stopped and resumed from its checkpoint ends bit-identical to one that was not:
 // neither the live sample (its own rng, taken at whatever steps the clock says) nor the
 // stop disturbs the session.
 static void
 test_resume_identical (void)
 {
-  g_autofree char *dataset = g_build_filename (tmp_dir, "dataset", NULL);
-  g_autofree char *dir_a = g_build_filename (tmp_dir, "straight", NULL);
+  g_autofree char *dataset = ensure_dataset ();
+  g_autofree char *dir_a = ensure_straight_run ();
   g_autofree char *dir_b = g_build_filename (tmp_dir, "interrupted", NULL);
   g_autofree char *ckpt_a = g_build_filename (dir_a, PX_TRAINER_CHECKPOINT_NAME, NULL);
   g_autofree char *ckpt_b = g_build_filename (dir_b, PX_TRAINER_CHECKPOINT_NAME, NULL);
@@ -584,20 +601,8 @@ test_resume_identical (void)
   gsize len_a, len_b;
   PxTrainOptions options;
 
-  if (!g_file_test (dataset, G_FILE_TEST_IS_DIR))
-    {
-      g_test_skip ("no dataset (the run test was skipped)");
-      return;
-    }
   paths = dataset_images (dataset);
-  px_trainer_options_defaults (&options);
-  options.img_size = 64;
-  options.steps = 12;
-  options.batch = 2;
-  options.threads = 2;
-  options.save_every = 0;
-  run_to_end (trainer, &options, paths, dir_a, FALSE, 0);
-  g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_DONE);
+  straight_options (&options);
   run_to_end (trainer, &options, paths, dir_b, FALSE, 4);
   g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_CANCELLED);
   g_assert_cmpint (px_trainer_get_step (trainer), <, 12);
@@ -642,8 +647,9 @@ max_difference (const char *a,
 static void
 test_fine_tune (void)
 {
-  g_autofree char *dataset = g_build_filename (tmp_dir, "dataset", NULL);
-  g_autofree char *init = g_build_filename (tmp_dir, "straight", PX_TRAINER_CHECKPOINT_NAME, NULL);
+  g_autofree char *dataset = ensure_dataset ();
+  g_autofree char *straight = ensure_straight_run ();
+  g_autofree char *init = g_build_filename (straight, PX_TRAINER_CHECKPOINT_NAME, NULL);
   g_autofree char *dir_tuned = g_build_filename (tmp_dir, "tuned", NULL);
   g_autofree char *dir_fresh = g_build_filename (tmp_dir, "fresh", NULL);
   g_autofree char *tuned = g_build_filename (dir_tuned, PX_TRAINER_CHECKPOINT_NAME, NULL);
@@ -653,11 +659,6 @@ test_fine_tune (void)
   PxTrainOptions options;
   double kept, other;
 
-  if (!g_file_test (init, G_FILE_TEST_IS_REGULAR))
-    {
-      g_test_skip ("no checkpoint (the resume test was skipped)");
-      return;
-    }
   paths = dataset_images (dataset);
   px_trainer_options_defaults (&options);
   options.img_size = 224;  // the file's 64 must win
@@ -714,7 +715,7 @@ resumed_past (gpointer data)
 static void
 test_never_overwrite (void)
 {
-  g_autofree char *dataset = g_build_filename (tmp_dir, "dataset", NULL);
+  g_autofree char *dataset = ensure_dataset ();
   g_autofree char *ckpt_dir = g_build_filename (tmp_dir, "keep", NULL);
   g_autofree char *next_dir = g_build_filename (tmp_dir, "keep-2", NULL);
   g_autoptr(GFile) folder = NULL;
@@ -726,12 +727,6 @@ test_never_overwrite (void)
   StepWait wait;
   long stopped_at = -1;
 
-  if (!g_file_test (dataset, G_FILE_TEST_IS_DIR))
-    {
-      g_free (dataset);
-      dataset = make_dataset ();
-    }
-  g_assert_nonnull (dataset);
   folder = g_file_new_for_path (dataset);
   window = gtk_window_new ();
   widget = px_train_page_new ();
@@ -841,8 +836,8 @@ model_named (gpointer data)
 static void
 test_in_window (void)
 {
-  g_autofree char *dataset = g_build_filename (tmp_dir, "dataset", NULL);
-  g_autofree char *ckpt_dir = g_build_filename (tmp_dir, "straight", NULL);
+  g_autofree char *dataset = ensure_dataset ();
+  g_autofree char *ckpt_dir = ensure_straight_run ();
   g_autofree char *run_dir = g_build_filename (tmp_dir, "window", NULL);
   g_autoptr(GFile) folder = g_file_new_for_path (dataset);
   GtkApplication *app = GTK_APPLICATION (g_application_get_default ());
@@ -852,11 +847,6 @@ test_in_window (void)
   PxTrainOptions options;
   StepWait wait;
 
-  if (!g_file_test (ckpt_dir, G_FILE_TEST_IS_DIR))
-    {
-      g_test_skip ("no checkpoint (the resume test was skipped)");
-      return;
-    }
   g_application_activate (G_APPLICATION (app));
   window = PX_WINDOW (gtk_application_get_active_window (app));
   g_assert_true (PX_IS_WINDOW (window));
@@ -901,7 +891,7 @@ test_in_window (void)
 static void
 test_quit_saves (void)
 {
-  g_autofree char *dataset = g_build_filename (tmp_dir, "dataset", NULL);
+  g_autofree char *dataset = ensure_dataset ();
   g_autofree char *ckpt_dir = g_build_filename (tmp_dir, "quit", NULL);
   g_autoptr(PxTrainer) trainer = px_trainer_new ();
   g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
@@ -910,11 +900,6 @@ test_quit_saves (void)
   StepWait wait;
   long step = -1;
 
-  if (!g_file_test (dataset, G_FILE_TEST_IS_DIR))
-    {
-      g_test_skip ("no dataset (the run test was skipped)");
-      return;
-    }
   g_ptr_array_add (paths, g_build_filename (dataset, "broken.png", NULL));
   {
     g_autoptr(GDir) dir = g_dir_open (dataset, 0, NULL);

@@ -424,7 +424,7 @@ test_refusals (void)
       { { "--format", "tiff", mono1, "-o", x }, 2, "--format must be" },
       { { mono1 }, 2, "no output" },
       { { "-o", x_png }, 2, "no input files" },
-      { { "--frob", mono1, "-o", x_png }, 2, "unknown or incomplete option '--frob'" },
+      { { "--frob", mono1, "-o", x_png }, 2, "unknown option '--frob'" },
       { { mono1, twin, "-o", outdir }, 2, "would both be written to" },
       { { keep, "-o", keep, "--force" }, 2, "would replace its own input" },
     };

@@ -16,6 +16,7 @@
 #include "model.h"
 #include "preprocess.h"
 #include "px-image.h"
+#include "px-labels.h"
 #include "rng.h"
 
 // g_ptr_array_sort hands its function pointers to the elements, not the strings.
@@ -190,7 +191,7 @@ test_probe_planted (void)
   g_assert_cmpfloat (mean, >, 0.99);
 
   // An abort flag raised before the first epoch stops it at once.
-  volatile int stop = 1;
+  atomic_int stop = 1;
   g_assert_cmpint (peac_probe_train (&h, &c, xtr, ytr, NTR, xva, yva, NVA, NULL, NULL, &stop,
                                      NULL, err, sizeof err), ==, 1);
   peac_head_free (&h);
@@ -263,7 +264,7 @@ test_labels_parse (void)
   g_assert_cmpstr (err, ==, "s.csv:2: 3 fields where the header has 2");
   g_assert_cmpint (peac_labels_parse (&l, "image,tb\n\"x.png,1\n", "s.csv", NULL, NULL, NULL,
                                       err, sizeof err), ==, -1);
-  g_assert_cmpstr (err, ==, "s.csv:2: unterminated quoted field");
+  g_assert_cmpstr (err, ==, "s.csv:2: a quoted field is not closed before the end of the file");
   // A spreadsheet's byte-order mark does not hide the image column.
   g_assert_cmpint (peac_labels_parse (&l, "\xEF\xBB\xBFimage,tb\nx.png,1\n", "b.csv", NULL, NULL,
                                       NULL, err, sizeof err), ==, 0);

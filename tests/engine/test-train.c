@@ -102,7 +102,7 @@ config (PeacTrainConfig *c, long steps)
   config_arch (c, steps, 0);
 }
 
-typedef struct { int n; long stop_at; int *flag; } Log;
+typedef struct { int n; long stop_at; atomic_int *flag; } Log;
 
 static void
 on_step (void *user, const PeacTrainProgress *p)
@@ -165,7 +165,7 @@ resume_bit_exact (int swin)
   char err[512];
   PeacTrainSession *a = peac_train_new (&c, images, N_IMAGES, err, sizeof err);
   g_assert_cmpint (peac_train_run (a, NULL, NULL, NULL, err, sizeof err), ==, PEAC_TRAIN_DONE);
-  int flag = 0;
+  atomic_int flag = 0;
   Log l = { .stop_at = 3, .flag = &flag };
   PeacTrainSession *b = peac_train_new (&c, images, N_IMAGES, err, sizeof err);
   g_assert_cmpint (peac_train_run (b, on_step, &l, &flag, err, sizeof err), ==, PEAC_TRAIN_ABORTED);

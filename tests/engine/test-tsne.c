@@ -326,7 +326,7 @@ test_deterministic (void)
 }
 
 typedef struct {
-  volatile int flag;
+  atomic_int flag;
   int calls, last_iter;
   int N;
   int saw_layout;

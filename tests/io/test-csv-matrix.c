@@ -8,7 +8,7 @@
 #include <glib.h>
 #include <string.h>
 
-#include "csv-matrix.h"
+#include "px-csv-matrix.h"
 #include "peac-test-cli.h"
 
 static char *dir;

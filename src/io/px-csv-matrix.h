@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// csv-matrix: reads an N×D float matrix from comma-separated text, the CSV input of `peac
-// tsne --matrix`. Blank lines and lines starting with '#' are skipped; fields are trimmed
-// and may be wrapped in single or double quotes (no commas inside them). The first row is
-// a header when it holds text, except that a first row with exactly one text field that is
-// not named label/class/name is data whose text column carries the labels; in a header, a
-// column named label, class or name (any case) carries the labels. Every other field must
+// px-csv-matrix: reads an N×D float matrix from comma-separated text (px-csv.h), the CSV
+// input of `peac tsne --matrix`. Blank lines and lines starting with '#' are skipped;
+// fields are trimmed and may be wrapped in single or double quotes (double-quoted ones
+// may hold commas). The first row is a header when it holds text, except that a first
+// row with exactly one text field that is not named label/class/name is data whose text
+// column carries the labels; in a header, a column named label, class or name (any case)
+// carries the labels. Every other field must
 // be a finite number and every row must have the header's field count. Errors name the
 // file, the line and the reason; nothing is returned half-read.
 #pragma once

@@ -1,20 +1,22 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// csv-matrix: the CSV matrix reader of `peac tsne --matrix` (csv-matrix.h has the format).
-// It reads line by line with getline, splits each line in place, and grows the matrix
-// and label arrays by doubling; any failure frees everything it allocated, so a caller
+// px-csv-matrix: the CSV matrix reader of `peac tsne --matrix` (px-csv-matrix.h has the
+// format). Records come from px-csv; their fields are trimmed here, and the matrix and
+// label arrays grow by doubling; any failure frees everything it allocated, so a caller
 // never holds a partly read matrix. The input is untrusted: field and element counts are
 // bounded before any size is computed from them.
-#include "csv-matrix.h"
+#include "px-csv-matrix.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/types.h>
+
+#include "px-csv.h"
 
 enum {
   MAX_FIELDS = 65536,
@@ -52,24 +54,45 @@ peac_csv_number (const char *s, double *v)
   return 1;
 }
 
-// Splits a line in place into at most cap fields; returns the count (or cap + 1 if more).
+// The whole file at path into *text (malloc'd). Returns 0 or −1 with err.
 static int
-split (char *line, char **f, int cap)
+read_text (const char *path, char **text, size_t *len, char *err, size_t errlen)
 {
-  int n = 0;
-  char *s = line;
-  for (;;)
+  FILE *fp = fopen (path, "rb");
+  if (!fp)
     {
-      char *c = strchr (s, ',');
-      if (n == cap)
-        return cap + 1;
-      if (c)
-        *c = '\0';
-      f[n++] = trim (s);
-      if (!c)
-        return n;
-      s = c + 1;
+      snprintf (err, errlen, "%s: %s", path, strerror (errno));
+      return -1;
     }
+  size_t cap = 0, n = 0, got;
+  char *buf = NULL;
+  do
+    {
+      if (n == cap)
+        {
+          char *nb = cap < SIZE_MAX / 2 ? realloc (buf, cap = cap ? 2 * cap : 65536) : NULL;
+          if (!nb)
+            {
+              snprintf (err, errlen, "%s: out of memory", path);
+              free (buf), fclose (fp);
+              return -1;
+            }
+          buf = nb;
+        }
+      got = fread (buf + n, 1, cap - n, fp);
+      n += got;
+    }
+  while (got > 0);
+  const int bad = ferror (fp);
+  fclose (fp);
+  if (bad)
+    {
+      snprintf (err, errlen, "%s: read error", path);
+      free (buf);
+      return -1;
+    }
+  *text = buf, *len = n;
+  return 0;
 }
 
 static int
@@ -93,33 +116,33 @@ int
 peac_csv_read_matrix (const char *path, PeacCsvMatrix *m, char *err, size_t errlen)
 {
   memset (m, 0, sizeof *m);
-  FILE *fp = fopen (path, "r");
-  if (!fp)
-    {
-      snprintf (err, errlen, "%s: %s", path, strerror (errno));
-      return -1;
-    }
+  char *text = NULL;
+  size_t len = 0;
+  if (read_text (path, &text, &len, err, errlen) != 0)
+    return -1;
+  PxCsv *csv = px_csv_new (text, len, path);
   char **f = malloc (MAX_FIELDS * sizeof *f);
-  char *line = NULL;
-  size_t lcap = 0, cap = 0;
-  int lineno = 0, ncols = -1, label_col = -1, header_done = 0, D = 0, rc = -1;
-  if (!f)
+  size_t cap = 0;
+  int lineno = 0, ncols = -1, label_col = -1, header_done = 0, D = 0, rc = -1, got;
+  PxCsvRecord rec;
+  if (!f || !csv)
     {
       snprintf (err, errlen, "%s: out of memory", path);
       goto out;
     }
-  while (getline (&line, &lcap, fp) >= 0)
+  while ((got = px_csv_next (csv, &rec, err, errlen)) == 1)
     {
-      lineno++;
-      char *t = trim (line);
-      if (!*t || *t == '#')
-        continue;
-      int n = split (t, f, MAX_FIELDS);
-      if (n > MAX_FIELDS)
+      lineno = rec.line;
+      if (rec.n > MAX_FIELDS)
         {
           snprintf (err, errlen, "%s:%d: more than %d fields", path, lineno, MAX_FIELDS);
           goto out;
         }
+      const int n = rec.n;
+      for (int c = 0; c < n; c++)
+        f[c] = trim (rec.fields[c]);
+      if (n == 0 || (n == 1 && !*f[0]) || f[0][0] == '#')
+        continue;
       if (!header_done)
         {
           header_done = 1;
@@ -209,11 +232,8 @@ peac_csv_read_matrix (const char *path, PeacCsvMatrix *m, char *err, size_t errl
         }
       m->N++;
     }
-  if (ferror (fp))
-    {
-      snprintf (err, errlen, "%s: read error", path);
-      goto out;
-    }
+  if (got < 0)
+    goto out;
   if (m->N == 0)
     {
       snprintf (err, errlen, "%s: no data rows", path);
@@ -225,7 +245,7 @@ out:
   if (rc != 0)
     peac_csv_matrix_free (m);
   free (f);
-  free (line);
-  fclose (fp);
+  px_csv_free (csv);
+  free (text);
   return rc;
 }

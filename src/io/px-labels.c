@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// finetune-labels: label tables for downstream tasks from CSV text (see finetune.h). The
-// text is split into records with RFC 4180 quoting (quoted fields may hold commas, quotes
-// doubled, CRLF tolerated); the header picks the image, split and class columns; every
-// kept row is checked (image path present, each class value exactly 0 or 1) and errors
+// px-labels: label tables for downstream tasks from CSV text (see px-labels.h). The text
+// is split into records by px-csv (RFC 4180 quoting); the header picks the image, split
+// and class columns; every kept row is checked (image path present, each class value exactly 0 or 1) and errors
 // name the file, the line and the column. Seeded label-fraction subsets live here too.
-#include "finetune.h"
+#include "px-labels.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "px-csv.h"
 #include "rng.h"
 
 typedef struct {
@@ -50,79 +50,24 @@ rec_push (Record *r, const char *s, size_t len)
   return 0;
 }
 
-// Consumes one line end at *s — "\r\n", "\n" or a lone "\r" (old Mac files) — and
-// returns 1, or returns 0.
+// The next record of r that holds fields (blank lines are skipped) as a copy in rec.
+// Returns 1, 0 at the end of the text, or −1 with err (an unclosed quote; out of memory).
 static int
-line_end (const char **s)
+next_record (PxCsv *r, Record *rec, char *err, size_t errlen)
 {
-  if (**s == '\r')
-    {
-      (*s)++;
-      if (**s == '\n')
-        (*s)++;
-      return 1;
-    }
-  if (**s == '\n')
-    return (*s)++, 1;
-  return 0;
-}
-
-// Reads one record starting at *p (advanced past its line end). Returns 1 with a record,
-// 0 at the end of the text, −1 on an unterminated quote or OOM. *line counts lines (every
-// kind of line end, so that the numbers in messages match what an editor shows).
-static int
-next_record (const char **p, int *line, Record *r, char **buf, size_t *cap)
-{
-  const char *s = *p;
-  while (line_end (&s))   // blank lines
-    (*line)++;
-  if (!*s)
-    return 0;
-  r->line = *line;
-  for (;;)
-    {
-      size_t len = 0;
-      int quoted = *s == '"';
-      if (quoted)
-        s++;
-      for (;;)
-        {
-          if (quoted && *s == '"' && s[1] == '"')
-            s++;
-          else if (quoted && *s == '"')
-            {
-              s++;
-              quoted = 0;
-              continue;
-            }
-          else if (!*s && quoted)
-            return -1;
-          else if (!quoted && (!*s || *s == ',' || *s == '\n' || *s == '\r'))
-            break;
-          if (*s == '\n' || (*s == '\r' && s[1] != '\n'))
-            (*line)++;
-          if (len + 1 >= *cap)
-            {
-              size_t nc = *cap ? 2 * *cap : 256;
-              char *nb = realloc (*buf, nc);
-              if (!nb)
-                return -1;
-              *buf = nb, *cap = nc;
-            }
-          (*buf)[len++] = *s++;
-        }
-      if (rec_push (r, *buf ? *buf : "", len) != 0)
+  PxCsvRecord c;
+  int got;
+  while ((got = px_csv_next (r, &c, err, errlen)) == 1 && c.n == 0)
+    ;
+  if (got != 1)
+    return got;
+  rec->line = c.line;
+  for (int i = 0; i < c.n; i++)
+    if (rec_push (rec, c.fields[i], strlen (c.fields[i])) != 0)
+      {
+        snprintf (err, errlen, "out of memory");
         return -1;
-      if (*s == ',')
-        {
-          s++;
-          continue;
-        }
-      if (line_end (&s))
-        (*line)++;
-      break;
-    }
-  *p = s;
+      }
   return 1;
 }
 
@@ -192,21 +137,17 @@ peac_labels_parse (PeacLabels *out, const char *text, const char *file, const ch
 {
   *out = (PeacLabels) { 0 };
   Record hdr = { 0 }, *rows = NULL;
-  int nrows = 0, caprows = 0, line = 1, rc = -1;
-  char *buf = NULL;
-  size_t bufcap = 0;
-  const char *p = text;
+  int nrows = 0, caprows = 0, rc = -1;
   int *cls = NULL;
-  if ((unsigned char) p[0] == 0xEF && (unsigned char) p[1] == 0xBB && (unsigned char) p[2] == 0xBF)
-    p += 3;   // a UTF-8 byte-order mark, as spreadsheet programs write
+  PxCsv *csv = px_csv_new (text, strlen (text), file);
+  if (!csv)
+    goto oom;
 
-  int got = next_record (&p, &line, &hdr, &buf, &bufcap);
+  int got = next_record (csv, &hdr, err, errlen);
+  if (got == 0)
+    snprintf (err, errlen, "%s: empty file: no header line", file);
   if (got <= 0)
-    {
-      snprintf (err, errlen, "%s: %s", file, got == 0 ? "empty file: no header line"
-                                                     : "unterminated quote in the header");
-      goto out;
-    }
+    goto out;
   for (;;)
     {
       if (nrows == caprows)
@@ -221,11 +162,9 @@ peac_labels_parse (PeacLabels *out, const char *text, const char *file, const ch
           rows = nr;
         }
       rows[nrows] = (Record) { 0 };
-      int start = line;
-      got = next_record (&p, &line, &rows[nrows], &buf, &bufcap);
+      got = next_record (csv, &rows[nrows], err, errlen);
       if (got < 0)
         {
-          snprintf (err, errlen, "%s:%d: unterminated quoted field", file, start);
           rec_free (&rows[nrows]);
           goto out;
         }
@@ -364,7 +303,8 @@ out:
     rec_free (&rows[r]);
   free (rows);
   rec_free (&hdr);
-  free (buf), free (cls);
+  free (cls);
+  px_csv_free (csv);
   return rc;
 }
 
