@@ -119,7 +119,7 @@ mode_change_state (GSimpleAction *action,
   PxCorrespondencePage *self = user_data;
 
   g_simple_action_set_state (action, state);
-  self->mode = g_str_equal (g_variant_get_string (state, NULL), "nearest") ? PEAC_MATCH_NEAREST : PEAC_MATCH_GUIDED;
+  self->mode = MAX (peac_match_mode_parse (g_variant_get_string (state, NULL)), PEAC_MATCH_GUIDED);
   _px_correspondence_page_answer_all (self);
 }
 

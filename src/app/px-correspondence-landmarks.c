@@ -178,7 +178,7 @@ px_correspondence_page_dup_landmarks (PxCorrespondencePage *self,
       const char *dot = pin->name != NULL ? strrchr (pin->name, '.') : NULL;
       int index = -1;
 
-      if (unconfirmed && !self->scene.guided && !with_rejected)
+      if (unconfirmed && self->scene.mode == PEAC_MATCH_NEAREST && !with_rejected)
         continue;
       px_match_palette (pin->colour, &r, &g, &b);
       g_snprintf (colour, sizeof colour, "#%02x%02x%02x", (int) lround (r * 255),

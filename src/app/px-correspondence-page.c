@@ -108,7 +108,7 @@ update_status (PxCorrespondencePage *self)
             g_string_append_printf (text, _("Source %s →"), where);
           }
         g_string_append (text, "   ");
-        if (a->found || self->mode == PEAC_MATCH_GUIDED)
+        if (a->found || self->mode != PEAC_MATCH_NEAREST)
           {
             // The registration always answers; the embedding grades it.
             PxConfidence c = px_confidence_of_match (a);
@@ -278,7 +278,7 @@ _px_correspondence_page_undo_redo (PxCorrespondencePage *self,
 void
 _px_correspondence_page_answer_all (PxCorrespondencePage *self)
 {
-  self->scene.guided = self->mode == PEAC_MATCH_GUIDED;
+  self->scene.mode = self->mode;
   answer_query (self);
   for (guint i = 0; i < self->scene.pins->len; i++)
     _px_correspondence_page_answer_pin (self, &g_array_index (self->scene.pins, PxMatchPin, i));
@@ -735,7 +735,7 @@ px_correspondence_page_init (PxCorrespondencePage *self)
   self->scene.pins = g_array_new (FALSE, TRUE, sizeof (PxMatchPin));
   g_array_set_clear_func (self->scene.pins, pin_clear);
   self->scene.opacity = 0.5;
-  self->scene.guided = self->mode == PEAC_MATCH_GUIDED;
+  self->scene.mode = self->mode;
   self->drag_pin = -1;
   self->history = px_pin_history_new ();
 

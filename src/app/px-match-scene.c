@@ -358,7 +358,7 @@ draw_query (const PxMatchScene *scene,
           cairo_rectangle (cr, tp.x + a->col * tcw, tp.y + a->row * tch, tcw, tch);
           cairo_stroke (cr);
         }
-      if (a->found || scene->guided)
+      if (a->found || scene->mode != PEAC_MATCH_NEAREST)
         {
           // The registration always answers: its answer is graded, never left "unconfirmed".
           PxConfidence c = px_confidence_of_match (a);
@@ -368,7 +368,7 @@ draw_query (const PxMatchScene *scene,
       else
         /* Translators: no confident match at all in the nearest mode */
         text = g_strdup (_("no match"));
-      draw_point (cr, vx, vy, a->found || scene->guided, FALSE, 1, 1, 1);
+      draw_point (cr, vx, vy, a->found || scene->mode != PEAC_MATCH_NEAREST, FALSE, 1, 1, 1);
       // Below right: pin names go above right.
       draw_label (cr, vx + MARKER + 3, vy + MARKER + 12, text, 1, 1, 1);
     }

@@ -61,7 +61,7 @@ typedef struct {
   gboolean      has_query;
   double        qx, qy;                       // source pixels, continuous
   PeacMatch     answers[PX_MATCH_MAX_TARGETS];
-  gboolean      guided;                       // answers of the guided (registration) mode
+  PeacMatchMode mode;                         // the mode the answers come from
   float        *sim[PX_MATCH_MAX_TARGETS];    // [gh·gw] per target, or NULL
   gboolean      heatmap;
   double        opacity;

@@ -10,15 +10,17 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "backbone.h"
 #include "checkpoint.h"
 #include "model.h"
 #include "model-find.h"
 #include "preprocess.h"
+#include "presets.h"
 #include "px-model.h"
 
-// A ViT with 16-px patches at 224 px: a 14×14 grid, as the paper's ViT-B/16 variant.
-#define MICRO_CONFIG \
-  "{\"img_size\": 224, \"patch_size\": 16, \"embed_dim\": 64, \"depth\": 2, \"num_heads\": 2}"
+// The registry's stand-in: a ViT with 16-px patches at 224 px, a 14×14 grid as the paper's
+// ViT-B/16 variant.
+#define MICRO_PRESET "mini"
 #define MICRO_SEED 1
 
 struct _PxModel
@@ -111,7 +113,7 @@ describe (PeacModel       *model,
   peac_model_output_shape (model, side, side, &gh, &gw, &dim);
   /* Translators: architecture, then input size in pixels, grid and token width */
   g_string_append_printf (text, _("%s, %d px input, %d × %d grid, %d-dimensional tokens"),
-                          peac_model_arch (model) == PEAC_ARCH_SWIN ? "Swin" : "ViT",
+                          peac_model_backbone (model)->label,
                           side, gh, gw, dim);
   for (int i = 0; st != NULL && i < st->n_meta; i++)
     {
@@ -255,9 +257,12 @@ PxModel *
 px_model_new_micro (void)
 {
   char err[256];
-  PeacModel *model = peac_model_new (PEAC_ARCH_VIT, "timm", MICRO_CONFIG, MICRO_SEED, err, sizeof err);
+  PeacModelSpec spec;
+  PeacModel *model = NULL;
   g_autofree char *summary = NULL;
 
+  if (peac_preset_resolve (&spec, MICRO_PRESET, NULL, err, sizeof err) == 0)
+    model = peac_model_new (spec.backbone->arch, NULL, spec.config, MICRO_SEED, err, sizeof err);
   // A fixed configuration: failing here is a programming error, not user input.
   if (model == NULL)
     g_error ("micro model: %s", err);
@@ -447,7 +452,7 @@ embed (PxModel       *self,
   peac_model_output_shape_ex (self->model, &options, side, side, &gh, &gw, &dim);
   // Dense: a ViT at half its patch stride, the input edge-padded so that the tokens tile
   // the image (preprocess.h); a model whose grid cannot tile that way stays on its patches.
-  if (dense && gw > 0 && peac_model_arch (self->model) == PEAC_ARCH_VIT
+  if (dense && gw > 0 && peac_model_backbone (self->model)->strides
       && (pad = peac_dense_pad (side, side / gw, side / gw / 2)) > 0)
     {
       options.stride = side / gw / 2;

@@ -22,6 +22,7 @@
 #include "px-application.h"
 #include "px-image.h"
 #include "px-folder-scan.h"
+#include "px-preset-row.h"
 #include "px-train-page-private.h"
 #include "px-train-run.h"
 #include "px-train-sample.h"
@@ -394,6 +395,14 @@ px_train_page_init (PxTrainPage *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
+  {
+    PxTrainOptions defaults;
+
+    px_preset_row_setup (self->preset_row, self->img_size);
+    px_trainer_options_defaults (&defaults);
+    px_preset_row_select (self->preset_row, defaults.preset);
+  }
+
   self->trainer = px_trainer_new ();
   self->folders = g_ptr_array_new_with_free_func (g_object_unref);
   self->usable = g_ptr_array_new_with_free_func (g_free);
@@ -507,8 +516,9 @@ px_train_page_set_options (PxTrainPage          *self,
 {
   g_return_if_fail (PX_IS_TRAIN_PAGE (self));
 
-  adw_combo_row_set_selected (self->preset_row, options->preset);
-  gtk_adjustment_set_value (self->img_size, options->img_size);
+  px_preset_row_select (self->preset_row, options->preset);
+  if (options->img_size > 0)
+    gtk_adjustment_set_value (self->img_size, options->img_size);
   gtk_adjustment_set_value (self->steps, options->steps);
   gtk_adjustment_set_value (self->batch, options->batch);
   gtk_adjustment_set_value (self->lr, options->lr);
@@ -522,13 +532,17 @@ void
 px_train_page_get_options (PxTrainPage    *self,
                            PxTrainOptions *options)
 {
+  int cell;
+
   g_return_if_fail (PX_IS_TRAIN_PAGE (self));
 
   // options->init_from points into the page: valid until the page changes it.
   px_trainer_options_defaults (options);
-  options->preset = (PxTrainPreset) adw_combo_row_get_selected (self->preset_row);
-  // The ViT needs whole patches.
-  options->img_size = MAX (32, (int) gtk_adjustment_get_value (self->img_size) / 16 * 16);
+  if (px_preset_row_get (self->preset_row) != NULL)
+    options->preset = px_preset_row_get (self->preset_row);
+  // Whole cells of the token grid (the ViT's patch, the Swin's last stage).
+  cell = px_preset_row_cell (self->preset_row);
+  options->img_size = MAX (cell, (int) gtk_adjustment_get_value (self->img_size) / cell * cell);
   options->steps = (int) gtk_adjustment_get_value (self->steps);
   options->batch = (int) gtk_adjustment_get_value (self->batch);
   options->lr = gtk_adjustment_get_value (self->lr);

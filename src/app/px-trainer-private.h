@@ -77,7 +77,7 @@ void     px_trainer_post                  (PxTrainerJob    *job,
 
 // px-trainer-worker.c
 gboolean px_trainer_run_geometry          (PxTrainerJob    *job,
-                                           VitConfig       *vit,
+                                           PeacModelSpec   *model,
                                            int             *max_shift,
                                            int             *jitter,
                                            long            *step,

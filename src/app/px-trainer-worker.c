@@ -12,7 +12,6 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -21,58 +20,38 @@
 #include "checkpoint.h"
 #include "ops.h"
 #include "preprocess.h"
+#include "presets.h"
 #include "px-train-images.h"
 #include "px-trainer-private.h"
 
-// The ViT configuration of a new run from a preset, as the JSON vit_config_parse reads.
-static char *
-preset_config_json (PxTrainPreset preset,
-                    int           img_size)
-{
-  int dim = 64, depth = 2, heads = 2;  // micro
-  json_t *config;
-  char *text, *copy;
-
-  if (preset == PX_TRAIN_PRESET_TINY)
-    dim = 192, depth = 12, heads = 3;
-  else if (preset == PX_TRAIN_PRESET_SMALL)
-    dim = 384, depth = 12, heads = 6;
-  config = json_pack ("{s:i, s:i, s:i, s:i, s:i}", "img_size", img_size, "patch_size", 16,
-                      "embed_dim", dim, "depth", depth, "num_heads", heads);
-  text = json_dumps (config, JSON_COMPACT);
-  json_decref (config);
-  copy = g_strdup (text);
-  free (text);
-  return copy;
-}
-
-// The ViT config, crop shift and lattice jitter of a run: the preset's, or those stored in
-// the checkpoint.
+// The model, crop shift and lattice jitter of a run: the preset's of the engine's registry
+// (or the model file's), or those stored in the checkpoint.
 gboolean
-px_trainer_run_geometry (PxTrainerJob *job,
-                         VitConfig    *vit,
-                         int          *max_shift,
-                         int          *jitter,
-                         long         *step,
-                         long         *total,
-                         char         *err,
-                         gsize         errlen)
+px_trainer_run_geometry (PxTrainerJob  *job,
+                         PeacModelSpec *model,
+                         int           *max_shift,
+                         int           *jitter,
+                         long          *step,
+                         long          *total,
+                         char          *err,
+                         gsize          errlen)
 {
-  PeacSafetensors *st;
   PeacTrainConfig c = { 0 };
   PeacRng rng;
-  gboolean ok;
 
   if (!job->resume)
     {
-      g_autofree char *json = job->init != NULL
-        ? g_strdup (peac_model_config_json (job->init))
-        : preset_config_json (job->options.preset, job->options.img_size);
+      g_autofree char *size = job->options.img_size > 0
+                                ? g_strdup_printf ("{\"img_size\": %d}", job->options.img_size)
+                                : NULL;
       PeacObjConfig obj;
 
-      if (vit_config_parse (vit, json, err, errlen) != 0)
+      if (job->init != NULL
+          ? peac_model_spec_parse (model, peac_model_arch_name (job->init),
+                                   peac_model_config_json (job->init), err, errlen) != 0
+          : peac_preset_resolve (model, job->options.preset, size, err, errlen) != 0)
         return FALSE;
-      peac_obj_defaults (&obj, vit);
+      peac_obj_defaults (&obj, model);
       *max_shift = obj.max_shift;
       *jitter = obj.jitter;
       *step = 0;
@@ -80,24 +59,15 @@ px_trainer_run_geometry (PxTrainerJob *job,
       return TRUE;
     }
 
-  if ((st = peac_st_open (job->checkpoint, err, errlen)) == NULL)
+  // The engine's own reader of the configuration (range-checked, the one resume uses).
+  if (peac_train_read_config (job->checkpoint, &c, step, &rng, err, errlen) != 0)
     return FALSE;
-  // The engine's own reader of the state (range-checked, the one resume uses).
-  ok = vit_config_parse (vit, peac_st_meta (st, "peac.config"), err, errlen) == 0;
-  if (ok && peac_train_state_parse (&c, step, &rng, peac_st_meta (st, "peac.train")) != 0)
-    {
-      g_snprintf (err, errlen, _("%s is not a training checkpoint"), job->checkpoint);
-      ok = FALSE;
-    }
-  if (ok)
-    {
-      *max_shift = c.obj.max_shift;
-      *jitter = c.obj.jitter;
-      *total = c.opt.total_steps;
-      job->options.batch = c.batch;
-    }
-  peac_st_close (st);
-  return ok;
+  *model = c.model;
+  *max_shift = c.obj.max_shift;
+  *jitter = c.obj.jitter;
+  *total = c.opt.total_steps;
+  job->options.batch = c.batch;
+  return TRUE;
 }
 
 // Fine-tuning: every backbone weight of the new session's student and teacher is taken from
@@ -309,7 +279,7 @@ open_session (PxTrainerJob    *job,
 {
   PxTrainer *self = job->self;
   PeacTrainConfig config;
-  VitConfig vit;
+  PeacModelSpec model;
   char err[1024] = "";
   long total = 0;
   int max_shift = 0, jitter = 0;
@@ -317,18 +287,12 @@ open_session (PxTrainerJob    *job,
   if (job->options.init_from != NULL && !job->resume)
     {
       job->init = peac_model_load (job->options.init_from, err, sizeof err);
-      if (job->init != NULL && peac_model_arch (job->init) != PEAC_ARCH_VIT)
-        {
-          g_snprintf (err, sizeof err, _("%s is not a ViT: only ViT models can be fine-tuned"),
-                      job->options.init_from);
-          g_clear_pointer (&job->init, peac_model_free);
-        }
       if (job->init == NULL)
         return g_strdup (err);
     }
-  if (!px_trainer_run_geometry (job, &vit, &max_shift, &jitter, step, &total, err, sizeof err))
+  if (!px_trainer_run_geometry (job, &model, &max_shift, &jitter, step, &total, err, sizeof err))
     return g_strdup (err);
-  *side = (vit.img_size / vit.patch_size + max_shift) * vit.patch_size + jitter;
+  *side = (model.grid + max_shift) * model.cell + jitter;
   *images = px_train_images_load ((const char * const *) job->paths, g_strv_length (job->paths),
                                   *side, &self->abort_flag, NULL, NULL, n);
   if (atomic_load (&self->abort_flag))
@@ -344,7 +308,7 @@ open_session (PxTrainerJob    *job,
     job->session = peac_train_resume (job->checkpoint, *images, *n, 0, err, sizeof err);
   else
     {
-      peac_train_defaults (&config, &vit, job->options.steps);
+      peac_train_defaults (&config, &model, job->options.steps);
       config.batch = job->options.batch;
       config.seed = job->options.seed;
       config.opt.lr = job->options.lr;
@@ -359,7 +323,7 @@ open_session (PxTrainerJob    *job,
     trim_log (job, *step, history);
   job->images = *images;
   job->n_images = *n;
-  peac_obj_defaults (&job->obj, &vit);
+  peac_obj_defaults (&job->obj, &model);
   job->obj.max_shift = max_shift;
   peac_rng_seed (&job->sample_rng, job->options.seed ^ 0x5eed5a3b1eULL);
   job->log = fopen (job->log_path, job->resume ? "a" : "w");

@@ -66,6 +66,7 @@ static void
 job_free (PxTrainerJob *job)
 {
   g_free ((char *) job->options.init_from);
+  g_free ((char *) job->options.preset);
   g_free (job->run_info);
   if (job->session != NULL)
     peac_train_free (job->session);
@@ -222,6 +223,7 @@ job_new (PxTrainer            *self,
 
   job->self = g_object_ref (self);
   job->options = *options;
+  job->options.preset = g_strdup (options->preset);
   job->options.init_from = g_strdup (options->init_from);
   job->options.data_folders = NULL;
   if (!resume)
@@ -423,8 +425,8 @@ void
 px_trainer_options_defaults (PxTrainOptions *options)
 {
   *options = (PxTrainOptions) {
-    .preset = PX_TRAIN_PRESET_MICRO,
-    .img_size = 224,
+    .preset = "mini",     // the registry's quick ViT (224 px, width 64, 2 blocks)
+    .img_size = 0,
     .steps = 1000,
     .batch = 8,
     .lr = 5e-4,
@@ -686,13 +688,13 @@ px_trainer_probe_checkpoint (const char *folder,
 {
   g_autofree char *path = g_build_filename (folder, PX_TRAINER_CHECKPOINT_NAME, NULL);
   PxTrainerJob job = { .checkpoint = path, .resume = TRUE };
-  VitConfig vit;
+  PeacModelSpec model;
   int shift, jitter;
   long s, t;
   char err[256];
 
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) ||
-      !px_trainer_run_geometry (&job, &vit, &shift, &jitter, &s, &t, err, sizeof err))
+      !px_trainer_run_geometry (&job, &model, &shift, &jitter, &s, &t, err, sizeof err))
     return FALSE;
   if (step != NULL)
     *step = s;

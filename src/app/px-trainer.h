@@ -20,22 +20,16 @@ typedef enum {
   PX_TRAINER_FAILED,
 } PxTrainerState;
 
-typedef enum {
-  PX_TRAIN_PRESET_MICRO,
-  PX_TRAIN_PRESET_TINY,
-  PX_TRAIN_PRESET_SMALL,
-} PxTrainPreset;
-
 typedef struct {
-  PxTrainPreset preset;
-  int           img_size;     // multiple of the 16-px patch
+  const char   *preset;       // a preset of the engine's registry (presets.h): "tiny", …
+  int           img_size;     // pixels per side, replacing the preset's; 0: the preset's
   int           steps;
   int           batch;
   double        lr;
   guint64       seed;
   int           threads;      // 0: all cores
   int           save_every;   // steps between checkpoints; 0: only at the end
-  const char   *init_from;    // a ViT model file whose (teacher) weights start both branches,
+  const char   *init_from;    // a model file whose (teacher) weights start both branches,
                               // its configuration replacing preset and image size; NULL: random
   const char * const *data_folders; // nullable: stored with the checkpoint (`peac.run`) so
                                     // that the run can be resumed without adding them again

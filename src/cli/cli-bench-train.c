@@ -5,9 +5,9 @@
 // runs the student's forward and backward on both crops of every sample, the EMA teacher's
 // forward on both, the four heads and losses, the joint gradient clipping, AdamW on
 // backbone and heads and the teacher's EMA — everything `peac train` does per step except
-// logging. The work is counted in GEMM-equivalent FLOPs: the student's backbone 3× its
-// forward (the backward is two GEMMs per forward GEMM; the patch embedding's input
-// gradient is not needed and not counted), the teacher's 1×, the heads likewise (3× on the
+// logging, for any backbone row. The work is counted in GEMM-equivalent FLOPs: the
+// student's backbone 3× its forward (the backward is two GEMMs per forward GEMM; the patch
+// embedding's input gradient is not needed and not counted), the teacher's 1×, the heads likewise (3× on the
 // student side, 1× on the teacher's projectors). The PyTorch peer is
 // tools/bench/torch_train_bench.py: the same modules, losses and AdamW step.
 #include "config.h"
@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 
 #include "cli-bench.h"
+#include "presets.h"
 #include "train.h"
 
 // Synthetic radiograph-like grey images: smooth ramps and blobs plus a little noise, so
@@ -56,11 +57,17 @@ static double
 step_gflop (const PeacTrainConfig *c, PeacObjective *o)
 {
   PeacModel *m = peac_objective_student (o);
-  const VitConfig *v = &c->vit;
-  const double S = v->img_size, P = v->patch_size, G = (S / P) * (S / P), D = v->embed_dim;
-  const double K = 3.0 * P * P, B2 = 2.0 * c->batch, rows1 = c->batch * G, rows2 = B2 * G;
+  const PeacModelSpec *v = &c->model;
+  json_t *j = json_loads (v->config, 0, NULL);
+  const double P = (double) json_integer_value (json_object_get (j, "patch_size"));
+  const double E = (double) json_integer_value (json_object_get (j, "embed_dim"));
+  json_decref (j);
+  const double S = v->img_size, G = (double) v->grid * v->grid, D = v->dim;
+  const double cell = v->cell, K = 3.0 * cell * cell, B2 = 2.0 * c->batch;
+  const double rows1 = c->batch * G, rows2 = B2 * G;
   const double F = peac_model_flops (m, v->img_size, v->img_size);
-  const double patch_din = 2.0 * G * K * D; // the patch embedding's dinput, skipped
+  // the patch embedding's dinput, skipped: (S/P)² patches of 3·P² inputs, E outputs
+  const double patch_din = 2.0 * (S / P) * (S / P) * 3.0 * P * P * E;
   const double Hd = c->obj.proj_hidden, O = c->obj.proj_out;
   const double Hl = c->obj.local_hidden, Ol = c->obj.local_out;
   const double pg = 2.0 * (D * Hd + Hd * Hd + Hd * O); // one global projector row, forward
@@ -90,8 +97,8 @@ on_step (void *user, const PeacTrainProgress *p)
 int
 bench_train_peac (BenchTrainRow *row, const BenchPlan *plan, char *err, size_t errlen)
 {
-  VitConfig vc;
-  if (vit_config_parse (&vc, row->config, err, errlen) != 0)
+  PeacModelSpec model;
+  if (peac_preset_resolve (&model, row->preset, NULL, err, errlen) != 0)
     return -1;
   PeacGrey g[SYN_IMAGES];
   float *px = synthetic_images (g);
@@ -104,7 +111,7 @@ bench_train_peac (BenchTrainRow *row, const BenchPlan *plan, char *err, size_t e
   // budget, one session step at a time (the session's run loop stops at total_steps).
   const int cap = plan->warmup + (plan->reps > 0 ? plan->reps : 1);
   PeacTrainConfig c;
-  peac_train_defaults (&c, &vc, cap);
+  peac_train_defaults (&c, &model, cap);
   c.batch = row->batch;
   PeacTrainSession *s = peac_train_new (&c, g, SYN_IMAGES, err, errlen);
   if (!s)

@@ -25,24 +25,21 @@
 #include "cli.h"
 #include "cli-bench.h"
 #include "model.h"
+#include "presets.h"
 #include "ops.h"
 
+// The rows: the PyTorch peers' names, labels, and the engine's presets (presets.h) they
+// time.
 typedef struct {
-  const char *name, *label, *layout, *config;
-  PeacArch    arch;
-  int         size;
+  const char *name, *label, *preset;
 } BenchModel;
 
 static const BenchModel models[] = {
-  { "vit_tiny", "ViT-Ti/16 224", "timm", "{\"img_size\": 224, \"patch_size\": 16, \"embed_dim\": 192,"
-    " \"depth\": 12, \"num_heads\": 3, \"layernorm_eps\": 1e-6}", PEAC_ARCH_VIT, 224 },
-  { "vit_small", "ViT-S/16 224", "timm", "{\"img_size\": 224, \"patch_size\": 16, \"embed_dim\": 384,"
-    " \"depth\": 12, \"num_heads\": 6, \"layernorm_eps\": 1e-6}", PEAC_ARCH_VIT, 224 },
-  { "vit_base", "ViT-B/16 224", "timm", "{\"img_size\": 224, \"patch_size\": 16, \"embed_dim\": 768,"
-    " \"depth\": 12, \"num_heads\": 12, \"layernorm_eps\": 1e-6}", PEAC_ARCH_VIT, 224 },
-  { "swin_base", "Swin-B/4 w7 448", "microsoft", "{\"img_size\": 448, \"patch_size\": 4,"
-    " \"embed_dim\": 128, \"depths\": [2, 2, 18, 2], \"num_heads\": [4, 8, 16, 32],"
-    " \"window_size\": 7}", PEAC_ARCH_SWIN, 448 },
+  { "vit_tiny", "ViT-Ti/16 224", "tiny" },
+  { "vit_small", "ViT-S/16 224", "small" },
+  { "vit_base", "ViT-B/16 224", "base" },
+  { "swin_tiny", "Swin-T/4 w7 224", "swin-tiny" },
+  { "swin_base", "Swin-B/4 w7 448", "swin-base" },
 };
 #define N_MODELS (sizeof models / sizeof models[0])
 static const int batches[] = { 1, 8 };
@@ -50,7 +47,7 @@ static const int batches[] = { 1, 8 };
 
 typedef struct {
   const BenchModel *m;
-  int    batch;
+  int    batch, size;                 // size: the input side (the preset's)
   double peac_ms, torch_ms, gflops;   // torch_ms < 0: not measured
   double torch_default_ms;            // PyTorch as installed (default threads); < 0: not measured
   int    torch_threads, torch_blas;   // the PyTorch set-up that gave torch_ms
@@ -273,7 +270,8 @@ usage (FILE *to)
            "  --models LIST        inference rows, a comma-separated subset of:");
   for (size_t i = 0; i < N_MODELS; i++)
     fprintf (to, " %s", models[i].name);
-  fprintf (to, "\n  --train-models LIST  training rows, a subset of the ViTs (default vit_tiny,vit_small)\n"
+  fprintf (to, "\n  --train-models LIST  training rows, a subset of the same (default\n"
+               "                       vit_tiny,vit_small,swin_tiny)\n"
            "  --train-batch N      training batch (default 8)\n"
            "  --infer-only         inference rows only\n"
            "  --train-only         training rows only\n"
@@ -289,9 +287,9 @@ usage (FILE *to)
 }
 
 // Resolves a comma-separated model list into sel (at most N_MODELS); −1 on an unknown name
-// (or, with vit_only, a model that is not a ViT).
+// (training names it so).
 static int
-resolve_models (const char *list, int vit_only, const BenchModel **sel)
+resolve_models (const char *list, int training, const BenchModel **sel)
 {
   int nsel = 0;
   char *dup = strdup (list);
@@ -300,9 +298,9 @@ resolve_models (const char *list, int vit_only, const BenchModel **sel)
       size_t k = 0;
       while (k < N_MODELS && strcmp (models[k].name, tok) != 0)
         k++;
-      if (k == N_MODELS || nsel == (int) N_MODELS || (vit_only && models[k].arch != PEAC_ARCH_VIT))
+      if (k == N_MODELS || nsel == (int) N_MODELS)
         {
-          fprintf (stderr, "peac bench: unknown %smodel '%s'\n\n", vit_only ? "training " : "", tok);
+          fprintf (stderr, "peac bench: unknown %smodel '%s'\n\n", training ? "training " : "", tok);
           free (dup);
           return -1;
         }
@@ -327,7 +325,10 @@ bench_inference (Row *rows, const BenchModel **sel, int nsel, int threads, int q
       // land in someone else's burst, and the share is meant against what the cores can do.
       double g = bench_sgemm_gflops (quick ? 1024 : 2048, quick ? 1 : 3, threads);
       *gemm = g > *gemm ? g : *gemm;
-      PeacModel *pm = peac_model_new (sel[i]->arch, sel[i]->layout, sel[i]->config, 1, err, sizeof err);
+      PeacModelSpec spec;
+      PeacModel *pm = peac_preset_resolve (&spec, sel[i]->preset, NULL, err, sizeof err) == 0
+                        ? peac_model_new (spec.backbone->arch, NULL, spec.config, 1, err, sizeof err)
+                        : NULL;
       if (!pm)
         {
           fprintf (stderr, "peac bench: %s: %s\n", sel[i]->name, err);
@@ -338,15 +339,16 @@ bench_inference (Row *rows, const BenchModel **sel, int nsel, int threads, int q
           Row *r = &rows[nrows++];
           r->m = sel[i];
           r->batch = batches[b];
+          r->size = spec.img_size;
           r->torch_ms = r->torch_default_ms = -1;
-          r->peac_ms = time_forward (pm, r->batch, sel[i]->size, plan, err, sizeof err);
+          r->peac_ms = time_forward (pm, r->batch, r->size, plan, err, sizeof err);
           if (r->peac_ms < 0)
             {
               fprintf (stderr, "peac bench: %s batch %d: %s\n", sel[i]->name, r->batch, err);
               peac_model_free (pm);
               return -1;
             }
-          r->gflops = peac_model_flops (pm, sel[i]->size, sel[i]->size) * r->batch
+          r->gflops = peac_model_flops (pm, r->size, r->size) * r->batch
                       / (r->peac_ms * 1e-3) / 1e9;
           fprintf (stderr, "peac bench: %-10s batch %d  %9.1f ms  %6.1f GFLOP/s\n",
                    sel[i]->name, r->batch, r->peac_ms, r->gflops);
@@ -398,7 +400,7 @@ print_inference (const Row *rows, int nrows, int json, int threads, const char *
                                  "sgemm_gflops", gemm, "sgemm_share", r->gflops / gemm,
                                  "images_per_s", r->batch / (r->peac_ms * 1e-3),
                                  "kernel", kernel);
-          json_object_set_new (o, "input", json_integer (r->m->size));
+          json_object_set_new (o, "input", json_integer (r->size));
           json_object_set_new (o, "torch_ms", r->torch_ms > 0 ? json_real (r->torch_ms) : json_null ());
           json_object_set_new (o, "ratio", ratio > 0 ? json_real (ratio) : json_null ());
           if (r->torch_ms > 0)
@@ -455,7 +457,8 @@ bench_training (BenchTrainRow *rows, const BenchModel **sel, int nsel, int batch
       double g = bench_sgemm_gflops (quick ? 1024 : 2048, quick ? 1 : 3, threads);
       *gemm = g > *gemm ? g : *gemm;
       BenchTrainRow *r = &rows[i];
-      *r = (BenchTrainRow) { sel[i]->name, sel[i]->label, sel[i]->config, batch, 0, 0, -1, 0, 0, 0 };
+      *r = (BenchTrainRow) { sel[i]->name, sel[i]->label, sel[i]->preset, batch, 0, 0, -1, 0,
+                             0, 0 };
       if (bench_train_peac (r, plan, err, sizeof err) != 0)
         {
           fprintf (stderr, "peac bench: training %s: %s\n", sel[i]->name, err);
@@ -562,7 +565,7 @@ parse_args (BenchArgs *a, int argc, char **argv)
   };
   *a = (BenchArgs) { .torch = 1, .infer = 1, .train = 1, .tbatch = 8,
                      .list = "vit_tiny,vit_small,vit_base,swin_base",
-                     .tlist = "vit_tiny,vit_small" };
+                     .tlist = "vit_tiny,vit_small,swin_tiny" };
   int c;
   optind = 0;
   while ((c = peac_cli_getopt ("bench", argc, argv, "vh", opts, NULL)) != -1)

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+
 typedef struct {
   int    warmup, reps;                // untimed runs; at most `reps` timed runs …
   double budget_s;                    // … stopping early (after 3) once this much is spent
@@ -24,9 +25,9 @@ const char *bench_torch_available (char *note, size_t notelen);
 
 // One PEAC training row: the engine's step (student forward + backward on both crops,
 // teacher forward on both, heads, loss, clipping, AdamW on backbone and heads, EMA) for a
-// bench model at 224, and the same step in PyTorch.
+// bench model, and the same step in PyTorch.
 typedef struct {
-  const char *name, *label, *config;
+  const char *name, *label, *preset;  // preset: of the engine's registry (presets.h)
   int    batch;
   double peac_ms, gflop;              // median step time; GFLOP counted per step
   double torch_ms;                    // < 0: not measured
@@ -34,7 +35,7 @@ typedef struct {
   long   maxrss_kb;                   // peak RSS of the process after this row
 } BenchTrainRow;
 
-// Times training steps of row->config at batch row->batch. Returns 0 or −1 with err.
+// Times training steps of row->preset at batch row->batch. Returns 0 or −1 with err.
 int bench_train_peac (BenchTrainRow *row, const BenchPlan *plan, char *err, size_t errlen);
 // Runs tools/bench/torch_train_bench.py on the row with tthreads torch threads over `blas`
 // OpenBLAS threads, keeping the faster result. NULL or a note.

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backbone.h"
 #include "cli-eval-atlas.h"
 #include "px-model-input.h"
 #include "cli.h"
@@ -107,8 +108,8 @@ usage (FILE *to)
     "      --pairs N         ordered pairs drawn at random (default 0 = all pairs)\n"
     "      --seed S          seed for drawing pairs (default 1)\n"
     "      --images N        use only the first N images (sorted by ID; default all)\n"
-    "      --mode MODE       matching mode of the random-init baseline: guided (default)\n"
-    "                        or nearest\n"
+    "      --mode MODE       matching mode of the random-init baseline: guided (default),\n"
+    "                        affine or nearest\n"
     "      --init-seed S     weights seed of the random-init model (default 1)\n"
     "      --subcell S       softargmax (default), quadratic or none\n"
     "      --radius R        guided confidence window in cells (default 2)\n"
@@ -491,11 +492,11 @@ parse_args (EvalArgs *a, int argc, char **argv)
       case O_PROTOCOL: a->protocol = optarg; break;
       case O_NO_CACHE: a->cache = 0; break;
       case O_MODE:
-        if (!strcmp (optarg, "guided")) a->rand_mode = PEAC_MATCH_GUIDED;
-        else if (!strcmp (optarg, "nearest")) a->rand_mode = PEAC_MATCH_NEAREST;
+        if (peac_match_mode_parse (optarg) >= 0)
+          a->rand_mode = (PeacMatchMode) peac_match_mode_parse (optarg);
         else
           {
-            fprintf (stderr, "peac eval-landmarks: --mode is guided or nearest\n");
+            fprintf (stderr, "peac eval-landmarks: --mode is guided, affine or nearest\n");
             return 2;
           }
         break;
@@ -785,7 +786,7 @@ print_json (const Eval *e, json_t *const res[N_METHODS], json_t *margins)
     "bounds", "affine_oracle", res[M_ORACLE], "margins", margins,
     "config", "data", a->dir, "images", e->n_img, "input", e->side, "grid", e->gw, "stride",
     a->stride ? a->stride : e->patch, "dim", e->dim,
-    "cell_px", e->cell, "random_init_mode", a->rand_mode == PEAC_MATCH_GUIDED ? "guided" : "nearest",
+    "cell_px", e->cell, "random_init_mode", peac_match_mode_name (a->rand_mode),
     "seed", (json_int_t) a->seed, "init_seed", (json_int_t) a->init_seed, "bootstrap", a->reps,
     "symmetric", a->mp.symmetric, "embed_s", e->t_embed, "match_s", e->t_match, "ncc_s", e->t_ncc);
   json_object_set_new (out, "landmark_retrieval",
@@ -841,11 +842,13 @@ run (const EvalArgs *args)
   // The cell of the model's own input size in the 1024 frame: PCK thresholds and the JSON's
   // cell_px keep it when --input feeds the image at another size.
   const double cell = FRAME * patch / side;
-  if (input && (peac_model_arch (m) != PEAC_ARCH_VIT || input % patch))
+  const PeacBackbone *bb = peac_model_backbone (m);
+  if (input && (!bb->strides || input % patch))
     {
+      if (!bb->strides)
+        snprintf (err, sizeof err, "a %s model takes only its own input size", bb->label);
       fprintf (stderr, "peac eval-landmarks: --input %d: %s\n", input,
-               peac_model_arch (m) != PEAC_ARCH_VIT ? "only a ViT takes another input size"
-                                                     : "not a multiple of the patch size");
+               bb->strides ? "not a multiple of the patch size" : err);
       peac_model_free (m), peac_model_free (mr);
       g_strfreev (ids);
       return 2;
@@ -854,12 +857,13 @@ run (const EvalArgs *args)
     side = input;
   PeacForwardOptions fo = PEAC_FORWARD_DEFAULT;
   fo.stride = stride == patch ? 0 : stride;
-  const int pad = stride && peac_model_arch (m) == PEAC_ARCH_VIT
+  const int pad = stride && bb->strides
                   ? px_model_input_dense_pad (side, patch, stride, err, sizeof err) : 0;
-  if (stride && (peac_model_arch (m) != PEAC_ARCH_VIT || pad < 0))
+  if (stride && !bb->strides)
+    snprintf (err, sizeof err, "a %s model has no patch stride", bb->label);
+  if (stride && (!bb->strides || pad < 0))
     {
-      fprintf (stderr, "peac eval-landmarks: --stride: %s\n",
-               peac_model_arch (m) != PEAC_ARCH_VIT ? "only ViT models have a patch stride" : err);
+      fprintf (stderr, "peac eval-landmarks: --stride: %s\n", err);
       peac_model_free (m), peac_model_free (mr);
       g_strfreev (ids);
       return 2;

@@ -223,6 +223,10 @@ ft_print_json (const Task *t, const Row *rows, int nrows)
         }
       json_object_set_new (o, "mean_auc_per_seed", per);
       json_object_set_new (o, "epochs_per_seed", ep);
+      json_t *tl = json_array ();
+      for (guint e = 0; w->loss0 && e < w->loss0->len; e++)
+        json_array_append_new (tl, num (g_array_index (w->loss0, double, e)));
+      json_object_set_new (o, "train_loss_seed0", tl);
       json_object_set_new (o, "ci95_seed0", json_pack ("[o, o]", num (w->ci_lo), num (w->ci_hi)));
       for (int c = 0; c < t->k; c++)
         {

@@ -371,6 +371,7 @@ typedef struct {
   int epochs;
   const char *name;
   int seed, quiet;
+  GArray *losses;        // NULL, or each epoch's training loss appended
 } EpochLog;
 
 static void
@@ -378,6 +379,8 @@ on_epoch (void *user, const PeacFtProgress *p)
 {
   EpochLog *l = user;
   l->epochs = p->epoch;
+  if (l->losses)
+    g_array_append_val (l->losses, p->train_loss);
   if (!l->quiet && isatty (STDERR_FILENO))
     fprintf (stderr, "\rpeac finetune: %s seed %d: epoch %d/%d, loss %.4f, val AUC %.4f "
              "(best %.4f)", l->name, l->seed, p->epoch, p->epochs, p->train_loss, p->val_auc,
@@ -504,7 +507,9 @@ run_row (Task *t, Row *r, int is_main)
       PeacHead h;
       if (peac_head_init (&h, D, k) != 0)
         goto out;
-      EpochLog log = { 0, r->name, s, a->quiet };
+      if (s == 0 && !r->loss0)
+        r->loss0 = g_array_new (FALSE, FALSE, sizeof (double));
+      EpochLog log = { 0, r->name, s, a->quiet, s == 0 ? r->loss0 : NULL };
       double best, t0 = peac_cli_now_s ();
       int st;
       if (a->mode == MODE_LINEAR)
@@ -729,6 +734,8 @@ out:
     {
       g_free (rows[r].name), g_free (rows[r].path), g_free (rows[r].mean);
       g_free (rows[r].cls), g_free (rows[r].epochs), g_free (rows[r].scores);
+      if (rows[r].loss0)
+        g_array_unref (rows[r].loss0);
     }
   g_free (rows);
   g_free (t.layout), g_free (t.config), g_free (base);

@@ -40,6 +40,7 @@ typedef struct {
   double  embed_ms;      // per image (linear probe)
   double  train_s;       // per seed, mean
   float  *scores;        // [n_eval, k] seed 0
+  GArray *loss0;         // double: the training loss of each epoch of seed 0
 } Row;
 
 typedef struct {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backbone.h"
 #include "cli.h"
 #include "config.h"
 #include "model-find.h"
@@ -36,8 +37,8 @@ usage (FILE *to)
     "                        default: $PEAC_MODEL, else the bundled model)\n"
     "  -p, --point X,Y       the point in A\n"
     "      --mode MODE       guided (default: the point mapped through the feature-metric\n"
-    "                        registration of the two grids) or nearest (best token\n"
-    "                        anywhere)\n"
+    "                        registration of the two grids), affine (through its affine\n"
+    "                        alone) or nearest (best token anywhere)\n"
     "      --radius R        guided: an answer is confident only when the similarity\n"
     "                        peak within R cells lies within a cell of it (default 2)\n"
     "      --stride S        ViT: dense tokens at a patch stride of S pixels (the app's\n"
@@ -101,13 +102,13 @@ parse_args (MatchArgs *a, int argc, char **argv)
         have_point = 1;
         break;
       case O_MODE:
-        if (!strcmp (optarg, "guided")) a->mode = PEAC_MATCH_GUIDED;
-        else if (!strcmp (optarg, "nearest")) a->mode = PEAC_MATCH_NEAREST;
-        else
+        if (peac_match_mode_parse (optarg) < 0)
           {
-            fprintf (stderr, "peac match: --mode is guided or nearest, not '%s'\n", optarg);
+            fprintf (stderr, "peac match: --mode is guided, affine or nearest, not '%s'\n",
+                     optarg);
             return 2;
           }
+        a->mode = (PeacMatchMode) peac_match_mode_parse (optarg);
         break;
       case O_RADIUS:
         a->mp.radius = (float) atof (optarg);
@@ -159,12 +160,14 @@ grid_shape (PeacModel *m, int stride, int *gh, int *gw, int *dim)
   const int patch = side / *gw;
   if (stride && stride != patch)
     {
-      int pad = peac_model_arch (m) == PEAC_ARCH_VIT
-                ? px_model_input_dense_pad (side, patch, stride, err, sizeof err) : -1;
+      const PeacBackbone *bb = peac_model_backbone (m);
+      int pad = bb->strides ? px_model_input_dense_pad (side, patch, stride, err, sizeof err)
+                            : -1;
+      if (!bb->strides)
+        snprintf (err, sizeof err, "a %s model has no patch stride", bb->label);
       if (pad < 0)
         {
-          fprintf (stderr, "peac match: --stride: %s\n", peac_model_arch (m) == PEAC_ARCH_VIT
-                   ? err : "only ViT models have a patch stride");
+          fprintf (stderr, "peac match: --stride: %s\n", err);
           return -1;
         }
       PeacForwardOptions fo = { stride, -1 };
@@ -283,7 +286,7 @@ run (const MatchArgs *a)
   out = json_object ();
   json_object_set_new (out, "source", json_string (a->images[0]));
   json_object_set_new (out, "point", json_pack ("[f, f]", px, py));
-  json_object_set_new (out, "mode", json_string (a->mode == PEAC_MATCH_GUIDED ? "guided" : "nearest"));
+  json_object_set_new (out, "mode", json_string (peac_match_mode_name (a->mode)));
   json_object_set_new (out, "grid", json_pack ("[i, i]", gh, gw));
   json_t *targets = json_array ();
   for (int t = 0; t < a->n_img - 1; t++)

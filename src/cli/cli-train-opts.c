@@ -6,15 +6,13 @@
 // range checks, the --resume refusal of configuration options and the help text cannot
 // drift apart; the parser itself is getopt_long (cli-options.c) over a table made from
 // it. Values are checked whole ("--lr 1e-3x" is an error, not 1e-3); any bad
-// option or value is reported with its name and makes the command exit 2. Also the model
-// presets (micro for tests, ViT-Ti/S/B at 224 with 16-pixel patches).
+// option or value is reported with its name and makes the command exit 2. The model
+// presets are the engine's registry (presets.h), listed in --help from there.
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
 
 #include "cli-train.h"
 #include "cli.h"
@@ -62,11 +60,11 @@ static const Spec specs[] = {
     "checkpoint every N steps (default 100; 0 = only at the end)" },
   SECTION ("Model"),
   { "--preset", "NAME", K_STR, HYP (preset), 0, 0,
-    "micro (32 px, 8-px patches, width 32, 2 blocks: for tests), tiny (ViT-Ti/16,\n"
-    "224 px; the default), small (ViT-S/16), base (ViT-B/16)" },
+    "the model (default tiny; the list below)" },
   { "--config", "JSON", K_STR, HYP (config_json), 0, 0,
-    "ViT keys (timm names: img_size, patch_size, embed_dim, depth, num_heads,\n"
-    "mlp_ratio, qkv_bias) overriding the preset's" },
+    "configuration keys overriding the preset's: ViT (timm names: img_size,\n"
+    "patch_size, embed_dim, depth, num_heads, mlp_ratio, qkv_bias) or Swin\n"
+    "(img_size, patch_size, embed_dim, depths, num_heads, window_size, mlp_ratio)" },
   SECTION ("Objective"),
   { "--proj-hidden", "N", K_INT, CFG (obj.proj_hidden), 1, PEAC_PROJ_MAX,
     "hidden width of the global projector (default 2 × embed_dim; reference 8192)" },
@@ -299,55 +297,20 @@ train_args_parse (TrainArgs *a, int argc, char **argv)
   // Bare paths are training data, like --data.
   for (int i = optind; i < argc; i++)
     g_ptr_array_add (a->data, g_strdup (argv[i]));
-  if (a->preset && strcmp (a->preset, "micro") && strcmp (a->preset, "tiny")
-      && strcmp (a->preset, "small") && strcmp (a->preset, "base"))
+  if (a->preset && !peac_preset_find (a->preset))
     {
-      fprintf (stderr, "peac train: --preset: '%s' is not a preset (micro, tiny, small, base)\n",
-               a->preset);
+      char names[256];
+      peac_preset_names (names, sizeof names);
+      fprintf (stderr, "peac train: --preset: '%s' is not a preset (%s)\n", a->preset, names);
       return 2;
     }
   return 0;
 }
 
-int
-train_preset_vit (VitConfig *vit, const char *preset, const char *config_json, char *err,
-                  size_t errlen)
-{
-  static const char *const presets[][2] = {
-    { "micro", "{\"img_size\":32,\"patch_size\":8,\"embed_dim\":32,\"depth\":2,\"num_heads\":2}" },
-    { "tiny", "{\"img_size\":224,\"patch_size\":16,\"embed_dim\":192,\"depth\":12,\"num_heads\":3}" },
-    { "small", "{\"img_size\":224,\"patch_size\":16,\"embed_dim\":384,\"depth\":12,\"num_heads\":6}" },
-    { "base", "{\"img_size\":224,\"patch_size\":16,\"embed_dim\":768,\"depth\":12,\"num_heads\":12}" },
-  };
-  const char *base = presets[1][1];
-  for (size_t i = 0; preset && i < G_N_ELEMENTS (presets); i++)
-    if (strcmp (preset, presets[i][0]) == 0)
-      base = presets[i][1];
-  json_t *j = json_loads (base, 0, NULL);
-  if (config_json)
-    {
-      json_error_t je;
-      json_t *o = json_loads (config_json, 0, &je);
-      if (!json_is_object (o))
-        {
-          snprintf (err, errlen, "--config: not a JSON object (%s)", o ? "" : je.text);
-          json_decref (o), json_decref (j);
-          return -1;
-        }
-      json_object_update (j, o);
-      json_decref (o);
-    }
-  char *text = json_dumps (j, JSON_COMPACT);
-  json_decref (j);
-  const int rc = vit_config_parse (vit, text, err, errlen);
-  free (text);
-  return rc;
-}
-
 void
-train_args_apply (TrainArgs *a, const VitConfig *vit, PeacTrainConfig *c)
+train_args_apply (TrainArgs *a, const PeacModelSpec *model, PeacTrainConfig *c)
 {
-  peac_train_defaults (c, vit, a->steps);
+  peac_train_defaults (c, model, a->steps);
   for (size_t k = 0; k < G_N_ELEMENTS (specs); k++)
     {
       const Spec *s = &specs[k];
@@ -365,9 +328,9 @@ train_args_apply (TrainArgs *a, const VitConfig *vit, PeacTrainConfig *c)
           // The style's defaults first; the distortion options after it in the table
           // then override them.
           if (a->value[k].l == PEAC_DISTORT_REFERENCE)
-            peac_distort_reference_defaults (&c->obj.distort, vit->img_size);
+            peac_distort_reference_defaults (&c->obj.distort, model->img_size);
           else
-            peac_distort_defaults (&c->obj.distort, vit->img_size);
+            peac_distort_defaults (&c->obj.distort, model->img_size);
           break;
         default: break;
         }
@@ -390,7 +353,7 @@ train_usage (FILE *to)
     "Usage: peac train [OPTIONS] --data DIR... [--val DIR] --out DIR\n"
     "       peac train --resume CKPT [--out DIR] [--stop-after N] [--threads N]\n"
     "                  [--steps N]\n\n"
-    "PEAC self-supervised training of a ViT on radiographs: a student and its EMA\n"
+    "PEAC self-supervised training of a ViT or Swin on radiographs: a student and its EMA\n"
     "teacher, order, restoration, global and local consistency losses. Progress goes\n"
     "to stdout (a bar on a terminal, plain lines otherwise), every loss term of\n"
     "every step to a CSV log. SIGINT/SIGTERM save a checkpoint and exit 130/143; a\n"
@@ -428,4 +391,7 @@ train_usage (FILE *to)
         }
       fputc ('\n', to);
     }
+  fprintf (to, "\nPresets (--preset NAME):\n");
+  for (const PeacPreset *const *p = peac_presets (); *p; p++)
+    fprintf (to, "  %-22s%s\n", (*p)->name, (*p)->summary);
 }

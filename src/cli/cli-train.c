@@ -129,43 +129,36 @@ progress (void *user, const PeacTrainProgress *p)
     stop_signal = SIGINT;
 }
 
-// What a checkpoint to resume holds besides tensors: its ViT, crop shift, jitter and run
-// info.
+// What a checkpoint to resume holds besides tensors: its configuration (model, crop
+// shift, jitter: the engine's reader) and run info.
 static int
-read_resume (const char *path, VitConfig *vit, int *max_shift, int *jitter, json_t **run,
-             char *err, size_t errlen)
+read_resume (const char *path, PeacTrainConfig *c, json_t **run, char *err, size_t errlen)
 {
+  long step;
+  PeacRng rng;
+  if (peac_train_read_config (path, c, &step, &rng, err, errlen) != 0)
+    return -1;
   PeacSafetensors *st = peac_st_open (path, err, errlen);
   if (!st)
     return -1;
-  int rc = vit_config_parse (vit, peac_st_meta (st, "peac.config"), err, errlen);
-  const char *state = peac_st_meta (st, "peac.train");
-  PeacTrainConfig c = { 0 };
-  long step;
-  PeacRng rng;
-  if (!rc && peac_train_state_parse (&c, &step, &rng, state) != 0)
-    {
-      snprintf (err, errlen, "%s: not a peac train checkpoint (%s)", path,
-                state ? "its peac.train state is not readable" : "no peac.train state");
-      rc = -1;
-    }
-  if (!rc)
-    *max_shift = c.obj.max_shift, *jitter = c.obj.jitter;
   const char *r = peac_st_meta (st, "peac.run");
   *run = r ? json_loads (r, 0, NULL) : NULL;
   peac_st_close (st);
-  return rc;
+  return 0;
 }
 
-// A checkpoint's configuration for --print-config: its ViT, training state and run, as
-// stored (the state's doubles at full precision).
+// A checkpoint's configuration for --print-config: its architecture, model configuration,
+// training state and run, as stored (the state's doubles at full precision).
 static char *
 checkpoint_config (const char *path)
 {
   char err[512];
   PeacSafetensors *st = peac_st_open (path, err, sizeof err);
   json_t *j = json_object ();
-  const char *keys[][2] = { { "vit", "peac.config" }, { "train", "peac.train" }, { "run", "peac.run" } };
+  const char *arch = st ? peac_st_meta (st, "peac.arch") : NULL;
+  if (arch)
+    json_object_set_new (j, "arch", json_string (arch));
+  const char *keys[][2] = { { "model", "peac.config" }, { "train", "peac.train" }, { "run", "peac.run" } };
   for (size_t i = 0; st && i < G_N_ELEMENTS (keys); i++)
     {
       const char *m = peac_st_meta (st, keys[i][1]);
@@ -228,11 +221,11 @@ output_paths (const char *out, const char *log, char **ckpt, char **log_path)
   return rc;
 }
 
-// The run's configuration: the checkpoint's (--resume: *resume_file, *run set), or the
-// preset's with the options applied (*c set). Returns 0, or the exit status after a message.
+// The run's configuration: the checkpoint's (--resume: *resume_file, *run and *c set), or
+// the preset's with the options applied (*c set). Returns 0, or the exit status after a
+// message.
 static int
-resolve_config (TrainArgs *a, char **resume_file, json_t **run, VitConfig *vit,
-                PeacTrainConfig *c, int *max_shift, int *jitter)
+resolve_config (TrainArgs *a, char **resume_file, json_t **run, PeacTrainConfig *c)
 {
   char err[1024];
   if (a->resume && a->hyper_name)
@@ -246,24 +239,24 @@ resolve_config (TrainArgs *a, char **resume_file, json_t **run, VitConfig *vit,
       *resume_file = g_file_test (a->resume, G_FILE_TEST_IS_DIR)
                        ? g_build_filename (a->resume, "checkpoint.safetensors", NULL)
                        : g_strdup (a->resume);
-      if (read_resume (*resume_file, vit, max_shift, jitter, run, err, sizeof err) != 0)
+      if (read_resume (*resume_file, c, run, err, sizeof err) != 0)
         {
           fprintf (stderr, "peac train: %s\n", err);
           return 1; // a file that cannot be used, not a bad command line
         }
       return 0;
     }
-  if (train_preset_vit (vit, a->preset, a->config_json, err, sizeof err) != 0)
+  PeacModelSpec model;
+  if (peac_preset_resolve (&model, a->preset, a->config_json, err, sizeof err) != 0)
     {
-      fprintf (stderr, "peac train: %s\n", err);
+      fprintf (stderr, "peac train: --%s: %s\n", a->config_json ? "config" : "preset", err);
       return 2;
     }
-  train_args_apply (a, vit, c);
-  *max_shift = c->obj.max_shift, *jitter = c->obj.jitter;
-  if (*jitter >= vit->patch_size)
+  train_args_apply (a, &model, c);
+  if (c->obj.jitter >= c->model.cell)
     {
-      fprintf (stderr, "peac train: --jitter: %d px is not below one cell (%d px)\n", *jitter,
-               vit->patch_size);
+      fprintf (stderr, "peac train: --jitter: %d px is not below one cell (%d px)\n",
+               c->obj.jitter, c->model.cell);
       return 2;
     }
   return 0;
@@ -337,7 +330,6 @@ peac_cmd_train (int argc, char **argv)
   int n = 0, n_val = 0;
   PeacTrainSession *s = NULL;
   PeacTrainConfig c;
-  VitConfig vit;
   if (status != 0)
     goto out;
   if (a.help)
@@ -345,8 +337,7 @@ peac_cmd_train (int argc, char **argv)
       train_usage (stdout);
       goto out;
     }
-  int max_shift = 0, jitter = 0;
-  if ((status = resolve_config (&a, &resume_file, &run, &vit, &c, &max_shift, &jitter)) != 0)
+  if ((status = resolve_config (&a, &resume_file, &run, &c)) != 0)
     goto out;
   status = 2;
   if (a.print_config)
@@ -391,7 +382,7 @@ peac_cmd_train (int argc, char **argv)
   peac_threads_set (threads);
 
   // Images, squeezed to the side the crops need (plus the lattice's jitter).
-  const int side = (vit.img_size / vit.patch_size + max_shift) * vit.patch_size + jitter;
+  const int side = peac_train_image_side (&c);
   files = train_collect (data);
   n = train_load (files, side, &imgs);
   if (n == 0)
@@ -423,7 +414,7 @@ peac_cmd_train (int argc, char **argv)
     }
   // The preset's name, for the record: a new run's (tiny unless given), or the one recorded.
   char *preset = a.resume ? g_strdup (json_string_value (json_object_get (run, "preset")))
-                          : g_strdup (a.preset ? a.preset : "tiny");
+                          : g_strdup (a.preset ? a.preset : PEAC_PRESET_DEFAULT);
   g_free (a.preset);
   a.preset = preset;
   info = run_info (&a, data, val_abs, val_every);

@@ -2,7 +2,7 @@
 //
 // cli-train: what the files of `peac train` share — the parsed command line (a training
 // configuration plus the run's own options: data, output, log, threads), the option table
-// that parses it and prints --help, the model presets, the data loader (folders walked
+// that parses it and prints --help, the data loader (folders walked
 // recursively, unusable files reported and skipped) and the CSV loss log.
 #pragma once
 
@@ -10,6 +10,7 @@
 
 #include <glib.h>
 
+#include "presets.h"
 #include "train.h"
 
 #define TRAIN_MAX_OPTS 64
@@ -24,8 +25,8 @@ typedef struct {
   // Hyper-parameters: the configuration of a new run (refused with --resume).
   unsigned char given[TRAIN_MAX_OPTS]; // per option of the table: given on the command line
   TrainValue    value[TRAIN_MAX_OPTS]; // its parsed value (configuration fields)
-  char      *preset;        // micro, tiny (default), small, base
-  char      *config_json;   // --config: timm keys over the preset's
+  char      *preset;        // a name of the engine's registry (presets.h)
+  char      *config_json;   // --config: configuration keys over the preset's
   long       steps;
   const char *hyper_name;   // the first configuration option given (for --resume)
   // The run.
@@ -42,11 +43,9 @@ void  train_args_init (TrainArgs *a);
 void  train_args_clear (TrainArgs *a);
 // Parses argv[1..] into a. Returns 0, or 2 after printing a message naming the option.
 int   train_args_parse (TrainArgs *a, int argc, char **argv);
-// The ViT of a preset with config_json merged over it. Returns 0 or −1 with err.
-int   train_preset_vit (VitConfig *vit, const char *preset, const char *config_json,
-                        char *err, size_t errlen);
-// Defaults for vit and steps, then every configuration option given on the command line.
-void  train_args_apply (TrainArgs *a, const VitConfig *vit, PeacTrainConfig *c);
+// Defaults for the model and steps, then every configuration option given on the command
+// line.
+void  train_args_apply (TrainArgs *a, const PeacModelSpec *model, PeacTrainConfig *c);
 void  train_usage (FILE *to);
 // Whether option `name` (e.g. "--val-every") was given.
 int   train_args_given (const TrainArgs *a, const char *name);

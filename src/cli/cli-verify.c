@@ -183,7 +183,7 @@ verify_gradients (const PeacSafetensors *st, PeacModel *m, const float *input, i
   int gh, gw, D;
   peac_model_output_shape (m, H, W, &gh, &gw, &D);
   const size_t G = (size_t) gh * gw, n_in = (size_t) B * 3 * H * W;
-  const int cls = peac_model_arch (m) == PEAC_ARCH_VIT;
+  const int cls = peac_model_backbone (m)->class_token;
   PeacModelTrain *t = peac_model_train_new (m, B, H, W, err, sizeof err);
   PeacParams *p = peac_model_params (m);
   float *R = NULL, *grads = NULL, *dinput = NULL, *dgrid = NULL, *dpooled = NULL;
@@ -299,7 +299,7 @@ peac_cmd_verify_reference (int argc, char **argv)
       goto out;
     }
 
-  const PeacArch arch = peac_model_arch (m);
+  const int cls_token = peac_model_backbone (m)->class_token;
   printf ("%s: %s (%s layout), input %d×%d×%d×%d\n", path, peac_model_backbone (m)->label,
           peac_model_layout (m), B, (int) tin->shape[1], H, W);
   int failed = 0, checked = 0, skipped_act = 0;
@@ -331,11 +331,12 @@ peac_cmd_verify_reference (int argc, char **argv)
       free (ref);
     }
 
-  // out.features: ViT [B, 1 + G, D] (class token first) = pooled ‖ grid; Swin [B, H, W, C].
+  // out.features: with a class token [B, 1 + G, D] (the token first) = pooled ‖ grid, else
+  // the grid [B, H, W, C].
   const size_t G = (size_t) gh * gw;
-  const size_t n_feat = arch == PEAC_ARCH_VIT ? (size_t) B * (1 + G) * D : (size_t) B * G * D;
+  const size_t n_feat = cls_token ? (size_t) B * (1 + G) * D : (size_t) B * G * D;
   float *ours = malloc (n_feat * sizeof (float));
-  if (arch == PEAC_ARCH_VIT)
+  if (cls_token)
     for (int b = 0; b < B; b++)
       {
         memcpy (ours + (size_t) b * (1 + G) * D, pooled + (size_t) b * D, (size_t) D * 4);

@@ -4,6 +4,8 @@
 // defined in its own file; this list is the one place that enumerates them.
 #include "backbone.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern const PeacBackbone peac_backbone_vit;
@@ -33,4 +35,43 @@ peac_backbone_of (PeacArch arch)
     if (rows[i]->arch == arch)
       return rows[i];
   return NULL;
+}
+
+int
+peac_model_spec_parse (PeacModelSpec *s, const char *arch, const char *config_json,
+                       char *err, size_t errlen)
+{
+  memset (s, 0, sizeof *s);
+  if (!(s->backbone = peac_backbone_find (arch)))
+    {
+      char names[128] = "";
+      for (int i = 0; rows[i]; i++)
+        snprintf (names + strlen (names), sizeof names - strlen (names), "%s%s",
+                  i ? ", " : "", rows[i]->name);
+      snprintf (err, errlen, "'%s' is not an architecture (%s)", arch ? arch : "", names);
+      return -1;
+    }
+  int gh = 0, gw = 0;
+  char *text = s->backbone->describe (config_json, &s->img_size, &gh, &gw, &s->dim, err,
+                                      errlen);
+  if (!text)
+    return -1;
+  const size_t n = strlen (text);
+  if (n >= sizeof s->config)
+    {
+      snprintf (err, errlen, "%s configuration: %zu bytes, more than %d", s->backbone->label,
+                n, PEAC_CONFIG_MAX - 1);
+      free (text);
+      return -1;
+    }
+  memcpy (s->config, text, n + 1);
+  free (text);
+  if (gh < 1 || gh != gw || s->img_size % gh)
+    {
+      snprintf (err, errlen, "%s configuration: a %d px input gives a %d×%d token grid that "
+                "does not tile it in square cells", s->backbone->label, s->img_size, gh, gw);
+      return -1;
+    }
+  s->grid = gh, s->cell = s->img_size / gh;
+  return 0;
 }

@@ -4,7 +4,8 @@
 // backbone is one row — create from its `peac.config` JSON and layout, the parameter table,
 // the checkpoint name map of its layouts, output geometry, inference forward, and the
 // training forward/backward on a contiguous token grid [B, gh, gw, D] plus a pooled vector
-// [B, D] — defined in its own file (vit-backbone.c, swin-backbone.c) and listed once in
+// [B, D], and the configuration read without building the model (its canonical text and
+// grid, what training and the presets need) — defined in its own file (vit-backbone.c, swin-backbone.c) and listed once in
 // backbone.c. model.c picks the row from `peac.arch` and calls only through it; adding an
 // architecture is one new file and one new line in backbone.c (docs/backbones.md).
 #pragma once
@@ -20,7 +21,16 @@ struct PeacBackbone {
   PeacArch    arch;
   const char *label;             // for reports: "ViT", "Swin"
   const char *layouts[4];        // accepted `peac.layout` values, the default first, NULL-ended
+  int         class_token;       // its tokens lead with a class token (the pooled vector): the
+                                 // reference fixtures' out.features are [B, 1 + G, D]
+  int         strides;           // takes a patch stride (PeacForwardOptions.stride: dense,
+                                 // overlapping tokens) and inputs of any multiple of its patch
 
+  // A configuration checked without building the model: its canonical `peac.config` text
+  // (every key, compact; malloc'd — what checkpoints store and --print-config shows) and
+  // the token grid of the configured input (img_size, grid, dim). NULL with err.
+  char       *(*describe) (const char *config_json, int *img_size, int *grid_h, int *grid_w,
+                           int *dim, char *err, size_t errlen);
   // A model from a configuration (weights zeroed) in a layout of `layouts`. NULL with err.
   void       *(*create) (const char *config_json, const char *layout, char *err, size_t errlen);
   void        (*destroy) (void *m);
@@ -57,3 +67,20 @@ const PeacBackbone *peac_backbone_find (const char *name);
 const PeacBackbone *peac_backbone_of (PeacArch arch);
 // The rows, NULL-terminated (for lists of names in help texts and errors).
 const PeacBackbone *const *peac_backbones (void);
+
+// A model configuration as training and the presets use it: the row, its canonical
+// `peac.config` text and the token grid of the configured input — grid × grid cells of
+// cell pixels, dim wide (ViT: the patch; Swin: the last stage's stride).
+#define PEAC_CONFIG_MAX 1024
+
+typedef struct {
+  const PeacBackbone *backbone;
+  char                config[PEAC_CONFIG_MAX];
+  int                 img_size, grid, cell, dim;
+} PeacModelSpec;
+
+// Fills s from a `peac.arch` name and a configuration; −1 with err (naming the
+// architecture's choices or the bad key) when the name is unknown, the configuration
+// invalid, or its grid does not tile the input in square cells.
+int peac_model_spec_parse (PeacModelSpec *s, const char *arch, const char *config_json,
+                           char *err, size_t errlen);

@@ -534,3 +534,22 @@ peac_match_propagate (const PeacMatchContext *ctx, const float *xy, int n,
         return -1;
   return 0;
 }
+
+static const char *const mode_names[] = { [PEAC_MATCH_GUIDED] = "guided",
+                                          [PEAC_MATCH_NEAREST] = "nearest",
+                                          [PEAC_MATCH_AFFINE] = "affine" };
+
+const char *
+peac_match_mode_name (PeacMatchMode mode)
+{
+  return (unsigned) mode < sizeof mode_names / sizeof *mode_names ? mode_names[mode] : "";
+}
+
+int
+peac_match_mode_parse (const char *name)
+{
+  for (int i = 0; name && i < (int) (sizeof mode_names / sizeof *mode_names); i++)
+    if (strcmp (name, mode_names[i]) == 0)
+      return i;
+  return -1;
+}

@@ -36,6 +36,11 @@ typedef enum {
   PEAC_MATCH_AFFINE = 2,   // the query mapped through the registration affine alone
 } PeacMatchMode;
 
+// The mode's one name ("guided", "nearest", "affine"), as command lines, the app's actions
+// and JSON reports spell it; the mode of a name, or −1 when there is none.
+const char *peac_match_mode_name (PeacMatchMode mode);
+int         peac_match_mode_parse (const char *name);
+
 typedef enum {
   PEAC_SUBCELL_SOFTARGMAX = 0, // softmax-weighted centre of the peak's 3×3 neighbourhood
   PEAC_SUBCELL_QUADRATIC = 1,  // per-axis parabola through the peak and its two neighbours

@@ -27,20 +27,19 @@
 #include "preprocess.h"
 
 void
-peac_obj_defaults (PeacObjConfig *c, const VitConfig *vit)
+peac_obj_defaults (PeacObjConfig *c, const PeacModelSpec *m)
 {
   memset (c, 0, sizeof *c);
-  c->proj_hidden = 2 * vit->embed_dim;
-  c->proj_out = vit->embed_dim;
-  c->local_hidden = 2 * vit->embed_dim;
-  c->local_out = vit->embed_dim;
+  c->proj_hidden = 2 * m->dim;
+  c->proj_out = m->dim;
+  c->local_hidden = 2 * m->dim;
+  c->local_out = m->dim;
   c->w_order = 1.0, c->w_restore = 1.0, c->w_global = 1e5 / 8192.0, c->w_local = 1.0;
   c->p_shuffle = 0.5;
-  const int G = vit->img_size / vit->patch_size;
-  c->max_shift = G / 2 > 1 ? G / 2 : 1;
+  c->max_shift = m->grid / 2 > 1 ? m->grid / 2 : 1;
   c->momentum0 = 0.999;
   c->total_steps = 1;
-  peac_distort_defaults (&c->distort, vit->img_size);
+  peac_distort_defaults (&c->distort, m->img_size);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -123,7 +122,7 @@ struct PeacObjective {
   int           Hd, O, Hl, Ol;   // global and local projector widths (hidden, out)
   PeacModel    *student, *teacher;
   PeacParams    heads[2];      // [0] student, [1] teacher
-  float        *grads_vit, *grads_heads;
+  float        *grads_backbone, *grads_heads;
   PeacModelTrain *vt;
   float        *arena;
   float *xs, *xt, *feat, *dtok, *P, *dP, *logits, *probs, *dlogits, *dec, *ddec, *img, *dimg;
@@ -270,7 +269,7 @@ peac_objective_new (PeacArch arch, const char *layout, const char *config_json,
   init_table (&o->heads[0], &r);
   memcpy (tp->memory, sp->memory, sp->total * sizeof (float));
   memcpy (o->heads[1].memory, o->heads[0].memory, o->heads[0].total * sizeof (float));
-  o->grads_vit = calloc (sp->total, sizeof (float));
+  o->grads_backbone = calloc (sp->total, sizeof (float));
   o->grads_heads = calloc (o->heads[0].total, sizeof (float));
   const size_t B2 = 2 * (size_t) B, img = (size_t) 3 * o->S * o->S, GG = o->GG, D = o->D;
   const size_t rows1 = (size_t) B * GG, rows2 = B2 * GG, Hd = o->Hd, O = o->O;
@@ -296,7 +295,7 @@ peac_objective_new (PeacArch arch, const char *layout, const char *config_json,
   o->arena = aligned_alloc (64, total * sizeof (float));
   o->labels = malloc (rows1 * sizeof (int));
   o->nce_lab = malloc (rows2 * sizeof (int));
-  if (!o->arena || !o->labels || !o->nce_lab || !o->grads_vit || !o->grads_heads)
+  if (!o->arena || !o->labels || !o->nce_lab || !o->grads_backbone || !o->grads_heads)
     {
       snprintf (err, errlen, "PEAC: out of memory (%zu MB of buffers)", total * 4 >> 20);
       goto fail;
@@ -318,7 +317,7 @@ peac_objective_free (PeacObjective *o)
   peac_model_train_free (o->vt);
   peac_model_free (o->student), peac_model_free (o->teacher);
   peac_params_free (&o->heads[0]), peac_params_free (&o->heads[1]);
-  free (o->grads_vit), free (o->grads_heads), free (o->arena), free (o->labels), free (o->nce_lab);
+  free (o->grads_backbone), free (o->grads_heads), free (o->arena), free (o->labels), free (o->nce_lab);
   free (o);
 }
 
@@ -327,7 +326,7 @@ PeacModel *peac_objective_teacher (PeacObjective *o) { return o->teacher; }
 int peac_objective_grid (const PeacObjective *o) { return o->G; }
 int peac_objective_cell (const PeacObjective *o) { return o->cell; }
 PeacParams *peac_objective_heads (PeacObjective *o, int teacher) { return &o->heads[!!teacher]; }
-float *peac_objective_grads (PeacObjective *o, int heads) { return heads ? o->grads_heads : o->grads_vit; }
+float *peac_objective_grads (PeacObjective *o, int heads) { return heads ? o->grads_heads : o->grads_backbone; }
 
 double
 peac_ema_momentum (const PeacObjConfig *c, long step)
@@ -453,7 +452,7 @@ peac_objective_step (PeacObjective *o, const PeacBatch *bt, PeacLossTerms *terms
             + o->c.w_local * t.local;
 
   // ---- backward ----
-  memset (o->grads_vit, 0, peac_model_params (o->student)->total * sizeof (float));
+  memset (o->grads_backbone, 0, peac_model_params (o->student)->total * sizeof (float));
   memset (o->grads_heads, 0, hs->total * sizeof (float));
   memset (o->dP, 0, (size_t) rows2 * D * sizeof (float));
   memset (o->dtok, 0, (size_t) rows2 * D * sizeof (float));
@@ -489,7 +488,7 @@ peac_objective_step (PeacObjective *o, const PeacBatch *bt, PeacLossTerms *terms
   for (int b = 0; b < B2; b++)
     op_add (o->dtok + (size_t) b * GG * D, o->dtok + (size_t) b * GG * D,
             o->dP + (size_t) b * GG * D, (size_t) GG * D);
-  peac_model_train_backward (o->vt, o->dtok, NULL, o->grads_vit, NULL);
+  peac_model_train_backward (o->vt, o->dtok, NULL, o->grads_backbone, NULL);
   if (terms)
     *terms = t;
   return t.total;

@@ -27,12 +27,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backbone.h"
 #include "distort.h"
 #include "model.h"
 #include "params.h"
 #include "rng.h"
 #include "views.h"
-#include "vit.h"
 
 typedef struct {
   int    proj_hidden;     // global projector: hidden width (1 .. PEAC_PROJ_MAX)
@@ -61,8 +61,9 @@ typedef struct {
 // The largest projector width peac_objective_new accepts.
 #define PEAC_PROJ_MAX 65536
 
-// Defaults: both projectors 2·D hidden, D out (the reference uses 8192 global, 512 local).
-void peac_obj_defaults (PeacObjConfig *c, const VitConfig *vit);
+// Defaults for a model: both projectors 2·D hidden, D out (the reference uses 8192 global,
+// 512 local), crops shifted by up to half the grid, distortions sized for the input.
+void peac_obj_defaults (PeacObjConfig *c, const PeacModelSpec *m);
 
 // One batch of B samples, crops of side S = G·cell with C = 3 channels, normalised.
 typedef struct {

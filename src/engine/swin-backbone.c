@@ -8,6 +8,7 @@
 // tokens and the pooled vector their mean, whose gradient is spread evenly over the grid.
 #include "backbone.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,52 @@ typedef struct {
   SwinModel *m;
   int        timm;     // layout "timm" (activation names layers.{s})
 } Swin;
+
+// The canonical text: every key of the Microsoft config, doubles at full precision. The
+// configured input must window and merge at every stage.
+static char *
+describe (const char *config_json, int *img, int *grid_h, int *grid_w, int *dim, char *err,
+          size_t errlen)
+{
+  SwinConfig c;
+  if (swin_config_parse (&c, config_json, err, errlen) != 0)
+    return NULL;
+  const int S = c.num_stages;
+  *img = c.img_size, *dim = c.embed_dim << (S - 1);
+  *grid_h = *grid_w = 0;
+  int side = c.img_size % c.patch_size ? 0 : c.img_size / c.patch_size;
+  for (int s = 0; s < S && side > 0; s++, side /= 2)
+    {
+      int wh, ww, sh, sw;
+      swin_stage_window (side, side, c.window_size, &wh, &ww, &sh, &sw);
+      if (side % wh || (s + 1 < S && side % 2))
+        {
+          snprintf (err, errlen, "Swin configuration: a %d px input gives stage %d a %d×%d "
+                    "grid that windows of %d and patch merging cannot tile", c.img_size, s,
+                    side, side, c.window_size);
+          return NULL;
+        }
+      if (s == S - 1)
+        *grid_h = *grid_w = side;
+    }
+  json_t *depths = json_array (), *heads = json_array ();
+  for (int s = 0; s < S; s++)
+    {
+      json_array_append_new (depths, json_integer (c.depths[s]));
+      json_array_append_new (heads, json_integer (c.num_heads[s]));
+    }
+  json_t *o = json_pack ("{s:i, s:i, s:i, s:i, s:o, s:o, s:i, s:f, s:b, s:f, s:s}",
+                         "img_size", c.img_size, "patch_size", c.patch_size, "in_chans",
+                         c.in_chans, "embed_dim", c.embed_dim, "depths", depths,
+                         "num_heads", heads, "window_size", c.window_size, "mlp_ratio",
+                         (double) c.mlp_ratio, "qkv_bias", c.qkv_bias, "layernorm_eps",
+                         (double) c.ln_eps, "gelu", "erf");
+  char *s = o ? json_dumps (o, JSON_COMPACT | JSON_REAL_PRECISION (17)) : NULL;
+  json_decref (o);
+  if (!s)
+    snprintf (err, errlen, "Swin configuration: out of memory");
+  return s;
+}
 
 static void *
 create (const char *config_json, const char *layout, char *err, size_t errlen)
@@ -241,7 +288,8 @@ train_backward (void *p, const float *dgrid, const float *dpooled, float *grads,
 const PeacBackbone peac_backbone_swin = {
   .name = "swin", .arch = PEAC_ARCH_SWIN, .label = "Swin",
   .layouts = { "microsoft", "timm", NULL },
-  .create = create, .destroy = destroy, .params = params, .img_size = img_size,
+  .class_token = 0, .strides = 0,
+  .describe = describe, .create = create, .destroy = destroy, .params = params, .img_size = img_size,
   .map_name = map_name, .output_shape = output_shape, .flops = flops, .forward = forward,
   .train_new = train_new, .train_free = train_free, .train_forward = train_forward,
   .train_backward = train_backward,

@@ -32,11 +32,11 @@ struct PeacTrainSession {
 };
 
 void
-peac_train_defaults (PeacTrainConfig *c, const VitConfig *vit, long steps)
+peac_train_defaults (PeacTrainConfig *c, const PeacModelSpec *model, long steps)
 {
   memset (c, 0, sizeof *c);
-  c->vit = *vit;
-  peac_obj_defaults (&c->obj, vit);
+  c->model = *model;
+  peac_obj_defaults (&c->obj, model);
   c->obj.total_steps = steps;
   peac_optim_defaults (&c->opt);
   c->opt.lr = 5e-4, c->opt.min_lr = 1e-6, c->opt.clip_norm = 3.0;
@@ -45,14 +45,23 @@ peac_train_defaults (PeacTrainConfig *c, const VitConfig *vit, long steps)
   c->seed = 1;
 }
 
-static char *vit_json (const VitConfig *v);
+int
+peac_train_image_side (const PeacTrainConfig *c)
+{
+  return (c->model.grid + c->obj.max_shift) * c->model.cell + c->obj.jitter;
+}
 
 PeacTrainSession *
 peac_train_new (const PeacTrainConfig *c, const PeacGrey *images, int n, char *err,
                 size_t errlen)
 {
-  const int cell = c->vit.patch_size, G = c->vit.img_size / cell;
+  const int cell = c->model.cell, G = c->model.grid;
   const int need = (G + c->obj.max_shift) * cell;
+  if (!c->model.backbone)
+    {
+      snprintf (err, errlen, "training needs a model configuration");
+      return NULL;
+    }
   if (n <= 0 || c->batch <= 0 || c->opt.total_steps <= 0)
     {
       snprintf (err, errlen, "training needs images, a batch and a step count");
@@ -76,13 +85,8 @@ peac_train_new (const PeacTrainConfig *c, const PeacGrey *images, int n, char *e
   // was moved on resume keeps the schedule it started with).
   if (s->c.obj.total_steps <= 0)
     s->c.obj.total_steps = c->opt.total_steps;
-  char *vj = vit_json (&c->vit);
-  s->obj = vj ? peac_objective_new (PEAC_ARCH_VIT, "timm", vj, &s->c.obj, c->batch, c->seed,
-                                    err, errlen)
-              : NULL;
-  if (!vj)
-    snprintf (err, errlen, "out of memory");
-  free (vj);
+  s->obj = peac_objective_new (c->model.backbone->arch, NULL, c->model.config, &s->c.obj,
+                               c->batch, c->seed, err, errlen);
   if (!s->obj)
     goto fail;
   PeacParams *p[2] = { peac_model_params (peac_objective_student (s->obj)),
@@ -140,7 +144,7 @@ int
 peac_train_evaluate (PeacTrainSession *s, const PeacGrey *images, int n, uint64_t seed,
                      PeacLossTerms *mean, char *err, size_t errlen)
 {
-  const int cell = s->c.vit.patch_size, G = s->c.vit.img_size / cell;
+  const int cell = s->c.model.cell, G = s->c.model.grid;
   memset (mean, 0, sizeof *mean);
   if (n <= 0)
     {
@@ -236,20 +240,6 @@ peac_train_run (PeacTrainSession *s, PeacTrainProgressFn cb, void *user,
 // ---------------------------------------------------------------------------------------
 // Checkpoints
 
-static char *
-vit_json (const VitConfig *v)
-{
-  json_t *o = json_pack ("{s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:b, s:f, s:s}",
-                         "img_size", v->img_size, "patch_size", v->patch_size, "in_chans",
-                         v->in_chans, "embed_dim", v->embed_dim, "depth", v->depth,
-                         "num_heads", v->num_heads, "mlp_ratio",
-                         (double) v->mlp_hidden / v->embed_dim, "qkv_bias", v->qkv_bias,
-                         "layernorm_eps", (double) v->ln_eps, "gelu", "erf");
-  char *s = json_dumps (o, JSON_COMPACT | JSON_REAL_PRECISION (17));
-  json_decref (o);
-  return s;
-}
-
 // The configuration: every number of it, doubles at full precision.
 static json_t *
 config_object (const PeacTrainConfig *c)
@@ -293,9 +283,8 @@ char *
 peac_train_config_json (const PeacTrainConfig *c)
 {
   json_t *j = config_object (c);
-  char *v = vit_json (&c->vit);
-  json_object_set_new (j, "vit", json_loads (v, 0, NULL));
-  free (v);
+  json_object_set_new (j, "arch", json_string (c->model.backbone->name));
+  json_object_set_new (j, "model", json_loads (c->model.config, 0, NULL));
   char *r = json_dumps (j, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (15));
   json_decref (j);
   return r;
@@ -349,12 +338,13 @@ peac_train_save (PeacTrainSession *s, const char *path, char *err, size_t errlen
       shapes[k] = (int64_t) o->n;
       w[i] = (PeacStWrite) { on[k], 1, &shapes[k], k % 2 ? o->v : o->m, PEAC_DT_F32 };
     }
-  char *cfg = vit_json (&s->c.vit), *st = peac_train_state_json (&s->c, s->step, &s->rng);
-  const char *meta[] = { "peac.arch", "vit", "peac.layout", "timm", "peac.config", cfg,
-                         "peac.train", st, "peac.source", "peac train",
+  char *st = peac_train_state_json (&s->c, s->step, &s->rng);
+  const PeacBackbone *bb = s->c.model.backbone;
+  const char *meta[] = { "peac.arch", bb->name, "peac.layout", bb->layouts[0], "peac.config",
+                         s->c.model.config, "peac.train", st, "peac.source", "peac train",
                          s->run_info ? "peac.run" : NULL, s->run_info, NULL };
   int rc = peac_st_write (path, w, i, meta, err, errlen);
-  free (cfg), free (st), free (w), free (names);
+  free (st), free (w), free (names);
   return rc;
 }
 
@@ -457,6 +447,41 @@ read_into (const PeacSafetensors *st, const char *name, float *dst, size_t numel
   return peac_st_read_f32 (st, t, dst, err, errlen);
 }
 
+// The configuration of an open checkpoint (see peac_train_read_config).
+static int
+config_of (const PeacSafetensors *st, PeacTrainConfig *c, long *step, PeacRng *rng, char *err,
+           size_t errlen)
+{
+  memset (c, 0, sizeof *c);
+  char why[400];
+  if (peac_model_spec_parse (&c->model, peac_st_meta (st, "peac.arch"),
+                             peac_st_meta (st, "peac.config"), why, sizeof why) != 0)
+    {
+      snprintf (err, errlen, "%s: %s", st->path, why);
+      return -1;
+    }
+  if (peac_train_state_parse (c, step, rng, peac_st_meta (st, "peac.train")) != 0)
+    {
+      snprintf (err, errlen, "%s: not a peac train checkpoint (%s)", st->path,
+                peac_st_meta (st, "peac.train") ? "its peac.train state is not readable"
+                                                : "no peac.train state");
+      return -1;
+    }
+  return 0;
+}
+
+int
+peac_train_read_config (const char *path, PeacTrainConfig *c, long *step, PeacRng *rng,
+                        char *err, size_t errlen)
+{
+  PeacSafetensors *st = peac_st_open (path, err, errlen);
+  if (!st)
+    return -1;
+  const int rc = config_of (st, c, step, rng, err, errlen);
+  peac_st_close (st);
+  return rc;
+}
+
 PeacTrainSession *
 peac_train_resume (const char *path, const PeacGrey *images, int n, long end_step, char *err,
                    size_t errlen)
@@ -465,17 +490,11 @@ peac_train_resume (const char *path, const PeacGrey *images, int n, long end_ste
   if (!st)
     return NULL;
   PeacTrainConfig c;
-  memset (&c, 0, sizeof c);
   long step = 0;
   PeacRng rng;
   PeacTrainSession *s = NULL;
-  if (vit_config_parse (&c.vit, peac_st_meta (st, "peac.config"), err, errlen) != 0)
+  if (config_of (st, &c, &step, &rng, err, errlen) != 0)
     goto out;
-  if (peac_train_state_parse (&c, &step, &rng, peac_st_meta (st, "peac.train")) != 0)
-    {
-      snprintf (err, errlen, "%s: no readable training state (peac.train)", path);
-      goto out;
-    }
   // A new end: only the LR's cosine moves (lr(s) = min + ½(lr − min)(1 + cos π(s − w)/(E − w))
   // with E the new end); the EMA momentum keeps obj.total_steps, so the teacher goes on
   // averaging the student through a shortened decay instead of freezing.

@@ -18,10 +18,9 @@
 
 #include "optim.h"
 #include "peac.h"
-#include "vit.h"
 
 typedef struct {
-  VitConfig     vit;
+  PeacModelSpec model;   // any backbone row; checkpoints store its canonical config
   PeacObjConfig obj;
   PeacOptConfig opt;     // total_steps is the run's length and the LR schedule's end; the
                          // EMA's is obj.total_steps (0: the same)
@@ -52,10 +51,14 @@ typedef enum {
 
 typedef struct PeacTrainSession PeacTrainSession;
 
-// Defaults for a ViT config: AdamW lr 5e-4 wd 0.05, 10% warm-up, batch 8, clip 3.
-void              peac_train_defaults (PeacTrainConfig *c, const VitConfig *vit, long steps);
+// Defaults for a model: AdamW lr 5e-4 wd 0.05, 10% warm-up, batch 8, clip 3.
+void              peac_train_defaults (PeacTrainConfig *c, const PeacModelSpec *model,
+                                       long steps);
+// The side of the stored training images a configuration crops from: (G + max_shift)
+// cells plus the jitter.
+int               peac_train_image_side (const PeacTrainConfig *c);
 // A new session with freshly initialised weights. Images must each hold at least
-// (G + max_shift)·patch pixels per side. NULL with err.
+// peac_train_image_side pixels per side (without the jitter). NULL with err.
 PeacTrainSession *peac_train_new (const PeacTrainConfig *c, const PeacGrey *images, int n,
                                   char *err, size_t errlen);
 void              peac_train_free (PeacTrainSession *s);
@@ -65,11 +68,15 @@ PeacTrainStatus   peac_train_run (PeacTrainSession *s, PeacTrainProgressFn cb, v
                                   const atomic_int *abort_flag, char *err, size_t errlen);
 long              peac_train_step_count (const PeacTrainSession *s);
 PeacObjective    *peac_train_objective (PeacTrainSession *s);
-// Atomic checkpoint: teacher.* and student.* backbones (timm names, so `peac embed` loads
-// the teacher), teacher_head.* / student_head.*, optim.* moments, and the session state
+// Atomic checkpoint: teacher.* and student.* backbones (the row's canonical names and
+// its default layout, so that `peac embed` loads the teacher), teacher_head.* / student_head.*, optim.* moments, and the session state
 // in the `peac.train` metadata. Returns 0 or −1 with err.
 int               peac_train_save (PeacTrainSession *s, const char *path, char *err,
                                    size_t errlen);
+// The configuration of a checkpoint written by peac_train_save (model, objective,
+// optimiser, batch, seed), its step and rng. Returns 0, or −1 with err naming the file.
+int               peac_train_read_config (const char *path, PeacTrainConfig *c, long *step,
+                                          PeacRng *rng, char *err, size_t errlen);
 // A session continuing from a checkpoint written by peac_train_save, with the images
 // given here; the configuration comes from the file. end_step > 0 moves the run's end
 // there (after the checkpoint's step and the warm-up): the LR's cosine is refitted to end
@@ -79,14 +86,15 @@ PeacTrainSession *peac_train_resume (const char *path, const PeacGrey *images, i
                                      long end_step, char *err, size_t errlen);
 const PeacTrainConfig *peac_train_config (const PeacTrainSession *s);
 // The configuration as indented JSON text for people (malloc'd; 15 significant digits):
-// "vit" (timm keys), "batch", "seed", "objective" (with "distort") and "optimiser" — the
-// keys of the checkpoint's `peac.train` state, which holds them at full precision.
+// "arch" and "model" (the backbone row's name and its `peac.config` keys), "batch",
+// "seed", "objective" (with "distort") and "optimiser" — the keys of the checkpoint's
+// `peac.train` state, which holds them at full precision.
 char             *peac_train_config_json (const PeacTrainConfig *c);
-// The checkpoint's `peac.train` state: the configuration without "vit", the step and the
+// The checkpoint's `peac.train` state: the configuration without the model, the step and the
 // rng, compact, doubles at full precision (malloc'd).
 char             *peac_train_state_json (const PeacTrainConfig *c, long step, const PeacRng *rng);
 // Parses such a state (untrusted text: every integer range-checked) into c's objective,
-// optimiser, batch and seed (c->vit untouched), *step and *rng. A state without the local
+// optimiser, batch and seed (c->model untouched), *step and *rng. A state without the local
 // projector's widths gets the global ones (older checkpoints). 0, or −1 if it is not one.
 int               peac_train_state_parse (PeacTrainConfig *c, long *step, PeacRng *rng,
                                           const char *text);

@@ -7,12 +7,36 @@
 // final norm; the trainer splits and joins them around vit-train's [B, 1 + G, D] tokens.
 #include "backbone.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vit-train.h"
 #include "vit.h"
+
+// The canonical text: every key timm names, doubles at full precision.
+static char *
+describe (const char *config_json, int *img, int *grid_h, int *grid_w, int *dim, char *err,
+          size_t errlen)
+{
+  VitConfig v;
+  if (vit_config_parse (&v, config_json, err, errlen) != 0)
+    return NULL;
+  *img = v.img_size, *dim = v.embed_dim;
+  *grid_h = *grid_w = v.img_size % v.patch_size ? 0 : v.img_size / v.patch_size;
+  json_t *o = json_pack ("{s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:b, s:f, s:s}",
+                         "img_size", v.img_size, "patch_size", v.patch_size, "in_chans",
+                         v.in_chans, "embed_dim", v.embed_dim, "depth", v.depth,
+                         "num_heads", v.num_heads, "mlp_ratio",
+                         (double) v.mlp_hidden / v.embed_dim, "qkv_bias", v.qkv_bias,
+                         "layernorm_eps", (double) v.ln_eps, "gelu", "erf");
+  char *s = o ? json_dumps (o, JSON_COMPACT | JSON_REAL_PRECISION (17)) : NULL;
+  json_decref (o);
+  if (!s)
+    snprintf (err, errlen, "ViT configuration: out of memory");
+  return s;
+}
 
 static void *
 create (const char *config_json, const char *layout, char *err, size_t errlen)
@@ -133,7 +157,8 @@ train_backward (void *p, const float *dgrid, const float *dpooled, float *grads,
 
 const PeacBackbone peac_backbone_vit = {
   .name = "vit", .arch = PEAC_ARCH_VIT, .label = "ViT", .layouts = { "timm", NULL },
-  .create = create, .destroy = destroy, .params = params, .img_size = img_size,
+  .class_token = 1, .strides = 1,
+  .describe = describe, .create = create, .destroy = destroy, .params = params, .img_size = img_size,
   .map_name = NULL, .output_shape = output_shape, .flops = flops, .forward = forward,
   .train_new = train_new, .train_free = train_free, .train_forward = train_forward,
   .train_backward = train_backward,

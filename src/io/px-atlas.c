@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backbone.h"
 #include "px-image.h"
 #include "px-model-input.h"
 
@@ -26,15 +27,16 @@ px_atlas_embedder_init (PxAtlasEmbedder *e, PeacModel *m, int stride, char *err,
                            &e->grid.dim);
   e->grid.patch = e->grid.side / e->grid.gw;
   if (stride < 0)
-    stride = peac_model_arch (m) == PEAC_ARCH_VIT ? e->grid.patch / 2 : 0;
+    stride = peac_model_backbone (m)->strides ? e->grid.patch / 2 : 0;
   if (stride == 0 || stride == e->grid.patch)
     {
       e->grid.stride = 0;
       return 0;
     }
-  if (peac_model_arch (m) != PEAC_ARCH_VIT)
+  if (!peac_model_backbone (m)->strides)
     {
-      snprintf (err, errlen, "--stride: only ViT models have a patch stride");
+      snprintf (err, errlen, "--stride: a %s model has no patch stride",
+                peac_model_backbone (m)->label);
       return -1;
     }
   int pad = px_model_input_dense_pad (e->grid.side, e->grid.patch, stride, err, errlen);

@@ -2,7 +2,7 @@
 //
 // take-train-screenshot: renders the training page during a run on real radiographs for the
 // README. Usage: take-train-screenshot OUTPUT.png DATASET_FOLDER [STEPS]. The page is the
-// window's when the window has one, else it stands in a plain window. The run (micro
+// window's when the window has one, else it stands in a plain window. The run (mini
 // preset, 224 px, batch 8, 2 threads) goes into a temporary checkpoint folder that is
 // removed afterwards; the shot is taken once STEPS steps (default 60) are done. The longest
 // main-loop gap while training is printed. Run under

@@ -2,7 +2,7 @@
 //
 // GUI test of the training page under Xvfb, in a plain window and driven through its
 // train.* actions: a dataset folder of eight Hannover radiographs and one broken file is
-// scanned (8 usable, 1 unreadable and listed); a micro-preset run at 64 px starts, its
+// scanned (8 usable, 1 unreadable and listed); a mini-preset run at 64 px starts, its
 // progress properties rise, the loss plot draws points and the live sample's partner cells
 // hold identical pixels; a pause stops the steps, the
 // run continues, and a stop writes a checkpoint at the step reached, with a log.csv that
@@ -225,7 +225,6 @@ test_run (void)
   g_assert_true (px_test_labels_contain (widget, "broken.png"));
 
   px_trainer_options_defaults (&options);
-  options.preset = PX_TRAIN_PRESET_MICRO;
   options.img_size = 64;
   options.steps = 400;
   options.batch = 2;

@@ -19,6 +19,7 @@
 #include "finetune.h"
 #include "model.h"
 #include "ops.h"
+#include "presets.h"
 
 #define SWIN_CFG "{\"img_size\": 32, \"patch_size\": 2, \"embed_dim\": 8, \"depths\": [2, 2], " \
                  "\"num_heads\": [1, 2], \"window_size\": 4, \"mlp_ratio\": 2.0}"
@@ -36,7 +37,7 @@ test_registry (void)
       g_assert_true (peac_backbone_of (b->arch) == b);
       g_assert_nonnull (b->label);
       g_assert_nonnull (b->layouts[0]);
-      g_assert_true (b->create && b->destroy && b->params && b->img_size && b->output_shape
+      g_assert_true (b->describe && b->create && b->destroy && b->params && b->img_size && b->output_shape
                      && b->flops && b->forward && b->train_new && b->train_free
                      && b->train_forward && b->train_backward);
     }
@@ -77,6 +78,84 @@ static const Case cases[] = {
 };
 
 enum { B = 2, S = 32 };
+
+// A configuration read without building the model: its grid and width are the built
+// model's; its canonical text describes itself again and builds the same parameter table.
+static void
+test_describe (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      const PeacBackbone *b = peac_backbone_of (cases[i].arch);
+      char err[256];
+      PeacModelSpec s, again;
+      g_assert_cmpint (peac_model_spec_parse (&s, b->name, cases[i].cfg, err, sizeof err), ==, 0);
+      PeacModel *m = peac_model_new (cases[i].arch, cases[i].layout, cases[i].cfg, 1, err,
+                                     sizeof err);
+      PeacModel *c = peac_model_new (cases[i].arch, cases[i].layout, s.config, 1, err,
+                                     sizeof err);
+      int gh, gw, dim;
+      peac_model_output_shape (m, s.img_size, s.img_size, &gh, &gw, &dim);
+      g_assert_cmpint (s.img_size, ==, peac_model_img_size (m));
+      g_assert_cmpint (s.grid, ==, gh);
+      g_assert_cmpint (s.grid, ==, gw);
+      g_assert_cmpint (s.dim, ==, dim);
+      g_assert_cmpint (s.cell * s.grid, ==, s.img_size);
+      g_assert_cmpuint (peac_model_params (c)->total, ==, peac_model_params (m)->total);
+      g_assert_cmpint (peac_model_spec_parse (&again, b->name, s.config, err, sizeof err), ==, 0);
+      g_assert_cmpstr (again.config, ==, s.config);
+      peac_model_free (m), peac_model_free (c);
+    }
+  char err[256];
+  PeacModelSpec s;
+  g_assert_cmpint (peac_model_spec_parse (&s, "convnext", "{}", err, sizeof err), ==, -1);
+  g_assert_nonnull (strstr (err, "vit, swin"));
+}
+
+// The presets: unique names, each resolves; geometry derived by hand from the definitions
+// (ViT: img / patch; Swin: img / (patch · 2^(stages − 1)), width embed · 2^(stages − 1)).
+static void
+test_presets (void)
+{
+  const struct { const char *name; int img, grid, cell, dim; } want[] = {
+    { "micro", 32, 4, 8, 32 }, { "mini", 224, 14, 16, 64 }, { "tiny", 224, 14, 16, 192 },
+    { "small", 224, 14, 16, 384 }, { "base", 224, 14, 16, 768 },
+    { "swin-micro", 32, 4, 8, 32 }, { "swin-tiny", 224, 7, 32, 768 },
+    { "swin-base", 448, 14, 32, 1024 },
+  };
+  int n = 0;
+  for (const PeacPreset *const *p = peac_presets (); *p; p++, n++)
+    {
+      g_assert_true (peac_preset_find ((*p)->name) == *p);
+      g_assert_nonnull (peac_backbone_find ((*p)->arch));
+      char names[256];
+      peac_preset_names (names, sizeof names);
+      g_assert_nonnull (strstr (names, (*p)->name));
+    }
+  g_assert_cmpint (n, ==, G_N_ELEMENTS (want));
+  for (guint i = 0; i < G_N_ELEMENTS (want); i++)
+    {
+      PeacModelSpec s;
+      char err[256];
+      g_assert_cmpint (peac_preset_resolve (&s, want[i].name, NULL, err, sizeof err), ==, 0);
+      g_assert_cmpint (s.img_size, ==, want[i].img);
+      g_assert_cmpint (s.grid, ==, want[i].grid);
+      g_assert_cmpint (s.cell, ==, want[i].cell);
+      g_assert_cmpint (s.dim, ==, want[i].dim);
+    }
+  // The caller's keys win; an unknown preset or a non-object is refused by name.
+  PeacModelSpec s;
+  char err[256];
+  g_assert_cmpint (peac_preset_resolve (&s, "swin-tiny", "{\"img_size\": 448}", err,
+                                        sizeof err), ==, 0);
+  g_assert_cmpint (s.grid, ==, 14);
+  g_assert_cmpint (peac_preset_resolve (&s, NULL, NULL, err, sizeof err), ==, 0);
+  g_assert_cmpint (s.dim, ==, 192); // the default: tiny
+  g_assert_cmpint (peac_preset_resolve (&s, "huge", NULL, err, sizeof err), ==, -1);
+  g_assert_nonnull (strstr (err, "'huge' is not a preset (micro, mini, tiny"));
+  g_assert_cmpint (peac_preset_resolve (&s, "micro", "[1]", err, sizeof err), ==, -1);
+  g_assert_nonnull (strstr (err, "not a JSON object"));
+}
 
 static PeacModel *
 random_model (const Case *c, GRand *r)
@@ -253,6 +332,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   peac_threads_set (2);
   g_test_add_func ("/backbone/registry", test_registry);
+  g_test_add_func ("/backbone/describe", test_describe);
+  g_test_add_func ("/backbone/presets", test_presets);
   g_test_add_data_func ("/backbone/trainer/vit", &cases[0], test_trainer);
   g_test_add_data_func ("/backbone/trainer/swin-microsoft", &cases[1], test_trainer);
   g_test_add_data_func ("/backbone/trainer/swin-timm", &cases[2], test_trainer);

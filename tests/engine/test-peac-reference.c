@@ -60,11 +60,12 @@ static PeacObjective *
 build (PeacBatch *b, PeacObjConfig *c)
 {
   char err[256];
-  VitConfig vit;
-  g_assert_cmpint (vit_config_parse (&vit, peac_st_meta (st, "peac.config"), err, sizeof err), ==, 0);
+  PeacModelSpec model;
+  g_assert_cmpint (peac_model_spec_parse (&model, "vit", peac_st_meta (st, "peac.config"), err,
+                                          sizeof err), ==, 0);
   json_t *o = json_loads (peac_st_meta (st, "peac.objective"), 0, NULL);
   g_assert_nonnull (o);
-  peac_obj_defaults (c, &vit);
+  peac_obj_defaults (c, &model);
 #define NUM(k) json_number_value (json_object_get (o, k))
   c->proj_hidden = (int) NUM ("proj_hidden"), c->proj_out = (int) NUM ("proj_out");
   c->local_hidden = (int) NUM ("local_hidden"), c->local_out = (int) NUM ("local_out");
@@ -83,8 +84,8 @@ build (PeacBatch *b, PeacObjConfig *c)
   load_table (peac_model_params (peac_objective_teacher (obj)), "teacher.");
   load_table (peac_objective_heads (obj, 0), "student_head.");
   load_table (peac_objective_heads (obj, 1), "teacher_head.");
-  const int G = vit.img_size / vit.patch_size, GG = G * G;
-  g_assert_cmpint (peac_batch_alloc (b, 2, G, vit.patch_size), ==, 0);
+  const int G = model.grid, GG = G * G;
+  g_assert_cmpint (peac_batch_alloc (b, 2, G, model.cell), ==, 0);
   const size_t n = (size_t) 2 * 3 * b->S * b->S;
   float *x;
   memcpy (b->x1, x = tensor ("input.x1", n), n * 4), g_free (x);

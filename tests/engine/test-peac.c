@@ -12,12 +12,19 @@
 
 #include "peac.h"
 
-static const VitConfig tiny = { .img_size = 16, .patch_size = 4, .in_chans = 3,
-                                .embed_dim = 8, .depth = 1, .num_heads = 2,
-                                .mlp_hidden = 16, .qkv_bias = 1, .ln_eps = 1e-6f };
-// The same model as the objective builds it.
+// The tiny ViT the objective builds: a 4 × 4 grid of 4-px cells, width 8.
 #define TINY_JSON "{\"img_size\": 16, \"patch_size\": 4, \"embed_dim\": 8, \"depth\": 1, " \
                   "\"num_heads\": 2, \"mlp_ratio\": 2.0, \"layernorm_eps\": 1e-6}"
+
+static const PeacModelSpec *
+tiny_spec (void)
+{
+  static PeacModelSpec m;
+  char err[256];
+  if (!m.backbone && peac_model_spec_parse (&m, "vit", TINY_JSON, err, sizeof err) != 0)
+    g_error ("%s", err);
+  return &m;
+}
 
 // A smooth random grey image in [0, 1].
 static float *
@@ -62,7 +69,7 @@ test_gradients (void)
   PeacRng rng;
   peac_rng_seed (&rng, 8);
   PeacObjConfig c;
-  peac_obj_defaults (&c, &tiny);
+  peac_obj_defaults (&c, tiny_spec ());
   c.proj_hidden = 12, c.proj_out = 6, c.max_shift = 2;
   c.local_hidden = 10, c.local_out = 4; // the local projector has widths of its own
   char err[256];
@@ -167,7 +174,7 @@ test_swin_gradients (void)
   PeacRng rng;
   peac_rng_seed (&rng, 9);
   PeacObjConfig c;
-  peac_obj_defaults (&c, &tiny);
+  peac_obj_defaults (&c, tiny_spec ());
   c.proj_hidden = 12, c.proj_out = 6, c.max_shift = 2;
   c.local_hidden = 10, c.local_out = 4;
   const char *swin = "{\"img_size\": 16, \"patch_size\": 2, \"embed_dim\": 8, "
@@ -239,7 +246,7 @@ static void
 test_ema (void)
 {
   PeacObjConfig c;
-  peac_obj_defaults (&c, &tiny);
+  peac_obj_defaults (&c, tiny_spec ());
   c.total_steps = 100;
   g_assert_cmpfloat (fabs (peac_ema_momentum (&c, 0) - 0.999), <, 1e-12);
   g_assert_cmpfloat (fabs (peac_ema_momentum (&c, 50) - 0.9995), <, 1e-12);
@@ -274,7 +281,7 @@ test_batch (void)
   PeacRng rng;
   peac_rng_seed (&rng, 9);
   PeacObjConfig c;
-  peac_obj_defaults (&c, &tiny);
+  peac_obj_defaults (&c, tiny_spec ());
   c.max_shift = 3;
   PeacBatch b;
   g_assert_cmpint (peac_batch_alloc (&b, 8, 4, 4), ==, 0);
@@ -323,7 +330,7 @@ test_teacher_sees_shuffled (void)
   PeacRng rng;
   peac_rng_seed (&rng, 4);
   PeacObjConfig c;
-  peac_obj_defaults (&c, &tiny);
+  peac_obj_defaults (&c, tiny_spec ());
   c.proj_hidden = 12, c.proj_out = 6, c.max_shift = 2, c.local_hidden = 10, c.local_out = 4;
   PeacBatch b, swapped;
   make_batch (&b, &c, r, &rng);

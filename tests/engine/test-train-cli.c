@@ -7,7 +7,9 @@
 // The run: 50 steps of the micro preset on 16 radiographs in nested folders (read
 // in place through symbolic links, beside a corrupt file that is skipped by name) lower
 // the total loss, and a run stopped after step 25 and resumed from its folder alone
-// writes the same log, bit for bit. Presets and options reach the configuration.
+// writes the same log, bit for bit. Presets and options reach the configuration. A Swin
+// (the swin-micro preset) stopped and resumed through the CLI ends byte-identical too, and
+// its checkpoint embeds.
 #include <glib.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -100,6 +102,46 @@ test_resume_identical (void)
   g_test_message ("embed: %s", eerr);
   g_assert_true (WIFEXITED (st) && WEXITSTATUS (st) == 0);
   g_unlink (a), g_unlink (b), g_unlink (npy), g_unlink (log_a), g_unlink (log_b);
+}
+
+// The same through the Swin row: swin-micro stopped after 2 of 5 steps and resumed gives
+// the uninterrupted run's checkpoint byte for byte; peac embed loads its teacher (a 4 × 4
+// grid of 32-wide tokens from 32 px).
+static void
+test_swin_resume_identical (void)
+{
+  if (!have_images ())
+    return;
+  g_autofree char *a = g_build_filename (tmp_dir, "swin-a.safetensors", NULL);
+  g_autofree char *b = g_build_filename (tmp_dir, "swin-b.safetensors", NULL);
+  const char *run_a[] = { "train", "--preset", "swin-micro", "--steps", "5", "--batch", "3",
+                          "--threads", "2", "--quiet", "--out", a, NULL };
+  g_assert_cmpint (run_peac (run_a, NULL), ==, 0);
+  const char *run_b[] = { "train", "--preset", "swin-micro", "--steps", "5", "--batch", "3",
+                          "--threads", "2", "--quiet", "--out", b, "--stop-after", "2", NULL };
+  g_assert_cmpint (run_peac (run_b, NULL), ==, 130);
+  const char *resume[] = { "train", "--resume", b, "--threads", "2", NULL };
+  g_autofree char *out = NULL;
+  g_assert_cmpint (run_peac (resume, &out), ==, 0);
+  g_assert_nonnull (strstr (out, "resuming from step 2"));
+  g_autofree char *ca = NULL, *cb = NULL;
+  gsize la, lb;
+  g_assert_true (g_file_get_contents (a, &ca, &la, NULL));
+  g_assert_true (g_file_get_contents (b, &cb, &lb, NULL));
+  g_assert_cmpuint (la, ==, lb);
+  g_assert_true (memcmp (ca, cb, la) == 0);
+  // The safetensors header (after its 8-byte length) names the architecture.
+  g_assert_nonnull (g_strstr_len (ca + 8, (gssize) MIN (la - 8, 65536), "\"peac.arch\":\"swin\""));
+  g_autofree char *emb = g_build_filename (tmp_dir, "swin-emb.safetensors", NULL);
+  g_autofree char *eout = NULL, *eerr = NULL;
+  int st = 0;
+  char *eargv[] = { (char *) peac_path, "embed", "--model", a, images[0], "-o", emb, NULL };
+  g_spawn_sync (NULL, eargv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &eout, &eerr, &st, NULL);
+  g_test_message ("embed: %s", eerr);
+  g_assert_true (WIFEXITED (st) && WEXITSTATUS (st) == 0);
+  g_autofree char *la_path = g_build_filename (tmp_dir, "swin-a.log.csv", NULL);
+  g_autofree char *lb_path = g_build_filename (tmp_dir, "swin-b.log.csv", NULL);
+  g_unlink (a), g_unlink (b), g_unlink (emb), g_unlink (la_path), g_unlink (lb_path);
 }
 
 // --steps on --resume moves the run's end: a 10-step run stopped after 3 and resumed with
@@ -407,6 +449,8 @@ test_micro_learns_and_resumes (void)
   peac_test_remove_tree (root);
 }
 
+static void expect_usage_error (const char *const *args, const char *needle);
+
 static void
 test_presets (void)
 {
@@ -414,6 +458,32 @@ test_presets (void)
     { "micro", 32, 32, 2, 2 }, { "tiny", 224, 192, 12, 3 }, { "small", 224, 384, 12, 6 },
     { "base", 224, 768, 12, 12 },
   };
+  // The Swin presets: Swin-T at 224 and the paper's Swin-B at 448 (32-px cells).
+  struct { const char *preset, *keys; int dim; } sw[] = {
+    { "swin-tiny", "\"img_size\":224,\"patch_size\":4,\"in_chans\":3,\"embed_dim\":96,"
+      "\"depths\":[2,2,6,2],\"num_heads\":[3,6,12,24],\"window_size\":7", 768 },
+    { "swin-base", "\"img_size\":448,\"patch_size\":4,\"in_chans\":3,\"embed_dim\":128,"
+      "\"depths\":[2,2,18,2],\"num_heads\":[4,8,16,32],\"window_size\":7", 1024 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (sw); i++)
+    {
+      const char *args[] = { "train", "--preset", sw[i].preset, "--print-config", NULL };
+      g_autofree char *out = NULL;
+      g_assert_cmpint (run_plain (args, &out, NULL), ==, 0);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GRegex) ws = g_regex_new ("\\s+", 0, 0, NULL);
+      g_autofree char *flat = g_regex_replace_literal (ws, out, -1, 0, "", 0, &error);
+      g_assert_nonnull (strstr (flat, "\"arch\":\"swin\""));
+      g_assert_nonnull (strstr (flat, sw[i].keys));
+      g_autofree char *proj = g_strdup_printf ("\"proj_hidden\":%d,", 2 * sw[i].dim);
+      g_assert_nonnull (strstr (flat, proj));
+      // max_shift: half the final grid (224/32 = 7 → 3, 448/32 = 14 → 7).
+      g_assert_nonnull (strstr (flat, i == 0 ? "\"max_shift\":3," : "\"max_shift\":7,"));
+    }
+  // A Swin whose windows cannot tile the input is refused, naming the configuration.
+  expect_usage_error ((const char *[]) { "train", "--preset", "swin-tiny", "--config",
+                                         "{\"img_size\": 256}", "--print-config", NULL },
+                      "cannot tile");
   for (guint i = 0; i < G_N_ELEMENTS (p); i++)
     {
       const char *args[] = { "train", "--preset", p[i].preset, "--print-config", NULL };
@@ -535,6 +605,7 @@ main (int argc, char **argv)
     }
   tmp_dir = g_dir_make_tmp ("peac-train-cli-XXXXXX", NULL);
   g_test_add_func ("/train-cli/resume-identical", test_resume_identical);
+  g_test_add_func ("/train-cli/swin-resume-identical", test_swin_resume_identical);
   g_test_add_func ("/train-cli/resume-new-end", test_resume_new_end);
   g_test_add_func ("/train-cli/sigterm-saves", test_sigterm_saves);
   g_test_add_func ("/train-cli/bad-arguments", test_bad_arguments);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // test-train: the training session on real radiographs (Hannover COVID-19 PNGs, resized
-// to 64 px) with a small ViT. 80 steps lower the restoration and total loss of a
-// held-out batch; a run stopped by the abort flag, saved, and resumed from its checkpoint
-// ends bit-identical to the uninterrupted run; a NaN weight stops the run cleanly without a step; the
+// to 64 px) with a small ViT and the swin-micro preset. 80 (Swin: 150) steps lower the
+// restoration and total loss of a held-out batch; a run stopped by the abort flag, saved,
+// and resumed from its checkpoint ends bit-identical to the uninterrupted run (both
+// architectures); a NaN weight stops the run cleanly without a step; the
 // checkpoint loads as a model (the teacher branch) and leaves no temporary file behind.
 // Held-out evaluation between steps sees the same crops every time and changes nothing
 // the run depends on; the caller's run description survives save and resume.
@@ -14,6 +15,7 @@
 
 #include "model.h"
 #include "preprocess.h"
+#include "presets.h"
 #include "px-image.h"
 #include "train.h"
 
@@ -25,9 +27,8 @@ static float *pixels[N_IMAGES];
 static int have_images;
 static double c_wg; // the global weight of the evaluation test's config
 
-static const VitConfig small = { .img_size = 32, .patch_size = 8, .in_chans = 3,
-                                 .embed_dim = 32, .depth = 2, .num_heads = 2,
-                                 .mlp_hidden = 64, .qkv_bias = 1, .ln_eps = 1e-6f };
+#define SMALL_VIT "{\"img_size\": 32, \"patch_size\": 8, \"embed_dim\": 32, \"depth\": 2, " \
+                  "\"num_heads\": 2, \"mlp_ratio\": 2, \"layernorm_eps\": 1e-6}"
 
 // g_ptr_array_sort hands the comparator pointers to the elements.
 static int
@@ -77,14 +78,28 @@ load_images (void)
   have_images = k == N_IMAGES;
 }
 
+// The small ViT (swin = 0) or the swin-micro preset: both 4 × 4 grids of 8-px cells.
 static void
-config (PeacTrainConfig *c, long steps)
+config_arch (PeacTrainConfig *c, long steps, int swin)
 {
-  peac_train_defaults (c, &small, steps);
+  PeacModelSpec m;
+  char err[256];
+  if ((swin ? peac_preset_resolve (&m, "swin-micro", NULL, err, sizeof err)
+            : peac_model_spec_parse (&m, "vit", SMALL_VIT, err, sizeof err)) != 0)
+    g_error ("%s", err);
+  g_assert_cmpint (m.grid, ==, 4);
+  g_assert_cmpint (m.cell, ==, 8);
+  peac_train_defaults (c, &m, steps);
   c->batch = 4;
   c->obj.max_shift = 2;
   c->opt.lr = 2e-3, c->opt.warmup_steps = 5;
   c->seed = 11;
+}
+
+static void
+config (PeacTrainConfig *c, long steps)
+{
+  config_arch (c, steps, 0);
 }
 
 typedef struct { int n; long stop_at; atomic_int *flag; } Log;
@@ -103,12 +118,12 @@ on_step (void *user, const PeacTrainProgress *p)
 }
 
 static void
-test_learns (void)
+learns (int swin, int steps)
 {
   if (!have_images)
     return g_test_skip ("no Hannover radiographs (PEAC_SHARED_DIR)");
   PeacTrainConfig c;
-  config (&c, 80);
+  config_arch (&c, steps, swin);
   char err[512];
   PeacTrainSession *s = peac_train_new (&c, images, N_IMAGES, err, sizeof err);
   g_assert_nonnull (s);
@@ -123,10 +138,11 @@ test_learns (void)
   peac_objective_step (peac_train_objective (s), &fixed, &t0);
   Log l = { 0 };
   g_assert_cmpint (peac_train_run (s, on_step, &l, NULL, err, sizeof err), ==, PEAC_TRAIN_DONE);
-  g_assert_cmpint (l.n, ==, 80);
+  g_assert_cmpint (l.n, ==, steps);
   peac_objective_step (peac_train_objective (s), &fixed, &t1);
-  g_test_message ("held-out batch before → after 80 steps: order %.4f → %.4f, restore %.4f → "
-                  "%.4f, global %.4f → %.4f, local %.4f → %.4f, total %.4f → %.4f", t0.order,
+  g_test_message ("%s held-out batch before → after %d steps: order %.4f → %.4f, restore %.4f → "
+                  "%.4f, global %.4f → %.4f, local %.4f → %.4f, total %.4f → %.4f",
+                  c.model.backbone->label, steps, t0.order,
                   t1.order, t0.restore, t1.restore, t0.global, t1.global, t0.local, t1.local,
                   t0.total, t1.total);
   g_assert_cmpfloat (t1.restore, <, 0.8 * t0.restore);
@@ -135,13 +151,16 @@ test_learns (void)
   peac_train_free (s);
 }
 
+static void test_learns (void) { learns (0, 80); }
+static void test_swin_learns (void) { learns (1, 150); }
+
 static void
-test_resume_bit_exact (void)
+resume_bit_exact (int swin)
 {
   if (!have_images)
     return g_test_skip ("no Hannover radiographs (PEAC_SHARED_DIR)");
   PeacTrainConfig c;
-  config (&c, 6);
+  config_arch (&c, 6, swin);
   c.obj.local_hidden = 40, c.obj.local_out = 24; // widths of its own for the local projector
   char err[512];
   PeacTrainSession *a = peac_train_new (&c, images, N_IMAGES, err, sizeof err);
@@ -188,6 +207,9 @@ test_resume_bit_exact (void)
   g_unlink (path), g_rmdir (dir);
   peac_train_free (a), peac_train_free (r);
 }
+
+static void test_resume_bit_exact (void) { resume_bit_exact (0); }
+static void test_swin_resume_bit_exact (void) { resume_bit_exact (1); }
 
 static void
 test_nan_stops (void)
@@ -357,7 +379,7 @@ test_jitter_refused (void)
 {
   PeacTrainConfig c;
   config (&c, 2);
-  c.obj.jitter = c.vit.patch_size;
+  c.obj.jitter = c.model.cell;
   char err[256] = "";
   g_assert_null (peac_train_new (&c, images, N_IMAGES, err, sizeof err));
   g_assert_nonnull (strstr (err, "jitter"));
@@ -370,6 +392,8 @@ main (int argc, char **argv)
   load_images ();
   g_test_add_func ("/train/learns", test_learns);
   g_test_add_func ("/train/resume-bit-exact", test_resume_bit_exact);
+  g_test_add_func ("/train/swin-learns", test_swin_learns);
+  g_test_add_func ("/train/swin-resume-bit-exact", test_swin_resume_bit_exact);
   g_test_add_func ("/train/nan-stops", test_nan_stops);
   g_test_add_func ("/train/evaluate-changes-nothing", test_evaluate_changes_nothing);
   g_test_add_func ("/train/run-info-kept", test_run_info_kept);

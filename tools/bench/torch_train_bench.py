@@ -2,10 +2,11 @@
 #
 # torch_train_bench: the PyTorch peer of `peac bench`'s training rows. One PEAC training
 # step with the engine's shapes and defaults (src/engine/peac.c, train.c): the student ViT
-# (the plain module of torch_bench.py) runs forward and backward on both crops of every
+# or Swin (the plain modules of torch_bench.py; the token grid is the ViT's patches without
+# the class token, the Swin's final stage) runs forward and backward on both crops of every
 # sample as one batch of 2B, the EMA teacher runs forward on both crops without gradients,
 # and the four heads follow — order Linear(D → G²) with cross-entropy on the shuffled half,
-# restoration Linear(D → 3·16²) + pixel shuffle with MSE, global and local projectors
+# restoration Linear(D → 3·cell²) + pixel shuffle with MSE (cell: 16 px, Swin 32 px), global and local projectors
 # Linear–LN–ReLU–Linear–LN–ReLU–Linear(no bias) of widths 2D-2D-D with the MSE of
 # L2-normalised outputs in both directions over matched cells — then gradient clipping at
 # 3, AdamW (lr 5e-4, wd 0.05) on backbone and heads, and the teacher's EMA. Random inputs
@@ -27,9 +28,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_bench import Vit  # noqa: E402  (the same plain ViT as the inference peer)
+from torch_bench import Swin, Vit  # noqa: E402  (the same modules as the inference peer)
 
-WIDTHS = {"vit_tiny": (192, 3), "vit_small": (384, 6), "vit_base": (768, 12)}
+# name: (backbone, input side, cell of the token grid, width)
+MODELS = {
+    "vit_tiny": (lambda: Vit(192, 12, 3), 224, 16, 192),
+    "vit_small": (lambda: Vit(384, 12, 6), 224, 16, 384),
+    "vit_base": (lambda: Vit(768, 12, 12), 224, 16, 768),
+    "swin_tiny": (lambda: Swin(96, (2, 2, 6, 2), (3, 6, 12, 24), img=224), 224, 32, 768),
+}
 
 
 def projector(d, hidden, out):
@@ -39,17 +46,21 @@ def projector(d, hidden, out):
 
 
 class Peac(nn.Module):
-    def __init__(self, dim, heads, img=224, patch=16):
+    def __init__(self, name):
         super().__init__()
-        self.g = img // patch
-        self.patch = patch
-        self.backbone = Vit(dim, 12, heads, img, patch)
+        make, img, cell, dim = MODELS[name]
+        self.g = img // cell
+        self.patch = cell
+        self.swin = name.startswith("swin")
+        self.backbone = make()
         self.order = nn.Linear(dim, self.g * self.g)
-        self.decoder = nn.Linear(dim, 3 * patch * patch)
+        self.decoder = nn.Linear(dim, 3 * cell * cell)
         self.proj_global = projector(dim, 2 * dim, dim)
         self.proj_local = projector(dim, 2 * dim, dim)
 
     def patches(self, x):
+        if self.swin:
+            return self.backbone(x).flatten(1, 2)    # [n, G², D], the final stage's grid
         return self.backbone(x)[:, 1:]               # [n, G², D], class token dropped
 
 
@@ -109,7 +120,7 @@ def step(student, teacher, opt, params, batch, B):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--model", default="vit_tiny", choices=sorted(WIDTHS))
+    ap.add_argument("--model", default="vit_tiny", choices=sorted(MODELS))
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads; 0 = default")
     ap.add_argument("--warmup", type=int, default=1)
@@ -120,15 +131,14 @@ def main():
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    dim, heads = WIDTHS[args.model]
-    student = Peac(dim, heads).train()
+    student = Peac(args.model).train()
     teacher = copy.deepcopy(student).eval()
     for q in teacher.parameters():
         q.requires_grad_(False)
     params = [q for q in student.parameters()]
     opt = torch.optim.AdamW(params, lr=5e-4, weight_decay=0.05)
     gen = torch.Generator().manual_seed(1)
-    batch = make_batch(args.batch, student.g, 224, gen)
+    batch = make_batch(args.batch, student.g, student.g * student.patch, gen)
     times = []
     for _ in range(args.warmup):
         step(student, teacher, opt, params, batch, args.batch)
