@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -41,16 +42,21 @@ px_trainer_run_geometry (PxTrainerJob  *job,
 
   if (!job->resume)
     {
-      g_autofree char *size = job->options.img_size > 0
-                                ? g_strdup_printf ("{\"img_size\": %d}", job->options.img_size)
-                                : NULL;
+      json_t *override = job->options.img_size > 0
+                           ? json_pack ("{s:i}", "img_size", job->options.img_size)
+                           : NULL;
+      g_autofree char *size = override != NULL ? json_dumps (override, JSON_COMPACT) : NULL;
       PeacObjConfig obj;
 
       if (job->init != NULL
           ? peac_model_spec_parse (model, peac_model_arch_name (job->init),
                                    peac_model_config_json (job->init), err, errlen) != 0
           : peac_preset_resolve (model, job->options.preset, size, err, errlen) != 0)
-        return FALSE;
+        {
+          json_decref (override);
+          return FALSE;
+        }
+      json_decref (override);
       peac_obj_defaults (&obj, model);
       *max_shift = obj.max_shift;
       *jitter = obj.jitter;

@@ -574,15 +574,18 @@ run_row (Task *t, Row *r, int is_main)
                                 &r->ci_lo, &r->ci_hi);
           if (is_main && a->save)
             {
-              char extra[512];
-              snprintf (extra, sizeof extra,
-                        "{\"mode\": \"%s\", \"source\": \"%s\", \"label_fraction\": %g, "
-                        "\"val_mean_auc\": %.6f, \"size\": %d}",
-                        a->mode == MODE_FULL ? "full" : "linear",
-                        r->path ? "checkpoint" : "random-init", a->fraction,
-                        isnan (best) ? -1.0 : best, S);
-              if (peac_finetune_save (a->save, m, &h, (const char *const *) t->tr.lab.names,
-                                      extra, err, sizeof err) != 0)
+              json_t *meta = json_pack ("{s:s, s:s, s:f, s:f, s:i}",
+                                        "mode", a->mode == MODE_FULL ? "full" : "linear",
+                                        "source", r->path ? "checkpoint" : "random-init",
+                                        "label_fraction", a->fraction,
+                                        "val_mean_auc", isnan (best) ? -1.0 : best, "size", S);
+              char *extra = json_dumps (meta, JSON_COMPACT | JSON_REAL_PRECISION (9));
+              json_decref (meta);
+              const int save_rc = peac_finetune_save (a->save, m, &h,
+                                                      (const char *const *) t->tr.lab.names,
+                                                      extra, err, sizeof err);
+              free (extra);
+              if (save_rc != 0)
                 {
                   fprintf (stderr, "peac finetune: %s\n", err);
                   peac_head_free (&h);
