@@ -244,3 +244,43 @@ px_test_window_is_idle (gpointer window)
 {
   return !px_window_get_loading (window);
 }
+
+// The first drag gesture among @widget's own controllers; NULL if it has none.
+GtkGesture *
+px_test_find_drag_gesture (GtkWidget *widget)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_GESTURE_DRAG (controller))
+        return GTK_GESTURE (controller);
+    }
+  return NULL;
+}
+
+// A fresh main window for each test: every open window of @app closed, privacy mode off,
+// then the window that activation opens, presented at @width × @height and settled.
+PxWindow *
+px_test_fresh_window (PxApplication *app,
+                      int            width,
+                      int            height)
+{
+  GList *windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (app)));
+  PxWindow *window;
+
+  for (GList *l = windows; l != NULL; l = l->next)
+    gtk_window_destroy (l->data);
+  g_list_free (windows);
+
+  g_settings_set_boolean (px_application_get_settings (app), "privacy-mode", FALSE);
+  g_application_activate (G_APPLICATION (app));
+  window = PX_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  g_assert_true (PX_IS_WINDOW (window));
+  gtk_window_set_default_size (GTK_WINDOW (window), width, height);
+  gtk_window_present (GTK_WINDOW (window));
+  px_test_settle ();
+  return window;
+}

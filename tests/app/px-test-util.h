@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // Helpers shared by the GUI tests and the screenshot tool: wait on the main loop for a
-// condition, render a widget to a texture as the screen would show it, find a widget or
-// collect the text of every label under a widget, measure main-loop stalls, and give each
-// test run a temporary home that is removed afterwards.
+// condition, open a fresh main window, render a widget to a texture as the screen would
+// show it, find a widget (or its drag gesture) or collect the text of every label under a
+// widget, measure main-loop stalls, and give each test run a temporary home that is
+// removed afterwards.
 #pragma once
 
 #include <gtk/gtk.h>
+
+#include "px-application.h"
+#include "px-window.h"
 
 G_BEGIN_DECLS
 
@@ -30,6 +34,10 @@ gboolean    px_test_labels_contain   (GtkWidget       *root,
 
 GtkWidget  *px_test_find_child       (GtkWidget       *root,
                                       GType            type);
+GtkGesture *px_test_find_drag_gesture (GtkWidget      *widget);
+PxWindow   *px_test_fresh_window     (PxApplication   *app,
+                                      int              width,
+                                      int              height);
 gboolean    px_test_window_is_idle   (gpointer         window);
 void        px_test_probe_start      (PxTestStallProbe *probe,
                                       int               priority);

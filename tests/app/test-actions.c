@@ -162,26 +162,6 @@ close_new_toplevels (GPtrArray *before)
   return first;
 }
 
-static PxWindow *
-new_window (void)
-{
-  GList *windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (app)));
-  PxWindow *window;
-
-  // A fresh window for each test.
-  for (GList *l = windows; l != NULL; l = l->next)
-    gtk_window_destroy (l->data);
-  g_list_free (windows);
-  g_settings_set_boolean (px_application_get_settings (app), "privacy-mode", FALSE);
-  g_application_activate (G_APPLICATION (app));
-  window = PX_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
-  g_assert_true (PX_IS_WINDOW (window));
-  gtk_window_set_default_size (GTK_WINDOW (window), 1024, 700);
-  gtk_window_present (GTK_WINDOW (window));
-  px_test_settle ();
-  return window;
-}
-
 static char *
 sample_uri (void)
 {
@@ -322,7 +302,7 @@ is_stop_action (const char *name)
 static void
 test_every_action (void)
 {
-  PxWindow *window = new_window ();
+  PxWindow *window = px_test_fresh_window (app, 1024, 700);
   g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) reachable_free);
   g_autofree char *uri = sample_uri ();
   GtkWidget *train_page = GTK_WIDGET (px_window_get_train_page (window));
@@ -398,7 +378,7 @@ collect_menu_buttons (GtkWidget *root,
 static void
 test_every_popover (void)
 {
-  PxWindow *window = new_window ();
+  PxWindow *window = px_test_fresh_window (app, 1024, 700);
   g_autoptr(GtkSelectionModel) pages = adw_view_stack_get_pages (get_stack (window));
   g_autofree char *uri = sample_uri ();
   guint n_opened = 0;

@@ -31,25 +31,6 @@ static const char *const shown[2] = { "JPCLN010", "JPCLN012" };
 static PxApplication *app;
 static char *tmp_dir;
 
-static PxWindow *
-new_window (void)
-{
-  GList *windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (app)));
-  PxWindow *window;
-
-  for (GList *l = windows; l != NULL; l = l->next)
-    gtk_window_destroy (l->data);
-  g_list_free (windows);
-  g_settings_set_boolean (px_application_get_settings (app), "privacy-mode", FALSE);
-  g_application_activate (G_APPLICATION (app));
-  window = PX_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
-  g_assert_true (PX_IS_WINDOW (window));
-  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 700);
-  gtk_window_present (GTK_WINDOW (window));
-  px_test_settle ();
-  return window;
-}
-
 static char *
 jsrt_image (const char *id)
 {
@@ -185,7 +166,7 @@ find_point (const PxLandmarkSet *set,
 static void
 test_propagate (void)
 {
-  PxWindow *window = new_window ();
+  PxWindow *window = px_test_fresh_window (app, 1200, 700);
   PxCorrespondencePage *page = open_shown (window);
   g_autofree char *atlas_dir = make_atlas ();
   g_autofree char *jsrt = peac_test_shared_path ("landmarks/jsrt");
@@ -302,7 +283,7 @@ test_propagate (void)
 static void
 test_drag_and_undo (void)
 {
-  PxWindow *window = new_window ();
+  PxWindow *window = px_test_fresh_window (app, 1200, 700);
   PxCorrespondencePage *page = open_shown (window);
   g_autofree char *atlas_dir = make_atlas ();
   g_autoptr(PxPropagateDialog) dialog = open_dialog (page);
@@ -436,7 +417,7 @@ toast_shown (gpointer data)
 static void
 test_bad_folders (void)
 {
-  PxWindow *window = new_window ();
+  PxWindow *window = px_test_fresh_window (app, 1200, 700);
   PxCorrespondencePage *page = open_shown (window);
   g_autofree char *image = jsrt_image (refs[0]);
   g_autofree char *empty = g_build_filename (tmp_dir, "empty", NULL);
@@ -516,7 +497,7 @@ find_button (GtkWidget  *root,
 static void
 test_cancel_and_vanished (void)
 {
-  PxWindow *window = new_window ();
+  PxWindow *window = px_test_fresh_window (app, 1200, 700);
   PxCorrespondencePage *page;
   g_autofree char *atlas_dir = make_atlas ();
   g_autofree char *links = g_build_filename (tmp_dir, "vanishing", NULL);
@@ -652,7 +633,7 @@ hand_line (const PxLandmarkSet *set,
 static void
 test_ctr (void)
 {
-  PxWindow *window = new_window ();
+  PxWindow *window = px_test_fresh_window (app, 1200, 700);
   PxCorrespondencePage *page = open_shown (window);
   g_autofree char *jsrt = peac_test_shared_path ("landmarks/jsrt");
   g_autofree char *json = g_build_filename (tmp_dir, "truth.landmarks.json", NULL);
