@@ -17,6 +17,7 @@
 #include "px-grid-matching-page.h"
 #include "px-landmark-save.h"
 #include "px-match-scene.h"
+#include "peac-test-cli.h"
 #include "px-test-util.h"
 #include "model.h"
 #include "px-window.h"
@@ -30,16 +31,6 @@ static gboolean
 map_idle (gpointer data)
 {
   return !px_embedding_map_page_get_busy (data);
-}
-
-static char *
-jsrt_folder (void)
-{
-  char *dir = g_build_filename (g_getenv ("PEAC_SHARED_DIR"), "data", "landmarks", "jsrt", NULL);
-
-  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
-    g_clear_pointer (&dir, g_free);
-  return dir;
 }
 
 // Landmarks per JSRT image on the map: every second point of each structure.
@@ -62,7 +53,8 @@ test_embedding_map (void)
 {
   PxWindow *window = px_test_fresh_window (app, 1200, 700);
   PxEmbeddingMapPage *page = px_window_get_embedding_map_page (window);
-  g_autofree char *dir = jsrt_folder ();
+  // A missing shared folder fails the test (peac_test_shared_path aborts naming it).
+  g_autofree char *dir = peac_test_shared_path ("landmarks/jsrt");
   g_autofree char *csv = g_build_filename (tmp_dir, "map.csv", NULL);
   g_autofree char *png = g_build_filename (tmp_dir, "map.png", NULL);
   g_autoptr(GError) error = NULL;
@@ -73,11 +65,6 @@ test_embedding_map (void)
   guint n_points, expected = 0;
   PxTestStallProbe probe;
 
-  if (dir == NULL)
-    {
-      g_test_skip ("the JSRT landmark folder is not available");
-      return;
-    }
   ids = px_landmarks_jsrt_list (dir, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (g_strv_length (ids), >=, 5);

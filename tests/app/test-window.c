@@ -14,6 +14,7 @@
 
 #include "px-application.h"
 #include "px-tag-panel.h"
+#include "peac-test-cli.h"
 #include "px-test-util.h"
 #include "px-window.h"
 
@@ -379,7 +380,7 @@ static void
 test_privacy_hides_patient (void)
 {
   PxWindow *window = new_window ();
-  g_autofree char *path = g_build_filename (g_getenv ("PEAC_SHARED_DIR"), "data", DICOM_CHEST, NULL);
+  g_autofree char *path = peac_test_shared_path (DICOM_CHEST);
   g_autoptr(GFile) file = g_file_new_for_path (path);
   PxTagPanel *panel;
   GListModel *lines;
@@ -387,11 +388,6 @@ test_privacy_hides_patient (void)
   gboolean masked = FALSE;
   guint n_masked_uids = 0;
 
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
-    {
-      g_test_skip ("shared DICOM sample not available");
-      return;
-    }
 
   g_action_group_activate_action (G_ACTION_GROUP (window), "show-tags", NULL);
   open_and_wait (window, file);
