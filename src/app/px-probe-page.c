@@ -30,6 +30,7 @@
 
 typedef struct {
   int     k, n_train, n_val;
+  int     dim;        // width of the embeddings the probe was trained on
   char  **names;      // [k]
   double *auc;        // [k]
   double  mean, lo, hi;
@@ -363,7 +364,7 @@ probe_thread (GTask        *task,
   peac_head_free (&head);
 
   r = g_new0 (ProbeResult, 1);
-  r->k = k, r->n_train = ntr, r->n_val = nva;
+  r->k = k, r->n_train = ntr, r->n_val = nva, r->dim = dim;
   r->names = g_new0 (char *, k);
   r->auc = g_new0 (double, k);
   r->fpr = g_new0 (float *, k);
@@ -883,6 +884,19 @@ px_probe_page_get_mean_auc (PxProbePage *self,
   if (hi != NULL)
     *hi = self->result->hi;
   return self->result->mean;
+}
+
+/**
+ * px_probe_page_get_embedding_dim:
+ *
+ * Returns: the width of the embeddings the last finished run trained its probe on (the
+ *   model's token width), or 0 before one
+ */
+int
+px_probe_page_get_embedding_dim (PxProbePage *self)
+{
+  g_return_val_if_fail (PX_IS_PROBE_PAGE (self), 0);
+  return self->result != NULL ? self->result->dim : 0;
 }
 
 /**

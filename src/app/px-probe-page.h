@@ -37,6 +37,7 @@ double      px_probe_page_get_class_auc   (PxProbePage *self,
 double      px_probe_page_get_mean_auc    (PxProbePage *self,
                                            double      *lo,
                                            double      *hi);
+int         px_probe_page_get_embedding_dim (PxProbePage *self);
 gboolean    px_probe_page_export          (PxProbePage *self,
                                            const char  *path,
                                            const char  *format,

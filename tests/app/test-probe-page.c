@@ -9,6 +9,8 @@
 #include <glib/gstdio.h>
 #include <math.h>
 
+#include "model.h"
+#include "presets.h"
 #include "px-application.h"
 #include "px-probe-page.h"
 #include "px-test-util.h"
@@ -361,6 +363,94 @@ test_labelled_folder (void)
   px_test_settle ();
 }
 
+typedef struct {
+  PxModel *model;
+  GError  *error;
+  gboolean done;
+} Loaded;
+
+static void
+on_loaded (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  Loaded *l = data;
+
+  l->model = px_model_load_finish (result, &l->error);
+  l->done = TRUE;
+}
+
+static gboolean
+load_done (gpointer data)
+{
+  return ((Loaded *) data)->done;
+}
+
+// A Swin model in use (the swin-micro preset, random init, written as a checkpoint and
+// opened as the app opens one): the run ends with valid AUCs, and the probe was trained
+// on the Swin's final-stage tokens, whose width is the preset's embed_dim 16 doubled at
+// its one merge between 2 stages, 16 × 2^(2−1) = 32 (the page's stand-in ViT has 64).
+static void
+test_swin_model (void)
+{
+  PxWindow *window;
+  PxProbePage *page;
+  PeacModelSpec spec;
+  PeacModel *engine;
+  char err[256];
+  double lo, hi, mean;
+  g_autofree char *path = g_build_filename (tmp_dir, "swin-micro.safetensors", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFile) labels = NULL;
+  Loaded loaded = { 0 };
+
+  // A missing shared folder fails this test, never skips it.
+  if (nih == NULL)
+    {
+      g_test_fail_printf ("no NIH radiographs: $PEAC_SHARED_DIR/data/cxr/nih-more/png_512 is missing");
+      return;
+    }
+  g_assert_cmpint (peac_preset_resolve (&spec, "swin-micro", NULL, err, sizeof err), ==, 0);
+  engine = peac_model_new (spec.backbone->arch, NULL, spec.config, 7, err, sizeof err);
+  g_assert_nonnull (engine);
+  g_assert_cmpint (peac_model_save (engine, path, err, sizeof err), ==, 0);
+  peac_model_free (engine);
+  px_model_load_async (file, NULL, on_loaded, &loaded);
+  g_assert_true (px_test_wait_for (load_done, &loaded, 60));
+  g_assert_no_error (loaded.error);
+  g_assert_nonnull (loaded.model);
+  g_assert_cmpint (peac_model_arch (px_model_lock_engine (loaded.model)), ==, PEAC_ARCH_SWIN);
+  px_model_unlock_engine (loaded.model);
+
+  window = new_window ();
+  page = probe_page (window);
+  px_embedder_set_model (px_window_get_embedder (window), loaded.model);
+  g_clear_object (&loaded.model);
+  px_test_settle ();
+  labels = write_labels ("labels-swin.csv", FALSE);
+  px_probe_page_set_labels_file (page, labels);
+  g_assert_true (px_probe_page_run (page));
+  g_assert_true (px_test_wait_for (page_idle, page, 120));
+  g_assert_cmpstr (px_probe_page_get_status (page), ==, "Done");
+  g_assert_cmpint (px_probe_page_get_n_classes (page), ==, 2);
+  for (int c = 0; c < 2; c++)
+    {
+      double auc = px_probe_page_get_class_auc (page, c, NULL);
+
+      g_assert_false (isnan (auc));
+      g_assert_cmpfloat (auc, >=, 0);
+      g_assert_cmpfloat (auc, <=, 1);
+    }
+  mean = px_probe_page_get_mean_auc (page, &lo, &hi);
+  g_assert_false (isnan (mean));
+  g_assert_cmpfloat (lo, >=, 0);
+  g_assert_cmpfloat (lo, <=, hi);
+  g_assert_cmpfloat (hi, <=, 1);
+  g_assert_cmpint (px_probe_page_get_embedding_dim (page), ==, 16 * 2);
+  gtk_window_destroy (GTK_WINDOW (window));
+  px_test_settle ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -385,6 +475,7 @@ main (int   argc,
   g_test_add_func ("/probe-page/images-folder", test_images_folder);
   g_test_add_func ("/probe-page/dark-mode", test_dark_mode);
   g_test_add_func ("/probe-page/labelled-folder", test_labelled_folder);
+  g_test_add_func ("/probe-page/swin-model", test_swin_model);
   ret = g_test_run ();
 
   g_clear_object (&app);
