@@ -57,14 +57,6 @@ write_csv (void)
   g_string_free (s, TRUE);
 }
 
-static gboolean
-have_data (void)
-{
-  if (!nih)
-    g_test_skip ("no NIH radiographs (PEAC_SHARED_DIR)");
-  return nih != NULL;
-}
-
 // The temp folder: files and one level of output folders.
 static json_t *
 run_json (PeacTestRun *r, const char *const *args)
@@ -133,8 +125,6 @@ check_saved_scores (const char *saved, const char *scores_csv)
 static void
 test_linear_compare (void)
 {
-  if (!have_data ())
-    return;
   g_autofree char *out = tmp_file ("linear"), *saved = tmp_file ("linear.safetensors");
   const char *args[] = { "--model", model_path, "--train", csv_path, "--val", csv_path,
                          "--images", nih, "--seeds", "2", "--compare", "--epochs", "20",
@@ -231,8 +221,6 @@ test_linear_compare (void)
 static void
 test_linear_views (void)
 {
-  if (!have_data ())
-    return;
   g_autofree char *out = tmp_file ("views"), *plain = tmp_file ("plain");
   const char *args[] = { "--model", model_path, "--train", csv_path, "--val", csv_path,
                          "--images", nih, "--epochs", "20", "--json", "--out-dir", out,
@@ -265,8 +253,6 @@ test_linear_views (void)
 static void
 test_full (void)
 {
-  if (!have_data ())
-    return;
   g_autofree char *out = tmp_file ("full"), *saved = tmp_file ("full.safetensors");
   const char *args[] = { "--model", model_path, "--train", csv_path, "--val", csv_path,
                          "--images", nih, "--mode", "full", "--epochs", "2", "--batch", "5",
@@ -303,8 +289,6 @@ test_full (void)
 static void
 test_full_swin (void)
 {
-  if (!have_data ())
-    return;
   char err[256];
   g_autofree char *swin = tmp_file ("swin-micro.safetensors");
   PeacModel *m0 = peac_model_new (PEAC_ARCH_SWIN, "microsoft",
@@ -357,8 +341,6 @@ expect_error (const char *csv_text, const char *const *extra, const char *messag
 static void
 test_bad_labels (void)
 {
-  if (!have_data ())
-    return;
   g_autofree char *good = g_strdup_printf ("image,tb\n%s,1\n%s,0\n", names[0], names[1]);
   g_autofree char *missing = g_strdup_printf ("image,tb\n%s,1\nnope.png,0\n", names[0]);
   g_autofree char *not01 = g_strdup_printf ("image,tb\n%s,1\n%s,yes\n", names[0], names[1]);
@@ -388,29 +370,25 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_assert_cmpint (argc, >=, 2);
   peac_path = argv[1];
+  // Every test needs the NIH folder: a missing one fails, naming it (peac_test_shared_path).
+  nih = peac_test_shared_path ("cxr/nih-more/png_512");
+  GPtrArray *all = g_ptr_array_new_with_free_func (g_free);
+  GDir *d = g_dir_open (nih, 0, NULL);
+  g_assert_nonnull (d);
+  const char *nm;
+  while ((nm = g_dir_read_name (d)))
+    g_ptr_array_add (all, g_strdup (nm));
+  g_dir_close (d);
+  if (all->len < N_TRAIN + N_VAL)
+    g_error ("shared data incomplete: %s holds %u files, the test needs %d", nih, all->len,
+             N_TRAIN + N_VAL);
+  g_ptr_array_sort (all, compare_names);
+  for (int i = 0; i < N_TRAIN + N_VAL; i++)
+    names[i] = g_strdup (g_ptr_array_index (all, i * 7));
+  g_ptr_array_unref (all);
   tmp_dir = g_dir_make_tmp ("test-finetune-cli-XXXXXX", NULL);
   model_path = peac_test_write_micro_vit (tmp_dir);
-  const char *shared = g_getenv ("PEAC_SHARED_DIR");
-  nih = shared ? g_build_filename (shared, "data", "cxr", "nih-more", "png_512", NULL) : NULL;
-  GPtrArray *all = g_ptr_array_new_with_free_func (g_free);
-  GDir *d = nih ? g_dir_open (nih, 0, NULL) : NULL;
-  if (d)
-    {
-      const char *nm;
-      while ((nm = g_dir_read_name (d)))
-        g_ptr_array_add (all, g_strdup (nm));
-      g_dir_close (d);
-    }
-  if (all->len < N_TRAIN + N_VAL)
-    g_clear_pointer (&nih, g_free);
-  else
-    {
-      g_ptr_array_sort (all, compare_names);
-      for (int i = 0; i < N_TRAIN + N_VAL; i++)
-        names[i] = g_strdup (g_ptr_array_index (all, i * 7));
-      write_csv ();
-    }
-  g_ptr_array_unref (all);
+  write_csv ();
   g_test_add_func ("/finetune-cli/linear-compare", test_linear_compare);
   g_test_add_func ("/finetune-cli/linear-views", test_linear_views);
   g_test_add_func ("/finetune-cli/full", test_full);

@@ -24,6 +24,8 @@ char *peac_test_write_micro_vit (const char         *dir);
 // $PEAC_SHARED_DIR/data/rel; the test fails (g_error) when it does not exist. Free with
 // g_free.
 char *peac_test_shared_path     (const char         *rel);
+// $PEAC_SHARED_DIR/reference/name (the reference fixtures), failing the same way.
+char *peac_test_reference_path  (const char         *name);
 // Deletes path and everything below it (symbolic links themselves, never their targets).
 void  peac_test_remove_tree     (const char         *path);
 

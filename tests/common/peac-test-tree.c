@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// peac-test-tree: the file-system helpers of the CLI tests — a path under ../shared/data
-// (or a skip when it is missing) and removal of a temporary folder tree. Its own object
+// peac-test-tree: the file-system helpers of the CLI tests — a path under ../shared/data or
+// ../shared/reference (the test fails naming it when it is missing) and removal of a
+// temporary folder tree. Its own object
 // file in the helper library, so that tests which only need these do not pull in the engine.
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -26,14 +27,28 @@ peac_test_remove_tree (const char *path)
   g_rmdir (path);
 }
 
+// $PEAC_SHARED_DIR/top/rel; a missing fixture fails the test loudly: a skip would hide it
+// (the project's rule).
+static char *
+shared_under (const char *top,
+              const char *rel)
+{
+  const char *shared = g_getenv ("PEAC_SHARED_DIR");
+  char *p = shared ? g_build_filename (shared, top, rel, NULL) : NULL;
+  if (!p || !g_file_test (p, G_FILE_TEST_EXISTS))
+    g_error ("shared %s missing: %s (tests read ../shared/%s in place; PEAC_SHARED_DIR "
+             "is %s)", top, p ? p : rel, top, shared ? shared : "unset");
+  return p;
+}
+
 char *
 peac_test_shared_path (const char *rel)
 {
-  const char *shared = g_getenv ("PEAC_SHARED_DIR");
-  char *p = shared ? g_build_filename (shared, "data", rel, NULL) : NULL;
-  // A missing fixture fails the test loudly: a skip would hide it (the project's rule).
-  if (!p || !g_file_test (p, G_FILE_TEST_EXISTS))
-    g_error ("shared data missing: %s (tests read ../shared/data in place; PEAC_SHARED_DIR "
-             "is %s)", p ? p : rel, shared ? shared : "unset");
-  return p;
+  return shared_under ("data", rel);
+}
+
+char *
+peac_test_reference_path (const char *name)
+{
+  return shared_under ("reference", name);
 }

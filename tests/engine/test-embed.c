@@ -14,10 +14,9 @@
 #include "cli.h"
 #include "model.h"
 #include "ops.h"
+#include "peac-test-cli.h"
 #include "preprocess.h"
 #include "px-image.h"
-
-static const char *shared;
 
 static void
 test_resample (void)
@@ -96,17 +95,10 @@ read_named (PeacSafetensors *st, const char *name, int ndim, const int64_t *shap
 static void
 check_embed (int stride, int layer, int want_g)
 {
-  g_autofree char *model = g_build_filename (shared, "reference", "vit_micro.safetensors", NULL);
-  g_autofree char *img0 = g_build_filename (shared, "data", "cxr", "nih-chestxray14",
-                                            "00000001_000.png", NULL);
-  g_autofree char *img1 = g_build_filename (shared, "data", "cxr", "hannover-covid19", "png",
-                                            "262a70ca.png", NULL);
-  if (!g_file_test (model, G_FILE_TEST_EXISTS) || !g_file_test (img0, G_FILE_TEST_EXISTS)
-      || !g_file_test (img1, G_FILE_TEST_EXISTS))
-    {
-      g_test_skip ("fixture or radiographs not present");
-      return;
-    }
+  // A missing fixture or radiograph fails the test, naming it.
+  g_autofree char *model = peac_test_reference_path ("vit_micro.safetensors");
+  g_autofree char *img0 = peac_test_shared_path ("cxr/nih-chestxray14/00000001_000.png");
+  g_autofree char *img1 = peac_test_shared_path ("cxr/hannover-covid19/png/262a70ca.png");
   g_autofree char *dir = g_dir_make_tmp ("peac-embed-XXXXXX", NULL);
   g_autofree char *out = g_build_filename (dir, "emb.safetensors", NULL);
   g_autofree char *s_stride = g_strdup_printf ("%d", stride);
@@ -178,7 +170,7 @@ static void test_embed_layer (void) { check_embed (0, 0, 14); }
 static void
 test_embed_errors (void)
 {
-  g_autofree char *model = g_build_filename (shared, "reference", "vit_micro.safetensors", NULL);
+  g_autofree char *model = peac_test_reference_path ("vit_micro.safetensors");
   g_autofree char *dir = g_dir_make_tmp ("peac-embed-XXXXXX", NULL);
   g_autofree char *out = g_build_filename (dir, "emb.safetensors", NULL);
   g_autofree char *junk = g_build_filename (dir, "junk.png", NULL);
@@ -201,15 +193,9 @@ main (int argc, char **argv)
   peac_threads_set (2);
   g_test_add_func ("/embed/resample", test_resample);
   g_test_add_func ("/embed/preprocess", test_preprocess);
-  shared = g_getenv ("PEAC_SHARED_DIR");
-  if (shared && g_file_test (shared, G_FILE_TEST_IS_DIR))
-    {
-      g_test_add_func ("/embed/cli-default", test_embed_default);
-      g_test_add_func ("/embed/cli-dense-stride8", test_embed_dense);
-      g_test_add_func ("/embed/cli-layer0", test_embed_layer);
-      g_test_add_func ("/embed/errors", test_embed_errors);
-    }
-  else
-    g_test_message ("PEAC_SHARED_DIR not set: CLI embedding tests skipped");
+  g_test_add_func ("/embed/cli-default", test_embed_default);
+  g_test_add_func ("/embed/cli-dense-stride8", test_embed_dense);
+  g_test_add_func ("/embed/cli-layer0", test_embed_layer);
+  g_test_add_func ("/embed/errors", test_embed_errors);
   return g_test_run ();
 }

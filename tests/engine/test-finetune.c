@@ -14,6 +14,7 @@
 #include "auc.h"
 #include "finetune.h"
 #include "model.h"
+#include "peac-test-cli.h"
 #include "preprocess.h"
 #include "px-image.h"
 #include "px-labels.h"
@@ -322,28 +323,14 @@ test_aug_identity (void)
   g_assert_cmpint (differ, >, S * S / 4);
 }
 
-static char *
-nih_dir (void)
-{
-  const char *shared = g_getenv ("PEAC_SHARED_DIR");
-  char *d = shared ? g_build_filename (shared, "data", "cxr", "nih-more", "png_512", NULL) : NULL;
-  if (!d || !g_file_test (d, G_FILE_TEST_IS_DIR))
-    {
-      g_free (d);
-      return NULL;
-    }
-  return d;
-}
-
 // Micro ViT at 64 px (patch 16, width 32, 1 block), fine-tuned end to end for two
 // epochs on 8 NIH radiographs with a made-up label, validated on 4: it runs, its weights
 // move, and the saved file reloads to the same validation scores.
 static void
 test_finetune_micro_nih (void)
 {
-  g_autofree char *dir = nih_dir ();
-  if (!dir)
-    return g_test_skip ("no NIH radiographs (PEAC_SHARED_DIR)");
+  // A missing folder fails the test, naming it (peac_test_shared_path).
+  g_autofree char *dir = peac_test_shared_path ("cxr/nih-more/png_512");
   enum { NTR = 8, NVA = 4, N = NTR + NVA, S = 64, K = 2 };
   g_autoptr (GDir) gd = g_dir_open (dir, 0, NULL);
   g_assert_nonnull (gd);

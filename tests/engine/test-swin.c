@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "peac-test-cli.h"
 #include "swin.h"
 
 // ---- a minimal safetensors reader (F32 tensors only; the Swin fixtures are F32) ----
@@ -23,13 +24,14 @@ typedef struct {
   size_t  data_off;
 } Fixture;
 
-static gboolean
+// A missing fixture fails the test, naming it (peac_test_reference_path).
+static void
 fixture_open (Fixture *f, const char *name)
 {
-  const char *dir = g_getenv ("PEAC_SHARED_DIR");
-  g_autofree char *path = g_build_filename (dir ? dir : "../shared", "reference", name, NULL);
-  if (!g_file_get_contents (path, &f->buf, &f->len, NULL))
-    return FALSE;
+  g_autofree char *path = peac_test_reference_path (name);
+  g_autoptr (GError) error = NULL;
+  g_file_get_contents (path, &f->buf, &f->len, &error);
+  g_assert_no_error (error);
   guint64 n;
   g_assert_cmpuint (f->len, >, 8);
   memcpy (&n, f->buf, 8);
@@ -37,7 +39,6 @@ fixture_open (Fixture *f, const char *name)
   f->header = json_loadb (f->buf + 8, n, 0, NULL);
   g_assert_nonnull (f->header);
   f->data_off = 8 + n;
-  return TRUE;
 }
 
 static void
@@ -122,11 +123,7 @@ test_fixture (gconstpointer data)
 {
   const char *file = data;
   Fixture fx;
-  if (!fixture_open (&fx, file))
-    {
-      g_test_skip ("reference fixtures not found (PEAC_SHARED_DIR)");
-      return;
-    }
+  fixture_open (&fx, file);
   const char *layout = fixture_meta (&fx, "peac.layout");
   g_assert_cmpstr (fixture_meta (&fx, "peac.arch"), ==, "swin");
   SwinConfig cfg;

@@ -28,9 +28,24 @@ static char *images[6];
 
 #define CFG "{\"img_size\":32,\"patch_size\":8,\"embed_dim\":32,\"depth\":2,\"num_heads\":2}"
 
+// The six Hannover radiographs, found on first use; a missing one fails the test, naming
+// it (peac_test_shared_path).
+static void
+need_images (void)
+{
+  static const char *names[6] = { "006f3a8a.png", "00870a9c.png", "00d96e05.png",
+                                  "09258248.png", "0a7faa2a.png", "0cd9fcb6.png" };
+  for (int i = 0; i < 6 && !images[i]; i++)
+    {
+      g_autofree char *rel = g_build_filename ("cxr", "hannover-covid19", "png", names[i], NULL);
+      images[i] = peac_test_shared_path (rel);
+    }
+}
+
 static int
 run_peac (const char *const *args, char **out)
 {
+  need_images ();
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (GError) error = NULL;
   int wait_status = 0;
@@ -50,19 +65,10 @@ run_peac (const char *const *args, char **out)
   return WEXITSTATUS (wait_status);
 }
 
-static gboolean
-have_images (void)
-{
-  if (!images[0])
-    g_test_skip ("no Hannover radiographs (PEAC_SHARED_DIR)");
-  return images[0] != NULL;
-}
-
 static void
 test_resume_identical (void)
 {
-  if (!have_images ())
-    return;
+  need_images ();
   g_autofree char *a = g_build_filename (tmp_dir, "a.safetensors", NULL);
   g_autofree char *b = g_build_filename (tmp_dir, "b.safetensors", NULL);
   const char *run_a[] = { "train", "--config", CFG, "--steps", "6", "--batch", "3",
@@ -110,8 +116,7 @@ test_resume_identical (void)
 static void
 test_swin_resume_identical (void)
 {
-  if (!have_images ())
-    return;
+  need_images ();
   g_autofree char *a = g_build_filename (tmp_dir, "swin-a.safetensors", NULL);
   g_autofree char *b = g_build_filename (tmp_dir, "swin-b.safetensors", NULL);
   const char *run_a[] = { "train", "--preset", "swin-micro", "--steps", "5", "--batch", "3",
@@ -151,8 +156,7 @@ test_swin_resume_identical (void)
 static void
 test_resume_new_end (void)
 {
-  if (!have_images ())
-    return;
+  need_images ();
   g_autofree char *c = g_build_filename (tmp_dir, "end.safetensors", NULL);
   g_autofree char *log = g_build_filename (tmp_dir, "end.log.csv", NULL);
   const char *run[] = { "train", "--config", CFG, "--steps", "10", "--batch", "2",
@@ -192,8 +196,7 @@ test_resume_new_end (void)
 static void
 test_sigterm_saves (void)
 {
-  if (!have_images ())
-    return;
+  need_images ();
   g_autofree char *c = g_build_filename (tmp_dir, "c.safetensors", NULL);
   const char *argv[32] = { peac_path, "train", "--config", CFG, "--steps", "100000",
                            "--batch", "2", "--threads", "1", "--save-every", "0", "--out", c };
@@ -232,8 +235,7 @@ test_sigterm_saves (void)
 static void
 test_bad_arguments (void)
 {
-  if (!have_images ())
-    return;
+  need_images ();
   const char *no_out[] = { "train", "--steps", "2", NULL };
   g_assert_cmpint (run_peac (no_out, NULL), ==, 2);
   const char *bad_opt[] = { "train", "--out", "x.st", "--optimizer", "lion", NULL };
@@ -317,8 +319,7 @@ free_log (GArray *rows)
 static char *
 make_dataset (const char *root, char **val_dir)
 {
-  const char *shared = g_getenv ("PEAC_SHARED_DIR");
-  g_autofree char *src = g_build_filename (shared, "data", "cxr", "hannover-covid19", "png", NULL);
+  g_autofree char *src = peac_test_shared_path ("cxr/hannover-covid19/png");
   GDir *d = g_dir_open (src, 0, NULL);
   g_assert_nonnull (d);
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
@@ -371,8 +372,7 @@ mean_order (GArray *rows, guint from, guint to)
 static void
 test_micro_learns_and_resumes (void)
 {
-  if (!have_images ())
-    return;
+  need_images ();
   g_autofree char *root = g_build_filename (tmp_dir, "issue", NULL);
   g_autofree char *val = NULL;
   g_autofree char *data = make_dataset (root, &val);
@@ -590,19 +590,6 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_assert_cmpint (argc, >=, 2);
   peac_path = argv[1];
-  const char *shared = g_getenv ("PEAC_SHARED_DIR");
-  const char *names[6] = { "006f3a8a.png", "00870a9c.png", "00d96e05.png", "09258248.png",
-                           "0a7faa2a.png", "0cd9fcb6.png" };
-  for (int i = 0; shared && i < 6; i++)
-    {
-      images[i] = g_build_filename (shared, "data", "cxr", "hannover-covid19", "png", names[i], NULL);
-      if (!g_file_test (images[i], G_FILE_TEST_EXISTS))
-        {
-          for (int k = 0; k <= i; k++)
-            g_clear_pointer (&images[k], g_free);
-          break;
-        }
-    }
   tmp_dir = g_dir_make_tmp ("peac-train-cli-XXXXXX", NULL);
   g_test_add_func ("/train-cli/resume-identical", test_resume_identical);
   g_test_add_func ("/train-cli/swin-resume-identical", test_swin_resume_identical);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "peac-test-cli.h"
 #include "preprocess.h"
 #include "presets.h"
 #include "px-image.h"
@@ -37,16 +38,16 @@ cmp_names (gconstpointer a, gconstpointer b)
   return g_strcmp0 (*(char *const *) a, *(char *const *) b);
 }
 
+// The first N_IMAGES Hannover radiographs, loaded on first use; a missing folder fails the
+// test, naming it (peac_test_shared_path), and so does one with fewer readable images.
 static void
-load_images (void)
+need_images (void)
 {
-  const char *shared = g_getenv ("PEAC_SHARED_DIR");
-  if (!shared)
+  if (have_images)
     return;
-  g_autofree char *dir = g_build_filename (shared, "data", "cxr", "hannover-covid19", "png", NULL);
+  g_autofree char *dir = peac_test_shared_path ("cxr/hannover-covid19/png");
   GDir *d = g_dir_open (dir, 0, NULL);
-  if (!d)
-    return;
+  g_assert_nonnull (d);
   GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
   const char *n;
   while ((n = g_dir_read_name (d)))
@@ -75,7 +76,10 @@ load_images (void)
       px_image_free (img);
     }
   g_ptr_array_unref (names);
-  have_images = k == N_IMAGES;
+  if (k < N_IMAGES)
+    g_error ("shared data incomplete: %s holds %d readable radiographs, the test needs %d",
+             dir, k, N_IMAGES);
+  have_images = 1;
 }
 
 // The small ViT (swin = 0) or the swin-micro preset: both 4 × 4 grids of 8-px cells.
@@ -120,8 +124,7 @@ on_step (void *user, const PeacTrainProgress *p)
 static void
 learns (int swin, int steps)
 {
-  if (!have_images)
-    return g_test_skip ("no Hannover radiographs (PEAC_SHARED_DIR)");
+  need_images ();
   PeacTrainConfig c;
   config_arch (&c, steps, swin);
   char err[512];
@@ -157,8 +160,7 @@ static void test_swin_learns (void) { learns (1, 150); }
 static void
 resume_bit_exact (int swin)
 {
-  if (!have_images)
-    return g_test_skip ("no Hannover radiographs (PEAC_SHARED_DIR)");
+  need_images ();
   PeacTrainConfig c;
   config_arch (&c, 6, swin);
   c.obj.local_hidden = 40, c.obj.local_out = 24; // widths of its own for the local projector
@@ -214,8 +216,7 @@ static void test_swin_resume_bit_exact (void) { resume_bit_exact (1); }
 static void
 test_nan_stops (void)
 {
-  if (!have_images)
-    return g_test_skip ("no Hannover radiographs (PEAC_SHARED_DIR)");
+  need_images ();
   PeacTrainConfig c;
   config (&c, 5);
   char err[512];
@@ -256,8 +257,7 @@ on_step_eval (void *user, const PeacTrainProgress *p)
 static void
 test_evaluate_changes_nothing (void)
 {
-  if (!have_images)
-    return g_test_skip ("no Hannover radiographs (PEAC_SHARED_DIR)");
+  need_images ();
   PeacTrainConfig c;
   config (&c, 5);
   c.batch = 3; // 4 held-out images: batches of 3 and 1
@@ -280,8 +280,7 @@ test_evaluate_changes_nothing (void)
 static void
 test_run_info_kept (void)
 {
-  if (!have_images)
-    return g_test_skip ("no Hannover radiographs (PEAC_SHARED_DIR)");
+  need_images ();
   PeacTrainConfig c;
   config (&c, 2);
   char err[512];
@@ -377,6 +376,7 @@ test_state_parse (void)
 static void
 test_jitter_refused (void)
 {
+  need_images ();
   PeacTrainConfig c;
   config (&c, 2);
   c.obj.jitter = c.model.cell;
@@ -389,7 +389,6 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  load_images ();
   g_test_add_func ("/train/learns", test_learns);
   g_test_add_func ("/train/resume-bit-exact", test_resume_bit_exact);
   g_test_add_func ("/train/swin-learns", test_swin_learns);

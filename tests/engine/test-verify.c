@@ -13,6 +13,7 @@
 
 #include "checkpoint.h"
 #include "cli.h"
+#include "peac-test-cli.h"
 
 static char *refdir;
 static char *last_report; // the report of the last verify() run
@@ -167,13 +168,8 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  const char *shared = g_getenv ("PEAC_SHARED_DIR");
-  if (!shared || !g_file_test (shared, G_FILE_TEST_IS_DIR))
-    {
-      printf ("1..0 # SKIP PEAC_SHARED_DIR is not set to the shared folder\n");
-      return 0;
-    }
-  refdir = g_build_filename (shared, "reference", NULL);
+  // A missing reference folder fails the test, naming it (peac_test_reference_path).
+  refdir = peac_test_reference_path ("");
   static const char *fixtures[] = { "vit_micro", "vit_tiny_fp16", "swin_micro", "swin_micro_ms" };
   for (size_t i = 0; i < G_N_ELEMENTS (fixtures); i++)
     {
