@@ -269,15 +269,38 @@ static void
 px_embedder_init (PxEmbedder *self)
 {
   self->queue = g_ptr_array_new_with_free_func (g_object_unref);
-  self->model = px_model_new_default ();
   // The engine's pool would take every core; one stays free for the main loop.
   peac_threads_set (MAX (1, (int) g_get_num_processors () - 1));
 }
 
+/**
+ * px_embedder_new:
+ *
+ * Returns: (transfer full): an embedder with the default model (px_model_new_default(),
+ *   without a preferred one)
+ */
 PxEmbedder *
 px_embedder_new (void)
 {
-  return g_object_new (PX_TYPE_EMBEDDER, NULL);
+  g_autoptr(PxModel) model = px_model_new_default (NULL, NULL);
+
+  return px_embedder_new_with_model (model);
+}
+
+/**
+ * px_embedder_new_with_model:
+ *
+ * Returns: (transfer full): an embedder that starts with @model
+ */
+PxEmbedder *
+px_embedder_new_with_model (PxModel *model)
+{
+  PxEmbedder *self;
+
+  g_return_val_if_fail (PX_IS_MODEL (model), NULL);
+  self = g_object_new (PX_TYPE_EMBEDDER, NULL);
+  self->model = g_object_ref (model);
+  return self;
 }
 
 /**

@@ -19,6 +19,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (PxEmbedder, px_embedder, PX, EMBEDDER, GObject)
 
 PxEmbedder  *px_embedder_new          (void);
+PxEmbedder  *px_embedder_new_with_model (PxModel   *model);
 PxModel     *px_embedder_get_model    (PxEmbedder  *self);
 void         px_embedder_set_model    (PxEmbedder  *self,
                                        PxModel     *model);

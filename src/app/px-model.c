@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // PxModel owns one engine model and what the app shows about it. The app starts with the
-// default model ($PEAC_MODEL, else the bundled one: model-find.h); without one, with a
+// default model: $PEAC_MODEL when set, else the Preferences' default model, else the
+// bundled one (px_model_new_default, model-find.h); without one, with a
 // micro ViT built from a fixed seed: the same weights on every run, so correspondences are
 // reproducible, and labelled as untrained wherever its name appears. Checkpoints load in a worker; their peac.* metadata becomes the description.
 // Forward passes take a lock, because the engine keeps per-model workspaces.
@@ -143,6 +144,27 @@ wrap (PeacModel  *model,
   return self;
 }
 
+// A checkpoint read on this thread, named by its file name, described from its metadata.
+static PxModel *
+load_file (const char *path,
+           char       *err,
+           gsize       errlen)
+{
+  g_autofree char *basename = g_path_get_basename (path);
+  PeacModel *model = peac_model_load (path, err, errlen);
+  PeacSafetensors *st;
+  PxModel *self;
+
+  if (model == NULL)
+    return NULL;
+  st = peac_st_open (path, err, errlen);
+  self = wrap (model, basename, TRUE, describe (model, st));
+  self->path = g_strdup (path);
+  if (st != NULL)
+    peac_st_close (st);
+  return self;
+}
+
 static void
 load_thread (GTask        *task,
              gpointer      source,
@@ -151,9 +173,7 @@ load_thread (GTask        *task,
 {
   GFile *file = task_data;
   g_autofree char *path = g_file_get_path (file);
-  g_autofree char *basename = g_file_get_basename (file);
-  PeacSafetensors *st;
-  PeacModel *model;
+  PxModel *self;
   char err[512];
 
   if (path == NULL)
@@ -162,21 +182,13 @@ load_thread (GTask        *task,
                                _("Only local files can be opened"));
       return;
     }
-  model = peac_model_load (path, err, sizeof err);
-  if (model == NULL)
+  self = load_file (path, err, sizeof err);
+  if (self == NULL)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s", err);
       return;
     }
-  st = peac_st_open (path, err, sizeof err);
-  {
-    PxModel *self = wrap (model, basename, TRUE, describe (model, st));
-
-    self->path = g_strdup (path);
-    g_task_return_pointer (task, self, g_object_unref);
-  }
-  if (st != NULL)
-    peac_st_close (st);
+  g_task_return_pointer (task, self, g_object_unref);
 }
 
 static void
@@ -274,33 +286,41 @@ px_model_new_micro (void)
 
 /**
  * px_model_new_default:
+ * @preferred: (nullable): the Preferences' default model (the "default-model" key), a
+ *   path; %NULL or empty for none
+ * @error: set when @preferred was given, not overridden, and could not be opened
  *
- * The model the app starts with: $PEAC_MODEL, else the bundled model (the source tree's
- * data/models when run from a build, else the installed one), loaded here — an F16
- * ViT-Ti takes a fraction of a second. Without either, or when it fails to load, the
- * micro stand-in, whose description then says why.
+ * The model the app starts with, in this order: $PEAC_MODEL when set ("none" for no
+ * model at all, model-find.h); else @preferred; else the bundled model (the source tree's
+ * data/models when run from a build, else the installed one), loaded here — an F16 ViT-Ti
+ * takes a fraction of a second. Without any, or when the one found fails to load, the
+ * micro stand-in, whose description then says why. A @preferred model that cannot be
+ * opened sets @error, naming the file and the reason, and the search goes on with the
+ * bundled model: never a silent switch.
  *
  * Returns: (transfer full): the default model
  */
 PxModel *
-px_model_new_default (void)
+px_model_new_default (const char  *preferred,
+                      GError     **error)
 {
   const char *dirs[] = PEAC_MODEL_SEARCH_DIRS (PEAC_SOURCE_DIR, PKGDATADIR);
+  const char *env = g_getenv (PEAC_MODEL_ENV);
   char path[4096], err[2048];
-  PeacModel *model = NULL;
+  PxModel *self;
 
-  if (peac_model_find_default (dirs, path, sizeof path, err, sizeof err) == 0)
-    model = peac_model_load (path, err, sizeof err);
-  if (model != NULL)
+  if ((env == NULL || *env == '\0') && preferred != NULL && *preferred != '\0')
     {
-      g_autofree char *basename = g_path_get_basename (path);
-      PeacSafetensors *st = peac_st_open (path, err, sizeof err);
-      PxModel *self = wrap (model, basename, TRUE, describe (model, st));
-      self->path = g_strdup (path);
-      if (st != NULL)
-        peac_st_close (st);
-      return self;
+      if ((self = load_file (preferred, err, sizeof err)) != NULL)
+        return self;
+      /* Translators: the first %s is a model file, the second the reason it failed */
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   _("The default model “%s” could not be opened, so the bundled model is used: %s"),
+                   preferred, err);
     }
+  if (peac_model_find_default (dirs, path, sizeof path, err, sizeof err) == 0
+      && (self = load_file (path, err, sizeof err)) != NULL)
+    return self;
   g_debug ("%s", err);
   {
     PxModel *micro = px_model_new_micro ();

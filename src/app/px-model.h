@@ -37,7 +37,8 @@ void         px_embedding_token_at (const PxEmbedding *embedding,
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PxEmbedding, px_embedding_unref)
 
 PxModel     *px_model_new_micro     (void);
-PxModel     *px_model_new_default   (void);
+PxModel     *px_model_new_default   (const char          *preferred,
+                                     GError             **error);
 void         px_model_load_async    (GFile               *file,
                                      GCancellable        *cancellable,
                                      GAsyncReadyCallback  callback,

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // The win.* actions of PxWindow: the viewer's zoom, inversion and window presets, closing
-// a study (asking first when it holds unsaved pins), the model in use (open a file, the
-// micro model, cancel embedding), the load errors' Details and switching pages.
+// a study (asking first when it holds unsaved pins), the model in use (open a file, make
+// it the default model, the micro model, cancel embedding), the load errors' Details and switching pages.
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -172,6 +172,30 @@ on_model_loaded (GObject      *source,
       return;
     }
   px_embedder_set_model (self->embedder, model);
+  {
+    /* Translators: %s is a model checkpoint's file name */
+    g_autofree char *message = g_strdup_printf (_("Model “%s” in use"), px_model_get_name (model));
+    g_autofree char *escaped = g_markup_escape_text (message, -1);
+    AdwToast *toast = adw_toast_new (escaped);
+
+    adw_toast_set_timeout (toast, 8);
+    adw_toast_set_button_label (toast, _("Use as _Default"));
+    adw_toast_set_action_name (toast, "win.use-model-as-default");
+    adw_toast_overlay_add_toast (self->toast_overlay, toast);
+  }
+}
+
+// The model in use becomes the Preferences' default model (the "default-model" key).
+static void
+use_model_as_default_action (GSimpleAction *action,
+                             GVariant      *param,
+                             gpointer       user_data)
+{
+  PxWindow *self = user_data;
+  const char *path = px_model_get_path (px_embedder_get_model (self->embedder));
+
+  if (path != NULL)
+    g_settings_set_string (self->settings, "default-model", path);
 }
 
 static void
@@ -248,6 +272,7 @@ static const GActionEntry win_actions[] = {
   { "close-study", close_study_action },
   { "open-model", open_model_action },
   { "use-micro-model", use_micro_model_action },
+  { "use-model-as-default", use_model_as_default_action },
   { "cancel-embedding", cancel_embedding_action },
   { "show-page", show_page_action, "s" },
   { "show-load-errors", show_load_errors_action },

@@ -247,6 +247,8 @@ update_model (PxWindow *self)
   gtk_label_set_text (self->model_description_label, px_model_get_description (model));
   g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "use-micro-model")),
                                px_model_get_trained (model));
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "use-model-as-default")),
+                               px_model_get_path (model) != NULL);
 }
 
 static void
@@ -521,6 +523,9 @@ static void
 px_window_init (PxWindow *self)
 {
   g_autoptr(GAction) show_tags = NULL;
+  g_autoptr(GError) model_error = NULL;
+  g_autoptr(PxModel) model = NULL;
+  g_autofree char *default_model = NULL;
   GtkDropTarget *drop;
   int width, height;
 
@@ -530,7 +535,12 @@ px_window_init (PxWindow *self)
   self->studies = g_list_store_new (PX_TYPE_STUDY);
   self->cancellable = g_cancellable_new ();
   self->failures = g_ptr_array_new_with_free_func (g_free);
-  self->embedder = px_embedder_new ();
+  // The Preferences' default model, unless $PEAC_MODEL says otherwise (px_model_new_default).
+  default_model = g_settings_get_string (self->settings, "default-model");
+  model = px_model_new_default (default_model, &model_error);
+  self->embedder = px_embedder_new_with_model (model);
+  if (model_error != NULL)
+    px_window_show_error (self, model_error->message);
   g_queue_init (&self->pending);
 
   px_window_add_actions (self);
