@@ -103,6 +103,7 @@ merge_placement (PxEmbeddingMapPage *self,
 
       // Ownership moves: the placed array must not clear what it gave away.
       image.name = g_strdup (image.name);
+      image.hidden_name = g_strdup (image.hidden_name);
       image.path = g_strdup (image.path);
       image.surface = cairo_surface_reference (image.surface);
       g_array_append_val (self->map->images, image);
@@ -200,6 +201,7 @@ folder_sources (PxEmbeddingMapPage *self,
       source->jsrt_dir = g_strdup (self->folder);
       source->jsrt_id = g_strdup (self->ids[i]);
       source->name = g_strdup (self->ids[i]);
+      source->hidden_name = px_privacy_mask_name (self->ids[i], NULL, 0);
       g_ptr_array_add (sources, source);
     }
   return sources;
@@ -242,6 +244,7 @@ run_pins_action (GSimpleAction *action,
       // Every propagated point, confident or not: the map shows where the tokens lie.
       source->set = px_correspondence_page_dup_landmarks (self->correspondence, p, TRUE);
       source->name = g_strdup (px_study_get_title (study));
+      source->hidden_name = px_study_dup_display_title (study, TRUE);
       g_ptr_array_add (sources, source);
     }
   if (px_correspondence_page_get_n_pins (self->correspondence) == 0)

@@ -86,19 +86,34 @@ px_embedding_map_page_fit_view (PxEmbeddingMapPage *self,
   return fit;
 }
 
+// An image's name as the map shows and exports it: in privacy mode the sidebar's rule
+// (px_privacy_mask_name, applied when the image joined the map).
 const char *
 px_embedding_map_page_image_name (PxEmbeddingMapPage *self,
                                   int                 image)
 {
-  static char buffer[32];
+  const PxMapImage *entry = &g_array_index (self->map->images, PxMapImage, image);
 
-  if (self->privacy)
-    {
-      /* Translators: an image of the map named by number, when privacy hides file names */
-      g_snprintf (buffer, sizeof buffer, _("image %d"), image + 1);
-      return buffer;
-    }
-  return g_array_index (self->map->images, PxMapImage, image).name;
+  return self->privacy ? entry->hidden_name : entry->name;
+}
+
+/**
+ * px_embedding_map_page_dup_point_text:
+ *
+ * Returns: (transfer full): the hover box's text for point @index: its image (named as
+ *   px_embedding_map_page_image_name() says) and landmark
+ */
+char *
+px_embedding_map_page_dup_point_text (PxEmbeddingMapPage *self,
+                                      guint               index)
+{
+  const PxMapPoint *p;
+
+  g_return_val_if_fail (PX_IS_EMBEDDING_MAP_PAGE (self), NULL);
+  g_return_val_if_fail (self->map != NULL && index < self->map->points->len, NULL);
+
+  p = &g_array_index (self->map->points, PxMapPoint, index);
+  return g_strdup_printf ("%s · %s", px_embedding_map_page_image_name (self, p->image), p->name);
 }
 
 static void
@@ -130,7 +145,7 @@ draw_hover (PxEmbeddingMapPage *self,
   double crop = MAX (image->width, image->height) / 6.0;   // image pixels shown
   double bx = MIN (self->pointer_x + 14, width - THUMB - 4);
   double by = MIN (self->pointer_y + 14, height - THUMB - 40);
-  g_autofree char *text = g_strdup_printf ("%s · %s", px_embedding_map_page_image_name (self, p->image), p->name);
+  g_autofree char *text = px_embedding_map_page_dup_point_text (self, self->hover);
 
   cairo_save (cr);
   cairo_rectangle (cr, bx, by, THUMB, THUMB);

@@ -481,5 +481,5 @@ px_embedding_map_page_select_rect (PxEmbeddingMapPage *self,
  *
  * Writes the map as drawn (PNG, SVG) or its points (CSV: image, landmark, label, image
  * position in the pixel-centre convention, map position). With privacy on, images are
- * named "image N".
+ * named as the sidebar names them (px_privacy_mask_name).
  */

@@ -36,6 +36,8 @@ gboolean px_embedding_map_page_get_point     (PxEmbeddingMapPage   *self,
                                               const char          **landmark,
                                               float                *map_x,
                                               float                *map_y);
+char    *px_embedding_map_page_dup_point_text (PxEmbeddingMapPage   *self,
+                                              guint                 index);
 gboolean px_embedding_map_page_view_point    (PxEmbeddingMapPage   *self,
                                               guint                 index,
                                               double                width,

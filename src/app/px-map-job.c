@@ -51,6 +51,7 @@ px_map_source_free (PxMapSource *source)
   g_clear_object (&source->study);
   g_clear_pointer (&source->set, px_landmark_set_free);
   g_free (source->name);
+  g_free (source->hidden_name);
   g_free (source);
 }
 
@@ -60,6 +61,7 @@ image_clear (gpointer data)
   PxMapImage *image = data;
 
   g_free (image->name);
+  g_free (image->hidden_name);
   g_free (image->path);
   g_clear_pointer (&image->surface, cairo_surface_destroy);
 }
@@ -186,6 +188,7 @@ collect (Job          *job,
     result->dim = embedding->dim;
 
   entry.name = g_strdup (source->name);
+  entry.hidden_name = g_strdup (source->hidden_name);
   entry.width = image->width;
   entry.height = image->height;
   entry.surface = px_match_surface_for_image (image, THUMB_SIDE);

@@ -22,10 +22,12 @@ typedef struct {
   PxStudy       *study;     // or: an open study with
   PxLandmarkSet *set;       //     its points (pixel-centre convention)
   char          *name;      // display name
+  char          *hidden_name; // the name in privacy mode (px_privacy_mask_name)
 } PxMapSource;
 
 typedef struct {
   char            *name;
+  char            *hidden_name; // in privacy mode
   char            *path;
   cairo_surface_t *surface;   // presentation, longer side ≤ 256
   double           width, height;

@@ -541,14 +541,73 @@ holds_identifying_value (PxStudy    *self,
   return FALSE;
 }
 
+// Whether @text holds something shaped as a DICOM UID — digits in four or more
+// dot-separated components, as PACS exports name their files — whatever header it belongs to.
+static gboolean
+holds_uid (const char *text)
+{
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      int components = 0, digits = 0;
+      const char *q;
+
+      if (!g_ascii_isdigit (*p) || (p > text && g_ascii_isdigit (p[-1])))
+        continue;
+      for (q = p; g_ascii_isdigit (*q) || (*q == '.' && digits > 0 && g_ascii_isdigit (q[1])); q++)
+        {
+          if (*q == '.')
+            components++, digits = 0;
+          else
+            digits++;
+        }
+      if (components + 1 >= 4)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/**
+ * px_privacy_mask_name:
+ * @name: a file name as it would be shown
+ * @studies: (array length=n_studies) (nullable): open studies whose headers' identifying
+ *   values must not show
+ *
+ * The one privacy rule for names the app shows (sidebar, window title, pages, the embedding
+ * map, the toasts of files that could not be opened): @name as it is, unless it holds an
+ * identifying value of one of @studies' headers (px_tag_is_identifying(), the patient's
+ * name or ID; four characters or more) or anything shaped as a DICOM UID. Then "Radiograph"
+ * and a short checksum of the name, which tells names apart without naming anyone.
+ *
+ * Returns: (transfer full): the name to show in privacy mode
+ */
+char *
+px_privacy_mask_name (const char     *name,
+                      PxStudy *const *studies,
+                      guint           n_studies)
+{
+  g_autofree char *sum = NULL;
+  gboolean hide = holds_uid (name);
+
+  g_return_val_if_fail (name != NULL, NULL);
+
+  for (guint i = 0; !hide && i < n_studies; i++)
+    hide = holds_identifying_value (studies[i], name);
+  if (!hide)
+    return g_strdup (name);
+  sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, name, -1);
+  /* Translators: a radiograph whose file name is hidden in privacy mode, with a short
+   * checksum of the name that tells radiographs apart */
+  return g_strdup_printf (_("Radiograph %.6s"), sum);
+}
+
 /**
  * px_study_dup_display_title:
  * @privacy: whether identifying values must be left out
  *
  * The study's title (its file name) as the window title, the sidebar and the pages show
- * it. In privacy mode a file name that holds an identifying value of the header — a DICOM
- * file named by its SOP Instance UID, say — becomes "Radiograph" and a short checksum of
- * the name, which tells studies apart without naming anyone.
+ * it. In privacy mode px_privacy_mask_name() with this study's header: a file name that
+ * holds an identifying value of the header or a UID — a DICOM file named by its SOP
+ * Instance UID, say — becomes "Radiograph" and a short checksum of the name.
  *
  * Returns: (transfer full): the title to show
  */
@@ -556,14 +615,7 @@ char *
 px_study_dup_display_title (PxStudy  *self,
                             gboolean  privacy)
 {
-  g_autofree char *sum = NULL;
-
   g_return_val_if_fail (PX_IS_STUDY (self), NULL);
 
-  if (!privacy || !holds_identifying_value (self, self->title))
-    return g_strdup (self->title);
-  sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, self->title, -1);
-  /* Translators: a radiograph whose file name is hidden in privacy mode, with a short
-   * checksum of the name that tells radiographs apart */
-  return g_strdup_printf (_("Radiograph %.6s"), sum);
+  return privacy ? px_privacy_mask_name (self->title, &self, 1) : g_strdup (self->title);
 }

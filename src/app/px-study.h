@@ -33,6 +33,9 @@ char           *px_study_dup_display_title  (PxStudy *self,
 char          **px_study_dup_tags           (PxStudy *self,
                                              gboolean privacy);
 gboolean        px_tag_is_identifying       (const char *line);
+char           *px_privacy_mask_name        (const char     *name,
+                                             PxStudy *const *studies,
+                                             guint           n_studies);
 
 void            px_study_load_async         (GFile               *file,
                                              GCancellable        *cancellable,

@@ -4,7 +4,8 @@
 // and drop, recent files, folders) go through one queue that loads them one at a time in a
 // worker (px-study.c), so the order on the command line is the order in the sidebar and a
 // bad file only produces a toast; the failures of a batch are summed up in one toast with
-// Details. A folder is scanned first (px-folder-scan.c). A map point asked for before its
+// Details; in privacy mode the file names in them follow the sidebar's rule. A folder is
+// scanned first (px-folder-scan.c). A map point asked for before its
 // image is open is applied once the image has loaded.
 #include "config.h"
 
@@ -100,6 +101,44 @@ strip_path_prefix (const char *message,
   return message;
 }
 
+/**
+ * px_window_dup_shown_name:
+ * @name: a file's name (or path) as a message would show it
+ *
+ * Returns: (transfer full): @name, or in privacy mode what the sidebar's rule
+ *   (px_privacy_mask_name) makes of it with the headers of every open study: a file that
+ *   could not be opened has no header of its own, but it may be named by a UID or by the
+ *   patient of another image
+ */
+char *
+px_window_dup_shown_name (PxWindow   *self,
+                          const char *name)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->studies));
+  g_autoptr(GPtrArray) studies = g_ptr_array_new_with_free_func (g_object_unref);
+
+  if (!self->privacy)
+    return g_strdup (name);
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (studies, g_list_model_get_item (G_LIST_MODEL (self->studies), i));
+  return px_privacy_mask_name (name, (PxStudy *const *) studies->pdata, studies->len);
+}
+
+// @text with every @name in it shown as px_window_dup_shown_name() shows it.
+static char *
+mask_in (PxWindow   *self,
+         const char *text,
+         const char *name)
+{
+  g_autofree char *shown = px_window_dup_shown_name (self, name);
+  g_auto(GStrv) parts = NULL;
+
+  if (*name == '\0' || g_str_equal (shown, name))
+    return g_strdup (text);
+  parts = g_strsplit (text, name, -1);
+  return g_strjoinv (shown, parts);
+}
+
 static void
 on_study_loaded (GObject      *source,
                  GAsyncResult *result,
@@ -119,12 +158,16 @@ on_study_loaded (GObject      *source,
   if (study == NULL)
     {
       g_autofree char *name = g_file_get_basename (pending->file);
+      g_autofree char *path = g_file_get_path (pending->file);
+      g_autofree char *shown = px_window_dup_shown_name (self, name);
+      g_autofree char *reason = mask_in (self, strip_path_prefix (error->message, pending->file),
+                                         path != NULL ? path : name);
+      g_autofree char *reason_shown = mask_in (self, reason, name);
 
       self->failures_from_folder |= pending->from_folder;
       g_ptr_array_add (self->failures,
                        /* Translators: the first %s is a file name, the second the reason */
-                       g_strdup_printf (_("Could not open “%s”: %s"), name,
-                                        strip_path_prefix (error->message, pending->file)));
+                       g_strdup_printf (_("Could not open “%s”: %s"), shown, reason_shown));
     }
   else
     {
@@ -188,7 +231,8 @@ enqueue_file (PxWindow *self,
 // A folder with nothing to open: what it held instead, and why each was passed over (the
 // first few; the toast is not the place for a long list).
 static char *
-describe_skipped (GPtrArray *skipped)
+describe_skipped (PxWindow  *self,
+                  GPtrArray *skipped)
 {
   g_autoptr(GString) text = NULL;
   guint shown = MIN (skipped->len, 3);
@@ -202,7 +246,14 @@ describe_skipped (GPtrArray *skipped)
                                              skipped->len),
                           skipped->len);
   for (guint i = 0; i < shown; i++)
-    g_string_append_printf (text, "%s%s", i > 0 ? "; " : "", (char *) g_ptr_array_index (skipped, i));
+    {
+      // "path: reason": the path as the privacy rule shows it.
+      const char *entry = g_ptr_array_index (skipped, i), *colon = strstr (entry, ": ");
+      g_autofree char *path = colon ? g_strndup (entry, colon - entry) : g_strdup (entry);
+      g_autofree char *masked = mask_in (self, entry, path);
+
+      g_string_append_printf (text, "%s%s", i > 0 ? "; " : "", masked);
+    }
   if (skipped->len > shown)
     g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE, "; and %u more", "; and %u more",
                                                skipped->len - shown),
@@ -234,7 +285,7 @@ on_folder_scanned (GObject      *source,
     }
   else if (files->len == 0)
     {
-      g_autofree char *message = describe_skipped (skipped);
+      g_autofree char *message = describe_skipped (self, skipped);
       px_window_show_error (self, message);
     }
   else

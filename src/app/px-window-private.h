@@ -72,6 +72,8 @@ int      px_window_find_study       (PxWindow *self,
 void     px_window_apply_focus      (PxWindow *self,
                                      PxStudy  *study);
 void     px_window_clear_pending    (PxWindow *self);
+char    *px_window_dup_shown_name   (PxWindow   *self,
+                                     const char *name);
 
 // px-window-actions.c
 void     px_window_add_actions      (PxWindow *self);

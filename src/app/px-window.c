@@ -269,8 +269,8 @@ on_embedding_failed (PxWindow   *self,
                      PxEmbedder *embedder)
 {
   /* Translators: the first %s is a radiograph's name, the second the reason */
-  g_autofree char *message = g_strdup_printf (_("Could not embed “%s”: %s"),
-                                              px_study_get_title (study), reason);
+  g_autofree char *title = px_study_dup_display_title (study, self->privacy);
+  g_autofree char *message = g_strdup_printf (_("Could not embed “%s”: %s"), title, reason);
 
   px_window_show_error (self, message);
 }

@@ -17,6 +17,7 @@
 #include "px-answer-confidence.h"
 #include "px-application.h"
 #include "px-correspondence-page.h"
+#include "px-embedding-map-page.h"
 #include "px-viewer.h"
 #include "px-export.h"
 #include "px-match-scene.h"
@@ -468,6 +469,223 @@ test_privacy_everywhere (void)
   px_test_settle ();
 }
 
+static gboolean
+page_ready (gpointer page)
+{
+  return px_correspondence_page_get_ready (page);
+}
+
+static gboolean
+map_idle (gpointer page)
+{
+  return !px_embedding_map_page_get_busy (page);
+}
+
+// A file's bytes (a PNG holds NULs) searched for each identifying value.
+static void
+assert_file_hides (const char *where,
+                   const char *path,
+                   GPtrArray  *values)
+{
+  g_autofree char *bytes = NULL;
+  gsize length;
+
+  g_assert_true (g_file_get_contents (path, &bytes, &length, NULL));
+  g_assert_cmpuint (length, >, 0);
+  for (guint i = 0; i < values->len; i++)
+    {
+      const char *v = g_ptr_array_index (values, i);
+
+      if (memmem (bytes, length, v, strlen (v)) != NULL)
+        g_error ("%s shows “%s” in privacy mode", where, v);
+    }
+}
+
+static GtkWindow *
+find_message_dialog (void)
+{
+  GListModel *windows = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (windows); i++)
+    {
+      g_autoptr(GObject) w = g_list_model_get_item (windows, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (w) && gtk_widget_get_visible (GTK_WIDGET (w)))
+        return GTK_WINDOW (w);
+    }
+  return NULL;
+}
+
+static gboolean
+has_one_study (gpointer window)
+{
+  return g_list_model_get_n_items (px_window_get_studies (window)) == 1 && px_test_window_is_idle (window);
+}
+
+// A fresh window (no toast left from before) with the gdcm file open.
+static PxWindow *
+window_with_gdcm (const char *gdcm,
+                  gboolean    privacy)
+{
+  PxWindow *window = px_test_fresh_window (app, 1200, 700);
+  g_autoptr(GFile) file = g_file_new_for_path (gdcm);
+
+  g_settings_set_boolean (px_application_get_settings (app), "privacy-mode", privacy);
+  g_application_open (G_APPLICATION (app), &file, 1, "");
+  g_assert_true (px_test_wait_for (has_one_study, window, 60));
+  px_test_settle ();
+  return window;
+}
+
+// The same two DICOMs (one named by its SOP Instance UID, the other's patient “Anonymized”)
+// with privacy on: the embedding map of three pins names its images as the sidebar does, so
+// no identifying value appears in any hover text or in the map's CSV, SVG or PNG; files
+// that cannot be opened, named by a UID (dcmdump's, of the SIIM file) or by the open
+// patient's name, are not named so in the toast nor in its Details.
+static void
+test_privacy_map_and_toasts (void)
+{
+  g_autofree char *dir = g_build_filename (g_getenv ("PEAC_SHARED_DIR"), "data", "dicom", "chest", NULL);
+  g_autofree char *siim = g_build_filename (dir, SIIM, NULL);
+  g_autofree char *gdcm = g_build_filename (dir, "gdcm-CR-MONO1-10-chest.dcm", NULL);
+  g_autofree char *bad_dir = g_build_filename (tmp_dir, "bad", NULL);
+  g_autofree char *bad_uid = NULL, *bad_name = NULL, *uid_value = NULL;
+  g_autoptr(GPtrArray) values = identifying_values (siim);
+  g_autoptr(GPtrArray) more = identifying_values (gdcm);
+  g_autoptr(GError) error = NULL;
+  const char *formats[] = { "csv", "svg", "png" };
+  GFile *files[2];
+  PxWindow *window;
+  PxCorrespondencePage *page;
+  PxEmbeddingMapPage *map;
+  GtkWindow *dialog;
+  const char *body;
+  guint n_points, n_masked = 0;
+
+  g_assert_true (g_file_test (siim, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (gdcm, G_FILE_TEST_IS_REGULAR));
+  for (guint i = 0; i < more->len; i++)
+    g_ptr_array_add (values, g_strdup (g_ptr_array_index (more, i)));
+  // The UID that names the SIIM file, as the oracle read it from inside the file.
+  for (guint i = 0; i < values->len && uid_value == NULL; i++)
+    if (strstr (SIIM, g_ptr_array_index (values, i)) != NULL && strlen (g_ptr_array_index (values, i)) > 20)
+      uid_value = g_strdup (g_ptr_array_index (values, i));
+  g_assert_nonnull (uid_value);
+
+  window = px_test_fresh_window (app, 1200, 700);
+  g_settings_set_boolean (px_application_get_settings (app), "privacy-mode", TRUE);
+  page = px_window_get_correspondence_page (window);
+  px_window_show_page (window, "correspondence");
+  files[0] = g_file_new_for_path (siim);
+  files[1] = g_file_new_for_path (gdcm);
+  g_application_open (G_APPLICATION (app), files, 2, "");
+  g_object_unref (files[0]);
+  g_object_unref (files[1]);
+  g_assert_true (px_test_wait_for (two_studies, window, 60));
+  g_assert_true (px_test_wait_for (page_ready, page, 120));
+  px_test_settle ();
+  for (int k = 0; k < 3; k++)
+    {
+      gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-cell", "(ii)", 2 + 3 * k, 3 + 2 * k);
+      gtk_widget_activate_action (GTK_WIDGET (page), "corr.pin", NULL);
+    }
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 3);
+
+  map = px_window_get_embedding_map_page (window);
+  px_window_show_page (window, "embedding-map");
+  px_test_settle ();
+  gtk_widget_activate_action (GTK_WIDGET (map), "map.run-pins", NULL);
+  g_assert_true (px_test_wait_for (map_idle, map, 120));
+  g_assert_null (px_embedding_map_page_get_error (map));
+  n_points = px_embedding_map_page_get_n_points (map);
+  g_assert_cmpuint (n_points, ==, 6);
+  for (guint i = 0; i < n_points; i++)
+    {
+      g_autofree char *text = px_embedding_map_page_dup_point_text (map, i);
+
+      assert_hides ("the map's hover text", text, values);
+      n_masked += g_str_has_prefix (text, "Radiograph ");
+    }
+  g_assert_cmpuint (n_masked, ==, 3);   // the SIIM file's three points
+  for (guint f = 0; f < G_N_ELEMENTS (formats); f++)
+    {
+      g_autofree char *name = g_strdup_printf ("map.%s", formats[f]);
+      g_autofree char *path = g_build_filename (tmp_dir, name, NULL);
+
+      g_assert_true (px_embedding_map_page_export (map, path, formats[f], 800, 600, &error));
+      g_assert_no_error (error);
+      assert_file_hides (name, path, values);
+    }
+  // Without privacy the hover names the file again: the check above can fail.
+  g_settings_set_boolean (px_application_get_settings (app), "privacy-mode", FALSE);
+  {
+    gboolean named = FALSE;
+
+    for (guint i = 0; i < n_points; i++)
+      {
+        g_autofree char *text = px_embedding_map_page_dup_point_text (map, i);
+
+        named |= strstr (text, uid_value) != NULL;
+      }
+    g_assert_true (named);
+  }
+  g_settings_set_boolean (px_application_get_settings (app), "privacy-mode", TRUE);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  px_test_settle ();
+
+  // Files that cannot be opened, beside the open gdcm file (whose patient is “Anonymized”).
+  g_assert_cmpint (g_mkdir (bad_dir, 0700), ==, 0);
+  bad_uid = g_strdup_printf ("%s/%s.dcm", bad_dir, uid_value);
+  bad_name = g_build_filename (bad_dir, "Anonymized-follow-up.png", NULL);
+  g_assert_true (g_file_set_contents (bad_uid, "not a DICOM file", -1, NULL));
+  g_assert_true (g_file_set_contents (bad_name, "not a PNG file", -1, NULL));
+  files[0] = g_file_new_for_path (bad_uid);
+  files[1] = g_file_new_for_path (bad_name);
+
+  // Two in one batch: one toast, then its Details.
+  window = window_with_gdcm (gdcm, TRUE);
+  g_application_open (G_APPLICATION (app), files, 2, "");
+  g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
+  px_test_settle ();
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (window), "2 files could not be opened"));
+  {
+    g_autoptr(GPtrArray) labels = px_test_collect_labels (GTK_WIDGET (window));
+
+    for (guint i = 0; i < labels->len; i++)
+      assert_hides ("a label after the failed batch", g_ptr_array_index (labels, i), values);
+  }
+  g_action_group_activate_action (G_ACTION_GROUP (window), "show-load-errors", NULL);
+  px_test_settle ();
+  dialog = find_message_dialog ();
+  g_assert_nonnull (dialog);
+  body = adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (dialog));
+  g_test_message ("Details: %s", body);
+  assert_hides ("the Details of the failed files", body, values);
+  g_assert_nonnull (strstr (body, "Radiograph "));
+  g_assert_null (strstr (body, "Anonymized"));
+  gtk_window_destroy (dialog);
+
+  // One alone: its own toast, which names it by the same rule.
+  window = window_with_gdcm (gdcm, TRUE);
+  g_application_open (G_APPLICATION (app), &files[1], 1, "");
+  g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
+  px_test_settle ();
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (window), "Could not open “Radiograph "));
+  g_assert_false (px_test_labels_contain (GTK_WIDGET (window), "Anonymized-follow-up"));
+
+  // Without privacy the same file is named: the rule, not a lost name, hid it.
+  window = window_with_gdcm (gdcm, FALSE);
+  g_application_open (G_APPLICATION (app), &files[1], 1, "");
+  g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
+  px_test_settle ();
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (window), "Could not open “Anonymized-follow-up.png”"));
+  g_object_unref (files[0]);
+  g_object_unref (files[1]);
+  gtk_window_destroy (GTK_WINDOW (window));
+  px_test_settle ();
+}
+
 // The five JSRT structures in words; any other name as it is.
 static void
 test_structure_words (void)
@@ -746,6 +964,7 @@ main (int   argc,
   g_test_add_func ("/readable/coordinates", test_coordinates);
   g_test_add_func ("/readable/buddy-labels", test_buddy_labels);
   g_test_add_func ("/readable/privacy-everywhere", test_privacy_everywhere);
+  g_test_add_func ("/readable/privacy-map-and-toasts", test_privacy_map_and_toasts);
   g_test_add_func ("/readable/structure-words", test_structure_words);
   g_test_add_func ("/readable/pin-summary", test_pin_summary);
   g_test_add_func ("/readable/jargon-explained", test_jargon_explained);
