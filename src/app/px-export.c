@@ -2,7 +2,8 @@
 //
 // Exports share one rule: what is written is what is shown. Drawings go through the
 // caller's own draw routine onto a PNG image surface or an SVG surface; a failed write is
-// an error naming the file. The points format is documented at px_export_match_points().
+// an error naming the file. The points format (pins, and the best-buddy pairs when they
+// are drawn) is documented at px_export_match_points().
 #include "config.h"
 
 #include <cairo-svg.h>
@@ -104,19 +105,110 @@ append_optional (GString  *out,
     g_string_append (out, g_ascii_formatd (text, sizeof text, "%.2f", value));
 }
 
+// A best-buddy end's cell centre on @panel: image pixels, continuous.
+static void
+buddy_point (const PxMatchScene *scene,
+             int                 panel,
+             int                 cell,
+             double             *x,
+             double             *y)
+{
+  const PxMatchPanel *p = &scene->panels[panel];
+
+  *x = (cell % p->gw + 0.5) * p->width / p->gw;
+  *y = (cell / p->gw + 0.5) * p->height / p->gh;
+}
+
+// Continuous pixels in mm from the image's corner, or −1 (absent) without a spacing.
+static double
+to_mm (const PxMatchScene *scene,
+       int                 panel,
+       double              v)
+{
+  return scene->panels[panel].mm > 0 ? v * scene->panels[panel].mm : -1;
+}
+
+static void
+append_buddies (GString            *out,
+                const PxMatchScene *scene,
+                const char * const *names,
+                gboolean            json)
+{
+  char sim[G_ASCII_DTOSTR_BUF_SIZE], a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
+  int n = scene->n_panels > 1 ? scene->n_buddies : 0;
+
+  if (json && n > 0)
+    g_string_append (out, ",\n  \"buddies\": [");
+  for (int i = 0; i < n; i++)
+    {
+      const PeacBuddy *bd = &scene->buddies[i];
+      char label[16];
+
+      px_match_scene_buddy_label (i, label, sizeof label);
+      g_ascii_formatd (sim, sizeof sim, "%.4f", bd->sim);
+      if (json)
+        {
+          g_string_append (out, i == 0 ? "\n    { \"label\": " : ",\n    { \"label\": ");
+          px_export_json_string (out, label);
+          g_string_append_printf (out, ", \"similarity\": %s", sim);
+        }
+      for (int p = 0; p < 2; p++)
+        {
+          double x, y;
+
+          buddy_point (scene, p, p == 0 ? bd->src : bd->tgt, &x, &y);
+          g_ascii_formatd (a, sizeof a, "%.2f", x - 0.5);
+          g_ascii_formatd (b, sizeof b, "%.2f", y - 0.5);
+          if (json)
+            {
+              g_string_append_printf (out, ", \"%s\": { \"image\": ", p == 0 ? "source" : "target");
+              px_export_json_string (out, names[p]);
+              g_string_append_printf (out, ", \"x\": %s, \"y\": %s, \"x_mm\": ", a, b);
+              append_optional (out, to_mm (scene, p, x), TRUE);
+              g_string_append (out, ", \"y_mm\": ");
+              append_optional (out, to_mm (scene, p, y), TRUE);
+              g_string_append (out, " }");
+            }
+          else
+            {
+              px_export_csv_field (out, label);
+              g_string_append_c (out, ',');
+              px_export_csv_field (out, names[p]);
+              g_string_append_printf (out, ",%s,%s,%s,1,%s,buddy,,,0,", p == 0 ? "buddy-source" : "buddy-target",
+                                      a, b, sim);
+              append_optional (out, to_mm (scene, p, x), FALSE);
+              g_string_append_c (out, ',');
+              append_optional (out, to_mm (scene, p, y), FALSE);
+              g_string_append_printf (out, ",%s\n", sim);
+            }
+        }
+      if (json)
+        g_string_append (out, " }");
+    }
+  if (json && n > 0)
+    g_string_append (out, "\n  ]");
+}
+
 /**
  * px_export_match_points:
  * @names: (array): one name per panel, as the export should call the images
  * @format: "csv" or "json"
  *
  * Writes every pin with its answer in every target: CSV columns pin, image, role (source
- * or target), x, y, found, confidence, grade, spread_px, spread_mm, corrected; JSON
- * {"format": "peac-correspondence", "version": 2, "pins": [ the same fields per row ]}.
- * Coordinates are image pixels in the pixel-centre convention of the landmark files.
+ * or target), x, y, found, confidence, grade, spread_px, spread_mm, corrected, x_mm, y_mm,
+ * similarity; JSON {"format": "peac-correspondence", "version": 2, "pins": [ the same
+ * fields per row ]}. Coordinates are image pixels in the pixel-centre convention of the
+ * landmark files, x_mm and y_mm (x + 0.5) times the pixel spacing where it is known.
  * confidence and grade are px_confidence_of_pin()'s (high, medium, low or manual); found
  * is 1 unless the grade is low; the spreads are a propagated answer's, empty (null)
- * otherwise, spread_mm also where the pixel spacing is unknown. docs/correspondence.md
- * documents the columns.
+ * otherwise, spread_mm also where the pixel spacing is unknown.
+ *
+ * The best-buddy pairs the scene draws follow (none while they are hidden: what is written
+ * is what is shown), labelled as on the drawing (px_match_scene_buddy_label): in the CSV
+ * two rows per pair, roles buddy-source and buddy-target, grade "buddy", confidence and
+ * similarity the pair's cosine similarity; in the JSON a "buddies" list of {label,
+ * similarity, source: {image, x, y, x_mm, y_mm}, target: {…}}. Each end is its token
+ * cell's centre. docs/correspondence.md documents the columns.
  */
 gboolean
 px_export_match_points (const PxMatchScene *scene,
@@ -132,7 +224,8 @@ px_export_match_points (const PxMatchScene *scene,
   if (json)
     g_string_append (out, "{\n  \"format\": \"peac-correspondence\",\n  \"version\": 2,\n  \"pins\": [");
   else
-    g_string_append (out, "pin,image,role,x,y,found,confidence,grade,spread_px,spread_mm,corrected\n");
+    g_string_append (out, "pin,image,role,x,y,found,confidence,grade,spread_px,spread_mm,corrected,x_mm,y_mm,"
+                          "similarity\n");
 
   for (guint i = 0; i < scene->pins->len; i++)
     {
@@ -163,7 +256,11 @@ px_export_match_points (const PxMatchScene *scene,
               append_optional (out, conf.spread_px, TRUE);
               g_string_append (out, ", \"spread_mm\": ");
               append_optional (out, conf.spread_mm, TRUE);
-              g_string_append_printf (out, ", \"corrected\": %s }", corrected ? "true" : "false");
+              g_string_append_printf (out, ", \"corrected\": %s, \"x_mm\": ", corrected ? "true" : "false");
+              append_optional (out, to_mm (scene, p, p == 0 ? pin->x : m->x), TRUE);
+              g_string_append (out, ", \"y_mm\": ");
+              append_optional (out, to_mm (scene, p, p == 0 ? pin->y : m->y), TRUE);
+              g_string_append (out, " }");
             }
           else
             {
@@ -175,12 +272,19 @@ px_export_match_points (const PxMatchScene *scene,
               append_optional (out, conf.spread_px, FALSE);
               g_string_append_c (out, ',');
               append_optional (out, conf.spread_mm, FALSE);
-              g_string_append_printf (out, ",%d\n", corrected);
+              g_string_append_printf (out, ",%d,", corrected);
+              append_optional (out, to_mm (scene, p, p == 0 ? pin->x : m->x), FALSE);
+              g_string_append_c (out, ',');
+              append_optional (out, to_mm (scene, p, p == 0 ? pin->y : m->y), FALSE);
+              g_string_append (out, ",\n");
             }
         }
     }
   if (json)
-    g_string_append (out, "\n  ]\n}\n");
+    g_string_append (out, "\n  ]");
+  append_buddies (out, scene, names, json);
+  if (json)
+    g_string_append (out, "\n}\n");
   return g_file_set_contents (path, out->str, (gssize) out->len, error);
 }
 

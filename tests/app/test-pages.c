@@ -561,7 +561,8 @@ test_drawing_and_exports (void)
   g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
   g_assert_null (strstr (text, "crop-a"));
   lines = g_strsplit (text, "\n", -1);
-  g_assert_cmpstr (lines[0], ==, "pin,image,role,x,y,found,confidence,grade,spread_px,spread_mm,corrected");
+  g_assert_cmpstr (lines[0], ==, "pin,image,role,x,y,found,confidence,grade,spread_px,spread_mm,corrected,x_mm,y_mm,"
+                                "similarity");
   g_assert_true (g_str_has_prefix (lines[1], "\"1\",\"source\",source,"));
   g_assert_true (g_str_has_prefix (lines[2], "\"1\",\"target-1\",target,"));
   g_assert_cmpstr (lines[3], ==, "");

@@ -147,13 +147,14 @@ test_export_columns (void)
   g_autofree char *text = NULL, *jtext = NULL;
   PxMatchScene scene;
   // Pixel-centre coordinates (x − 0.5); found unless low; spreads only where propagated.
+  // mm only on t1 (0.2 mm per pixel): 110.5 × 0.2 = 22.10, 210.5 × 0.2 = 42.10.
   const char *expected =
-    "pin,image,role,x,y,found,confidence,grade,spread_px,spread_mm,corrected\n"
-    "\"Apex, \"\"left\"\"\",\"src\",source,100.00,200.00,1,1.0000,manual,,,0\n"
-    "\"Apex, \"\"left\"\"\",\"t1\",target,110.00,210.00,1,0.7500,high,25.00,5.00,0\n"
-    "\"Apex, \"\"left\"\"\",\"t2\",target,120.00,220.00,1,1.0000,manual,,,1\n"
-    "\"Apex, \"\"left\"\"\",\"t3\",target,130.00,230.00,0,0.3750,low,,,0\n"
-    "\"Apex, \"\"left\"\"\",\"t4\",target,140.00,240.00,0,0.2000,low,60.00,,0\n";
+    "pin,image,role,x,y,found,confidence,grade,spread_px,spread_mm,corrected,x_mm,y_mm,similarity\n"
+    "\"Apex, \"\"left\"\"\",\"src\",source,100.00,200.00,1,1.0000,manual,,,0,,,\n"
+    "\"Apex, \"\"left\"\"\",\"t1\",target,110.00,210.00,1,0.7500,high,25.00,5.00,0,22.10,42.10,\n"
+    "\"Apex, \"\"left\"\"\",\"t2\",target,120.00,220.00,1,1.0000,manual,,,1,,,\n"
+    "\"Apex, \"\"left\"\"\",\"t3\",target,130.00,230.00,0,0.3750,low,,,0,,,\n"
+    "\"Apex, \"\"left\"\"\",\"t4\",target,140.00,240.00,0,0.2000,low,60.00,,0,,,\n";
 
   build_scene (&scene);
   g_assert_true (px_export_match_points (&scene, names, csv, "csv", &error));
@@ -167,7 +168,9 @@ test_export_columns (void)
   g_assert_nonnull (strstr (jtext, "\"version\": 2"));
   g_assert_nonnull (strstr (jtext, "\"image\": \"t1\", \"role\": \"target\", \"x\": 110.00, \"y\": 210.00,"
                                    " \"found\": true, \"confidence\": 0.7500, \"grade\": \"high\","
-                                   " \"spread_px\": 25.00, \"spread_mm\": 5.00, \"corrected\": false }"));
+                                   " \"spread_px\": 25.00, \"spread_mm\": 5.00, \"corrected\": false,"
+                                   " \"x_mm\": 22.10, \"y_mm\": 42.10 }"));
+  g_assert_null (strstr (jtext, "\"buddies\""));   // none drawn, none written
   g_assert_nonnull (strstr (jtext, "\"grade\": \"low\", \"spread_px\": 60.00, \"spread_mm\": null"));
   g_assert_null (strstr (jtext, "0.0000"));
   g_array_unref (scene.pins);
