@@ -10,6 +10,7 @@
 
 #include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 
 #include "backbone.h"
 #include "checkpoint.h"
@@ -311,12 +312,16 @@ px_model_new_default (const char  *preferred,
 
   if ((env == NULL || *env == '\0') && preferred != NULL && *preferred != '\0')
     {
+      const char *reason = err;
+
       if ((self = load_file (preferred, err, sizeof err)) != NULL)
         return self;
+      // The engine's messages start with the path, which the sentence names already.
+      if (g_str_has_prefix (err, preferred) && g_str_has_prefix (err + strlen (preferred), ": "))
+        reason = err + strlen (preferred) + 2;
       /* Translators: the first %s is a model file, the second the reason it failed */
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   _("The default model “%s” could not be opened, so the bundled model is used: %s"),
-                   preferred, err);
+                   _("The default model “%s” could not be opened: %s"), preferred, reason);
     }
   if (peac_model_find_default (dirs, path, sizeof path, err, sizeof err) == 0
       && (self = load_file (path, err, sizeof err)) != NULL)

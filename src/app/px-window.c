@@ -540,7 +540,13 @@ px_window_init (PxWindow *self)
   model = px_model_new_default (default_model, &model_error);
   self->embedder = px_embedder_new_with_model (model);
   if (model_error != NULL)
-    px_window_show_error (self, model_error->message);
+    {
+      /* Translators: why the default model failed, then the model used instead */
+      g_autofree char *message = g_strdup_printf (_("%s. Using “%s” instead."), model_error->message,
+                                                  px_model_get_name (model));
+
+      px_window_show_error (self, message);
+    }
   g_queue_init (&self->pending);
 
   px_window_add_actions (self);

@@ -138,6 +138,7 @@ check_fallback (const char *bad,
   g_assert_true (px_test_labels_contain (GTK_WIDGET (window), "could not be opened"));
   g_assert_true (px_test_labels_contain (GTK_WIDGET (window), basename));
   g_assert_true (px_test_labels_contain (GTK_WIDGET (window), reason));
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (window), "Using “peac-vit-tiny.safetensors” instead."));
   // The key is left as the user set it: the next start says so again.
   g_assert_cmpstr (g_settings_get_string (px_application_get_settings (app), "default-model"), ==, bad);
 }
