@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// GUI tests of how radiographs are looked at side by side (issue 23): window/level on the
+// correspondence page, whose left button places points, is the right-button drag, by the
+// amount derived by hand from the documented rate (the image's data range, read here from
+// its own pixels, per 512 pixels of travel), and leaves the points where they were. Two
+// same-patient Hannover radiographs from ../shared/data are used in place.
+#include "config.h"
+
+#include <adwaita.h>
+#include <locale.h>
+#include <math.h>
+
+#include "peac-test-cli.h"
+#include "px-application.h"
+#include "px-correspondence-page.h"
+#include "px-image.h"
+#include "px-test-util.h"
+#include "px-window.h"
+
+// A follow-up pair of one patient (cxr-followup/followup_pairs.csv): day 0 and day 2.
+static const char *const pair[2] = {
+  "cxr/hannover-covid19/png/b343e657.png",
+  "cxr/hannover-covid19/png/c9280a30.png",
+};
+
+static PxApplication *app;
+static char *tmp_dir;
+
+static void
+open_pair (PxWindow *window)
+{
+  GFile *files[2];
+
+  for (int i = 0; i < 2; i++)
+    {
+      g_autofree char *path = peac_test_shared_path (pair[i]);
+
+      files[i] = g_file_new_for_path (path);
+    }
+  g_application_open (G_APPLICATION (app), files, 2, "");
+  g_object_unref (files[0]);
+  g_object_unref (files[1]);
+  g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 120));
+  g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 2);
+}
+
+// The drag gesture of @widget for @button (0: any button).
+static GtkGesture *
+find_drag (GtkWidget *widget,
+           guint      button)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_GESTURE_DRAG (controller) &&
+          gtk_gesture_single_get_button (GTK_GESTURE_SINGLE (controller)) == button)
+        return GTK_GESTURE (controller);
+    }
+  return NULL;
+}
+
+static GtkGesture *
+find_click (GtkWidget *widget,
+            guint      button)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_GESTURE_CLICK (controller) &&
+          gtk_gesture_single_get_button (GTK_GESTURE_SINGLE (controller)) == button)
+        return GTK_GESTURE (controller);
+    }
+  return NULL;
+}
+
+// The data range of a radiograph, from its own pixels.
+static void
+pixel_range (PxStudy *study,
+             double  *lo,
+             double  *hi)
+{
+  g_autofree char *path = g_file_get_path (px_study_get_file (study));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PxImage) image = px_image_load (path, &error);
+
+  g_assert_no_error (error);
+  *lo = G_MAXDOUBLE;
+  *hi = -G_MAXDOUBLE;
+  for (gsize i = 0; i < (gsize) image->width * image->height; i++)
+    {
+      *lo = MIN (*lo, image->pixels[i]);
+      *hi = MAX (*hi, image->pixels[i]);
+    }
+}
+
+// The mean grey of a view rectangle in a rendering of @widget.
+static double
+mean_grey (const guint8 *grey,
+           int           stride,
+           double        x0,
+           double        y0,
+           double        x1,
+           double        y1)
+{
+  double sum = 0;
+  int n = 0;
+
+  for (int y = (int) y0; y < (int) y1; y++)
+    for (int x = (int) x0; x < (int) x1; x++, n++)
+      sum += grey[(gsize) y * stride + x];
+  return n > 0 ? sum / n : -1;
+}
+
+static gboolean
+has_two_panels (gpointer data)
+{
+  return px_correspondence_page_get_n_panels (data) == 2;
+}
+
+// A right drag on the target panel sets its window by the hand-derived amount; the source
+// panel keeps its window, the pin stays, the left button still pins; a double right-click
+// and the page's reset action return to the default window (the data range, no preset in a
+// PNG).
+static void
+test_correspondence_window (void)
+{
+  PxWindow *window = px_test_fresh_window (app, 1024, 700);
+  PxCorrespondencePage *page = px_window_get_correspondence_page (window);
+  GtkWidget *area;
+  GtkGesture *left, *right, *click;
+  double lo, hi, step, c, w, c0, w0, sx, sy, vx, vy, tx, ty, px, py, x0, y0, x1, y1;
+  double before_src, before_tgt, after_src, after_tgt;
+  PeacMatch answer;
+  int width, height;
+
+  px_window_show_page (window, "correspondence");
+  open_pair (window);
+  g_assert_true (px_test_wait_for (has_two_panels, page, 60));
+  px_test_settle ();
+  area = px_test_find_child (GTK_WIDGET (page), GTK_TYPE_DRAWING_AREA);
+  width = gtk_widget_get_width (area);
+  height = gtk_widget_get_height (area);
+  left = find_drag (area, GDK_BUTTON_PRIMARY);
+  right = find_drag (area, GDK_BUTTON_SECONDARY);
+  click = find_click (area, GDK_BUTTON_SECONDARY);
+  g_assert_nonnull (left);
+  g_assert_nonnull (right);
+  g_assert_nonnull (click);
+
+  // Before: both panels at the default window, the data range.
+  for (int p = 0; p < 2; p++)
+    {
+      pixel_range (px_correspondence_page_get_panel_study (page, p), &lo, &hi);
+      g_assert_true (px_correspondence_page_get_panel_window (page, p, &c, &w));
+      g_assert_cmpfloat (fabs (c - (lo + hi) / 2), <, 1e-9);
+      g_assert_cmpfloat (fabs (w - (hi - lo)), <, 1e-9);
+    }
+
+  // A click with the left button on the source pins a point.
+  px_correspondence_page_view_point (page, width, height, 0, 200, 250, &vx, &vy);
+  g_signal_emit_by_name (left, "drag-begin", vx, vy);
+  g_signal_emit_by_name (left, "drag-end", 0.0, 0.0);
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 1);
+  g_assert_true (px_correspondence_page_get_pin (page, 0, 0, &sx, &sy, &answer));
+  g_assert_true (gtk_widget_get_mapped (area));
+  px_test_settle ();
+
+  {
+    g_autoptr(GdkTexture) texture = px_test_render_widget (area);
+    g_autofree guint8 *grey = px_test_texture_to_grey (texture);
+
+    // A 40-pixel square of each panel, in the middle of its image.
+    px_correspondence_page_view_point (page, width, height, 0, 320, 260, &x0, &y0);
+    before_src = mean_grey (grey, width, x0 - 20, y0 - 20, x0 + 20, y0 + 20);
+    px_correspondence_page_view_point (page, width, height, 1, 320, 260, &x1, &y1);
+    before_tgt = mean_grey (grey, width, x1 - 20, y1 - 20, x1 + 20, y1 + 20);
+  }
+
+  // Right drag on the target: 100 px right (wider), 60 px up (lower level).
+  pixel_range (px_correspondence_page_get_panel_study (page, 1), &lo, &hi);
+  step = (hi - lo) / 512.0;
+  c0 = (lo + hi) / 2;
+  w0 = hi - lo;
+  px_correspondence_page_view_point (page, width, height, 1, 300, 300, &tx, &ty);
+  g_signal_emit_by_name (right, "drag-begin", tx, ty);
+  g_signal_emit_by_name (right, "drag-update", 100.0, -60.0);
+  g_signal_emit_by_name (right, "drag-end", 100.0, -60.0);
+  g_assert_true (px_correspondence_page_get_panel_window (page, 1, &c, &w));
+  g_assert_cmpfloat (fabs (c - (c0 - 60 * step)), <, 1e-9);
+  g_assert_cmpfloat (fabs (w - (w0 + 100 * step)), <, 1e-9);
+  // The source keeps its own window.
+  pixel_range (px_correspondence_page_get_panel_study (page, 0), &lo, &hi);
+  g_assert_true (px_correspondence_page_get_panel_window (page, 0, &c, &w));
+  g_assert_cmpfloat (fabs (c - (lo + hi) / 2), <, 1e-9);
+  g_assert_cmpfloat (fabs (w - (hi - lo)), <, 1e-9);
+  // The points are untouched.
+  g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 1);
+  g_assert_true (px_correspondence_page_get_pin (page, 0, 0, &px, &py, &answer));
+  g_assert_cmpfloat (px, ==, sx);
+  g_assert_cmpfloat (py, ==, sy);
+
+  // On screen: a lower level and a wider window brighten the target's mid-grey (the level
+  // moved 60 steps below the old centre); the source is drawn as before.
+  px_test_settle ();
+  {
+    g_autoptr(GdkTexture) texture = px_test_render_widget (area);
+    g_autofree guint8 *grey = px_test_texture_to_grey (texture);
+
+    after_src = mean_grey (grey, width, x0 - 20, y0 - 20, x0 + 20, y0 + 20);
+    after_tgt = mean_grey (grey, width, x1 - 20, y1 - 20, x1 + 20, y1 + 20);
+  }
+  g_test_message ("target mean grey %.1f → %.1f, source %.1f → %.1f", before_tgt, after_tgt,
+                  before_src, after_src);
+  g_assert_cmpfloat (fabs (after_src - before_src), <, 0.5);
+  g_assert_cmpfloat (after_tgt, >, before_tgt + 5);
+
+  // A double right-click on the target resets it.
+  g_signal_emit_by_name (click, "pressed", 2, tx, ty);
+  pixel_range (px_correspondence_page_get_panel_study (page, 1), &lo, &hi);
+  g_assert_true (px_correspondence_page_get_panel_window (page, 1, &c, &w));
+  g_assert_cmpfloat (fabs (c - (lo + hi) / 2), <, 1e-9);
+  g_assert_cmpfloat (fabs (w - (hi - lo)), <, 1e-9);
+
+  // The window stays with its image when the source changes; the reset action clears it.
+  g_signal_emit_by_name (right, "drag-begin", tx, ty);
+  g_signal_emit_by_name (right, "drag-update", -40.0, 20.0);
+  g_signal_emit_by_name (right, "drag-end", -40.0, 20.0);
+  {
+    PxStudy *target = px_correspondence_page_get_panel_study (page, 1);
+
+    px_correspondence_page_set_source (page, target);
+    px_test_settle ();
+    g_assert_true (px_correspondence_page_get_panel_study (page, 0) == target);
+    g_assert_true (px_correspondence_page_get_panel_window (page, 0, &c, &w));
+    g_assert_cmpfloat (fabs (c - (c0 + 20 * step)), <, 1e-9);
+    g_assert_cmpfloat (fabs (w - (w0 - 40 * step)), <, 1e-9);
+  }
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "corr.reset-window", NULL));
+  g_assert_true (px_correspondence_page_get_panel_window (page, 0, &c, &w));
+  g_assert_cmpfloat (fabs (c - c0), <, 1e-9);
+  g_assert_cmpfloat (fabs (w - w0), <, 1e-9);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  g_setenv ("LANGUAGE", "C", TRUE);
+  setlocale (LC_ALL, "C.UTF-8");
+  tmp_dir = px_test_make_home ("peac-view-XXXXXX");
+  g_setenv ("GSK_RENDERER", "cairo", FALSE);
+  g_test_init (&argc, &argv, NULL);
+  gtk_init ();
+  app = px_application_new ("org.peac.Explorer.ViewTest", G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
+
+  g_test_add_func ("/view/correspondence-window", test_correspondence_window);
+  ret = g_test_run ();
+  g_object_unref (app);
+  px_test_remove_home (tmp_dir);
+  return ret;
+}
