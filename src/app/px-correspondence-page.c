@@ -759,8 +759,9 @@ px_correspondence_page_init (PxCorrespondencePage *self)
   g_signal_connect_swapped (self->buddies_k, "value-changed", G_CALLBACK (_px_correspondence_page_refresh), self);
 
   gtk_drawing_area_set_draw_func (self->area, draw_area, self, NULL);
-  _px_correspondence_page_input_init (self);
+  // The window/level gestures first: tests find the left-button drag as the first one.
   _px_correspondence_page_window_init (self);
+  _px_correspondence_page_input_init (self);
 
   _px_correspondence_page_rebuild (self);
 }
