@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// GUI tests of how radiographs are looked at side by side (issue 23): window/level on the
+// GUI tests of how radiographs are looked at side by side (issue 23), on two same-patient
+// Hannover radiographs read in place from ../shared/data. Window/level on the
 // correspondence page, whose left button places points, is the right-button drag, by the
 // amount derived by hand from the documented rate (the image's data range, read here from
-// its own pixels, per 512 pixels of travel), and leaves the points where they were. Two
-// same-patient Hannover radiographs from ../shared/data are used in place.
+// its own pixels, per 512 pixels of travel), and leaves the points where they were. The
+// viewer's side-by-side comparison with Link on puts a crosshair where the engine's
+// matcher, called here directly on the pair's grids under the micro model, answers the
+// pointer's position, both ways; with Link off it draws none.
 #include "config.h"
 
 #include <adwaita.h>
@@ -12,10 +15,13 @@
 #include <math.h>
 
 #include "peac-test-cli.h"
+#include "match.h"
+#include "px-answer-confidence.h"
 #include "px-application.h"
 #include "px-correspondence-page.h"
 #include "px-image.h"
 #include "px-test-util.h"
+#include "px-viewer-compare.h"
 #include "px-window.h"
 
 // A follow-up pair of one patient (cxr-followup/followup_pairs.csv): day 0 and day 2.
@@ -248,6 +254,192 @@ test_correspondence_window (void)
   g_assert_cmpfloat (fabs (w - w0), <, 1e-9);
 }
 
+static gboolean
+compare_ready (gpointer data)
+{
+  return px_viewer_compare_get_ready (data);
+}
+
+// Moves the pointer over @viewer to its image point (@x, @y): every motion controller on it
+// hears it, as from GDK.
+static void
+point_at (PxViewer *viewer,
+          double    x,
+          double    y)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (viewer));
+  double wx, wy;
+
+  px_viewer_image_to_widget (viewer, x, y, &wx, &wy);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_EVENT_CONTROLLER_MOTION (controller))
+        g_signal_emit_by_name (controller, "motion", wx, wy);
+    }
+}
+
+// How many pixels of a rendering of @widget are the crosshair's yellow (the radiograph is
+// grey: red, green and blue equal).
+static guint
+count_yellow (GtkWidget *widget)
+{
+  g_autoptr(GdkTexture) texture = px_test_render_widget (widget);
+  int w = gdk_texture_get_width (texture), h = gdk_texture_get_height (texture);
+  g_autofree guint8 *bgra = g_malloc ((gsize) w * h * 4);
+  guint n = 0;
+
+  gdk_texture_download (texture, bgra, (gsize) w * 4);
+  for (gsize i = 0; i < (gsize) w * h; i++)
+    if (bgra[4 * i + 2] > 180 && bgra[4 * i + 1] > 150 && bgra[4 * i] < 120)
+      n++;
+  return n;
+}
+
+// The Link button (the drop-down's own toggle button is not it).
+static GtkWidget *
+find_link_button (GtkWidget *root)
+{
+  if (GTK_IS_TOGGLE_BUTTON (root) && ADW_IS_BUTTON_CONTENT (gtk_button_get_child (GTK_BUTTON (root))))
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_link_button (child);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+// The engine's answer for a point of image @from of the pair, from contexts built here on
+// the embedder's grids.
+static void
+oracle (PxEmbedder    *embedder,
+        PxStudy       *studies[2],
+        int            from,
+        double         x,
+        double         y,
+        PeacMatchMode  mode,
+        PeacMatch     *out)
+{
+  PxEmbedding *a = px_embedder_lookup (embedder, studies[from]);
+  PxEmbedding *b = px_embedder_lookup (embedder, studies[1 - from]);
+  PeacMatchContext *ctx;
+  char err[256];
+
+  g_assert_nonnull (a);
+  g_assert_nonnull (b);
+  ctx = peac_match_context_new (&(PeacGrid) { a->tokens, a->gh, a->gw, a->width, a->height },
+                                &(PeacGrid) { b->tokens, b->gh, b->gw, b->width, b->height }, 1,
+                                a->dim, NULL, err, sizeof err);
+  g_assert_nonnull (ctx);
+  g_assert_cmpint (peac_match_query (ctx, 0, x, y, mode, out, NULL), ==, 0);
+  peac_match_context_free (ctx);
+}
+
+// The comparison at 1024 × 700: with the micro model Link matches in the background (the spinner turns meanwhile), then the crosshair on the other image sits at
+// the engine's answer within a thousandth of a pixel, both ways, and the status line grades
+// it; Link off draws no crosshair.
+static void
+test_viewer_link (void)
+{
+  PxWindow *window = px_test_fresh_window (app, 1024, 700);
+  PxViewer *primary = px_window_get_viewer (window);
+  PxViewerCompare *compare;
+  PxViewer *other;
+  GtkWidget *link;
+  PxStudy *studies[2];
+  g_autoptr(PxModel) model = px_model_new_micro ();
+  static const double points[3][2] = { { 160, 200 }, { 320, 300 }, { 470, 250 } };
+  PeacMatchMode mode;
+
+  open_pair (window);
+  px_test_settle ();
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.compare", NULL));
+  px_test_settle ();
+  compare = PX_VIEWER_COMPARE (px_test_find_child (GTK_WIDGET (window), PX_TYPE_VIEWER_COMPARE));
+  g_assert_true (px_viewer_compare_get_active (compare));
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (compare)));
+  other = px_viewer_compare_get_viewer (compare);
+  studies[0] = px_viewer_get_study (primary);
+  studies[1] = px_viewer_get_study (other);
+  g_assert_nonnull (studies[0]);
+  g_assert_nonnull (studies[1]);
+  // The other open image is compared, beside the first, in the same window.
+  g_assert_true (studies[0] != studies[1]);
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), <=, 1024);
+  g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (window)), <=, 700);
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (other)), >, 200);
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (primary)), >, 200);
+
+  // The micro model (the window always has a model: the bundled one or the micro
+  // stand-in): Link on; the pair is embedded and matched in the background.
+  link = find_link_button (GTK_WIDGET (compare));
+  g_assert_nonnull (link);
+  px_embedder_set_model (px_window_get_embedder (window), model);
+  g_assert_true (gtk_widget_get_sensitive (link));
+  g_assert_false (gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (link)));
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (link), TRUE);
+  g_assert_true (px_viewer_compare_get_busy (compare));
+  g_assert_true (px_test_wait_for (compare_ready, compare, 120));
+  g_assert_false (px_viewer_compare_get_busy (compare));
+  px_test_settle ();
+  mode = px_viewer_compare_get_mode (compare);
+  // The Preferences default.
+  g_assert_cmpint (mode, ==, PEAC_MATCH_GUIDED);
+
+  for (int from = 0; from < 2; from++)
+    {
+      PxViewer *viewers[2] = { primary, other };
+
+      for (int i = 0; i < 3; i++)
+        {
+          double wx, wy, x, y, cx, cy;
+          PeacMatch m;
+          g_autofree char *words = NULL;
+          PxConfidence c;
+
+          point_at (viewers[from], points[i][0], points[i][1]);
+          // The point the pointer is on, as the viewer maps it.
+          px_viewer_image_to_widget (viewers[from], points[i][0], points[i][1], &wx, &wy);
+          g_assert_true (px_viewer_widget_to_image (viewers[from], wx, wy, &x, &y));
+          oracle (px_window_get_embedder (window), studies, from, x, y, mode, &m);
+          g_assert_true (px_viewer_get_crosshair (viewers[1 - from], &cx, &cy));
+          g_test_message ("%s (%.0f, %.0f) → (%.3f, %.3f), engine (%.3f, %.3f), confidence %.2f",
+                          from == 0 ? "left" : "right", x, y, cx, cy, m.x, m.y, m.confidence);
+          g_assert_cmpfloat (fabs (cx - m.x), <, 1e-3);
+          g_assert_cmpfloat (fabs (cy - m.y), <, 1e-3);
+          // Graded as the correspondence page grades it.
+          c = px_confidence_of_match (&m);
+          words = px_confidence_describe (&c);
+          g_assert_nonnull (strstr (px_viewer_compare_get_status (compare), words));
+          g_assert_false (px_viewer_get_crosshair (viewers[from], NULL, NULL));
+        }
+    }
+
+  // On screen: the crosshair is drawn on the left image.
+  px_test_settle ();
+  g_assert_cmpuint (count_yellow (GTK_WIDGET (primary)), >, 20);
+  g_assert_cmpuint (count_yellow (GTK_WIDGET (other)), ==, 0);
+
+  // Link off: no crosshair, whatever the pointer does.
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (link), FALSE);
+  point_at (primary, points[1][0], points[1][1]);
+  point_at (other, points[1][0], points[1][1]);
+  g_assert_false (px_viewer_get_crosshair (primary, NULL, NULL));
+  g_assert_false (px_viewer_get_crosshair (other, NULL, NULL));
+  px_test_settle ();
+  g_assert_cmpuint (count_yellow (GTK_WIDGET (primary)), ==, 0);
+  g_assert_cmpuint (count_yellow (GTK_WIDGET (other)), ==, 0);
+
+  // The action closes the comparison again.
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.compare", NULL));
+  g_assert_false (px_viewer_compare_get_active (compare));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -264,6 +456,7 @@ main (int   argc,
   g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
 
   g_test_add_func ("/view/correspondence-window", test_correspondence_window);
+  g_test_add_func ("/view/viewer-link", test_viewer_link);
   ret = g_test_run ();
   g_object_unref (app);
   px_test_remove_home (tmp_dir);
