@@ -312,6 +312,18 @@ add_motion (PxViewerCompare *self,
   gtk_widget_add_controller (GTK_WIDGET (viewer), motion);
 }
 
+// The wheel under the radiology bindings steps the compared image through the open ones.
+static void
+on_step (PxViewerCompare *self,
+         int              direction)
+{
+  guint n = self->studies != NULL ? g_list_model_get_n_items (self->studies) : 0;
+  guint i = gtk_drop_down_get_selected (self->dropdown);
+
+  if (n > 1 && i != GTK_INVALID_LIST_POSITION)
+    gtk_drop_down_set_selected (self->dropdown, (i + (direction > 0 ? 1 : n - 1)) % n);
+}
+
 static char *
 study_title (PxStudy  *study,
              gboolean  privacy)
@@ -473,6 +485,7 @@ px_viewer_compare_init (PxViewerCompare *self)
 
   g_signal_connect_swapped (self->dropdown, "notify::selected-item", G_CALLBACK (on_pair_changed), self);
   g_signal_connect_swapped (self->link, "toggled", G_CALLBACK (update_link), self);
+  g_signal_connect_swapped (self->viewer, "step", G_CALLBACK (on_step), self);
   add_motion (self, self->viewer, G_CALLBACK (on_compared_motion));
   update_link (self);
 }

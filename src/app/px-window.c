@@ -568,6 +568,8 @@ px_window_init (PxWindow *self)
   // The viewer's side-by-side comparison (win.compare) and its linked crosshair.
   px_viewer_compare_setup (self->compare, self->viewer, G_LIST_MODEL (self->studies), self->embedder);
   g_object_bind_property (self, "privacy", self->compare, "privacy", G_BINDING_SYNC_CREATE);
+  g_settings_bind (self->settings, "radiology-mouse", px_viewer_compare_get_viewer (self->compare),
+                   "radiology-mouse", G_SETTINGS_BIND_GET);
   {
     g_autoptr(GPropertyAction) compare = g_property_action_new ("compare", self->compare, "active");
 

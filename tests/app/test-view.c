@@ -435,6 +435,13 @@ test_viewer_link (void)
   g_assert_cmpuint (count_yellow (GTK_WIDGET (primary)), ==, 0);
   g_assert_cmpuint (count_yellow (GTK_WIDGET (other)), ==, 0);
 
+  // The wheel (radiology bindings) over the right side steps to the next open image there,
+  // after the last one back to the first.
+  g_assert_true (px_viewer_get_study (other) == studies[1]);
+  g_signal_emit_by_name (other, "step", 1);
+  g_assert_true (px_viewer_get_study (other) == studies[0]);
+  g_assert_true (px_viewer_get_study (primary) == studies[0]);
+
   // The action closes the comparison again.
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.compare", NULL));
   g_assert_false (px_viewer_compare_get_active (compare));
