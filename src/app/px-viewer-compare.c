@@ -500,6 +500,34 @@ on_embedded (PxViewerCompare *self)
     }
 }
 
+// Waiting for the pair's grids: the embedder gave up on one, or was stopped.
+static gboolean
+waiting_for_grids (PxViewerCompare *self)
+{
+  return gtk_spinner_get_spinning (self->spinner) && self->ctx[0] == NULL && self->building == NULL;
+}
+
+static void
+on_embedding_failed (PxViewerCompare *self,
+                     PxStudy         *study,
+                     const char      *reason)
+{
+  g_autofree char *text = NULL;
+
+  if (!waiting_for_grids (self) || (study != px_viewer_get_study (self->primary) && study != compared_study (self)))
+    return;
+  /* Translators: why a radiograph could not be embedded, so the pair cannot be linked */
+  text = g_strdup_printf (_("Not linked: %s"), reason);
+  set_status (self, text, FALSE);
+}
+
+static void
+on_embedder_busy (PxViewerCompare *self)
+{
+  if (!px_embedder_get_busy (self->embedder) && waiting_for_grids (self))
+    set_status (self, _("Not linked: the radiographs were not embedded (turn Link off and on to try again)"), FALSE);
+}
+
 /**
  * px_viewer_compare_setup:
  * @primary: the window's viewer, shown on the left
@@ -522,6 +550,8 @@ px_viewer_compare_setup (PxViewerCompare *self,
   g_signal_connect_swapped (primary, "notify::study", G_CALLBACK (on_pair_changed), self);
   g_signal_connect_swapped (embedder, "embedded", G_CALLBACK (on_embedded), self);
   g_signal_connect_swapped (embedder, "notify::model", G_CALLBACK (on_model_changed), self);
+  g_signal_connect_swapped (embedder, "failed", G_CALLBACK (on_embedding_failed), self);
+  g_signal_connect_swapped (embedder, "notify::busy", G_CALLBACK (on_embedder_busy), self);
   gtk_drop_down_set_model (self->dropdown, studies);
   update_link (self);
 }
