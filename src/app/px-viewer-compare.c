@@ -261,11 +261,11 @@ point_at (PxViewerCompare *self,
     g_autofree char *words = px_confidence_describe (&c);
     g_autofree char *text = NULL;
 
-    px_viewer_set_crosshair (to, shown, m.x, m.y, m.found && c.grade != PX_CONFIDENCE_GRADE_LOW);
+    px_viewer_set_crosshair (to, shown, m.x, m.y, c.grade != PX_CONFIDENCE_GRADE_LOW);
     if (shown)
       /* Translators: where the pointer is, where its match is in the other image, and the
        * match's confidence in words ("match confidence: medium (0.62)") */
-      text = g_strdup_printf (_("x %.0f, y %.0f px → x %.0f, y %.0f px in the other image, %s"),
+      text = g_strdup_printf (_("x %.0f, y %.0f → x %.0f, y %.0f px, %s"),
                               x, y, m.x, m.y, words);
     else
       text = g_strdup_printf (_("x %.0f, y %.0f px: no match in the other image"), x, y);
@@ -324,11 +324,38 @@ on_step (PxViewerCompare *self,
     gtk_drop_down_set_selected (self->dropdown, (i + (direction > 0 ? 1 : n - 1)) % n);
 }
 
-static char *
-study_title (PxStudy  *study,
-             gboolean  privacy)
+// The compared image's list: titles ellipsized, so that a long one never widens the pane,
+// and following the privacy switch.
+static void
+setup_title (GtkSignalListItemFactory *factory,
+             GtkListItem              *item,
+             PxViewerCompare          *self)
 {
-  return study != NULL ? px_study_dup_display_title (study, privacy) : g_strdup ("");
+  GtkWidget *label = gtk_label_new (NULL);
+
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_list_item_set_child (item, label);
+}
+
+static void
+bind_title (GtkSignalListItemFactory *factory,
+            GtkListItem              *item,
+            PxViewerCompare          *self)
+{
+  g_autofree char *title = px_study_dup_display_title (gtk_list_item_get_item (item), self->privacy);
+
+  gtk_label_set_text (GTK_LABEL (gtk_list_item_get_child (item)), title);
+}
+
+static void
+set_title_factory (PxViewerCompare *self)
+{
+  g_autoptr(GtkListItemFactory) factory = gtk_signal_list_item_factory_new ();
+
+  g_signal_connect (factory, "setup", G_CALLBACK (setup_title), self);
+  g_signal_connect (factory, "bind", G_CALLBACK (bind_title), self);
+  gtk_drop_down_set_factory (self->dropdown, factory);
 }
 
 static void
@@ -399,6 +426,7 @@ px_viewer_compare_set_property (GObject      *object,
       if (self->privacy != g_value_get_boolean (value))
         {
           self->privacy = g_value_get_boolean (value);
+          set_title_factory (self);
           g_object_notify_by_pspec (object, pspec);
         }
       break;
@@ -434,7 +462,6 @@ px_viewer_compare_init (PxViewerCompare *self)
 {
   GtkWidget *pane = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
   GtkWidget *header = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  GtkExpression *privacy;
 
   gtk_widget_set_visible (GTK_WIDGET (self), FALSE);
   gtk_widget_set_hexpand (GTK_WIDGET (self), TRUE);
@@ -445,11 +472,8 @@ px_viewer_compare_init (PxViewerCompare *self)
   gtk_widget_set_margin_start (header, 6);
   gtk_widget_set_margin_end (header, 6);
   gtk_widget_set_margin_top (header, 6);
-  privacy = gtk_property_expression_new (PX_TYPE_VIEWER_COMPARE, gtk_object_expression_new (G_OBJECT (self)),
-                                         "privacy");
-  self->dropdown = GTK_DROP_DOWN (gtk_drop_down_new (NULL, gtk_cclosure_expression_new (G_TYPE_STRING, NULL, 1, &privacy,
-                                                                                      G_CALLBACK (study_title),
-                                                                                      NULL, NULL)));
+  self->dropdown = GTK_DROP_DOWN (gtk_drop_down_new (NULL, NULL));
+  set_title_factory (self);
   gtk_widget_set_hexpand (GTK_WIDGET (self->dropdown), TRUE);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->dropdown), _("The radiograph compared with the one on the left"));
   gtk_box_append (GTK_BOX (header), GTK_WIDGET (self->dropdown));
@@ -470,7 +494,11 @@ px_viewer_compare_init (PxViewerCompare *self)
 
   self->status = GTK_LABEL (gtk_label_new (NULL));
   gtk_label_set_xalign (self->status, 0);
-  gtk_label_set_ellipsize (self->status, PANGO_ELLIPSIZE_END);
+  // Wrapped, and narrow by nature: the pane asks for no more width than the left viewer,
+  // so the two images get the same share of the window.
+  gtk_label_set_wrap (self->status, TRUE);
+  gtk_label_set_wrap_mode (self->status, PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_max_width_chars (self->status, 20);
   gtk_widget_set_margin_start (GTK_WIDGET (self->status), 6);
   gtk_widget_set_margin_end (GTK_WIDGET (self->status), 6);
   gtk_widget_set_margin_top (GTK_WIDGET (self->status), 3);
