@@ -5,8 +5,9 @@
 // and the widget), px-correspondence-input.c (pointer and keyboard),
 // px-correspondence-actions.c (the corr.* actions),
 // px-correspondence-landmarks.c (the points as landmark sets: exports, Save and Load
-// Landmarks, the cardiothoracic ratio) and px-correspondence-propagate.c (Propagate from
-// References). Nothing outside these files includes it.
+// Landmarks, the cardiothoracic ratio), px-correspondence-propagate.c (Propagate from
+// References) and px-correspondence-window.c (window/level of the panels). Nothing outside
+// these files includes it.
 #pragma once
 
 #include "px-correspondence-page.h"
@@ -14,6 +15,9 @@
 #include "px-pin-history.h"
 
 G_BEGIN_DECLS
+
+// The longer side of a panel's presentation surface, in pixels.
+#define PX_CORRESPONDENCE_SURFACE_SIDE 1024
 
 struct _PxCorrespondencePage
 {
@@ -36,6 +40,8 @@ struct _PxCorrespondencePage
   int                   drag_pin;    // pin being corrected, −1 when none
   int                   drag_target;
   double                drag_x, drag_y;
+  int                   window_panel; // panel under a window/level drag, −1 when none
+  double                window_start[2]; // its centre and width when the drag began
 
   GtkDropDown          *source_dropdown;
   GtkBox               *targets_box;
@@ -83,6 +89,10 @@ void      _px_correspondence_page_show_error   (PxCorrespondencePage *self,
 
 // px-correspondence-input.c
 void      _px_correspondence_page_input_init   (PxCorrespondencePage *self);
+
+// px-correspondence-window.c
+void      _px_correspondence_page_window_init  (PxCorrespondencePage *self);
+void      _px_correspondence_page_window_apply (PxCorrespondencePage *self);
 
 // px-correspondence-actions.c
 void      _px_correspondence_page_actions_init (PxCorrespondencePage *self);

@@ -19,8 +19,6 @@
 #include "px-correspondence-page-private.h"
 #include "px-window.h"
 
-#define SURFACE_SIDE 1024
-
 G_DEFINE_FINAL_TYPE (PxCorrespondencePage, px_correspondence_page, GTK_TYPE_WIDGET)
 
 enum {
@@ -351,7 +349,7 @@ surfaces_thread (GTask        *task,
 
   for (guint i = 0; i < studies->len; i++)
     g_ptr_array_add (surfaces, px_match_surface_for_image (px_study_get_image (g_ptr_array_index (studies, i)),
-                                                           SURFACE_SIDE));
+                                                           PX_CORRESPONDENCE_SURFACE_SIDE));
   g_task_return_pointer (task, surfaces, (GDestroyNotify) g_ptr_array_unref);
 }
 
@@ -542,6 +540,7 @@ _px_correspondence_page_rebuild (PxCorrespondencePage *self)
       self->scene.panels[i].mm = _px_correspondence_page_pixel_mm (study);
       g_ptr_array_add (wanted, study);
     }
+  _px_correspondence_page_window_apply (self);
   if (self->scene.has_query)
     _px_correspondence_page_set_query (self, self->scene.qx, self->scene.qy);
   px_pin_snapshot_apply (pins, self->scene.pins, self->targets);
@@ -760,6 +759,8 @@ px_correspondence_page_init (PxCorrespondencePage *self)
   g_signal_connect_swapped (self->buddies_k, "value-changed", G_CALLBACK (_px_correspondence_page_refresh), self);
 
   gtk_drawing_area_set_draw_func (self->area, draw_area, self, NULL);
+  // The window/level gestures first: tests find the left-button drag as the first one.
+  _px_correspondence_page_window_init (self);
   _px_correspondence_page_input_init (self);
 
   _px_correspondence_page_rebuild (self);

@@ -61,6 +61,10 @@ gboolean px_correspondence_page_export_points (PxCorrespondencePage *self,
                                                const char           *path,
                                                const char           *format,
                                                GError              **error);
+gboolean px_correspondence_page_get_panel_window (PxCorrespondencePage *self,
+                                                  int                   panel,
+                                                  double               *center,
+                                                  double               *width);
 PxStudy       *px_correspondence_page_get_panel_study (PxCorrespondencePage *self,
                                                        int                   panel);
 PxLandmarkSet *px_correspondence_page_dup_landmarks   (PxCorrespondencePage *self,

@@ -100,8 +100,29 @@ cairo_surface_t *
 px_match_surface_for_image (const PxImage *image,
                             int            max_side)
 {
-  g_autofree guint8 *grey = g_malloc ((gsize) image->width * image->height);
   double center, width;
+
+  px_image_default_window (image, &center, &width);
+  return px_match_surface_for_window (image, max_side, center, width);
+}
+
+/**
+ * px_match_surface_for_window:
+ * @center: window centre (level) in modality units
+ * @width: window width in modality units
+ *
+ * The same presentation under a window other than the image's default (the correspondence
+ * page's window/level drag).
+ *
+ * Returns: (transfer full): a new surface
+ */
+cairo_surface_t *
+px_match_surface_for_window (const PxImage *image,
+                             int            max_side,
+                             double         center,
+                             double         width)
+{
+  g_autofree guint8 *grey = g_malloc ((gsize) image->width * image->height);
   double scale = MIN (1.0, (double) max_side / MAX (image->width, image->height));
   int w = MAX (1, (int) lround (image->width * scale));
   int h = MAX (1, (int) lround (image->height * scale));
@@ -109,7 +130,6 @@ px_match_surface_for_image (const PxImage *image,
   guint8 *data = cairo_image_surface_get_data (surface);
   int stride = cairo_image_surface_get_stride (surface);
 
-  px_image_default_window (image, &center, &width);
   px_image_render_u8 (image, center, width, FALSE, grey);
   cairo_surface_flush (surface);
   for (int y = 0; y < h; y++)

@@ -85,6 +85,10 @@ void     px_match_viridis             (double            t,
                                        double           *b);
 cairo_surface_t *px_match_surface_for_image (const PxImage *image,
                                              int            max_side);
+cairo_surface_t *px_match_surface_for_window (const PxImage *image,
+                                              int            max_side,
+                                              double         center,
+                                              double         width);
 void     px_match_scene_draw          (const PxMatchScene *scene,
                                        cairo_t            *cr,
                                        double              width,

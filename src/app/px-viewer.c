@@ -8,7 +8,9 @@
 // zooms (up: in), the wheel steps to the next or previous image ("step") — or the
 // classic one — left or middle drag pans, right drag sets window/level, the wheel zooms
 // around the pointer. The view is described by the image point at the widget's centre
-// plus a zoom factor, so resizing keeps what the user looked at.
+// plus a zoom factor, so resizing keeps what the user looked at. A crosshair can mark one
+// image point (the linked comparison's matched place, px-viewer-compare.c): solid for a
+// confident match, dashed for a doubtful one.
 #include "config.h"
 
 #include <math.h>
@@ -43,6 +45,10 @@ struct _PxViewer
   double      drag_start_a;
   double      drag_start_b;
   double      drag_x, drag_y;
+
+  gboolean    crosshair;   // a marked image point
+  double      crosshair_x, crosshair_y;
+  gboolean    crosshair_confident;
 };
 
 G_DEFINE_FINAL_TYPE (PxViewer, px_viewer, GTK_TYPE_WIDGET)
@@ -234,6 +240,39 @@ px_viewer_snapshot (GtkWidget   *widget,
                                                     image->width * self->zoom,
                                                     image->height * self->zoom));
   gtk_snapshot_pop (snapshot);
+
+  if (self->crosshair)
+    {
+      cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
+      double cx, cy;
+
+      px_viewer_image_to_widget (self, self->crosshair_x, self->crosshair_y, &cx, &cy);
+      // Two arms each way with a gap at the point, dark under light so that it reads on
+      // bone and on air alike; Okabe–Ito yellow.
+      for (int pass = 0; pass < 2; pass++)
+        {
+          static const double dash[] = { 6.0, 4.0 };
+
+          cairo_set_line_width (cr, pass == 0 ? 3.5 : 1.5);
+          if (pass == 0)
+            cairo_set_source_rgba (cr, 0, 0, 0, 0.7);
+          else
+            cairo_set_source_rgb (cr, 0.94, 0.89, 0.26);
+          cairo_set_dash (cr, dash, self->crosshair_confident ? 0 : 2, 0);
+          cairo_move_to (cr, cx - 24, cy);
+          cairo_line_to (cr, cx - 6, cy);
+          cairo_move_to (cr, cx + 6, cy);
+          cairo_line_to (cr, cx + 24, cy);
+          cairo_move_to (cr, cx, cy - 24);
+          cairo_line_to (cr, cx, cy - 6);
+          cairo_move_to (cr, cx, cy + 6);
+          cairo_line_to (cr, cx, cy + 24);
+          cairo_stroke (cr);
+          cairo_arc (cr, cx, cy, 10, 0, 2 * G_PI);
+          cairo_stroke (cr);
+        }
+      cairo_destroy (cr);
+    }
 }
 
 static void
@@ -609,6 +648,7 @@ px_viewer_set_study (PxViewer *self,
   if (!g_set_object (&self->study, study))
     return;
 
+  self->crosshair = FALSE;
   g_object_freeze_notify (G_OBJECT (self));
   px_viewer_set_inverted (self, FALSE);
   px_viewer_reset_window (self);
@@ -797,4 +837,72 @@ px_viewer_widget_to_image (PxViewer *self,
 
   image = get_image (self);
   return image != NULL && ix >= 0 && iy >= 0 && ix < image->width && iy < image->height;
+}
+
+/**
+ * px_viewer_image_to_widget:
+ * @x: image column, in pixels (fractional)
+ * @y: image row, in pixels (fractional)
+ * @widget_x: (out): widget coordinate
+ * @widget_y: (out): widget coordinate
+ *
+ * The inverse of px_viewer_widget_to_image().
+ */
+void
+px_viewer_image_to_widget (PxViewer *self,
+                           double    x,
+                           double    y,
+                           double   *widget_x,
+                           double   *widget_y)
+{
+  g_return_if_fail (PX_IS_VIEWER (self));
+
+  *widget_x = gtk_widget_get_width (GTK_WIDGET (self)) / 2.0 + (x - self->view_x) * self->zoom;
+  *widget_y = gtk_widget_get_height (GTK_WIDGET (self)) / 2.0 + (y - self->view_y) * self->zoom;
+}
+
+/**
+ * px_viewer_set_crosshair:
+ * @shown: whether a crosshair is drawn
+ * @x: its image column, in pixels (fractional)
+ * @y: its image row, in pixels (fractional)
+ * @confident: solid when %TRUE, dashed when the match is doubtful
+ */
+void
+px_viewer_set_crosshair (PxViewer *self,
+                         gboolean  shown,
+                         double    x,
+                         double    y,
+                         gboolean  confident)
+{
+  g_return_if_fail (PX_IS_VIEWER (self));
+
+  if (!shown && !self->crosshair)
+    return;
+  self->crosshair = shown;
+  self->crosshair_x = x;
+  self->crosshair_y = y;
+  self->crosshair_confident = confident;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/**
+ * px_viewer_get_crosshair:
+ * @x: (out) (optional): its image column
+ * @y: (out) (optional): its image row
+ *
+ * Returns: whether a crosshair is drawn
+ */
+gboolean
+px_viewer_get_crosshair (PxViewer *self,
+                         double   *x,
+                         double   *y)
+{
+  g_return_val_if_fail (PX_IS_VIEWER (self), FALSE);
+
+  if (x != NULL)
+    *x = self->crosshair_x;
+  if (y != NULL)
+    *y = self->crosshair_y;
+  return self->crosshair;
 }

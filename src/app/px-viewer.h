@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // PxViewer: the radiograph canvas. Shows one PxStudy with zoom, pan, window/level and
-// inversion; everything it shows is exposed as properties so that actions, the overlay
-// label and tests can bind to it.
+// inversion, and optionally a crosshair on one image point; everything it shows is exposed
+// so that actions, the overlay label and tests can bind to it.
 #pragma once
 
 #include <gtk/gtk.h>
@@ -53,5 +53,18 @@ gboolean   px_viewer_widget_to_image    (PxViewer *self,
                                          double    y,
                                          double   *image_x,
                                          double   *image_y);
+void       px_viewer_image_to_widget    (PxViewer *self,
+                                         double    x,
+                                         double    y,
+                                         double   *widget_x,
+                                         double   *widget_y);
+void       px_viewer_set_crosshair      (PxViewer *self,
+                                         gboolean  shown,
+                                         double    x,
+                                         double    y,
+                                         gboolean  confident);
+gboolean   px_viewer_get_crosshair      (PxViewer *self,
+                                         double   *x,
+                                         double   *y);
 
 G_END_DECLS

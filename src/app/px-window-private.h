@@ -13,6 +13,7 @@
 #include "px-grid-matching-page.h"
 #include "px-probe-page.h"
 #include "px-tag-panel.h"
+#include "px-viewer-compare.h"
 #include "px-window.h"
 
 G_BEGIN_DECLS
@@ -54,6 +55,7 @@ struct _PxWindow
   GtkListView          *study_list;
   GtkSingleSelection   *selection;
   PxViewer             *viewer;
+  PxViewerCompare      *compare;
   GtkLabel             *info_label;
   GtkRevealer          *tags_revealer;
   PxTagPanel           *tag_panel;

@@ -464,6 +464,7 @@ px_window_class_init (PxWindowClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (PX_TYPE_VIEWER);
+  g_type_ensure (PX_TYPE_VIEWER_COMPARE);
   g_type_ensure (PX_TYPE_TAG_PANEL);
   g_type_ensure (PX_TYPE_CORRESPONDENCE_PAGE);
   g_type_ensure (PX_TYPE_EMBEDDING_MAP_PAGE);
@@ -492,6 +493,7 @@ px_window_class_init (PxWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PxWindow, study_list);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, selection);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, viewer);
+  gtk_widget_class_bind_template_child (widget_class, PxWindow, compare);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, info_label);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, tags_revealer);
   gtk_widget_class_bind_template_child (widget_class, PxWindow, tag_panel);
@@ -579,6 +581,16 @@ px_window_init (PxWindow *self)
   px_train_page_set_embedder (self->train_page, self->embedder);
   px_probe_page_set_embedder (self->probe_page, self->embedder);
   px_embedding_map_page_set_correspondence_page (self->embedding_map_page, self->correspondence_page);
+  // The viewer's side-by-side comparison (win.compare) and its linked crosshair.
+  px_viewer_compare_setup (self->compare, self->viewer, G_LIST_MODEL (self->studies), self->embedder);
+  g_object_bind_property (self, "privacy", self->compare, "privacy", G_BINDING_SYNC_CREATE);
+  g_settings_bind (self->settings, "radiology-mouse", px_viewer_compare_get_viewer (self->compare),
+                   "radiology-mouse", G_SETTINGS_BIND_GET);
+  {
+    g_autoptr(GPropertyAction) compare = g_property_action_new ("compare", self->compare, "active");
+
+    g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (compare));
+  }
   g_object_bind_property (self, "privacy", self->embedding_map_page, "privacy", G_BINDING_SYNC_CREATE);
 
   drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);

@@ -302,7 +302,9 @@ test_drag_and_undo (void)
     {
       g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
 
-      if (GTK_IS_GESTURE_DRAG (controller))
+      // The left-button drag: the right one sets window/level.
+      if (GTK_IS_GESTURE_DRAG (controller) &&
+          gtk_gesture_single_get_button (GTK_GESTURE_SINGLE (controller)) == GDK_BUTTON_PRIMARY)
         drag = GTK_GESTURE (controller);
     }
   g_assert_nonnull (drag);
