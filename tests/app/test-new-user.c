@@ -6,7 +6,9 @@
 // window never learns the application's accelerators) and fits a 1024 × 700 screen (its
 // long mouse descriptions made it 1,653 px wide); the correspondence page's menu (export,
 // Save Landmarks, propagation) is in view in a 1024 × 700 window with the samples open
-// (it sat past the window's edge at the end of the sideways-scrolling tool bar).
+// (it sat past the window's edge at the end of the sideways-scrolling tool bar), and so is
+// every other button of the tool bar, also with a DICOM named by its UID as the source
+// (read in place from ../shared/data) — the source's title is shortened on the button.
 #include "config.h"
 
 #include <adwaita.h>
@@ -119,6 +121,32 @@ find_menu_button (GtkWidget  *root,
   return NULL;
 }
 
+#define LONG_NAME "siim_1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm"
+
+// Every button and toggle of the page's tool bar lies wholly inside the window.
+static gboolean
+all_buttons_in_view (GtkWidget *root,
+                     GtkWidget *window)
+{
+  graphene_rect_t bounds;
+
+  if (!gtk_widget_get_mapped (root))
+    return TRUE;
+  if ((GTK_IS_BUTTON (root) || GTK_IS_DROP_DOWN (root)) && gtk_widget_compute_bounds (root, window, &bounds) &&
+      (bounds.origin.x < 0 || bounds.origin.x + bounds.size.width > gtk_widget_get_width (window)))
+    {
+      g_test_message ("%s %s at x %.0f–%.0f, outside the window's %d px", G_OBJECT_TYPE_NAME (root),
+                      GTK_IS_BUTTON (root) ? gtk_button_get_label (GTK_BUTTON (root)) : "",
+                      bounds.origin.x, bounds.origin.x + bounds.size.width, gtk_widget_get_width (window));
+      return FALSE;
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (!all_buttons_in_view (child, window))
+      return FALSE;
+  return TRUE;
+}
+
 static void
 test_correspondence_menu_in_view (void)
 {
@@ -154,7 +182,26 @@ test_correspondence_menu_in_view (void)
   g_assert_cmpfloat (bounds.origin.x, >=, 0);
   g_assert_cmpfloat (bounds.origin.x + bounds.size.width, <=, gtk_widget_get_width (GTK_WIDGET (window)));
   g_assert_true (gtk_widget_is_drawable (menu));
-  // And it opens its menu there.
+  // Nothing on the tool bar needs scrolling sideways, even with a source named by a long
+  // DICOM UID (the titles on the button are shortened in the middle).
+  g_assert_true (all_buttons_in_view (GTK_WIDGET (page), GTK_WIDGET (window)));
+  {
+    g_autoptr(GFile) dicom = g_file_new_build_filename (g_getenv ("PEAC_SOURCE_DIR"), "..", "shared", "data", "dicom",
+                                                        "chest", LONG_NAME, NULL);
+    g_autoptr(PxStudy) study = NULL;
+
+    px_window_open_files (window, &dicom, 1);
+    g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
+    g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 7);
+    study = g_list_model_get_item (px_window_get_studies (window), 6);
+    g_assert_cmpstr (px_study_get_title (study), ==, LONG_NAME);
+    px_window_show_page (window, "correspondence");
+    px_correspondence_page_set_source (page, study);
+    px_test_settle ();
+    g_assert_true (px_test_labels_contain (GTK_WIDGET (page), LONG_NAME));
+    g_assert_true (all_buttons_in_view (GTK_WIDGET (page), GTK_WIDGET (window)));
+  }
+  // And the menu opens its popover there.
   gtk_menu_button_popup (GTK_MENU_BUTTON (menu));
   px_test_settle ();
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (gtk_menu_button_get_popover (GTK_MENU_BUTTON (menu)))));
