@@ -8,16 +8,19 @@
 // Save Landmarks, propagation) is in view in a 1024 × 700 window with the samples open
 // (it sat past the window's edge at the end of the sideways-scrolling tool bar), and so is
 // every other button of the tool bar, also with a DICOM named by its UID as the source
-// (read in place from ../shared/data) — the source's title is shortened on the button.
+// (read in place from ../shared/data) — the source's title is shortened on the button; a
+// training folder with nothing usable says what it holds and why each entry was passed over.
 #include "config.h"
 
 #include <adwaita.h>
+#include <unistd.h>
 
 #include "px-application.h"
 #include "px-test-util.h"
 #include "px-window.h"
 
 static PxApplication *app;
+static char *home;
 
 static void
 collect_shortcuts (GtkWidget *root,
@@ -209,13 +212,52 @@ test_correspondence_menu_in_view (void)
   px_test_settle ();
 }
 
+static gboolean
+scan_done (gpointer data)
+{
+  return !px_train_page_get_scanning (data);
+}
+
+// A dataset folder of links to nothing and a text file: the page says why nothing is usable
+// (it said "0 usable radiographs" and nothing more; the walk's links were relative to a
+// folder they did not lie in).
+static void
+test_training_nothing_usable (void)
+{
+  PxWindow *window = px_test_fresh_window (app, 1024, 700);
+  PxTrainPage *page = px_window_get_train_page (window);
+  g_autofree char *folder = g_build_filename (home, "links", NULL);
+  g_autofree char *a = g_build_filename (folder, "a.png", NULL);
+  g_autofree char *b = g_build_filename (folder, "b.dcm", NULL);
+  g_autofree char *notes = g_build_filename (folder, "notes.txt", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (folder);
+
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0700), ==, 0);
+  g_assert_cmpint (symlink ("../gone/a.png", a), ==, 0);
+  g_assert_cmpint (symlink ("/nonexistent/b.dcm", b), ==, 0);
+  g_assert_true (g_file_set_contents (notes, "not an image\n", -1, NULL));
+
+  px_window_show_page (window, "training");
+  px_train_page_add_folder (page, file);
+  g_assert_true (px_test_wait_for (scan_done, page, 60));
+  px_test_settle ();
+  g_assert_cmpuint (px_train_page_get_n_usable (page), ==, 0);
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (page), "No usable radiographs; 3 entries passed over"));
+  adw_expander_row_set_expanded (ADW_EXPANDER_ROW (px_test_find_child (GTK_WIDGET (page), ADW_TYPE_EXPANDER_ROW)),
+                                 TRUE);
+  px_test_settle ();
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (page), "a.png: a symbolic link to nothing"));
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (page), "b.dcm: a symbolic link to nothing"));
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (page), "notes.txt: not a PNG, JPEG or DICOM file"));
+}
+
 int
 main (int   argc,
       char *argv[])
 {
-  g_autofree char *home = px_test_make_home ("peac-new-user-XXXXXX");
   int ret;
 
+  home = px_test_make_home ("peac-new-user-XXXXXX");
   g_setenv ("GSK_RENDERER", "cairo", FALSE);
   g_test_init (&argc, &argv, NULL);
   gtk_init ();
@@ -226,9 +268,10 @@ main (int   argc,
 
   g_test_add_func ("/new-user/shortcuts", test_shortcuts);
   g_test_add_func ("/new-user/correspondence-menu-in-view", test_correspondence_menu_in_view);
+  g_test_add_func ("/new-user/training-nothing-usable", test_training_nothing_usable);
   ret = g_test_run ();
 
   g_clear_object (&app);
-  px_test_remove_home (g_steal_pointer (&home));
+  px_test_remove_home (home);
   return ret;
 }
