@@ -140,7 +140,8 @@ check_layout (GtkWidget *widget,
        bounds.origin.x + bounds.size.width > gtk_widget_get_width (window) + 1 ||
        bounds.origin.y + bounds.size.height > gtk_widget_get_height (window) + 1))
     {
-      finding ("%s lies at %.0f,%.0f %.0f × %.0f, outside the %d × %d window", describe (widget),
+      finding ("%s (in a %s) lies at %.0f,%.0f %.0f × %.0f, outside the %d × %d window", describe (widget),
+               parent != NULL ? G_OBJECT_TYPE_NAME (parent) : "window",
                bounds.origin.x, bounds.origin.y, bounds.size.width, bounds.size.height,
                gtk_widget_get_width (window), gtk_widget_get_height (window));
       return;
@@ -219,6 +220,40 @@ in_list (GPtrArray *list,
   return g_ptr_array_find (list, item, NULL);
 }
 
+static GtkWidget *
+find_button (GtkWidget  *root,
+             const char *label)
+{
+  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_button (child, label);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+// A message dialog's response as a user gives it: a click on its button.
+static void
+click_response (AdwMessageDialog *dialog,
+                const char       *response)
+{
+  GtkWidget *button = find_button (GTK_WIDGET (dialog), adw_message_dialog_get_response_label (dialog, response));
+
+  if (button == NULL)
+    {
+      finding ("no button for the response %s", response);
+      adw_message_dialog_response (dialog, response);
+      gtk_window_destroy (GTK_WINDOW (dialog));
+      return;
+    }
+  g_signal_emit_by_name (button, "clicked");
+}
+
 // Every window opened since @before: checked, photographed, then closed the way a user
 // would (Cancel, the close response, the close button). Returns how many there were.
 static guint
@@ -245,12 +280,8 @@ close_new_windows (GPtrArray  *before,
       if (GTK_IS_DIALOG (window))
         gtk_dialog_response (GTK_DIALOG (window), GTK_RESPONSE_CANCEL);
       else if (ADW_IS_MESSAGE_DIALOG (window))
-        {
-          // As its button does: the response, then the dialog closes.
-          adw_message_dialog_response (ADW_MESSAGE_DIALOG (window),
-                                       adw_message_dialog_get_close_response (ADW_MESSAGE_DIALOG (window)));
-          gtk_window_close (GTK_WINDOW (window));
-        }
+        click_response (ADW_MESSAGE_DIALOG (window),
+                        adw_message_dialog_get_close_response (ADW_MESSAGE_DIALOG (window)));
       else
         gtk_window_close (GTK_WINDOW (window));
       px_test_settle ();
@@ -514,7 +545,8 @@ walk_correspondence (PxWindow *window)
 {
   GtkWidget *page = GTK_WIDGET (px_window_get_correspondence_page (window));
   GListModel *studies = px_window_get_studies (window);
-  g_autofree char *landmarks = g_build_filename (tmp_dir, "landmarks", NULL);
+  g_autofree char *landmarks_name = g_strdup_printf ("landmarks-%s", theme);
+  g_autofree char *landmarks = g_build_filename (tmp_dir, landmarks_name, NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) before = NULL;
 
@@ -617,6 +649,12 @@ trainer_idle (gpointer data)
 }
 
 static gboolean
+trainer_active (gpointer data)
+{
+  return px_trainer_get_active (data);
+}
+
+static gboolean
 scan_done (gpointer data)
 {
   return !px_train_page_get_scanning (data);
@@ -627,8 +665,10 @@ walk_training (PxWindow *window)
 {
   PxTrainPage *page = px_window_get_train_page (window);
   PxTrainer *trainer = px_train_page_get_trainer (page);
-  g_autofree char *run = g_build_filename (tmp_dir, "run", NULL);
-  g_autofree char *dataset = g_build_filename (tmp_dir, "dataset", NULL);
+  g_autofree char *run_name = g_strdup_printf ("run-%s", theme);
+  g_autofree char *dataset_name = g_strdup_printf ("dataset-%s", theme);
+  g_autofree char *run = g_build_filename (tmp_dir, run_name, NULL);
+  g_autofree char *dataset = g_build_filename (tmp_dir, dataset_name, NULL);
   g_autofree char *nih = g_build_filename (data_dir, "cxr", "nih-more", "png_512", NULL);
   g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) before = NULL;
@@ -693,12 +733,13 @@ walk_training (PxWindow *window)
           shot (GTK_WIDGET (dialog), "keep-earlier-run");
           g_print ("  asked \"%s\"; Resume enabled: %d\n", adw_message_dialog_get_heading (dialog),
                    adw_message_dialog_get_response_enabled (dialog, "resume"));
-          adw_message_dialog_response (dialog, "resume");
+          click_response (dialog, "resume");
         }
     if (!asked)
       finding ("Start on a folder with a run did not ask");
   }
   px_test_settle ();
+  px_test_wait_for (trainer_active, trainer, 60);
   wait.step = px_trainer_get_step (trainer) + 4;
   px_test_wait_for (step_reached, &wait, 120);
   g_print ("  resumed, at step %ld\n", px_trainer_get_step (trainer));
@@ -961,8 +1002,8 @@ walk_close (PxWindow *window)
           {
             AdwMessageDialog *d = g_ptr_array_index (now, i);
             g_print ("  asked \"%s\"\n", adw_message_dialog_get_heading (d));
-            adw_message_dialog_response (d, adw_message_dialog_has_response (d, "discard") ? "discard"
-                                         : adw_message_dialog_get_close_response (d));
+            click_response (d, adw_message_dialog_has_response (d, "discard") ? "discard"
+                            : adw_message_dialog_get_close_response (d));
           }
       px_test_settle ();
       if (g_list_model_get_n_items (px_window_get_studies (window)) == n)
@@ -1001,8 +1042,22 @@ walk (void)
   walk_preferences (window);
   begin ("privacy on");
   g_action_group_change_action_state (G_ACTION_GROUP (app), "privacy", g_variant_new_boolean (TRUE));
-  px_window_show_page (window, "viewer");
-  shot (GTK_WIDGET (window), "privacy");
+  {
+    g_autoptr(GtkSelectionModel) pages = adw_view_stack_get_pages (get_stack (window));
+
+    // The SIIM DICOM is named by its SOP Instance UID, which privacy mode hides.
+    for (guint p = 0; p < g_list_model_get_n_items (G_LIST_MODEL (pages)); p++)
+      {
+        g_autoptr(AdwViewStackPage) page = g_list_model_get_item (G_LIST_MODEL (pages), p);
+        g_autofree char *name = g_strdup_printf ("privacy-%s", adw_view_stack_page_get_name (page));
+
+        px_window_show_page (window, adw_view_stack_page_get_name (page));
+        px_test_settle ();
+        if (px_test_labels_contain (GTK_WIDGET (window), "8323329.6904"))
+          finding ("the page %s shows a UID in privacy mode", adw_view_stack_page_get_name (page));
+        shot (GTK_WIDGET (window), name);
+      }
+  }
   g_action_group_change_action_state (G_ACTION_GROUP (app), "privacy", g_variant_new_boolean (FALSE));
   walk_close (window);
 }
