@@ -244,8 +244,14 @@ shortcuts_action (GSimpleAction *action,
   PxApplication *self = user_data;
   g_autoptr(GtkBuilder) builder = gtk_builder_new_from_resource ("/org/peac/Explorer/px-shortcuts-window.ui");
   GtkWindow *window = GTK_WINDOW (gtk_builder_get_object (builder, "shortcuts_window"));
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
 
-  gtk_window_set_transient_for (window, gtk_application_get_active_window (GTK_APPLICATION (self)));
+  // Only a help overlay learns the application's accelerators for the shortcuts that name
+  // an action; a plain transient window showed none.
+  if (GTK_IS_APPLICATION_WINDOW (parent))
+    gtk_application_window_set_help_overlay (GTK_APPLICATION_WINDOW (parent), GTK_SHORTCUTS_WINDOW (window));
+  else
+    gtk_window_set_transient_for (window, parent);
   gtk_window_present (window);
 }
 

@@ -17,6 +17,7 @@
 #include "px-application.h"
 #include "px-answer-confidence.h"
 #include "px-correspondence-page-private.h"
+#include "px-study-dropdown.h"
 #include "px-window.h"
 
 G_DEFINE_FINAL_TYPE (PxCorrespondencePage, px_correspondence_page, GTK_TYPE_WIDGET)
@@ -747,10 +748,9 @@ px_correspondence_page_init (PxCorrespondencePage *self)
                                                           gtk_object_expression_new (G_OBJECT (self)),
                                                           "privacy");
 
-    gtk_drop_down_set_expression (self->source_dropdown,
-                                  gtk_cclosure_expression_new (G_TYPE_STRING, NULL, 1, &privacy,
-                                                               G_CALLBACK (source_title),
-                                                               NULL, NULL));
+    px_study_dropdown_setup (self->source_dropdown,
+                             gtk_cclosure_expression_new (G_TYPE_STRING, NULL, 1, &privacy,
+                                                          G_CALLBACK (source_title), NULL, NULL));
   }
   g_signal_connect_swapped (self->source_dropdown, "notify::selected-item",
                             G_CALLBACK (on_source_selected), self);

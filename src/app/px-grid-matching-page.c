@@ -19,6 +19,7 @@
 #include "px-export.h"
 #include "px-grid-matching-page.h"
 #include "px-match-scene.h"
+#include "px-study-dropdown.h"
 #include "px-window.h"
 #include "distort.h"
 #include "views.h"
@@ -852,8 +853,7 @@ px_grid_matching_page_init (PxGridMatchingPage *self)
                                    G_N_ELEMENTS (page_actions), self);
   gtk_widget_insert_action_group (GTK_WIDGET (self), "grid", G_ACTION_GROUP (self->actions));
 
-  gtk_drop_down_set_expression (self->study_dropdown,
-                                gtk_property_expression_new (PX_TYPE_STUDY, NULL, "title"));
+  px_study_dropdown_setup (self->study_dropdown, gtk_property_expression_new (PX_TYPE_STUDY, NULL, "title"));
   g_signal_connect_swapped (self->study_dropdown, "notify::selected-item",
                             G_CALLBACK (on_study_selected), self);
   g_signal_connect_swapped (self->seed, "value-changed", G_CALLBACK (resample), self);

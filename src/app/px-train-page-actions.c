@@ -278,6 +278,7 @@ clear_folders_action (GtkWidget  *widget,
   g_ptr_array_set_size (self->folders, 0);
   g_ptr_array_set_size (self->usable, 0);
   g_ptr_array_set_size (self->unreadable, 0);
+  g_ptr_array_set_size (self->passed_over, 0);
   self->resume_when_scanned = FALSE;
   px_train_page_update_dataset (self);
 }

@@ -23,6 +23,7 @@ struct _PxTrainPage
   GPtrArray      *folders;        // GFile
   GPtrArray      *usable;         // char * paths
   GPtrArray      *unreadable;     // char * "path: reason"
+  GPtrArray      *passed_over;    // char * "path: reason": what the folder scans did not take
   guint           scanning;
   GCancellable   *cancellable;
   char           *checkpoint_folder;

@@ -106,6 +106,7 @@ px_train_page_update_dataset (PxTrainPage *self)
 {
   g_autoptr(GString) names = g_string_new (NULL);
   g_autofree char *counts = NULL;
+  gboolean nothing_usable;
 
   for (guint i = 0; i < self->folders->len; i++)
     {
@@ -118,8 +119,16 @@ px_train_page_update_dataset (PxTrainPage *self)
   else
     adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->dataset_row), names->str);
 
+  // Nothing usable: what the folders hold instead, and why it was passed over (a link to
+  // nothing, a file of another kind), rather than a bare "0 usable radiographs".
+  nothing_usable = self->scanning == 0 && self->folders->len > 0 && self->usable->len == 0 &&
+                   self->passed_over->len > 0;
   if (self->scanning > 0)
     counts = g_strdup (_("Looking for radiographs…"));
+  else if (nothing_usable)
+    counts = g_strdup_printf (ngettext ("No usable radiographs; %u entry passed over",
+                                        "No usable radiographs; %u entries passed over",
+                                        self->passed_over->len), self->passed_over->len);
   else if (self->folders->len > 0)
     counts = g_strdup_printf (ngettext ("%u usable radiograph", "%u usable radiographs",
                                         self->usable->len), self->usable->len);
@@ -140,8 +149,11 @@ px_train_page_update_dataset (PxTrainPage *self)
     for (guint i = 0; i < self->unreadable->len; i++)
       g_string_append_printf (list, "%s%s", i > 0 ? "\n" : "",
                               (char *) g_ptr_array_index (self->unreadable, i));
+    for (guint i = 0; nothing_usable && i < self->passed_over->len; i++)
+      g_string_append_printf (list, "%s%s", list->len > 0 ? "\n" : "",
+                              (char *) g_ptr_array_index (self->passed_over, i));
     gtk_label_set_text (self->unreadable_label, list->str);
-    gtk_widget_set_visible (GTK_WIDGET (self->unreadable_row), self->unreadable->len > 0);
+    gtk_widget_set_visible (GTK_WIDGET (self->unreadable_row), list->len > 0);
   }
   update_epochs (self);
   px_train_page_update_actions (self);
@@ -183,7 +195,8 @@ on_scanned (GObject      *source,
 {
   g_autoptr(PxTrainPage) self = data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) files = px_folder_scan_finish (res, NULL, &error);
+  g_autoptr(GPtrArray) skipped = NULL;
+  g_autoptr(GPtrArray) files = px_folder_scan_finish (res, &skipped, &error);
 
   if (files == NULL)
     {
@@ -193,6 +206,8 @@ on_scanned (GObject      *source,
       px_train_page_update_dataset (self);
       return;
     }
+  for (guint i = 0; i < skipped->len; i++)
+    g_ptr_array_add (self->passed_over, g_strdup (g_ptr_array_index (skipped, i)));
   px_folder_check_async (files, self->cancellable, on_checked, g_object_ref (self));
 }
 
@@ -340,6 +355,7 @@ px_train_page_finalize (GObject *object)
   g_ptr_array_unref (self->folders);
   g_ptr_array_unref (self->usable);
   g_ptr_array_unref (self->unreadable);
+  g_ptr_array_unref (self->passed_over);
   g_free (self->checkpoint_folder);
   g_free (self->init_from);
   g_strfreev (self->resume_folders);
@@ -407,6 +423,7 @@ px_train_page_init (PxTrainPage *self)
   self->folders = g_ptr_array_new_with_free_func (g_object_unref);
   self->usable = g_ptr_array_new_with_free_func (g_free);
   self->unreadable = g_ptr_array_new_with_free_func (g_free);
+  self->passed_over = g_ptr_array_new_with_free_func (g_free);
   self->cancellable = g_cancellable_new ();
 
   px_loss_plot_set_points (self->plot, px_trainer_get_points (self->trainer));
