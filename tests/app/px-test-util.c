@@ -284,3 +284,61 @@ px_test_fresh_window (PxApplication *app,
   px_test_settle ();
   return window;
 }
+
+/**
+ * px_test_app_setup:
+ * @argc: main()'s, for g_test_init()
+ * @argv: main()'s, for g_test_init()
+ * @name: the test's name, e.g. "pages": its home is a temporary `peac-NAME-XXXXXX` folder
+ *   and its application is `org.peac.Explorer.Test.NAME`
+ * @home: (out): the temporary home (px_test_make_home()), for the test's own files too
+ *
+ * What every GUI test's main() does first: a temporary home, the Cairo renderer (unless
+ * GSK_RENDERER names another), g_test_init() and gtk_init(), and the application created
+ * and registered, every warning fatal from then on. Call it before adding the tests and
+ * px_test_app_teardown() after g_test_run().
+ *
+ * Returns: (transfer full): the registered application
+ */
+PxApplication *
+px_test_app_setup (int          *argc,
+                   char       ***argv,
+                   const char   *name,
+                   char        **home)
+{
+  g_autofree char *tmpl = g_strdup_printf ("peac-%s-XXXXXX", name);
+  g_autofree char *id = g_strdup_printf ("org.peac.Explorer.Test.%s", name);
+  PxApplication *app;
+
+  *home = px_test_make_home (tmpl);
+  // Xvfb offers only llvmpipe, whose GL frames of a full window take ~100 ms on a 2-core
+  // machine and would drown what the stall probes are meant to see (the pages' own work);
+  // the Cairo renderer draws the same pixels without that cost.
+  g_setenv ("GSK_RENDERER", "cairo", FALSE);
+
+  g_test_init (argc, argv, NULL);
+  gtk_init ();
+
+  g_assert_true (g_application_id_is_valid (id));
+  app = px_application_new (id, G_APPLICATION_NON_UNIQUE);
+  // Xvfb has no session bus and GtkApplication warns about that once while registering;
+  // every other warning stays fatal.
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  return app;
+}
+
+/**
+ * px_test_app_teardown:
+ * @app: (transfer full) (nullable): from px_test_app_setup()
+ * @home: (transfer full): from px_test_app_setup(); removed unless PEAC_KEEP_TEST_OUTPUT
+ *   keeps it for a human to look at
+ */
+void
+px_test_app_teardown (PxApplication *app,
+                      char          *home)
+{
+  g_clear_object (&app);
+  px_test_remove_home (home);
+}

@@ -3,8 +3,8 @@
 // Helpers shared by the GUI tests and the screenshot tool: wait on the main loop for a
 // condition, open a fresh main window, render a widget to a texture as the screen would
 // show it, find a widget (or its drag gesture) or collect the text of every label under a
-// widget, measure main-loop stalls, and give each test run a temporary home that is
-// removed afterwards.
+// widget, measure main-loop stalls, give each test run a temporary home that is removed
+// afterwards, and set up (and tear down) the application every GUI test's main() runs.
 #pragma once
 
 #include <gtk/gtk.h>
@@ -45,5 +45,11 @@ double      px_test_probe_stop       (PxTestStallProbe *probe);
 void        px_test_remove_tree      (const char      *path);
 char       *px_test_make_home        (const char      *tmpl);
 void        px_test_remove_home      (char            *home);
+PxApplication *px_test_app_setup     (int             *argc,
+                                      char          ***argv,
+                                      const char      *name,
+                                      char           **home);
+void        px_test_app_teardown     (PxApplication   *app,
+                                      char            *home);
 
 G_END_DECLS

@@ -555,19 +555,7 @@ main (int   argc,
 {
   int ret;
 
-  tmp_dir = px_test_make_home ("peac-pages-maps-XXXXXX");
-  // Xvfb offers only llvmpipe, whose GL frames of this window take ~100 ms on a 2-core
-  // machine and would drown what the stall probe is meant to see (the pages' own work);
-  // the Cairo renderer draws the same pixels without that cost.
-  g_setenv ("GSK_RENDERER", "cairo", FALSE);
-
-  g_test_init (&argc, &argv, NULL);
-  gtk_init ();
-
-  app = px_application_new ("org.peac.Explorer.PagesMapsTest", G_APPLICATION_NON_UNIQUE);
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  app = px_test_app_setup (&argc, &argv, "pages-maps", &tmp_dir);
 
   g_test_add_func ("/pages/embedding-map/run-place-export", test_embedding_map);
   g_test_add_func ("/pages/embedding-map/legend-colours", test_legend_colours);
@@ -577,8 +565,6 @@ main (int   argc,
 
   ret = g_test_run ();
 
-  g_clear_object (&app);
-  // PEAC_KEEP_TEST_OUTPUT keeps the output for a human to look at.
-  px_test_remove_home (tmp_dir);
+  px_test_app_teardown (app, tmp_dir);
   return ret;
 }

@@ -732,12 +732,7 @@ main (int   argc,
   // The words are checked untranslated.
   g_setenv ("LANGUAGE", "C", TRUE);
   setlocale (LC_ALL, "C.UTF-8");
-  tmp_dir = px_test_make_home ("peac-readable-XXXXXX");
-  g_setenv ("GSK_RENDERER", "cairo", FALSE);
-  g_test_init (&argc, &argv, NULL);
-  gtk_init ();
-  app = px_application_new ("org.peac.Explorer.ReadableTest", G_APPLICATION_NON_UNIQUE);
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
+  app = px_test_app_setup (&argc, &argv, "readable", &tmp_dir);
 
   g_test_add_func ("/readable/match-score", test_match_score);
   g_test_add_func ("/readable/pin-confidence", test_pin_confidence);
@@ -752,7 +747,6 @@ main (int   argc,
   g_test_add_func ("/readable/drag-roles", test_drag_roles);
   g_test_add_func ("/readable/preferences", test_preferences);
   ret = g_test_run ();
-  g_object_unref (app);
-  px_test_remove_home (tmp_dir);
+  px_test_app_teardown (app, tmp_dir);
   return ret;
 }

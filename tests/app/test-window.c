@@ -571,19 +571,8 @@ main (int   argc,
 {
   int ret;
 
-  // Recent files, caches and configuration go to a temporary home, set before GLib
-  // caches the user directories.
-  tmp_dir = px_test_make_home ("peac-gui-XXXXXX");
-
-  g_test_init (&argc, &argv, NULL);
-  gtk_init ();
-
-  app = px_application_new ("org.peac.Explorer.Test", G_APPLICATION_NON_UNIQUE);
-  // Xvfb has no session bus and GtkApplication warns about that once while
-  // registering; every other warning stays fatal.
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  // Recent files, caches and configuration go to a temporary home.
+  app = px_test_app_setup (&argc, &argv, "window", &tmp_dir);
 
   g_test_add_func ("/window/open-shows-pixels", test_open_shows_pixels);
   g_test_add_func ("/window/open-jpeg2000", test_open_jpeg2000);
@@ -598,8 +587,6 @@ main (int   argc,
 
   ret = g_test_run ();
 
-  g_clear_object (&app);
-  // PEAC_KEEP_TEST_OUTPUT keeps the output for a human to look at.
-  px_test_remove_home (tmp_dir);
+  px_test_app_teardown (app, tmp_dir);
   return ret;
 }
