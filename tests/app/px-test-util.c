@@ -95,39 +95,104 @@ px_test_texture_to_grey (GdkTexture *texture)
   return grey;
 }
 
-static void
-collect (GtkWidget *widget,
-         GPtrArray *texts)
+// Depth first, @widget before its children: the first widget @predicate picks, or, with
+// @all, every one added to it (and NULL returned).
+static GtkWidget *
+walk (GtkWidget             *widget,
+      PxTestWidgetPredicate  predicate,
+      gconstpointer          data,
+      GPtrArray             *all)
 {
-  if (GTK_IS_LABEL (widget) && gtk_widget_get_mapped (widget))
-    g_ptr_array_add (texts, g_strdup (gtk_label_get_text (GTK_LABEL (widget))));
-
-  for (GtkWidget *child = gtk_widget_get_first_child (widget);
-       child != NULL;
+  if (predicate (widget, data))
+    {
+      if (all == NULL)
+        return widget;
+      g_ptr_array_add (all, widget);
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
        child = gtk_widget_get_next_sibling (child))
-    collect (child, texts);
+    {
+      GtkWidget *found = walk (child, predicate, data, all);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/**
+ * px_test_find_widget:
+ * @predicate: called with each widget and @data, @root first, then depth first
+ *
+ * Returns: (transfer none) (nullable): the first widget at or under @root that @predicate
+ *   picks
+ */
+GtkWidget *
+px_test_find_widget (GtkWidget             *root,
+                     PxTestWidgetPredicate  predicate,
+                     gconstpointer          data)
+{
+  return walk (root, predicate, data, NULL);
+}
+
+/**
+ * px_test_find_widgets:
+ *
+ * As px_test_find_widget(), every widget @predicate picks.
+ *
+ * Returns: (transfer container) (element-type GtkWidget): the widgets, in that order
+ */
+GPtrArray *
+px_test_find_widgets (GtkWidget             *root,
+                      PxTestWidgetPredicate  predicate,
+                      gconstpointer          data)
+{
+  GPtrArray *all = g_ptr_array_new ();
+
+  walk (root, predicate, data, all);
+  return all;
+}
+
+// A #PxTestWidgetPredicate: a button whose label is @label (a const char *, mnemonic as set).
+gboolean
+px_test_button_has_label (GtkWidget     *widget,
+                          gconstpointer  label)
+{
+  return GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0;
+}
+
+static gboolean
+is_mapped_label (GtkWidget     *widget,
+                 gconstpointer  data)
+{
+  return GTK_IS_LABEL (widget) && gtk_widget_get_mapped (widget);
 }
 
 // Texts of the labels that are on screen under @root.
 GPtrArray *
 px_test_collect_labels (GtkWidget *root)
 {
+  g_autoptr(GPtrArray) labels = px_test_find_widgets (root, is_mapped_label, NULL);
   GPtrArray *texts = g_ptr_array_new_with_free_func (g_free);
 
-  collect (root, texts);
+  for (guint i = 0; i < labels->len; i++)
+    g_ptr_array_add (texts, g_strdup (gtk_label_get_text (g_ptr_array_index (labels, i))));
   return texts;
 }
 
+static gboolean
+label_contains (GtkWidget     *widget,
+                gconstpointer  needle)
+{
+  return is_mapped_label (widget, NULL) && strstr (gtk_label_get_text (GTK_LABEL (widget)), needle) != NULL;
+}
+
+// Whether a label on screen under @root shows @needle.
 gboolean
 px_test_labels_contain (GtkWidget  *root,
                         const char *needle)
 {
-  g_autoptr(GPtrArray) texts = px_test_collect_labels (root);
-
-  for (guint i = 0; i < texts->len; i++)
-    if (strstr (g_ptr_array_index (texts, i), needle) != NULL)
-      return TRUE;
-  return FALSE;
+  return px_test_find_widget (root, label_contains, needle) != NULL;
 }
 
 static gboolean
@@ -221,19 +286,33 @@ px_test_remove_home (char *home)
   g_free (home);
 }
 
+static gboolean
+is_of_type (GtkWidget     *widget,
+            gconstpointer  type)
+{
+  return G_TYPE_CHECK_INSTANCE_TYPE (widget, GPOINTER_TO_SIZE (type));
+}
+
 // The first widget of @type at or under @root, depth first; NULL if there is none.
 GtkWidget *
 px_test_find_child (GtkWidget *root,
                     GType      type)
 {
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    return root;
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
+  return px_test_find_widget (root, is_of_type, GSIZE_TO_POINTER (type));
+}
+
+// The first visible toplevel window of @type (a dialog, a chooser); NULL if there is none.
+GtkWidget *
+px_test_find_toplevel (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();   // (transfer none)
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
     {
-      GtkWidget *found = px_test_find_child (child, type);
-      if (found != NULL)
-        return found;
+      g_autoptr(GtkWidget) window = g_list_model_get_item (toplevels, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (window, type) && gtk_widget_get_visible (window))
+        return window;
     }
   return NULL;
 }

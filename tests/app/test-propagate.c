@@ -109,21 +109,6 @@ open_shown (PxWindow *window)
   return page;
 }
 
-static GtkWidget *
-find_toplevel (GType type)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GtkWidget) window = g_list_model_get_item (toplevels, i);
-
-      if (G_TYPE_CHECK_INSTANCE_TYPE (window, type) && gtk_widget_get_visible (window))
-        return window;
-    }
-  return NULL;
-}
-
 // Opens the dialog through the page's action, as its menu item does.
 static PxPropagateDialog *
 open_dialog (PxCorrespondencePage *page)
@@ -132,7 +117,7 @@ open_dialog (PxCorrespondencePage *page)
 
   gtk_widget_activate_action (GTK_WIDGET (page), "corr.propagate", NULL);
   px_test_settle ();
-  dialog = find_toplevel (PX_TYPE_PROPAGATE_DIALOG);
+  dialog = px_test_find_toplevel (PX_TYPE_PROPAGATE_DIALOG);
   g_assert_nonnull (dialog);
   g_assert_true (gtk_widget_get_mapped (dialog));
   return g_object_ref (PX_PROPAGATE_DIALOG (dialog));
@@ -196,7 +181,7 @@ test_propagate (void)
                   px_test_probe_stop (&probe));
   px_test_settle ();
   // Done: the dialog closed and a toast says what was applied.
-  g_assert_null (find_toplevel (PX_TYPE_PROPAGATE_DIALOG));
+  g_assert_null (px_test_find_toplevel (PX_TYPE_PROPAGATE_DIALOG));
   g_assert_true (px_test_labels_contain (GTK_WIDGET (window), "from 3 of 3 references on 2 radiographs"));
   g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 166);
 
@@ -476,22 +461,6 @@ test_bad_folders (void)
     }
 }
 
-static GtkWidget *
-find_button (GtkWidget  *root,
-             const char *label)
-{
-  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_button (c, label);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 // Cancel while it runs: the dialog stays, says so, and the page is as it was; a radiograph
 // whose file went away after it was opened: an error naming it, nothing applied.
 static void
@@ -535,7 +504,7 @@ test_cancel_and_vanished (void)
 
   {
     g_autoptr(PxPropagateDialog) dialog = open_dialog (page);
-    GtkWidget *cancel = find_button (GTK_WIDGET (dialog), "_Cancel");
+    GtkWidget *cancel = px_test_find_widget (GTK_WIDGET (dialog), px_test_button_has_label, "_Cancel");
 
     g_assert_nonnull (cancel);
     px_propagate_dialog_set_folder (dialog, atlas_dir);
@@ -560,12 +529,12 @@ test_cancel_and_vanished (void)
       gtk_window_close (GTK_WINDOW (other));
       g_assert_true (px_test_wait_for (dialog_done, other, 60));
       px_test_settle ();
-      g_assert_null (find_toplevel (PX_TYPE_PROPAGATE_DIALOG));
+      g_assert_null (px_test_find_toplevel (PX_TYPE_PROPAGATE_DIALOG));
       g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 0);
     }
     g_clear_object (&dialog);
     dialog = open_dialog (page);
-    cancel = find_button (GTK_WIDGET (dialog), "_Cancel");
+    cancel = px_test_find_widget (GTK_WIDGET (dialog), px_test_button_has_label, "_Cancel");
     px_propagate_dialog_set_folder (dialog, atlas_dir);
 
     // The target's file is gone: its error, and still no points.
@@ -581,24 +550,15 @@ test_cancel_and_vanished (void)
     // Cancel with nothing running closes the dialog.
     g_signal_emit_by_name (cancel, "clicked");
     px_test_settle ();
-    g_assert_null (find_toplevel (PX_TYPE_PROPAGATE_DIALOG));
+    g_assert_null (px_test_find_toplevel (PX_TYPE_PROPAGATE_DIALOG));
   }
 }
 
-static GtkWidget *
-find_label_with_prefix (GtkWidget  *root,
-                        const char *prefix)
+static gboolean
+label_has_prefix (GtkWidget     *widget,
+                  gconstpointer  prefix)
 {
-  if (GTK_IS_LABEL (root) && g_str_has_prefix (gtk_label_get_text (GTK_LABEL (root)), prefix))
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_label_with_prefix (c, prefix);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
+  return GTK_IS_LABEL (widget) && g_str_has_prefix (gtk_label_get_text (GTK_LABEL (widget)), prefix);
 }
 
 // Hand computation of one measured line: the extreme x of the points of the structures
@@ -669,7 +629,7 @@ test_ctr (void)
   // The value, with the caveat in its tooltip.
   px_test_settle ();
   value = g_strdup_printf ("%s %.2f", px_study_get_title (px_correspondence_page_get_panel_study (page, 0)), ratio);
-  label = find_label_with_prefix (GTK_WIDGET (page), "Cardiothoracic ratio: ");
+  label = px_test_find_widget (GTK_WIDGET (page), label_has_prefix, "Cardiothoracic ratio: ");
   g_assert_nonnull (label);
   g_assert_true (gtk_widget_get_visible (label));
   g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (label)), value));

@@ -490,21 +490,12 @@ menu_has_item (gpointer data)
   return FALSE;
 }
 
-// The menu button under @root whose tooltip is @tooltip.
-static GtkWidget *
-find_menu_button (GtkWidget  *root,
-                  const char *tooltip)
+// A #PxTestWidgetPredicate: a menu button whose tooltip is @tooltip.
+static gboolean
+menu_button_has_tooltip (GtkWidget     *widget,
+                         gconstpointer  tooltip)
 {
-  if (GTK_IS_MENU_BUTTON (root) && g_strcmp0 (gtk_widget_get_tooltip_text (root), tooltip) == 0)
-    return root;
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_menu_button (child, tooltip);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
+  return GTK_IS_MENU_BUTTON (widget) && g_strcmp0 (gtk_widget_get_tooltip_text (widget), tooltip) == 0;
 }
 
 // The Open button's menu and the main menu's Open Recent list the files opened before,
@@ -526,7 +517,7 @@ test_recent_files (void)
   split = px_test_find_child (GTK_WIDGET (window), ADW_TYPE_SPLIT_BUTTON);
   g_assert_nonnull (split);
   open_menu = adw_split_button_get_menu_model (ADW_SPLIT_BUTTON (split));
-  primary = find_menu_button (GTK_WIDGET (window), "Main Menu");
+  primary = px_test_find_widget (GTK_WIDGET (window), menu_button_has_tooltip, "Main Menu");
   g_assert_nonnull (primary);
 
   wait = (MenuWait) { open_menu, "No Recent Files\tapp.no-recent\t" };
