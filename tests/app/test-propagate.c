@@ -399,6 +399,34 @@ toast_shown (gpointer data)
 
 // Each bad folder: an error toast naming the file and the reason, the dialog stays open
 // with the message, and the page's points are as they were.
+// Choose… opens a folder chooser modal to the dialog, whose button says Select; the
+// folder accepted there becomes the dialog's.
+static void
+choose_folder (PxPropagateDialog *dialog,
+               const char        *folder)
+{
+  GtkWidget *choose = px_test_find_widget (GTK_WIDGET (dialog), px_test_button_has_label, "C_hoose…");
+  g_autoptr(GFile) file = g_file_new_for_path (folder);
+  GtkWidget *chooser, *accept;
+
+  g_assert_nonnull (choose);
+  g_signal_emit_by_name (choose, "clicked");
+  px_test_settle ();
+  chooser = px_test_find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG);
+  g_assert_nonnull (chooser);
+  g_assert_true (gtk_window_get_modal (GTK_WINDOW (chooser)));
+  g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (chooser)) == GTK_WINDOW (dialog));
+  g_assert_cmpint (gtk_file_chooser_get_action (GTK_FILE_CHOOSER (chooser)), ==,
+                   GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER);
+  accept = gtk_dialog_get_widget_for_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (accept)), ==, "_Select");
+  g_assert_true (gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), file, NULL));
+  px_test_settle ();
+  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+  px_test_settle ();
+  g_assert_null (px_test_find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG));
+}
+
 static void
 test_bad_folders (void)
 {
@@ -438,7 +466,11 @@ test_bad_folders (void)
     {
       g_autoptr(PxPropagateDialog) dialog = open_dialog (page);
 
-      px_propagate_dialog_set_folder (dialog, cases[c].folder);
+      // The first folder as a user picks it, in the folder chooser of Choose…
+      if (c == 0)
+        choose_folder (dialog, cases[c].folder);
+      else
+        px_propagate_dialog_set_folder (dialog, cases[c].folder);
       px_propagate_dialog_start (dialog);
       g_assert_true (px_test_wait_for (dialog_done, dialog, 60));
       px_test_settle ();
