@@ -3,7 +3,8 @@
 // Exports share one rule: what is written is what is shown. Drawings go through the
 // caller's own draw routine onto a PNG image surface or an SVG surface; a failed write is
 // an error naming the file. The points format (pins, and the best-buddy pairs when they
-// are drawn) is documented at px_export_match_points().
+// are drawn) is documented at px_export_match_points(). The file and folder choosers are
+// native ones, modal to the asking widget's window.
 #include "config.h"
 
 #include <cairo-svg.h>
@@ -310,6 +311,22 @@ on_chooser_response (GtkNativeDialog *dialog,
   g_object_unref (dialog);
 }
 
+// A native chooser, modal to @widget's window, accepting with @accept.
+static GtkFileChooserNative *
+new_chooser (GtkWidget            *widget,
+             const char           *title,
+             GtkFileChooserAction  mode,
+             const char           *accept)
+{
+  GtkRoot *root = gtk_widget_get_root (widget);
+  GtkFileChooserNative *chooser =
+    gtk_file_chooser_native_new (title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, mode,
+                                 accept, _("_Cancel"));
+
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  return chooser;
+}
+
 static void
 choose_file_free (gpointer data)
 {
@@ -338,11 +355,8 @@ px_export_choose_file (GtkWidget           *page,
                        PxFileChosenFunc     chosen,
                        gpointer             data)
 {
-  GtkRoot *root = gtk_widget_get_root (page);
   GtkFileChooserNative *chooser =
-    gtk_file_chooser_native_new (title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, mode,
-                                 mode == GTK_FILE_CHOOSER_ACTION_SAVE ? _("_Save") : _("_Open"),
-                                 _("_Cancel"));
+    new_chooser (page, title, mode, mode == GTK_FILE_CHOOSER_ACTION_SAVE ? _("_Save") : _("_Open"));
   ChooseFile *choose = g_new0 (ChooseFile, 1);
 
   choose->chosen = chosen;
@@ -350,8 +364,57 @@ px_export_choose_file (GtkWidget           *page,
   choose->format = g_strdup (format);
   if (suggested != NULL)
     gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), suggested);
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
   g_object_set_data_full (G_OBJECT (chooser), "px-choose-file", choose, choose_file_free);
   g_signal_connect (chooser, "response", G_CALLBACK (on_chooser_response), choose);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+typedef struct
+{
+  PxFolderChosenFunc chosen;
+  GtkWidget *widget;
+} ChooseFolder;
+
+static void
+on_folder_response (GtkNativeDialog *dialog,
+                    int              response,
+                    ChooseFolder    *choose)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+
+      choose->chosen (choose->widget, path);
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+  g_object_unref (choose->widget);
+  g_free (choose);
+}
+
+/**
+ * px_export_choose_folder:
+ * @widget: the widget asking (a window asks for itself), kept until the chooser closes;
+ *   the chooser is modal to its window
+ * @accept: the label of the button that accepts the folder
+ * @chosen: called with @widget and the folder's local path (%NULL for a folder that is
+ *   not local) once a folder is accepted; not called when the chooser is cancelled
+ *
+ * Opens a native folder chooser.
+ */
+void
+px_export_choose_folder (GtkWidget          *widget,
+                         const char         *title,
+                         const char         *accept,
+                         PxFolderChosenFunc  chosen)
+{
+  GtkFileChooserNative *chooser =
+    new_chooser (widget, title, GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, accept);
+  ChooseFolder *choose = g_new0 (ChooseFolder, 1);
+
+  choose->chosen = chosen;
+  choose->widget = g_object_ref (widget);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_folder_response), choose);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }

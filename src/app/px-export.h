@@ -2,8 +2,8 @@
 //
 // px-export: what the analysis pages write to files — a Cairo drawing as PNG or SVG (the
 // same routine that draws on screen), the correspondence points as CSV or JSON, and the
-// quoting both text formats need; and the file chooser the pages open before they write
-// (or read) one.
+// quoting both text formats need; and the file and folder choosers the pages and dialogs
+// open before they write (or read) one.
 #pragma once
 
 #include <gtk/gtk.h>
@@ -14,6 +14,7 @@ G_BEGIN_DECLS
 
 typedef void (*PxDrawFunc) (gpointer data, cairo_t *cr, double width, double height);
 typedef void (*PxFileChosenFunc) (gpointer data, GFile *file, const char *format);
+typedef void (*PxFolderChosenFunc) (GtkWidget *widget, const char *path);
 
 void     px_export_choose_file  (GtkWidget           *page,
                                  const char          *title,
@@ -22,6 +23,10 @@ void     px_export_choose_file  (GtkWidget           *page,
                                  const char          *format,
                                  PxFileChosenFunc     chosen,
                                  gpointer             data);
+void     px_export_choose_folder (GtkWidget          *widget,
+                                  const char         *title,
+                                  const char         *accept,
+                                  PxFolderChosenFunc  chosen);
 
 gboolean px_export_drawing      (const char          *path,
                                  const char          *format,

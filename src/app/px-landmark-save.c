@@ -11,6 +11,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
+#include "px-export.h"
 #include "px-landmark-save.h"
 #include "px-window.h"
 
@@ -176,22 +177,11 @@ px_landmark_save_to (PxCorrespondencePage *page,
 }
 
 static void
-on_folder_chosen (GtkNativeDialog *dialog,
-                  int              response,
-                  gpointer         data)
+on_folder_chosen (GtkWidget  *page,
+                  const char *path)
 {
-  g_autoptr(PxCorrespondencePage) page = data;
-
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = file ? g_file_get_path (file) : NULL;
-
-      if (path != NULL)
-        px_landmark_save_to (page, path);
-    }
-  gtk_native_dialog_destroy (dialog);
-  g_object_unref (dialog);
+  if (path != NULL)
+    px_landmark_save_to (PX_CORRESPONDENCE_PAGE (page), path);
 }
 
 /**
@@ -202,14 +192,6 @@ on_folder_chosen (GtkNativeDialog *dialog,
 void
 px_landmark_save_choose (PxCorrespondencePage *page)
 {
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (page));
-  GtkFileChooserNative *chooser =
-    gtk_file_chooser_native_new (_("Save Landmarks into a Folder"),
-                                 GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                 GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-                                 _("Save _Here"), _("_Cancel"));
-
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_folder_chosen), g_object_ref (page));
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  px_export_choose_folder (GTK_WIDGET (page), _("Save Landmarks into a Folder"), _("Save _Here"),
+                           on_folder_chosen);
 }

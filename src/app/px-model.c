@@ -5,7 +5,8 @@
 // bundled one (px_model_new_default, model-find.h); without one, with a
 // micro ViT built from a fixed seed: the same weights on every run, so correspondences are
 // reproducible, and labelled as untrained wherever its name appears. Checkpoints load in a worker; their peac.* metadata becomes the description.
-// Forward passes take a lock, because the engine keeps per-model workspaces.
+// Forward passes take a lock, because the engine keeps per-model workspaces. Images become
+// model input through px-model-input.h, as in the CLI, so both feed identical tensors.
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -452,6 +453,37 @@ px_model_get_grid (PxModel *self,
     *dim = d;
 }
 
+/**
+ * px_model_embed_input:
+ * @input: prepared by px-model-input.h (whole or cropped, padded for its stride)
+ * @layer: -1 for the model's output, else the block (see PeacForwardOptions)
+ * @tokens: (array): receives the token grid of @input at its stride and @layer
+ *
+ * One forward pass on a prepared input. Safe from any thread.
+ */
+gboolean
+px_model_embed_input (PxModel            *self,
+                      const PxModelInput *input,
+                      int                 layer,
+                      float              *tokens,
+                      GError            **error)
+{
+  char err[512];
+  int rc;
+
+  g_return_val_if_fail (PX_IS_MODEL (self), FALSE);
+
+  g_mutex_lock (&self->lock);
+  rc = px_model_input_embed_layer (self->model, input, layer, tokens, err, sizeof err);
+  g_mutex_unlock (&self->lock);
+  if (rc != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 // The token grid of the whole image squeezed to the model's input side (and, dense,
 // padded for tokens at half the patch stride).
 static PxEmbedding *
@@ -462,12 +494,10 @@ embed (PxModel       *self,
        GError       **error)
 {
   PeacForwardOptions options = PEAC_FORWARD_DEFAULT;
-  PeacPreprocess pp = { 0, PEAC_MEAN, PEAC_STD, 0 };
-  g_autofree float *unit = NULL;
-  g_autofree float *input = NULL;
+  PxModelInput input = { 0 };
   g_autofree float *tokens = NULL;
   PxEmbedding *embedding;
-  int side, gh, gw, dim, rc, pad;
+  int side, gh, gw, dim, patch = 0, pad;
   char err[512];
 
   g_return_val_if_fail (PX_IS_MODEL (self), NULL);
@@ -480,12 +510,11 @@ embed (PxModel       *self,
   if (dense && gw > 0 && peac_model_backbone (self->model)->strides
       && (pad = peac_dense_pad (side, side / gw, side / gw / 2)) > 0)
     {
-      options.stride = side / gw / 2;
+      patch = side / gw;
+      options.stride = patch / 2;
       peac_model_output_shape_ex (self->model, &options, side + 2 * pad, side + 2 * pad, &gh,
                                   &gw, &dim);
     }
-  else
-    pad = 0;
   if (gh <= 0 || gw <= 0 || dim <= 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -493,35 +522,31 @@ embed (PxModel       *self,
       return NULL;
     }
 
-  pp.size = side;
-  unit = g_new (float, (gsize) image->width * image->height);
-  input = g_new (float, (gsize) 3 * side * side);
-  tokens = g_new (float, (gsize) gh * gw * dim);
-  px_image_to_unit (image, unit);
-  if (peac_preprocess (unit, image->width, image->height, &pp, input) != 0)
+  if (px_model_input_from_image (image, side, 0, &input, err, sizeof err) != 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("The image cannot be preprocessed"));
       return NULL;
     }
-
-  if (pad > 0)
+  if (options.stride > 0)
     {
-      float *padded = g_new (float, (gsize) 3 * (side + 2 * pad) * (side + 2 * pad));
-      peac_pad_edges (input, 3, side, pad, padded);
-      g_free (input);
-      input = padded;
-      side += 2 * pad;
+      PxModelInput whole = input;
+      int rc = px_model_input_dense (&whole, patch, options.stride, &input, err, sizeof err);
+
+      px_model_input_clear (&whole);
+      if (rc != 0)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err);
+          return NULL;
+        }
     }
 
-  g_mutex_lock (&self->lock);
-  rc = peac_model_forward_ex (self->model, &options, input, 1, side, side, tokens, NULL,
-                              NULL, NULL, err, sizeof err);
-  g_mutex_unlock (&self->lock);
-  if (rc != 0)
+  tokens = g_new (float, (gsize) gh * gw * dim);
+  if (!px_model_embed_input (self, &input, layer, tokens, error))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err);
+      px_model_input_clear (&input);
       return NULL;
     }
+  px_model_input_clear (&input);
 
   embedding = g_atomic_rc_box_new0 (PxEmbedding);
   embedding->tokens = g_steal_pointer (&tokens);

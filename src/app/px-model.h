@@ -11,6 +11,7 @@
 
 #include "model.h"
 #include "px-image.h"
+#include "px-model-input.h"
 
 G_BEGIN_DECLS
 
@@ -64,6 +65,11 @@ PxEmbedding *px_model_embed           (PxModel       *self,
 PxEmbedding *px_model_embed_dense     (PxModel       *self,
                                        const PxImage *image,
                                        GError       **error);
+gboolean     px_model_embed_input     (PxModel            *self,
+                                       const PxModelInput *input,
+                                       int                 layer,
+                                       float              *tokens,
+                                       GError            **error);
 gboolean     px_model_forward_input   (PxModel       *self,
                                        const float   *input,
                                        float         *tokens,

@@ -19,7 +19,6 @@
 
 #include "auc.h"
 #include "finetune.h"
-#include "preprocess.h"
 #include "px-export.h"
 #include "px-folder-scan.h"
 #include "px-main-thread.h"
@@ -171,11 +170,11 @@ on_job_cancelled (GCancellable *cancellable,
   ((ProbeJob *) data)->abort = 1;
 }
 
-// Mean of the final-norm tokens of one radiograph [dim].
+// Mean of the final-norm tokens of one radiograph [dim], centre-cropped as `peac embed`
+// feeds it.
 static gboolean
 embed_image (PxModel    *model,
              const char *path,
-             float      *input,
              float      *tokens,
              int         n_tokens,
              int         dim,
@@ -183,20 +182,21 @@ embed_image (PxModel    *model,
              GError    **error)
 {
   g_autoptr(PxImage) image = px_image_load (path, error);
-  g_autofree float *unit = NULL;
-  int S = px_model_get_input_size (model);
-  PeacPreprocess pp = { S, PEAC_MEAN, PEAC_STD, 1 };
+  PxModelInput input;
+  gboolean ok;
+  char err[256];
 
   if (image == NULL)
     return FALSE;
-  unit = g_new (float, (size_t) image->width * image->height);
-  px_image_to_unit (image, unit);
-  if (peac_preprocess (unit, image->width, image->height, &pp, input) != 0)
+  if (px_model_input_from_image (image, px_model_get_input_size (model), 1, &input, err,
+                                 sizeof err) != 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("%s: cannot preprocess"), path);
       return FALSE;
     }
-  if (!px_model_forward_input (model, input, tokens, error))
+  ok = px_model_embed_input (model, &input, -1, tokens, error);
+  px_model_input_clear (&input);
+  if (!ok)
     return FALSE;
   for (int d = 0; d < dim; d++)
     {
@@ -222,8 +222,8 @@ probe_thread (GTask        *task,
   GError *error = NULL;
   PeacLabels all = { 0 }, tr = { 0 }, va = { 0 };
   char err[1024];
-  int gh, gw, dim, S = px_model_get_input_size (job->model);
-  g_autofree float *input = NULL, *tokens = NULL, *feat = NULL, *prob = NULL;
+  int gh, gw, dim;
+  g_autofree float *tokens = NULL, *feat = NULL, *prob = NULL;
   g_autofree float *ytr = NULL, *yva = NULL, *xtr = NULL, *xva = NULL;
   g_autofree int *is_val = NULL;
   ProbeResult *r = NULL;
@@ -287,7 +287,6 @@ probe_thread (GTask        *task,
     }
 
   px_model_get_grid (job->model, &gh, &gw, &dim);
-  input = g_new (float, (size_t) 3 * S * S);
   tokens = g_new (float, (size_t) gh * gw * dim);
   feat = g_new (float, (size_t) all.n * dim);
   for (int i = 0; i < all.n; i++)
@@ -322,7 +321,7 @@ probe_thread (GTask        *task,
           peac_labels_free (&all);
           return;
         }
-      if (!embed_image (job->model, path, input, tokens, gh * gw, dim, feat + (size_t) i * dim, &error))
+      if (!embed_image (job->model, path, tokens, gh * gw, dim, feat + (size_t) i * dim, &error))
         {
           g_prefix_error (&error, "%s:%d: ", name, all.line[i]);
           g_task_return_error (task, error);

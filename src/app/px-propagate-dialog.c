@@ -11,6 +11,7 @@
 
 #include "px-application.h"
 #include "px-atlas.h"
+#include "px-export.h"
 #include "px-propagate-dialog.h"
 
 struct _PxPropagateDialog
@@ -135,32 +136,18 @@ on_counted (GObject      *source,
 }
 
 static void
-on_folder_chosen (GtkNativeDialog   *chooser,
-                  int                response,
-                  PxPropagateDialog *self)
+on_folder_chosen (GtkWidget  *self,
+                  const char *path)
 {
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-      g_autofree char *path = g_file_get_path (file);
-
-      if (path != NULL)
-        px_propagate_dialog_set_folder (self, path);
-    }
-  gtk_native_dialog_destroy (chooser);
-  g_object_unref (chooser);
+  if (path != NULL)
+    px_propagate_dialog_set_folder (PX_PROPAGATE_DIALOG (self), path);
 }
 
 static void
 on_choose (PxPropagateDialog *self)
 {
-  GtkFileChooserNative *chooser =
-    gtk_file_chooser_native_new (_("Annotated References"), GTK_WINDOW (self),
-                                 GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Select"), _("_Cancel"));
-
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_folder_chosen), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  px_export_choose_folder (GTK_WIDGET (self), _("Annotated References"), _("_Select"),
+                           on_folder_chosen);
 }
 
 static void

@@ -27,6 +27,7 @@
 #include "model.h"
 #include "presets.h"
 #include "ops.h"
+#include "stats.h"
 
 // The rows: the PyTorch peers' names, labels, and the engine's presets (presets.h) they
 // time.
@@ -62,17 +63,10 @@ bench_now (void)
   return (double) t.tv_sec + 1e-9 * (double) t.tv_nsec;
 }
 
-static int
-cmp_double (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
 double
 bench_median (double *v, int n)
 {
-  qsort (v, (size_t) n, sizeof *v, cmp_double);
+  qsort (v, (size_t) n, sizeof *v, peac_cmp_double);
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 

@@ -23,6 +23,7 @@
 #include "px-atlas.h"
 #include "cli.h"
 #include "landmark-fuse.h"
+#include "stats.h"
 
 #define FRAME 1024.0
 enum { A_FUSED, A_MEAN, N_ROWS };
@@ -49,13 +50,6 @@ struct_index (const char *s)
     if (s && !strcmp (s, structs[k]))
       return k;
   return -1;
-}
-
-static int
-cmp_double (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
 }
 
 // Distance (frame px) from p to the closed polygon of target points of structure s, in
@@ -108,7 +102,7 @@ row_json (Row *r, double cell, double mm, const char *protocol)
       sum += e[i], csum += g_array_index (r->contour, double, i);
       k1 += e[i] <= cell, k2 += e[i] <= 2 * cell, k4 += e[i] <= 4 * cell;
     }
-  qsort (e, n, sizeof *e, cmp_double);
+  qsort (e, n, sizeof *e, peac_cmp_double);
   const double d = n ? (double) n : 1.0;
   const double med = n == 0 ? 0 : n % 2 ? e[n / 2] : 0.5 * (e[n / 2 - 1] + e[n / 2]);
   json_t *o = json_pack ("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:I}",

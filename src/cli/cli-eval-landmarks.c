@@ -35,6 +35,7 @@
 #include "px-landmarks.h"
 #include "retrieval.h"
 #include "rng.h"
+#include "stats.h"
 
 #define FRAME 1024.0
 #define N_STRUCT 5
@@ -214,13 +215,6 @@ affine_oracle (const float *a, const float *b, int n, float *pred)
     }
 }
 
-static int
-cmp_double (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
 // Model minus baseline `base`: MRE (px) and PCK@1 differences over all points, their 95 %
 // percentile intervals from `reps` image-level resamples (n_img images drawn with
 // replacement, weight w; a pair (a, b) then counts w_a · w_b times; a resample that keeps
@@ -271,12 +265,12 @@ margin_json (const PairStats *ps, const int *pa, const int *pb, long n_pairs, in
   json_t *ci_m = json_null (), *ci_k = json_null ();
   if (got >= 20)   // fewer resamples give no 2.5 % tail worth the name
     {
-      qsort (dm, (size_t) got, sizeof *dm, cmp_double);
-      qsort (dk, (size_t) got, sizeof *dk, cmp_double);
-      int lo = (int) floor (0.025 * (got - 1)), hi = (int) ceil (0.975 * (got - 1));
+      double cm[2], ck[2];
+      peac_percentile_interval (dm, got, 0.025, 0.975, PEAC_RANK_OUTWARD, cm);
+      peac_percentile_interval (dk, got, 0.025, 0.975, PEAC_RANK_OUTWARD, ck);
       json_decref (ci_m), json_decref (ci_k);
-      ci_m = json_pack ("[f, f]", dm[lo], dm[hi]);
-      ci_k = json_pack ("[f, f]", dk[lo], dk[hi]);
+      ci_m = json_pack ("[f, f]", cm[0], cm[1]);
+      ci_k = json_pack ("[f, f]", ck[0], ck[1]);
     }
   free (dm), free (dk), free (w);
   double n = pts > 0 ? pts : 1;

@@ -27,6 +27,7 @@
 #include "px-csv.h"
 #include "px-image.h"
 #include "rng.h"
+#include "stats.h"
 
 int
 peac_reid_score (const float *emb, int n, int dim, const int *patient, PeacReidScore *out)
@@ -52,15 +53,8 @@ peac_reid_score_ex (const float *emb, int n, int dim, const int *patient, PeacRe
   float *unit = malloc ((size_t) n * dim * sizeof (float));
   if (!unit)
     return -1;
-  for (int i = 0; i < n; i++)
-    {
-      double ss = 0;
-      for (int d = 0; d < dim; d++)
-        ss += (double) emb[(size_t) i * dim + d] * emb[(size_t) i * dim + d];
-      const float s = ss > 0 ? (float) (1.0 / sqrt (ss)) : 0.f;
-      for (int d = 0; d < dim; d++)
-        unit[(size_t) i * dim + d] = emb[(size_t) i * dim + d] * s;
-    }
+  memcpy (unit, emb, (size_t) n * dim * sizeof (float));
+  peac_normalise_rows (unit, n, dim);
   out->n_images = n;
   for (int i = 0; i < n; i++)
     {
@@ -118,20 +112,11 @@ peac_reid_score_ex (const float *emb, int n, int dim, const int *patient, PeacRe
   return 0;
 }
 
-static int
-cmp_double (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
 // The 2.5 % and 97.5 % quantiles of v[reps] (sorted in place; nearest rank).
 static void
 ci95 (double *v, int reps, double ci[2])
 {
-  qsort (v, (size_t) reps, sizeof *v, cmp_double);
-  int lo = (int) floor (0.025 * (reps - 1) + 0.5), hi = (int) floor (0.975 * (reps - 1) + 0.5);
-  ci[0] = v[lo], ci[1] = v[hi];
+  peac_percentile_interval (v, reps, 0.025, 0.975, PEAC_RANK_NEAREST, ci);
 }
 
 int

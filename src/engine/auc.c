@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "rng.h"
+#include "stats.h"
 
 typedef struct {
   float s;
@@ -125,25 +126,6 @@ peac_auc_multi (const float *score, const float *label, int n, int k, double *au
   return defined ? sum / defined : NAN;
 }
 
-static int
-cmp_double (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
-// Linear interpolation between order statistics (numpy's default percentile).
-static double
-quantile (const double *sorted, int m, double q)
-{
-  double pos = q * (m - 1);
-  int i = (int) floor (pos);
-  if (i >= m - 1)
-    return sorted[m - 1];
-  double f = pos - i;
-  return sorted[i] * (1 - f) + sorted[i + 1] * f;
-}
-
 int
 peac_auc_bootstrap (const float *score, const float *label, int n, int k, int reps,
                     double level, uint64_t seed, double *lo, double *hi)
@@ -178,9 +160,11 @@ peac_auc_bootstrap (const float *score, const float *label, int n, int k, int re
     }
   if (m > 0)
     {
-      qsort (means, (size_t) m, sizeof *means, cmp_double);
-      *lo = quantile (means, m, (1 - level) / 2);
-      *hi = quantile (means, m, (1 + level) / 2);
+      double ci[2];
+
+      peac_percentile_interval (means, m, (1 - level) / 2, (1 + level) / 2, PEAC_RANK_LINEAR, ci);
+      *lo = ci[0];
+      *hi = ci[1];
     }
   free (s), free (l), free (means);
   return m;

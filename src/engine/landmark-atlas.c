@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "landmark-fuse.h"
+#include "stats.h"
 
 // strcmp that lets NULL equal only NULL.
 static int
@@ -24,18 +25,14 @@ same_name (const char *a, const char *b)
 void
 peac_atlas_global (const float *tok, int n, int dim, float *global)
 {
-  double ss = 0;
   for (int k = 0; k < dim; k++)
     {
       double m = 0;
       for (int i = 0; i < n; i++)
         m += tok[(size_t) i * dim + k];
       global[k] = (float) (m / n);
-      ss += (double) global[k] * global[k];
     }
-  const float inv = ss > 1e-24 ? (float) (1.0 / sqrt (ss)) : 0.0f;
-  for (int k = 0; k < dim; k++)
-    global[k] *= inv;
+  peac_normalise_rows (global, 1, dim);
 }
 
 // Points of structure s in img (NULL structure: the unnamed group).

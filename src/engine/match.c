@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stats.h"
+
 void
 peac_match_params_default (PeacMatchParams *p)
 {
@@ -152,22 +154,6 @@ subcell (const float *map, int gh, int gw, int best, PeacSubcell how, float temp
 // ---------------------------------------------------------------------------------------
 // Context
 
-// Rows of x [n, dim] scaled to unit length (zero rows stay zero).
-static void
-normalise_rows (float *x, int n, int dim)
-{
-  for (int i = 0; i < n; i++)
-    {
-      float *y = x + (size_t) i * dim;
-      double ss = 0;
-      for (int k = 0; k < dim; k++)
-        ss += (double) y[k] * y[k];
-      float s = ss > 1e-24 ? (float) (1.0 / sqrt (ss)) : 0.0f;
-      for (int k = 0; k < dim; k++)
-        y[k] *= s;
-    }
-}
-
 static int
 grid_init (MatchGrid *g, const PeacGrid *in, int dim, int centre, char *err, size_t errlen)
 {
@@ -207,9 +193,9 @@ grid_init (MatchGrid *g, const PeacGrid *in, int dim, int centre, char *err, siz
           for (int i = 0; i < g->n; i++)
             g->ctok[(size_t) i * dim + k] -= (float) m;
         }
-      normalise_rows (g->ctok, g->n, dim);
+      peac_normalise_rows (g->ctok, g->n, dim);
     }
-  normalise_rows (g->tok, g->n, dim);
+  peac_normalise_rows (g->tok, g->n, dim);
   return 0;
 }
 

@@ -10,23 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
-normalise_rows (float *x, int n, int dim)
-{
-  for (int i = 0; i < n; i++)
-    {
-      float *r = x + (size_t) i * dim;
-      double s = 0;
-      for (int d = 0; d < dim; d++)
-        s += (double) r[d] * r[d];
-      if (s > 0)
-        {
-          const float inv = (float) (1.0 / sqrt (s));
-          for (int d = 0; d < dim; d++)
-            r[d] *= inv;
-        }
-    }
-}
+#include "stats.h"
 
 int
 peac_retrieval_ranks (const float *q, const float *k, int n, int dim, int *ranks)
@@ -40,8 +24,8 @@ peac_retrieval_ranks (const float *q, const float *k, int n, int dim, int *ranks
   float *qn = buf, *kn = buf + rows, *sim = buf + 2 * rows;
   memcpy (qn, q, rows * sizeof *qn);
   memcpy (kn, k, rows * sizeof *kn);
-  normalise_rows (qn, n, dim);
-  normalise_rows (kn, n, dim);
+  peac_normalise_rows (qn, n, dim);
+  peac_normalise_rows (kn, n, dim);
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, n, n, dim, 1.0f, qn, dim, kn, dim,
                0.0f, sim, n);
   for (int i = 0; i < n; i++)

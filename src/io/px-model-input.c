@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // px-model-input: the helpers declared in px-model-input.h — a radiograph loaded by
-// px_image_load, preprocessed whole by the engine's peac_preprocess (no crop), edge-padded
+// px_image_load, preprocessed by the engine's peac_preprocess (whole or cropped), edge-padded
 // for dense tokens by peac_pad_edges, and fed to the model with its plane replicated to
 // three channels.
 #include "px-model-input.h"
@@ -64,30 +64,23 @@ px_model_input_load_dense (const char *path, int side, int patch, int stride, Px
 }
 
 int
-px_model_input_load (const char *path, int side, PxModelInput *in, char *err, size_t errlen)
+px_model_input_from_image (const PxImage *img, int side, int crop, PxModelInput *in, char *err,
+                           size_t errlen)
 {
   memset (in, 0, sizeof *in);
-  GError *error = NULL;
-  PxImage *img = px_image_load (path, &error);
-  if (!img)
-    {
-      snprintf (err, errlen, "%s", error->message);
-      g_error_free (error);
-      return -1;
-    }
   size_t n = (size_t) side * side;
   float *unit = malloc ((size_t) img->width * img->height * sizeof *unit);
   float *x = malloc (3 * n * sizeof *x);
   int rc = -1;
   if (!unit || !x)
-    snprintf (err, errlen, "%s: out of memory", path);
+    snprintf (err, errlen, "out of memory");
   else
     {
-      // The same pipeline as peac embed and the app, without the centre crop.
-      PeacPreprocess pp = { side, PEAC_MEAN, PEAC_STD, 0 };
+      // The same pipeline as peac embed and the app.
+      PeacPreprocess pp = { side, PEAC_MEAN, PEAC_STD, crop };
       px_image_to_unit (img, unit);
       if (peac_preprocess (unit, img->width, img->height, &pp, x) != 0)
-        snprintf (err, errlen, "%s: cannot preprocess", path);
+        snprintf (err, errlen, "cannot preprocess");
       else
         {
           float *shrunk = realloc (x, n * sizeof *x);   // channel 0; the others are copies
@@ -101,6 +94,25 @@ px_model_input_load (const char *path, int side, PxModelInput *in, char *err, si
     }
   free (unit);
   free (x);
+  return rc;
+}
+
+int
+px_model_input_load (const char *path, int side, PxModelInput *in, char *err, size_t errlen)
+{
+  memset (in, 0, sizeof *in);
+  GError *error = NULL;
+  PxImage *img = px_image_load (path, &error);
+  if (!img)
+    {
+      snprintf (err, errlen, "%s", error->message);
+      g_error_free (error);
+      return -1;
+    }
+  char why[128];
+  int rc = px_model_input_from_image (img, side, 0, in, why, sizeof why);
+  if (rc != 0)
+    snprintf (err, errlen, "%s: %s", path, why);
   px_image_free (img);
   return rc;
 }
@@ -116,6 +128,13 @@ int
 px_model_input_embed (PeacModel *m, const PxModelInput *in, float *tokens, char *err,
                       size_t errlen)
 {
+  return px_model_input_embed_layer (m, in, -1, tokens, err, errlen);
+}
+
+int
+px_model_input_embed_layer (PeacModel *m, const PxModelInput *in, int layer, float *tokens,
+                            char *err, size_t errlen)
+{
   size_t n = (size_t) in->side * in->side;
   float *x = malloc (3 * n * sizeof *x);
   if (!x)
@@ -127,6 +146,7 @@ px_model_input_embed (PeacModel *m, const PxModelInput *in, float *tokens, char 
     memcpy (x + c * n, in->plane, n * sizeof *x);
   PeacForwardOptions fo = PEAC_FORWARD_DEFAULT;
   fo.stride = in->stride;
+  fo.layer = layer;
   int rc = peac_model_forward_ex (m, &fo, x, 1, in->side, in->side, tokens, NULL, NULL, NULL,
                                   err, errlen);
   free (x);

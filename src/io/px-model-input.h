@@ -2,14 +2,15 @@
 //
 // px-model-input: a radiograph turned into the model's input fed whole (the engine's
 // peac_preprocess without crop: resized to side×side, so the token grid covers the whole
-// image and image pixels map to cells by a plain scale), and its token grid. What
-// `peac match`, `peac eval-landmarks`, `peac tsne`, the atlas (px-atlas.h) and through it
-// the app's propagation share.
+// image and image pixels map to cells by a plain scale) or centre-cropped, and its token
+// grid. What `peac match`, `peac eval-landmarks`, `peac tsne`, the atlas (px-atlas.h) and
+// the app's models (px-model.h: every page's embeddings, the linear probe's) share.
 #pragma once
 
 #include <stddef.h>
 
 #include "model.h"
+#include "px-image.h"
 
 typedef struct {
   int    width, height;  // the radiograph's own size
@@ -18,11 +19,18 @@ typedef struct {
   float *plane;          // [side, side] one normalised input channel (all three are equal)
 } PxModelInput;
 
+// img preprocessed with the PEAC statistics to side×side: whole (crop 0) or its short side
+// resized to side and centre-cropped (crop 1, as `peac embed` and the linear probe feed it;
+// pixels then map to cells by a scale and an offset). Returns 0, or −1 with a message in err.
+int  px_model_input_from_image (const PxImage *img, int side, int crop, PxModelInput *in,
+                                char *err, size_t errlen);
+
 // peac_dense_pad (preprocess.h) with a message in err when the stride does not tile side.
 int  px_model_input_dense_pad (int side, int patch, int stride, char *err, size_t errlen);
 
 // Loads path (PNG, JPEG, DICOM) as presentation grey and preprocesses it whole to
-// side×side with the PEAC statistics. Returns 0, or −1 with a message naming the file in err.
+// side×side (px_model_input_from_image). Returns 0, or −1 with a message naming the file
+// in err.
 int  px_model_input_load (const char *path, int side, PxModelInput *in, char *err,
                           size_t errlen);
 // out: a copy of the loaded in for dense tokens at stride (0 or the patch size: a plain
@@ -37,3 +45,7 @@ void px_model_input_clear (PxModelInput *in);
 // stride. Returns 0 or −1 with err set.
 int  px_model_input_embed (PeacModel *m, const PxModelInput *in, float *tokens, char *err,
                            size_t errlen);
+// px_model_input_embed at a layer: −1 the model's output, k ≥ 0 block or stage k
+// (PeacForwardOptions).
+int  px_model_input_embed_layer (PeacModel *m, const PxModelInput *in, int layer, float *tokens,
+                                 char *err, size_t errlen);

@@ -95,39 +95,104 @@ px_test_texture_to_grey (GdkTexture *texture)
   return grey;
 }
 
-static void
-collect (GtkWidget *widget,
-         GPtrArray *texts)
+// Depth first, @widget before its children: the first widget @predicate picks, or, with
+// @all, every one added to it (and NULL returned).
+static GtkWidget *
+walk (GtkWidget             *widget,
+      PxTestWidgetPredicate  predicate,
+      gconstpointer          data,
+      GPtrArray             *all)
 {
-  if (GTK_IS_LABEL (widget) && gtk_widget_get_mapped (widget))
-    g_ptr_array_add (texts, g_strdup (gtk_label_get_text (GTK_LABEL (widget))));
-
-  for (GtkWidget *child = gtk_widget_get_first_child (widget);
-       child != NULL;
+  if (predicate (widget, data))
+    {
+      if (all == NULL)
+        return widget;
+      g_ptr_array_add (all, widget);
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
        child = gtk_widget_get_next_sibling (child))
-    collect (child, texts);
+    {
+      GtkWidget *found = walk (child, predicate, data, all);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/**
+ * px_test_find_widget:
+ * @predicate: called with each widget and @data, @root first, then depth first
+ *
+ * Returns: (transfer none) (nullable): the first widget at or under @root that @predicate
+ *   picks
+ */
+GtkWidget *
+px_test_find_widget (GtkWidget             *root,
+                     PxTestWidgetPredicate  predicate,
+                     gconstpointer          data)
+{
+  return walk (root, predicate, data, NULL);
+}
+
+/**
+ * px_test_find_widgets:
+ *
+ * As px_test_find_widget(), every widget @predicate picks.
+ *
+ * Returns: (transfer container) (element-type GtkWidget): the widgets, in that order
+ */
+GPtrArray *
+px_test_find_widgets (GtkWidget             *root,
+                      PxTestWidgetPredicate  predicate,
+                      gconstpointer          data)
+{
+  GPtrArray *all = g_ptr_array_new ();
+
+  walk (root, predicate, data, all);
+  return all;
+}
+
+// A #PxTestWidgetPredicate: a button whose label is @label (a const char *, mnemonic as set).
+gboolean
+px_test_button_has_label (GtkWidget     *widget,
+                          gconstpointer  label)
+{
+  return GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0;
+}
+
+static gboolean
+is_mapped_label (GtkWidget     *widget,
+                 gconstpointer  data)
+{
+  return GTK_IS_LABEL (widget) && gtk_widget_get_mapped (widget);
 }
 
 // Texts of the labels that are on screen under @root.
 GPtrArray *
 px_test_collect_labels (GtkWidget *root)
 {
+  g_autoptr(GPtrArray) labels = px_test_find_widgets (root, is_mapped_label, NULL);
   GPtrArray *texts = g_ptr_array_new_with_free_func (g_free);
 
-  collect (root, texts);
+  for (guint i = 0; i < labels->len; i++)
+    g_ptr_array_add (texts, g_strdup (gtk_label_get_text (g_ptr_array_index (labels, i))));
   return texts;
 }
 
+static gboolean
+label_contains (GtkWidget     *widget,
+                gconstpointer  needle)
+{
+  return is_mapped_label (widget, NULL) && strstr (gtk_label_get_text (GTK_LABEL (widget)), needle) != NULL;
+}
+
+// Whether a label on screen under @root shows @needle.
 gboolean
 px_test_labels_contain (GtkWidget  *root,
                         const char *needle)
 {
-  g_autoptr(GPtrArray) texts = px_test_collect_labels (root);
-
-  for (guint i = 0; i < texts->len; i++)
-    if (strstr (g_ptr_array_index (texts, i), needle) != NULL)
-      return TRUE;
-  return FALSE;
+  return px_test_find_widget (root, label_contains, needle) != NULL;
 }
 
 static gboolean
@@ -221,19 +286,33 @@ px_test_remove_home (char *home)
   g_free (home);
 }
 
+static gboolean
+is_of_type (GtkWidget     *widget,
+            gconstpointer  type)
+{
+  return G_TYPE_CHECK_INSTANCE_TYPE (widget, GPOINTER_TO_SIZE (type));
+}
+
 // The first widget of @type at or under @root, depth first; NULL if there is none.
 GtkWidget *
 px_test_find_child (GtkWidget *root,
                     GType      type)
 {
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    return root;
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
+  return px_test_find_widget (root, is_of_type, GSIZE_TO_POINTER (type));
+}
+
+// The first visible toplevel window of @type (a dialog, a chooser); NULL if there is none.
+GtkWidget *
+px_test_find_toplevel (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();   // (transfer none)
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
     {
-      GtkWidget *found = px_test_find_child (child, type);
-      if (found != NULL)
-        return found;
+      g_autoptr(GtkWidget) window = g_list_model_get_item (toplevels, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (window, type) && gtk_widget_get_visible (window))
+        return window;
     }
   return NULL;
 }
@@ -283,4 +362,62 @@ px_test_fresh_window (PxApplication *app,
   gtk_window_present (GTK_WINDOW (window));
   px_test_settle ();
   return window;
+}
+
+/**
+ * px_test_app_setup:
+ * @argc: main()'s, for g_test_init()
+ * @argv: main()'s, for g_test_init()
+ * @name: the test's name, e.g. "pages": its home is a temporary `peac-NAME-XXXXXX` folder
+ *   and its application is `org.peac.Explorer.Test.NAME`
+ * @home: (out): the temporary home (px_test_make_home()), for the test's own files too
+ *
+ * What every GUI test's main() does first: a temporary home, the Cairo renderer (unless
+ * GSK_RENDERER names another), g_test_init() and gtk_init(), and the application created
+ * and registered, every warning fatal from then on. Call it before adding the tests and
+ * px_test_app_teardown() after g_test_run().
+ *
+ * Returns: (transfer full): the registered application
+ */
+PxApplication *
+px_test_app_setup (int          *argc,
+                   char       ***argv,
+                   const char   *name,
+                   char        **home)
+{
+  g_autofree char *tmpl = g_strdup_printf ("peac-%s-XXXXXX", name);
+  g_autofree char *id = g_strdup_printf ("org.peac.Explorer.Test.%s", name);
+  PxApplication *app;
+
+  *home = px_test_make_home (tmpl);
+  // Xvfb offers only llvmpipe, whose GL frames of a full window take ~100 ms on a 2-core
+  // machine and would drown what the stall probes are meant to see (the pages' own work);
+  // the Cairo renderer draws the same pixels without that cost.
+  g_setenv ("GSK_RENDERER", "cairo", FALSE);
+
+  g_test_init (argc, argv, NULL);
+  gtk_init ();
+
+  g_assert_true (g_application_id_is_valid (id));
+  app = px_application_new (id, G_APPLICATION_NON_UNIQUE);
+  // Xvfb has no session bus and GtkApplication warns about that once while registering;
+  // every other warning stays fatal.
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  return app;
+}
+
+/**
+ * px_test_app_teardown:
+ * @app: (transfer full) (nullable): from px_test_app_setup()
+ * @home: (transfer full): from px_test_app_setup(); removed unless PEAC_KEEP_TEST_OUTPUT
+ *   keeps it for a human to look at
+ */
+void
+px_test_app_teardown (PxApplication *app,
+                      char          *home)
+{
+  g_clear_object (&app);
+  px_test_remove_home (home);
 }

@@ -2,9 +2,10 @@
 //
 // Helpers shared by the GUI tests and the screenshot tool: wait on the main loop for a
 // condition, open a fresh main window, render a widget to a texture as the screen would
-// show it, find a widget (or its drag gesture) or collect the text of every label under a
-// widget, measure main-loop stalls, and give each test run a temporary home that is
-// removed afterwards.
+// show it, find the widgets under a widget that a predicate picks (or a widget's drag
+// gesture, or a visible toplevel of a type) or collect the text of every label under it,
+// measure main-loop stalls, give each test run a temporary home that is removed
+// afterwards, and set up (and tear down) the application every GUI test's main() runs.
 #pragma once
 
 #include <gtk/gtk.h>
@@ -15,6 +16,8 @@
 G_BEGIN_DECLS
 
 typedef gboolean (*PxTestCondition) (gpointer data);
+// Whether @widget is the one sought; @data is what px_test_find_widget() was given.
+typedef gboolean (*PxTestWidgetPredicate) (GtkWidget *widget, gconstpointer data);
 
 typedef struct {
   gint64 last;
@@ -32,8 +35,17 @@ GPtrArray  *px_test_collect_labels   (GtkWidget       *root);
 gboolean    px_test_labels_contain   (GtkWidget       *root,
                                       const char      *needle);
 
+GtkWidget  *px_test_find_widget      (GtkWidget       *root,
+                                      PxTestWidgetPredicate predicate,
+                                      gconstpointer    data);
+GPtrArray  *px_test_find_widgets     (GtkWidget       *root,
+                                      PxTestWidgetPredicate predicate,
+                                      gconstpointer    data);
+gboolean    px_test_button_has_label (GtkWidget       *widget,
+                                      gconstpointer    label);
 GtkWidget  *px_test_find_child       (GtkWidget       *root,
                                       GType            type);
+GtkWidget  *px_test_find_toplevel    (GType            type);
 GtkGesture *px_test_find_drag_gesture (GtkWidget      *widget);
 PxWindow   *px_test_fresh_window     (PxApplication   *app,
                                       int              width,
@@ -45,5 +57,11 @@ double      px_test_probe_stop       (PxTestStallProbe *probe);
 void        px_test_remove_tree      (const char      *path);
 char       *px_test_make_home        (const char      *tmpl);
 void        px_test_remove_home      (char            *home);
+PxApplication *px_test_app_setup     (int             *argc,
+                                      char          ***argv,
+                                      const char      *name,
+                                      char           **home);
+void        px_test_app_teardown     (PxApplication   *app,
+                                      char            *home);
 
 G_END_DECLS

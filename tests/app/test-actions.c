@@ -93,23 +93,33 @@ collect_menu (GPtrArray  *list,
     }
 }
 
+static gboolean
+any_widget (GtkWidget     *widget,
+            gconstpointer  data)
+{
+  return TRUE;
+}
+
 // Every action a button, toggle or menu item under @root names, with its target.
 static void
 collect_widget_actions (GPtrArray *list,
                         GtkWidget *root)
 {
-  if (GTK_IS_ACTIONABLE (root) && gtk_actionable_get_action_name (GTK_ACTIONABLE (root)) != NULL)
-    {
-      GVariant *target = gtk_actionable_get_action_target_value (GTK_ACTIONABLE (root));
-      add_reachable (list, root, gtk_actionable_get_action_name (GTK_ACTIONABLE (root)),
-                     target ? g_variant_ref (target) : NULL);
-    }
-  if (GTK_IS_MENU_BUTTON (root) && gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (root)) != NULL)
-    collect_menu (list, root, gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (root)));
+  g_autoptr(GPtrArray) widgets = px_test_find_widgets (root, any_widget, NULL);
 
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    collect_widget_actions (list, child);
+  for (guint i = 0; i < widgets->len; i++)
+    {
+      GtkWidget *widget = g_ptr_array_index (widgets, i);
+
+      if (GTK_IS_ACTIONABLE (widget) && gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)) != NULL)
+        {
+          GVariant *target = gtk_actionable_get_action_target_value (GTK_ACTIONABLE (widget));
+          add_reachable (list, widget, gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)),
+                         target ? g_variant_ref (target) : NULL);
+        }
+      if (GTK_IS_MENU_BUTTON (widget) && gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (widget)) != NULL)
+        collect_menu (list, widget, gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (widget)));
+    }
 }
 
 static GPtrArray *
@@ -363,15 +373,11 @@ test_every_action (void)
   g_assert_null (gtk_application_get_active_window (GTK_APPLICATION (app)));
 }
 
-static void
-collect_menu_buttons (GtkWidget *root,
-                      GPtrArray *buttons)
+static gboolean
+is_menu_button (GtkWidget     *widget,
+                gconstpointer  data)
 {
-  if (GTK_IS_MENU_BUTTON (root))
-    g_ptr_array_add (buttons, root);
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    collect_menu_buttons (child, buttons);
+  return GTK_IS_MENU_BUTTON (widget);
 }
 
 // Every menu button on every page opens its popover, which fits in the window.
@@ -398,7 +404,7 @@ test_every_popover (void)
   for (guint p = 0; p < g_list_model_get_n_items (G_LIST_MODEL (pages)); p++)
     {
       g_autoptr(AdwViewStackPage) page = g_list_model_get_item (G_LIST_MODEL (pages), p);
-      g_autoptr(GPtrArray) buttons = g_ptr_array_new ();
+      g_autoptr(GPtrArray) buttons = NULL;
 
       px_window_show_page (window, adw_view_stack_page_get_name (page));
       px_test_settle ();
@@ -407,7 +413,7 @@ test_every_popover (void)
                       gtk_widget_get_width (GTK_WIDGET (window)), gtk_widget_get_height (GTK_WIDGET (window)));
       g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), <=, 1024);
       g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (window)), <=, 700);
-      collect_menu_buttons (GTK_WIDGET (window), buttons);
+      buttons = px_test_find_widgets (GTK_WIDGET (window), is_menu_button, NULL);
       for (guint i = 0; i < buttons->len; i++)
         {
           GtkMenuButton *button = g_ptr_array_index (buttons, i);
@@ -522,16 +528,7 @@ main (int   argc,
 {
   int ret;
 
-  tmp_dir = px_test_make_home ("peac-actions-XXXXXX");
-  g_setenv ("GSK_RENDERER", "cairo", FALSE);
-
-  g_test_init (&argc, &argv, NULL);
-  gtk_init ();
-
-  app = px_application_new ("org.peac.Explorer.ActionsTest", G_APPLICATION_NON_UNIQUE);
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  app = px_test_app_setup (&argc, &argv, "actions", &tmp_dir);
   // The app's types, so that the template check can name them.
   g_type_ensure (PX_TYPE_WINDOW);
   g_type_ensure (PX_TYPE_CORRESPONDENCE_PAGE);
@@ -554,7 +551,6 @@ main (int   argc,
 
   ret = g_test_run ();
 
-  g_clear_object (&app);
-  px_test_remove_home (tmp_dir);
+  px_test_app_teardown (app, tmp_dir);
   return ret;
 }

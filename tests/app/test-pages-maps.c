@@ -402,31 +402,11 @@ test_grid_matching (void)
   g_assert_no_error (error);
 }
 
-static GtkWidget *
-find_button_labelled (GtkWidget  *root,
-                      const char *label)
+static gboolean
+is_spin_button (GtkWidget     *widget,
+                gconstpointer  data)
 {
-  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
-    return root;
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_button_labelled (child, label);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
-static void
-collect_spin_buttons (GtkWidget *root,
-                      GPtrArray *spins)
-{
-  if (GTK_IS_SPIN_BUTTON (root))
-    g_ptr_array_add (spins, root);
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    collect_spin_buttons (child, spins);
+  return GTK_IS_SPIN_BUTTON (widget);
 }
 
 // The grid-matching tool bar as a new user meets it in a 1024-pixel window: every control on
@@ -439,7 +419,7 @@ test_grid_matching_toolbar (void)
   PxGridMatchingPage *page = px_window_get_grid_matching_page (window);
   g_autoptr(GFile) file = g_file_new_build_filename (g_getenv ("PEAC_SOURCE_DIR"), "data", "samples", SAMPLE, NULL);
   g_autofree char *png = g_build_filename (tmp_dir, "toolbar.png", NULL);
-  g_autoptr(GPtrArray) spins = g_ptr_array_new ();
+  g_autoptr(GPtrArray) spins = NULL;
   g_autofree guint8 *seed1 = NULL, *seed2 = NULL, *again = NULL, *resampled = NULL, *lines = NULL;
   const char *controls[] = { "Clean", "_Shuffled", "_Distorted", "_Resample", "All _Lines" };
   gsize n_bytes = 1200 * 360 * 4;
@@ -458,7 +438,7 @@ test_grid_matching_toolbar (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (controls); i++)
     {
-      GtkWidget *button = find_button_labelled (GTK_WIDGET (page), controls[i]);
+      GtkWidget *button = px_test_find_widget (GTK_WIDGET (page), px_test_button_has_label, controls[i]);
       graphene_rect_t bounds;
 
       g_assert_nonnull (button);
@@ -469,7 +449,7 @@ test_grid_matching_toolbar (void)
       g_assert_cmpfloat (bounds.origin.x + bounds.size.width, <=, width);
     }
 
-  collect_spin_buttons (GTK_WIDGET (page), spins);
+  spins = px_test_find_widgets (GTK_WIDGET (page), is_spin_button, NULL);
   g_assert_cmpuint (spins->len, ==, 5);
   for (guint i = 0; i < spins->len; i++)
     {
@@ -555,19 +535,7 @@ main (int   argc,
 {
   int ret;
 
-  tmp_dir = px_test_make_home ("peac-pages-maps-XXXXXX");
-  // Xvfb offers only llvmpipe, whose GL frames of this window take ~100 ms on a 2-core
-  // machine and would drown what the stall probe is meant to see (the pages' own work);
-  // the Cairo renderer draws the same pixels without that cost.
-  g_setenv ("GSK_RENDERER", "cairo", FALSE);
-
-  g_test_init (&argc, &argv, NULL);
-  gtk_init ();
-
-  app = px_application_new ("org.peac.Explorer.PagesMapsTest", G_APPLICATION_NON_UNIQUE);
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  app = px_test_app_setup (&argc, &argv, "pages-maps", &tmp_dir);
 
   g_test_add_func ("/pages/embedding-map/run-place-export", test_embedding_map);
   g_test_add_func ("/pages/embedding-map/legend-colours", test_legend_colours);
@@ -577,8 +545,6 @@ main (int   argc,
 
   ret = g_test_run ();
 
-  g_clear_object (&app);
-  // PEAC_KEEP_TEST_OUTPUT keeps the output for a human to look at.
-  px_test_remove_home (tmp_dir);
+  px_test_app_teardown (app, tmp_dir);
   return ret;
 }

@@ -238,32 +238,17 @@ test_pointer (void)
   g_assert_nonnull (strstr (text, "\"corrected\": true"));
 }
 
-static GtkWidget *
-find_visible_toplevel (GType type)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GtkWidget) window = g_list_model_get_item (toplevels, i);
-
-      if (G_TYPE_CHECK_INSTANCE_TYPE (window, type) && gtk_widget_get_visible (window))
-        return window;
-    }
-  return NULL;
-}
-
 static gboolean
 message_dialog_shown (gpointer data)
 {
-  return find_visible_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL;
+  return px_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL;
 }
 
 // What a click on a dialog's button does: the response, then the dialog closes.
 static void
 respond (const char *response)
 {
-  GtkWidget *dialog = find_visible_toplevel (ADW_TYPE_MESSAGE_DIALOG);
+  GtkWidget *dialog = px_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG);
 
   g_assert_nonnull (dialog);
   adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), response);
@@ -295,7 +280,7 @@ test_save_landmarks (void)
 
   gtk_widget_activate_action (GTK_WIDGET (page), "corr.save-landmarks", NULL);
   px_test_settle ();
-  chooser = find_visible_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG);
+  chooser = px_test_find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG);
   g_assert_nonnull (chooser);
   g_assert_cmpint (gtk_file_chooser_get_action (GTK_FILE_CHOOSER (chooser)), ==,
                    GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER);
@@ -449,10 +434,10 @@ test_pins_kept_and_undone (void)
   g_assert_true (px_correspondence_page_save_landmarks (page, folder, &error));
   g_assert_no_error (error);
   g_assert_false (px_correspondence_page_get_unsaved (page, NULL));
-  g_assert_null (find_visible_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+  g_assert_null (px_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
   gtk_widget_activate_action (GTK_WIDGET (window), "win.close-study", NULL);
   px_test_settle ();
-  g_assert_null (find_visible_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+  g_assert_null (px_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
   g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 1);
 }
 
@@ -621,19 +606,7 @@ main (int   argc,
 {
   int ret;
 
-  tmp_dir = px_test_make_home ("peac-pages-XXXXXX");
-  // Xvfb offers only llvmpipe, whose GL frames of this window take ~100 ms on a 2-core
-  // machine and would drown what the stall probe is meant to see (the pages' own work);
-  // the Cairo renderer draws the same pixels without that cost.
-  g_setenv ("GSK_RENDERER", "cairo", FALSE);
-
-  g_test_init (&argc, &argv, NULL);
-  gtk_init ();
-
-  app = px_application_new ("org.peac.Explorer.PagesTest", G_APPLICATION_NON_UNIQUE);
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  app = px_test_app_setup (&argc, &argv, "pages", &tmp_dir);
 
   g_test_add_func ("/pages/correspondence/shifted-match", test_shifted_match);
   g_test_add_func ("/pages/correspondence/drawing-and-exports", test_drawing_and_exports);
@@ -643,8 +616,6 @@ main (int   argc,
 
   ret = g_test_run ();
 
-  g_clear_object (&app);
-  // PEAC_KEEP_TEST_OUTPUT keeps the output for a human to look at.
-  px_test_remove_home (tmp_dir);
+  px_test_app_teardown (app, tmp_dir);
   return ret;
 }

@@ -449,14 +449,7 @@ main (int   argc,
 
   // A missing folder fails the whole test, naming it (peac_test_shared_path).
   nih = peac_test_shared_path ("cxr/nih-more/png_512");
-  tmp_dir = px_test_make_home ("peac-probe-page-XXXXXX");
-  g_setenv ("GSK_RENDERER", "cairo", FALSE);
-  g_test_init (&argc, &argv, NULL);
-  gtk_init ();
-
-  app = px_application_new ("org.peac.Explorer.ProbeTest", G_APPLICATION_NON_UNIQUE);
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  app = px_test_app_setup (&argc, &argv, "probe-page", &tmp_dir);
 
   g_test_add_func ("/probe-page/run-and-export", test_run_and_export);
   g_test_add_func ("/probe-page/missing-image", test_missing_image);
@@ -466,8 +459,7 @@ main (int   argc,
   g_test_add_func ("/probe-page/swin-model", test_swin_model);
   ret = g_test_run ();
 
-  g_clear_object (&app);
-  px_test_remove_home (tmp_dir);
+  px_test_app_teardown (app, tmp_dir);
   g_free (nih);
   return ret;
 }

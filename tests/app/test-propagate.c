@@ -109,21 +109,6 @@ open_shown (PxWindow *window)
   return page;
 }
 
-static GtkWidget *
-find_toplevel (GType type)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GtkWidget) window = g_list_model_get_item (toplevels, i);
-
-      if (G_TYPE_CHECK_INSTANCE_TYPE (window, type) && gtk_widget_get_visible (window))
-        return window;
-    }
-  return NULL;
-}
-
 // Opens the dialog through the page's action, as its menu item does.
 static PxPropagateDialog *
 open_dialog (PxCorrespondencePage *page)
@@ -132,7 +117,7 @@ open_dialog (PxCorrespondencePage *page)
 
   gtk_widget_activate_action (GTK_WIDGET (page), "corr.propagate", NULL);
   px_test_settle ();
-  dialog = find_toplevel (PX_TYPE_PROPAGATE_DIALOG);
+  dialog = px_test_find_toplevel (PX_TYPE_PROPAGATE_DIALOG);
   g_assert_nonnull (dialog);
   g_assert_true (gtk_widget_get_mapped (dialog));
   return g_object_ref (PX_PROPAGATE_DIALOG (dialog));
@@ -196,7 +181,7 @@ test_propagate (void)
                   px_test_probe_stop (&probe));
   px_test_settle ();
   // Done: the dialog closed and a toast says what was applied.
-  g_assert_null (find_toplevel (PX_TYPE_PROPAGATE_DIALOG));
+  g_assert_null (px_test_find_toplevel (PX_TYPE_PROPAGATE_DIALOG));
   g_assert_true (px_test_labels_contain (GTK_WIDGET (window), "from 3 of 3 references on 2 radiographs"));
   g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 166);
 
@@ -416,6 +401,34 @@ toast_shown (gpointer data)
 
 // Each bad folder: an error toast naming the file and the reason, the dialog stays open
 // with the message, and the page's points are as they were.
+// Choose… opens a folder chooser modal to the dialog, whose button says Select; the
+// folder accepted there becomes the dialog's.
+static void
+choose_folder (PxPropagateDialog *dialog,
+               const char        *folder)
+{
+  GtkWidget *choose = px_test_find_widget (GTK_WIDGET (dialog), px_test_button_has_label, "C_hoose…");
+  g_autoptr(GFile) file = g_file_new_for_path (folder);
+  GtkWidget *chooser, *accept;
+
+  g_assert_nonnull (choose);
+  g_signal_emit_by_name (choose, "clicked");
+  px_test_settle ();
+  chooser = px_test_find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG);
+  g_assert_nonnull (chooser);
+  g_assert_true (gtk_window_get_modal (GTK_WINDOW (chooser)));
+  g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (chooser)) == GTK_WINDOW (dialog));
+  g_assert_cmpint (gtk_file_chooser_get_action (GTK_FILE_CHOOSER (chooser)), ==,
+                   GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER);
+  accept = gtk_dialog_get_widget_for_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (accept)), ==, "_Select");
+  g_assert_true (gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), file, NULL));
+  px_test_settle ();
+  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+  px_test_settle ();
+  g_assert_null (px_test_find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG));
+}
+
 static void
 test_bad_folders (void)
 {
@@ -455,7 +468,11 @@ test_bad_folders (void)
     {
       g_autoptr(PxPropagateDialog) dialog = open_dialog (page);
 
-      px_propagate_dialog_set_folder (dialog, cases[c].folder);
+      // The first folder as a user picks it, in the folder chooser of Choose…
+      if (c == 0)
+        choose_folder (dialog, cases[c].folder);
+      else
+        px_propagate_dialog_set_folder (dialog, cases[c].folder);
       px_propagate_dialog_start (dialog);
       g_assert_true (px_test_wait_for (dialog_done, dialog, 60));
       px_test_settle ();
@@ -476,22 +493,6 @@ test_bad_folders (void)
       gtk_window_destroy (GTK_WINDOW (dialog));
       px_test_settle ();
     }
-}
-
-static GtkWidget *
-find_button (GtkWidget  *root,
-             const char *label)
-{
-  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_button (c, label);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
 }
 
 // Cancel while it runs: the dialog stays, says so, and the page is as it was; a radiograph
@@ -537,7 +538,7 @@ test_cancel_and_vanished (void)
 
   {
     g_autoptr(PxPropagateDialog) dialog = open_dialog (page);
-    GtkWidget *cancel = find_button (GTK_WIDGET (dialog), "_Cancel");
+    GtkWidget *cancel = px_test_find_widget (GTK_WIDGET (dialog), px_test_button_has_label, "_Cancel");
 
     g_assert_nonnull (cancel);
     px_propagate_dialog_set_folder (dialog, atlas_dir);
@@ -562,12 +563,12 @@ test_cancel_and_vanished (void)
       gtk_window_close (GTK_WINDOW (other));
       g_assert_true (px_test_wait_for (dialog_done, other, 60));
       px_test_settle ();
-      g_assert_null (find_toplevel (PX_TYPE_PROPAGATE_DIALOG));
+      g_assert_null (px_test_find_toplevel (PX_TYPE_PROPAGATE_DIALOG));
       g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 0);
     }
     g_clear_object (&dialog);
     dialog = open_dialog (page);
-    cancel = find_button (GTK_WIDGET (dialog), "_Cancel");
+    cancel = px_test_find_widget (GTK_WIDGET (dialog), px_test_button_has_label, "_Cancel");
     px_propagate_dialog_set_folder (dialog, atlas_dir);
 
     // The target's file is gone: its error, and still no points.
@@ -583,24 +584,15 @@ test_cancel_and_vanished (void)
     // Cancel with nothing running closes the dialog.
     g_signal_emit_by_name (cancel, "clicked");
     px_test_settle ();
-    g_assert_null (find_toplevel (PX_TYPE_PROPAGATE_DIALOG));
+    g_assert_null (px_test_find_toplevel (PX_TYPE_PROPAGATE_DIALOG));
   }
 }
 
-static GtkWidget *
-find_label_with_prefix (GtkWidget  *root,
-                        const char *prefix)
+static gboolean
+label_has_prefix (GtkWidget     *widget,
+                  gconstpointer  prefix)
 {
-  if (GTK_IS_LABEL (root) && g_str_has_prefix (gtk_label_get_text (GTK_LABEL (root)), prefix))
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_label_with_prefix (c, prefix);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
+  return GTK_IS_LABEL (widget) && g_str_has_prefix (gtk_label_get_text (GTK_LABEL (widget)), prefix);
 }
 
 // Hand computation of one measured line: the extreme x of the points of the structures
@@ -671,7 +663,7 @@ test_ctr (void)
   // The value, with the caveat in its tooltip.
   px_test_settle ();
   value = g_strdup_printf ("%s %.2f", px_study_get_title (px_correspondence_page_get_panel_study (page, 0)), ratio);
-  label = find_label_with_prefix (GTK_WIDGET (page), "Cardiothoracic ratio: ");
+  label = px_test_find_widget (GTK_WIDGET (page), label_has_prefix, "Cardiothoracic ratio: ");
   g_assert_nonnull (label);
   g_assert_true (gtk_widget_get_visible (label));
   g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (label)), value));
@@ -716,16 +708,7 @@ main (int   argc,
 {
   int ret;
 
-  tmp_dir = px_test_make_home ("peac-propagate-XXXXXX");
-  g_setenv ("GSK_RENDERER", "cairo", FALSE);
-
-  g_test_init (&argc, &argv, NULL);
-  gtk_init ();
-
-  app = px_application_new ("org.peac.Explorer.PropagateTest", G_APPLICATION_NON_UNIQUE);
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  app = px_test_app_setup (&argc, &argv, "propagate", &tmp_dir);
 
   g_test_add_func ("/propagate/references-onto-open-radiographs", test_propagate);
   g_test_add_func ("/propagate/drag-and-undo", test_drag_and_undo);
@@ -735,7 +718,6 @@ main (int   argc,
 
   ret = g_test_run ();
 
-  g_clear_object (&app);
-  px_test_remove_home (tmp_dir);
+  px_test_app_teardown (app, tmp_dir);
   return ret;
 }

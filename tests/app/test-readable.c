@@ -739,6 +739,20 @@ has_tooltip_above (GtkWidget *widget,
   return FALSE;
 }
 
+// A label that uses a researcher's term: one that @regexes (two GRegex *) match.
+static gboolean
+label_has_jargon (GtkWidget     *widget,
+                  gconstpointer  regexes)
+{
+  GRegex * const *re = regexes;
+  const char *text;
+
+  if (!GTK_IS_LABEL (widget))
+    return FALSE;
+  text = gtk_label_get_text (GTK_LABEL (widget));
+  return g_regex_match (re[0], text, 0, NULL) || g_regex_match (re[1], text, 0, NULL);
+}
+
 // Every label under @widget that uses a researcher's term has a tooltip on itself or a
 // close ancestor (a keyboard shortcut such as Shift+Ctrl+H is not a term).
 static void
@@ -747,20 +761,18 @@ check_jargon (GtkWidget *widget,
               GRegex    *terms,
               guint     *n_checked)
 {
-  if (GTK_IS_LABEL (widget))
-    {
-      const char *text = gtk_label_get_text (GTK_LABEL (widget));
+  GRegex *regexes[2] = { words, terms };
+  g_autoptr(GPtrArray) labels = px_test_find_widgets (widget, label_has_jargon, regexes);
 
-      if (g_regex_match (words, text, 0, NULL) || g_regex_match (terms, text, 0, NULL))
-        {
-          g_test_message ("“%s”: %s", text, has_tooltip_above (widget, 4) ? "explained" : "NO TOOLTIP");
-          g_assert_true (has_tooltip_above (widget, 4));
-          (*n_checked)++;
-        }
+  for (guint i = 0; i < labels->len; i++)
+    {
+      GtkWidget *label = g_ptr_array_index (labels, i);
+
+      g_test_message ("“%s”: %s", gtk_label_get_text (GTK_LABEL (label)),
+                      has_tooltip_above (label, 4) ? "explained" : "NO TOOLTIP");
+      g_assert_true (has_tooltip_above (label, 4));
+      (*n_checked)++;
     }
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    check_jargon (child, words, terms, n_checked);
 }
 
 // Every page of a window showing a DICOM with its header panel open: the training words,
@@ -810,35 +822,11 @@ test_drag_roles (void)
   g_assert_cmpint (px_viewer_drag_role (FALSE, GDK_BUTTON_SECONDARY), ==, PX_DRAG_WINDOW);
 }
 
-static GtkWidget *
-find_named (GtkWidget  *root,
-            const char *name)
+static gboolean
+has_name (GtkWidget     *widget,
+          gconstpointer  name)
 {
-  if (g_strcmp0 (gtk_widget_get_name (root), name) == 0)
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_named (c, name);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
-static GtkWindow *
-find_preferences (void)
-{
-  GListModel *windows = gtk_window_get_toplevels ();   // (transfer none)
-
-  for (guint i = 0; i < g_list_model_get_n_items (windows); i++)
-    {
-      g_autoptr(GObject) w = g_list_model_get_item (windows, i);
-
-      if (ADW_IS_PREFERENCES_WINDOW (w) && gtk_widget_get_visible (GTK_WIDGET (w)))
-        return GTK_WINDOW (w);
-    }
-  return NULL;
+  return g_strcmp0 (gtk_widget_get_name (widget), name) == 0;
 }
 
 static GtkEventController *
@@ -880,11 +868,11 @@ test_preferences (void)
   gtk_window_present (GTK_WINDOW (window));
   g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
   px_test_settle ();
-  prefs = find_preferences ();
+  prefs = GTK_WINDOW (px_test_find_toplevel (ADW_TYPE_PREFERENCES_WINDOW));
   g_assert_nonnull (prefs);
   g_assert_true (gtk_window_get_transient_for (prefs) == GTK_WINDOW (window));
 
-  theme = find_named (GTK_WIDGET (prefs), "color-scheme");
+  theme = px_test_find_widget (GTK_WIDGET (prefs), has_name, "color-scheme");
   g_assert_true (ADW_IS_COMBO_ROW (theme));
   adw_combo_row_set_selected (ADW_COMBO_ROW (theme), 2);
   g_assert_cmpstr (g_settings_get_string (settings, "color-scheme"), ==, "dark");
@@ -894,7 +882,7 @@ test_preferences (void)
   g_assert_cmpint (adw_style_manager_get_color_scheme (adw_style_manager_get_default ()), ==,
                    ADW_COLOR_SCHEME_DEFAULT);
 
-  mouse = find_named (GTK_WIDGET (prefs), "radiology-mouse");
+  mouse = px_test_find_widget (GTK_WIDGET (prefs), has_name, "radiology-mouse");
   g_assert_true (GTK_IS_SWITCH (mouse));
   g_assert_true (gtk_switch_get_active (GTK_SWITCH (mouse)));   // the default
   gtk_switch_set_active (GTK_SWITCH (mouse), FALSE);
@@ -907,7 +895,7 @@ test_preferences (void)
   }
   gtk_switch_set_active (GTK_SWITCH (mouse), TRUE);
 
-  matching = find_named (GTK_WIDGET (prefs), "matching-mode");
+  matching = px_test_find_widget (GTK_WIDGET (prefs), has_name, "matching-mode");
   g_assert_true (ADW_IS_COMBO_ROW (matching));
   adw_combo_row_set_selected (ADW_COMBO_ROW (matching), 1);
   g_assert_cmpstr (g_settings_get_string (settings, "matching-mode"), ==, "nearest");
@@ -953,12 +941,7 @@ main (int   argc,
   // The words are checked untranslated.
   g_setenv ("LANGUAGE", "C", TRUE);
   setlocale (LC_ALL, "C.UTF-8");
-  tmp_dir = px_test_make_home ("peac-readable-XXXXXX");
-  g_setenv ("GSK_RENDERER", "cairo", FALSE);
-  g_test_init (&argc, &argv, NULL);
-  gtk_init ();
-  app = px_application_new ("org.peac.Explorer.ReadableTest", G_APPLICATION_NON_UNIQUE);
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
+  app = px_test_app_setup (&argc, &argv, "readable", &tmp_dir);
 
   g_test_add_func ("/readable/match-score", test_match_score);
   g_test_add_func ("/readable/pin-confidence", test_pin_confidence);
@@ -974,7 +957,6 @@ main (int   argc,
   g_test_add_func ("/readable/drag-roles", test_drag_roles);
   g_test_add_func ("/readable/preferences", test_preferences);
   ret = g_test_run ();
-  g_object_unref (app);
-  px_test_remove_home (tmp_dir);
+  px_test_app_teardown (app, tmp_dir);
   return ret;
 }

@@ -453,16 +453,7 @@ on_close_request (GtkWindow   *window,
 static AdwMessageDialog *
 find_dialog (void)
 {
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
-
-      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
-        return ADW_MESSAGE_DIALOG (window);
-    }
-  return NULL;
+  return (AdwMessageDialog *) px_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG);
 }
 
 static gboolean
@@ -931,21 +922,12 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(PxApplication) app = NULL;
+  PxApplication *app;
   int ret;
 
-  tmp_dir = px_test_make_home ("peac-train-page-XXXXXX");
-  // As in test-pages: llvmpipe's GL frames would drown what the probe is meant to see.
-  g_setenv ("GSK_RENDERER", "cairo", FALSE);
-
-  g_test_init (&argc, &argv, NULL);
+  app = px_test_app_setup (&argc, &argv, "train-page", &tmp_dir);
   g_assert_cmpint (argc, >=, 2);
   peac_path = argv[1];
-  gtk_init ();
-
-  app = px_application_new ("org.peac.Explorer.TrainTest", G_APPLICATION_NON_UNIQUE);
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
 
   g_test_add_func ("/train-page/run-pause-stop-resume", test_run);
   g_test_add_func ("/train-page/nan-keeps-checkpoint", test_nan_keeps_checkpoint);
@@ -960,11 +942,7 @@ main (int   argc,
   ret = g_test_run ();
 
   // Shut down outside g_application_run(), the application would warn when finalised that
-  // it is still on the bus; the process ends anyway.
-  if (app_shut_down)
-    (void) g_steal_pointer (&app);
-  g_clear_object (&app);
-  // PEAC_KEEP_TEST_OUTPUT keeps the output for a human to look at.
-  px_test_remove_home (tmp_dir);
+  // it is still on the bus; it is left to the end of the process.
+  px_test_app_teardown (app_shut_down ? NULL : app, tmp_dir);
   return ret;
 }

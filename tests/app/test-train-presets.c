@@ -49,16 +49,9 @@ test_page_lists_registry (void)
 static json_t *
 cli_config (const char *preset)
 {
-  g_auto(PeacTestRun) r = { 0 };
   const char *args[] = { "--preset", preset, "--print-config", NULL };
-  json_error_t je;
-  json_t *j;
 
-  peac_test_run (&r, peac_path, "train", args);
-  g_assert_cmpint (r.status, ==, 0);
-  j = json_loads (r.out, 0, &je);
-  g_assert_nonnull (j);
-  return j;
+  return peac_test_run_json (peac_path, "train", args);
 }
 
 static void

@@ -490,21 +490,12 @@ menu_has_item (gpointer data)
   return FALSE;
 }
 
-// The menu button under @root whose tooltip is @tooltip.
-static GtkWidget *
-find_menu_button (GtkWidget  *root,
-                  const char *tooltip)
+// A #PxTestWidgetPredicate: a menu button whose tooltip is @tooltip.
+static gboolean
+menu_button_has_tooltip (GtkWidget     *widget,
+                         gconstpointer  tooltip)
 {
-  if (GTK_IS_MENU_BUTTON (root) && g_strcmp0 (gtk_widget_get_tooltip_text (root), tooltip) == 0)
-    return root;
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_menu_button (child, tooltip);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
+  return GTK_IS_MENU_BUTTON (widget) && g_strcmp0 (gtk_widget_get_tooltip_text (widget), tooltip) == 0;
 }
 
 // The Open button's menu and the main menu's Open Recent list the files opened before,
@@ -526,7 +517,7 @@ test_recent_files (void)
   split = px_test_find_child (GTK_WIDGET (window), ADW_TYPE_SPLIT_BUTTON);
   g_assert_nonnull (split);
   open_menu = adw_split_button_get_menu_model (ADW_SPLIT_BUTTON (split));
-  primary = find_menu_button (GTK_WIDGET (window), "Main Menu");
+  primary = px_test_find_widget (GTK_WIDGET (window), menu_button_has_tooltip, "Main Menu");
   g_assert_nonnull (primary);
 
   wait = (MenuWait) { open_menu, "No Recent Files\tapp.no-recent\t" };
@@ -571,19 +562,8 @@ main (int   argc,
 {
   int ret;
 
-  // Recent files, caches and configuration go to a temporary home, set before GLib
-  // caches the user directories.
-  tmp_dir = px_test_make_home ("peac-gui-XXXXXX");
-
-  g_test_init (&argc, &argv, NULL);
-  gtk_init ();
-
-  app = px_application_new ("org.peac.Explorer.Test", G_APPLICATION_NON_UNIQUE);
-  // Xvfb has no session bus and GtkApplication warns about that once while
-  // registering; every other warning stays fatal.
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  // Recent files, caches and configuration go to a temporary home.
+  app = px_test_app_setup (&argc, &argv, "window", &tmp_dir);
 
   g_test_add_func ("/window/open-shows-pixels", test_open_shows_pixels);
   g_test_add_func ("/window/open-jpeg2000", test_open_jpeg2000);
@@ -598,8 +578,6 @@ main (int   argc,
 
   ret = g_test_run ();
 
-  g_clear_object (&app);
-  // PEAC_KEEP_TEST_OUTPUT keeps the output for a human to look at.
-  px_test_remove_home (tmp_dir);
+  px_test_app_teardown (app, tmp_dir);
   return ret;
 }

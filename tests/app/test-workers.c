@@ -324,17 +324,10 @@ main (int   argc,
   int ret;
 
   main_thread = g_thread_self ();
-  tmp_dir = px_test_make_home ("peac-workers-XXXXXX");
-  g_setenv ("GSK_RENDERER", "cairo", FALSE);
-  g_test_init (&argc, &argv, NULL);
-  gtk_init ();
+  app = px_test_app_setup (&argc, &argv, "workers", &tmp_dir);
   g_assert_nonnull (source_dir);
   samples = g_build_filename (source_dir, "data", "samples", NULL);
   g_assert_true (g_file_test (samples, G_FILE_TEST_IS_DIR));
-
-  app = px_application_new ("org.peac.Explorer.WorkersTest", G_APPLICATION_NON_UNIQUE);
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
 
   g_test_add_func ("/workers/embedder", test_embedder);
   g_test_add_func ("/workers/map-job", test_map_job);
@@ -342,8 +335,7 @@ main (int   argc,
   g_test_add_func ("/workers/trainer", test_trainer);
   ret = g_test_run ();
 
-  g_clear_object (&app);
-  px_test_remove_home (tmp_dir);
+  px_test_app_teardown (app, tmp_dir);
   g_free (samples);
   return ret;
 }

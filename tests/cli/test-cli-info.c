@@ -161,16 +161,13 @@ test_json (void)
 {
   g_autofree char *mono1 = io_test_data_path ("dicom/chest/gdcm-CR-MONO1-10-chest.dcm");
   g_auto (PeacTestRun) r = { 0 };
-  json_error_t jerr;
   json_t *root, *o, *w;
 
   if (mono1 == NULL)
     return;
   peac_test_run (&r, peac_path, "info", (const char *[]) { "--json", mono1, "/nonexistent.png", NULL });
   g_assert_cmpint (r.status, ==, 1);
-  root = json_loads (r.out, 0, &jerr);
-  if (root == NULL)
-    g_error ("--json output does not parse: %s\n%s", jerr.text, r.out);
+  root = peac_test_parse_json (r.out);
   g_assert_true (json_is_array (root));
   g_assert_cmpuint (json_array_size (root), ==, 2);
   o = json_array_get (root, 0);

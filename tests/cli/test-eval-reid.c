@@ -86,18 +86,6 @@ pooled_of (PeacModel *m, const char *path, float *out)
   px_image_free (img);
 }
 
-static json_t *
-run_json (const char *const *args)
-{
-  g_auto (PeacTestRun) r = { 0 };
-  peac_test_run (&r, peac_path, "eval-reid", args);
-  g_assert_cmpint (r.status, ==, 0);
-  json_error_t je;
-  json_t *j = json_loads (r.out, 0, &je);
-  g_assert_nonnull (j);
-  return j;
-}
-
 static void
 test_bootstrap (void)
 {
@@ -167,7 +155,7 @@ test_cli (void)
   g_autofree char *model = peac_test_write_micro_vit (tmp_dir);
   const char *args[] = { "--model", model, "--pairs", pairs, "--root", data_dir, "--json",
                          "-q", NULL };
-  json_t *j = run_json (args);
+  json_t *j = peac_test_run_json (peac_path, "eval-reid", args);
   g_assert_cmpint (json_integer_value (json_object_get (j, "images")), ==, 7);
   g_assert_cmpint (json_integer_value (json_object_get (j, "patients")), ==, 3);
   g_assert_cmpint (json_integer_value (json_object_get (j, "queries")), ==, 7);
@@ -197,7 +185,7 @@ test_cli (void)
   g_assert_true (g_file_set_contents (keep, "# held out\n0664ee2b\n\n177330aa\n", -1, NULL));
   const char *kargs[] = { "--model", model, "--pairs", pairs, "--root", data_dir,
                           "--patients", keep, "--random-init", "--json", "-q", NULL };
-  j = run_json (kargs);
+  j = peac_test_run_json (peac_path, "eval-reid", kargs);
   g_assert_cmpint (json_integer_value (json_object_get (j, "images")), ==, 5);
   g_assert_cmpint (json_integer_value (json_object_get (j, "patients")), ==, 2);
   g_assert_true (json_is_true (json_object_get (j, "random_init")));
@@ -208,7 +196,7 @@ test_cli (void)
   // scores alone; the difference is theirs and lies in its interval.
   const char *bsargs[] = { "--model", model, "--pairs", pairs, "--root", data_dir,
                            "--patients", keep, "--bootstrap", "300", "--json", "-q", NULL };
-  j = run_json (bsargs);
+  j = peac_test_run_json (peac_path, "eval-reid", bsargs);
   double m1 = json_real_value (json_object_get (j, "top1"));
   double r1 = json_real_value (json_object_get (j, "random_init_top1"));
   double d = json_real_value (json_object_get (j, "top1_diff"));

@@ -58,21 +58,6 @@ write_csv (void)
 }
 
 // The temp folder: files and one level of output folders.
-static json_t *
-run_json (PeacTestRun *r, const char *const *args)
-{
-  peac_test_run (r, peac_path, "finetune", args);
-  if (r->status != 0)
-    g_test_message ("stderr: %s", r->err);
-  g_assert_cmpint (r->status, ==, 0);
-  json_error_t je;
-  json_t *j = json_loads (r->out, 0, &je);
-  if (!j)
-    g_test_message ("stdout: %s", r->out);
-  g_assert_nonnull (j);
-  return j;
-}
-
 // scores.csv (first row's evaluation scores) against the saved model's own predictions on
 // the validation images: backbone + head reloaded from the file, same preprocessing.
 static void
@@ -130,8 +115,7 @@ test_linear_compare (void)
                          "--images", nih, "--seeds", "2", "--compare", "--epochs", "20",
                          "--json", "--out-dir", out, "--save", saved, "--threads", "1",
                          "--bootstrap", "200", NULL };
-  g_auto (PeacTestRun) r;
-  json_t *j = run_json (&r, args);
+  json_t *j = peac_test_run_json (peac_path, "finetune", args);
   g_assert_cmpstr (json_string_value (json_object_get (j, "mode")), ==, "linear");
   g_assert_cmpint (json_integer_value (json_object_get (j, "n_train")), ==, N_TRAIN);
   g_assert_cmpint (json_integer_value (json_object_get (j, "n_val")), ==, N_VAL);
@@ -228,9 +212,8 @@ test_linear_views (void)
   const char *args0[] = { "--model", model_path, "--train", csv_path, "--val", csv_path,
                           "--images", nih, "--epochs", "20", "--json", "--out-dir", plain,
                           "-q", NULL };
-  g_auto (PeacTestRun) r;
-  g_auto (PeacTestRun) r0;
-  json_t *j = run_json (&r, args), *j0 = run_json (&r0, args0);
+  json_t *j = peac_test_run_json (peac_path, "finetune", args);
+  json_t *j0 = peac_test_run_json (peac_path, "finetune", args0);
   g_assert_cmpint (json_integer_value (json_object_get (j, "views")), ==, 2);
   g_assert_cmpint (json_integer_value (json_object_get (j0, "views")), ==, 0);
   double m = json_real_value (json_object_get (json_array_get (json_object_get (j, "results"), 0), "mean_auc"));
@@ -258,8 +241,7 @@ test_full (void)
                          "--images", nih, "--mode", "full", "--epochs", "2", "--batch", "5",
                          "--label-fraction", "0.5", "--backbone-lr", "1e-3",
                          "--json", "--out-dir", out, "--save", saved, "-q", NULL };
-  g_auto (PeacTestRun) r;
-  json_t *j = run_json (&r, args);
+  json_t *j = peac_test_run_json (peac_path, "finetune", args);
   g_assert_cmpstr (json_string_value (json_object_get (j, "mode")), ==, "full");
   g_assert_cmpint (json_integer_value (json_object_get (j, "n_train_used")), ==, N_TRAIN / 2);
   json_t *o = json_array_get (json_object_get (j, "results"), 0);
@@ -302,8 +284,7 @@ test_full_swin (void)
                          "--images", nih, "--mode", "full", "--epochs", "2", "--batch", "5",
                          "--backbone-lr", "1e-3", "--json", "--out-dir", out, "--save", saved,
                          "-q", NULL };
-  g_auto (PeacTestRun) r;
-  json_t *j = run_json (&r, args);
+  json_t *j = peac_test_run_json (peac_path, "finetune", args);
   g_assert_cmpstr (json_string_value (json_object_get (j, "mode")), ==, "full");
   json_decref (j);
   g_autofree char *scores = g_build_filename (out, "scores.csv", NULL);

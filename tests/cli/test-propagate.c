@@ -221,12 +221,7 @@ test_eval_atlas (void)
   const char *args[] = { "eval-landmarks", "--model", model_path, "--data", jsrt, "--atlas",
                          jsrt, "--atlas-k", "2", "--images", "3", "--protocol", "hybridgnet",
                          "--json", NULL };
-  peac_test_run (&r, peac_path, NULL, args);
-  if (r.status != 0)
-    g_error ("eval-landmarks --atlas failed: %s", r.err);
-  json_error_t jerr;
-  json_t *o = json_loads (r.out, 0, &jerr);
-  g_assert_nonnull (o);
+  json_t *o = peac_test_run_json (peac_path, NULL, args);
   json_t *rows[2] = { json_object_get (o, "model_atlas"),
                       json_object_get (json_object_get (o, "baselines"), "mean_shape_atlas") };
   for (int k = 0; k < 2; k++)
@@ -247,7 +242,6 @@ test_eval_atlas (void)
   g_assert_cmpint (json_integer_value (json_object_get (ctr, "images")), ==, 3);
   g_assert_cmpint (json_array_size (json_object_get (ctr, "per_image")), ==, 3);
   json_decref (o);
-  g_free (r.out), g_free (r.err);
 
   // K beyond the leave-one-out atlas (3 images, 2 references each) is a bad command line.
   const char *big[] = { "eval-landmarks", "--model", model_path, "--data", jsrt, "--atlas",

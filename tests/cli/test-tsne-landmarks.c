@@ -89,22 +89,14 @@ test_three_images (void)
   g_autofree char *dir = jsrt_dir ();
   g_autofree char *csv = g_build_filename (tmp_dir, "map.csv", NULL);
   g_autofree char *png = g_build_filename (tmp_dir, "map.png", NULL);
-  PeacTestRun r = { 0 };
   const char *args[] = { "tsne", "--model", model_path, "--landmarks", dir, "--max-images",
                          "3", "--threads", "2", "--json", "-o", csv, "--png", png, NULL };
-  peac_test_run (&r, peac_path, NULL, args);
-  if (r.status != 0)
-    g_printerr ("%s", r.err);
-  g_assert_cmpint (r.status, ==, 0);
-  json_error_t jerr;
-  json_t *o = json_loads (r.out, 0, &jerr);
-  g_assert_nonnull (o);
+  json_t *o = peac_test_run_json (peac_path, NULL, args);
   g_assert_cmpint (json_integer_value (json_object_get (o, "n")), ==, 60);
   g_assert_cmpint (json_integer_value (json_object_get (o, "images")), ==, 3);
   double kl = json_real_value (json_object_get (o, "kl_divergence"));
   g_assert_true (isfinite (kl) && kl > 0);
   json_decref (o);
-  peac_test_run_clear (&r);
 
   // The first three IDs of the folder, four points of each of the five structures.
   g_autoptr (GError) error = NULL;

@@ -38,6 +38,48 @@ peac_test_run (PeacTestRun        *r,
   r->status = WEXITSTATUS (wait_status);
 }
 
+/**
+ * peac_test_parse_json:
+ *
+ * Returns: (transfer full): @text parsed; the test fails when it is not JSON
+ */
+json_t *
+peac_test_parse_json (const char *text)
+{
+  json_error_t jerr;
+  json_t *j = json_loads (text, 0, &jerr);
+
+  if (j == NULL)
+    g_test_message ("not JSON (%s, line %d): %s", jerr.text, jerr.line, text);
+  g_assert_nonnull (j);
+  return j;
+}
+
+/**
+ * peac_test_run_json:
+ * @command: (nullable): the subcommand, put before @args
+ * @args: NULL-terminated
+ *
+ * Runs @peac_path with @command and @args, as peac_test_run(); the test fails, showing
+ * what it wrote to stderr, when it does not exit with 0.
+ *
+ * Returns: (transfer full): what it printed on stdout, parsed as JSON
+ */
+json_t *
+peac_test_run_json (const char         *peac_path,
+                    const char         *command,
+                    const char * const *args)
+{
+  g_auto (PeacTestRun) r = { 0 };
+
+  peac_test_run (&r, peac_path, command, args);
+  if (r.status != 0)
+    g_test_message ("%s %s: exit status %d, stderr: %s", peac_path, command ? command : args[0],
+                    r.status, r.err);
+  g_assert_cmpint (r.status, ==, 0);
+  return peac_test_parse_json (r.out);
+}
+
 void
 peac_test_run_clear (PeacTestRun *r)
 {

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // peac-test-cli: what the tests that run the built `peac` as a real process share — run it
-// with arguments and capture stdout, stderr and the exit status, write the random-init
+// with arguments and capture stdout, stderr and the exit status (or the JSON it printed),
+// write the random-init
 // ViT micro checkpoint the model-taking commands are run with, and clean up temporary trees.
 #pragma once
 
 #include <glib.h>
+#include <jansson.h>
 
 G_BEGIN_DECLS
 
@@ -20,6 +22,12 @@ void  peac_test_run             (PeacTestRun        *r,
                                  const char         *command,
                                  const char * const *args);
 void  peac_test_run_clear       (PeacTestRun        *r);
+// peac_test_run, which must exit 0, with its stdout parsed as JSON (free with json_decref).
+json_t *peac_test_run_json      (const char         *peac_path,
+                                 const char         *command,
+                                 const char * const *args);
+// text parsed as JSON; the test fails, showing the text, when it is not JSON.
+json_t *peac_test_parse_json    (const char         *text);
 char *peac_test_write_micro_vit (const char         *dir);
 // $PEAC_SHARED_DIR/data/rel; the test fails (g_error) when it does not exist. Free with
 // g_free.

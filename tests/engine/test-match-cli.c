@@ -27,11 +27,7 @@ test_match_self (void)
   PeacTestRun r = { 0 };
   const char *args[] = { "match", "--model", model_path, "--point", "300,260", "--json",
                          img, img, NULL };
-  peac_test_run (&r, peac_path, NULL, args);
-  g_assert_cmpint (r.status, ==, 0);
-  json_error_t jerr;
-  json_t *o = json_loads (r.out, 0, &jerr);
-  g_assert_nonnull (o);
+  json_t *o = peac_test_run_json (peac_path, NULL, args);
   g_assert_cmpstr (json_string_value (json_object_get (o, "mode")), ==, "guided");
   json_t *t = json_array_get (json_object_get (o, "targets"), 0);
   g_assert_true (json_is_true (json_object_get (t, "found")));
@@ -43,7 +39,6 @@ test_match_self (void)
   g_assert_cmpfloat (fabs (json_real_value (json_array_get (A, 0)) - 1), <, 1e-3);
   g_assert_cmpfloat (fabs (json_real_value (json_array_get (A, 2))), <, 0.5);
   json_decref (o);
-  g_free (r.out), g_free (r.err);
 
   const char *outside[] = { "match", "--model", model_path, "--point", "5000,10", img, img, NULL };
   peac_test_run (&r, peac_path, NULL, outside);
@@ -66,12 +61,7 @@ test_eval_two_images (void)
   PeacTestRun r = { 0 };
   const char *args[] = { "eval-landmarks", "--model", model_path, "--data", jsrt,
                          "--images", "2", "--json", NULL };
-  peac_test_run (&r, peac_path, NULL, args);
-  if (r.status != 0)
-    g_error ("eval-landmarks failed: %s", r.err);
-  json_error_t jerr;
-  json_t *o = json_loads (r.out, 0, &jerr);
-  g_assert_nonnull (o);
+  json_t *o = peac_test_run_json (peac_path, NULL, args);
   json_t *base = json_object_get (o, "baselines");
   json_t *methods[6] = { json_object_get (o, "model"), json_object_get (o, "model_nearest"),
                          json_object_get (base, "identity"), json_object_get (base, "ncc"),
@@ -155,17 +145,13 @@ test_eval_two_images (void)
       g_assert_true (won == 0 || won == 0.5 || won == 1);
     }
   json_decref (o);
-  g_free (r.out), g_free (r.err);
 
   // --input: the radiographs fed at 288 px (18 × 18 cells of the 16-px patch); the
   // identity baseline does not involve the model and stays what the landmarks give, and
   // PCK's cell stays the model's own (1024 · 16 / 224).
   const char *scaled[] = { "eval-landmarks", "--model", model_path, "--data", jsrt,
                            "--images", "2", "--input", "288", "--json", NULL };
-  peac_test_run (&r, peac_path, NULL, scaled);
-  g_assert_cmpint (r.status, ==, 0);
-  o = json_loads (r.out, 0, &jerr);
-  g_assert_nonnull (o);
+  o = peac_test_run_json (peac_path, NULL, scaled);
   json_t *cfg = json_object_get (o, "config");
   g_assert_cmpint (json_integer_value (json_object_get (cfg, "input")), ==, 288);
   g_assert_cmpint (json_integer_value (json_object_get (cfg, "grid")), ==, 18);
@@ -173,7 +159,6 @@ test_eval_two_images (void)
   double id2 = json_real_value (json_object_get (json_object_get (json_object_get (o, "baselines"), "identity"), "mre_px"));
   g_assert_cmpfloat (fabs (id2 - want), <, 1e-3 * want);
   json_decref (o);
-  g_free (r.out), g_free (r.err);
   const char *odd[] = { "eval-landmarks", "--model", model_path, "--data", jsrt, "--input",
                         "100", NULL };
   peac_test_run (&r, peac_path, NULL, odd);
