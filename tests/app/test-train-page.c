@@ -31,6 +31,9 @@
 #include "px-window.h"
 
 #define N_IMAGES 8
+// Runs that the test stops itself: long enough that no machine finishes one while the test
+// still talks to its dialogs (400 steps of 64 px finished under a close dialog once).
+#define LONG_RUN 1000000
 
 static const char *peac_path;
 static gboolean app_shut_down;
@@ -494,7 +497,7 @@ test_close_asks (void)
   g_assert_true (px_test_wait_for (scan_done, widget, 60));
   px_trainer_options_defaults (&options);
   options.img_size = 64;
-  options.steps = 400;
+  options.steps = LONG_RUN;
   options.batch = 2;
   options.threads = 2;
   px_train_page_set_options (PX_TRAIN_PAGE (widget), &options);
@@ -730,7 +733,7 @@ test_never_overwrite (void)
   g_assert_true (px_test_wait_for (scan_done, widget, 60));
   px_trainer_options_defaults (&options);
   options.img_size = 64;
-  options.steps = 400;
+  options.steps = LONG_RUN;
   options.batch = 2;
   options.threads = 2;
   options.save_every = 0;
@@ -860,7 +863,7 @@ test_in_window (void)
   g_assert_true (px_test_wait_for (scan_done, page, 60));
   px_trainer_options_defaults (&options);
   options.img_size = 64;
-  options.steps = 400;
+  options.steps = LONG_RUN;
   options.batch = 2;
   options.threads = 2;
   px_train_page_set_options (page, &options);
@@ -902,7 +905,7 @@ test_quit_saves (void)
   }
   px_trainer_options_defaults (&options);
   options.img_size = 64;
-  options.steps = 400;
+  options.steps = LONG_RUN;
   options.batch = 2;
   options.threads = 2;
   options.save_every = 0;
