@@ -9,7 +9,8 @@
 // (it sat past the window's edge at the end of the sideways-scrolling tool bar), and so is
 // every other button of the tool bar, also with a DICOM named by its UID as the source
 // (read in place from ../shared/data) — the source's title is shortened on the button; a
-// training folder with nothing usable says what it holds and why each entry was passed over.
+// training folder with nothing usable says what it holds and why each entry was passed over;
+// the training sample's captions fit their columns in that window during a run.
 #include "config.h"
 
 #include <adwaita.h>
@@ -17,6 +18,8 @@
 
 #include "px-application.h"
 #include "px-test-util.h"
+#include "px-train-page.h"
+#include "px-trainer.h"
 #include "px-window.h"
 
 static PxApplication *app;
@@ -227,6 +230,87 @@ test_training_nothing_usable (void)
   g_assert_true (px_test_labels_contain (GTK_WIDGET (page), "notes.txt: not a PNG, JPEG or DICOM file"));
 }
 
+static gboolean
+has_sample (gpointer page)
+{
+  return px_trainer_get_sample (px_train_page_get_trainer (page)) != NULL;
+}
+
+static gboolean
+run_finished (gpointer page)
+{
+  return !px_trainer_get_active (px_train_page_get_trainer (page));
+}
+
+// A #PxTestWidgetPredicate: a label on screen whose text begins with @prefix.
+static gboolean
+is_label_starting (GtkWidget     *widget,
+                   gconstpointer  prefix)
+{
+  return GTK_IS_LABEL (widget) && gtk_widget_get_mapped (widget) &&
+         g_str_has_prefix (gtk_label_get_text (GTK_LABEL (widget)), prefix);
+}
+
+// The live sample's captions in a 1024 × 700 window, during a micro run on the bundled
+// samples: each lies inside the window and its whole text, as Pango lays it out in the
+// label, fits the label's allocation ("Student input (dist…)" was cut off).
+static void
+test_training_sample_captions (void)
+{
+  static const char *captions[] = { "Crop 1", "Student input (", "Restoration", "Crop 2" };
+  PxWindow *window = px_test_fresh_window (app, 1024, 700);
+  PxTrainPage *page = px_window_get_train_page (window);
+  g_autofree char *checkpoints = g_build_filename (home, "captions-run", NULL);
+  g_autoptr(GFile) samples = g_file_new_build_filename (g_getenv ("PEAC_SOURCE_DIR"), "data", "samples", NULL);
+  PxTrainOptions options;
+  double previous_x = -1;
+
+  px_window_show_page (window, "training");
+  px_train_page_add_folder (page, samples);
+  g_assert_true (px_test_wait_for (scan_done, page, 60));
+  g_assert_cmpuint (px_train_page_get_n_usable (page), ==, 6);
+  px_trainer_options_defaults (&options);
+  options.img_size = 64;
+  options.steps = 400;
+  options.batch = 2;
+  options.threads = 1;
+  options.save_every = 0;
+  px_train_page_set_options (page, &options);
+  px_train_page_set_checkpoint_folder (page, checkpoints);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "train.start", NULL));
+  g_assert_true (px_test_wait_for (has_sample, page, 120));
+  px_test_settle ();
+
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), <=, 1024);
+  for (guint i = 0; i < G_N_ELEMENTS (captions); i++)
+    {
+      GtkWidget *label = px_test_find_widget (GTK_WIDGET (page), is_label_starting, captions[i]);
+      PangoRectangle ink, logical;
+      graphene_rect_t bounds;
+
+      g_assert_nonnull (label);
+      g_assert_true (gtk_widget_compute_bounds (label, GTK_WIDGET (window), &bounds));
+      pango_layout_get_pixel_extents (gtk_label_get_layout (GTK_LABEL (label)), &ink, &logical);
+      g_test_message ("“%s” at %.0f,%.0f %.0f × %.0f, its text %d × %d in %d line(s)",
+                      gtk_label_get_text (GTK_LABEL (label)), bounds.origin.x, bounds.origin.y,
+                      bounds.size.width, bounds.size.height, logical.width, logical.height,
+                      pango_layout_get_line_count (gtk_label_get_layout (GTK_LABEL (label))));
+      g_assert_cmpfloat (bounds.origin.x, >=, 0);
+      g_assert_cmpfloat (bounds.origin.y, >=, 0);
+      g_assert_cmpfloat (bounds.origin.x + bounds.size.width, <=, gtk_widget_get_width (GTK_WIDGET (window)));
+      g_assert_cmpfloat (bounds.origin.y + bounds.size.height, <=, gtk_widget_get_height (GTK_WIDGET (window)));
+      g_assert_false (pango_layout_is_ellipsized (gtk_label_get_layout (GTK_LABEL (label))));
+      g_assert_cmpint (logical.width, <=, gtk_widget_get_width (label));
+      g_assert_cmpint (logical.height, <=, gtk_widget_get_height (label));
+      // Left to right, in the order the images are drawn.
+      g_assert_cmpfloat (bounds.origin.x, >, previous_x);
+      previous_x = bounds.origin.x;
+    }
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "train.cancel", NULL));
+  g_assert_true (px_test_wait_for (run_finished, page, 60));
+  px_test_settle ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -238,6 +322,7 @@ main (int   argc,
   g_test_add_func ("/new-user/shortcuts", test_shortcuts);
   g_test_add_func ("/new-user/correspondence-menu-in-view", test_correspondence_menu_in_view);
   g_test_add_func ("/new-user/training-nothing-usable", test_training_nothing_usable);
+  g_test_add_func ("/new-user/training-sample-captions", test_training_sample_captions);
   ret = g_test_run ();
 
   px_test_app_teardown (app, home);
