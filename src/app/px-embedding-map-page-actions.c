@@ -286,21 +286,14 @@ stop_action (GSimpleAction *action,
 }
 
 static void
-on_folder_chosen (GtkNativeDialog    *dialog,
-                  int                 response,
-                  PxEmbeddingMapPage *self)
+on_folder_chosen (GtkWidget  *widget,
+                  const char *path)
 {
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = g_file_get_path (file);
-      g_autoptr(GError) error = NULL;
+  PxEmbeddingMapPage *self = PX_EMBEDDING_MAP_PAGE (widget);
+  g_autoptr(GError) error = NULL;
 
-      if (path == NULL || !px_embedding_map_page_set_folder (self, path, &error))
-        show_error (self, error != NULL ? error->message : _("Only local folders can be used"));
-    }
-  gtk_native_dialog_destroy (dialog);
-  g_object_unref (dialog);
+  if (path == NULL || !px_embedding_map_page_set_folder (self, path, &error))
+    show_error (self, error != NULL ? error->message : _("Only local folders can be used"));
 }
 
 static void
@@ -308,16 +301,8 @@ choose_folder_action (GSimpleAction *action,
                       GVariant      *param,
                       gpointer       user_data)
 {
-  PxEmbeddingMapPage *self = user_data;
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-  GtkFileChooserNative *chooser =
-    gtk_file_chooser_native_new (_("Choose a Landmark Folder"),
-                                 GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                 GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Choose"), _("_Cancel"));
-
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_folder_chosen), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  px_export_choose_folder (GTK_WIDGET (user_data), _("Choose a Landmark Folder"), _("_Choose"),
+                           on_folder_chosen);
 }
 
 static void

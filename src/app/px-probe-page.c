@@ -49,6 +49,7 @@ struct _PxProbePage {
   GtkLabel           *summary_label;
   GtkListBox         *class_list;
   GtkDrawingArea     *area;
+  GtkStack           *result_stack;   // "empty" (what to do) until a run has results
 
   PxEmbedder         *embedder;
   GFile              *labels;
@@ -497,6 +498,7 @@ show_result (PxProbePage *self)
 
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->class_list))) != NULL)
     gtk_list_box_remove (self->class_list, child);
+  gtk_stack_set_visible_child_name (self->result_stack, r != NULL ? "results" : "empty");
   if (r == NULL)
     {
       gtk_label_set_text (self->summary_label, "");
@@ -731,6 +733,7 @@ px_probe_page_class_init (PxProbePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PxProbePage, status_label);
   gtk_widget_class_bind_template_child (widget_class, PxProbePage, summary_label);
   gtk_widget_class_bind_template_child (widget_class, PxProbePage, class_list);
+  gtk_widget_class_bind_template_child (widget_class, PxProbePage, result_stack);
   gtk_widget_class_bind_template_child (widget_class, PxProbePage, area);
 }
 

@@ -10,15 +10,9 @@
 #include <glib/gi18n.h>
 
 #include "px-application.h"
+#include "px-export.h"
 #include "px-train-page-private.h"
 #include "px-train-run.h"
-
-// What a folder chooser picks.
-enum {
-  CHOOSE_DATASET,
-  CHOOSE_CHECKPOINTS,
-  CHOOSE_INIT,
-};
 
 void
 px_train_page_start_run (PxTrainPage *self,
@@ -186,51 +180,34 @@ use_model_action (GtkWidget  *widget,
 }
 
 static void
-on_folder_chosen (GtkNativeDialog *dialog,
-                  int              response,
-                  gpointer         data)
+on_dataset_chosen (GtkWidget  *widget,
+                   const char *path)
 {
-  PxTrainPage *self = data;
-  int mode = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "px-mode"));
+  g_autoptr(GFile) file = NULL;
 
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      G_GNUC_END_IGNORE_DEPRECATIONS
-      g_autofree char *path = g_file_get_path (file);
-
-      if (mode == CHOOSE_CHECKPOINTS && path != NULL)
-        px_train_page_set_checkpoint_folder (self, path);
-      else if (mode == CHOOSE_INIT && path != NULL)
-        px_train_page_set_init_from (self, path);
-      else if (path != NULL)
-        px_train_page_add_folder (self, file);
-    }
-  gtk_native_dialog_destroy (dialog);
-  g_object_unref (dialog);
-  g_object_unref (self);
+  if (path == NULL)
+    return;
+  file = g_file_new_for_path (path);
+  px_train_page_add_folder (PX_TRAIN_PAGE (widget), file);
 }
 
 static void
-choose_folder (PxTrainPage *self,
-               int          mode)
+on_checkpoints_chosen (GtkWidget  *widget,
+                       const char *path)
 {
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-  GtkFileChooserNative *dialog;
-  const char *title = mode == CHOOSE_CHECKPOINTS ? _("Checkpoint Folder")
-                    : mode == CHOOSE_INIT ? _("Model to Fine-Tune") : _("Add Dataset Folder");
+  if (path != NULL)
+    px_train_page_set_checkpoint_folder (PX_TRAIN_PAGE (widget), path);
+}
 
-  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-  dialog = gtk_file_chooser_native_new (title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                        mode == CHOOSE_INIT ? GTK_FILE_CHOOSER_ACTION_OPEN
-                                                            : GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-                                        _("_Select"), _("_Cancel"));
-  G_GNUC_END_IGNORE_DEPRECATIONS
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
-  g_object_set_data (G_OBJECT (dialog), "px-mode", GINT_TO_POINTER (mode));
-  g_signal_connect (dialog, "response", G_CALLBACK (on_folder_chosen), g_object_ref (self));
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+static void
+on_init_chosen (gpointer    data,
+                GFile      *file,
+                const char *format)
+{
+  g_autofree char *path = g_file_get_path (file);
+
+  if (path != NULL)
+    px_train_page_set_init_from (PX_TRAIN_PAGE (data), path);
 }
 
 static void
@@ -238,7 +215,7 @@ add_folder_action (GtkWidget  *widget,
                    const char *action_name,
                    GVariant   *parameter)
 {
-  choose_folder (PX_TRAIN_PAGE (widget), CHOOSE_DATASET);
+  px_export_choose_folder (widget, _("Add Dataset Folder"), _("_Select"), on_dataset_chosen);
 }
 
 static void
@@ -246,7 +223,7 @@ choose_folder_action (GtkWidget  *widget,
                       const char *action_name,
                       GVariant   *parameter)
 {
-  choose_folder (PX_TRAIN_PAGE (widget), CHOOSE_CHECKPOINTS);
+  px_export_choose_folder (widget, _("Checkpoint Folder"), _("_Select"), on_checkpoints_chosen);
 }
 
 static void
@@ -254,7 +231,9 @@ choose_init_action (GtkWidget  *widget,
                     const char *action_name,
                     GVariant   *parameter)
 {
-  choose_folder (PX_TRAIN_PAGE (widget), CHOOSE_INIT);
+  // A model file, not a folder: the file chooser the exports use.
+  px_export_choose_file (widget, _("Model to Fine-Tune"), GTK_FILE_CHOOSER_ACTION_OPEN, NULL, NULL,
+                         on_init_chosen, widget);
 }
 
 static void

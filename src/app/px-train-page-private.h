@@ -56,6 +56,8 @@ struct _PxTrainPage
   GtkProgressBar *progress_bar;
   GtkLabel       *message_label;
   PxLossPlot     *plot;
+  GtkWidget      *sample_box;     // the captions and the drawing of the live sample
+  GtkLabel       *sample_input_label;
   GtkDrawingArea *sample_area;
   GtkToggleButton *log_toggle;
   GtkAdjustment  *smoothing;

@@ -298,7 +298,11 @@ draw_sample (GtkDrawingArea *area,
 static void
 on_sample_changed (PxTrainPage *self)
 {
-  gtk_widget_set_visible (GTK_WIDGET (self->sample_area), px_trainer_get_sample (self->trainer) != NULL);
+  const PxTrainSample *sample = px_trainer_get_sample (self->trainer);
+
+  gtk_widget_set_visible (self->sample_box, sample != NULL);
+  if (sample != NULL)
+    gtk_label_set_label (self->sample_input_label, px_train_sample_input_title (sample));
   gtk_widget_queue_draw (GTK_WIDGET (self->sample_area));
 }
 
@@ -397,6 +401,8 @@ px_train_page_class_init (PxTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, message_label);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, plot);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, sample_box);
+  gtk_widget_class_bind_template_child (widget_class, PxTrainPage, sample_input_label);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, sample_area);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, log_toggle);
   gtk_widget_class_bind_template_child (widget_class, PxTrainPage, smoothing);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // Draws a training sample for the training page: the two crops with their matched cells
-// outlined in one hue per pair, the student's input and the decoder's restoration, each
-// under its title, scaled to the area given.
+// outlined in one hue per pair, the student's input and the decoder's restoration, each in
+// its quarter of the area given (the page's labels above them are their titles), and names
+// the student's input.
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -31,8 +32,16 @@ grey_surface (const guint8 *grey,
   return surface;
 }
 
+// The caption of the student's input: how the crop was altered.
+const char *
+px_train_sample_input_title (const PxTrainSample *sample)
+{
+  return sample->shuffled ? _("Student input (shuffled)") : _("Student input (distorted)");
+}
+
 // The latest sample: crop 1 and crop 2 with their matched cells outlined in the same
-// colour, the student's input (shuffled or distorted) and the decoder's restoration.
+// colour, the student's input (shuffled or distorted) and the decoder's restoration, each
+// at the start of its quarter of the width, where the page's caption for it begins.
 void
 px_train_sample_draw (GtkWidget           *widget,
                       cairo_t             *cr,
@@ -40,44 +49,29 @@ px_train_sample_draw (GtkWidget           *widget,
                       int                  height,
                       const PxTrainSample *sample)
 {
-  const char *titles[4];
   const guint8 *images[4];
-  double label_h = 20, size, gap = 12;
+  double size, gap = 12, column;
   int G;
 
   if (sample == NULL)
     return;
   G = sample->grid;
-  titles[0] = _("Crop 1");
-  titles[1] = sample->shuffled ? _("Student input (shuffled)") : _("Student input (distorted)");
-  titles[2] = _("Restoration");
-  titles[3] = _("Crop 2");
   images[0] = sample->clean;
   images[1] = sample->input;
   images[2] = sample->restored;
   images[3] = sample->crop2;
-  size = MIN (height - label_h, (width - 3 * gap) / 4);
+  column = (width - 3 * gap) / 4;
+  size = MIN (height, column);
   if (size < 16)
     return;
 
   for (int k = 0; k < 4; k++)
     {
       cairo_surface_t *surface = grey_surface (images[k], sample->side);
-      double x0 = k * (size + gap), s = size / sample->side, cs = size / G;
-      g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (widget, titles[k]);
-      GdkRGBA fg;
-
-      G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-      gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
-      G_GNUC_END_IGNORE_DEPRECATIONS
-      gdk_cairo_set_source_rgba (cr, &fg);
-      pango_layout_set_width (layout, (int) (size * PANGO_SCALE));
-      pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
-      cairo_move_to (cr, x0, 0);
-      pango_cairo_show_layout (cr, layout);
+      double x0 = k * (column + gap), s = size / sample->side, cs = size / G;
 
       cairo_save (cr);
-      cairo_translate (cr, x0, label_h);
+      cairo_translate (cr, x0, 0);
       cairo_scale (cr, s, s);
       cairo_set_source_surface (cr, surface, 0, 0);
       cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_GOOD);
@@ -99,7 +93,7 @@ px_train_sample_draw (GtkWidget           *widget,
                                    0.5 + 0.5 * cos (2 * G_PI * (hue - 1.0 / 3)),
                                    0.5 + 0.5 * cos (2 * G_PI * (hue - 2.0 / 3)), 0.8);
             cairo_set_line_width (cr, 1.5);
-            cairo_rectangle (cr, x0 + (cell % G) * cs + 1.5, label_h + (cell / G) * cs + 1.5,
+            cairo_rectangle (cr, x0 + (cell % G) * cs + 1.5, (cell / G) * cs + 1.5,
                              cs - 3, cs - 3);
             cairo_stroke (cr);
           }

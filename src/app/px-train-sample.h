@@ -7,6 +7,8 @@
 
 G_BEGIN_DECLS
 
+const char *px_train_sample_input_title (const PxTrainSample *sample);
+
 void px_train_sample_draw (GtkWidget           *widget,
                            cairo_t             *cr,
                            int                  width,

@@ -522,6 +522,77 @@ test_template (gconstpointer data)
   g_test_trap_assert_stderr_unmatched ("*Gtk-*");
 }
 
+// The chooser an action opened: modal to @window, of @mode, accepting with @accept.
+static GtkWidget *
+opened_chooser (PxWindow             *window,
+                GtkWidget            *widget,
+                const char           *action,
+                GtkFileChooserAction  mode,
+                const char           *accept)
+{
+  GtkWidget *chooser;
+
+  g_assert_true (gtk_widget_activate_action (widget, action, NULL));
+  px_test_settle ();
+  chooser = px_test_find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG);
+  g_assert_nonnull (chooser);
+  g_assert_true (gtk_window_get_modal (GTK_WINDOW (chooser)));
+  g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (chooser)) == GTK_WINDOW (window));
+  g_assert_cmpint (gtk_file_chooser_get_action (GTK_FILE_CHOOSER (chooser)), ==, mode);
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (gtk_dialog_get_widget_for_response (
+                     GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT))), ==, accept);
+  return chooser;
+}
+
+static void
+cancel_chooser (GtkWidget *chooser)
+{
+  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_CANCEL);
+  px_test_settle ();
+  g_assert_null (px_test_find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG));
+}
+
+// The training and embedding-map pages' folder choosers (px_export_choose_folder): each
+// opens modal to the window, and the folder accepted in the checkpoint chooser becomes the
+// page's checkpoint folder.
+static void
+test_folder_choosers (void)
+{
+  PxWindow *window = px_test_fresh_window (app, 1200, 700);
+  GtkWidget *train = GTK_WIDGET (px_window_get_train_page (window));
+  GtkWidget *map = px_test_find_child (GTK_WIDGET (window), PX_TYPE_EMBEDDING_MAP_PAGE);
+  g_autofree char *folder = g_build_filename (tmp_dir, "chosen-checkpoints", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (folder);
+  GtkWidget *chooser;
+
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0700), ==, 0);
+  g_assert_nonnull (map);
+  px_window_show_page (window, "training");
+  px_test_settle ();
+  g_assert_cmpstr (px_train_page_get_checkpoint_folder (PX_TRAIN_PAGE (train)), !=, folder);
+  chooser = opened_chooser (window, train, "train.choose-folder", GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                            "_Select");
+  g_assert_true (gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), file, NULL));
+  px_test_settle ();
+  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+  px_test_settle ();
+  g_assert_null (px_test_find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG));
+  g_assert_cmpstr (px_train_page_get_checkpoint_folder (PX_TRAIN_PAGE (train)), ==, folder);
+
+  cancel_chooser (opened_chooser (window, train, "train.add-folder", GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                                  "_Select"));
+  // The model to fine-tune is a file.
+  cancel_chooser (opened_chooser (window, train, "train.choose-init", GTK_FILE_CHOOSER_ACTION_OPEN, "_Open"));
+  g_assert_cmpstr (px_train_page_get_checkpoint_folder (PX_TRAIN_PAGE (train)), ==, folder);
+
+  px_window_show_page (window, "embedding-map");
+  px_test_settle ();
+  cancel_chooser (opened_chooser (window, map, "map.choose-folder", GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                                  "_Choose"));
+  gtk_window_destroy (GTK_WINDOW (window));
+  px_test_settle ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -548,6 +619,7 @@ main (int   argc,
     }
   g_test_add_func ("/actions/every-popover", test_every_popover);
   g_test_add_func ("/actions/every-action", test_every_action);
+  g_test_add_func ("/actions/folder-choosers", test_folder_choosers);
 
   ret = g_test_run ();
 

@@ -354,17 +354,11 @@ main (int   argc,
 
   g_setenv ("LANGUAGE", "C", TRUE);
   setlocale (LC_ALL, "C.UTF-8");
-  tmp_dir = px_test_make_home ("peac-buddy-export-XXXXXX");
-  g_setenv ("GSK_RENDERER", "cairo", FALSE);
-  g_test_init (&argc, &argv, NULL);
-  gtk_init ();
-  app = px_application_new ("org.peac.Explorer.BuddyExportTest", G_APPLICATION_NON_UNIQUE);
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
+  app = px_test_app_setup (&argc, &argv, "buddy-export", &tmp_dir);
 
   g_test_add_func ("/buddy-export/columns", test_buddy_columns);
   g_test_add_func ("/buddy-export/mutual-nearest", test_buddies_are_mutual_nearest);
   ret = g_test_run ();
-  g_object_unref (app);
-  px_test_remove_home (tmp_dir);
+  px_test_app_teardown (app, tmp_dir);
   return ret;
 }

@@ -162,41 +162,18 @@ test_bad_default (void)
   g_settings_reset (px_application_get_settings (app), "default-model");
 }
 
-static GtkWidget *
-find_named (GtkWidget  *root,
-            const char *name)
+// A #PxTestWidgetPredicate: the widget whose name (gtk_widget_set_name()) is @name.
+static gboolean
+is_named (GtkWidget     *widget,
+          gconstpointer  name)
 {
-  if (g_strcmp0 (gtk_widget_get_name (root), name) == 0)
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_named (c, name);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
-static GtkWindow *
-find_toplevel (GType type)
-{
-  GListModel *windows = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (windows); i++)
-    {
-      g_autoptr(GObject) w = g_list_model_get_item (windows, i);
-
-      if (G_TYPE_CHECK_INSTANCE_TYPE (w, type) && gtk_widget_get_visible (GTK_WIDGET (w)))
-        return GTK_WINDOW (w);
-    }
-  return NULL;
+  return g_strcmp0 (gtk_widget_get_name (widget), name) == 0;
 }
 
 static gboolean
 chooser_shown (gpointer data)
 {
-  return find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG) != NULL;
+  return px_test_find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG) != NULL;
 }
 
 static gboolean
@@ -224,11 +201,11 @@ test_preferences_row (void)
   g_settings_set_string (settings, "default-model", path);
   g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
   px_test_settle ();
-  prefs = find_toplevel (ADW_TYPE_PREFERENCES_WINDOW);
+  prefs = GTK_WINDOW (px_test_find_toplevel (ADW_TYPE_PREFERENCES_WINDOW));
   g_assert_nonnull (prefs);
-  row = find_named (GTK_WIDGET (prefs), "default-model");
-  reset = find_named (GTK_WIDGET (prefs), "default-model-reset");
-  choose = find_named (GTK_WIDGET (prefs), "default-model-choose");
+  row = px_test_find_widget (GTK_WIDGET (prefs), is_named, "default-model");
+  reset = px_test_find_widget (GTK_WIDGET (prefs), is_named, "default-model-reset");
+  choose = px_test_find_widget (GTK_WIDGET (prefs), is_named, "default-model-choose");
   g_assert_true (ADW_IS_ACTION_ROW (row));
   g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ==, path);
   g_assert_true (gtk_widget_get_sensitive (reset));
@@ -242,7 +219,7 @@ test_preferences_row (void)
 
   g_signal_emit_by_name (choose, "clicked");
   g_assert_true (px_test_wait_for (chooser_shown, NULL, 10));
-  chooser = find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG);
+  chooser = GTK_WINDOW (px_test_find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG));
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (chooser)));
   gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_CANCEL);
   px_test_settle ();
@@ -274,18 +251,12 @@ main (int   argc,
   g_setenv ("LANGUAGE", "C", TRUE);
   setlocale (LC_ALL, "C.UTF-8");
   g_unsetenv ("PEAC_MODEL");
-  tmp_dir = px_test_make_home ("peac-default-model-XXXXXX");
-  g_setenv ("GSK_RENDERER", "cairo", FALSE);
-  g_test_init (&argc, &argv, NULL);
-  gtk_init ();
-  app = px_application_new ("org.peac.Explorer.DefaultModelTest", G_APPLICATION_NON_UNIQUE);
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
+  app = px_test_app_setup (&argc, &argv, "default-model", &tmp_dir);
 
   g_test_add_func ("/default-model/starts-with-default", test_starts_with_default);
   g_test_add_func ("/default-model/bad-default", test_bad_default);
   g_test_add_func ("/default-model/preferences-row", test_preferences_row);
   ret = g_test_run ();
-  g_object_unref (app);
-  px_test_remove_home (tmp_dir);
+  px_test_app_teardown (app, tmp_dir);
   return ret;
 }

@@ -9,7 +9,8 @@
 // (it sat past the window's edge at the end of the sideways-scrolling tool bar), and so is
 // every other button of the tool bar, also with a DICOM named by its UID as the source
 // (read in place from ../shared/data) — the source's title is shortened on the button; a
-// training folder with nothing usable says what it holds and why each entry was passed over.
+// training folder with nothing usable says what it holds and why each entry was passed over;
+// the training sample's captions fit their columns in that window during a run.
 #include "config.h"
 
 #include <adwaita.h>
@@ -17,48 +18,31 @@
 
 #include "px-application.h"
 #include "px-test-util.h"
+#include "px-train-page.h"
+#include "px-trainer.h"
 #include "px-window.h"
 
 static PxApplication *app;
 static char *home;
 
-static void
-collect_shortcuts (GtkWidget *root,
-                   GPtrArray *found)
+static gboolean
+is_shortcut (GtkWidget     *widget,
+             gconstpointer  data)
 {
-  if (GTK_IS_SHORTCUTS_SHORTCUT (root))
-    g_ptr_array_add (found, root);
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    collect_shortcuts (child, found);
-}
-
-static GtkWidget *
-find_new_toplevel (GType type)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GtkWidget) window = g_list_model_get_item (toplevels, i);
-
-      if (G_TYPE_CHECK_INSTANCE_TYPE (window, type) && gtk_widget_get_visible (window))
-        return window;
-    }
-  return NULL;
+  return GTK_IS_SHORTCUTS_SHORTCUT (widget);
 }
 
 static void
 test_shortcuts (void)
 {
   PxWindow *window = px_test_fresh_window (app, 1024, 700);
-  g_autoptr(GPtrArray) shortcuts = g_ptr_array_new ();
+  g_autoptr(GPtrArray) shortcuts = NULL;
   GtkWidget *shortcuts_window;
   guint n_named = 0;
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "app.shortcuts", NULL));
   px_test_settle ();
-  shortcuts_window = find_new_toplevel (GTK_TYPE_SHORTCUTS_WINDOW);
+  shortcuts_window = px_test_find_toplevel (GTK_TYPE_SHORTCUTS_WINDOW);
   g_assert_nonnull (shortcuts_window);
   g_assert_true (gtk_widget_get_mapped (shortcuts_window));
   g_test_message ("shortcuts window %d × %d", gtk_widget_get_width (shortcuts_window),
@@ -66,7 +50,7 @@ test_shortcuts (void)
   g_assert_cmpint (gtk_widget_get_width (shortcuts_window), <=, 1024);
   g_assert_cmpint (gtk_widget_get_height (shortcuts_window), <=, 700);
 
-  collect_shortcuts (shortcuts_window, shortcuts);
+  shortcuts = px_test_find_widgets (shortcuts_window, is_shortcut, NULL);
   for (guint i = 0; i < shortcuts->len; i++)
     {
       GObject *shortcut = g_ptr_array_index (shortcuts, i);
@@ -107,47 +91,42 @@ correspondence_ready (gpointer data)
   return px_correspondence_page_get_ready (data);
 }
 
-static GtkWidget *
-find_menu_button (GtkWidget  *root,
-                  const char *tooltip)
+// A #PxTestWidgetPredicate: a menu button whose tooltip is @tooltip.
+static gboolean
+is_menu_button_with_tooltip (GtkWidget     *widget,
+                             gconstpointer  tooltip)
 {
-  if (GTK_IS_MENU_BUTTON (root) && g_strcmp0 (gtk_widget_get_tooltip_text (root), tooltip) == 0)
-    return root;
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_menu_button (child, tooltip);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
+  return GTK_IS_MENU_BUTTON (widget) && g_strcmp0 (gtk_widget_get_tooltip_text (widget), tooltip) == 0;
 }
 
 #define LONG_NAME "siim_1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm"
+
+// A #PxTestWidgetPredicate: a button, toggle or drop-down on screen that does not lie wholly
+// inside @window (a widget is mapped only when everything above it is).
+static gboolean
+is_button_out_of_view (GtkWidget     *widget,
+                       gconstpointer  window)
+{
+  GtkWidget *win = GTK_WIDGET (window);
+  graphene_rect_t bounds;
+
+  if (!gtk_widget_get_mapped (widget) || !(GTK_IS_BUTTON (widget) || GTK_IS_DROP_DOWN (widget)) ||
+      !gtk_widget_compute_bounds (widget, win, &bounds))
+    return FALSE;
+  if (bounds.origin.x >= 0 && bounds.origin.x + bounds.size.width <= gtk_widget_get_width (win))
+    return FALSE;
+  g_test_message ("%s %s at x %.0f–%.0f, outside the window's %d px", G_OBJECT_TYPE_NAME (widget),
+                  GTK_IS_BUTTON (widget) ? gtk_button_get_label (GTK_BUTTON (widget)) : "",
+                  bounds.origin.x, bounds.origin.x + bounds.size.width, gtk_widget_get_width (win));
+  return TRUE;
+}
 
 // Every button and toggle of the page's tool bar lies wholly inside the window.
 static gboolean
 all_buttons_in_view (GtkWidget *root,
                      GtkWidget *window)
 {
-  graphene_rect_t bounds;
-
-  if (!gtk_widget_get_mapped (root))
-    return TRUE;
-  if ((GTK_IS_BUTTON (root) || GTK_IS_DROP_DOWN (root)) && gtk_widget_compute_bounds (root, window, &bounds) &&
-      (bounds.origin.x < 0 || bounds.origin.x + bounds.size.width > gtk_widget_get_width (window)))
-    {
-      g_test_message ("%s %s at x %.0f–%.0f, outside the window's %d px", G_OBJECT_TYPE_NAME (root),
-                      GTK_IS_BUTTON (root) ? gtk_button_get_label (GTK_BUTTON (root)) : "",
-                      bounds.origin.x, bounds.origin.x + bounds.size.width, gtk_widget_get_width (window));
-      return FALSE;
-    }
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    if (!all_buttons_in_view (child, window))
-      return FALSE;
-  return TRUE;
+  return px_test_find_widget (root, is_button_out_of_view, window) == NULL;
 }
 
 static void
@@ -173,7 +152,7 @@ test_correspondence_menu_in_view (void)
   g_assert_true (px_test_wait_for (correspondence_ready, page, 120));
   px_test_settle ();
 
-  menu = find_menu_button (GTK_WIDGET (page), "Export and Landmarks");
+  menu = px_test_find_widget (GTK_WIDGET (page), is_menu_button_with_tooltip, "Export and Landmarks");
   g_assert_nonnull (menu);
   g_assert_true (gtk_widget_compute_bounds (menu, GTK_WIDGET (window), &bounds));
   g_test_message ("window %d × %d, page menu at %.0f,%.0f %.0f × %.0f",
@@ -251,27 +230,101 @@ test_training_nothing_usable (void)
   g_assert_true (px_test_labels_contain (GTK_WIDGET (page), "notes.txt: not a PNG, JPEG or DICOM file"));
 }
 
+static gboolean
+has_sample (gpointer page)
+{
+  return px_trainer_get_sample (px_train_page_get_trainer (page)) != NULL;
+}
+
+static gboolean
+run_finished (gpointer page)
+{
+  return !px_trainer_get_active (px_train_page_get_trainer (page));
+}
+
+// A #PxTestWidgetPredicate: a label on screen whose text begins with @prefix.
+static gboolean
+is_label_starting (GtkWidget     *widget,
+                   gconstpointer  prefix)
+{
+  return GTK_IS_LABEL (widget) && gtk_widget_get_mapped (widget) &&
+         g_str_has_prefix (gtk_label_get_text (GTK_LABEL (widget)), prefix);
+}
+
+// The live sample's captions in a 1024 × 700 window, during a micro run on the bundled
+// samples: each lies inside the window and its whole text, as Pango lays it out in the
+// label, fits the label's allocation ("Student input (dist…)" was cut off).
+static void
+test_training_sample_captions (void)
+{
+  static const char *captions[] = { "Crop 1", "Student input (", "Restoration", "Crop 2" };
+  PxWindow *window = px_test_fresh_window (app, 1024, 700);
+  PxTrainPage *page = px_window_get_train_page (window);
+  g_autofree char *checkpoints = g_build_filename (home, "captions-run", NULL);
+  g_autoptr(GFile) samples = g_file_new_build_filename (g_getenv ("PEAC_SOURCE_DIR"), "data", "samples", NULL);
+  PxTrainOptions options;
+  double previous_x = -1;
+
+  px_window_show_page (window, "training");
+  px_train_page_add_folder (page, samples);
+  g_assert_true (px_test_wait_for (scan_done, page, 60));
+  g_assert_cmpuint (px_train_page_get_n_usable (page), ==, 6);
+  px_trainer_options_defaults (&options);
+  options.img_size = 64;
+  options.steps = 400;
+  options.batch = 2;
+  options.threads = 1;
+  options.save_every = 0;
+  px_train_page_set_options (page, &options);
+  px_train_page_set_checkpoint_folder (page, checkpoints);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "train.start", NULL));
+  g_assert_true (px_test_wait_for (has_sample, page, 120));
+  px_test_settle ();
+
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), <=, 1024);
+  for (guint i = 0; i < G_N_ELEMENTS (captions); i++)
+    {
+      GtkWidget *label = px_test_find_widget (GTK_WIDGET (page), is_label_starting, captions[i]);
+      PangoRectangle ink, logical;
+      graphene_rect_t bounds;
+
+      g_assert_nonnull (label);
+      g_assert_true (gtk_widget_compute_bounds (label, GTK_WIDGET (window), &bounds));
+      pango_layout_get_pixel_extents (gtk_label_get_layout (GTK_LABEL (label)), &ink, &logical);
+      g_test_message ("“%s” at %.0f,%.0f %.0f × %.0f, its text %d × %d in %d line(s)",
+                      gtk_label_get_text (GTK_LABEL (label)), bounds.origin.x, bounds.origin.y,
+                      bounds.size.width, bounds.size.height, logical.width, logical.height,
+                      pango_layout_get_line_count (gtk_label_get_layout (GTK_LABEL (label))));
+      g_assert_cmpfloat (bounds.origin.x, >=, 0);
+      g_assert_cmpfloat (bounds.origin.y, >=, 0);
+      g_assert_cmpfloat (bounds.origin.x + bounds.size.width, <=, gtk_widget_get_width (GTK_WIDGET (window)));
+      g_assert_cmpfloat (bounds.origin.y + bounds.size.height, <=, gtk_widget_get_height (GTK_WIDGET (window)));
+      g_assert_false (pango_layout_is_ellipsized (gtk_label_get_layout (GTK_LABEL (label))));
+      g_assert_cmpint (logical.width, <=, gtk_widget_get_width (label));
+      g_assert_cmpint (logical.height, <=, gtk_widget_get_height (label));
+      // Left to right, in the order the images are drawn.
+      g_assert_cmpfloat (bounds.origin.x, >, previous_x);
+      previous_x = bounds.origin.x;
+    }
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "train.cancel", NULL));
+  g_assert_true (px_test_wait_for (run_finished, page, 60));
+  px_test_settle ();
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   int ret;
 
-  home = px_test_make_home ("peac-new-user-XXXXXX");
-  g_setenv ("GSK_RENDERER", "cairo", FALSE);
-  g_test_init (&argc, &argv, NULL);
-  gtk_init ();
-  app = px_application_new ("org.peac.Explorer.NewUserTest", G_APPLICATION_NON_UNIQUE);
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  app = px_test_app_setup (&argc, &argv, "new-user", &home);
 
   g_test_add_func ("/new-user/shortcuts", test_shortcuts);
   g_test_add_func ("/new-user/correspondence-menu-in-view", test_correspondence_menu_in_view);
   g_test_add_func ("/new-user/training-nothing-usable", test_training_nothing_usable);
+  g_test_add_func ("/new-user/training-sample-captions", test_training_sample_captions);
   ret = g_test_run ();
 
-  g_clear_object (&app);
-  px_test_remove_home (home);
+  px_test_app_teardown (app, home);
   return ret;
 }

@@ -4,14 +4,21 @@
 // straight from the build tree) and no D-Bus session bus (a bare X server, a container).
 // The schema is then the one the build compiled; a notification is dropped quietly, where
 // GIO's own call prints criticals (checked in a child process, so the test shows that this
-// environment really has no bus).
+// environment really has no bus). The child process, which GIO's critical aborts, is given
+// the parent's temporary folder and a $TMPDIR inside it, so nothing it makes outlives the
+// run: the parent checks that the child left nothing there and removes the folder.
 #include "config.h"
 
 #include <glib/gstdio.h>
 
 #include "px-application.h"
+#include "px-test-util.h"
+
+// Set by the parent for its child processes: the folder they share.
+#define DIR_VARIABLE "PEAC_NO_SESSION_DIR"
 
 static char *tmp_dir;
+static char *child_tmp;
 
 static void
 test_schema_from_build (void)
@@ -63,6 +70,17 @@ test_notification_without_bus (void)
     }
   g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
   g_test_trap_assert_stderr ("*CRITICAL*");
+  // The aborted child left no temporary folder behind (it used to make its own and never
+  // reach the line that removed it).
+  {
+    g_autoptr(GDir) dir = g_dir_open (child_tmp, 0, NULL);
+    const char *left;
+
+    g_assert_nonnull (dir);
+    left = g_dir_read_name (dir);
+    if (left != NULL)
+      g_error ("the child process left %s in its temporary folder %s", left, child_tmp);
+  }
 
   app = new_app ();
   g_assert_false (px_send_notification (app, "training", notification));
@@ -74,12 +92,25 @@ main (int   argc,
 {
   g_autofree char *empty = NULL;
   g_autofree char *bus = NULL;
+  gboolean owner = FALSE;
   int ret;
 
-  tmp_dir = g_dir_make_tmp ("peac-no-session-XXXXXX", NULL);
-  g_assert_nonnull (tmp_dir);
+  if (g_getenv (DIR_VARIABLE) == NULL)
+    {
+      tmp_dir = g_dir_make_tmp ("peac-no-session-XXXXXX", NULL);
+      g_assert_nonnull (tmp_dir);
+      child_tmp = g_build_filename (tmp_dir, "tmp", NULL);
+      g_assert_cmpint (g_mkdir (child_tmp, 0700), ==, 0);
+      // For the child processes g_test_trap_subprocess() starts: this folder, and any
+      // temporary file they make goes inside it.
+      g_setenv (DIR_VARIABLE, tmp_dir, TRUE);
+      g_setenv ("TMPDIR", child_tmp, TRUE);
+      owner = TRUE;
+    }
+  else
+    tmp_dir = g_strdup (g_getenv (DIR_VARIABLE));
   empty = g_build_filename (tmp_dir, "share", NULL);
-  g_assert_cmpint (g_mkdir (empty, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (empty, 0700), ==, 0);
   bus = g_strdup_printf ("unix:path=%s/no-bus", tmp_dir);
   // Before GLib reads them: no schema folder, data folders without schemas, a bus address
   // that leads nowhere, settings in memory.
@@ -94,8 +125,13 @@ main (int   argc,
   g_test_add_func ("/no-session/notification-without-bus", test_notification_without_bus);
   ret = g_test_run ();
 
-  g_rmdir (empty);
-  g_rmdir (tmp_dir);
+  // Only the process that made the folder removes it; a child leaves it to the parent.
+  if (owner)
+    {
+      px_test_remove_tree (tmp_dir);
+      g_assert_false (g_file_test (tmp_dir, G_FILE_TEST_EXISTS));
+    }
+  g_free (child_tmp);
   g_free (tmp_dir);
   return ret;
 }

@@ -123,6 +123,13 @@ test_run_and_export (void)
   g_assert_nonnull (strstr (error->message, "no results to export yet"));
   g_clear_error (&error);
 
+  // Before a run: a status page says what to do, in place of an empty list and plot.
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (page), "No Probe Run Yet"));
+  g_assert_true (px_test_labels_contain (GTK_WIDGET (page), "then press Run Linear Probe"));
+  g_assert_true (gtk_widget_get_mapped (px_test_find_child (GTK_WIDGET (page), ADW_TYPE_STATUS_PAGE)));
+  g_assert_false (gtk_widget_get_mapped (px_test_find_child (GTK_WIDGET (page), GTK_TYPE_LIST_BOX)));
+  g_assert_false (gtk_widget_get_mapped (px_test_find_child (GTK_WIDGET (page), GTK_TYPE_DRAWING_AREA)));
+
   px_probe_page_set_labels_file (page, labels);
   px_test_probe_start (&probe, G_PRIORITY_DEFAULT);
   g_assert_true (px_probe_page_run (page));
@@ -131,6 +138,12 @@ test_run_and_export (void)
   g_assert_true (px_test_wait_for (page_idle, page, 120));
   g_test_message ("worst main-loop gap during the probe: %.1f ms", px_test_probe_stop (&probe));
   g_assert_cmpstr (px_probe_page_get_status (page), ==, "Done");
+  // After it: the findings and the curves, and the hint is gone.
+  px_test_settle ();
+  g_assert_false (px_test_labels_contain (GTK_WIDGET (page), "No Probe Run Yet"));
+  g_assert_false (gtk_widget_get_mapped (px_test_find_child (GTK_WIDGET (page), ADW_TYPE_STATUS_PAGE)));
+  g_assert_true (gtk_widget_get_mapped (px_test_find_child (GTK_WIDGET (page), GTK_TYPE_LIST_BOX)));
+  g_assert_true (gtk_widget_get_mapped (px_test_find_child (GTK_WIDGET (page), GTK_TYPE_DRAWING_AREA)));
 
   g_assert_cmpint (px_probe_page_get_n_classes (page), ==, 2);
   for (int c = 0; c < 2; c++)
@@ -245,7 +258,8 @@ corner_grey (GtkWidget *area)
   return grey[5 * gdk_texture_get_width (texture) + 5];
 }
 
-// In dark mode the ROC plot is drawn on a dark ground, not left white.
+// In dark mode the ROC plot is drawn on a dark ground, not left white. The plot is shown
+// once a run has results (before, the page's empty state stands in its place).
 static void
 test_dark_mode (void)
 {
@@ -253,8 +267,14 @@ test_dark_mode (void)
   PxProbePage *page = probe_page (window);
   GtkWidget *area = px_test_find_child (GTK_WIDGET (page), GTK_TYPE_DRAWING_AREA);
   AdwStyleManager *style = adw_style_manager_get_default ();
+  g_autoptr(GFile) labels = write_labels ("labels-dark.csv", FALSE);
 
   g_assert_nonnull (area);
+  px_probe_page_set_labels_file (page, labels);
+  g_assert_true (px_probe_page_run (page));
+  g_assert_true (px_test_wait_for (page_idle, page, 120));
+  px_test_settle ();
+  g_assert_true (gtk_widget_get_mapped (area));
   adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_FORCE_DARK);
   px_test_settle ();
   g_assert_true (adw_style_manager_get_dark (style));

@@ -298,21 +298,12 @@ count_yellow (GtkWidget *widget)
   return n;
 }
 
-// The Link button (the drop-down's own toggle button is not it).
-static GtkWidget *
-find_link_button (GtkWidget *root)
+// A #PxTestWidgetPredicate: the Link button (the drop-down's own toggle button is not it).
+static gboolean
+is_link_button (GtkWidget     *widget,
+                gconstpointer  data)
 {
-  if (GTK_IS_TOGGLE_BUTTON (root) && ADW_IS_BUTTON_CONTENT (gtk_button_get_child (GTK_BUTTON (root))))
-    return root;
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_link_button (child);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
+  return GTK_IS_TOGGLE_BUTTON (widget) && ADW_IS_BUTTON_CONTENT (gtk_button_get_child (GTK_BUTTON (widget)));
 }
 
 // The engine's answer for a point of image @from of the pair, from contexts built here on
@@ -388,7 +379,7 @@ test_viewer_link (void)
 
   // The micro model (the window always has a model: the bundled one or the micro
   // stand-in): Link on; the pair is embedded and matched in the background.
-  link = find_link_button (GTK_WIDGET (compare));
+  link = px_test_find_widget (GTK_WIDGET (compare), is_link_button, NULL);
   g_assert_nonnull (link);
   px_embedder_set_model (px_window_get_embedder (window), model);
   g_assert_true (gtk_widget_get_sensitive (link));
@@ -466,17 +457,11 @@ main (int   argc,
 
   g_setenv ("LANGUAGE", "C", TRUE);
   setlocale (LC_ALL, "C.UTF-8");
-  tmp_dir = px_test_make_home ("peac-view-XXXXXX");
-  g_setenv ("GSK_RENDERER", "cairo", FALSE);
-  g_test_init (&argc, &argv, NULL);
-  gtk_init ();
-  app = px_application_new ("org.peac.Explorer.ViewTest", G_APPLICATION_NON_UNIQUE);
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
+  app = px_test_app_setup (&argc, &argv, "view", &tmp_dir);
 
   g_test_add_func ("/view/correspondence-window", test_correspondence_window);
   g_test_add_func ("/view/viewer-link", test_viewer_link);
   ret = g_test_run ();
-  g_object_unref (app);
-  px_test_remove_home (tmp_dir);
+  px_test_app_teardown (app, tmp_dir);
   return ret;
 }

@@ -174,17 +174,12 @@ static void
 test_open_jpeg2000 (void)
 {
   PxWindow *window = new_window ();
-  g_autofree char *path = g_build_filename (g_getenv ("PEAC_SHARED_DIR"), "data", DICOM_J2K, NULL);
+  g_autofree char *path = peac_test_shared_path (DICOM_J2K);
   g_autoptr(GFile) file = g_file_new_for_path (path);
   const PxImage *image;
   PxViewer *viewer;
   ViewerStats stats;
 
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
-    {
-      g_test_fail_printf ("shared file missing: %s", path);
-      return;
-    }
   open_and_wait (window, file);
   g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 1);
   g_assert_true (px_test_wait_for (viewer_ready, window, 30));

@@ -220,29 +220,13 @@ in_list (GPtrArray *list,
   return g_ptr_array_find (list, item, NULL);
 }
 
-static GtkWidget *
-find_button (GtkWidget  *root,
-             const char *label)
-{
-  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
-    return root;
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_button (child, label);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 // A message dialog's response as a user gives it: a click on its button.
 static void
 click_response (AdwMessageDialog *dialog,
                 const char       *response)
 {
-  GtkWidget *button = find_button (GTK_WIDGET (dialog), adw_message_dialog_get_response_label (dialog, response));
+  GtkWidget *button = px_test_find_widget (GTK_WIDGET (dialog), px_test_button_has_label,
+                                           adw_message_dialog_get_response_label (dialog, response));
 
   if (button == NULL)
     {
@@ -309,24 +293,21 @@ get_stack (PxWindow *window)
   return ADW_VIEW_STACK (px_test_find_child (GTK_WIDGET (window), ADW_TYPE_VIEW_STACK));
 }
 
-static void
-collect_menu_buttons (GtkWidget *root,
-                      GPtrArray *buttons)
+// A #PxTestWidgetPredicate: a widget of the GType @type holds.
+static gboolean
+is_of_type (GtkWidget     *widget,
+            gconstpointer  type)
 {
-  if (GTK_IS_MENU_BUTTON (root))
-    g_ptr_array_add (buttons, root);
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    collect_menu_buttons (child, buttons);
+  return G_TYPE_CHECK_INSTANCE_TYPE (widget, GPOINTER_TO_SIZE (type));
 }
 
 static void
 open_popovers (PxWindow   *window,
                const char *page)
 {
-  g_autoptr(GPtrArray) buttons = g_ptr_array_new ();
+  g_autoptr(GPtrArray) buttons = px_test_find_widgets (GTK_WIDGET (window), is_of_type,
+                                                       GSIZE_TO_POINTER (GTK_TYPE_MENU_BUTTON));
 
-  collect_menu_buttons (GTK_WIDGET (window), buttons);
   for (guint i = 0; i < buttons->len; i++)
     {
       GtkMenuButton *button = g_ptr_array_index (buttons, i);
@@ -905,18 +886,6 @@ walk_actions (PxWindow *window)
     }
 }
 
-static void
-collect_type (GtkWidget *root,
-              GType      type,
-              GPtrArray *found)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    g_ptr_array_add (found, root);
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    collect_type (child, type, found);
-}
-
 // Preferences: open, each row changed through every value and put back, closed.
 static void
 walk_preferences (PxWindow *window)
@@ -936,8 +905,7 @@ walk_preferences (PxWindow *window)
       if (in_list (before, prefs))
         continue;
       check_window (prefs);
-      rows = g_ptr_array_new ();
-      collect_type (prefs, ADW_TYPE_COMBO_ROW, rows);
+      rows = px_test_find_widgets (prefs, is_of_type, GSIZE_TO_POINTER (ADW_TYPE_COMBO_ROW));
       for (guint r = 0; r < rows->len; r++)
         {
           AdwComboRow *row = g_ptr_array_index (rows, r);
@@ -952,8 +920,8 @@ walk_preferences (PxWindow *window)
             }
           adw_combo_row_set_selected (row, old);
         }
-      g_ptr_array_set_size (rows, 0);
-      collect_type (prefs, GTK_TYPE_SWITCH, rows);
+      g_ptr_array_unref (rows);
+      rows = px_test_find_widgets (prefs, is_of_type, GSIZE_TO_POINTER (GTK_TYPE_SWITCH));
       for (guint r = 0; r < rows->len; r++)
         {
           GtkSwitch *sw = g_ptr_array_index (rows, r);
@@ -1093,7 +1061,6 @@ main (int   argc,
     }
   g_print ("walk-through: %u warnings or criticals, %u findings; pictures in %s\n",
            n_warnings, n_findings, out_dir);
-  g_clear_object (&app);
-  px_test_remove_home (tmp_dir);
+  px_test_app_teardown (app, tmp_dir);
   return n_warnings + n_findings > 0;
 }

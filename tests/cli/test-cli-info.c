@@ -59,11 +59,9 @@ gdcm_range (const char *dcm, int width, int height)
 static void
 test_dicom_summary (void)
 {
-  g_autofree char *rle = io_test_data_path ("dicom/non-chest-format-coverage/WG04_RG2_RLE.dcm");
+  g_autofree char *rle = peac_test_shared_path ("dicom/non-chest-format-coverage/WG04_RG2_RLE.dcm");
   g_auto (PeacTestRun) r = { 0 };
 
-  if (rle == NULL)
-    return;
   peac_test_run (&r, peac_path, "info", (const char *[]) { rle, NULL });
   g_assert_cmpint (r.status, ==, 0);
   g_assert_cmpstr (r.err, ==, "");
@@ -87,13 +85,11 @@ test_dicom_summary (void)
 static void
 test_jpeg2000 (void)
 {
-  g_autofree char *j2kr = io_test_data_path ("dicom/non-chest-format-coverage/WG04_RG2_J2KR.dcm");
-  g_autofree char *j2ki = io_test_data_path ("dicom/non-chest-format-coverage/WG04_RG3_J2KI.dcm");
+  g_autofree char *j2kr = peac_test_shared_path ("dicom/non-chest-format-coverage/WG04_RG2_J2KR.dcm");
+  g_autofree char *j2ki = peac_test_shared_path ("dicom/non-chest-format-coverage/WG04_RG3_J2KI.dcm");
   g_auto (PeacTestRun) r = { 0 };
   g_auto (GStrv) parts = NULL;
 
-  if (j2kr == NULL || j2ki == NULL)
-    return;
   peac_test_run (&r, peac_path, "info", (const char *[]) { j2kr, j2ki, NULL });
   g_assert_cmpint (r.status, ==, 0);
   g_assert_cmpstr (r.err, ==, "");
@@ -126,14 +122,12 @@ test_jpeg2000 (void)
 static void
 test_mixed (void)
 {
-  g_autofree char *mono1 = io_test_data_path ("dicom/chest/gdcm-CR-MONO1-10-chest.dcm");
-  g_autofree char *png = io_test_data_path ("landmarks/jsrt/images_2048/JPCLN004.IMG.png");
+  g_autofree char *mono1 = peac_test_shared_path ("dicom/chest/gdcm-CR-MONO1-10-chest.dcm");
+  g_autofree char *png = peac_test_shared_path ("landmarks/jsrt/images_2048/JPCLN004.IMG.png");
   g_auto (PeacTestRun) r = { 0 };
   g_auto (GStrv) err_lines = NULL;
   g_autofree char *dir = NULL, *notdicom = NULL;
 
-  if (mono1 == NULL || png == NULL)
-    return;
   dir = g_dir_make_tmp ("peac-info-XXXXXX", NULL);
   g_assert_nonnull (dir);
   notdicom = g_build_filename (dir, "x.dcm", NULL);
@@ -159,12 +153,10 @@ test_mixed (void)
 static void
 test_json (void)
 {
-  g_autofree char *mono1 = io_test_data_path ("dicom/chest/gdcm-CR-MONO1-10-chest.dcm");
+  g_autofree char *mono1 = peac_test_shared_path ("dicom/chest/gdcm-CR-MONO1-10-chest.dcm");
   g_auto (PeacTestRun) r = { 0 };
   json_t *root, *o, *w;
 
-  if (mono1 == NULL)
-    return;
   peac_test_run (&r, peac_path, "info", (const char *[]) { "--json", mono1, "/nonexistent.png", NULL });
   g_assert_cmpint (r.status, ==, 1);
   root = peac_test_parse_json (r.out);

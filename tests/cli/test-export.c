@@ -2,7 +2,7 @@
 //
 // test-export: `peac export` and the default-model lookup, with the built `peac` (path from
 // argv) run as a real process. A micro checkpoint is trained for 3 steps on 2 NIH
-// radiographs of $PEAC_SHARED_DIR read in place (skipped without them); its F16 export
+// radiographs of $PEAC_SHARED_DIR read in place (failing without them); its F16 export
 // loads with peac_model_load and gives the teacher's token grid and pooled vector within
 // F16 rounding (and not bit-identical: the weights were rounded), --dtype f32 gives them
 // exactly, --branch student the student's (which differs from the teacher after 3 steps);

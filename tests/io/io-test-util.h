@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
-// io-test-util: small helpers the io and cli tests share, header-only: locating the shared
-// data folder (failing with a reason when it is absent), temp folders that are removed
-// afterwards, writing and truncating files, and asserting that a load failed with an
-// error that names the file.
+// io-test-util: small helpers the io and cli tests share, header-only: temp folders that are
+// removed afterwards, writing and truncating files, and asserting that a load failed with an
+// error that names the file. Shared data is found with peac_test_shared_path()
+// (tests/common/peac-test-cli.h), which fails the test when it is missing.
 #pragma once
 
 #include <glib.h>
@@ -11,32 +11,6 @@
 #include <string.h>
 
 #include "px-image.h"
-
-// Full path of @rel under $PEAC_SHARED_DIR/data, or NULL after marking the test failed
-// (with the reason) when the shared folder or the file is missing: a test that needs
-// ../shared must not pass without it. Callers return early on NULL.
-static inline char *
-io_test_data_path (const char *rel)
-{
-  const char *shared = g_getenv ("PEAC_SHARED_DIR");
-  char *path;
-
-  if (shared == NULL || *shared == '\0')
-    {
-      g_test_message ("PEAC_SHARED_DIR is not set: no shared data to test against");
-      g_test_fail ();
-      return NULL;
-    }
-  path = g_build_filename (shared, "data", rel, NULL);
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
-    {
-      g_test_message ("shared file missing: %s", path);
-      g_test_fail ();
-      g_free (path);
-      return NULL;
-    }
-  return path;
-}
 
 static inline char *
 io_test_tmpdir (void)

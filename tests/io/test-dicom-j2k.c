@@ -8,6 +8,7 @@
 // an offset table), and truncated or corrupted in its markers or its tiling, which must be
 // refused with the file named.
 #include "io-test-util.h"
+#include "peac-test-cli.h"
 
 #define J2KR "dicom/non-chest-format-coverage/WG04_RG2_J2KR.dcm"
 #define J2KI "dicom/non-chest-format-coverage/WG04_RG3_J2KI.dcm"
@@ -156,14 +157,12 @@ assert_same_pixels (const PxImage *a, const PxImage *b)
 static void
 test_gdcm (gconstpointer data)
 {
-  g_autofree char *path = io_test_data_path (data);
+  g_autofree char *path = peac_test_shared_path (data);
   g_autoptr (GError) error = NULL;
   g_autofree char *out = NULL, *err = NULL;
   int status = 0;
   char *dir;
 
-  if (path == NULL)
-    return;
   dir = io_test_tmpdir ();
   {
     g_autofree char *raw = g_build_filename (dir, "raw.dcm", NULL);
@@ -317,12 +316,10 @@ jp2_wrap (const GByteArray *cs)
 static void
 test_encapsulations (void)
 {
-  g_autofree char *path = io_test_data_path (J2KI);
+  g_autofree char *path = peac_test_shared_path (J2KI);
   g_auto (J2kFile) f = { 0 };
   char *dir;
 
-  if (path == NULL)
-    return;
   j2k_file_read (&f, path);
   g_assert_cmpuint (f.n_fragments, >, 1);
   dir = io_test_tmpdir ();
@@ -391,12 +388,10 @@ typedef struct {
 static void
 test_broken (gconstpointer data)
 {
-  g_autofree char *path = io_test_data_path (data);
+  g_autofree char *path = peac_test_shared_path (data);
   g_auto (J2kFile) f = { 0 };
   char *dir;
 
-  if (path == NULL)
-    return;
   j2k_file_read (&f, path);
   dir = io_test_tmpdir ();
   {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "io-test-util.h"
+#include "peac-test-cli.h"
 #include "px-landmarks.h"
 
 // Row i of an (N, 2) little-endian .npy, decoded here from the bytes (header length at
@@ -40,9 +41,7 @@ raw_npy_point (const char *path, int i, double *x, double *y)
 static void
 test_jsrt (void)
 {
-  g_autofree char *img = io_test_data_path ("landmarks/jsrt/images_2048/JPCLN004.IMG.png");
-  if (!img)
-    return;
+  g_autofree char *img = peac_test_shared_path ("landmarks/jsrt/images_2048/JPCLN004.IMG.png");
   g_autofree char *dir = g_path_get_dirname (img);
   g_autofree char *jsrt = g_path_get_dirname (dir);
   g_autoptr (GError) error = NULL;
@@ -94,10 +93,8 @@ test_jsrt (void)
 static void
 test_npy_float32_and_malformed (void)
 {
-  g_autofree char *f4 = io_test_data_path (
+  g_autofree char *f4 = peac_test_shared_path (
     "landmarks/hybridgnet-landmark-dataset/RL/100469495785351489872749036114751610212_rfyvv7.npy");
-  if (!f4)
-    return;
   g_autoptr (GError) error = NULL;
   g_autoptr (PxLandmarkSet) set = px_landmark_set_new ();
   set->image_width = set->image_height = 1024;   // the frame itself: coordinates unchanged
@@ -160,9 +157,7 @@ check_nlm (const char *set_name, const char *id, int w, int h, double x0, double
            double lx0, double ly0)
 {
   g_autofree char *rel = g_strdup_printf ("landmarks/%s/geometry.csv", set_name);
-  g_autofree char *geo = io_test_data_path (rel);
-  if (!geo)
-    return;
+  g_autofree char *geo = peac_test_shared_path (rel);
   g_autofree char *dir = g_path_get_dirname (geo);
   g_autofree char *landmarks = g_path_get_dirname (dir);
   g_autofree char *data = g_path_get_dirname (landmarks);

@@ -5,20 +5,19 @@
 // JPEG) files at many lengths, single flipped bytes in a PNG, random bytes, an empty file,
 // a nonexistent path and a directory.
 #include "io-test-util.h"
+#include "peac-test-cli.h"
 
 // Loads every truncation of @rel at @n_cuts lengths spread over the file (plus a few
 // fixed ones) from a temp copy; each must fail with the copy's name in the message.
 static void
 check_truncations (const char *rel, int n_cuts)
 {
-  g_autofree char *path = io_test_data_path (rel);
+  g_autofree char *path = peac_test_shared_path (rel);
   g_autofree char *data = NULL;
   gsize len = 0;
   char *dir;
   int codes[PX_IMAGE_ERROR_TOO_LARGE + 1] = { 0 };
 
-  if (path == NULL)
-    return;
   g_assert_true (g_file_get_contents (path, &data, &len, NULL));
   dir = io_test_tmpdir ();
   for (int i = 0; i <= n_cuts + 4; i++)
@@ -58,7 +57,7 @@ test_truncated_dicom_native (void)
 static void
 test_truncated_dicom_words (void)
 {
-  g_autofree char *path = io_test_data_path ("dicom/chest/gdcm-CR-MONO1-10-chest.dcm");
+  g_autofree char *path = peac_test_shared_path ("dicom/chest/gdcm-CR-MONO1-10-chest.dcm");
   g_autofree char *data = NULL, *copy = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(PxImage) image = NULL;
@@ -102,13 +101,11 @@ static void
 test_flipped_png (void)
 {
   // A flipped byte anywhere after the signature must be caught (CRC or zlib check).
-  g_autofree char *path = io_test_data_path ("cxr/nih-chestxray14/00027426_000.png");
+  g_autofree char *path = peac_test_shared_path ("cxr/nih-chestxray14/00027426_000.png");
   g_autofree char *data = NULL;
   gsize len = 0;
   char *dir;
 
-  if (path == NULL)
-    return;
   g_assert_true (g_file_get_contents (path, &data, &len, NULL));
   dir = io_test_tmpdir ();
   for (int i = 1; i <= 6; i++)
