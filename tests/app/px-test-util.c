@@ -421,3 +421,113 @@ px_test_app_teardown (PxApplication *app,
   g_clear_object (&app);
   px_test_remove_home (home);
 }
+
+static void
+px_test_action_free (PxTestAction *a)
+{
+  g_object_unref (a->widget);
+  g_free (a->name);
+  g_clear_pointer (&a->target, g_variant_unref);
+  g_free (a);
+}
+
+/**
+ * px_test_actions_new:
+ *
+ * Returns: a list of #PxTestAction, for px_test_actions_add() and px_test_actions_collect()
+ */
+GPtrArray *
+px_test_actions_new (void)
+{
+  return g_ptr_array_new_with_free_func ((GDestroyNotify) px_test_action_free);
+}
+
+/**
+ * px_test_actions_add:
+ * @target: (transfer floating) (nullable): sunk here
+ *
+ * Adds @name with @target, activated from @widget, unless the list holds that action with an
+ * equal target already (the same action from two widgets is activated once).
+ */
+void
+px_test_actions_add (GPtrArray  *list,
+                     GtkWidget  *widget,
+                     const char *name,
+                     GVariant   *target)
+{
+  PxTestAction *a;
+
+  if (target != NULL)
+    g_variant_ref_sink (target);
+  for (guint i = 0; i < list->len; i++)
+    {
+      PxTestAction *other = g_ptr_array_index (list, i);
+
+      if (g_str_equal (other->name, name) && (target == NULL) == (other->target == NULL) &&
+          (target == NULL || g_variant_equal (target, other->target)))
+        {
+          g_clear_pointer (&target, g_variant_unref);
+          return;
+        }
+    }
+  a = g_new0 (PxTestAction, 1);
+  a->widget = g_object_ref (widget);
+  a->name = g_strdup (name);
+  a->target = target;
+  g_ptr_array_add (list, a);
+}
+
+static void
+collect_menu (GPtrArray  *list,
+              GtkWidget  *widget,
+              GMenuModel *menu)
+{
+  for (int i = 0; i < g_menu_model_get_n_items (menu); i++)
+    {
+      g_autoptr(GMenuLinkIter) links = g_menu_model_iterate_item_links (menu, i);
+      g_autofree char *action = NULL;
+
+      if (g_menu_model_get_item_attribute (menu, i, G_MENU_ATTRIBUTE_ACTION, "s", &action))
+        px_test_actions_add (list, widget, action,
+                             g_menu_model_get_item_attribute_value (menu, i, G_MENU_ATTRIBUTE_TARGET, NULL));
+      while (g_menu_link_iter_next (links))
+        {
+          g_autoptr(GMenuModel) link = g_menu_link_iter_get_value (links);
+          collect_menu (list, widget, link);
+        }
+    }
+}
+
+static gboolean
+any_widget (GtkWidget     *widget,
+            gconstpointer  data)
+{
+  return TRUE;
+}
+
+/**
+ * px_test_actions_collect:
+ *
+ * Adds every action a button, toggle or menu item at or under @root names, with its target.
+ */
+void
+px_test_actions_collect (GPtrArray *list,
+                         GtkWidget *root)
+{
+  g_autoptr(GPtrArray) widgets = px_test_find_widgets (root, any_widget, NULL);
+
+  for (guint i = 0; i < widgets->len; i++)
+    {
+      GtkWidget *widget = g_ptr_array_index (widgets, i);
+
+      if (GTK_IS_ACTIONABLE (widget) && gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)) != NULL)
+        {
+          GVariant *target = gtk_actionable_get_action_target_value (GTK_ACTIONABLE (widget));
+
+          px_test_actions_add (list, widget, gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)),
+                               target ? g_variant_ref (target) : NULL);
+        }
+      if (GTK_IS_MENU_BUTTON (widget) && gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (widget)) != NULL)
+        collect_menu (list, widget, gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (widget)));
+    }
+}

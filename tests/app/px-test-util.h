@@ -64,4 +64,19 @@ PxApplication *px_test_app_setup     (int             *argc,
 void        px_test_app_teardown     (PxApplication   *app,
                                       char            *home);
 
+// An action a user can reach: a button's or toggle's, a menu item's, with its target.
+typedef struct {
+  GtkWidget *widget;  // activated from here (a reference), so that page groups ("corr.") resolve
+  char      *name;    // "prefix.action"
+  GVariant  *target;  // nullable
+} PxTestAction;
+
+GPtrArray  *px_test_actions_new      (void);
+void        px_test_actions_add      (GPtrArray       *list,
+                                      GtkWidget       *widget,
+                                      const char      *name,
+                                      GVariant        *target);
+void        px_test_actions_collect  (GPtrArray       *list,
+                                      GtkWidget       *root);
+
 G_END_DECLS

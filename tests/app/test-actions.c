@@ -29,99 +29,6 @@
 static PxApplication *app;
 static char *tmp_dir;
 
-typedef struct {
-  GtkWidget *widget;  // activated from here, so that page groups ("corr.") resolve
-  char      *name;    // "prefix.action"
-  GVariant  *target;  // nullable
-} Reachable;
-
-static void
-reachable_free (Reachable *r)
-{
-  g_free (r->name);
-  g_clear_pointer (&r->target, g_variant_unref);
-  g_free (r);
-}
-
-static void
-add_reachable (GPtrArray  *list,
-               GtkWidget  *widget,
-               const char *name,
-               GVariant   *target)
-{
-  Reachable *r;
-
-  // The same action with the same target from two widgets is activated once.
-  for (guint i = 0; i < list->len; i++)
-    {
-      Reachable *other = g_ptr_array_index (list, i);
-
-      if (g_str_equal (other->name, name) &&
-          ((target == NULL && other->target == NULL) ||
-           (target != NULL && other->target != NULL && g_variant_equal (target, other->target))))
-        {
-          if (target != NULL)
-            g_variant_unref (g_variant_ref_sink (target));
-          return;
-        }
-    }
-  r = g_new0 (Reachable, 1);
-  r->widget = widget;
-  r->name = g_strdup (name);
-  r->target = target ? g_variant_ref_sink (target) : NULL;
-  g_ptr_array_add (list, r);
-}
-
-static void
-collect_menu (GPtrArray  *list,
-              GtkWidget  *widget,
-              GMenuModel *menu)
-{
-  for (int i = 0; i < g_menu_model_get_n_items (menu); i++)
-    {
-      g_autoptr(GMenuLinkIter) links = g_menu_model_iterate_item_links (menu, i);
-      g_autofree char *action = NULL;
-
-      if (g_menu_model_get_item_attribute (menu, i, G_MENU_ATTRIBUTE_ACTION, "s", &action))
-        add_reachable (list, widget, action,
-                       g_menu_model_get_item_attribute_value (menu, i, G_MENU_ATTRIBUTE_TARGET, NULL));
-      while (g_menu_link_iter_next (links))
-        {
-          g_autoptr(GMenuModel) link = g_menu_link_iter_get_value (links);
-          collect_menu (list, widget, link);
-        }
-    }
-}
-
-static gboolean
-any_widget (GtkWidget     *widget,
-            gconstpointer  data)
-{
-  return TRUE;
-}
-
-// Every action a button, toggle or menu item under @root names, with its target.
-static void
-collect_widget_actions (GPtrArray *list,
-                        GtkWidget *root)
-{
-  g_autoptr(GPtrArray) widgets = px_test_find_widgets (root, any_widget, NULL);
-
-  for (guint i = 0; i < widgets->len; i++)
-    {
-      GtkWidget *widget = g_ptr_array_index (widgets, i);
-
-      if (GTK_IS_ACTIONABLE (widget) && gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)) != NULL)
-        {
-          GVariant *target = gtk_actionable_get_action_target_value (GTK_ACTIONABLE (widget));
-          add_reachable (list, widget, gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)),
-                         target ? g_variant_ref (target) : NULL);
-        }
-      if (GTK_IS_MENU_BUTTON (widget) && gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (widget)) != NULL)
-        collect_menu (list, widget, gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (widget)));
-    }
-}
-
 static GPtrArray *
 list_toplevels (void)
 {
@@ -253,7 +160,7 @@ show_page_of (PxWindow  *window,
 
 static void
 activate (PxWindow  *window,
-          Reachable *r)
+          PxTestAction *r)
 {
   g_autoptr(GPtrArray) before = NULL;
   g_autofree char *shown = r->target ? g_variant_print (r->target, FALSE) : g_strdup ("");
@@ -277,7 +184,7 @@ has_reachable (GPtrArray  *list,
                const char *name)
 {
   for (guint i = 0; i < list->len; i++)
-    if (g_str_equal (((Reachable *) g_ptr_array_index (list, i))->name, name))
+    if (g_str_equal (((PxTestAction *) g_ptr_array_index (list, i))->name, name))
       return TRUE;
   return FALSE;
 }
@@ -296,7 +203,7 @@ add_group_actions (GPtrArray    *list,
       const GVariantType *type = g_action_group_get_action_parameter_type (group, names[i]);
 
       if (!has_reachable (list, full))
-        add_reachable (list, widget, full, default_parameter (full, type));
+        px_test_actions_add (list, widget, full, default_parameter (full, type));
     }
 }
 
@@ -313,7 +220,7 @@ static void
 test_every_action (void)
 {
   PxWindow *window = px_test_fresh_window (app, 1024, 700);
-  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) reachable_free);
+  g_autoptr(GPtrArray) list = px_test_actions_new ();
   g_autofree char *uri = sample_uri ();
   GtkWidget *train_page = GTK_WIDGET (px_window_get_train_page (window));
   GType train_type = G_OBJECT_TYPE (train_page);
@@ -329,11 +236,11 @@ test_every_action (void)
   g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 1);
   px_test_settle ();
 
-  collect_widget_actions (list, GTK_WIDGET (window));
+  px_test_actions_collect (list, GTK_WIDGET (window));
   for (guint p = 0; p < g_list_model_get_n_items (G_LIST_MODEL (pages)); p++)
     {
       g_autoptr(AdwViewStackPage) page = g_list_model_get_item (G_LIST_MODEL (pages), p);
-      add_reachable (list, GTK_WIDGET (window), "win.show-page",
+      px_test_actions_add (list, GTK_WIDGET (window), "win.show-page",
                      g_variant_new_string (adw_view_stack_page_get_name (page)));
     }
   add_group_actions (list, GTK_WIDGET (window), G_ACTION_GROUP (app), "app");
@@ -342,12 +249,12 @@ test_every_action (void)
   for (guint i = 0; gtk_widget_class_query_action (g_type_class_peek (train_type), i, &owner, &name,
                                                    &parameter_type, &property); i++)
     if (!has_reachable (list, name))
-      add_reachable (list, train_page, name, NULL);
+      px_test_actions_add (list, train_page, name, NULL);
 
   // Each page's actions through the page's own widgets: the page is shown first.
   for (guint i = 0; i < list->len; i++)
     {
-      Reachable *r = g_ptr_array_index (list, i);
+      PxTestAction *r = g_ptr_array_index (list, i);
 
       if (is_stop_action (r->name))
         continue;

@@ -121,6 +121,10 @@ check_layout (GtkWidget *widget,
   if (!gtk_widget_get_mapped (widget) || GTK_IS_POPOVER (widget) ||
       g_str_equal (G_OBJECT_TYPE_NAME (widget), "AdwToastWidget"))
     return;
+  // A revealer's child slides in or out across the window's edge while its transition runs.
+  if (GTK_IS_REVEALER (widget) &&
+      gtk_revealer_get_child_revealed (GTK_REVEALER (widget)) != gtk_revealer_get_reveal_child (GTK_REVEALER (widget)))
+    return;
   // A scrolled window's child may be larger than the window; what it holds is scrolled to.
   if (GTK_IS_SCROLLED_WINDOW (parent) || GTK_IS_VIEWPORT (parent))
     {
@@ -731,88 +735,6 @@ walk_training (PxWindow *window)
 
 // ---- every action
 
-typedef struct {
-  GtkWidget *widget;
-  char      *name;
-  GVariant  *target;
-} Reachable;
-
-static void
-reachable_free (Reachable *r)
-{
-  g_object_unref (r->widget);
-  g_free (r->name);
-  g_clear_pointer (&r->target, g_variant_unref);
-  g_free (r);
-}
-
-static void
-add_reachable (GPtrArray  *list,
-               GtkWidget  *widget,
-               const char *name,
-               GVariant   *target)
-{
-  Reachable *r;
-
-  if (target != NULL)
-    g_variant_ref_sink (target);
-  for (guint i = 0; i < list->len; i++)
-    {
-      Reachable *o = g_ptr_array_index (list, i);
-
-      if (g_str_equal (o->name, name) && (target == NULL) == (o->target == NULL) &&
-          (target == NULL || g_variant_equal (target, o->target)))
-        {
-          g_clear_pointer (&target, g_variant_unref);
-          return;
-        }
-    }
-  r = g_new0 (Reachable, 1);
-  r->widget = g_object_ref (widget);
-  r->name = g_strdup (name);
-  r->target = target;
-  g_ptr_array_add (list, r);
-}
-
-static void
-collect_menu (GPtrArray  *list,
-              GtkWidget  *widget,
-              GMenuModel *menu)
-{
-  for (int i = 0; i < g_menu_model_get_n_items (menu); i++)
-    {
-      g_autoptr(GMenuLinkIter) links = g_menu_model_iterate_item_links (menu, i);
-      g_autofree char *action = NULL;
-
-      if (g_menu_model_get_item_attribute (menu, i, G_MENU_ATTRIBUTE_ACTION, "s", &action))
-        add_reachable (list, widget, action,
-                       g_menu_model_get_item_attribute_value (menu, i, G_MENU_ATTRIBUTE_TARGET, NULL));
-      while (g_menu_link_iter_next (links))
-        {
-          g_autoptr(GMenuModel) link = g_menu_link_iter_get_value (links);
-          collect_menu (list, widget, link);
-        }
-    }
-}
-
-static void
-collect_actions (GPtrArray *list,
-                 GtkWidget *root)
-{
-  if (GTK_IS_ACTIONABLE (root) && gtk_actionable_get_action_name (GTK_ACTIONABLE (root)) != NULL)
-    {
-      GVariant *target = gtk_actionable_get_action_target_value (GTK_ACTIONABLE (root));
-
-      add_reachable (list, root, gtk_actionable_get_action_name (GTK_ACTIONABLE (root)),
-                     target ? g_variant_ref (target) : NULL);
-    }
-  if (GTK_IS_MENU_BUTTON (root) && gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (root)) != NULL)
-    collect_menu (list, root, gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (root)));
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    collect_actions (list, child);
-}
-
 static gboolean
 is_last_action (const char *name)
 {
@@ -843,15 +765,15 @@ show_page_of (PxWindow  *window,
 static void
 walk_actions (PxWindow *window)
 {
-  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) reachable_free);
+  g_autoptr(GPtrArray) list = px_test_actions_new ();
   g_autoptr(GtkSelectionModel) pages = adw_view_stack_get_pages (get_stack (window));
 
-  collect_actions (list, GTK_WIDGET (window));
+  px_test_actions_collect (list, GTK_WIDGET (window));
   for (guint p = 0; p < g_list_model_get_n_items (G_LIST_MODEL (pages)); p++)
     {
       g_autoptr(AdwViewStackPage) page = g_list_model_get_item (G_LIST_MODEL (pages), p);
 
-      collect_actions (list, adw_view_stack_page_get_child (page));
+      px_test_actions_collect (list, adw_view_stack_page_get_child (page));
     }
   {
     g_auto(GStrv) names = g_action_group_list_actions (G_ACTION_GROUP (app));
@@ -860,12 +782,12 @@ walk_actions (PxWindow *window)
       if (g_action_group_get_action_parameter_type (G_ACTION_GROUP (app), names[i]) == NULL)
         {
           g_autofree char *full = g_strconcat ("app.", names[i], NULL);
-          add_reachable (list, GTK_WIDGET (window), full, NULL);
+          px_test_actions_add (list, GTK_WIDGET (window), full, NULL);
         }
   }
   for (guint i = 0; i < list->len; i++)
     {
-      Reachable *r = g_ptr_array_index (list, i);
+      PxTestAction *r = g_ptr_array_index (list, i);
       g_autofree char *shown = r->target ? g_variant_print (r->target, FALSE) : g_strdup ("");
       g_autoptr(GPtrArray) before = NULL;
 
