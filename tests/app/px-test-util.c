@@ -531,3 +531,39 @@ px_test_actions_collect (GPtrArray *list,
         collect_menu (list, widget, gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (widget)));
     }
 }
+
+/**
+ * px_test_window_stack:
+ *
+ * Returns: (transfer none): the window's page stack
+ */
+AdwViewStack *
+px_test_window_stack (PxWindow *window)
+{
+  return ADW_VIEW_STACK (px_test_find_child (GTK_WIDGET (window), ADW_TYPE_VIEW_STACK));
+}
+
+/**
+ * px_test_show_page_of:
+ *
+ * Shows the page of @window that holds @widget, if a page does, and lets it settle.
+ */
+void
+px_test_show_page_of (PxWindow  *window,
+                      GtkWidget *widget)
+{
+  g_autoptr(GtkSelectionModel) pages = adw_view_stack_get_pages (px_test_window_stack (window));
+
+  for (guint p = 0; p < g_list_model_get_n_items (G_LIST_MODEL (pages)); p++)
+    {
+      g_autoptr(AdwViewStackPage) page = g_list_model_get_item (G_LIST_MODEL (pages), p);
+      GtkWidget *child = adw_view_stack_page_get_child (page);
+
+      if (widget == child || gtk_widget_is_ancestor (widget, child))
+        {
+          px_window_show_page (window, adw_view_stack_page_get_name (page));
+          px_test_settle ();
+          return;
+        }
+    }
+}

@@ -79,4 +79,8 @@ void        px_test_actions_add      (GPtrArray       *list,
 void        px_test_actions_collect  (GPtrArray       *list,
                                       GtkWidget       *root);
 
+AdwViewStack *px_test_window_stack   (PxWindow        *window);
+void        px_test_show_page_of     (PxWindow        *window,
+                                      GtkWidget       *widget);
+
 G_END_DECLS

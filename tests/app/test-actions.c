@@ -131,33 +131,6 @@ expected_window (const char *name)
   return G_TYPE_INVALID;
 }
 
-static AdwViewStack *
-get_stack (PxWindow *window)
-{
-  return ADW_VIEW_STACK (px_test_find_child (GTK_WIDGET (window), ADW_TYPE_VIEW_STACK));
-}
-
-// Shows the page that holds @widget, if a page does.
-static void
-show_page_of (PxWindow  *window,
-              GtkWidget *widget)
-{
-  g_autoptr(GtkSelectionModel) pages = adw_view_stack_get_pages (get_stack (window));
-
-  for (guint p = 0; p < g_list_model_get_n_items (G_LIST_MODEL (pages)); p++)
-    {
-      g_autoptr(AdwViewStackPage) page = g_list_model_get_item (G_LIST_MODEL (pages), p);
-      GtkWidget *child = adw_view_stack_page_get_child (page);
-
-      if (widget == child || gtk_widget_is_ancestor (widget, child))
-        {
-          px_window_show_page (window, adw_view_stack_page_get_name (page));
-          px_test_settle ();
-          return;
-        }
-    }
-}
-
 static void
 activate (PxWindow  *window,
           PxTestAction *r)
@@ -166,7 +139,7 @@ activate (PxWindow  *window,
   g_autofree char *shown = r->target ? g_variant_print (r->target, FALSE) : g_strdup ("");
   GType opened, expected = expected_window (r->name);
 
-  show_page_of (window, r->widget);
+  px_test_show_page_of (window, r->widget);
   before = list_toplevels ();
   g_test_message ("activating %s %s", r->name, shown);
   g_assert_true (gtk_widget_activate_action_variant (r->widget, r->name, r->target));
@@ -224,7 +197,7 @@ test_every_action (void)
   g_autofree char *uri = sample_uri ();
   GtkWidget *train_page = GTK_WIDGET (px_window_get_train_page (window));
   GType train_type = G_OBJECT_TYPE (train_page);
-  g_autoptr(GtkSelectionModel) pages = adw_view_stack_get_pages (get_stack (window));
+  g_autoptr(GtkSelectionModel) pages = adw_view_stack_get_pages (px_test_window_stack (window));
   const GVariantType *parameter_type;
   const char *name, *property;
   GType owner;
@@ -292,7 +265,7 @@ static void
 test_every_popover (void)
 {
   PxWindow *window = px_test_fresh_window (app, 1024, 700);
-  g_autoptr(GtkSelectionModel) pages = adw_view_stack_get_pages (get_stack (window));
+  g_autoptr(GtkSelectionModel) pages = adw_view_stack_get_pages (px_test_window_stack (window));
   g_autofree char *uri = sample_uri ();
   guint n_opened = 0;
 

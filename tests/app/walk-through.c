@@ -291,12 +291,6 @@ main_window (void)
   return PX_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
 }
 
-static AdwViewStack *
-get_stack (PxWindow *window)
-{
-  return ADW_VIEW_STACK (px_test_find_child (GTK_WIDGET (window), ADW_TYPE_VIEW_STACK));
-}
-
 // A #PxTestWidgetPredicate: a widget of the GType @type holds.
 static gboolean
 is_of_type (GtkWidget     *widget,
@@ -347,7 +341,7 @@ static void
 show_every_page (PxWindow   *window,
                  const char *when)
 {
-  g_autoptr(GtkSelectionModel) pages = adw_view_stack_get_pages (get_stack (window));
+  g_autoptr(GtkSelectionModel) pages = adw_view_stack_get_pages (px_test_window_stack (window));
 
   for (guint p = 0; p < g_list_model_get_n_items (G_LIST_MODEL (pages)); p++)
     {
@@ -743,30 +737,10 @@ is_last_action (const char *name)
 }
 
 static void
-show_page_of (PxWindow  *window,
-              GtkWidget *widget)
-{
-  g_autoptr(GtkSelectionModel) pages = adw_view_stack_get_pages (get_stack (window));
-
-  for (guint p = 0; p < g_list_model_get_n_items (G_LIST_MODEL (pages)); p++)
-    {
-      g_autoptr(AdwViewStackPage) page = g_list_model_get_item (G_LIST_MODEL (pages), p);
-      GtkWidget *child = adw_view_stack_page_get_child (page);
-
-      if (widget == child || gtk_widget_is_ancestor (widget, child))
-        {
-          px_window_show_page (window, adw_view_stack_page_get_name (page));
-          px_test_settle ();
-          return;
-        }
-    }
-}
-
-static void
 walk_actions (PxWindow *window)
 {
   g_autoptr(GPtrArray) list = px_test_actions_new ();
-  g_autoptr(GtkSelectionModel) pages = adw_view_stack_get_pages (get_stack (window));
+  g_autoptr(GtkSelectionModel) pages = adw_view_stack_get_pages (px_test_window_stack (window));
 
   px_test_actions_collect (list, GTK_WIDGET (window));
   for (guint p = 0; p < g_list_model_get_n_items (G_LIST_MODEL (pages)); p++)
@@ -797,7 +771,7 @@ walk_actions (PxWindow *window)
       // A toast's button is gone with its toast: the window activates its action instead.
       if (gtk_widget_get_root (r->widget) == NULL)
         g_set_object (&r->widget, GTK_WIDGET (window));
-      show_page_of (window, r->widget);
+      px_test_show_page_of (window, r->widget);
       before = list_toplevels ();
       if (!gtk_widget_activate_action_variant (r->widget, r->name, r->target))
         g_print ("  (disabled or not reachable here)\n");
@@ -933,7 +907,7 @@ walk (void)
   begin ("privacy on");
   g_action_group_change_action_state (G_ACTION_GROUP (app), "privacy", g_variant_new_boolean (TRUE));
   {
-    g_autoptr(GtkSelectionModel) pages = adw_view_stack_get_pages (get_stack (window));
+    g_autoptr(GtkSelectionModel) pages = adw_view_stack_get_pages (px_test_window_stack (window));
 
     // The SIIM DICOM is named by its SOP Instance UID, which privacy mode hides.
     for (guint p = 0; p < g_list_model_get_n_items (G_LIST_MODEL (pages)); p++)
