@@ -104,6 +104,10 @@ static const Spec specs[] = {
   { "--teacher-sees-shuffled", "0|1", K_INT, CFG (obj.teacher_sees_shuffled), 0, 1,
     "1: the teacher sees the student's cell-shuffled crop 1 of shuffled samples\n"
     "(the reference run's rule); 0 (default): always the clean crop 1" },
+  { "--w-position", "X", K_REAL, CFG (obj.w_position), 0, 1e12,
+    "weight of the position term: a Linear(D → 2) head on every student token\n"
+    "predicts the centre of its cell in the whole training image, in [−1, 1]²\n"
+    "(mean over tokens of the squared distance); 0 (default): no such head" },
   SECTION ("Appearance distortions (samples not cell-shuffled)"),
   { "--distortions", "STYLE", K_DISTORT, CFG (obj.distort.style), 0, 0,
     "genesis (default: pixel shuffle, Bézier mapping, noise painting) or\n"

@@ -116,10 +116,16 @@ progress (void *user, const PeacTrainProgress *p)
       c->bar_drawn = 1, c->last_draw = now;
     }
   else if (!c->tty && (p->step % a->log_every == 0 || last))
-    printf ("step %ld/%ld  epoch %.2f  loss %.5f  order %.4f  restore %.4f  global %.4f  "
-            "local %.4f  lr %.3g  |g| %.3g  %.1f img/s  ETA %s\n", p->step, p->total_steps,
-            epoch, p->loss.total, p->loss.order, p->loss.restore, p->loss.global, p->loss.local,
-            p->lr, p->grad_norm, ips, eta);
+    {
+      // The position term only where the run has the head (its loss is then never 0).
+      char pos[32] = "";
+      if (p->loss.position != 0.0)
+        snprintf (pos, sizeof pos, "  position %.4f", p->loss.position);
+      printf ("step %ld/%ld  epoch %.2f  loss %.5f  order %.4f  restore %.4f  global %.4f  "
+              "local %.4f%s  lr %.3g  |g| %.3g  %.1f img/s  ETA %s\n", p->step, p->total_steps,
+              epoch, p->loss.total, p->loss.order, p->loss.restore, p->loss.global,
+              p->loss.local, pos, p->lr, p->grad_norm, ips, eta);
+    }
   fflush (stdout);
 
   if (a->save_every > 0 && p->step % a->save_every == 0 && !last)

@@ -12,6 +12,7 @@
 //   local:   nMSE(proj_l(P), proj_l'(feat) gathered at each student token's partner), or
 //            with local_temp τ > 0 the dense InfoNCE of proj_l(P) against all proj_l'(feat)
 //            cells of the same sample's other crop, the partner being the positive
+//   position (w_position > 0): MSE(P·Wpᵀ + bp, where) over the 2B·G² rows, summed over (y, x)
 // and the backward runs the same chain in reverse into dtok (the grid's gradient), then
 // through the student.
 #include "peac.h"
@@ -56,7 +57,8 @@ peac_batch_alloc (PeacBatch *b, int B, int G, int cell)
   b->shuffled = calloc ((size_t) B, sizeof (int));
   b->perm = malloc ((size_t) B * G * G * sizeof (int));
   b->pair = malloc ((size_t) B * G * G * sizeof (int));
-  if (!b->x1 || !b->shuffled || !b->perm || !b->pair)
+  b->where = malloc ((size_t) 2 * B * G * G * 2 * sizeof (float));
+  if (!b->x1 || !b->shuffled || !b->perm || !b->pair || !b->where)
     return peac_batch_free (b), -1;
   return 0;
 }
@@ -64,7 +66,7 @@ peac_batch_alloc (PeacBatch *b, int B, int G, int cell)
 void
 peac_batch_free (PeacBatch *b)
 {
-  free (b->x1), free (b->shuffled), free (b->perm), free (b->pair);
+  free (b->x1), free (b->shuffled), free (b->perm), free (b->pair), free (b->where);
   memset (b, 0, sizeof *b);
 }
 
@@ -105,6 +107,17 @@ peac_batch_fill (PeacBatch *b, int k, const float *grey, int h, int w, const Pea
       memcpy (c1s, c1, (size_t) S * S * sizeof (float));
       peac_distort_apply (c1s, S, &c->distort, rng);
     }
+  // The position term's targets: token i of crop c shows cell q = (perm[i] for the
+  // student's crop 1, i for crop 2); its centre in the whole image, scaled to [−1, 1].
+  for (int c = 0; c < 2; c++)
+    for (int i = 0; i < GG; i++)
+      {
+        const int q = c == 0 ? perm[i] : i;
+        const double y = v.oy + (v.dr[c] + q / G + 0.5) * b->cell;
+        const double x = v.ox + (v.dc[c] + q % G + 0.5) * b->cell;
+        float *t = b->where + (((size_t) c * b->B + k) * GG + i) * 2;
+        t[0] = (float) (2.0 * y / h - 1.0), t[1] = (float) (2.0 * x / w - 1.0);
+      }
   const size_t img = (size_t) 3 * S * S;
   to_input (b->x1 + k * img, c1, S);
   to_input (b->x1s + k * img, c1s, S);
@@ -128,6 +141,7 @@ struct PeacObjective {
   float *xs, *xt, *feat, *dtok, *P, *dP, *logits, *probs, *dlogits, *dec, *ddec, *img, *dimg;
   float *mean_s, *mean_t, *dmean, *ga, *gt, *dga, *cache_g, *cache_gt, *scratch_g;
   float *la, *lt, *target, *wrow, *dla, *cache_l, *cache_lt, *scratch_l;
+  float *pos, *dpos;           // position head's output and its gradient [2B·G², 2]
   float *nce;                  // InfoNCE cache (local_temp > 0 only)
   int   *labels, *nce_lab;     // order labels [B·G²]; InfoNCE partner per student row [2B·G²]
 };
@@ -157,7 +171,8 @@ add (PeacParams *p, const char *name, int ndim, int64_t a, int64_t b)
 }
 
 static int
-register_heads (PeacParams *p, int GG, int D, int K, const int hidden[2], const int out[2])
+register_heads (PeacParams *p, int GG, int D, int K, const int hidden[2], const int out[2],
+                int position)
 {
   int bad = add (p, "order.weight", 2, GG, D);
   bad |= add (p, "order.bias", 1, GG, 0);
@@ -178,6 +193,8 @@ register_heads (PeacParams *p, int GG, int D, int K, const int hidden[2], const 
         snprintf (n, sizeof n, "%s.%s", pre[k], sfx[i]);
         bad |= add (p, n, s1[i] ? 2 : 1, s0[i], s1[i]);
       }
+  if (position)
+    bad |= add (p, "position.weight", 2, 2, D) | add (p, "position.bias", 1, 2, 0);
   return bad || peac_params_alloc (p) != 0;
 }
 
@@ -256,8 +273,9 @@ peac_objective_new (PeacArch arch, const char *layout, const char *config_json,
   const int hidden[2] = { o->Hd, o->Hl }, out[2] = { o->O, o->Ol };
   if (!(o->vt = peac_model_train_new (o->student, 2 * B, o->S, o->S, err, errlen)))
     goto fail;
-  if (register_heads (&o->heads[0], o->GG, o->D, o->K, hidden, out)
-      || register_heads (&o->heads[1], o->GG, o->D, o->K, hidden, out))
+  const int position = c->w_position > 0;
+  if (register_heads (&o->heads[0], o->GG, o->D, o->K, hidden, out, position)
+      || register_heads (&o->heads[1], o->GG, o->D, o->K, hidden, out, position))
     {
       snprintf (err, errlen, "PEAC: cannot build the heads (out of memory?)");
       goto fail;
@@ -282,12 +300,14 @@ peac_objective_new (PeacArch arch, const char *layout, const char *config_json,
                      rows1 * GG, rows1 * GG, rows1 * GG, rows1 * o->K, rows1 * o->K,
                      B * img, B * img, B2 * D, B2 * D, B2 * D, B2 * O, B2 * O, B2 * O, cg, cg,
                      2 * B2 * Hd, rows2 * Ol, rows2 * Ol, rows2 * Ol, rows2, rows2 * Ol, cl, cl,
-                     2 * rows2 * Hl, c->local_temp > 0 ? peac_nce_cache_floats ((int) B2, (int) GG, (int) Ol) : 0 };
+                     2 * rows2 * Hl, c->local_temp > 0 ? peac_nce_cache_floats ((int) B2, (int) GG, (int) Ol) : 0,
+                     rows2 * 2, rows2 * 2 };
   float **dst[] = { &o->xs, &o->xt, &o->feat, &o->dtok, &o->P, &o->dP, &o->logits, &o->probs,
                     &o->dlogits, &o->dec, &o->ddec, &o->img, &o->dimg, &o->mean_s,
                     &o->mean_t, &o->dmean, &o->ga, &o->gt, &o->dga, &o->cache_g,
                     &o->cache_gt, &o->scratch_g, &o->la, &o->lt, &o->target, &o->wrow,
-                    &o->dla, &o->cache_l, &o->cache_lt, &o->scratch_l, &o->nce };
+                    &o->dla, &o->cache_l, &o->cache_lt, &o->scratch_l, &o->nce, &o->pos,
+                    &o->dpos };
   const int nbuf = (int) (sizeof sizes / sizeof sizes[0]);
   size_t total = 0;
   for (int i = 0; i < nbuf; i++)
@@ -448,8 +468,18 @@ peac_objective_step (PeacObjective *o, const PeacBatch *bt, PeacLossTerms *terms
                           : 0.0;
   else
     t.local = t.n_matched ? kl * peac_nmse_forward (o->la, o->target, o->wrow, rows2, Ol) : 0.0;
+  // Where each token sits in the whole image.
+  const int position = o->c.w_position > 0;
+  const float *Wp = position ? hp (hs, NULL, "position.weight") : NULL;
+  const float *bp = position ? hp (hs, NULL, "position.bias") : NULL;
+  if (position)
+    {
+      op_linear_forward (o->pos, o->P, Wp, bp, rows2, D, 2);
+      // Σ over (y, x), mean over rows = 2 × the element mean.
+      t.position = 2.0 * peac_mse_forward (o->pos, bt->where, (size_t) rows2 * 2);
+    }
   t.total = o->c.w_order * t.order + o->c.w_restore * t.restore + o->c.w_global * t.global
-            + o->c.w_local * t.local;
+            + o->c.w_local * t.local + o->c.w_position * t.position;
 
   // ---- backward ----
   memset (o->grads_backbone, 0, peac_model_params (o->student)->total * sizeof (float));
@@ -484,6 +514,14 @@ peac_objective_step (PeacObjective *o, const PeacBatch *bt, PeacLossTerms *terms
         peac_nmse_backward (o->dla, o->la, o->target, o->wrow, rows2, Ol,
                             (float) (o->c.w_local * kl));
       peac_projector_backward (&pls, &gl, o->dP, o->scratch_l, o->dla, o->cache_l, o->P, rows2);
+    }
+  if (position)
+    {
+      memset (o->dpos, 0, (size_t) rows2 * 2 * sizeof (float));
+      peac_mse_backward (o->dpos, o->pos, bt->where, (size_t) rows2 * 2,
+                         (float) (2.0 * o->c.w_position));
+      op_linear_backward (o->dP, gh + (Wp - base), gh + (bp - base), o->dpos, o->P, Wp, rows2,
+                          D, 2);
     }
   for (int b = 0; b < B2; b++)
     op_add (o->dtok + (size_t) b * GG * D, o->dtok + (size_t) b * GG * D,

@@ -19,7 +19,13 @@
 //             the mean patch token; default w_global = 1e5/8192 (the reference code's 1e5
 //             on an element mean over 8192 outputs);
 //   local     w_local · Σ_directions mean over matched cells of unshuffled samples of
-//             ‖ŝ − t̂‖² with a per-token projector of the same shape.
+//             ‖ŝ − t̂‖² with a per-token projector of the same shape;
+//   position  (w_position > 0 only) mean over every student token of both crops of
+//             ‖Linear(D → 2)(token) − (y, x)‖², (y, x) ∈ [−1, 1]² the centre of the cell
+//             the token shows in the whole training image (the crop's offset is known),
+//             so that tokens come to know where in the chest they are — the cross-patient
+//             counterpart of the order branch (issue 18). Off by default: the head
+//             "position.*" exists only when w_position > 0.
 // The teacher's backbone and heads follow the student by EMA with a momentum rising on a
 // half cosine from momentum0 to 1. No printing, no global state.
 #pragma once
@@ -40,6 +46,7 @@ typedef struct {
   int    local_hidden;    // local (per-token) projector: hidden width
   int    local_out;       //                              output width
   double w_order, w_restore, w_global, w_local;
+  double w_position;      // 0 (default): no position head
   // 0: the paper's local term (MSE of matched projections). τ > 0: dense InfoNCE at
   // temperature τ instead — the matched teacher cell is the positive, the other cells of
   // the same teacher crop are negatives (see peac-loss.h, docs/training.md).
@@ -72,6 +79,10 @@ typedef struct {
   int   *shuffled;        // [B]
   int   *perm;            // [B, G²]: token i of x1s shows crop-1 cell perm[i] (identity if not shuffled)
   int   *pair;            // [B, G²]: crop-1 cell i ↔ crop-2 cell pair[i] or −1
+  // [2, B, G², 2]: for the student's token i of crop k (1: as shuffled) of sample b, the
+  // centre (y, x) of the cell it shows in the whole image, scaled to [−1, 1] (the
+  // position term's targets, in the order of the student's rows [x1s ; x2]).
+  float *where;
 } PeacBatch;
 
 int  peac_batch_alloc (PeacBatch *b, int B, int G, int cell);
@@ -84,6 +95,7 @@ int  peac_batch_fill (PeacBatch *b, int k, const float *grey, int h, int w,
 
 typedef struct {
   double order, restore, global, local, total;
+  double position;        // 0 without the position head
   int    n_shuffled, n_matched;
 } PeacLossTerms;
 
@@ -98,7 +110,7 @@ PeacObjective *peac_objective_new (PeacArch arch, const char *layout, const char
                                    size_t errlen);
 void           peac_objective_free (PeacObjective *o);
 // The student's parameters: backbone (the row's canonical names) and heads ("order.*",
-// "decoder.*", "proj_global.*", "proj_local.*"), with gradients and the teacher's copies
+// "decoder.*", "proj_global.*", "proj_local.*", and "position.*" with w_position > 0), with gradients and the teacher's copies
 // mirroring them.
 PeacModel     *peac_objective_student (PeacObjective *o);
 PeacModel     *peac_objective_teacher (PeacObjective *o);

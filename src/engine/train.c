@@ -180,9 +180,11 @@ peac_train_evaluate (PeacTrainSession *s, const PeacGrey *images, int n, uint64_
         }
       mean->order += m * t.order, mean->restore += m * t.restore;
       mean->global += m * t.global, mean->local += m * t.local, mean->total += m * t.total;
+      mean->position += m * t.position;
       mean->n_shuffled += t.n_shuffled, mean->n_matched += t.n_matched;
     }
   mean->order /= n, mean->restore /= n, mean->global /= n, mean->local /= n;
+  mean->position /= n;
   mean->total /= n;
   return 0;
 }
@@ -270,6 +272,8 @@ config_object (const PeacTrainConfig *c)
     json_object_set_new (oj, "jitter", json_integer (o->jitter));
   if (oj && o->teacher_sees_shuffled)
     json_object_set_new (oj, "teacher_sees_shuffled", json_integer (1));
+  if (oj && o->w_position != 0.0)
+    json_object_set_new (oj, "w_position", json_real (o->w_position));
   if (dj && o->distort.style != PEAC_DISTORT_GENESIS)
     {
       json_object_set_new (dj, "style", json_string (peac_distort_style_name (o->distort.style)));
@@ -415,6 +419,9 @@ peac_train_state_parse (PeacTrainConfig *c, long *step, PeacRng *rng, const char
   b->jitter = json_object_get (o, "jitter") ? (int) jint (o, "jitter", STATE_INT_MAX, &bad) : 0;
   b->teacher_sees_shuffled = json_object_get (o, "teacher_sees_shuffled")
                                  ? (int) jint (o, "teacher_sees_shuffled", 1, &bad) : 0;
+  b->w_position = json_object_get (o, "w_position") ? jnum (o, "w_position") : 0.0;
+  if (!(b->w_position >= 0.0 && b->w_position <= 1e12))
+    bad = 1;
   json_t *style = json_object_get (d, "style");
   int st = style ? peac_distort_style_parse (json_string_value (style)) : PEAC_DISTORT_GENESIS;
   if (st < 0)

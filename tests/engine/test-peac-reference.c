@@ -75,6 +75,7 @@ build (PeacBatch *b, PeacObjConfig *c)
   // Variants (absent, i.e. 0, in the committed fixture).
   c->local_temp = NUM ("local_temp");
   c->teacher_sees_shuffled = (int) NUM ("teacher_sees_shuffled");
+  c->w_position = NUM ("w_position");
 #undef NUM
   json_decref (o);
   PeacObjective *obj = peac_objective_new (PEAC_ARCH_VIT, "timm", peac_st_meta (st, "peac.config"),
@@ -97,6 +98,9 @@ build (PeacBatch *b, PeacObjConfig *c)
     b->perm[i] = (int) perm[i], b->pair[i] = (int) pair[i];
   b->shuffled[0] = (int) sh[0], b->shuffled[1] = (int) sh[1];
   g_free (perm), g_free (pair), g_free (sh);
+  // The position head's targets, made by the reference from the crops' offsets.
+  if (c->w_position > 0)
+    memcpy (b->where, x = tensor ("input.where", 2 * 2 * GG * 2), 2 * 2 * GG * 2 * 4), g_free (x);
   return obj;
 }
 
@@ -108,9 +112,10 @@ test_parity (void)
   PeacObjective *o = build (&b, &c);
   PeacLossTerms t;
   peac_objective_step (o, &b, &t);
-  const char *names[5] = { "loss.total", "loss.order", "loss.restore", "loss.global", "loss.local" };
-  const double ours[5] = { t.total, t.order, t.restore, t.global, t.local };
-  for (int k = 0; k < 5; k++)
+  const char *names[6] = { "loss.total", "loss.order", "loss.restore", "loss.global", "loss.local",
+                           "loss.position" };
+  const double ours[6] = { t.total, t.order, t.restore, t.global, t.local, t.position };
+  for (int k = 0; k < (c.w_position > 0 ? 6 : 5); k++)
     {
       float *ref = tensor (names[k], 1);
       double rel = fabs (ours[k] - ref[0]) / fabs (ref[0]);

@@ -5,12 +5,15 @@
 // finite differences of the loss along random directions; the teacher gets no gradient and
 // follows the student by EMA with the cosine momentum; batches carry exact pairs (crop-1
 // cell i equals crop-2 cell pair[i]) and shuffled crops that are the permutation of the
-// clean crop.
+// clean crop. The position term: its targets are read back from images whose pixels hold
+// their own coordinates, its gradient matches central differences, and it leaves the
+// other terms as they were.
 #include <glib.h>
 #include <math.h>
 #include <string.h>
 
 #include "peac.h"
+#include "preprocess.h"
 
 // The tiny ViT the objective builds: a 4 × 4 grid of 4-px cells, width 8.
 #define TINY_JSON "{\"img_size\": 16, \"patch_size\": 4, \"embed_dim\": 8, \"depth\": 1, " \
@@ -361,6 +364,165 @@ test_teacher_sees_shuffled (void)
   g_rand_free (r);
 }
 
+// The position targets against the image itself: an image whose pixel (j, i) holds
+// (j + ½)/h (then one holding (i + ½)/w) averages, over a cell, to the cell's centre in the
+// image; the same rng seed cuts the same crops, so 2·mean − 1 over the cell that each
+// student token shows (x1s: as shuffled; x2) must equal the batch's `where`.
+static void
+test_position_targets (void)
+{
+  PeacObjConfig c;
+  peac_obj_defaults (&c, tiny_spec ());
+  c.max_shift = 3, c.w_position = 1.0;
+  const int h = 30, w = 37, S = 16, G = 4, GG = 16, cell = 4;
+  float *img[2] = { g_new (float, h * w), g_new (float, h * w) };
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      img[0][y * w + x] = (float) ((y + 0.5) / h), img[1][y * w + x] = (float) ((x + 0.5) / w);
+  int seen[2] = { 0, 0 };
+  for (int trial = 0; trial < 6; trial++)
+    {
+      PeacBatch b[2];
+      for (int a = 0; a < 2; a++)
+        {
+          PeacRng rng;
+          peac_rng_seed (&rng, 40 + trial);
+          PeacObjConfig ck = c;
+          ck.p_shuffle = trial % 2 ? 1.0 : 0.0;
+          g_assert_cmpint (peac_batch_alloc (&b[a], 2, G, cell), ==, 0);
+          for (int k = 0; k < 2; k++)
+            g_assert_cmpint (peac_batch_fill (&b[a], k, img[a], h, w, &ck, &rng), ==, 0);
+        }
+      for (int k = 0; k < 2; k++)
+        for (int crop = 0; crop < 2; crop++)
+          for (int i = 0; i < GG; i++)
+            for (int a = 0; a < 2; a++)
+              {
+                // An unshuffled crop 1 is distorted for the student; its cells are the clean
+                // crop's, in order.
+                const float *x = (crop ? b[a].x2 : b[a].shuffled[k] ? b[a].x1s : b[a].x1)
+                                 + (size_t) k * 3 * S * S;
+                double m = 0;
+                for (int y = 0; y < cell; y++)
+                  for (int q = 0; q < cell; q++)
+                    m += x[((i / G) * cell + y) * S + (i % G) * cell + q];
+                m = m / (cell * cell) * PEAC_STD + PEAC_MEAN;
+                const float *t = b[a].where + (((size_t) crop * 2 + k) * GG + i) * 2;
+                g_assert_cmpfloat (fabs (t[a] - (2 * m - 1)), <, 1e-5);
+                // Both images cut the same crops: the batches agree on every target.
+                const float *u = b[!a].where + (((size_t) crop * 2 + k) * GG + i) * 2;
+                g_assert_cmpfloat (t[0], ==, u[0]);
+                g_assert_cmpfloat (t[1], ==, u[1]);
+              }
+      for (int k = 0; k < 2; k++)
+        seen[b[0].shuffled[k]]++;
+      peac_batch_free (&b[0]), peac_batch_free (&b[1]);
+    }
+  g_assert_true (seen[0] > 0 && seen[1] > 0);
+  g_free (img[0]), g_free (img[1]);
+}
+
+// The position term: a head "position.*" exists only with w_position > 0; with the same
+// weights the other four terms are those of an objective without it (to the last bit), the
+// total adds w_position × the term, and the gradient of the term alone and of the total
+// matches central differences along random directions.
+static void
+test_position_term (void)
+{
+  GRand *r = g_rand_new_with_seed (77);
+  PeacRng rng;
+  peac_rng_seed (&rng, 21);
+  PeacObjConfig c;
+  peac_obj_defaults (&c, tiny_spec ());
+  c.proj_hidden = 12, c.proj_out = 6, c.max_shift = 2, c.local_hidden = 10, c.local_out = 4;
+  char err[256];
+  PeacObjective *plain = peac_objective_new (PEAC_ARCH_VIT, "timm", TINY_JSON, &c, 2, 1, err,
+                                             sizeof err);
+  g_assert_nonnull (plain);
+  g_assert_null (peac_params_find (peac_objective_heads (plain, 0), "position.weight"));
+  PeacBatch b;
+  make_batch (&b, &c, r, &rng);
+  PeacParams *pv = peac_model_params (peac_objective_student (plain));
+  PeacParams *ph = peac_objective_heads (plain, 0);
+  randomise (pv->memory, pv->total, r, -0.4, 0.4);
+  randomise (ph->memory, ph->total, r, -0.4, 0.4);
+  const double wts[2][5] = { { 0, 0, 0, 0, 1 }, { 1, 1, 1e5 / 8192, 1, 0.7 } };
+  for (int k = 0; k < 2; k++)
+    {
+      PeacObjConfig ck = c;
+      ck.w_order = wts[k][0], ck.w_restore = wts[k][1], ck.w_global = wts[k][2];
+      ck.w_local = wts[k][3], ck.w_position = wts[k][4];
+      PeacObjective *o = peac_objective_new (PEAC_ARCH_VIT, "timm", TINY_JSON, &ck, 2, 1, err,
+                                             sizeof err);
+      g_assert_nonnull (o);
+      PeacParams *sv = peac_model_params (peac_objective_student (o)), *sh = peac_objective_heads (o, 0);
+      const PeacParam *pw = peac_params_find (sh, "position.weight");
+      g_assert_nonnull (pw);
+      g_assert_cmpint (pw->shape[0], ==, 2);
+      g_assert_cmpint (pw->shape[1], ==, 8);
+      memcpy (sv->memory, pv->memory, pv->total * 4);
+      memcpy (peac_model_params (peac_objective_teacher (o))->memory,
+              peac_model_params (peac_objective_teacher (plain))->memory, pv->total * 4);
+      // The shared heads first in the table, then position.*: copy those, randomise it.
+      for (int h = 0; h < 2; h++)
+        memcpy (peac_objective_heads (o, h)->memory, peac_objective_heads (plain, h)->memory,
+                pw->offset * 4);
+      randomise (sh->memory + pw->offset, sh->total - pw->offset, r, -0.4, 0.4);
+      PeacLossTerms t, t0;
+      double L = peac_objective_step (o, &b, &t);
+      PeacObjConfig cp = ck;
+      cp.w_position = 0;
+      PeacObjective *ref = peac_objective_new (PEAC_ARCH_VIT, "timm", TINY_JSON, &cp, 2, 1, err,
+                                               sizeof err);
+      memcpy (peac_model_params (peac_objective_student (ref))->memory, pv->memory, pv->total * 4);
+      memcpy (peac_model_params (peac_objective_teacher (ref))->memory,
+              peac_model_params (peac_objective_teacher (plain))->memory, pv->total * 4);
+      for (int h = 0; h < 2; h++)
+        memcpy (peac_objective_heads (ref, h)->memory, peac_objective_heads (plain, h)->memory,
+                pw->offset * 4);
+      double L0 = peac_objective_step (ref, &b, &t0);
+      g_assert_cmpfloat (t.order, ==, t0.order);
+      g_assert_cmpfloat (t.restore, ==, t0.restore);
+      g_assert_cmpfloat (t.global, ==, t0.global);
+      g_assert_cmpfloat (t.local, ==, t0.local);
+      g_assert_cmpfloat (t0.position, ==, 0.0);
+      g_assert_cmpfloat (t.position, >, 0.05);
+      g_assert_cmpfloat (fabs (L - (L0 + ck.w_position * t.position)), <, 1e-9 * fmax (1, fabs (L)));
+      const size_t nv = sv->total, nh = sh->total;
+      float *gv = g_memdup2 (peac_objective_grads (o, 0), nv * 4);
+      float *gh = g_memdup2 (peac_objective_grads (o, 1), nh * 4);
+      float *dir = g_new (float, nv + nh);
+      for (int trial = 0; trial < 3; trial++)
+        {
+          randomise (dir, nv + nh, r, -1, 1);
+          double analytic = 0;
+          for (size_t i = 0; i < nv; i++)
+            analytic += (double) gv[i] * dir[i];
+          for (size_t i = 0; i < nh; i++)
+            analytic += (double) gh[i] * dir[nv + i];
+          const float e = 5e-4f;
+          for (size_t i = 0; i < nv; i++) sv->memory[i] += e * dir[i];
+          for (size_t i = 0; i < nh; i++) sh->memory[i] += e * dir[nv + i];
+          double Lp = peac_objective_step (o, &b, NULL);
+          for (size_t i = 0; i < nv; i++) sv->memory[i] -= 2 * e * dir[i];
+          for (size_t i = 0; i < nh; i++) sh->memory[i] -= 2 * e * dir[nv + i];
+          double Lm = peac_objective_step (o, &b, NULL);
+          for (size_t i = 0; i < nv; i++) sv->memory[i] += e * dir[i];
+          for (size_t i = 0; i < nh; i++) sh->memory[i] += e * dir[nv + i];
+          double fd = (Lp - Lm) / (2.0 * e), rel = fabs (fd - analytic) / fmax (1e-3, fabs (fd));
+          g_test_message ("position %s: analytic %.6g  fd %.6g  rel %.2g", k ? "in the total" : "alone",
+                          analytic, fd, rel);
+          g_assert_cmpfloat (fabs (fd), >, 1e-3);
+          g_assert_cmpfloat (rel, <, 2e-2);
+        }
+      g_free (gv), g_free (gh), g_free (dir);
+      peac_objective_free (ref), peac_objective_free (o);
+    }
+  peac_batch_free (&b);
+  peac_objective_free (plain);
+  g_rand_free (r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -370,5 +532,7 @@ main (int argc, char **argv)
   g_test_add_func ("/peac/gradients", test_gradients);
   g_test_add_func ("/peac/swin-gradients", test_swin_gradients);
   g_test_add_func ("/peac/teacher-sees-shuffled", test_teacher_sees_shuffled);
+  g_test_add_func ("/peac/position-targets", test_position_targets);
+  g_test_add_func ("/peac/position-term", test_position_term);
   return g_test_run ();
 }

@@ -3,7 +3,7 @@
 # test_pretrain.py: the PyTorch trainer (tools/pretrain/) against the engine, TAP output.
 #   objective TEST-PEAC-REFERENCE  the trainer's objective (via tools/reference/
 #       peac_reference.py) on a fixed batch, written as fixtures for the MSE local term, the
-#       contrastive one and the teacher seeing shuffled crops; the engine's
+#       contrastive one, the teacher seeing shuffled crops and the position head; the engine's
 #       test-peac-reference must reproduce every loss term, gradient and EMA step of each.
 #   ddp  2 gloo processes × batch 2 give the parameters, moments and losses of 1 process ×
 #       batch 4 after 3 steps (torchrun on CPU, the same images).
@@ -110,15 +110,18 @@ def test_objective(ref_exe, tmp):
     script = os.path.join(ROOT, "tools", "reference", "peac_reference.py")
     base = None
     for name, extra in (("MSE local term", []), ("contrastive local term", ["--local-temp", "0.1"]),
-                        ("teacher sees shuffled crops", ["--teacher-sees-shuffled", "1"])):
+                        ("teacher sees shuffled crops", ["--teacher-sees-shuffled", "1"]),
+                        ("position head", ["--w-position", "0.5"])):
         fx = os.path.join(tmp, f"fixture-{len(extra)}-{extra[-1] if extra else 'mse'}.safetensors")
         rc, out = run([PY, script, fx] + extra)
         ok(rc == 0, f"objective fixture written ({name})", out.strip().splitlines()[-1] if out else "")
         rc, out = run([ref_exe, "--verbose"], {"PEAC_OBJECTIVE_FIXTURE": fx})
         rel = loss_rel(out)
-        ok(rc == 0 and "not ok" not in out and len(rel) == 5 and max(rel.values()) <= 2e-6,
+        # the position head adds a sixth term
+        terms = 6 if "--w-position" in extra else 5
+        ok(rc == 0 and "not ok" not in out and len(rel) == terms and max(rel.values()) <= 2e-6,
            f"engine reproduces the trainer's objective ({name})",
-           f"worst term rel {max(rel.values()):.2g}" if len(rel) == 5 else out[-2000:])
+           f"worst term rel {max(rel.values()):.2g}" if len(rel) == terms else out[-2000:])
         t, _ = read_safetensors(fx)
         terms = {k: float(v) for k, v in t.items() if k.startswith("loss.")}
         if base is None:
@@ -210,8 +213,8 @@ def test_views():
     shifts = set()
     for k in range(60):
         rng = np.random.default_rng([9, k])
-        x1, x1s, x2, sh, perm, pair = peac_data.make_sample(img, G, cell, {"max_shift": ms, "p_shuffle": 0.5,
-                                                                          "distort": off}, rng)
+        x1, x1s, x2, sh, perm, pair, _ = peac_data.make_sample(img, G, cell, {"max_shift": ms, "p_shuffle": 0.5,
+                                                                             "distort": off}, rng)
         c1, c1s, c2 = cells(x1), cells(x1s), cells(x2)
         for i in range(G * G):
             if pair[i] >= 0:
@@ -228,6 +231,25 @@ def test_views():
     ok(bad_perm == 0 and 10 < n_shuf < 50, "a shuffled crop's cell i is the clean cell perm[i]", f"{n_shuf}/60 shuffled")
     ok(max(max(abs(a), abs(b)) for a, b in shifts) <= ms and len(shifts) > 10,
        "crop offsets are whole cells within max_shift", f"{len(shifts)} distinct offsets")
+    # The position targets from the image itself: pixel (j, i) of one image holds
+    # (j + 1/2)/h, of another (i + 1/2)/w, so a cell's mean is its centre in the image; the
+    # same seed cuts the same crops.
+    h, w = img.shape[0], img.shape[1] + 3
+    jj, ii = np.meshgrid((np.arange(h) + 0.5) / h, (np.arange(w) + 0.5) / w, indexing="ij")
+    worst = 0.0
+    for k in range(20):
+        got = []
+        for a, coord in enumerate((jj, ii)):
+            x1, x1s, x2, sh, perm, pair, where = peac_data.make_sample(
+                coord.astype(np.float32), G, cell, {"max_shift": ms, "p_shuffle": 0.5,
+                                                    "distort": off}, np.random.default_rng([4, k]))
+            for crop, x in ((0, x1s), (1, x2)):
+                m = cells(x).mean((1, 2)) * peac_data.PEAC_STD + peac_data.PEAC_MEAN
+                worst = max(worst, float(np.abs(where[crop, :, a] - (2 * m - 1)).max()))
+            got.append(where)
+        worst = max(worst, float(np.abs(got[0] - got[1]).max()))
+    ok(worst < 1e-5, "each token's position target is its cell's centre in the image",
+       f"max diff {worst:.2g}")
 
 
 def test_optim():

@@ -129,6 +129,8 @@ def state_json(cfg, step, rng):
         obj["jitter"] = int(o["jitter"])
     if o.get("teacher_sees_shuffled", 0):
         obj["teacher_sees_shuffled"] = 1
+    if o.get("w_position", 0.0):
+        obj["w_position"] = float(o["w_position"])
     if d.get("style", "genesis") != "genesis":
         obj["distort"].update(style=d["style"], gamma_sigma=float(d["gamma_sigma"]),
                               p_invert=float(d["p_invert"]))
@@ -150,6 +152,9 @@ def state_parse(text, path="checkpoint"):
         obj["local_temp"] = float(o.get("local_temp", 0.0))
         obj["jitter"] = int(o.get("jitter", 0))
         obj["teacher_sees_shuffled"] = int(o.get("teacher_sees_shuffled", 0))
+        obj["w_position"] = float(o.get("w_position", 0.0))
+        if not 0.0 <= obj["w_position"] <= 1e12:
+            raise ValueError("w_position outside [0, 1e12]")
         dist = {k: _typed(k, d[k]) for k in _DIST_KEYS}
         dist["style"] = d.get("style", "genesis")
         dist["gamma_sigma"] = float(d.get("gamma_sigma", 0.5))

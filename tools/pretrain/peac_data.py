@@ -276,7 +276,8 @@ def distort(img, d, rng):
 
 def make_sample(grey, G, cell, obj, rng):
     """peac_batch_fill for one sample: (x1, x1s, x2 [3, S, S] normalised, shuffled, perm,
-    pair)."""
+    pair, where [2, G², 2]: the centre (y, x) of the cell each student token of crop 1 (as
+    shuffled) and crop 2 shows, in the whole image, scaled to [-1, 1])."""
     h, w = grey.shape
     oy, ox, dr, dc = sample_views(rng, h, w, G, cell, obj["max_shift"])
     S = G * cell
@@ -300,4 +301,8 @@ def make_sample(grey, G, cell, obj, rng):
         x = (g - np.float32(PEAC_MEAN)) / np.float32(PEAC_STD)
         return np.broadcast_to(x, (3, S, S)).copy()
 
-    return norm(c1), norm(c1s), norm(c2), int(shuffled), perm, pair
+    where = np.empty((2, G * G, 2), np.float32)
+    for k, q in ((0, np.asarray(perm)), (1, np.arange(G * G))):
+        where[k, :, 0] = 2.0 * (oy + (dr[k] + q // G + 0.5) * cell) / h - 1.0
+        where[k, :, 1] = 2.0 * (ox + (dc[k] + q % G + 0.5) * cell) / w - 1.0
+    return norm(c1), norm(c1s), norm(c2), int(shuffled), perm, pair, where

@@ -84,13 +84,18 @@ def projector(dim, hidden, out):
 
 
 class Heads(nn.Module):
-    def __init__(self, dim, grid, patch, proj_hidden, proj_out, local_hidden, local_out):
+    def __init__(self, dim, grid, patch, proj_hidden, proj_out, local_hidden, local_out,
+                 position=False):
         super().__init__()
         self.patch = patch
         self.order = nn.Linear(dim, grid * grid)
         self.decoder = nn.Conv2d(dim, 3 * patch * patch, 1)
         self.proj_global = projector(dim, proj_hidden, proj_out)
         self.proj_local = projector(dim, local_hidden, local_out)
+        # The position head (objective w_position > 0): each token's cell centre in the
+        # whole image, (y, x) in [-1, 1].
+        if position:
+            self.position = nn.Linear(dim, 2)
 
 
 class Student(nn.Module):
@@ -213,7 +218,16 @@ def objective_terms(tok, sh, tout, batch, counts, obj, world=1):
     local = s * (world / count) if count > 0 else s * 0.0
     total = (obj["w_order"] * order + obj["w_restore"] * restore + obj["w_global"] * glob
              + obj["w_local"] * local)
-    return {"total": total, "order": order, "restore": restore, "global": glob, "local": local}
+    terms = {"total": total, "order": order, "restore": restore, "global": glob, "local": local}
+    if obj.get("w_position", 0.0) > 0:
+        # position: every student token of [x1s ; x2] against batch["where"] [2, B, G², 2]
+        # (the centre of the cell it shows in the whole image); Σ over (y, x), mean over
+        # this rank's equal share of the rows
+        pred = sh.position(P).float().reshape(-1, 2)
+        position = ((pred - batch["where"].reshape(-1, 2).to(P.device)) ** 2).sum(1).mean()
+        terms["position"] = position
+        terms["total"] = total + obj["w_position"] * position
+    return terms
 
 
 # ---------------------------------------------------------------------------------------

@@ -55,6 +55,7 @@ CONFIG_OPTS = [
     ("--ema-momentum", "objective", "momentum0", float, 0, 1),
     ("--jitter", "objective", "jitter", int, 0, 63),
     ("--teacher-sees-shuffled", "objective", "teacher_sees_shuffled", int, 0, 1),
+    ("--w-position", "objective", "w_position", float, 0, 1e12),
     ("--gamma-sigma", "distort", "gamma_sigma", float, 0, 10),
     ("--p-invert", "distort", "p_invert", float, 0, 1),
     ("--p-pixel-shuffle", "distort", "p_shuffle", float, 0, 1),
@@ -132,7 +133,7 @@ def default_config(vit, steps):
     obj = {"proj_hidden": 2 * D, "proj_out": D, "local_hidden": 2 * D, "local_out": D,
            "w_order": 1.0, "w_restore": 1.0, "w_global": 1e5 / 8192.0, "w_local": 1.0,
            "local_temp": 0.0, "p_shuffle": 0.5, "max_shift": max(G // 2, 1), "momentum0": 0.999,
-           "total_steps": steps, "jitter": 0, "teacher_sees_shuffled": 0,
+           "total_steps": steps, "jitter": 0, "teacher_sees_shuffled": 0, "w_position": 0.0,
            "distort": distort_defaults("genesis", S)}
     opt = {"kind": 0, "lr": 5e-4, "min_lr": 1e-6, "warmup_steps": steps // 10,
            "total_steps": steps, "weight_decay": 0.05, "beta1": 0.9, "beta2": 0.999,
@@ -236,17 +237,18 @@ class Samples(torch.utils.data.Dataset):
         except (ValueError, OSError) as e:
             raise DataError(f"{self.files[i]}: {e}") from None
         rng = np.random.default_rng([self.seed, q, 0x7E57])
-        x1, x1s, x2, sh, perm, pair = peac_data.make_sample(g, self.G, self.cell, self.obj, rng)
+        x1, x1s, x2, sh, perm, pair, where = peac_data.make_sample(g, self.G, self.cell, self.obj, rng)
         return {"x1": torch.from_numpy(x1), "x1s": torch.from_numpy(x1s), "x2": torch.from_numpy(x2),
                 "shuffled": torch.tensor(sh), "perm": torch.from_numpy(perm).long(),
-                "pair": torch.from_numpy(pair).long()}
+                "pair": torch.from_numpy(pair).long(), "where": torch.from_numpy(where)}
 
 
 def build(vit, cfg):
     o = cfg["objective"]
     G = vit["img_size"] // vit["patch_size"]
     mk = lambda: pt.Heads(vit["embed_dim"], G, vit["patch_size"], o["proj_hidden"],  # noqa: E731
-                          o["proj_out"], o["local_hidden"], o["local_out"])
+                          o["proj_out"], o["local_hidden"], o["local_out"],
+                          o.get("w_position", 0.0) > 0)
     return pt.ViT(vit), mk(), pt.ViT(vit), mk()
 
 
@@ -422,6 +424,8 @@ def main(argv):
                 raise
             return fail(1, f"cannot read a training image: {str(e).strip().splitlines()[-1]}")
         batch = {k: v.to(dev, non_blocking=True) for k, v in batch.items()}
+        # samples stack to [B, 2, G², 2]; the objective reads the engine's [2, B, G², 2]
+        batch["where"] = batch["where"].transpose(0, 1)
         counts = pt.batch_counts({k: batch[k].cpu() for k in ("shuffled", "pair")})
         if distributed:
             dist.all_reduce(counts)

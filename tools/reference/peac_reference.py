@@ -41,8 +41,8 @@ def vit_config():
             "num_heads": HEADS, "mlp_ratio": MLP / DIM, "layernorm_eps": 1e-6}
 
 
-def heads():
-    return Heads(DIM, G, PATCH, PROJ_HIDDEN, PROJ_OUT, LOCAL_HIDDEN, LOCAL_OUT)
+def heads(position=False):
+    return Heads(DIM, G, PATCH, PROJ_HIDDEN, PROJ_OUT, LOCAL_HIDDEN, LOCAL_OUT, position)
 
 
 def randomise(module, gen):
@@ -66,6 +66,9 @@ def make_inputs(gen):
     dc = [(2, 1), (0, 1)]
     S = IMG
     x1, x1s, x2, perm, pair, shuffled = [], [], [], [], [], [1, 0]
+    # where[k][b][i]: the centre (y, x) of the cell that token i of the student's crop k
+    # shows, in the whole H × W image, scaled to [-1, 1] (crop 1 as shuffled)
+    where = [[None, None], [None, None]]
     for b in range(2):
         def cut(r, c):
             y0, x0 = oy + r * PATCH, ox + c * PATCH
@@ -88,17 +91,22 @@ def make_inputs(gen):
             lst.append(((g - MEAN) / STD).expand(3, S, S))
         perm.append(p)
         pair.append(pr)
+        for k, cells in ((0, p), (1, list(range(GG)))):
+            y0, x0 = oy + dr[b][k] * PATCH, ox + dc[b][k] * PATCH
+            where[k][b] = [[2 * (y0 + (q // G + 0.5) * PATCH) / H - 1,
+                            2 * (x0 + (q % G + 0.5) * PATCH) / W - 1] for q in cells]
     return (torch.stack(x1), torch.stack(x1s), torch.stack(x2), torch.tensor(perm),
-            torch.tensor(pair), torch.tensor(shuffled))
+            torch.tensor(pair), torch.tensor(shuffled), torch.tensor(where, dtype=torch.float32))
 
 
-def objective(sv, sh, tv, th, x1, x1s, x2, perm, pair, shuffled, obj):
+def objective(sv, sh, tv, th, x1, x1s, x2, perm, pair, shuffled, where, obj):
     # The trainer's statement of the objective (tools/pretrain/peac_torch.py), one process.
-    batch = {"x1": x1, "x1s": x1s, "x2": x2, "perm": perm, "pair": pair, "shuffled": shuffled}
+    batch = {"x1": x1, "x1s": x1s, "x2": x2, "perm": perm, "pair": pair, "shuffled": shuffled,
+             "where": where}
     counts = batch_counts(batch)
     tout = teacher_outputs(tv, th, teacher_input(batch, obj))
     t = objective_terms(sv(torch.cat([x1s, x2])), sh, tout, batch, counts, obj)
-    return t["total"], t["order"], t["restore"], t["global"], t["local"], int(counts[1])
+    return t, int(counts[1])
 
 
 def main():
@@ -107,21 +115,29 @@ def main():
     ap.add_argument("--local-temp", type=float, default=0.0,
                     help="the contrastive local term at this temperature (0: the MSE term)")
     ap.add_argument("--teacher-sees-shuffled", type=int, choices=[0, 1], default=0)
+    ap.add_argument("--w-position", type=float, default=0.0,
+                    help="the position head's term at this weight (0: no position head)")
     a = ap.parse_args()
     out = a.out
     obj = {"w_order": W_ORDER, "w_restore": W_RESTORE, "w_global": W_GLOBAL, "w_local": W_LOCAL,
-           "local_temp": a.local_temp, "teacher_sees_shuffled": a.teacher_sees_shuffled}
+           "local_temp": a.local_temp, "teacher_sees_shuffled": a.teacher_sees_shuffled,
+           "w_position": a.w_position}
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(2023)
-    sv, sh, tv, th = ViT(vit_config()), heads(), ViT(vit_config()), heads()
+    pos = a.w_position > 0
+    sv, sh, tv, th = ViT(vit_config()), heads(pos), ViT(vit_config()), heads(pos)
     for m in (sv, sh, tv, th):
         randomise(m, gen)
-    x1, x1s, x2, perm, pair, shuffled = make_inputs(gen)
-    total, order, restore, glob, local, n = objective(sv, sh, tv, th, x1, x1s, x2, perm, pair,
-                                                      shuffled, obj)
+    x1, x1s, x2, perm, pair, shuffled, where = make_inputs(gen)
+    t, n = objective(sv, sh, tv, th, x1, x1s, x2, perm, pair, shuffled, where, obj)
+    total, order, restore, glob, local = (t[k] for k in ("total", "order", "restore", "global",
+                                                         "local"))
     total.backward()
     T = {"input.x1": x1, "input.x1s": x1s, "input.x2": x2, "input.perm": perm,
          "input.pair": pair, "input.shuffled": shuffled}
+    if pos:
+        T["input.where"] = where
+        T["loss.position"] = t["position"].detach().reshape(1)
     for prefix, m in (("student.", sv), ("student_head.", sh), ("teacher.", tv),
                       ("teacher_head.", th)):
         for name, p in m.named_parameters():
@@ -144,6 +160,8 @@ def main():
            "ema_step": EMA_STEP, "ema_total": EMA_TOTAL, "momentum0": MOMENTUM0,
            "matched_per_direction": n, "local_temp": a.local_temp,
            "teacher_sees_shuffled": a.teacher_sees_shuffled}
+    if pos:
+        obj["w_position"] = a.w_position
     write_safetensors(out, T, {"peac.arch": "vit", "peac.layout": "timm",
                                "peac.config": json.dumps(cfg), "peac.objective": json.dumps(obj),
                                "peac.source": "tools/reference/peac_reference.py, PyTorch "
