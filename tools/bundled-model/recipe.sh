@@ -6,7 +6,9 @@
 # batch 64, AdamW β2 0.95, lr 3.5e-4 with 5 % warm-up, EMA 0.996 → 1, 304/288 geometry
 # with 0–15 px jitter and crop offsets up to 4 cells, gamma/inversion/out-painting
 # distortions, the teacher seeing shuffled crops, projectors 2048/512, the paper's MSE
-# local term) on the images of train.txt (split.py: Hannover minus the held-out patients,
+# local term), plus the position head (--w-position: every token predicts where its cell
+# lies in the whole radiograph; issue 18's stop rule, see docs/bundled-model.md) on the
+# images of train.txt (split.py: Hannover minus the held-out patients,
 # plus NIH minus its validation split; never JSRT, Shenzhen or Montgomery) in chunks of
 # --eval-every steps; after each chunk it exports the teacher (kept in OUT/teachers/) and
 # appends a row to learning-curve.csv from `peac eval-landmarks` on a fixed subset of the
@@ -25,10 +27,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 data=$(cd "$repo/.." && pwd)/shared/data
 peac=""
-out="${XDG_CACHE_HOME:-$HOME/.cache}/peac-explorer/bundled-model-v2"
+out="${XDG_CACHE_HOME:-$HOME/.cache}/peac-explorer/bundled-model-v3"
 steps=3000 batch=64 threads=0 eval_every=100 save_every=25 eval_pairs=100
 smoke=0 preset=tiny seed=1 out_given=0 model_out="" local_temp=0 dense=8 card_now=0 until=0
 shorten=0 ship_at=0 ship_given=0
+# The position term's weight: its loss falls from ~0.67 (no knowledge) to ~0.05 with the
+# crop position alone (offsets of 0–4 cells and 0–15 px of jitter in a 303-px image);
+# at 10 that remainder, which only the anatomy can explain, weighs as much as the others.
+w_position=10
 # The reference run's recipe (issue 18), beside --batch and --local-temp above. The local
 # weight 1/512 makes the engine's local term (squared distance of unit vectors, summed over
 # both directions: 2 × 512 × the element mean) the reference's element-mean MSE summed over
@@ -60,6 +66,8 @@ Usage: tools/bundled-model/recipe.sh [OPTIONS]
   --data DIR       the shared data folder (default $data)
   --peac PATH      the peac executable (default: the newest build in the checkout, else PATH)
   --model-out FILE the shipped model (default data/models/peac-vit-tiny.safetensors)
+  --w-position X   peac train --w-position of a new run (default $w_position; 0: no
+                   position head, the recipe of the v2 run); a resumed run keeps its own
   --local-temp T   peac train --local-temp of a new run (default $local_temp: the paper's
                    MSE term; T > 0: the contrastive term); a resumed run keeps the value
                    it was started with
@@ -90,6 +98,7 @@ while [ $# -gt 0 ]; do
     --peac) peac=$2; shift 2 ;;
     --model-out) model_out=$2; shift 2 ;;
     --local-temp) local_temp=$2; shift 2 ;;
+    --w-position) w_position=$2; shift 2 ;;
     --dense) dense=$2; shift 2 ;;
     --card-now) card_now=1; shift ;;
     --until) until=$2; shift 2 ;;
@@ -220,7 +229,8 @@ while [ "$card_now" = 0 ] && [ "$step" -lt "$stop" ]; do
   else
     nice -n 10 "$peac" train --preset "$preset" --seed "$seed" --steps "$planned" --batch "$batch" \
       --threads "$threads" --save-every "$save_every" --log-every 10 --stop-after "$chunk" \
-      --local-temp "$local_temp" "${recipe_opts[@]}" --out "$ckpt" "${train[@]}"
+      --local-temp "$local_temp" --w-position "$w_position" "${recipe_opts[@]}" --out "$ckpt" \
+      "${train[@]}"
   fi
   rc=$?
   set -e
