@@ -88,6 +88,8 @@ update_status (PxCorrespondencePage *self)
 
   if (self->source == NULL || self->targets->len == 0)
     ;
+  else if (self->ctx == NULL && (self->embedder == NULL || px_embedder_get_model (self->embedder) == NULL))
+    g_string_append (text, _("Waiting for the model to load…"));
   else if (self->ctx == NULL)
     g_string_append (text, _("Embedding the radiographs with the model in use…"));
   else if (!self->scene.has_query)

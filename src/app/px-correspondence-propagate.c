@@ -208,6 +208,12 @@ px_correspondence_page_propagate_async (PxCorrespondencePage *self,
                                _("Open two or more radiographs to propagate onto"));
       return;
     }
+  if (px_embedder_get_model (self->embedder) == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+                               _("The model is still loading"));
+      return;
+    }
   job = g_new0 (Job, 1);
   job->model = g_object_ref (px_embedder_get_model (self->embedder));
   job->folder = g_strdup (folder);

@@ -289,6 +289,8 @@ px_embedder_new (void)
 
 /**
  * px_embedder_new_with_model:
+ * @model: (nullable): %NULL for none yet (a window's while its default model loads):
+ *   until px_embedder_set_model() gives one, nothing is embedded and requests wait
  *
  * Returns: (transfer full): an embedder that starts with @model
  */
@@ -297,16 +299,16 @@ px_embedder_new_with_model (PxModel *model)
 {
   PxEmbedder *self;
 
-  g_return_val_if_fail (PX_IS_MODEL (model), NULL);
+  g_return_val_if_fail (model == NULL || PX_IS_MODEL (model), NULL);
   self = g_object_new (PX_TYPE_EMBEDDER, NULL);
-  self->model = g_object_ref (model);
+  g_set_object (&self->model, model);
   return self;
 }
 
 /**
  * px_embedder_get_model:
  *
- * Returns: (transfer none): the model in use
+ * Returns: (transfer none) (nullable): the model in use; %NULL before the first one is set
  */
 PxModel *
 px_embedder_get_model (PxEmbedder *self)
@@ -362,7 +364,8 @@ px_embedder_lookup (PxEmbedder *self,
   g_return_val_if_fail (PX_IS_STUDY (study), NULL);
 
   embedding = g_object_get_data (G_OBJECT (study), cache_key (-1));
-  if (embedding != NULL && embedding->model_serial == px_model_get_serial (self->model))
+  if (embedding != NULL && self->model != NULL &&
+      embedding->model_serial == px_model_get_serial (self->model))
     return embedding;
   return NULL;
 }
@@ -371,7 +374,8 @@ px_embedder_lookup (PxEmbedder *self,
  * px_embedder_request:
  * @studies: (array length=n_studies): studies whose grids are wanted
  *
- * Queues the studies that have no grid under the model in use.
+ * Queues the studies that have no grid under the model in use. Without a model yet,
+ * nothing is queued: the pages ask again when the model changes.
  *
  * Returns: %TRUE when every grid is already there
  */
@@ -384,6 +388,8 @@ px_embedder_request (PxEmbedder  *self,
 
   g_return_val_if_fail (PX_IS_EMBEDDER (self), FALSE);
 
+  if (self->model == NULL)
+    return n_studies == 0;
   for (guint i = 0; i < n_studies; i++)
     {
       if (px_embedder_lookup (self, studies[i]) != NULL)

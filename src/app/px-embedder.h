@@ -4,7 +4,8 @@
 // computed in a worker thread, one study after another, with progress and cancellation;
 // each lands on the main thread, is cached on its study per (model, layer) and announced by
 // the "embedded" signal. Changing the model invalidates nothing eagerly: a page asks again
-// and only what is missing for the new model is computed.
+// and only what is missing for the new model is computed. A window's embedder has no model
+// until its default model has loaded; pages wait for "notify::model" then.
 #pragma once
 
 #include <gio/gio.h>

@@ -26,13 +26,14 @@ void
 px_embedding_map_page_update_actions (PxEmbeddingMapPage *self)
 {
   gboolean busy = self->cancellable != NULL;
-  gboolean same_model = self->map != NULL && self->embedder != NULL &&
-                        self->map_serial == px_model_get_serial (px_embedder_get_model (self->embedder));
+  // None while the window's default model loads: nothing to map with yet.
+  PxModel *model = self->embedder != NULL ? px_embedder_get_model (self->embedder) : NULL;
+  gboolean same_model = self->map != NULL && model != NULL && self->map_serial == px_model_get_serial (model);
 
   g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self->actions), "run")),
-                               !busy && self->ids != NULL);
+                               !busy && model != NULL && self->ids != NULL);
   g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self->actions), "run-pins")),
-                               !busy && self->correspondence != NULL);
+                               !busy && model != NULL && self->correspondence != NULL);
   g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self->actions), "place-more")),
                                !busy && same_model && self->ids != NULL && self->ids[self->next_id] != NULL);
   g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self->actions), "stop")),
@@ -169,6 +170,7 @@ start_job (PxEmbeddingMapPage *self,
   g_autofree float *Y_old = NULL;
   int n_old = placing ? (int) self->map->points->len : 0;
 
+  g_return_if_fail (model != NULL);   // the actions that start a job wait for the model
   for (int i = 0; i < n_old; i++)
     {
       if (Y_old == NULL)

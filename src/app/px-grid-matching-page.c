@@ -162,7 +162,10 @@ update_status (PxGridMatchingPage *self)
 {
   g_autofree char *text = NULL;
 
-  if (!self->have_pair)
+  if (!self->have_pair && self->study != NULL &&
+      (self->embedder == NULL || px_embedder_get_model (self->embedder) == NULL))
+    text = g_strdup (_("Waiting for the model to load…"));
+  else if (!self->have_pair)
     text = g_strdup ("");
   else if (!self->have_sim)
     /* Translators: %d is the number of cell pairs shared by the two crops */
@@ -212,7 +215,7 @@ compute_similarity (PxGridMatchingPage *self)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   self->have_sim = FALSE;
-  if (!self->have_pair || self->embedder == NULL)
+  if (!self->have_pair || self->embedder == NULL || px_embedder_get_model (self->embedder) == NULL)
     return;
 
   job = g_new0 (SimJob, 1);

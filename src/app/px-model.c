@@ -2,11 +2,13 @@
 //
 // PxModel owns one engine model and what the app shows about it. The app starts with the
 // default model: $PEAC_MODEL when set, else the Preferences' default model, else the
-// bundled one (px_model_new_default, model-find.h); without one, with a
-// micro ViT built from a fixed seed: the same weights on every run, so correspondences are
-// reproducible, and labelled as untrained wherever its name appears. Checkpoints load in a worker; their peac.* metadata becomes the description.
-// Forward passes take a lock, because the engine keeps per-model workspaces. Images become
-// model input through px-model-input.h, as in the CLI, so both feed identical tensors.
+// bundled one (px_model_new_default, model-find.h; a window finds it in a worker through
+// px_model_new_default_async); without one, with a micro ViT built from a fixed seed: the
+// same weights on every run, so correspondences are reproducible, and labelled as untrained
+// wherever its name appears. Checkpoints load in a worker; their peac.* metadata becomes
+// the description. Forward passes take a lock, because the engine keeps per-model
+// workspaces. Images become model input through px-model-input.h, as in the CLI, so both
+// feed identical tensors.
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -335,6 +337,80 @@ px_model_new_default (const char  *preferred,
     micro->description = d;
     return micro;
   }
+}
+
+typedef struct {
+  PxModel *model;
+  GError  *error;   // px_model_new_default()'s: the preferred model that failed, if it did
+} DefaultResult;
+
+static void
+default_result_free (DefaultResult *result)
+{
+  g_clear_object (&result->model);
+  g_clear_error (&result->error);
+  g_free (result);
+}
+
+static void
+default_thread (GTask        *task,
+                gpointer      source,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  DefaultResult *result = g_new0 (DefaultResult, 1);
+
+  result->model = px_model_new_default (task_data, &result->error);
+  g_task_return_pointer (task, result, (GDestroyNotify) default_result_free);
+}
+
+/**
+ * px_model_new_default_async:
+ * @preferred: (nullable): as for px_model_new_default()
+ *
+ * Finds and loads the default model in a worker, as px_model_new_default() does. Once
+ * @cancellable is cancelled the task completes at once with %G_IO_ERROR_CANCELLED, without
+ * waiting for the worker, whose model is then dropped.
+ */
+void
+px_model_new_default_async (const char          *preferred,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, px_model_new_default_async);
+  g_task_set_task_data (task, g_strdup (preferred), g_free);
+  g_task_set_return_on_cancel (task, TRUE);
+  g_task_run_in_thread (task, default_thread);
+}
+
+/**
+ * px_model_new_default_finish:
+ * @error: set when cancelled, or, as by px_model_new_default(), when the preferred model
+ *   could not be opened (a model is returned then too: the one used instead)
+ *
+ * Returns: (transfer full) (nullable): the default model; %NULL only when cancelled
+ */
+PxModel *
+px_model_new_default_finish (GAsyncResult  *result,
+                             GError       **error)
+{
+  DefaultResult *r;
+  PxModel *model;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == px_model_new_default_async, NULL);
+
+  r = g_task_propagate_pointer (G_TASK (result), error);
+  if (r == NULL)
+    return NULL;
+  model = g_steal_pointer (&r->model);
+  if (r->error != NULL)
+    g_propagate_error (error, g_steal_pointer (&r->error));
+  default_result_free (r);
+  return model;
 }
 
 void

@@ -40,6 +40,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PxEmbedding, px_embedding_unref)
 PxModel     *px_model_new_micro     (void);
 PxModel     *px_model_new_default   (const char          *preferred,
                                      GError             **error);
+void         px_model_new_default_async  (const char          *preferred,
+                                          GCancellable        *cancellable,
+                                          GAsyncReadyCallback  callback,
+                                          gpointer             user_data);
+PxModel     *px_model_new_default_finish (GAsyncResult        *result,
+                                          GError             **error);
 void         px_model_load_async    (GFile               *file,
                                      GCancellable        *cancellable,
                                      GAsyncReadyCallback  callback,

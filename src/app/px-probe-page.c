@@ -536,7 +536,8 @@ update_actions (PxProbePage *self)
   GAction *a;
 
   a = g_action_map_lookup_action (G_ACTION_MAP (self->actions), "run");
-  g_simple_action_set_enabled (G_SIMPLE_ACTION (a), !running && self->labels != NULL && self->embedder != NULL);
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (a), !running && self->labels != NULL && self->embedder != NULL &&
+                               px_embedder_get_model (self->embedder) != NULL);
   a = g_action_map_lookup_action (G_ACTION_MAP (self->actions), "stop");
   g_simple_action_set_enabled (G_SIMPLE_ACTION (a), running);
   a = g_action_map_lookup_action (G_ACTION_MAP (self->actions), "export");
@@ -679,6 +680,8 @@ px_probe_page_dispose (GObject *object)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  if (self->embedder != NULL)
+    g_signal_handlers_disconnect_by_data (self->embedder, self);
   g_clear_object (&self->embedder);
   g_clear_object (&self->labels);
   g_clear_object (&self->images);
@@ -758,7 +761,12 @@ px_probe_page_set_embedder (PxProbePage *self,
                             PxEmbedder  *embedder)
 {
   g_return_if_fail (PX_IS_PROBE_PAGE (self));
+  if (self->embedder != NULL)
+    g_signal_handlers_disconnect_by_data (self->embedder, self);
   g_set_object (&self->embedder, embedder);
+  // Run waits for a model (the window's default one loads in a worker).
+  if (embedder != NULL)
+    g_signal_connect_swapped (embedder, "notify::model", G_CALLBACK (update_actions), self);
   update_actions (self);
 }
 

@@ -6,9 +6,10 @@
 // at a time in a worker, so the order on the command line is the order in the sidebar
 // and a bad file only produces a toast. Privacy mode follows the GSettings key and is
 // passed down to every view that could show an identifier. The window also owns the model
-// in use (through its PxEmbedder, shared by the analysis pages) and the view stack that
-// switches between the viewer and those pages. Opening files is px-window-open.c, the
-// win.* actions px-window-actions.c; px-window-private.h holds what they share.
+// in use (through its PxEmbedder, shared by the analysis pages; the default model loads in
+// a worker while the window is already up) and the view stack that switches between the
+// viewer and those pages. Opening files is px-window-open.c, the win.* actions
+// px-window-actions.c; px-window-private.h holds what they share.
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -28,13 +29,23 @@ enum {
 
 static GParamSpec *properties [N_PROPS];
 
+// The header's spinner turns while files load and while the default model does.
+static void
+update_spinner (PxWindow *self)
+{
+  gboolean busy = px_window_get_loading (self) ||
+                  (self->embedder != NULL && px_embedder_get_model (self->embedder) == NULL);
+
+  gtk_spinner_set_spinning (self->spinner, busy);
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), busy);
+}
+
 void
 px_window_update_loading (PxWindow *self)
 {
-  gboolean loading = self->load_in_flight || self->n_scans > 0 || self->pending.length > 0;
+  gboolean loading = px_window_get_loading (self);
 
-  gtk_spinner_set_spinning (self->spinner, loading);
-  gtk_widget_set_visible (GTK_WIDGET (self->spinner), loading);
+  update_spinner (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_LOADING]);
 
   // One toast per batch of files, however many failed: the reasons are behind Details.
@@ -233,10 +244,23 @@ static void
 update_model (PxWindow *self)
 {
   PxModel *model = px_embedder_get_model (self->embedder);
-
+  GAction *use_micro = g_action_map_lookup_action (G_ACTION_MAP (self), "use-micro-model");
+  GAction *use_as_default = g_action_map_lookup_action (G_ACTION_MAP (self), "use-model-as-default");
   g_autofree char *summary = NULL;
-  int size = px_model_get_input_size (model), gh = 0, gw = 0, dim = 0;
+  int size, gh = 0, gw = 0, dim = 0;
 
+  update_spinner (self);
+  if (model == NULL)
+    {
+      gtk_label_set_text (self->model_name_label, _("Loading the default model…"));
+      gtk_label_set_text (self->model_summary_label, "");
+      gtk_label_set_text (self->model_description_label, "");
+      g_simple_action_set_enabled (G_SIMPLE_ACTION (use_micro), FALSE);
+      g_simple_action_set_enabled (G_SIMPLE_ACTION (use_as_default), FALSE);
+      return;
+    }
+
+  size = px_model_get_input_size (model);
   px_model_get_grid (model, &gh, &gw, &dim);
   /* Translators: the model in use: input size in pixels, its token grid, trained or not */
   summary = g_strdup_printf (_("Input %d × %d px, token grid %d × %d. %s"), size, size, gh, gw,
@@ -245,10 +269,8 @@ update_model (PxWindow *self)
   gtk_label_set_text (self->model_name_label, px_model_get_name (model));
   gtk_label_set_text (self->model_summary_label, summary);
   gtk_label_set_text (self->model_description_label, px_model_get_description (model));
-  g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "use-micro-model")),
-                               px_model_get_trained (model));
-  g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "use-model-as-default")),
-                               px_model_get_path (model) != NULL);
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (use_micro), px_model_get_trained (model));
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (use_as_default), px_model_get_path (model) != NULL);
 }
 
 static void
@@ -507,6 +529,34 @@ px_window_class_init (PxWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, update_info);
 }
 
+// The default model, from its worker. The window holds only a weak reference meanwhile, and
+// its dispose cancels the load, so a window closed first is never touched here.
+static void
+on_default_model_loaded (GObject      *source,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  GWeakRef *weak = user_data;
+  g_autoptr(PxWindow) self = g_weak_ref_get (weak);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PxModel) model = px_model_new_default_finish (result, &error);
+
+  g_weak_ref_clear (weak);
+  g_free (weak);
+  // Cancelled (the window closes), or a model chosen meanwhile (Open Model…) stays.
+  if (model == NULL || self == NULL || px_embedder_get_model (self->embedder) != NULL)
+    return;
+  px_embedder_set_model (self->embedder, model);
+  if (error != NULL)
+    {
+      /* Translators: why the default model failed, then the model used instead */
+      g_autofree char *message = g_strdup_printf (_("%s. Using “%s” instead."), error->message,
+                                                  px_model_get_name (model));
+
+      px_window_show_error (self, message);
+    }
+}
+
 // The wheel under the radiology mouse bindings: the next or previous study, no wrap.
 static void
 on_viewer_step (PxWindow *self,
@@ -525,9 +575,8 @@ static void
 px_window_init (PxWindow *self)
 {
   g_autoptr(GAction) show_tags = NULL;
-  g_autoptr(GError) model_error = NULL;
-  g_autoptr(PxModel) model = NULL;
   g_autofree char *default_model = NULL;
+  GWeakRef *weak;
   GtkDropTarget *drop;
   int width, height;
 
@@ -537,18 +586,8 @@ px_window_init (PxWindow *self)
   self->studies = g_list_store_new (PX_TYPE_STUDY);
   self->cancellable = g_cancellable_new ();
   self->failures = g_ptr_array_new_with_free_func (g_free);
-  // The Preferences' default model, unless $PEAC_MODEL says otherwise (px_model_new_default).
-  default_model = g_settings_get_string (self->settings, "default-model");
-  model = px_model_new_default (default_model, &model_error);
-  self->embedder = px_embedder_new_with_model (model);
-  if (model_error != NULL)
-    {
-      /* Translators: why the default model failed, then the model used instead */
-      g_autofree char *message = g_strdup_printf (_("%s. Using “%s” instead."), model_error->message,
-                                                  px_model_get_name (model));
-
-      px_window_show_error (self, message);
-    }
+  // No model until the default one has loaded in a worker (on_default_model_loaded).
+  self->embedder = px_embedder_new_with_model (NULL);
   g_queue_init (&self->pending);
 
   px_window_add_actions (self);
@@ -610,6 +649,12 @@ px_window_init (PxWindow *self)
   px_window_update_loading (self);
   update_model (self);
   update_embedding (self);
+
+  // The Preferences' default model, unless $PEAC_MODEL says otherwise (px_model_new_default).
+  default_model = g_settings_get_string (self->settings, "default-model");
+  weak = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (weak, self);
+  px_model_new_default_async (default_model, self->cancellable, on_default_model_loaded, weak);
 }
 
 PxWindow *

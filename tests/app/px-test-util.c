@@ -324,6 +324,13 @@ px_test_window_is_idle (gpointer window)
   return !px_window_get_loading (window);
 }
 
+// A #PxTestCondition: @window (a #PxWindow) has a model; its default one loads in a worker.
+gboolean
+px_test_window_has_model (gpointer window)
+{
+  return px_embedder_get_model (px_window_get_embedder (window)) != NULL;
+}
+
 // The first drag gesture among @widget's own controllers; NULL if it has none.
 GtkGesture *
 px_test_find_drag_gesture (GtkWidget *widget)
@@ -341,7 +348,8 @@ px_test_find_drag_gesture (GtkWidget *widget)
 }
 
 // A fresh main window for each test: every open window of @app closed, privacy mode off,
-// then the window that activation opens, presented at @width × @height and settled.
+// then the window that activation opens, presented at @width × @height, with its default
+// model loaded, and settled.
 PxWindow *
 px_test_fresh_window (PxApplication *app,
                       int            width,
@@ -360,6 +368,7 @@ px_test_fresh_window (PxApplication *app,
   g_assert_true (PX_IS_WINDOW (window));
   gtk_window_set_default_size (GTK_WINDOW (window), width, height);
   gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (px_test_wait_for (px_test_window_has_model, window, 60));
   px_test_settle ();
   return window;
 }

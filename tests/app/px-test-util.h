@@ -51,6 +51,7 @@ PxWindow   *px_test_fresh_window     (PxApplication   *app,
                                       int              width,
                                       int              height);
 gboolean    px_test_window_is_idle   (gpointer         window);
+gboolean    px_test_window_has_model (gpointer         window);
 void        px_test_probe_start      (PxTestStallProbe *probe,
                                       int               priority);
 double      px_test_probe_stop       (PxTestStallProbe *probe);

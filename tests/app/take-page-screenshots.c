@@ -92,7 +92,7 @@ main (int   argc,
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
   gtk_window_present (GTK_WINDOW (window));
   px_window_open_files (window, (GFile **) files->pdata, files->len);
-  if (!px_test_wait_for (is_loaded, window, 60))
+  if (!px_test_wait_for (is_loaded, window, 60) || !px_test_wait_for (px_test_window_has_model, window, 60))
     return 1;
 
   page = px_window_get_correspondence_page (window);

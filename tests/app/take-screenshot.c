@@ -16,7 +16,7 @@ is_ready (gpointer data)
 {
   PxWindow *window = data;
 
-  return !px_window_get_loading (window) &&
+  return !px_window_get_loading (window) && px_test_window_has_model (window) &&
          gtk_widget_get_mapped (GTK_WIDGET (px_window_get_viewer (window))) &&
          px_window_get_study (window) != NULL;
 }

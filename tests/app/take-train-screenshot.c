@@ -79,6 +79,8 @@ main (int   argc,
     }
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
   gtk_window_present (GTK_WINDOW (window));
+  if (PX_IS_WINDOW (window))
+    px_test_wait_for (px_test_window_has_model, window, 60);
   px_test_settle ();
 
   trainer = px_train_page_get_trainer (PX_TRAIN_PAGE (page));

@@ -6,17 +6,21 @@
 // whose "__metadata__" holds peac.arch and peac.config), not through the engine; a default
 // that is missing or not a model gives a toast naming the file and the reason and the
 // bundled model of the source tree; the Preferences row shows the choice and goes back to
-// the bundled model; Open Model's "Use as Default" sets the key. $PEAC_MODEL, which the
-// test environment sets to "none", is unset here so that the key is heard, and set again
-// to show that it wins.
+// the bundled model; Open Model's "Use as Default" sets the key. The model loads in a
+// worker: a window is up before its model is, and one closed meanwhile goes away cleanly.
+// $PEAC_MODEL, which the test environment sets to "none", is unset here so that the key is
+// heard, and set again to show that it wins.
 #include "config.h"
 
 #include <adwaita.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <gtk/gtk.h>
 #include <jansson.h>
 #include <locale.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "model.h"
 #include "px-application.h"
@@ -162,6 +166,83 @@ test_bad_default (void)
   g_settings_reset (px_application_get_settings (app), "default-model");
 }
 
+static gboolean
+action_enabled (PxWindow   *window,
+                const char *name)
+{
+  return g_action_group_get_action_enabled (G_ACTION_GROUP (window), name);
+}
+
+// The window opens at once and its default model arrives from a worker: right after
+// construction, before the main context has run, there is none yet (the window says so and
+// offers no action on it); iterating the main context brings the key's checkpoint.
+static void
+test_loads_in_background (void)
+{
+  g_autofree char *path = save_micro_model ("micro-async.safetensors");
+  PxWindow *window;
+
+  g_settings_set_string (px_application_get_settings (app), "default-model", path);
+  g_application_activate (G_APPLICATION (app));
+  window = PX_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  g_assert_true (PX_IS_WINDOW (window));
+  g_assert_null (window_model (window));
+  g_assert_false (action_enabled (window, "use-model-as-default"));
+  g_assert_false (action_enabled (window, "use-micro-model"));
+  g_assert_true (action_enabled (window, "open-model"));
+
+  g_assert_true (px_test_wait_for (px_test_window_has_model, window, 60));
+  g_assert_cmpstr (px_model_get_path (window_model (window)), ==, path);
+  g_assert_true (action_enabled (window, "use-model-as-default"));
+  g_assert_true (action_enabled (window, "use-micro-model"));
+  g_settings_reset (px_application_get_settings (app), "default-model");
+  gtk_window_destroy (GTK_WINDOW (window));
+  px_test_settle ();
+}
+
+// A window closed (or destroyed) while its default model is still loading goes away at
+// once; the cancelled load ends without touching it and without a warning (all are fatal
+// here), and the next window still gets its model. The key names a FIFO, so the worker is
+// held in open() until the test writes to it, after the window is gone.
+static void
+test_close_while_loading (void)
+{
+  g_autofree char *bundled = g_build_filename (g_getenv ("PEAC_SOURCE_DIR"), "data", "models",
+                                               "peac-vit-tiny.safetensors", NULL);
+  PxWindow *window;
+
+  g_assert_true (g_file_test (bundled, G_FILE_TEST_IS_REGULAR));
+  for (int by_close = 0; by_close < 2; by_close++)
+    {
+      g_autofree char *fifo = g_strdup_printf ("%s/held-%d.safetensors", tmp_dir, by_close);
+      int fd;
+
+      g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+      g_settings_set_string (px_application_get_settings (app), "default-model", fifo);
+      g_application_activate (G_APPLICATION (app));
+      window = PX_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+      g_assert_null (window_model (window));
+      g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
+      if (by_close)
+        gtk_window_close (GTK_WINDOW (window));
+      else
+        gtk_window_destroy (GTK_WINDOW (window));
+      g_assert_null (window);
+      px_test_settle ();
+
+      // Let the worker go on: it finds no model there and loads the bundled one for nobody.
+      fd = open (fifo, O_WRONLY);
+      g_assert_cmpint (fd, >=, 0);
+      close (fd);
+    }
+
+  g_settings_set_string (px_application_get_settings (app), "default-model", bundled);
+  window = px_test_fresh_window (app, 1024, 700);
+  g_assert_cmpstr (px_model_get_path (window_model (window)), ==, bundled);
+  g_assert_false (px_test_labels_contain (GTK_WIDGET (window), "could not be opened"));
+  g_settings_reset (px_application_get_settings (app), "default-model");
+}
+
 // A #PxTestWidgetPredicate: the widget whose name (gtk_widget_set_name()) is @name.
 static gboolean
 is_named (GtkWidget     *widget,
@@ -256,6 +337,8 @@ main (int   argc,
   g_test_add_func ("/default-model/starts-with-default", test_starts_with_default);
   g_test_add_func ("/default-model/bad-default", test_bad_default);
   g_test_add_func ("/default-model/preferences-row", test_preferences_row);
+  g_test_add_func ("/default-model/loads-in-background", test_loads_in_background);
+  g_test_add_func ("/default-model/close-while-loading", test_close_while_loading);
   ret = g_test_run ();
   px_test_app_teardown (app, tmp_dir);
   return ret;

@@ -895,6 +895,7 @@ walk (void)
   window = main_window ();
   gtk_window_set_default_size (GTK_WINDOW (window), WIDTH, HEIGHT);
   gtk_window_present (GTK_WINDOW (window));
+  px_test_wait_for (px_test_window_has_model, window, 60);
   px_test_settle ();
   show_every_page (window, "empty");
   walk_files (window);
