@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <locale.h>
 
 #include "px-test-util.h"
 #include "px-window.h"
@@ -381,7 +382,8 @@ px_test_fresh_window (PxApplication *app,
  *   and its application is `org.peac.Explorer.Test.NAME`
  * @home: (out): the temporary home (px_test_make_home()), for the test's own files too
  *
- * What every GUI test's main() does first: a temporary home, the Cairo renderer (unless
+ * What every GUI test's main() does first: English messages (LANGUAGE=C, the C.UTF-8
+ * locale), a temporary home, the Cairo renderer (unless
  * GSK_RENDERER names another), g_test_init() and gtk_init(), and the application created
  * and registered, every warning fatal from then on. Call it before adding the tests and
  * px_test_app_teardown() after g_test_run().
@@ -398,6 +400,11 @@ px_test_app_setup (int          *argc,
   g_autofree char *id = g_strdup_printf ("org.peac.Explorer.Test.%s", name);
   PxApplication *app;
 
+  // English messages and a UTF-8 locale, whatever the developer's own: the tests read the
+  // window's texts. gtk_init() below still takes the locale from the environment where it
+  // names one that is installed.
+  g_setenv ("LANGUAGE", "C", TRUE);
+  setlocale (LC_ALL, "C.UTF-8");
   *home = px_test_make_home (tmpl);
   // Xvfb offers only llvmpipe, whose GL frames of a full window take ~100 ms on a 2-core
   // machine and would drown what the stall probes are meant to see (the pages' own work);

@@ -14,7 +14,6 @@
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
 #include <jansson.h>
-#include <locale.h>
 #include <math.h>
 #include <string.h>
 
@@ -352,8 +351,6 @@ main (int   argc,
 {
   int ret;
 
-  g_setenv ("LANGUAGE", "C", TRUE);
-  setlocale (LC_ALL, "C.UTF-8");
   app = px_test_app_setup (&argc, &argv, "buddy-export", &tmp_dir);
 
   g_test_add_func ("/buddy-export/columns", test_buddy_columns);

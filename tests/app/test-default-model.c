@@ -17,7 +17,6 @@
 #include <fcntl.h>
 #include <gtk/gtk.h>
 #include <jansson.h>
-#include <locale.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -329,8 +328,6 @@ main (int   argc,
 {
   int ret;
 
-  g_setenv ("LANGUAGE", "C", TRUE);
-  setlocale (LC_ALL, "C.UTF-8");
   g_unsetenv ("PEAC_MODEL");
   app = px_test_app_setup (&argc, &argv, "default-model", &tmp_dir);
 

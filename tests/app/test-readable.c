@@ -9,7 +9,6 @@
 #include <glib/gstdio.h>
 #include <adwaita.h>
 #include <gtk/gtk.h>
-#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -938,9 +937,7 @@ main (int   argc,
 {
   int ret;
 
-  // The words are checked untranslated.
-  g_setenv ("LANGUAGE", "C", TRUE);
-  setlocale (LC_ALL, "C.UTF-8");
+  // The words are checked untranslated: px_test_app_setup() sets LANGUAGE=C.
   app = px_test_app_setup (&argc, &argv, "readable", &tmp_dir);
 
   g_test_add_func ("/readable/match-score", test_match_score);

@@ -11,7 +11,6 @@
 #include "config.h"
 
 #include <adwaita.h>
-#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -455,8 +454,6 @@ main (int   argc,
 {
   int ret;
 
-  g_setenv ("LANGUAGE", "C", TRUE);
-  setlocale (LC_ALL, "C.UTF-8");
   app = px_test_app_setup (&argc, &argv, "view", &tmp_dir);
 
   g_test_add_func ("/view/correspondence-window", test_correspondence_window);
