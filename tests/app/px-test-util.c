@@ -35,6 +35,73 @@ px_test_wait_for (PxTestCondition  condition,
   return condition (data);
 }
 
+// The #PxTestCondition the tests wait on, each defined once here.
+
+// @window (a #PxWindow) has finished loading files.
+gboolean
+px_test_window_is_idle (gpointer window)
+{
+  return !px_window_get_loading (window);
+}
+
+// @window (a #PxWindow) has a model; its default one loads in a worker.
+gboolean
+px_test_window_has_model (gpointer window)
+{
+  return px_embedder_get_model (px_window_get_embedder (window)) != NULL;
+}
+
+// @page (a #PxCorrespondencePage) has its match contexts.
+gboolean
+px_test_correspondence_ready (gpointer page)
+{
+  return px_correspondence_page_get_ready (page);
+}
+
+// @page (a #PxGridMatchingPage) has drawn a pair and has the model's similarities.
+gboolean
+px_test_grid_ready (gpointer page)
+{
+  return px_grid_matching_page_get_ready (page);
+}
+
+// @page (a #PxEmbeddingMapPage) runs no map job.
+gboolean
+px_test_map_idle (gpointer page)
+{
+  return !px_embedding_map_page_get_busy (page);
+}
+
+// @page (a #PxProbePage) runs no probe.
+gboolean
+px_test_probe_idle (gpointer page)
+{
+  return !px_probe_page_get_running (page);
+}
+
+// @page (a #PxTrainPage) has finished scanning its folders.
+gboolean
+px_test_scan_done (gpointer page)
+{
+  return !px_train_page_get_scanning (page);
+}
+
+// @trainer (a #PxTrainer) is not running.
+gboolean
+px_test_trainer_idle (gpointer trainer)
+{
+  return !px_trainer_get_active (trainer);
+}
+
+// @wait (a #PxTestStepWait): its trainer reached the step, or stopped before.
+gboolean
+px_test_step_reached (gpointer wait)
+{
+  PxTestStepWait *w = wait;
+
+  return px_trainer_get_step (w->trainer) >= w->step || !px_trainer_get_active (w->trainer);
+}
+
 static gboolean
 on_frames_done (gpointer data)
 {
@@ -316,20 +383,6 @@ px_test_find_toplevel (GType type)
         return window;
     }
   return NULL;
-}
-
-// A #PxTestCondition: @window (a #PxWindow) has finished loading.
-gboolean
-px_test_window_is_idle (gpointer window)
-{
-  return !px_window_get_loading (window);
-}
-
-// A #PxTestCondition: @window (a #PxWindow) has a model; its default one loads in a worker.
-gboolean
-px_test_window_has_model (gpointer window)
-{
-  return px_embedder_get_model (px_window_get_embedder (window)) != NULL;
 }
 
 // The first drag gesture among @widget's own controllers; NULL if it has none.

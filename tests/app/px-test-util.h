@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // Helpers shared by the GUI tests and the screenshot tool: wait on the main loop for a
-// condition, open a fresh main window, render a widget to a texture as the screen would
-// show it, find the widgets under a widget that a predicate picks (or a widget's drag
-// gesture, or a visible toplevel of a type) or collect the text of every label under it,
-// measure main-loop stalls, give each test run a temporary home that is removed
-// afterwards, and set up (and tear down) the application every GUI test's main() runs.
+// condition (the conditions the tests wait on are defined here, once), open a fresh main
+// window, render a widget to a texture as the screen would show it, find the widgets under
+// a widget that a predicate picks (or a widget's drag gesture, or a visible toplevel of a
+// type) or collect the text of every label under it, measure main-loop stalls, give each
+// test run a temporary home that is removed afterwards, and set up (and tear down) the
+// application every GUI test's main() runs.
 #pragma once
 
 #include <gtk/gtk.h>
 
 #include "px-application.h"
+#include "px-probe-page.h"
+#include "px-trainer.h"
 #include "px-window.h"
 
 G_BEGIN_DECLS
@@ -28,6 +31,21 @@ typedef struct {
 gboolean    px_test_wait_for         (PxTestCondition  condition,
                                       gpointer         data,
                                       guint            timeout_seconds);
+// Conditions for px_test_wait_for(): the object each takes is in its name.
+gboolean    px_test_window_is_idle   (gpointer         window);
+gboolean    px_test_window_has_model (gpointer         window);
+gboolean    px_test_correspondence_ready (gpointer     page);
+gboolean    px_test_grid_ready       (gpointer         page);
+gboolean    px_test_map_idle         (gpointer         page);
+gboolean    px_test_probe_idle       (gpointer         page);
+gboolean    px_test_scan_done        (gpointer         page);
+gboolean    px_test_trainer_idle     (gpointer         trainer);
+// For px_test_step_reached(): wait until @trainer reaches @step or stops.
+typedef struct {
+  PxTrainer *trainer;
+  long       step;
+} PxTestStepWait;
+gboolean    px_test_step_reached     (gpointer         wait);
 void        px_test_settle           (void);
 GdkTexture *px_test_render_widget    (GtkWidget       *widget);
 guint8     *px_test_texture_to_grey  (GdkTexture      *texture);
@@ -50,8 +68,6 @@ GtkGesture *px_test_find_drag_gesture (GtkWidget      *widget);
 PxWindow   *px_test_fresh_window     (PxApplication   *app,
                                       int              width,
                                       int              height);
-gboolean    px_test_window_is_idle   (gpointer         window);
-gboolean    px_test_window_has_model (gpointer         window);
 void        px_test_probe_start      (PxTestStallProbe *probe,
                                       int               priority);
 double      px_test_probe_stop       (PxTestStallProbe *probe);

@@ -12,30 +12,6 @@
 #include "px-window.h"
 
 static gboolean
-is_loaded (gpointer data)
-{
-  return !px_window_get_loading (data);
-}
-
-static gboolean
-correspondence_ready (gpointer data)
-{
-  return px_correspondence_page_get_ready (data);
-}
-
-static gboolean
-map_idle (gpointer data)
-{
-  return !px_embedding_map_page_get_busy (data);
-}
-
-static gboolean
-grid_ready (gpointer data)
-{
-  return px_grid_matching_page_get_ready (data);
-}
-
-static gboolean
 save_window (PxWindow   *window,
              const char *folder,
              const char *name)
@@ -92,12 +68,12 @@ main (int   argc,
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
   gtk_window_present (GTK_WINDOW (window));
   px_window_open_files (window, (GFile **) files->pdata, files->len);
-  if (!px_test_wait_for (is_loaded, window, 60) || !px_test_wait_for (px_test_window_has_model, window, 60))
+  if (!px_test_wait_for (px_test_window_is_idle, window, 60) || !px_test_wait_for (px_test_window_has_model, window, 60))
     return 1;
 
   page = px_window_get_correspondence_page (window);
   px_window_show_page (window, "correspondence");
-  if (!px_test_wait_for (correspondence_ready, page, 60))
+  if (!px_test_wait_for (px_test_correspondence_ready, page, 60))
     return 1;
   gtk_widget_activate_action (GTK_WIDGET (page), "corr.heatmap", NULL);
   gtk_widget_activate_action (GTK_WIDGET (page), "corr.opacity", "d", 0.45);
@@ -114,7 +90,7 @@ main (int   argc,
   // The training crops of the first radiograph with the model's agreement on their cells.
   px_window_show_page (window, "grid-matching");
   gtk_widget_activate_action (GTK_WIDGET (px_window_get_grid_matching_page (window)), "grid.student", "s", "shuffled");
-  if (!px_test_wait_for (grid_ready, px_window_get_grid_matching_page (window), 60) ||
+  if (!px_test_wait_for (px_test_grid_ready, px_window_get_grid_matching_page (window), 60) ||
       !save_window (window, argv[1], "grid-matching.png"))
     return 1;
 
@@ -122,7 +98,7 @@ main (int   argc,
   map = px_window_get_embedding_map_page (window);
   px_window_show_page (window, "embedding-map");
   gtk_widget_activate_action (GTK_WIDGET (map), "map.run-pins", NULL);
-  if (!px_test_wait_for (map_idle, map, 120) || px_embedding_map_page_get_n_points (map) == 0)
+  if (!px_test_wait_for (px_test_map_idle, map, 120) || px_embedding_map_page_get_n_points (map) == 0)
     return 1;
   px_embedding_map_page_select_rect (map, -1e9, -1e9, 1e9, 1e9);
   if (!save_window (window, argv[1], "embedding-map.png"))

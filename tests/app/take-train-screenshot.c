@@ -16,31 +16,6 @@
 #include "px-train-page.h"
 #include "px-window.h"
 
-typedef struct {
-  PxTrainer *trainer;
-  long       step;
-} StepWait;
-
-static gboolean
-scan_done (gpointer data)
-{
-  return !px_train_page_get_scanning (data);
-}
-
-static gboolean
-step_reached (gpointer data)
-{
-  StepWait *w = data;
-
-  return px_trainer_get_step (w->trainer) >= w->step || !px_trainer_get_active (w->trainer);
-}
-
-static gboolean
-is_finished (gpointer data)
-{
-  return !px_trainer_get_active (data);
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -52,7 +27,7 @@ main (int   argc,
   GtkWidget *window, *page;
   PxTrainer *trainer;
   PxTrainOptions options;
-  StepWait wait;
+  PxTestStepWait wait;
   PxTestStallProbe probe;
   double worst_ms;
   int ok;
@@ -87,17 +62,17 @@ main (int   argc,
   px_train_page_set_checkpoint_folder (PX_TRAIN_PAGE (page), tmp);
   folder = g_file_new_for_commandline_arg (argv[2]);
   px_train_page_add_folder (PX_TRAIN_PAGE (page), folder);
-  px_test_wait_for (scan_done, page, 600);
+  px_test_wait_for (px_test_scan_done, page, 600);
 
   px_trainer_options_defaults (&options);
   options.steps = 2000;
   options.threads = 2;
   px_train_page_set_options (PX_TRAIN_PAGE (page), &options);
   gtk_widget_activate_action (page, "train.start", NULL);
-  wait = (StepWait) { trainer, argc > 3 ? atol (argv[3]) : 60 };
+  wait = (PxTestStepWait) { trainer, argc > 3 ? atol (argv[3]) : 60 };
   // A high-priority probe: the longest gap between its runs is the worst main-loop stall.
   px_test_probe_start (&probe, G_PRIORITY_HIGH);
-  px_test_wait_for (step_reached, &wait, 600);
+  px_test_wait_for (px_test_step_reached, &wait, 600);
   worst_ms = px_test_probe_stop (&probe);
   px_test_settle ();
   texture = px_test_render_widget (window);
@@ -107,7 +82,7 @@ main (int   argc,
            px_trainer_get_message (trainer), worst_ms);
 
   gtk_widget_activate_action (page, "train.cancel", NULL);
-  px_test_wait_for (is_finished, trainer, 600);
+  px_test_wait_for (px_test_trainer_idle, trainer, 600);
   gtk_window_destroy (GTK_WINDOW (window));
   px_test_settle ();
   px_test_remove_tree (tmp);

@@ -81,12 +81,6 @@ test_buddy_columns (void)
   g_rmdir (dir);
 }
 
-static gboolean
-page_ready (gpointer page)
-{
-  return px_correspondence_page_get_ready (page);
-}
-
 // Unit-length copies of a grid's tokens, in double precision.
 static double *
 normalised (const PxEmbedding *e)
@@ -226,7 +220,7 @@ test_buddies_are_mutual_nearest (void)
   px_window_show_page (window, "correspondence");
   g_application_open (G_APPLICATION (app), files, 2, "");
   g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
-  g_assert_true (px_test_wait_for (page_ready, page, 120));
+  g_assert_true (px_test_wait_for (px_test_correspondence_ready, page, 120));
   px_test_settle ();
 
   // Hidden: none exported. Shown: as many as drawn.

@@ -85,12 +85,6 @@ test_shortcuts (void)
   g_assert_false (gtk_widget_get_visible (shortcuts_window));
 }
 
-static gboolean
-correspondence_ready (gpointer data)
-{
-  return px_correspondence_page_get_ready (data);
-}
-
 // A #PxTestWidgetPredicate: a menu button whose tooltip is @tooltip.
 static gboolean
 is_menu_button_with_tooltip (GtkWidget     *widget,
@@ -149,7 +143,7 @@ test_correspondence_menu_in_view (void)
   g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
   g_assert_cmpuint (g_list_model_get_n_items (px_window_get_studies (window)), ==, 6);
   px_window_show_page (window, "correspondence");
-  g_assert_true (px_test_wait_for (correspondence_ready, page, 120));
+  g_assert_true (px_test_wait_for (px_test_correspondence_ready, page, 120));
   px_test_settle ();
 
   menu = px_test_find_widget (GTK_WIDGET (page), is_menu_button_with_tooltip, "Export and Landmarks");
@@ -191,12 +185,6 @@ test_correspondence_menu_in_view (void)
   px_test_settle ();
 }
 
-static gboolean
-scan_done (gpointer data)
-{
-  return !px_train_page_get_scanning (data);
-}
-
 // A dataset folder of links to nothing and a text file: the page says why nothing is usable
 // (it said "0 usable radiographs" and nothing more; the walk's links were relative to a
 // folder they did not lie in).
@@ -218,7 +206,7 @@ test_training_nothing_usable (void)
 
   px_window_show_page (window, "training");
   px_train_page_add_folder (page, file);
-  g_assert_true (px_test_wait_for (scan_done, page, 60));
+  g_assert_true (px_test_wait_for (px_test_scan_done, page, 60));
   px_test_settle ();
   g_assert_cmpuint (px_train_page_get_n_usable (page), ==, 0);
   g_assert_true (px_test_labels_contain (GTK_WIDGET (page), "No usable radiographs; 3 entries passed over"));
@@ -267,7 +255,7 @@ test_training_sample_captions (void)
 
   px_window_show_page (window, "training");
   px_train_page_add_folder (page, samples);
-  g_assert_true (px_test_wait_for (scan_done, page, 60));
+  g_assert_true (px_test_wait_for (px_test_scan_done, page, 60));
   g_assert_cmpuint (px_train_page_get_n_usable (page), ==, 6);
   px_trainer_options_defaults (&options);
   options.img_size = 64;

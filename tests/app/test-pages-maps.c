@@ -27,12 +27,6 @@
 static PxApplication *app;
 static char *tmp_dir;
 
-static gboolean
-map_idle (gpointer data)
-{
-  return !px_embedding_map_page_get_busy (data);
-}
-
 // Landmarks per JSRT image on the map: every second point of each structure.
 static guint
 expected_points (const char *dir,
@@ -76,9 +70,9 @@ test_embedding_map (void)
   g_assert_true (px_embedding_map_page_set_folder (page, dir, &error));
   g_assert_no_error (error);
   gtk_widget_activate_action (GTK_WIDGET (page), "map.run", NULL);
-  g_assert_false (map_idle (page));   // "4 images": set below before the job reads it
+  g_assert_false (px_test_map_idle (page));   // "4 images": set below before the job reads it
   gtk_widget_activate_action (GTK_WIDGET (page), "map.stop", NULL);
-  g_assert_true (px_test_wait_for (map_idle, page, 60));
+  g_assert_true (px_test_wait_for (px_test_map_idle, page, 60));
   g_assert_cmpuint (px_embedding_map_page_get_n_points (page), ==, 0);
 
   // Four images: one point per (image, landmark), the scatter drawn while converging.
@@ -86,7 +80,7 @@ test_embedding_map (void)
                              4);
   px_test_probe_start (&probe, G_PRIORITY_DEFAULT);
   gtk_widget_activate_action (GTK_WIDGET (page), "map.run", NULL);
-  g_assert_true (px_test_wait_for (map_idle, page, 120));
+  g_assert_true (px_test_wait_for (px_test_map_idle, page, 120));
   g_test_message ("worst main-loop gap while embedding 4 images and running t-SNE: %.1f ms",
                   px_test_probe_stop (&probe));
   g_assert_null (px_embedding_map_page_get_error (page));
@@ -132,7 +126,7 @@ test_embedding_map (void)
     }
   px_test_probe_start (&probe, G_PRIORITY_DEFAULT);
   gtk_widget_activate_action (GTK_WIDGET (page), "map.place-more", NULL);
-  g_assert_true (px_test_wait_for (map_idle, page, 120));
+  g_assert_true (px_test_wait_for (px_test_map_idle, page, 120));
   g_test_message ("worst main-loop gap while placing one more image: %.1f ms", px_test_probe_stop (&probe));
   g_assert_null (px_embedding_map_page_get_error (page));
   g_assert_cmpuint (px_embedding_map_page_get_n_images (page), ==, 5);
@@ -296,12 +290,6 @@ export_pixels (PxGridMatchingPage *page,
   return bgra;
 }
 
-static gboolean
-grid_ready (gpointer data)
-{
-  return px_grid_matching_page_get_ready (data);
-}
-
 // The pairing rule of DESIGN.md, written out here independently of the engine.
 static void
 check_pairs (PxGridMatchingPage *page)
@@ -342,7 +330,7 @@ test_grid_matching (void)
   px_test_probe_start (&probe, G_PRIORITY_DEFAULT);
   g_application_open (G_APPLICATION (app), &file, 1, "");
   g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
-  g_assert_true (px_test_wait_for (grid_ready, page, 60));
+  g_assert_true (px_test_wait_for (px_test_grid_ready, page, 60));
   px_test_settle ();
   g_test_message ("worst main-loop gap while loading, preparing and embedding both crops: %.1f ms",
                   px_test_probe_stop (&probe));
@@ -355,7 +343,7 @@ test_grid_matching (void)
   g_assert_cmpint (dr2, ==, 2);
   g_assert_cmpint (dc2, ==, 1);
   check_pairs (page);
-  g_assert_true (px_test_wait_for (grid_ready, page, 60));
+  g_assert_true (px_test_wait_for (px_test_grid_ready, page, 60));
   g_assert_true (px_grid_matching_page_get_similarity (page, &matched, &unmatched));
   g_test_message ("mean cosine: matched %.3f, unmatched %.3f", matched, unmatched);
   // Matched cells hold identical pixels: the untrained model already sees them as closer.
@@ -429,7 +417,7 @@ test_grid_matching_toolbar (void)
   px_window_show_page (window, "grid-matching");
   g_application_open (G_APPLICATION (app), &file, 1, "");
   g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
-  g_assert_true (px_test_wait_for (grid_ready, page, 60));
+  g_assert_true (px_test_wait_for (px_test_grid_ready, page, 60));
   px_test_settle ();
   // 1024 wide with the frame: the window's content is a little narrower.
   width = gtk_widget_get_width (GTK_WIDGET (window));
@@ -462,17 +450,17 @@ test_grid_matching_toolbar (void)
   seed1 = export_pixels (page, png);
   gtk_spin_button_set_value (seed, 2);
   check_pairs (page);
-  g_assert_true (px_test_wait_for (grid_ready, page, 60));
+  g_assert_true (px_test_wait_for (px_test_grid_ready, page, 60));
   seed2 = export_pixels (page, png);
   g_assert_true (memcmp (seed1, seed2, n_bytes) != 0);
   gtk_spin_button_set_value (seed, 1);
-  g_assert_true (px_test_wait_for (grid_ready, page, 60));
+  g_assert_true (px_test_wait_for (px_test_grid_ready, page, 60));
   again = export_pixels (page, png);
   g_assert_true (memcmp (seed1, again, n_bytes) == 0);
   gtk_widget_activate_action (GTK_WIDGET (page), "grid.resample", NULL);
   g_assert_cmpfloat (gtk_spin_button_get_value (seed), ==, 2);
   check_pairs (page);
-  g_assert_true (px_test_wait_for (grid_ready, page, 60));
+  g_assert_true (px_test_wait_for (px_test_grid_ready, page, 60));
   resampled = export_pixels (page, png);
   g_assert_true (memcmp (seed2, resampled, n_bytes) == 0);
 

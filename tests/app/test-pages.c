@@ -36,12 +36,6 @@
 static PxApplication *app;
 static char *tmp_dir;
 
-static gboolean
-page_ready (gpointer data)
-{
-  return px_correspondence_page_get_ready (data);
-}
-
 // A SIDE × SIDE crop of the sample at (x0, y0) as an RGB PNG. The corner pixels are set to
 // black and white so that both crops have the same data range, hence the same default
 // window: the pixels of partner cells then reach the network identical.
@@ -96,7 +90,7 @@ open_shifted_pair (PxWindow *window)
   px_test_probe_start (&probe, G_PRIORITY_DEFAULT);
   g_application_open (G_APPLICATION (app), files, 2, "");
   g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 60));
-  g_assert_true (px_test_wait_for (page_ready, page, 60));
+  g_assert_true (px_test_wait_for (px_test_correspondence_ready, page, 60));
   px_test_settle ();
   g_test_message ("worst main-loop gap while loading and embedding two crops: %.1f ms",
                   px_test_probe_stop (&probe));
@@ -115,7 +109,7 @@ open_shifted_pair (PxWindow *window)
         g_assert_null (px_embedder_lookup (px_window_get_embedder (window), study));
       }
     g_assert_false (px_correspondence_page_get_ready (page));
-    g_assert_true (px_test_wait_for (page_ready, page, 60));
+    g_assert_true (px_test_wait_for (px_test_correspondence_ready, page, 60));
     g_test_message ("worst main-loop gap while embedding again after a model change: %.1f ms",
                     px_test_probe_stop (&probe));
   }
@@ -408,7 +402,7 @@ test_pins_kept_and_undone (void)
   g_assert_true (px_correspondence_page_get_panel_study (page, 0) == study_b);
   g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 0);
   px_correspondence_page_set_source (page, study_a);
-  g_assert_true (px_test_wait_for (page_ready, page, 60));
+  g_assert_true (px_test_wait_for (px_test_correspondence_ready, page, 60));
   g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 2);
   g_assert_true (px_correspondence_page_get_pin (page, 0, 0, &px, &py, &again));
   g_assert_cmpint (again.row, ==, first.row);
@@ -588,7 +582,7 @@ test_drawing_and_exports (void)
   g_assert_false (px_correspondence_page_get_ready (page));
   gtk_widget_activate_action (GTK_WIDGET (page), "corr.toggle-target", "i", 1);
   g_assert_cmpuint (px_correspondence_page_get_n_targets (page), ==, 1);
-  g_assert_true (px_test_wait_for (page_ready, page, 60));
+  g_assert_true (px_test_wait_for (px_test_correspondence_ready, page, 60));
   g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 1);
 
   // The page's state survives a visit to another page.

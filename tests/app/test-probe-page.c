@@ -46,12 +46,6 @@ new_window (void)
   return window;
 }
 
-static gboolean
-page_idle (gpointer data)
-{
-  return !px_probe_page_get_running (data);
-}
-
 // image,split,a,b with the paths of every 9th NIH radiograph: absolute, or (@relative)
 // only the file names, which are not beside the CSV.
 static GFile *
@@ -135,7 +129,7 @@ test_run_and_export (void)
   g_assert_true (px_probe_page_run (page));
   g_assert_true (px_probe_page_get_running (page));
   g_assert_false (px_probe_page_run (page));   // one run at a time
-  g_assert_true (px_test_wait_for (page_idle, page, 120));
+  g_assert_true (px_test_wait_for (px_test_probe_idle, page, 120));
   g_test_message ("worst main-loop gap during the probe: %.1f ms", px_test_probe_stop (&probe));
   g_assert_cmpstr (px_probe_page_get_status (page), ==, "Done");
   // After it: the findings and the curves, and the hint is gone.
@@ -198,7 +192,7 @@ test_run_and_export (void)
   // Stopped right after the start: the worker sees the flag before the next image.
   g_assert_true (px_probe_page_run (page));
   px_probe_page_cancel (page);
-  g_assert_true (px_test_wait_for (page_idle, page, 60));
+  g_assert_true (px_test_wait_for (px_test_probe_idle, page, 60));
   g_assert_cmpstr (px_probe_page_get_status (page), ==, "Stopped");
   // The earlier result stays.
   g_assert_cmpint (px_probe_page_get_n_classes (page), ==, 2);
@@ -226,14 +220,14 @@ test_images_folder (void)
 
   px_probe_page_set_labels_file (page, absolute);
   g_assert_true (px_probe_page_run (page));
-  g_assert_true (px_test_wait_for (page_idle, page, 120));
+  g_assert_true (px_test_wait_for (px_test_probe_idle, page, 120));
   g_assert_cmpstr (px_probe_page_get_status (page), ==, "Done");
   for (int c = 0; c < 2; c++)
     auc[c] = px_probe_page_get_class_auc (page, c, NULL);
 
   px_probe_page_set_labels_file (page, relative);
   g_assert_true (px_probe_page_run (page));
-  g_assert_true (px_test_wait_for (page_idle, page, 60));
+  g_assert_true (px_test_wait_for (px_test_probe_idle, page, 60));
   g_assert_nonnull (strstr (px_probe_page_get_status (page), "relative.csv:2: image"));
   g_assert_nonnull (strstr (px_probe_page_get_status (page), "Images Folder"));
 
@@ -241,7 +235,7 @@ test_images_folder (void)
   px_test_settle ();
   g_assert_true (px_test_labels_contain (GTK_WIDGET (page), "Images in "));
   g_assert_true (px_probe_page_run (page));
-  g_assert_true (px_test_wait_for (page_idle, page, 120));
+  g_assert_true (px_test_wait_for (px_test_probe_idle, page, 120));
   g_assert_cmpstr (px_probe_page_get_status (page), ==, "Done");
   for (int c = 0; c < 2; c++)
     g_assert_cmpfloat (px_probe_page_get_class_auc (page, c, NULL), ==, auc[c]);
@@ -272,7 +266,7 @@ test_dark_mode (void)
   g_assert_nonnull (area);
   px_probe_page_set_labels_file (page, labels);
   g_assert_true (px_probe_page_run (page));
-  g_assert_true (px_test_wait_for (page_idle, page, 120));
+  g_assert_true (px_test_wait_for (px_test_probe_idle, page, 120));
   px_test_settle ();
   g_assert_true (gtk_widget_get_mapped (area));
   adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_FORCE_DARK);
@@ -299,7 +293,7 @@ test_missing_image (void)
   labels = write_labels ("bad.csv", TRUE);
   px_probe_page_set_labels_file (page, labels);
   g_assert_true (px_probe_page_run (page));
-  g_assert_true (px_test_wait_for (page_idle, page, 60));
+  g_assert_true (px_test_wait_for (px_test_probe_idle, page, 60));
   g_assert_nonnull (strstr (px_probe_page_get_status (page), "bad.csv:3: image “nope.png” not found"));
   g_assert_true (px_test_labels_contain (GTK_WIDGET (page), "bad.csv:3"));
   gtk_window_destroy (GTK_WINDOW (window));
@@ -348,7 +342,7 @@ test_labelled_folder (void)
   folder = g_file_new_for_path (root);
   px_probe_page_set_labels_file (page, folder);
   g_assert_true (px_probe_page_run (page));
-  g_assert_true (px_test_wait_for (page_idle, page, 120));
+  g_assert_true (px_test_wait_for (px_test_probe_idle, page, 120));
   g_assert_cmpstr (px_probe_page_get_status (page), ==, "Done");
   g_assert_cmpint (px_probe_page_get_n_classes (page), ==, 2);
   {
@@ -372,7 +366,7 @@ test_labelled_folder (void)
     g_assert_cmpint (g_rename (src, sub), ==, 0);
     px_probe_page_set_labels_file (page, one);
     g_assert_true (px_probe_page_run (page));
-    g_assert_true (px_test_wait_for (page_idle, page, 60));
+    g_assert_true (px_test_wait_for (px_test_probe_idle, page, 60));
     g_assert_nonnull (strstr (px_probe_page_get_status (page), "lonely: a labelled folder needs at least two subfolders"));
   }
   gtk_window_destroy (GTK_WINDOW (window));
@@ -440,7 +434,7 @@ test_swin_model (void)
   labels = write_labels ("labels-swin.csv", FALSE);
   px_probe_page_set_labels_file (page, labels);
   g_assert_true (px_probe_page_run (page));
-  g_assert_true (px_test_wait_for (page_idle, page, 120));
+  g_assert_true (px_test_wait_for (px_test_probe_idle, page, 120));
   g_assert_cmpstr (px_probe_page_get_status (page), ==, "Done");
   g_assert_cmpint (px_probe_page_get_n_classes (page), ==, 2);
   for (int c = 0; c < 2; c++)

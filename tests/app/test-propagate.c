@@ -77,12 +77,6 @@ make_atlas (void)
   return dir;
 }
 
-static gboolean
-page_ready (gpointer data)
-{
-  return px_correspondence_page_get_ready (data);
-}
-
 // The two JSRT radiographs under the micro model: the first is the source.
 static PxCorrespondencePage *
 open_shown (PxWindow *window)
@@ -103,7 +97,7 @@ open_shown (PxWindow *window)
   g_object_unref (files[0]);
   g_object_unref (files[1]);
   g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 120));
-  g_assert_true (px_test_wait_for (page_ready, page, 120));
+  g_assert_true (px_test_wait_for (px_test_correspondence_ready, page, 120));
   px_test_settle ();
   g_assert_cmpint (px_correspondence_page_get_n_panels (page), ==, 2);
   return page;
@@ -532,7 +526,7 @@ test_cancel_and_vanished (void)
   g_object_unref (files[0]);
   g_object_unref (files[1]);
   g_assert_true (px_test_wait_for (px_test_window_is_idle, window, 120));
-  g_assert_true (px_test_wait_for (page_ready, page, 120));
+  g_assert_true (px_test_wait_for (px_test_correspondence_ready, page, 120));
   px_test_settle ();
   g_assert_cmpuint (px_correspondence_page_get_n_pins (page), ==, 0);
 

@@ -471,18 +471,6 @@ test_privacy_everywhere (void)
   px_test_settle ();
 }
 
-static gboolean
-page_ready (gpointer page)
-{
-  return px_correspondence_page_get_ready (page);
-}
-
-static gboolean
-map_idle (gpointer page)
-{
-  return !px_embedding_map_page_get_busy (page);
-}
-
 // A file's bytes (a PNG holds NULs) searched for each identifying value.
 static void
 assert_file_hides (const char *where,
@@ -584,7 +572,7 @@ test_privacy_map_and_toasts (void)
   g_object_unref (files[0]);
   g_object_unref (files[1]);
   g_assert_true (px_test_wait_for (two_studies, window, 60));
-  g_assert_true (px_test_wait_for (page_ready, page, 120));
+  g_assert_true (px_test_wait_for (px_test_correspondence_ready, page, 120));
   px_test_settle ();
   for (int k = 0; k < 3; k++)
     {
@@ -597,7 +585,7 @@ test_privacy_map_and_toasts (void)
   px_window_show_page (window, "embedding-map");
   px_test_settle ();
   gtk_widget_activate_action (GTK_WIDGET (map), "map.run-pins", NULL);
-  g_assert_true (px_test_wait_for (map_idle, map, 120));
+  g_assert_true (px_test_wait_for (px_test_map_idle, map, 120));
   g_assert_null (px_embedding_map_page_get_error (map));
   n_points = px_embedding_map_page_get_n_points (map);
   g_assert_cmpuint (n_points, ==, 6);

@@ -88,26 +88,6 @@ ensure_dataset (void)
 }
 
 static gboolean
-scan_done (gpointer data)
-{
-  return !px_train_page_get_scanning (data);
-}
-
-typedef struct {
-  PxTrainer *trainer;
-  long       step;
-} StepWait;
-
-static gboolean
-step_reached (gpointer data)
-{
-  StepWait *w = data;
-
-  return px_trainer_get_step (w->trainer) >= w->step ||
-         !px_trainer_get_active (w->trainer);
-}
-
-static gboolean
 never (gpointer data)
 {
   return FALSE;
@@ -117,12 +97,6 @@ static gboolean
 is_paused (gpointer data)
 {
   return px_trainer_get_state (data) == PX_TRAINER_PAUSED;
-}
-
-static gboolean
-is_finished (gpointer data)
-{
-  return !px_trainer_get_active (data);
 }
 
 static gboolean
@@ -198,7 +172,7 @@ test_run (void)
   PxTrainer *trainer;
   PxTrainOptions options;
   PxTestStallProbe probe;
-  StepWait wait;
+  PxTestStepWait wait;
   long paused_at, stopped_at;
   guint paused_points;
 
@@ -218,7 +192,7 @@ test_run (void)
   // The dataset: counted in a worker, the broken file listed by name.
   folder = g_file_new_for_path (dataset);
   px_train_page_add_folder (page, folder);
-  g_assert_true (px_test_wait_for (scan_done, page, 60));
+  g_assert_true (px_test_wait_for (px_test_scan_done, page, 60));
   g_assert_cmpuint (px_train_page_get_n_usable (page), ==, N_IMAGES);
   g_assert_cmpuint (px_train_page_get_n_unreadable (page), ==, 1);
   g_assert_true (px_test_labels_contain (widget, "8 usable radiographs, 1 unreadable file"));
@@ -240,8 +214,8 @@ test_run (void)
   px_test_probe_start (&probe, G_PRIORITY_HIGH);
   g_assert_true (gtk_widget_activate_action (widget, "train.start", NULL));
   g_assert_true (px_trainer_get_active (trainer));
-  wait = (StepWait) { trainer, 6 };
-  g_assert_true (px_test_wait_for (step_reached, &wait, 60));
+  wait = (PxTestStepWait) { trainer, 6 };
+  g_assert_true (px_test_wait_for (px_test_step_reached, &wait, 60));
   g_assert_true (px_trainer_get_active (trainer));
   g_assert_cmpint (px_trainer_get_total_steps (trainer), ==, 400);
   g_assert_cmpfloat (px_trainer_get_fraction (trainer), >, 0);
@@ -296,11 +270,11 @@ test_run (void)
 
   // Continue, then stop: the checkpoint is written at the step reached.
   g_assert_true (gtk_widget_activate_action (widget, "train.resume", NULL));
-  wait = (StepWait) { trainer, paused_at + 3 };
-  g_assert_true (px_test_wait_for (step_reached, &wait, 60));
+  wait = (PxTestStepWait) { trainer, paused_at + 3 };
+  g_assert_true (px_test_wait_for (px_test_step_reached, &wait, 60));
   g_assert_cmpint (px_trainer_get_step (trainer), >=, paused_at + 3);
   g_assert_true (gtk_widget_activate_action (widget, "train.cancel", NULL));
-  g_assert_true (px_test_wait_for (is_finished, trainer, 60));
+  g_assert_true (px_test_wait_for (px_test_trainer_idle, trainer, 60));
   g_test_message ("worst main-loop gap while training (micro, 64 px, batch 2, 2 threads): %.1f ms",
                   px_test_probe_stop (&probe));
   stopped_at = px_trainer_get_step (trainer);
@@ -337,13 +311,13 @@ test_run (void)
   px_train_page_set_checkpoint_folder (page, ckpt_dir);
   g_assert_true (px_train_page_get_can_resume (page));
   g_assert_true (gtk_widget_activate_action (widget, "train.resume-checkpoint", NULL));
-  wait = (StepWait) { trainer, stopped_at + 4 };
-  g_assert_true (px_test_wait_for (step_reached, &wait, 60));
+  wait = (PxTestStepWait) { trainer, stopped_at + 4 };
+  g_assert_true (px_test_wait_for (px_test_step_reached, &wait, 60));
   g_assert_true (px_trainer_get_active (trainer));
   g_assert_cmpint (px_trainer_get_total_steps (trainer), ==, 400);
   g_assert_cmpint (g_array_index (px_trainer_get_points (trainer), PxLossPoint, 0).step, ==, 1);
   g_assert_true (gtk_widget_activate_action (widget, "train.cancel", NULL));
-  g_assert_true (px_test_wait_for (is_finished, trainer, 60));
+  g_assert_true (px_test_wait_for (px_test_trainer_idle, trainer, 60));
   g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_CANCELLED);
   g_assert_cmpint (px_trainer_get_saved_step (trainer), >=, stopped_at + 4);
   assert_log_increasing (ckpt_dir, px_trainer_get_saved_step (trainer));
@@ -405,7 +379,7 @@ test_nan_keeps_checkpoint (void)
   options.lr = 1e30;
   g_assert_true (px_trainer_start (trainer, &options, paths, ckpt_dir, FALSE, &error));
   g_assert_no_error (error);
-  g_assert_true (px_test_wait_for (is_finished, trainer, 60));
+  g_assert_true (px_test_wait_for (px_test_trainer_idle, trainer, 60));
   g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_FAILED);
   g_test_message ("%s", px_trainer_get_message (trainer));
   g_assert_nonnull (strstr (px_trainer_get_message (trainer), "finite"));
@@ -438,7 +412,7 @@ test_unwritable_checkpoint (void)
   options.threads = 2;
   options.save_every = 2;
   g_assert_true (px_trainer_start (trainer, &options, paths, ckpt_dir, FALSE, &error));
-  g_assert_true (px_test_wait_for (is_finished, trainer, 60));
+  g_assert_true (px_test_wait_for (px_test_trainer_idle, trainer, 60));
   g_test_message ("%s", px_trainer_get_message (trainer));
   g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_FAILED);
   g_assert_cmpint (px_trainer_get_step (trainer), <, 50);
@@ -482,7 +456,7 @@ test_close_asks (void)
   g_autoptr(PxTrainer) trainer = NULL;
   GtkWidget *window, *widget;
   PxTrainOptions options;
-  StepWait wait;
+  PxTestStepWait wait;
   long step = -1;
 
   window = gtk_window_new ();
@@ -494,7 +468,7 @@ test_close_asks (void)
   gtk_window_present (GTK_WINDOW (window));
   px_train_page_set_checkpoint_folder (PX_TRAIN_PAGE (widget), ckpt_dir);
   px_train_page_add_folder (PX_TRAIN_PAGE (widget), folder);
-  g_assert_true (px_test_wait_for (scan_done, widget, 60));
+  g_assert_true (px_test_wait_for (px_test_scan_done, widget, 60));
   px_trainer_options_defaults (&options);
   options.img_size = 64;
   options.steps = LONG_RUN;
@@ -502,8 +476,8 @@ test_close_asks (void)
   options.threads = 2;
   px_train_page_set_options (PX_TRAIN_PAGE (widget), &options);
   g_assert_true (gtk_widget_activate_action (widget, "train.start", NULL));
-  wait = (StepWait) { trainer, 2 };
-  g_assert_true (px_test_wait_for (step_reached, &wait, 60));
+  wait = (PxTestStepWait) { trainer, 2 };
+  g_assert_true (px_test_wait_for (px_test_step_reached, &wait, 60));
 
   gtk_window_close (GTK_WINDOW (window));
   g_assert_true (px_test_wait_for (dialog_shown, NULL, 10));
@@ -517,7 +491,7 @@ test_close_asks (void)
   g_assert_true (px_test_wait_for (dialog_shown, NULL, 10));
   adw_message_dialog_response (find_dialog (), "stop");
   g_assert_true (px_test_wait_for (window_gone, &window, 10));
-  g_assert_true (px_test_wait_for (is_finished, trainer, 60));
+  g_assert_true (px_test_wait_for (px_test_trainer_idle, trainer, 60));
   g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_CANCELLED);
   g_assert_true (px_trainer_probe_checkpoint (ckpt_dir, &step, NULL));
   g_assert_cmpint (step, ==, px_trainer_get_step (trainer));
@@ -532,16 +506,16 @@ run_to_end (PxTrainer            *trainer,
             long                  stop_at)
 {
   g_autoptr(GError) error = NULL;
-  StepWait wait = { trainer, stop_at };
+  PxTestStepWait wait = { trainer, stop_at };
 
   g_assert_true (px_trainer_start (trainer, options, paths, folder, resume, &error));
   g_assert_no_error (error);
   if (stop_at > 0)
     {
-      g_assert_true (px_test_wait_for (step_reached, &wait, 60));
+      g_assert_true (px_test_wait_for (px_test_step_reached, &wait, 60));
       px_trainer_cancel (trainer);
     }
-  g_assert_true (px_test_wait_for (is_finished, trainer, 120));
+  g_assert_true (px_test_wait_for (px_test_trainer_idle, trainer, 120));
 }
 
 // The options of the 12-step micro run whose checkpoint several tests start from.
@@ -697,7 +671,7 @@ read_bytes (const char *folder,
 static gboolean
 resumed_past (gpointer data)
 {
-  StepWait *w = data;
+  PxTestStepWait *w = data;
 
   return px_trainer_get_state (w->trainer) == PX_TRAINER_RUNNING && px_trainer_get_step (w->trainer) > w->step;
 }
@@ -718,7 +692,7 @@ test_never_overwrite (void)
   PxTrainer *trainer;
   PxTrainOptions options;
   AdwMessageDialog *dialog;
-  StepWait wait;
+  PxTestStepWait wait;
   long stopped_at = -1;
 
   folder = g_file_new_for_path (dataset);
@@ -730,7 +704,7 @@ test_never_overwrite (void)
   gtk_window_present (GTK_WINDOW (window));
   px_train_page_set_checkpoint_folder (PX_TRAIN_PAGE (widget), ckpt_dir);
   px_train_page_add_folder (PX_TRAIN_PAGE (widget), folder);
-  g_assert_true (px_test_wait_for (scan_done, widget, 60));
+  g_assert_true (px_test_wait_for (px_test_scan_done, widget, 60));
   px_trainer_options_defaults (&options);
   options.img_size = 64;
   options.steps = LONG_RUN;
@@ -740,10 +714,10 @@ test_never_overwrite (void)
   px_train_page_set_options (PX_TRAIN_PAGE (widget), &options);
   g_assert_true (gtk_widget_activate_action (widget, "train.start", NULL));
   g_assert_null (find_dialog ());
-  wait = (StepWait) { trainer, 3 };
-  g_assert_true (px_test_wait_for (step_reached, &wait, 60));
+  wait = (PxTestStepWait) { trainer, 3 };
+  g_assert_true (px_test_wait_for (px_test_step_reached, &wait, 60));
   g_assert_true (gtk_widget_activate_action (widget, "train.cancel", NULL));
-  g_assert_true (px_test_wait_for (is_finished, trainer, 60));
+  g_assert_true (px_test_wait_for (px_test_trainer_idle, trainer, 60));
   g_assert_true (px_trainer_probe_checkpoint (ckpt_dir, &stopped_at, NULL));
   g_assert_cmpint (stopped_at, >=, 3);
   ckpt_before = read_bytes (ckpt_dir, PX_TRAINER_CHECKPOINT_NAME);
@@ -771,10 +745,10 @@ test_never_overwrite (void)
   px_test_settle ();
   g_assert_cmpstr (px_train_page_get_checkpoint_folder (PX_TRAIN_PAGE (widget)), ==, next_dir);
   g_assert_true (px_trainer_get_active (trainer));
-  wait = (StepWait) { trainer, 2 };
-  g_assert_true (px_test_wait_for (step_reached, &wait, 60));
+  wait = (PxTestStepWait) { trainer, 2 };
+  g_assert_true (px_test_wait_for (px_test_step_reached, &wait, 60));
   g_assert_true (gtk_widget_activate_action (widget, "train.cancel", NULL));
-  g_assert_true (px_test_wait_for (is_finished, trainer, 60));
+  g_assert_true (px_test_wait_for (px_test_trainer_idle, trainer, 60));
   g_assert_true (px_trainer_probe_checkpoint (next_dir, NULL, NULL));
   ckpt_after = read_bytes (ckpt_dir, PX_TRAINER_CHECKPOINT_NAME);
   log_after = read_bytes (ckpt_dir, PX_TRAINER_LOG_NAME);
@@ -807,11 +781,11 @@ test_never_overwrite (void)
     g_assert_true (gtk_widget_is_sensitive (button));
   }
   g_assert_true (gtk_widget_activate_action (widget, "train.resume-checkpoint", NULL));
-  wait = (StepWait) { trainer, stopped_at };
+  wait = (PxTestStepWait) { trainer, stopped_at };
   g_assert_true (px_test_wait_for (resumed_past, &wait, 120));
   g_assert_cmpuint (px_train_page_get_n_usable (PX_TRAIN_PAGE (widget)), ==, N_IMAGES);
   g_assert_true (gtk_widget_activate_action (widget, "train.cancel", NULL));
-  g_assert_true (px_test_wait_for (is_finished, trainer, 60));
+  g_assert_true (px_test_wait_for (px_test_trainer_idle, trainer, 60));
   assert_log_intact (ckpt_dir, px_trainer_get_saved_step (trainer));
   gtk_window_destroy (GTK_WINDOW (window));
   px_test_settle ();
@@ -839,7 +813,7 @@ test_in_window (void)
   PxTrainPage *page;
   g_autoptr(PxTrainer) trainer = NULL;  // outlives the window
   PxTrainOptions options;
-  StepWait wait;
+  PxTestStepWait wait;
 
   g_application_activate (G_APPLICATION (app));
   window = PX_WINDOW (gtk_application_get_active_window (app));
@@ -860,7 +834,7 @@ test_in_window (void)
 
   px_train_page_set_checkpoint_folder (page, run_dir);
   px_train_page_add_folder (page, folder);
-  g_assert_true (px_test_wait_for (scan_done, page, 60));
+  g_assert_true (px_test_wait_for (px_test_scan_done, page, 60));
   px_trainer_options_defaults (&options);
   options.img_size = 64;
   options.steps = LONG_RUN;
@@ -868,13 +842,13 @@ test_in_window (void)
   options.threads = 2;
   px_train_page_set_options (page, &options);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "train.start", NULL));
-  wait = (StepWait) { trainer, 2 };
-  g_assert_true (px_test_wait_for (step_reached, &wait, 60));
+  wait = (PxTestStepWait) { trainer, 2 };
+  g_assert_true (px_test_wait_for (px_test_step_reached, &wait, 60));
   gtk_window_close (GTK_WINDOW (window));
   g_assert_true (px_test_wait_for (dialog_shown, NULL, 10));
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
   adw_message_dialog_response (find_dialog (), "stop");
-  g_assert_true (px_test_wait_for (is_finished, trainer, 60));
+  g_assert_true (px_test_wait_for (px_test_trainer_idle, trainer, 60));
   g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_CANCELLED);
   g_assert_true (px_trainer_probe_checkpoint (run_dir, NULL, NULL));
   px_test_settle ();
@@ -891,7 +865,7 @@ test_quit_saves (void)
   g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GError) error = NULL;
   PxTrainOptions options;
-  StepWait wait;
+  PxTestStepWait wait;
   long step = -1;
 
   g_ptr_array_add (paths, g_build_filename (dataset, "broken.png", NULL));
@@ -910,8 +884,8 @@ test_quit_saves (void)
   options.threads = 2;
   options.save_every = 0;
   g_assert_true (px_trainer_start (trainer, &options, paths, ckpt_dir, FALSE, &error));
-  wait = (StepWait) { trainer, 2 };
-  g_assert_true (px_test_wait_for (step_reached, &wait, 60));
+  wait = (PxTestStepWait) { trainer, 2 };
+  g_assert_true (px_test_wait_for (px_test_step_reached, &wait, 60));
   g_assert_false (px_trainer_probe_checkpoint (ckpt_dir, NULL, NULL));
 
   g_signal_emit_by_name (g_application_get_default (), "shutdown");

@@ -20,12 +20,6 @@
 static const char *peac_path;
 static char *tmp_dir;
 
-static gboolean
-is_finished (gpointer data)
-{
-  return !px_trainer_get_active (data);
-}
-
 // The page's rows are the registry's presets, in its order.
 static void
 test_page_lists_registry (void)
@@ -88,7 +82,7 @@ check_preset (const char *preset)
   options.threads = 1;
   g_assert_true (px_trainer_start (trainer, &options, paths, folder, FALSE, &error));
   g_assert_no_error (error);
-  g_assert_true (px_test_wait_for (is_finished, trainer, 120));
+  g_assert_true (px_test_wait_for (px_test_trainer_idle, trainer, 120));
   g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_DONE);
   g_object_unref (page);
 

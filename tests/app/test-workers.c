@@ -225,12 +225,6 @@ test_map_job (void)
 
 // ---- The linear-probe page
 
-static gboolean
-probe_idle (gpointer data)
-{
-  return !px_probe_page_get_running (data);
-}
-
 static void
 test_probe_page (void)
 {
@@ -270,7 +264,7 @@ test_probe_page (void)
   g_assert_true (px_probe_page_run (PX_PROBE_PAGE (page)));
   reset_counts ();  // what the start itself announced, on this thread
   starve_main_loop ();
-  g_assert_true (px_test_wait_for (probe_idle, page, 120));
+  g_assert_true (px_test_wait_for (px_test_probe_idle, page, 120));
   assert_all_on_main ("probe page");
   g_assert_cmpstr (px_probe_page_get_status (PX_PROBE_PAGE (page)), ==, "Done");
   gtk_window_destroy (GTK_WINDOW (window));
@@ -278,12 +272,6 @@ test_probe_page (void)
 }
 
 // ---- The trainer
-
-static gboolean
-trainer_idle (gpointer data)
-{
-  return !px_trainer_get_active (data);
-}
 
 static void
 test_trainer (void)
@@ -310,7 +298,7 @@ test_trainer (void)
   g_assert_no_error (error);
   reset_counts ();  // what the start itself announced, on this thread
   starve_main_loop ();
-  g_assert_true (px_test_wait_for (trainer_idle, trainer, 120));
+  g_assert_true (px_test_wait_for (px_test_trainer_idle, trainer, 120));
   assert_all_on_main ("trainer");
   g_assert_cmpint (px_trainer_get_state (trainer), ==, PX_TRAINER_DONE);
   g_assert_cmpint (px_trainer_get_step (trainer), ==, 6);

@@ -488,24 +488,6 @@ walk_files (PxWindow *window)
 
 // ---- working the pages
 
-static gboolean
-corr_ready (gpointer data)
-{
-  return px_correspondence_page_get_ready (data);
-}
-
-static gboolean
-grid_ready (gpointer data)
-{
-  return px_grid_matching_page_get_ready (data);
-}
-
-static gboolean
-map_idle (gpointer data)
-{
-  return !px_embedding_map_page_get_busy (data);
-}
-
 static void
 act (GtkWidget  *widget,
      const char *name,
@@ -531,7 +513,7 @@ walk_correspondence (PxWindow *window)
 
   begin ("correspondence: points, pins, undo, a new source");
   px_window_show_page (window, "correspondence");
-  if (!px_test_wait_for (corr_ready, page, 300))
+  if (!px_test_wait_for (px_test_correspondence_ready, page, 300))
     finding ("the correspondence page is not ready after 300 s");
   act (page, "corr.query-point", g_variant_new ("(dd)", 250.0, 260.0));
   act (page, "corr.pin", NULL);
@@ -548,10 +530,10 @@ walk_correspondence (PxWindow *window)
   act (page, "corr.redo", NULL);
   g_print ("  %u pins\n", px_correspondence_page_get_n_pins (PX_CORRESPONDENCE_PAGE (page)));
   px_correspondence_page_set_source (PX_CORRESPONDENCE_PAGE (page), g_list_model_get_item (studies, 1));
-  px_test_wait_for (corr_ready, page, 300);
+  px_test_wait_for (px_test_correspondence_ready, page, 300);
   g_print ("  %u pins after the source changed\n", px_correspondence_page_get_n_pins (PX_CORRESPONDENCE_PAGE (page)));
   px_correspondence_page_set_source (PX_CORRESPONDENCE_PAGE (page), g_list_model_get_item (studies, 0));
-  px_test_wait_for (corr_ready, page, 300);
+  px_test_wait_for (px_test_correspondence_ready, page, 300);
   g_print ("  %u pins with the first source again\n", px_correspondence_page_get_n_pins (PX_CORRESPONDENCE_PAGE (page)));
   act (page, "corr.mode", g_variant_new_string ("guided"));
   g_mkdir_with_parents (landmarks, 0700);
@@ -589,54 +571,29 @@ walk_grid_and_map (PxWindow *window)
 
   begin ("grid matching: shuffled, lines, resample, offsets");
   px_window_show_page (window, "grid-matching");
-  px_test_wait_for (grid_ready, grid, 300);
+  px_test_wait_for (px_test_grid_ready, grid, 300);
   act (grid, "grid.student", g_variant_new_string ("shuffled"));
   act (grid, "grid.lines", NULL);
   act (grid, "grid.resample", NULL);
   act (grid, "grid.set-offsets", g_variant_new ("(iiii)", 0, 0, 1, 1));
-  px_test_wait_for (grid_ready, grid, 300);
+  px_test_wait_for (px_test_grid_ready, grid, 300);
   check_window (GTK_WIDGET (window));
   shot (GTK_WIDGET (window), "grid-worked");
 
   begin ("embedding map over the pins");
   px_window_show_page (window, "embedding-map");
   act (map, "map.run-pins", NULL);
-  if (!px_test_wait_for (map_idle, map, 600))
+  if (!px_test_wait_for (px_test_map_idle, map, 600))
     finding ("the map is still busy after 600 s");
   g_print ("  %u points\n", px_embedding_map_page_get_n_points (PX_EMBEDDING_MAP_PAGE (map)));
   check_window (GTK_WIDGET (window));
   shot (GTK_WIDGET (window), "map-worked");
 }
 
-typedef struct {
-  PxTrainer *trainer;
-  long       step;
-} StepWait;
-
-static gboolean
-step_reached (gpointer data)
-{
-  StepWait *w = data;
-
-  return px_trainer_get_step (w->trainer) >= w->step || !px_trainer_get_active (w->trainer);
-}
-
-static gboolean
-trainer_idle (gpointer data)
-{
-  return !px_trainer_get_active (data);
-}
-
 static gboolean
 trainer_active (gpointer data)
 {
   return px_trainer_get_active (data);
-}
-
-static gboolean
-scan_done (gpointer data)
-{
-  return !px_train_page_get_scanning (data);
 }
 
 static void
@@ -653,7 +610,7 @@ walk_training (PxWindow *window)
   g_autoptr(GPtrArray) before = NULL;
   g_autoptr(GFile) folder = NULL;
   PxTrainOptions options;
-  StepWait wait = { trainer, 8 };
+  PxTestStepWait wait = { trainer, 8 };
 
   begin ("training: a run, pause, resume, stop");
   px_window_show_page (window, "training");
@@ -670,7 +627,7 @@ walk_training (PxWindow *window)
   px_train_page_set_checkpoint_folder (page, run);
   folder = g_file_new_for_path (dataset);
   px_train_page_add_folder (page, folder);
-  px_test_wait_for (scan_done, page, 120);
+  px_test_wait_for (px_test_scan_done, page, 120);
   px_trainer_options_defaults (&options);
   options.img_size = 64;
   options.steps = 400;
@@ -681,15 +638,15 @@ walk_training (PxWindow *window)
   act (GTK_WIDGET (page), "train.start", NULL);
   g_print ("  %u usable, %u unreadable; training: %d\n", px_train_page_get_n_usable (page),
            px_train_page_get_n_unreadable (page), px_trainer_get_active (trainer));
-  px_test_wait_for (step_reached, &wait, 120);
+  px_test_wait_for (px_test_step_reached, &wait, 120);
   act (GTK_WIDGET (page), "train.pause", NULL);
   check_window (GTK_WIDGET (window));
   shot (GTK_WIDGET (window), "training-paused");
   act (GTK_WIDGET (page), "train.resume", NULL);
   wait.step = 12;
-  px_test_wait_for (step_reached, &wait, 120);
+  px_test_wait_for (px_test_step_reached, &wait, 120);
   act (GTK_WIDGET (page), "train.cancel", NULL);
-  px_test_wait_for (trainer_idle, trainer, 120);
+  px_test_wait_for (px_test_trainer_idle, trainer, 120);
   g_print ("  stopped at step %ld: %s\n", px_trainer_get_step (trainer), px_trainer_get_message (trainer));
   check_window (GTK_WIDGET (window));
   shot (GTK_WIDGET (window), "training-stopped");
@@ -720,10 +677,10 @@ walk_training (PxWindow *window)
   px_test_settle ();
   px_test_wait_for (trainer_active, trainer, 60);
   wait.step = px_trainer_get_step (trainer) + 4;
-  px_test_wait_for (step_reached, &wait, 120);
+  px_test_wait_for (px_test_step_reached, &wait, 120);
   g_print ("  resumed, at step %ld\n", px_trainer_get_step (trainer));
   act (GTK_WIDGET (page), "train.cancel", NULL);
-  px_test_wait_for (trainer_idle, trainer, 120);
+  px_test_wait_for (px_test_trainer_idle, trainer, 120);
   shot (GTK_WIDGET (window), "training-resumed-stopped");
 }
 
