@@ -7,7 +7,8 @@
 // on the bundled sample radiographs, the main thread then sleeps without iterating while
 // the worker produces results, and only then iterates until the work is done. Every
 // callback notes the thread it runs on: none may run during the sleep (nothing iterates),
-// at least one must run afterwards, and all on the main thread.
+// at least one must run afterwards, and all on the main thread. The embedder starts
+// without a model, as a window's does while its default model loads, and runs nothing then.
 #include <stdatomic.h>
 
 #include <glib/gstdio.h>
@@ -127,10 +128,15 @@ embedder_idle (gpointer data)
 static void
 test_embedder (void)
 {
-  g_autoptr(PxEmbedder) embedder = px_embedder_new ();
+  // Without a model, as a window's while its default model loads.
+  g_autoptr(PxEmbedder) embedder = px_embedder_new_with_model (NULL);
   g_autoptr(PxModel) model = px_model_new_micro ();
   PxStudy *studies[2] = { load_study ("hannover-4d98e1de.png"), load_study ("nih-00000001_000.png") };
 
+  // Nothing is queued or run until there is a model; the pages ask again on notify::model.
+  g_assert_false (px_embedder_request (embedder, studies, 2));
+  g_assert_false (px_embedder_get_busy (embedder));
+  g_assert_null (px_embedder_lookup (embedder, studies[0]));
   px_embedder_set_model (embedder, model);
   g_signal_connect (embedder, "embedded", G_CALLBACK (on_embedded), NULL);
   g_signal_connect (embedder, "notify::progress", G_CALLBACK (on_notify), NULL);
