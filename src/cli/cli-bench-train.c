@@ -21,6 +21,7 @@
 
 #include "cli-bench.h"
 #include "presets.h"
+#include "stats.h"
 #include "train.h"
 
 // Synthetic radiograph-like grey images: smooth ramps and blobs plus a little noise, so
@@ -141,7 +142,7 @@ bench_train_peac (BenchTrainRow *row, const BenchPlan *plan, char *err, size_t e
         spent += clk.dt, t[timed++] = clk.dt;
     }
   if (rc == 0)
-    row->peac_ms = 1e3 * bench_median (t, timed);
+    row->peac_ms = 1e3 * peac_median (t, timed);
   struct rusage ru;
   getrusage (RUSAGE_SELF, &ru);
   row->maxrss_kb = ru.ru_maxrss;

@@ -63,13 +63,6 @@ bench_now (void)
   return (double) t.tv_sec + 1e-9 * (double) t.tv_nsec;
 }
 
-double
-bench_median (double *v, int n)
-{
-  qsort (v, (size_t) n, sizeof *v, peac_cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 // The machine's own GEMM rate on `threads` threads: C[n, n] = A · Bᵀ (the Linear layout)
 // with OpenBLAS's own threading, best of `reps`. The engine keeps OpenBLAS on one thread
 // (it splits GEMMs itself), so the probe sets OpenBLAS's count for itself and restores it.
@@ -138,7 +131,7 @@ time_forward (PeacModel *pm, int B, int S, const BenchPlan *plan, char *err, siz
       t[k] = bench_now () - t0;
       spent += t[k++];
     }
-  ms = 1e3 * bench_median (t, k);
+  ms = 1e3 * peac_median (t, k);
 out:
   free (x), free (f), free (p), free (t);
   return ms;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //
 // cli-bench: helpers shared by the two halves of `peac bench` — the inference rows
-// (cli-bench.c) and the PEAC training rows (cli-bench-train.c): the clock, medians, the
-// machine's own sgemm rate, and the PyTorch interpreter the peers run under.
+// (cli-bench.c) and the PEAC training rows (cli-bench-train.c): the clock, the machine's
+// own sgemm rate, and the PyTorch interpreter the peers run under.
 #pragma once
 
 #include <stddef.h>
@@ -14,8 +14,6 @@ typedef struct {
 } BenchPlan;
 
 double bench_now (void);
-// Median of v[n] (sorts v).
-double bench_median (double *v, int n);
 // cblas_sgemm GFLOP/s of an n×n×n product on `threads` OpenBLAS threads, best of reps.
 double bench_sgemm_gflops (int n, int reps, int threads);
 // $PEAC_PYTHON or /usr/bin/python3.

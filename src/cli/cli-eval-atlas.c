@@ -102,9 +102,8 @@ row_json (Row *r, double cell, double mm, const char *protocol)
       sum += e[i], csum += g_array_index (r->contour, double, i);
       k1 += e[i] <= cell, k2 += e[i] <= 2 * cell, k4 += e[i] <= 4 * cell;
     }
-  qsort (e, n, sizeof *e, peac_cmp_double);
   const double d = n ? (double) n : 1.0;
-  const double med = n == 0 ? 0 : n % 2 ? e[n / 2] : 0.5 * (e[n / 2 - 1] + e[n / 2]);
+  const double med = peac_median (e, (int) n);
   json_t *o = json_pack ("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:I}",
                          "mre_px", sum / d, "mre_mm", sum / d * mm, "median_px", med,
                          "rms_px", r->images ? r->img_rms / r->images : 0.0,

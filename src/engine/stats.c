@@ -58,6 +58,15 @@ peac_quantile (const double *sorted, int m, double q, PeacRankRule rule)
   return quantile (sorted, m, q, rule, 0);
 }
 
+double
+peac_median (double *v, int m)
+{
+  if (m <= 0)
+    return 0;
+  qsort (v, (size_t) m, sizeof *v, peac_cmp_double);
+  return m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
+}
+
 void
 peac_percentile_interval (double *v, int m, double q_lo, double q_hi, PeacRankRule rule,
                           double ci[2])

@@ -2,8 +2,9 @@
 //
 // test-stats: the shared numeric helpers against values worked out by hand — rows scaled to
 // unit length (a 3-4-5 row, a zero row, a row too short to have a direction), doubles
-// sorted by the comparator, and the three rank rules' quantiles and percentile intervals
-// on small samples whose order statistics can be read off.
+// sorted by the comparator, the median of small samples (odd, even, unsorted, one value,
+// ties, empty), and the three rank rules' quantiles and percentile intervals on small
+// samples whose order statistics can be read off.
 #include <glib.h>
 #include <math.h>
 #include <stdlib.h>
@@ -107,12 +108,53 @@ test_percentile_interval (void)
   g_assert_cmpfloat (ci[1], ==, 3);
 }
 
+static void
+test_median (void)
+{
+  // Odd, unsorted: 9 4 7 1 5 sorts to 1 4 5 7 9; the middle (third) value is 5.
+  double odd[5] = { 9, 4, 7, 1, 5 };
+  g_assert_cmpfloat (peac_median (odd, 5), ==, 5);
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpfloat (odd[i], <=, odd[i + 1]);    // sorted in place
+
+  // Even, unsorted: 8 2 6 3 sorts to 2 3 6 8; the mean of 3 and 6 is 4.5.
+  double even[4] = { 8, 2, 6, 3 };
+  g_assert_cmpfloat (peac_median (even, 4), ==, 4.5);
+
+  // Even with a negative value: -3 1 sorts as is; the mean is -1.
+  double two[2] = { 1, -3 };
+  g_assert_cmpfloat (peac_median (two, 2), ==, -1);
+
+  // One value is its own median.
+  double one[1] = { 2.25 };
+  g_assert_cmpfloat (peac_median (one, 1), ==, 2.25);
+
+  // Ties: 3 1 3 3 sorts to 1 3 3 3, the two middle values are both 3; 2 2 5 5 has middle
+  // values 2 and 5, mean 3.5 — a value not in the sample.
+  double ties[4] = { 3, 1, 3, 3 };
+  g_assert_cmpfloat (peac_median (ties, 4), ==, 3);
+  double split[4] = { 5, 2, 5, 2 };
+  g_assert_cmpfloat (peac_median (split, 4), ==, 3.5);
+
+  // An outlier moves the mean, not the median: 1 2 1000 → 2.
+  double outlier[3] = { 1000, 1, 2 };
+  g_assert_cmpfloat (peac_median (outlier, 3), ==, 2);
+
+  // Fractions: 0.3, 0.1, 0.7, 0.5 → middle values 0.3 and 0.5, mean 0.4.
+  double fine[4] = { 0.3, 0.1, 0.7, 0.5 };
+  g_assert_cmpfloat_with_epsilon (peac_median (fine, 4), 0.4, 1e-15);
+
+  // An empty sample: 0, and the array (here NULL) is not touched.
+  g_assert_cmpfloat (peac_median (NULL, 0), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/stats/normalise-rows", test_normalise_rows);
   g_test_add_func ("/stats/cmp-double", test_cmp_double);
+  g_test_add_func ("/stats/median", test_median);
   g_test_add_func ("/stats/quantiles", test_quantiles);
   g_test_add_func ("/stats/percentile-interval", test_percentile_interval);
   return g_test_run ();
