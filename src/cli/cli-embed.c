@@ -4,9 +4,12 @@
 // each radiograph, the token grid and the pooled vector of a PEAC model and stores them as
 // `grid.<i>` [gh, gw, D] and `pooled.<i>` [D] in one safetensors file whose `peac.embed`
 // metadata (JSON) records the model, the image paths in order and the preprocessing.
-// Images go through the engine's peac_preprocess (the same code the app uses), in batches;
-// `--layer N` reads block (ViT) or stage (Swin) N, `--stride S` gives ViT dense,
-// overlapping patch tokens with the position embedding resampled to the denser grid.
+// Images go through px-model-input (the engine's peac_preprocess: the path the app and the
+// other commands feed their models through), in batches; by default short side and centre
+// crop, as the app's linear probe, or with --no-crop the whole image, as the app's other
+// pages. `--layer N` reads block (ViT) or stage (Swin) N, `--stride S` gives ViT dense,
+// overlapping patch tokens with the position embedding resampled to the denser grid, on
+// the unpadded S×S input ((S − p)/s + 1 tokens a side; the app pads by peac_dense_pad).
 // The same numbers also go out as NumPy .npy (grids as one float32 matrix [N·gh·gw, D],
 // pooled vectors in a second file [N, D]) or as CSV (one row per image: path, pooled
 // vector), chosen by --format or by the extension of -o.
@@ -26,7 +29,7 @@
 #include "npy.h"
 #include "ops.h"
 #include "preprocess.h"
-#include "px-image.h"
+#include "px-model-input.h"
 
 static void
 usage (FILE *to)
@@ -155,30 +158,21 @@ parse_args (EmbedArgs *a, int argc, char **argv)
   return -1;
 }
 
-// Loads an image and turns it into the network input [3, S, S].
+// Loads an image and turns it into the network input [3, S, S] by the shared path
+// (px-model-input.h), the one the app and the other commands feed their models through.
 static int
 load_input (const char *path, const PeacPreprocess *pp, float *dst)
 {
-  GError *error = NULL;
-  PxImage *img = px_image_load (path, &error);
-  if (!img)
+  char err[1024];
+  PxModelInput in;
+  if (px_model_input_load_preprocessed (path, pp, &in, err, sizeof err) != 0)
     {
-      fprintf (stderr, "peac embed: %s\n", error->message);
-      g_error_free (error);
+      fprintf (stderr, "peac embed: %s\n", err);
       return -1;
     }
-  float *unit = malloc ((size_t) img->width * img->height * sizeof (float));
-  int r = -1;
-  if (unit)
-    {
-      px_image_to_unit (img, unit);
-      r = peac_preprocess (unit, img->width, img->height, pp, dst);
-      if (r != 0)
-        fprintf (stderr, "peac embed: %s: cannot preprocess\n", path);
-    }
-  free (unit);
-  px_image_free (img);
-  return r;
+  px_model_input_channels (&in, dst);
+  px_model_input_clear (&in);
+  return 0;
 }
 
 // .npy: the grids as [N·gh·gw, D] in OUT, the pooled vectors [N, D] in OUT.pooled.npy

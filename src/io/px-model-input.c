@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "preprocess.h"
 #include "px-image.h"
 
 int
@@ -64,11 +63,11 @@ px_model_input_load_dense (const char *path, int side, int patch, int stride, Px
 }
 
 int
-px_model_input_from_image (const PxImage *img, int side, int crop, PxModelInput *in, char *err,
-                           size_t errlen)
+px_model_input_preprocess (const PxImage *img, const PeacPreprocess *pp, PxModelInput *in,
+                           char *err, size_t errlen)
 {
   memset (in, 0, sizeof *in);
-  size_t n = (size_t) side * side;
+  size_t n = (size_t) pp->size * pp->size;
   float *unit = malloc ((size_t) img->width * img->height * sizeof *unit);
   float *x = malloc (3 * n * sizeof *x);
   int rc = -1;
@@ -76,10 +75,8 @@ px_model_input_from_image (const PxImage *img, int side, int crop, PxModelInput 
     snprintf (err, errlen, "out of memory");
   else
     {
-      // The same pipeline as peac embed and the app.
-      PeacPreprocess pp = { side, PEAC_MEAN, PEAC_STD, crop };
       px_image_to_unit (img, unit);
-      if (peac_preprocess (unit, img->width, img->height, &pp, x) != 0)
+      if (peac_preprocess (unit, img->width, img->height, pp, x) != 0)
         snprintf (err, errlen, "cannot preprocess");
       else
         {
@@ -88,7 +85,7 @@ px_model_input_from_image (const PxImage *img, int side, int crop, PxModelInput 
           x = NULL;
           in->width = img->width;
           in->height = img->height;
-          in->side = side;
+          in->side = pp->size;
           rc = 0;
         }
     }
@@ -98,7 +95,16 @@ px_model_input_from_image (const PxImage *img, int side, int crop, PxModelInput 
 }
 
 int
-px_model_input_load (const char *path, int side, PxModelInput *in, char *err, size_t errlen)
+px_model_input_from_image (const PxImage *img, int side, int crop, PxModelInput *in, char *err,
+                           size_t errlen)
+{
+  PeacPreprocess pp = { side, PEAC_MEAN, PEAC_STD, crop };
+  return px_model_input_preprocess (img, &pp, in, err, errlen);
+}
+
+int
+px_model_input_load_preprocessed (const char *path, const PeacPreprocess *pp, PxModelInput *in,
+                                  char *err, size_t errlen)
 {
   memset (in, 0, sizeof *in);
   GError *error = NULL;
@@ -110,11 +116,18 @@ px_model_input_load (const char *path, int side, PxModelInput *in, char *err, si
       return -1;
     }
   char why[128];
-  int rc = px_model_input_from_image (img, side, 0, in, why, sizeof why);
+  int rc = px_model_input_preprocess (img, pp, in, why, sizeof why);
   if (rc != 0)
     snprintf (err, errlen, "%s: %s", path, why);
   px_image_free (img);
   return rc;
+}
+
+int
+px_model_input_load (const char *path, int side, PxModelInput *in, char *err, size_t errlen)
+{
+  PeacPreprocess pp = { side, PEAC_MEAN, PEAC_STD, 0 };
+  return px_model_input_load_preprocessed (path, &pp, in, err, errlen);
 }
 
 void
@@ -122,6 +135,14 @@ px_model_input_clear (PxModelInput *in)
 {
   free (in->plane);
   in->plane = NULL;
+}
+
+void
+px_model_input_channels (const PxModelInput *in, float *x)
+{
+  size_t n = (size_t) in->side * in->side;
+  for (int c = 0; c < 3; c++)
+    memcpy (x + c * n, in->plane, n * sizeof *x);
 }
 
 int
@@ -142,8 +163,7 @@ px_model_input_embed_layer (PeacModel *m, const PxModelInput *in, int layer, flo
       snprintf (err, errlen, "out of memory");
       return -1;
     }
-  for (int c = 0; c < 3; c++)
-    memcpy (x + c * n, in->plane, n * sizeof *x);
+  px_model_input_channels (in, x);
   PeacForwardOptions fo = PEAC_FORWARD_DEFAULT;
   fo.stride = in->stride;
   fo.layer = layer;
