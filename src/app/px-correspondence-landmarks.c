@@ -95,8 +95,11 @@ px_correspondence_page_export_view (PxCorrespondencePage *self,
  * px_correspondence_page_export_points:
  * @format: "csv" or "json"
  *
- * Writes every pin with its answer in every target (see px_export_match_points()). With
- * privacy on, images are named "source" and "target-N" instead of by their titles.
+ * Writes every pin with its answer in every target (see px_export_match_points()). Images
+ * are named as the sidebar names them: with privacy on, px_privacy_mask_name()'s name
+ * (the title, or "Radiograph" and a checksum where the title identifies someone); which
+ * image is the source is the role column's (the JSON's role field, and the buddies'
+ * source and target objects).
  */
 gboolean
 px_correspondence_page_export_points (PxCorrespondencePage *self,
@@ -109,7 +112,7 @@ px_correspondence_page_export_points (PxCorrespondencePage *self,
   g_return_val_if_fail (PX_IS_CORRESPONDENCE_PAGE (self), FALSE);
 
   for (int p = 0; p < self->scene.n_panels; p++)
-    g_ptr_array_add (names, _px_correspondence_page_export_name (self, p));
+    g_ptr_array_add (names, _px_correspondence_page_panel_label (self, p));
   g_ptr_array_add (names, NULL);
   if (!px_export_match_points (&self->scene, (const char * const *) names->pdata, path, format, error))
     return FALSE;
@@ -205,8 +208,9 @@ px_correspondence_page_dup_landmarks (PxCorrespondencePage *self,
  * px_correspondence_page_dup_landmark_file_names:
  *
  * Returns: (transfer full): the names px_correspondence_page_save_landmarks() gives the
- *   files of the panels, in panel order: the image's name, or "source" and "target-N"
- *   with privacy on, then ".landmarks.json"
+ *   files of the panels, in panel order: the image's name as the sidebar shows it (with
+ *   privacy on, px_privacy_mask_name()'s), " (2)", " (3)", … on the later ones of
+ *   panels that share a name, then ".landmarks.json"
  */
 GStrv
 px_correspondence_page_dup_landmark_file_names (PxCorrespondencePage *self)
@@ -218,9 +222,18 @@ px_correspondence_page_dup_landmark_file_names (PxCorrespondencePage *self)
   names = g_new0 (char *, self->scene.n_panels + 1);
   for (int p = 0; p < self->scene.n_panels; p++)
     {
-      g_autofree char *name = _px_correspondence_page_export_name (self, p);
+      g_autofree char *name = _px_correspondence_page_panel_label (self, p);
+      int seen = 0;
 
-      names[p] = g_strdup_printf ("%s.landmarks.json", name);
+      // Two radiographs of one name (files of one name in two folders) get two files.
+      for (int q = 0; q < p; q++)
+        {
+          g_autofree char *earlier = _px_correspondence_page_panel_label (self, q);
+
+          seen += g_str_equal (earlier, name);
+        }
+      names[p] = seen > 0 ? g_strdup_printf ("%s (%d).landmarks.json", name, seen + 1)
+                          : g_strdup_printf ("%s.landmarks.json", name);
     }
   return names;
 }

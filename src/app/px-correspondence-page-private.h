@@ -82,8 +82,6 @@ void      _px_correspondence_page_update_buddies (PxCorrespondencePage *self);
 void      _px_correspondence_page_rebuild      (PxCorrespondencePage *self);
 char     *_px_correspondence_page_panel_label  (PxCorrespondencePage *self,
                                                 int                   panel);
-char     *_px_correspondence_page_export_name  (PxCorrespondencePage *self,
-                                                int                   panel);
 void      _px_correspondence_page_show_error   (PxCorrespondencePage *self,
                                                 const char           *message);
 

@@ -48,29 +48,17 @@ pin_clear (gpointer data)
   g_free (((PxMatchPin *) data)->structure);
 }
 
+// The name of @panel's image on the page, in its exports and in the files it writes: the
+// sidebar's (px_study_dup_display_title), so that privacy mode names an image the same way
+// everywhere (px_privacy_mask_name). Which panel is the source is said apart from the name
+// (the panel's place; the exports' role column and fields).
 char *
 _px_correspondence_page_panel_label (PxCorrespondencePage *self,
                                      int                   panel)
 {
   PxStudy *study = panel == 0 ? self->source : g_ptr_array_index (self->targets, panel - 1);
 
-  if (self->privacy)
-    return panel == 0 ? g_strdup (_("Source")) :
-      /* Translators: a target radiograph of the correspondence page, by number */
-      g_strdup_printf (_("Target %d"), panel);
-  return g_strdup (px_study_get_title (study));
-}
-
-// The file-name-safe counterpart of panel_label, for exports.
-char *
-_px_correspondence_page_export_name (PxCorrespondencePage *self,
-                                     int                   panel)
-{
-  PxStudy *study = panel == 0 ? self->source : g_ptr_array_index (self->targets, panel - 1);
-
-  if (self->privacy)
-    return panel == 0 ? g_strdup ("source") : g_strdup_printf ("target-%d", panel);
-  return g_strdup (px_study_get_title (study));
+  return px_study_dup_display_title (study, self->privacy);
 }
 
 // The source list's text for a study (none while nothing is chosen).

@@ -576,7 +576,8 @@ holds_uid (const char *text)
  * map, the toasts of files that could not be opened): @name as it is, unless it holds an
  * identifying value of one of @studies' headers (px_tag_is_identifying(), the patient's
  * name or ID; four characters or more) or anything shaped as a DICOM UID. Then "Radiograph"
- * and a short checksum of the name, which tells names apart without naming anyone.
+ * and a short checksum of the name (the first six hex digits of its SHA-256), which tells
+ * names apart without naming anyone.
  *
  * Returns: (transfer full): the name to show in privacy mode
  */

@@ -32,6 +32,12 @@
 #define DSHIFT_Y (SHIFT_Y * CELL / DCELL)
 #define CROP_X 60
 #define CROP_Y 100
+// The crops' file names. The target's holds digits in four or more dot-separated parts,
+// the shape of a DICOM UID, which privacy mode hides (px_privacy_mask_name); the source's
+// holds nothing identifying and is shown as it is, in privacy mode too.
+#define NAME_A "crop-a.png"
+#define NAME_B "crop-b-1.2.826.0.1.3680043.png"
+#define UID_B "1.2.826.0.1.3680043"
 
 static PxApplication *app;
 static char *tmp_dir;
@@ -78,8 +84,8 @@ open_shifted_pair (PxWindow *window)
   PxTestStallProbe probe;
 
   g_assert_no_error (error);
-  a = write_crop (image, CROP_X, CROP_Y, "crop-a.png");
-  b = write_crop (image, CROP_X + SHIFT_X * CELL, CROP_Y + SHIFT_Y * CELL, "crop-b.png");
+  a = write_crop (image, CROP_X, CROP_Y, NAME_A);
+  b = write_crop (image, CROP_X + SHIFT_X * CELL, CROP_Y + SHIFT_Y * CELL, NAME_B);
   files[0] = a;
   files[1] = b;
 
@@ -260,8 +266,8 @@ test_save_landmarks (void)
   PxCorrespondencePage *page = open_shifted_pair (window);
   g_autofree char *folder = g_build_filename (tmp_dir, "saved-landmarks", NULL);
   g_autofree char *typed = g_build_filename (folder, "landmarks.json", NULL);
-  g_autofree char *source_json = g_build_filename (folder, "crop-a.png.landmarks.json", NULL);
-  g_autofree char *target_json = g_build_filename (folder, "crop-b.png.landmarks.json", NULL);
+  g_autofree char *source_json = g_build_filename (folder, NAME_A ".landmarks.json", NULL);
+  g_autofree char *target_json = g_build_filename (folder, NAME_B ".landmarks.json", NULL);
   g_autofree char *text = NULL;
   g_autofree char *toast = g_strdup_printf ("Saved 2 landmark files to %s", folder);
   g_autoptr(GError) error = NULL;
@@ -317,13 +323,61 @@ test_save_landmarks (void)
     g_assert_cmpstr (resolved, ==, folder);
   }
   {
-    g_autofree char *png = g_build_filename (tmp_dir, "crop-a.png", NULL);
+    g_autofree char *png = g_build_filename (tmp_dir, NAME_A, NULL);
     g_autofree char *resolved = px_landmark_save_resolve_folder (png, &error);
 
     g_assert_null (resolved);
     g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY);
     g_assert_nonnull (strstr (error->message, "is a file, not a folder"));
   }
+}
+
+static gboolean
+two_targets_ready (gpointer data)
+{
+  return px_correspondence_page_get_n_targets (data) == 2 && px_test_correspondence_ready (data);
+}
+
+// Landmark files are named after their images; two images of one name (crop-a.png in two
+// folders) get two files, the later one numbered, not one file written twice.
+static void
+test_landmark_file_names (void)
+{
+  PxWindow *window = px_test_fresh_window (app, 1200, 700);
+  PxCorrespondencePage *page = open_shifted_pair (window);
+  g_autofree char *sample = g_build_filename (g_getenv ("PEAC_SOURCE_DIR"), "data", "samples", SAMPLE, NULL);
+  g_autofree char *again = g_build_filename (tmp_dir, "again", NULL);
+  g_autofree char *folder = g_build_filename (tmp_dir, "twice-named", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PxImage) image = px_image_load (sample, &error);
+  g_autoptr(GFile) c = NULL;
+  g_auto(GStrv) names = NULL;
+  const char *want[] = { NAME_A ".landmarks.json", NAME_B ".landmarks.json",
+                         NAME_A " (2).landmarks.json" };
+
+  g_assert_no_error (error);
+  g_assert_cmpint (g_mkdir (again, 0700), ==, 0);
+  c = write_crop (image, CROP_X + CELL, CROP_Y, "again" G_DIR_SEPARATOR_S NAME_A);
+  g_application_open (G_APPLICATION (app), &c, 1, "");
+  g_assert_true (px_test_wait_for (two_targets_ready, page, 60));
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.query-cell", "(ii)", 6, 7);
+  gtk_widget_activate_action (GTK_WIDGET (page), "corr.pin", NULL);
+
+  names = px_correspondence_page_dup_landmark_file_names (page);
+  g_assert_cmpuint (g_strv_length (names), ==, G_N_ELEMENTS (want));
+  for (guint i = 0; i < G_N_ELEMENTS (want); i++)
+    g_assert_cmpstr (names[i], ==, want[i]);
+  g_assert_cmpint (g_mkdir (folder, 0700), ==, 0);
+  g_assert_true (px_correspondence_page_save_landmarks (page, folder, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (want); i++)
+    {
+      g_autofree char *path = g_build_filename (folder, want[i], NULL);
+      g_autoptr(PxLandmarkSet) set = px_landmarks_load_json (path, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (px_landmark_set_size (set), ==, 1);
+    }
 }
 
 // Pins are the user's work: they stay with their image when another one becomes the source,
@@ -463,6 +517,8 @@ test_drawing_and_exports (void)
   g_autofree char *json = g_build_filename (tmp_dir, "points.json", NULL);
   g_autofree char *folder = g_build_filename (tmp_dir, "landmarks", NULL);
   g_autofree char *source_json = NULL;
+  g_autofree char *sum_b = g_compute_checksum_for_string (G_CHECKSUM_SHA256, NAME_B, -1);
+  g_autofree char *masked_b = NULL, *row_a = NULL, *row_b = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GdkTexture) texture = NULL;
   g_autofree guint8 *bgra = NULL;
@@ -533,34 +589,66 @@ test_drawing_and_exports (void)
   g_assert_nonnull (strstr (text, "</svg>"));
   g_clear_pointer (&text, g_free);
 
-  // Points: one row per (pin, image); privacy replaces the file names.
+  // Points: one row per (pin, image). Privacy names the images as the sidebar does, by
+  // px_privacy_mask_name's documented rule: the source's name identifies no one and stays;
+  // the target's holds a UID and becomes "Radiograph" and the first six hex digits of the
+  // name's SHA-256. The role column says which image is the source.
+  masked_b = g_strdup_printf ("Radiograph %.6s", sum_b);
+  row_a = g_strdup_printf ("\"1\",\"%s\",source,", NAME_A);
+  row_b = g_strdup_printf ("\"1\",\"%s\",target,", masked_b);
   g_settings_set_boolean (px_application_get_settings (app), "privacy-mode", TRUE);
+  {
+    g_autoptr(PxStudy) study_b = g_list_model_get_item (px_window_get_studies (window), 1);
+    g_autofree char *sidebar_b = px_study_dup_display_title (study_b, TRUE);
+
+    g_assert_cmpstr (sidebar_b, ==, masked_b);
+  }
   g_assert_true (px_correspondence_page_export_points (page, csv, "csv", &error));
   g_assert_no_error (error);
   g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
-  g_assert_null (strstr (text, "crop-a"));
+  g_assert_null (strstr (text, UID_B));
   lines = g_strsplit (text, "\n", -1);
   g_assert_cmpstr (lines[0], ==, "pin,image,role,x,y,found,confidence,grade,spread_px,spread_mm,corrected,x_mm,y_mm,"
                                 "similarity");
-  g_assert_true (g_str_has_prefix (lines[1], "\"1\",\"source\",source,"));
-  g_assert_true (g_str_has_prefix (lines[2], "\"1\",\"target-1\",target,"));
+  g_assert_true (g_str_has_prefix (lines[1], row_a));
+  g_assert_true (g_str_has_prefix (lines[2], row_b));
   g_assert_cmpstr (lines[3], ==, "");
   g_clear_pointer (&text, g_free);
   g_assert_true (px_correspondence_page_export_points (page, json, "json", &error));
   g_assert_no_error (error);
   g_assert_true (g_file_get_contents (json, &text, NULL, NULL));
   g_assert_nonnull (strstr (text, "\"format\": \"peac-correspondence\""));
+  g_assert_null (strstr (text, UID_B));
+  {
+    g_autofree char *image_b = g_strdup_printf ("\"image\": \"%s\", \"role\": \"target\"", masked_b);
+
+    g_assert_nonnull (strstr (text, image_b));
+  }
+  g_clear_pointer (&text, g_free);
+  // The landmark files are named so too.
+  {
+    g_autofree char *private_folder = g_build_filename (tmp_dir, "private-landmarks", NULL);
+    g_autofree char *file_a = g_build_filename (private_folder, NAME_A ".landmarks.json", NULL);
+    g_autofree char *name_b = g_strdup_printf ("%s.landmarks.json", masked_b);
+    g_autofree char *file_b = g_build_filename (private_folder, name_b, NULL);
+
+    g_assert_cmpint (g_mkdir (private_folder, 0700), ==, 0);
+    g_assert_true (px_correspondence_page_save_landmarks (page, private_folder, &error));
+    g_assert_no_error (error);
+    g_assert_true (g_file_test (file_a, G_FILE_TEST_IS_REGULAR));
+    g_assert_true (g_file_test (file_b, G_FILE_TEST_IS_REGULAR));
+  }
   g_settings_set_boolean (px_application_get_settings (app), "privacy-mode", FALSE);
 
   // Landmarks: saved per image, loaded back onto the source.
   g_assert_cmpint (g_mkdir (folder, 0700), ==, 0);
   g_assert_true (px_correspondence_page_save_landmarks (page, folder, &error));
   g_assert_no_error (error);
-  source_json = g_build_filename (folder, "crop-a.png.landmarks.json", NULL);
+  source_json = g_build_filename (folder, NAME_A ".landmarks.json", NULL);
   g_assert_true (g_file_test (source_json, G_FILE_TEST_IS_REGULAR));
   {
     // The target's file holds the pin's confident answer, without a "confirmed": false.
-    g_autofree char *target_json = g_build_filename (folder, "crop-b.png.landmarks.json", NULL);
+    g_autofree char *target_json = g_build_filename (folder, NAME_B ".landmarks.json", NULL);
     g_autoptr (PxLandmarkSet) target = px_landmarks_load_json (target_json, &error);
     g_assert_no_error (error);
     g_assert_cmpuint (px_landmark_set_size (target), ==, 1);
@@ -606,6 +694,7 @@ main (int   argc,
   g_test_add_func ("/pages/correspondence/drawing-and-exports", test_drawing_and_exports);
   g_test_add_func ("/pages/correspondence/pointer", test_pointer);
   g_test_add_func ("/pages/correspondence/save-landmarks", test_save_landmarks);
+  g_test_add_func ("/pages/correspondence/landmark-file-names", test_landmark_file_names);
   g_test_add_func ("/pages/correspondence/pins-kept-and-undone", test_pins_kept_and_undone);
 
   ret = g_test_run ();
