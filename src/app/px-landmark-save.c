@@ -153,12 +153,13 @@ px_landmark_save_to (PxCorrespondencePage *page,
       return;
     }
 
-  /* Translators: the first %s is a folder, the second a list of file names */
-  body = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                       "%s already holds %s. Replacing it loses the points it has now.",
-                                       "%s already holds %s. Replacing them loses the points they have now.",
-                                       n_existing),
-                          folder, existing->str);
+  body = g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE,
+                   /* Translators: the first %s is a folder, the second a list of file names */
+                   "%s already holds %s. Replacing it loses the points it has now.",
+                   "%s already holds %s. Replacing them loses the points they have now.",
+                   n_existing),
+      folder, existing->str);
   dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
                                    g_dngettext (GETTEXT_PACKAGE, "Replace the Landmark File?",
                                                 "Replace the Landmark Files?", n_existing),
