@@ -21,6 +21,10 @@
 # this script as of commit 8a977ad.
 # --smoke runs the same pipeline with the micro preset on a few images in a minute or two,
 # into a temporary folder, and never touches data/models.
+# A run trained elsewhere (device.sh: train.py on a lent GPU, docs/pretraining.md "On a lent
+# GPU") comes back as teacher files: --score-teacher appends a curve row for one, and
+# --ship-teacher ships one with the card; --print-train-args gives that trainer the
+# recipe's options, stated here once.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +34,8 @@ peac=""
 out="${XDG_CACHE_HOME:-$HOME/.cache}/peac-explorer/bundled-model-v3"
 steps=3000 batch=64 threads=0 eval_every=100 save_every=25 eval_pairs=100
 smoke=0 preset=tiny seed=1 out_given=0 model_out="" local_temp=0 dense=8 card_now=0 until=0
-shorten=0 ship_at=0 ship_given=0
+shorten=0 ship_at=0 ship_given=0 print_args=0 score_teacher="" ship_teacher="" given_step=0
+made_by=""
 # The position term's weight: its loss falls from ~0.67 (no knowledge) to ~0.05 with the
 # crop position alone (offsets of 0–4 cells and 0–15 px of jitter in a 303-px image);
 # at 10 that remainder, which only the anatomy can explain, weighs as much as the others.
@@ -80,6 +85,20 @@ Usage: tools/bundled-model/recipe.sh [OPTIONS]
                    the model of step N, as --ship-at N does in one go
   --smoke          micro preset, 8 steps, a row every 4, 12 images, 4 landmark
                    images; a temporary --out unless one is given
+  --print-train-args
+                   print the training options of a new run, one a line (the
+                   configuration: preset, seed, steps, batch and the recipe's options;
+                   no data, output or thread options) and exit; tools/pretrain/train.py
+                   takes them as they are
+  --score-teacher FILE
+                   no training: append the learning-curve row of step --step of an
+                   exported teacher FILE (a model file, e.g. made on a lent GPU)
+  --ship-teacher FILE
+                   no training: ship the exported teacher FILE (F16) of step --step as
+                   the model and write the card; --made-by says where and by what it was
+                   trained, the loss log is OUT/log.csv
+  --step N         the step of --score-teacher / --ship-teacher's FILE
+  --made-by TEXT   the card's line on the machine and trainer of a --ship-teacher run
 EOF
 }
 
@@ -103,13 +122,15 @@ while [ $# -gt 0 ]; do
     --card-now) card_now=1; shift ;;
     --until) until=$2; shift 2 ;;
     --smoke) smoke=1; shift ;;
+    --print-train-args) print_args=1; shift ;;
+    --score-teacher) score_teacher=$2; shift 2 ;;
+    --ship-teacher) ship_teacher=$2; shift 2 ;;
+    --step) given_step=$2; shift 2 ;;
+    --made-by) made_by=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "recipe.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
-
-. "$here/find-peac.sh" recipe.sh
-[ -f "$data/cxr-followup/followup_pairs.csv" ] || { echo "recipe.sh: $data: not the shared data folder (--data)" >&2; exit 1; }
 
 final_model="$repo/data/models/peac-vit-tiny.safetensors"
 [ -n "$model_out" ] && final_model=$model_out
@@ -122,7 +143,7 @@ if [ "$smoke" = 1 ]; then
     --distortions reference --teacher-sees-shuffled 1 --proj-hidden 64 --proj-out 64
     --local-hidden 32 --local-out 32 --w-local 0.03125)
   [ "$ship_given" = 1 ] || ship_at=6
-  [ "$out_given" = 1 ] || out=$(mktemp -d "${TMPDIR:-/tmp}/peac-recipe-smoke.XXXXXX")
+  [ "$out_given" = 1 ] || [ "$print_args" = 1 ] || out=$(mktemp -d "${TMPDIR:-/tmp}/peac-recipe-smoke.XXXXXX")
   final_model=${model_out:-$out/peac-vit-micro.safetensors}
   landmark_opts=(--images 4)
 fi
@@ -132,6 +153,24 @@ if [ "$shorten" != 0 ]; then
     && [ "${BASH_REMATCH[2]}" -lt "$steps" ] \
     || { echo "recipe.sh: --shorten '$shorten': want AT:END with AT < END < --steps ($steps)" >&2; exit 2; }
   shorten_at=${BASH_REMATCH[1]} steps=${BASH_REMATCH[2]}
+fi
+# A new run's configuration: every trainer of the recipe is given exactly these.
+train_args=(--preset "$preset" --seed "$seed" --steps "$planned" --batch "$batch"
+  --local-temp "$local_temp" --w-position "$w_position" "${recipe_opts[@]}")
+if [ "$print_args" = 1 ]; then
+  printf '%s\n' "${train_args[@]}"
+  exit 0
+fi
+. "$here/find-peac.sh" recipe.sh
+[ -f "$data/cxr-followup/followup_pairs.csv" ] || { echo "recipe.sh: $data: not the shared data folder (--data)" >&2; exit 1; }
+elsewhere=${score_teacher:-$ship_teacher}
+if [ -n "$elsewhere" ]; then
+  [ -n "$score_teacher" ] && [ -n "$ship_teacher" ] \
+    && { echo "recipe.sh: --score-teacher and --ship-teacher are separate calls" >&2; exit 2; }
+  [[ "$given_step" =~ ^[1-9][0-9]*$ ]] \
+    || { echo "recipe.sh: $elsewhere: give its training step with --step N" >&2; exit 2; }
+  "$peac" info "$elsewhere" > /dev/null \
+    || { echo "recipe.sh: $elsewhere: not a model file peac opens" >&2; exit 1; }
 fi
 [[ "$ship_at" =~ ^[0-9]+$ ]] && [ "$ship_at" -le "$steps" ] \
   || { echo "recipe.sh: --ship-at '$ship_at': want a step from 1 to $steps (0: the end)" >&2; exit 2; }
@@ -154,6 +193,7 @@ train=("${train[@]/#/$data/}")
 
 # The checkpoint's step (0 when there is none yet).
 step_of () {
+  [ -n "$elsewhere" ] && { echo "$given_step"; return; }
   [ -f "$ckpt" ] || { echo 0; return; }
   "$peac" train --resume "$ckpt" --print-config | python3 -c 'import json,sys; print(json.load(sys.stdin)["train"]["step"])'
 }
@@ -167,6 +207,12 @@ curve_row () {
   # Every row's teacher is kept (F16), so that the curve can be scored again later.
   mkdir -p "$out/teachers"
   "$peac" export "$ckpt" -o "$out/teachers/step-$s.safetensors" --dtype f16 -q
+  score_row "$s" "$teacher"
+}
+
+# The learning-curve row of step $1 from the model file $2.
+score_row () {
+  local s=$1 teacher=$2
   "$peac" eval-landmarks --model "$teacher" --data "$data/landmarks/jsrt" --pairs "$eval_pairs" \
     --threads "$threads" "${landmark_opts[@]}" --json > "$out/eval-$s.json"
   # affine_mre_px: the guided matcher without the deformable refinement (model_affine; a
@@ -176,7 +222,7 @@ curve_row () {
     --input "$train_scale" --threads "$threads" "${landmark_opts[@]}" --json > "$out/eval-$s-$train_scale.json"
   "$peac" eval-reid --model "$teacher" "${reid[@]}" --json > "$out/reid-$s.json"
   [ -f "$curve" ] || echo "step,images,train_s,mre_px,median_px,pck1,pck2,pck4,nearest_mre_px,identity_mre_px,ncc_mre_px,random_mre_px,reid_top1,retrieval_top1,retrieval_top5,random_retrieval_top1,random_retrieval_top5,train_scale,scaled_mre_px,scaled_nearest_mre_px,scaled_retrieval_top1,scaled_random_mre_px,affine_mre_px" > "$curve"
-  python3 - "$out/eval-$s.json" "$out/reid-$s.json" "$s" "$batch" "$(cat "$wall")" \
+  python3 - "$out/eval-$s.json" "$out/reid-$s.json" "$s" "$batch" "$(cat "$wall" 2>/dev/null)" \
     "$out/eval-$s-$train_scale.json" "$train_scale" >> "$curve" <<'EOF'
 import json, sys
 j, r = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
@@ -202,7 +248,12 @@ thread_opt=()
 [ "$threads" != 0 ] && thread_opt=(--threads "$threads")
 wall="$out/train-seconds"   # training wall time summed over every session of the run
 step=$(step_of)
-[ "$card_now" = 1 ] && { [ -f "$ckpt" ] || { echo "recipe.sh: --card-now: no checkpoint in $out" >&2; exit 1; }; }
+if [ -n "$score_teacher" ]; then
+  score_row "$step" "$score_teacher"
+  exit 0
+fi
+[ -n "$ship_teacher" ] && card_now=1
+[ "$card_now" = 1 ] && [ -z "$ship_teacher" ] && { [ -f "$ckpt" ] || { echo "recipe.sh: --card-now: no checkpoint in $out" >&2; exit 1; }; }
 [ "$card_now" = 0 ] && [ "$step" -gt "$final" ] && {
   echo "recipe.sh: $out is at step $step, past step $final (--ship-at): --card-now exports it as it is; a new --out trains from scratch" >&2
   exit 1
@@ -227,10 +278,8 @@ while [ "$card_now" = 0 ] && [ "$step" -lt "$stop" ]; do
     nice -n 10 "$peac" train --resume "$ckpt" --stop-after "$chunk" "${thread_opt[@]}" "${end_opt[@]}" \
       --log-every 10
   else
-    nice -n 10 "$peac" train --preset "$preset" --seed "$seed" --steps "$planned" --batch "$batch" \
-      --threads "$threads" --save-every "$save_every" --log-every 10 --stop-after "$chunk" \
-      --local-temp "$local_temp" --w-position "$w_position" "${recipe_opts[@]}" --out "$ckpt" \
-      "${train[@]}"
+    nice -n 10 "$peac" train "${train_args[@]}" --threads "$threads" --save-every "$save_every" \
+      --log-every 10 --stop-after "$chunk" --out "$ckpt" "${train[@]}"
   fi
   rc=$?
   set -e
@@ -253,7 +302,12 @@ fi
 
 # The shipped file: F16 teacher, at most 50 MB.
 mkdir -p "$(dirname "$final_model")"
-"$peac" export "$ckpt" -o "$final_model" --dtype f16
+if [ -n "$ship_teacher" ]; then
+  [ -f "$out/log.csv" ] || { echo "recipe.sh: --ship-teacher: no loss log $out/log.csv (copy the run's log.csv there)" >&2; exit 1; }
+  cp "$ship_teacher" "$final_model.tmp.$$" && mv "$final_model.tmp.$$" "$final_model"
+else
+  "$peac" export "$ckpt" -o "$final_model" --dtype f16
+fi
 size=$(stat -c %s "$final_model")
 [ "$size" -le 50000000 ] || { echo "recipe.sh: $final_model is $size bytes, over 50 MB" >&2; exit 1; }
 
@@ -321,7 +375,11 @@ done
 {
   echo "model $final_model ($size bytes): the teacher at step $step of a $steps-step schedule at batch $batch, preset $preset, seed $seed"
   [ "$shorten_at" -gt 0 ] && echo "schedule planned for $planned steps, shortened at step $shorten_at to end at $steps"
-  echo "training wall time $(cat "$wall" 2>/dev/null || echo '?') s on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(uname -sm)"
+  if [ -n "$ship_teacher" ]; then
+    echo "trained elsewhere: ${made_by:-machine and trainer not given (--made-by)}"
+  else
+    echo "training wall time $(cat "$wall" 2>/dev/null || echo '?') s on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(uname -sm)"
+  fi
   echo "curve: learning-curve.csv; loss: loss.csv; plot: $plot"
 } > "$card/summary.txt"
 cat "$card/summary.txt" "$card/eval-landmarks.txt" "$card/eval-reid.txt"

@@ -6,6 +6,7 @@
 # `peac.train` state — objective, distortions, optimiser, batch, seed, step, rng — in the
 # key set of train.c's config_object (keys added after the first checkpoints are written
 # only when they differ from the default, as train.c does). No safetensors package needed.
+# peac_export.py writes models (F16) through the same writer.
 import json
 import os
 import struct
@@ -54,12 +55,16 @@ def read_safetensors(path):
     return out, meta
 
 
-def write_safetensors(path, tensors, meta):
-    """tensors: {name: tensor} in file order, written as F32; meta: {key: str}. Atomic."""
+def write_safetensors(path, tensors, meta, dtype="F32"):
+    """tensors: {name: tensor} in file order, written as dtype (F32, or F16 rounded to
+    nearest even as the engine's peac_f32_to_f16); meta: {key: str}. Atomic."""
+    if dtype not in ("F32", "F16"):
+        raise ValueError(f"{path}: can only write F32 or F16, not {dtype}")
     header, blobs, off = {"__metadata__": meta}, [], 0
     for name, t in tensors.items():
-        data = t.detach().contiguous().cpu().float().numpy().tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape),
+        t = t.detach().contiguous().cpu().float().to(_DTYPES[dtype])
+        data = (t.view(torch.int16) if dtype != "F32" else t).numpy().tobytes()
+        header[name] = {"dtype": dtype, "shape": list(t.shape),
                         "data_offsets": [off, off + len(data)]}
         blobs.append(data)
         off += len(data)

@@ -12,7 +12,10 @@
 # or the appearance distortions of distort.c (genesis or reference style). The draws come
 # from a numpy generator seeded with (seed, global sample index) — not the engine's
 # xoshiro stream, but the same distributions — so any process of a distributed run cuts
-# the same crops for a given sample.
+# the same crops for a given sample. A packed image (pack.py: an image already squeezed
+# to the run's side, stored as 8-bit grey PNG with the text key PACKED_KEY) is read as
+# value/255 without the default window, since its squeeze is already done; read at another
+# side it is refused.
 import functools
 import math
 import os
@@ -22,6 +25,14 @@ import numpy as np
 from peac_torch import PEAC_MEAN, PEAC_STD
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".dcm", ".dicom")
+# The PNG text key of a packed image; its value is the side it was squeezed to.
+PACKED_KEY = "peac.squeezed-side"
+
+
+def image_side(vit, obj):
+    """peac_train_image_side: the side every training image is squeezed to (the crops'
+    lattice plus the jitter)."""
+    return (vit["img_size"] // vit["patch_size"] + obj["max_shift"]) * vit["patch_size"] + obj["jitter"]
 
 
 def collect(paths, log):
@@ -143,8 +154,26 @@ def squeeze(grey, side):
     return (my @ tmp.astype(np.float64)).astype(np.float32)
 
 
+def packed_side(path):
+    """The side a packed image was squeezed to, or None for any other file."""
+    with open(path, "rb") as f:
+        if f.read(8) != b"\x89PNG\r\n\x1a\n":
+            return None
+    from PIL import Image
+    v = Image.open(path).info.get(PACKED_KEY)
+    return int(v) if v is not None else None
+
+
 def load_grey(path, side):
-    return squeeze(decode_unit(path), side)
+    packed = packed_side(path)
+    if packed is None:
+        return squeeze(decode_unit(path), side)
+    from PIL import Image
+    im = Image.open(path)
+    if packed != side or im.size != (side, side) or im.mode != "L":
+        raise ValueError(f"packed for a {packed}-px side ({im.size[0]}x{im.size[1]} {im.mode}), "
+                         f"the run needs {side} px: pack the data again")
+    return np.asarray(im, dtype=np.float32) / np.float32(255.0)
 
 
 # ---------------------------------------------------------------------------------------

@@ -334,7 +334,7 @@ def main(argv):
     if rank == 0 and not out.endswith(".safetensors"):
         os.makedirs(out_dir, exist_ok=True)
     o = cfg["objective"]
-    side = (vit["img_size"] // vit["patch_size"] + o["max_shift"]) * vit["patch_size"] + o["jitter"]
+    side = peac_data.image_side(vit, o)
     files = peac_data.collect(data, log)
     greys = None
     if a.workers == 0:
