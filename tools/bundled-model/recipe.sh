@@ -97,7 +97,8 @@ Usage: tools/bundled-model/recipe.sh [OPTIONS]
                    no training: ship the exported teacher FILE (F16) of step --step as
                    the model and write the card; --made-by says where and by what it was
                    trained, the loss log is OUT/log.csv
-  --step N         the step of --score-teacher / --ship-teacher's FILE
+  --step N         the step of --score-teacher / --ship-teacher's FILE (default: the
+                   step its provenance records; refused if they differ)
   --made-by TEXT   the card's line on the machine and trainer of a --ship-teacher run
 EOF
 }
@@ -167,10 +168,25 @@ elsewhere=${score_teacher:-$ship_teacher}
 if [ -n "$elsewhere" ]; then
   [ -n "$score_teacher" ] && [ -n "$ship_teacher" ] \
     && { echo "recipe.sh: --score-teacher and --ship-teacher are separate calls" >&2; exit 2; }
+  # The step the exporter recorded (peac.provenance), which --step must agree with.
+  file_step=$(python3 - "$elsewhere" <<'EOF' 2>/dev/null || true
+import json, struct, sys
+with open(sys.argv[1], "rb") as f:
+    (n,) = struct.unpack("<Q", f.read(8))
+    meta = json.loads(f.read(n)).get("__metadata__", {})
+print(json.loads(meta.get("peac.provenance", "{}")).get("step", ""))
+EOF
+)
+  [ "$given_step" = 0 ] && given_step=$file_step
   [[ "$given_step" =~ ^[1-9][0-9]*$ ]] \
-    || { echo "recipe.sh: $elsewhere: give its training step with --step N" >&2; exit 2; }
-  "$peac" info "$elsewhere" > /dev/null \
+    || { echo "recipe.sh: $elsewhere: no training step in its provenance: give it with --step N" >&2; exit 2; }
+  [ -z "$file_step" ] || [ "$file_step" = "$given_step" ] \
+    || { echo "recipe.sh: $elsewhere: its provenance says step $file_step, not $given_step (--step)" >&2; exit 2; }
+  # peac opens it as a model (peac export reads any model file; the copy is thrown away).
+  mkdir -p "$out"
+  "$peac" export "$elsewhere" -o "$out/check.safetensors" -q \
     || { echo "recipe.sh: $elsewhere: not a model file peac opens" >&2; exit 1; }
+  rm -f "$out/check.safetensors"
 fi
 [[ "$ship_at" =~ ^[0-9]+$ ]] && [ "$ship_at" -le "$steps" ] \
   || { echo "recipe.sh: --ship-at '$ship_at': want a step from 1 to $steps (0: the end)" >&2; exit 2; }
