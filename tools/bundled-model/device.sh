@@ -13,7 +13,8 @@
 #                    exported as an F16 model (tools/pretrain/peac_export.py, the format of
 #                    peac export --dtype f16) into OUT as teacher-step-N.safetensors, beside
 #                    the loss log (log.csv) and device.txt (machine, trainer, steps and
-#                    seconds of each call): at most 8 files for the planned run.
+#                    seconds of each call): at most 8 files for the planned run (6
+#                    snapshots, or 5 and the step where the budget stopped it).
 # --smoke takes recipe.sh --smoke's options (micro preset, 8 steps, 12 images) and a
 # snapshot every 4 steps, so that both verbs run on a CPU in a minute.
 set -euo pipefail
@@ -128,7 +129,9 @@ while [ "$step" -lt "$steps" ]; do
   # 0: the run's end; 130: stopped after the chunk or by the budget, checkpoint saved.
   [ "$rc" = 0 ] || [ "$rc" = 130 ] || { echo "device.sh: train.py failed ($rc)" >&2; exit 1; }
   step=$(step_of)
-  if [ $(( step % snap_every )) = 0 ] || [ "$step" = "$steps" ]; then
+  # A run stopped by the budget exports its last teacher too: the run folder is lost when
+  # the machine goes back, and its checkpoint (~250 MB for ViT-Ti) cannot come back.
+  if [ $(( step % snap_every )) = 0 ] || [ "$step" = "$steps" ] || [ "$step" -lt "$next" ]; then
     "$py" "$repo/tools/pretrain/peac_export.py" "$ckpt" -o "$out/teacher-step-$step.safetensors" -q
   fi
   [ "$step" -lt "$next" ] && { echo "device.sh: stopped at step $step by the time budget" >&2; break; }
