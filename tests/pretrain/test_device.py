@@ -13,7 +13,8 @@
 #   args  recipe.sh --print-train-args (the recipe and its --smoke) give train.py and
 #       `peac train` the same configuration (both --print-config).
 #   train  device.sh train --smoke on the CPU over packed synthetic images: teachers at
-#       steps 4 and 8 equal to peac export's of the run's checkpoint, and the loss log.
+#       steps 4 and 8 equal to peac export's of the run's checkpoint, and the loss log; then
+#       recipe.sh --smoke (with ../shared/data) scores them as curve rows and ships one.
 # Images are synthetic (no patient data); everything goes to a temporary folder.
 import hashlib
 import json
@@ -197,6 +198,41 @@ def test_train(peac, tmp):
     txt = open(os.path.join(out, "device.txt")).read()
     good = rc == 0 and "call 2:" in txt and "from step 8 of 8" in txt
     ok(good, "a second call resumes at the run's step", "" if good else (o + txt)[-800:])
+    test_recipe(peac, out, tmp)
+
+
+def test_recipe(peac, out, tmp):
+    """recipe.sh --score-teacher / --ship-teacher (--smoke) on the teachers device.sh made."""
+    data = os.path.join(os.environ.get("PEAC_SHARED_DIR") or os.path.join(ROOT, "..", "shared"), "data")
+    rund = os.path.join(tmp, "recipe-run")
+    base = ["bash", RECIPE, "--smoke", "--peac", peac, "--data", data, "--out", rund, "--threads", "1"]
+    t4, t8 = (os.path.join(out, f"teacher-step-{s}.safetensors") for s in (4, 8))
+    rc, o = run(base + ["--score-teacher", t8, "--step", "4"])
+    ok(rc == 2 and "step 8, not 4" in o, "a --step that its provenance contradicts is refused", o[-400:])
+    for t in (t4, t8):
+        rc, o = run(base + ["--score-teacher", t])
+        ok(rc == 0, f"--score-teacher {os.path.basename(t)}", o[-800:] if rc else "")
+    rows = open(os.path.join(rund, "learning-curve.csv")).read().splitlines()
+    ok([r.split(",")[:3] for r in rows[1:]] == [["4", "16", ""], ["8", "32", ""]],
+       "two curve rows: steps 4 and 8, 16 and 32 images, no CPU seconds", str(rows[1:]))
+    # the row's nearest-token error is eval-landmarks' own on the same pairs
+    rc, j = run([peac, "eval-landmarks", "--model", t8, "--data", os.path.join(data, "landmarks", "jsrt"),
+                 "--pairs", "6", "--images", "4", "--threads", "1", "--json"])
+    want = f'{json.loads(j)["model_nearest"]["mre_px"]:.2f}' if rc == 0 else "?"
+    ok(rows[-1].split(",")[8] == want, "the row's nearest-token error is eval-landmarks'",
+       f"{rows[-1].split(',')[8]} vs {want}")
+    model = os.path.join(tmp, "shipped.safetensors")
+    rc, o = run(base + ["--ship-teacher", t8, "--model-out", model, "--made-by", "steps 1-8: a test"])
+    ok(rc == 1 and "log.csv" in o, "--ship-teacher without the loss log is refused", o[-400:])
+    with open(os.path.join(out, "log.csv")) as f, open(os.path.join(rund, "log.csv"), "w") as g:
+        g.write(f.read())
+    rc, o = run(base + ["--ship-teacher", t8, "--model-out", model, "--made-by", "steps 1-8: a test"])
+    ok(rc == 0, "--ship-teacher writes the model and the card", o[-800:] if rc else "")
+    if rc == 0:
+        ok(open(model, "rb").read() == open(t8, "rb").read(), "the shipped model is the teacher file")
+        summ = open(os.path.join(rund, "card", "summary.txt")).read()
+        ok("at step 8 " in summ and "trained elsewhere: steps 1-8: a test" in summ,
+           "the card's summary names the step and where it was trained", summ[:400])
 
 
 def main():
