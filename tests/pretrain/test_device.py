@@ -4,8 +4,9 @@
 # tools/pretrain/pack.py, peac_export.py), TAP output, on the CPU; PEAC is the built peac.
 #   export  a micro checkpoint of train.py exported by peac_export.py and by `peac export
 #       --dtype f16` (the oracle): the same tensors in the same order, byte for byte, and the
-#       same metadata but for the exporter's own name; `peac embed` and `peac export` open
-#       the Python export (peac info reads images only); a file without a teacher branch is refused, naming it.
+#       same metadata but for the exporter's own name (likewise the F32 student, and a
+#       checkpoint of peac train); `peac embed` and `peac export` open the Python export
+#       (peac info reads images only); a file without a teacher branch is refused, named.
 #   pack  synthetic PNGs (8 and 16 bit) packed at a side: train.py's loader gives
 #       rint(255·squeeze)/255, within 0.5/255 of the float squeeze; a side's squeeze of an
 #       image of that side is the identity; a packed image read at another side is refused;
@@ -101,6 +102,19 @@ def test_export(peac, tmp):
     rc, out = run([peac, "embed", "--model", p, os.path.join(imgs, "img0.png"), "-o",
                    os.path.join(tmp, "emb.safetensors")])
     ok(rc == 0, "peac embed opens the Python export", out[-600:] if rc else "")
+    # a checkpoint of peac train (the engine's own writer) exports the same way
+    ek = os.path.join(tmp, "engine.safetensors")
+    rc, out = run([peac, "train", "--preset", "micro", "--data", imgs, "--steps", "4", "--stop-after", "1",
+                   "--batch", "2", "--threads", "1", "--quiet", "--out", ek])
+    ok(rc == 130, "peac train: a micro checkpoint", out[-800:] if rc != 130 else "")
+    if rc == 130:
+        ce, pe = os.path.join(tmp, "ce.safetensors"), os.path.join(tmp, "pe.safetensors")
+        run([peac, "export", ek, "-o", ce, "-q"])
+        run([sys.executable, EXPORT, ek, "-o", pe, "-q"])
+        if os.path.exists(ce) and os.path.exists(pe):
+            same_models(ce, pe, "peac train's checkpoint")
+        else:
+            ok(False, "both exports of peac train's checkpoint written")
     rc, out = run([sys.executable, EXPORT, p, "-o", os.path.join(tmp, "x.safetensors")])
     ok(rc == 1 and p in out and "teacher." in out, "a model file (no teacher branch) is refused, named",
        out[-400:])
@@ -207,6 +221,12 @@ def test_recipe(peac, out, tmp):
     rund = os.path.join(tmp, "recipe-run")
     base = ["bash", RECIPE, "--smoke", "--peac", peac, "--data", data, "--out", rund, "--threads", "1"]
     t4, t8 = (os.path.join(out, f"teacher-step-{s}.safetensors") for s in (4, 8))
+    cpu_run = os.path.join(tmp, "cpu-run")
+    os.makedirs(cpu_run)
+    open(os.path.join(cpu_run, "checkpoint.safetensors"), "wb").close()
+    rc, o = run(base[:-4] + ["--out", cpu_run, "--threads", "1", "--score-teacher", t8])
+    ok(rc == 2 and "of its own" in o and not os.path.exists(os.path.join(cpu_run, "learning-curve.csv")),
+       "a run folder trained here is refused, untouched", o[-400:])
     rc, o = run(base + ["--score-teacher", t8, "--step", "4"])
     ok(rc == 2 and "step 8, not 4" in o, "a --step that its provenance contradicts is refused", o[-400:])
     for t in (t4, t8):

@@ -105,8 +105,11 @@ step=$(step_of)
 calls=$(( $(grep -c '^call ' "$out/device.txt" 2>/dev/null || true) + 1 ))
 {
   echo "call $calls: $(date -u +%FT%TZ), from step $step of $steps"
-  echo "  machine: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || true), $(nproc --all) cores, $(uname -sm)"
-  echo "  trainer: tools/pretrain/train.py at commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'), $("$py" -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.version.cuda)'), --device $device --workers $workers"
+  gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || true)
+  echo "  machine: ${gpu:-no GPU}, $(nproc --all) cores, $(uname -sm)"
+  commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')
+  torch_v=$("$py" -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.version.cuda)')
+  echo "  trainer: tools/pretrain/train.py at commit $commit, $torch_v, --device $device --workers $workers"
   echo "  options: ${train_args[*]}"
 } >> "$out/device.txt"
 
@@ -116,12 +119,14 @@ while [ "$step" -lt "$steps" ]; do
   next=$(( (step / snap_every + 1) * snap_every ))
   [ "$next" -gt "$steps" ] && next=$steps
   run_opts=(--stop-after $(( next - step )) --device "$device" --workers "$workers" --log-every 50)
+  # SIGINT to train.py alone when the time is up; its exit status, not timeout's 124.
+  within=(timeout --foreground --preserve-status --signal=INT --kill-after=30 "$left")
   set +e
   if [ -f "$ckpt" ]; then
-    timeout --foreground --preserve-status --signal=INT --kill-after=30 "$left" "${trainer[@]}" --resume "$ckpt" "${run_opts[@]}"
+    "${within[@]}" "${trainer[@]}" --resume "$ckpt" "${run_opts[@]}"
   else
-    timeout --foreground --preserve-status --signal=INT --kill-after=30 "$left" "${trainer[@]}" "${train_args[@]}" "${run_opts[@]}" \
-      --save-every 100 --out "$run" "${images[@]}"
+    "${within[@]}" "${trainer[@]}" "${train_args[@]}" "${run_opts[@]}" --save-every 100 \
+      --out "$run" "${images[@]}"
   fi
   rc=$?
   set -e
@@ -130,8 +135,9 @@ while [ "$step" -lt "$steps" ]; do
   [ "$rc" = 0 ] || [ "$rc" = 130 ] || { echo "device.sh: train.py failed ($rc)" >&2; exit 1; }
   step=$(step_of)
   # A run stopped by the budget exports its last teacher too: the run folder is lost when
-  # the machine goes back, and its checkpoint (~250 MB for ViT-Ti) cannot come back.
-  if [ $(( step % snap_every )) = 0 ] || [ "$step" = "$steps" ] || [ "$step" -lt "$next" ]; then
+  # the machine goes back, and its checkpoint (~240 MB for ViT-Ti) cannot come back.
+  if [ "$step" -gt 0 ] && { [ $(( step % snap_every )) = 0 ] || [ "$step" = "$steps" ] \
+    || [ "$step" -lt "$next" ]; }; then
     "$py" "$repo/tools/pretrain/peac_export.py" "$ckpt" -o "$out/teacher-step-$step.safetensors" -q
   fi
   [ "$step" -lt "$next" ] && { echo "device.sh: stopped at step $step by the time budget" >&2; break; }

@@ -97,6 +97,7 @@ Usage: tools/bundled-model/recipe.sh [OPTIONS]
                    no training: ship the exported teacher FILE (F16) of step --step as
                    the model and write the card; --made-by says where and by what it was
                    trained, the loss log is OUT/log.csv
+                   Both need an --out of their own (no checkpoint trained here).
   --step N         the step of --score-teacher / --ship-teacher's FILE (default: the
                    step its provenance records; refused if they differ)
   --made-by TEXT   the card's line on the machine and trainer of a --ship-teacher run
@@ -168,6 +169,9 @@ elsewhere=${score_teacher:-$ship_teacher}
 if [ -n "$elsewhere" ]; then
   [ -n "$score_teacher" ] && [ -n "$ship_teacher" ] \
     && { echo "recipe.sh: --score-teacher and --ship-teacher are separate calls" >&2; exit 2; }
+  # A run folder of its own: never rows or a card mixed into a run trained here.
+  [ "$out_given" = 1 ] && [ ! -e "$out/checkpoint.safetensors" ] \
+    || { echo "recipe.sh: $elsewhere: give --out a run folder of its own (not one that holds a checkpoint trained here)" >&2; exit 2; }
   # The step the exporter recorded (peac.provenance), which --step must agree with.
   file_step=$(python3 - "$elsewhere" <<'EOF' 2>/dev/null || true
 import json, struct, sys
@@ -238,7 +242,10 @@ score_row () {
     --input "$train_scale" --threads "$threads" "${landmark_opts[@]}" --json > "$out/eval-$s-$train_scale.json"
   "$peac" eval-reid --model "$teacher" "${reid[@]}" --json > "$out/reid-$s.json"
   [ -f "$curve" ] || echo "step,images,train_s,mre_px,median_px,pck1,pck2,pck4,nearest_mre_px,identity_mre_px,ncc_mre_px,random_mre_px,reid_top1,retrieval_top1,retrieval_top5,random_retrieval_top1,random_retrieval_top5,train_scale,scaled_mre_px,scaled_nearest_mre_px,scaled_retrieval_top1,scaled_random_mre_px,affine_mre_px" > "$curve"
-  python3 - "$out/eval-$s.json" "$out/reid-$s.json" "$s" "$batch" "$(cat "$wall" 2>/dev/null)" \
+  # train_s: this machine's training seconds; none for a teacher trained elsewhere.
+  local secs=""
+  [ -z "$elsewhere" ] && secs=$(cat "$wall")
+  python3 - "$out/eval-$s.json" "$out/reid-$s.json" "$s" "$batch" "$secs" \
     "$out/eval-$s-$train_scale.json" "$train_scale" >> "$curve" <<'EOF'
 import json, sys
 j, r = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
