@@ -111,6 +111,7 @@ calls=$(( $(grep -c '^call ' "$out/device.txt" 2>/dev/null || true) + 1 ))
   torch_v=$("$py" -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.version.cuda)')
   echo "  trainer: tools/pretrain/train.py at commit $commit, $torch_v, --device $device --workers $workers"
   echo "  options: ${train_args[*]}"
+  echo "  data: ${#images[@]} packed images, manifest.tsv sha256 $(sha256sum < "$packed/manifest.tsv" | cut -c1-64)"
 } >> "$out/device.txt"
 
 while [ "$step" -lt "$steps" ]; do
