@@ -65,6 +65,46 @@ randomise (float *x, size_t n, GRand *r, double lo, double hi)
     x[i] = (float) g_rand_double_range (r, lo, hi);
 }
 
+// The gradient the objective filled (backbone and heads) against central differences of
+// its loss along `trials` random directions: relative error below 2e-2, and a derivative
+// big enough to mean something. The objective's weights are left as they were.
+static void
+check_directional (PeacObjective *o, const PeacBatch *b, GRand *r, int trials,
+                   const char *name, double L0)
+{
+  PeacParams *pv = peac_model_params (peac_objective_student (o)), *ph = peac_objective_heads (o, 0);
+  const size_t nv = pv->total, nh = ph->total;
+  float *gv = g_memdup2 (peac_objective_grads (o, 0), nv * 4);
+  float *gh = g_memdup2 (peac_objective_grads (o, 1), nh * 4);
+  float *dir = g_new (float, nv + nh);
+  for (int trial = 0; trial < trials; trial++)
+    {
+      randomise (dir, nv + nh, r, -1, 1);
+      double analytic = 0.0;
+      for (size_t i = 0; i < nv; i++)
+        analytic += (double) gv[i] * dir[i];
+      for (size_t i = 0; i < nh; i++)
+        analytic += (double) gh[i] * dir[nv + i];
+      const float h = 5e-4f; // small: larger steps cross ReLU kinks of the projectors
+      double L[2];
+      for (int sgn = 0; sgn < 2; sgn++)
+        {
+          const float step = sgn ? -2 * h : h;
+          for (size_t i = 0; i < nv; i++) pv->memory[i] += step * dir[i];
+          for (size_t i = 0; i < nh; i++) ph->memory[i] += step * dir[nv + i];
+          L[sgn] = peac_objective_step (o, b, NULL);
+        }
+      for (size_t i = 0; i < nv; i++) pv->memory[i] += h * dir[i];
+      for (size_t i = 0; i < nh; i++) ph->memory[i] += h * dir[nv + i];
+      double fd = (L[0] - L[1]) / (2.0 * h), rel = fabs (fd - analytic) / fmax (1e-3, fabs (fd));
+      g_test_message ("%-12s L %.5g  directional: analytic %.6g  fd %.6g  rel %.2g", name, L0,
+                      analytic, fd, rel);
+      g_assert_cmpfloat (fabs (fd), >, 1e-3);
+      g_assert_cmpfloat (rel, <, 2e-2);
+    }
+  g_free (gv), g_free (gh), g_free (dir);
+}
+
 static void
 test_gradients (void)
 {
@@ -94,7 +134,6 @@ test_gradients (void)
   const char *names[7] = { "order", "restore", "global", "local", "total", "local-nce",
                            "total-nce" };
   const size_t nv = pv->total, nh = ph->total;
-  float *dir = g_new (float, nv + nh), *gv = g_new (float, nv), *gh = g_new (float, nh);
   for (int k = 0; k < 7; k++)
     {
       PeacObjective *obj = o;
@@ -119,34 +158,7 @@ test_gradients (void)
       g_assert_cmpfloat (t.local, >, 1e-3);
       if (k >= 5) // cross-entropy over the 16 cells of a crop: near ln 16 for unrelated rows
         g_assert_cmpfloat (t.local, >, 0.5);
-      memcpy (gv, peac_objective_grads (ok, 0), nv * 4);
-      memcpy (gh, peac_objective_grads (ok, 1), nh * 4);
-      float *sv = peac_model_params (peac_objective_student (ok))->memory;
-      float *sh = peac_objective_heads (ok, 0)->memory;
-      for (int trial = 0; trial < 3; trial++)
-        {
-          randomise (dir, nv + nh, r, -1, 1);
-          double analytic = 0.0;
-          for (size_t i = 0; i < nv; i++)
-            analytic += (double) gv[i] * dir[i];
-          for (size_t i = 0; i < nh; i++)
-            analytic += (double) gh[i] * dir[nv + i];
-          const float h = 5e-4f; // small: larger steps cross ReLU kinks of the projectors
-          double Lp, Lm;
-          for (size_t i = 0; i < nv; i++) sv[i] += h * dir[i];
-          for (size_t i = 0; i < nh; i++) sh[i] += h * dir[nv + i];
-          Lp = peac_objective_step (ok, &b, NULL);
-          for (size_t i = 0; i < nv; i++) sv[i] -= 2 * h * dir[i];
-          for (size_t i = 0; i < nh; i++) sh[i] -= 2 * h * dir[nv + i];
-          Lm = peac_objective_step (ok, &b, NULL);
-          for (size_t i = 0; i < nv; i++) sv[i] += h * dir[i];
-          for (size_t i = 0; i < nh; i++) sh[i] += h * dir[nv + i];
-          double fd = (Lp - Lm) / (2.0 * h), rel = fabs (fd - analytic) / fmax (1e-3, fabs (fd));
-          g_test_message ("%-8s L %.5g  directional: analytic %.6g  fd %.6g  rel %.2g", names[k],
-                          L0, analytic, fd, rel);
-          g_assert_cmpfloat (fabs (fd), >, 1e-3);
-          g_assert_cmpfloat (rel, <, 2e-2);
-        }
+      check_directional (ok, &b, r, 3, names[k], L0);
       peac_objective_free (ok);
     }
   // A batch of another grid or larger than the objective's is refused, not overrun.
@@ -159,7 +171,7 @@ test_gradients (void)
   peac_batch_free (&big);
   // The teacher never received anything.
   g_assert_cmpint (memcmp (tcopy, peac_model_params (peac_objective_teacher (o))->memory, nv * 4), ==, 0);
-  g_free (dir), g_free (gv), g_free (gh), g_free (tcopy);
+  g_free (tcopy);
   peac_batch_free (&b);
   peac_objective_free (o);
   g_rand_free (r);
@@ -208,37 +220,9 @@ test_swin_gradients (void)
       g_assert_cmpfloat (t.restore, >, 0.01);
       g_assert_cmpfloat (t.global, >, 1e-3);
       g_assert_cmpfloat (t.local, >, 1e-3);
-      const size_t nv = pv->total, nh = ph->total;
-      float *gv = g_memdup2 (peac_objective_grads (o, 0), nv * 4);
-      float *gh = g_memdup2 (peac_objective_grads (o, 1), nh * 4);
-      float *dir = g_new (float, nv + nh);
-      for (int trial = 0; trial < 2; trial++)
-        {
-          randomise (dir, nv + nh, r, -1, 1);
-          double analytic = 0.0;
-          for (size_t i = 0; i < nv; i++)
-            analytic += (double) gv[i] * dir[i];
-          for (size_t i = 0; i < nh; i++)
-            analytic += (double) gh[i] * dir[nv + i];
-          const float h = 5e-4f;
-          double L[2];
-          for (int sgn = 0; sgn < 2; sgn++)
-            {
-              const float step = sgn ? -2 * h : h;
-              for (size_t i = 0; i < nv; i++) pv->memory[i] += step * dir[i];
-              for (size_t i = 0; i < nh; i++) ph->memory[i] += step * dir[nv + i];
-              L[sgn] = peac_objective_step (o, &b, NULL);
-            }
-          for (size_t i = 0; i < nv; i++) pv->memory[i] += h * dir[i];
-          for (size_t i = 0; i < nh; i++) ph->memory[i] += h * dir[nv + i];
-          double fd = (L[0] - L[1]) / (2.0 * h), rel = fabs (fd - analytic) / fmax (1e-3, fabs (fd));
-          g_test_message ("swin %s L %.5g  directional: analytic %.6g  fd %.6g  rel %.2g",
-                          nce ? "nce" : "mse", L0, analytic, fd, rel);
-          g_assert_cmpfloat (fabs (fd), >, 1e-3);
-          g_assert_cmpfloat (rel, <, 2e-2);
-        }
+      check_directional (o, &b, r, 2, nce ? "swin nce" : "swin mse", L0);
       g_assert_cmpint (memcmp (tcopy, tv->memory, tv->total * 4), ==, 0);
-      g_free (gv), g_free (gh), g_free (dir), g_free (tcopy);
+      g_free (tcopy);
       peac_objective_free (o);
     }
   peac_batch_free (&b);
@@ -488,34 +472,7 @@ test_position_term (void)
       g_assert_cmpfloat (t0.position, ==, 0.0);
       g_assert_cmpfloat (t.position, >, 0.05);
       g_assert_cmpfloat (fabs (L - (L0 + ck.w_position * t.position)), <, 1e-9 * fmax (1, fabs (L)));
-      const size_t nv = sv->total, nh = sh->total;
-      float *gv = g_memdup2 (peac_objective_grads (o, 0), nv * 4);
-      float *gh = g_memdup2 (peac_objective_grads (o, 1), nh * 4);
-      float *dir = g_new (float, nv + nh);
-      for (int trial = 0; trial < 3; trial++)
-        {
-          randomise (dir, nv + nh, r, -1, 1);
-          double analytic = 0;
-          for (size_t i = 0; i < nv; i++)
-            analytic += (double) gv[i] * dir[i];
-          for (size_t i = 0; i < nh; i++)
-            analytic += (double) gh[i] * dir[nv + i];
-          const float e = 5e-4f;
-          for (size_t i = 0; i < nv; i++) sv->memory[i] += e * dir[i];
-          for (size_t i = 0; i < nh; i++) sh->memory[i] += e * dir[nv + i];
-          double Lp = peac_objective_step (o, &b, NULL);
-          for (size_t i = 0; i < nv; i++) sv->memory[i] -= 2 * e * dir[i];
-          for (size_t i = 0; i < nh; i++) sh->memory[i] -= 2 * e * dir[nv + i];
-          double Lm = peac_objective_step (o, &b, NULL);
-          for (size_t i = 0; i < nv; i++) sv->memory[i] += e * dir[i];
-          for (size_t i = 0; i < nh; i++) sh->memory[i] += e * dir[nv + i];
-          double fd = (Lp - Lm) / (2.0 * e), rel = fabs (fd - analytic) / fmax (1e-3, fabs (fd));
-          g_test_message ("position %s: analytic %.6g  fd %.6g  rel %.2g", k ? "in the total" : "alone",
-                          analytic, fd, rel);
-          g_assert_cmpfloat (fabs (fd), >, 1e-3);
-          g_assert_cmpfloat (rel, <, 2e-2);
-        }
-      g_free (gv), g_free (gh), g_free (dir);
+      check_directional (o, &b, r, 3, k ? "position+all" : "position", L);
       peac_objective_free (ref), peac_objective_free (o);
     }
   peac_batch_free (&b);
