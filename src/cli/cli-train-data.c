@@ -120,7 +120,7 @@ train_images_free (PeacGrey *g, int n)
 // The CSV log
 
 static const char header[] = "step,total,order,restore,global,local,lr,grad_norm,momentum,"
-                             "epoch,val_total,val_order,val_restore,val_global,val_local";
+                             "epoch,val_total,val_order,val_restore,val_global,val_local,position";
 
 static int
 count_columns (const char *line)
@@ -182,10 +182,12 @@ train_log_row (TrainLog *l, const PeacTrainProgress *p, double epoch, const Peac
                     p->step, p->loss.total, p->loss.order, p->loss.restore, p->loss.global,
                     p->loss.local, p->lr, p->grad_norm, p->momentum, epoch);
   if (val)
-    snprintf (row + n, sizeof row - (size_t) n, ",%.17g,%.17g,%.17g,%.17g,%.17g", val->total,
-              val->order, val->restore, val->global, val->local);
+    n += snprintf (row + n, sizeof row - (size_t) n, ",%.17g,%.17g,%.17g,%.17g,%.17g", val->total,
+                   val->order, val->restore, val->global, val->local);
   else
-    snprintf (row + n, sizeof row - (size_t) n, ",,,,,");
+    n += snprintf (row + n, sizeof row - (size_t) n, ",,,,,");
+  // The position term last (0 without the head), so that older readers' columns stay put.
+  snprintf (row + n, sizeof row - (size_t) n, ",%.17g", p->loss.position);
   // An older log (the training page's) has fewer columns: keep its shape.
   int c = 1;
   for (char *q = row; *q; q++)

@@ -59,7 +59,7 @@ int        train_load (GPtrArray *files, int side, PeacGrey **out);
 void       train_images_free (PeacGrey *g, int n);
 
 // The CSV log: one row per step (step,total,order,restore,global,local,lr,grad_norm,
-// momentum,epoch,val_total,val_order,val_restore,val_global,val_local).
+// momentum,epoch,val_total,val_order,val_restore,val_global,val_local,position).
 typedef struct {
   FILE *f;
   int   columns;            // rows are cut to the header's column count (an older log)

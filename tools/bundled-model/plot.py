@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # plot.py LOSS.csv CURVE.csv OUT.png: the model card's figure — the training loss (total and
-# each term, from peac train's log.csv, smoothed over 50 steps) and the learning curve from
+# each term, the position term where the run had it, from peac train's log.csv, smoothed
+# over 50 steps) and the learning curve from
 # recipe.sh's learning-curve.csv: the teacher's guided landmark error beside the random-init
 # and identity baselines on the same pairs (its own panel, so that a few pixels show), and
 # the nearest-token error beside pixel NCC, and landmark retrieval (top-1, model and random
@@ -38,7 +39,11 @@ def main():
     fig, axes = plt.subplots(1, 4 if has_retrieval else 3, figsize=(20 if has_retrieval else 15, 4))
     a, b, c = axes[:3]
     steps = [int(r["step"]) for r in rows]
-    for key in ("total", "order", "restore", "global", "local"):
+    # The position term where the log has it and the run had the head (not all zero).
+    keys = ["total", "order", "restore", "global", "local"]
+    if rows and any(float(r.get("position") or 0) > 0 for r in rows):
+        keys.append("position")
+    for key in keys:
         # Log scale: a term that is 0 (e.g. no cell-shuffled sample yet) is not drawn.
         a.plot(steps, [v if v > 0 else float("nan") for v in smooth([float(r[key]) for r in rows])],
                label=key)

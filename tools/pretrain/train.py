@@ -401,7 +401,7 @@ def main(argv):
                 keep = [ln for ln in f.read().splitlines()[1:] if ln and int(ln.split(",")[0]) <= step0]
         log_f = open(log_path, "w")
         log_f.write("step,total,order,restore,global,local,lr,grad_norm,momentum,"
-                    "epoch,val_total,val_order,val_restore,val_global,val_local\n")
+                    "epoch,val_total,val_order,val_restore,val_global,val_local,position\n")
         for ln in keep:
             log_f.write(ln + "\n")
         log_f.flush()
@@ -436,11 +436,13 @@ def main(argv):
         model.zero_grad(set_to_none=True)
         terms["total"].backward()
         norm = optim.grad_norm()
+        # the five terms, the position term (0 without the head), then the stop signal
         vals = torch.tensor([float(terms[k]) for k in ("total", "order", "restore", "global", "local")]
-                            + [float(stop["sig"])], dtype=torch.float64)
+                            + [float(terms.get("position", 0.0)), float(stop["sig"])],
+                            dtype=torch.float64)
         if distributed:
             dist.all_reduce(vals)
-            vals[:5] /= world
+            vals[:6] /= world
         if not (math.isfinite(float(vals[0])) and math.isfinite(norm)):
             code = fail(1, f"the loss became non-finite at step {step + 1} ({float(vals[0]):g}); the step "
                         "was not applied")
@@ -452,7 +454,7 @@ def main(argv):
         if rank == 0:
             ep = step * B / len(files)
             log_f.write(f"{step},{vals[0]:.17g},{vals[1]:.17g},{vals[2]:.17g},{vals[3]:.17g},{vals[4]:.17g},"
-                        f"{lr:.17g},{norm:.17g},{mom:.17g},{ep:.17g},,,,,\n")
+                        f"{lr:.17g},{norm:.17g},{mom:.17g},{ep:.17g},,,,,,{vals[5]:.17g}\n")
             log_f.flush()
             if not a.quiet and (step % a.log_every == 0 or step == end):
                 ips = (step - step0) * B / max(time.time() - t0, 1e-9)
@@ -461,8 +463,8 @@ def main(argv):
                       f"lr {lr:.3g}  |g| {norm:.3g}  {ips:.1f} img/s", flush=True)
             if a.save_every > 0 and step % a.save_every == 0 and step != end:
                 save(ckpt, sv, sh, tv, th, optim, vit, cfg, step, run_info, info())
-        if float(vals[5]) > 0:
-            code = 130 if int(vals[5]) // world == signal.SIGINT else 143
+        if float(vals[6]) > 0:
+            code = 130 if int(vals[6]) // world == signal.SIGINT else 143
             break
     if a.stop_after and step < cfg["optimiser"]["total_steps"] and code == 0:
         code = 130
