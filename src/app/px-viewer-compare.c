@@ -208,11 +208,12 @@ update_link (PxViewerCompare *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->link), model);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->link),
                                model ? _("Show the matched place in the other image")
-                                     : _("Linking needs a model: open one with the model button in the header bar"));
+                                     : _("Linking waits for the model to load"));
   if (!model || !gtk_toggle_button_get_active (self->link))
     {
       clear_contexts (self);
-      set_status (self, model ? "" : _("Open a model to link the two images"), FALSE);
+      // Without a model the window's default is still loading (it always ends with one).
+      set_status (self, model ? "" : _("Waiting for the model to load…"), FALSE);
       return;
     }
   try_link (self);
