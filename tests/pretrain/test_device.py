@@ -174,7 +174,7 @@ def test_args(peac):
         state = json.loads(ckio.state_json(t, 0, [0, 0, 0, 0]))
         diff = [k for k in ("seed", "batch", "objective", "optimiser") if e.get(k) != state.get(k)]
         ok(not diff, "the same training configuration in both", json.dumps({k: (e.get(k), state.get(k)) for k in diff})[:800])
-        m, v = e["model"], t["vit"]
+        m, v = e["model"], t["model"]
         same = all(m[k] == v[k] for k in ("img_size", "patch_size", "embed_dim", "depth", "num_heads",
                                           "mlp_ratio", "qkv_bias")) and abs(m["layernorm_eps"] - v["layernorm_eps"]) < 1e-12
         ok(same, "the same model configuration", "" if same else f"{m} vs {v}")

@@ -298,7 +298,8 @@ def main(argv):
         print(f"train.py: {e}", file=sys.stderr)
         return 1
     if a.print_config:
-        print(json.dumps({"vit": vit, **cfg}, indent=2))
+        # the keys of `peac train --print-config`: the configuration, then arch and model
+        print(json.dumps({**cfg, "arch": "vit", "model": vit}, indent=2))
         return 0
     distributed = "WORLD_SIZE" in os.environ
     use_cuda = a.device == "cuda" or (a.device == "auto" and torch.cuda.is_available())
