@@ -29,6 +29,16 @@ tiny_spec (void)
   return &m;
 }
 
+// The tiny ViT's defaults with small projectors (the local one with widths of its own)
+// and crops at most 2 cells apart: what the gradient and term tests run on.
+static void
+small_config (PeacObjConfig *c)
+{
+  peac_obj_defaults (c, tiny_spec ());
+  c->proj_hidden = 12, c->proj_out = 6, c->max_shift = 2;
+  c->local_hidden = 10, c->local_out = 4;
+}
+
 // A smooth random grey image in [0, 1].
 static float *
 grey_image (GRand *r, int h, int w)
@@ -112,9 +122,7 @@ test_gradients (void)
   PeacRng rng;
   peac_rng_seed (&rng, 8);
   PeacObjConfig c;
-  peac_obj_defaults (&c, tiny_spec ());
-  c.proj_hidden = 12, c.proj_out = 6, c.max_shift = 2;
-  c.local_hidden = 10, c.local_out = 4; // the local projector has widths of its own
+  small_config (&c);
   char err[256];
   PeacObjective *o = peac_objective_new (PEAC_ARCH_VIT, "timm", TINY_JSON, &c, 2, 1, err,
                                          sizeof err);
@@ -189,9 +197,7 @@ test_swin_gradients (void)
   PeacRng rng;
   peac_rng_seed (&rng, 9);
   PeacObjConfig c;
-  peac_obj_defaults (&c, tiny_spec ());
-  c.proj_hidden = 12, c.proj_out = 6, c.max_shift = 2;
-  c.local_hidden = 10, c.local_out = 4;
+  small_config (&c);
   const char *swin = "{\"img_size\": 16, \"patch_size\": 2, \"embed_dim\": 8, "
                      "\"depths\": [2, 2], \"num_heads\": [1, 2], \"window_size\": 4}";
   PeacBatch b;
@@ -317,8 +323,7 @@ test_teacher_sees_shuffled (void)
   PeacRng rng;
   peac_rng_seed (&rng, 4);
   PeacObjConfig c;
-  peac_obj_defaults (&c, tiny_spec ());
-  c.proj_hidden = 12, c.proj_out = 6, c.max_shift = 2, c.local_hidden = 10, c.local_out = 4;
+  small_config (&c);
   PeacBatch b, swapped;
   make_batch (&b, &c, r, &rng);
   g_assert_cmpint (peac_batch_alloc (&swapped, 2, 4, 4), ==, 0);
@@ -417,8 +422,7 @@ test_position_term (void)
   PeacRng rng;
   peac_rng_seed (&rng, 21);
   PeacObjConfig c;
-  peac_obj_defaults (&c, tiny_spec ());
-  c.proj_hidden = 12, c.proj_out = 6, c.max_shift = 2, c.local_hidden = 10, c.local_out = 4;
+  small_config (&c);
   char err[256];
   PeacObjective *plain = peac_objective_new (PEAC_ARCH_VIT, "timm", TINY_JSON, &c, 2, 1, err,
                                              sizeof err);
